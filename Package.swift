@@ -1,0 +1,68 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Every target gets the same settings (STYLE.md, Module layout).
+let sharedSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Trapline",
+    products: [
+        .library(name: "Trapline", targets: ["Trapline"]),
+        .executable(name: "trapline", targets: ["trapline"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    ],
+    targets: [
+        // The system zlib, reached through a module map (the only C dependency of the product).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .target(name: "TraplineCore", dependencies: ["CZlib"], swiftSettings: sharedSettings),
+        .target(name: "TraplineStages", dependencies: ["TraplineCore"], swiftSettings: sharedSettings),
+        .target(
+            name: "Trapline",
+            dependencies: ["TraplineCore", "TraplineStages"],
+            swiftSettings: sharedSettings
+        ),
+        .executableTarget(
+            name: "trapline",
+            dependencies: [
+                "Trapline", "TraplineCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: sharedSettings
+        ),
+
+        // Test-only: libprotobuf-c with protoc-c generated OTLP code (regenerate with
+        // Scripts/generate-oracle.sh). No product links it.
+        .target(
+            name: "COTLPOracle",
+            cSettings: [.headerSearchPath("generated")],
+            linkerSettings: [.linkedLibrary("protobuf-c")]
+        ),
+        .target(
+            name: "TraplineTestSupport",
+            dependencies: ["TraplineCore", "Trapline", "COTLPOracle"],
+            swiftSettings: sharedSettings
+        ),
+        .testTarget(
+            name: "TraplineCoreTests",
+            dependencies: ["TraplineCore", "TraplineTestSupport", "COTLPOracle"],
+            swiftSettings: sharedSettings
+        ),
+        .testTarget(
+            name: "TraplineTests",
+            dependencies: ["Trapline", "TraplineCore", "TraplineStages", "TraplineTestSupport"],
+            swiftSettings: sharedSettings
+        ),
+        .testTarget(
+            name: "TraplineCLITests",
+            dependencies: ["TraplineTestSupport"],
+            swiftSettings: sharedSettings
+        ),
+    ]
+)

@@ -1,0 +1,41 @@
+public import TraplineCore
+
+/// The encoding of replay output.
+public enum OutputFormat: String, Sendable, CaseIterable {
+    /// 4-byte big-endian length-prefixed `Export*ServiceRequest` frames, one signal per frame
+    /// (what the Collector's file exporter writes with `format: proto`).
+    case otlpProto = "otlp-proto"
+    /// No output: decode and account only.
+    case none
+}
+
+/// What a replay reads and writes.
+public struct ReplayOptions: Sendable {
+    /// Input arguments: files, directories (read recursively, sorted) or `-` for stdin.
+    public var inputs: [String]
+    /// How inputs are read.
+    public var read: ReadOptions
+    /// The output encoding.
+    public var outputFormat: OutputFormat
+    /// Where output goes.
+    public var output: OutputDestination
+    /// `observed_time_unix_nano` given to records made from text lines; `nil` uses the clock
+    /// at the start of the replay.
+    public var observedTimeUnixNano: UInt64?
+    /// How many individual rejections the report keeps (all are counted by reason).
+    public var maxReportedRejections: Int
+
+    /// Makes options.
+    public init(
+        inputs: [String], read: ReadOptions = ReadOptions(), outputFormat: OutputFormat = .otlpProto,
+        output: OutputDestination = .standardOutput, observedTimeUnixNano: UInt64? = nil,
+        maxReportedRejections: Int = 1000
+    ) {
+        self.inputs = inputs
+        self.read = read
+        self.outputFormat = outputFormat
+        self.output = output
+        self.observedTimeUnixNano = observedTimeUnixNano
+        self.maxReportedRejections = maxReportedRejections
+    }
+}

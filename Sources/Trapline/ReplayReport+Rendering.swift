@@ -1,0 +1,159 @@
+import TraplineCore
+import TraplineStages
+
+extension ReplayReport {
+    /// The report as JSON (keys in a fixed order, so reports diff cleanly).
+    public var json: String {
+        let out = JSONWriter()
+        out.object {
+            out.key("records")
+            out.object {
+                out.field("received", records.received)
+                out.field("forwarded", records.forwarded)
+                out.field("filtered", records.filtered)
+                out.field("blocked", records.blocked)
+                out.field("rejected", records.rejected)
+            }
+            out.key("forwarded_by_signal")
+            out.object {
+                out.field("spans", spansForwarded)
+                out.field("log_records", logRecordsForwarded)
+            }
+            out.key("rejections")
+            out.array(rejections) { rejection in
+                out.object {
+                    out.field("source", rejection.source)
+                    out.field("offset", rejection.error.offset)
+                    out.field("reason", rejection.error.code.name)
+                    out.field("message", rejection.error.description)
+                    if let field = rejection.error.fieldName { out.field("field", field) }
+                    out.field("records", rejection.records)
+                }
+            }
+            out.field("unlisted_rejections", unlistedRejections)
+            out.key("rejected_by_reason")
+            out.object {
+                for reason in rejectedByReason.keys.sorted() { out.field(reason, rejectedByReason[reason]!) }
+            }
+            out.key("input_errors")
+            out.array(inputFailures) { failure in
+                out.object {
+                    out.field("path", failure.path)
+                    out.field("operation", failure.operation)
+                    out.field("message", failure.description)
+                }
+            }
+            out.key("empty_directories")
+            out.array(emptyDirectories) { out.string($0) }
+            out.field("files_read", filesRead)
+            out.field("frames", frames)
+            out.key("text")
+            out.object {
+                out.field("repaired_lines", repairedTextLines)
+                out.field("continued_lines", continuedTextLines)
+            }
+            out.key("output")
+            out.object {
+                out.field("bytes", bytesWritten)
+                if let outputFailure { out.field("error", outputFailure.description) }
+            }
+            out.field("exit_status", Int(exitStatus))
+        }
+        return out.text + "\n"
+    }
+
+    /// A short summary for people (stderr), one fact per line.
+    public var summary: String {
+        var lines: [String] = []
+        lines.append(
+            "trapline: \(records.received) records received, \(records.forwarded) forwarded "
+                + "(\(spansForwarded) spans, \(logRecordsForwarded) log records), \(records.filtered) filtered, "
+                + "\(records.blocked) blocked, \(records.rejected) rejected; \(filesRead) files, \(frames) frames")
+        for rejection in rejections.prefix(20) {
+            lines.append(
+                "trapline: rejected \(rejection.source) at byte \(rejection.error.offset): \(rejection.error.description) "
+                    + "[\(rejection.error.code.name), \(rejection.records) record\(rejection.records == 1 ? "" : "s")]")
+        }
+        let more = rejections.count - min(rejections.count, 20) + unlistedRejections
+        if more > 0 { lines.append("trapline: … and \(more) more rejections (see --report-file)") }
+        for failure in inputFailures { lines.append("trapline: \(failure.description)") }
+        for directory in emptyDirectories { lines.append("trapline: \(directory): directory holds no file") }
+        if repairedTextLines > 0 { lines.append("trapline: \(repairedTextLines) text lines had invalid UTF-8 replaced by U+FFFD") }
+        if continuedTextLines > 0 { lines.append("trapline: \(continuedTextLines) text records continue over-long lines") }
+        if let outputFailure { lines.append("trapline: output: \(outputFailure.description)") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// Writes compact JSON with keys in call order. A class so nested builder closures can share it.
+final class JSONWriter {
+    private(set) var text = ""
+    private var needsComma = false
+
+    func object(_ body: () -> Void) {
+        separate()
+        text += "{"
+        needsComma = false
+        body()
+        text += "}"
+        needsComma = true
+    }
+
+    func array<Element>(_ elements: [Element], _ body: (Element) -> Void) {
+        separate()
+        text += "["
+        needsComma = false
+        for element in elements { body(element) }
+        text += "]"
+        needsComma = true
+    }
+
+    func key(_ name: String) {
+        separate()
+        appendString(name)
+        text += ":"
+        needsComma = false
+    }
+
+    func field(_ name: String, _ value: Int) {
+        key(name)
+        text += String(value)
+        needsComma = true
+    }
+
+    func field(_ name: String, _ value: String) {
+        key(name)
+        string(value)
+    }
+
+    func string(_ value: String) {
+        separate()
+        appendString(value)
+        needsComma = true
+    }
+
+    private func separate() {
+        if needsComma { text += "," }
+    }
+
+    private func appendString(_ value: String) {
+        text += "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": text += "\\\""
+            case "\\": text += "\\\\"
+            case "\n": text += "\\n"
+            case "\r": text += "\\r"
+            case "\t": text += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    text += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    text.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        text += "\""
+    }
+}

@@ -1,0 +1,56 @@
+public import TraplineCore
+public import TraplineStages
+
+/// What a replay did: the accounting, every rejection (up to a cap) and counts by reason.
+public struct ReplayReport: Sendable {
+    /// `received = forwarded + filtered + blocked + rejected`.
+    public var records = RecordCounts()
+    /// Spans among the forwarded records.
+    public var spansForwarded = 0
+    /// Log records among the forwarded records.
+    public var logRecordsForwarded = 0
+    /// Rejections in input order, up to `ReplayOptions.maxReportedRejections`.
+    public var rejections: [Rejection] = []
+    /// Rejected records by reason (all of them, not capped).
+    public var rejectedByReason: [String: Int] = [:]
+    /// Rejections not listed in `rejections` because of the cap.
+    public var unlistedRejections = 0
+    /// Inputs that could not be opened or read.
+    public var inputFailures: [IOFailure] = []
+    /// Directories given as inputs that held no file.
+    public var emptyDirectories: [String] = []
+    /// Files read.
+    public var filesRead = 0
+    /// Frames decoded (protobuf requests, or runs of text lines).
+    public var frames = 0
+    /// Text records whose invalid UTF-8 was replaced by U+FFFD.
+    public var repairedTextLines = 0
+    /// Text records that continue a line too long for one record.
+    public var continuedTextLines = 0
+    /// Bytes written to the output.
+    public var bytesWritten = 0
+    /// The output failure that ended the replay, if any.
+    public var outputFailure: IOFailure?
+
+    /// Makes an empty report.
+    public init() {}
+
+    /// Process exit status, as documented in the README: 0 ok, 65 some input rejected,
+    /// 66 no input, 74 I/O error.
+    public var exitStatus: Int32 {
+        if outputFailure != nil { return 74 }
+        if inputFailures.contains(where: { $0.operation != "open" && $0.operation != "opendir" }) { return 74 }
+        if !inputFailures.isEmpty || !emptyDirectories.isEmpty || filesRead == 0 { return 66 }
+        if records.rejected > 0 || !rejections.isEmpty { return 65 }
+        return 0
+    }
+
+    mutating func record(_ rejection: Rejection, cap: Int) {
+        rejectedByReason[rejection.error.code.name, default: 0] += rejection.records
+        if rejections.count < cap {
+            rejections.append(rejection)
+        } else {
+            unlistedRejections += 1
+        }
+    }
+}

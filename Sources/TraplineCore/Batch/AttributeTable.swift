@@ -1,0 +1,55 @@
+/// Attributes of every resource, scope, span, event, link and log record of a batch, in flat
+/// columns. An owner refers to its attributes with a `RowRange`.
+public struct AttributeTable: Sendable {
+    /// Attribute keys.
+    public var keys: [ByteSlice] = []
+    /// Attribute values.
+    public var values: [AnyValueRef] = []
+
+    /// Makes an empty table.
+    public init() {}
+
+    /// Number of attributes.
+    @inlinable public var count: Int { keys.count }
+
+    /// Appends one attribute.
+    @inlinable
+    public mutating func append(key: ByteSlice, value: AnyValueRef) {
+        keys.append(key)
+        values.append(value)
+    }
+
+    /// Drops attributes from `count` on (after a rejected record).
+    @inlinable
+    public mutating func truncate(to count: Int) {
+        keys.removeSubrange(count...)
+        values.removeSubrange(count...)
+    }
+
+    /// Empties the table, keeping storage.
+    public mutating func removeAll() {
+        keys.removeAll(keepingCapacity: true)
+        values.removeAll(keepingCapacity: true)
+    }
+}
+
+/// A contiguous range of rows in one of a batch's tables.
+public struct RowRange: Hashable, Sendable {
+    /// First row.
+    public var start: UInt32
+    /// Number of rows.
+    public var count: UInt32
+
+    /// Makes a range.
+    @inlinable
+    public init(start: Int, end: Int) {
+        self.start = UInt32(truncatingIfNeeded: start)
+        self.count = UInt32(truncatingIfNeeded: end - start)
+    }
+
+    /// The empty range.
+    public static let empty = RowRange(start: 0, end: 0)
+
+    /// The rows as a Swift range.
+    @inlinable public var range: Range<Int> { Int(start)..<(Int(start) + Int(count)) }
+}

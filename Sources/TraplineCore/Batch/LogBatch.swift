@@ -1,0 +1,137 @@
+/// Log records decoded from one frame (or one run of text lines), in columns.
+///
+/// Same layout rules as `SpanBatch`: one row per log record, fixed-width columns, slices into
+/// the retained input or the arena, attributes in a flat table, storage reused by `reset`.
+public struct LogBatch: Sendable {
+    /// The buffer the frame lives in (kept alive by the batch).
+    public internal(set) var input: InputBuffer?
+    /// The frame's bytes within `input`.
+    public internal(set) var frame: Range<Int> = 0..<0
+    /// Offset of the frame in its source, for error offsets.
+    public internal(set) var frameSourceOffset: Int = 0
+    /// Bytes written by the decoder or stages that are not in the input.
+    public var arena: [UInt8] = []
+
+    /// Resource entries.
+    public var resources: [ResourceEntry] = []
+    /// Scope entries, grouped by resource.
+    public var scopes: [ScopeEntry] = []
+    /// Attributes of resources, scopes and log records.
+    public var attributes = AttributeTable()
+
+    // Log record columns (one element per row).
+    public var times: [UInt64] = []
+    public var observedTimes: [UInt64] = []
+    /// `severity_number` as its raw enum number.
+    public var severityNumbers: [Int32] = []
+    public var severityTexts: [ByteSlice] = []
+    public var bodies: [AnyValueRef] = []
+    public var recordAttributes: [RowRange] = []
+    public var droppedAttributesCounts: [UInt32] = []
+    public var flags: [UInt32] = []
+    public var traceIDs: [TraceID] = []
+    public var spanIDs: [SpanID] = []
+    public var eventNames: [ByteSlice] = []
+    /// Index of each row's scope entry.
+    public var scopeIndexes: [UInt32] = []
+    /// The record's original encoding, copied through when unchanged; empty when the row was
+    /// built from text or modified by a stage.
+    public var encodedRecords: [ByteSlice] = []
+
+    /// What was rejected while decoding this frame.
+    public var rejections = BatchRejections()
+
+    /// Makes an empty batch.
+    public init() {}
+
+    /// Number of log records.
+    @inlinable public var count: Int { times.count }
+
+    /// Index of the resource entry of `row`.
+    @inlinable
+    public func resourceIndex(ofRow row: Int) -> Int { Int(scopes[Int(scopeIndexes[row])].resourceIndex) }
+
+    /// Marks `row` as changed, so the encoder writes it from columns instead of copying it.
+    @inlinable
+    public mutating func markModified(_ row: Int) { encodedRecords[row] = .empty }
+
+    /// Empties the batch for a new frame, keeping every column's storage.
+    public mutating func reset(input: InputBuffer?, frame: Range<Int>, sourceOffset: Int) {
+        self.input = input
+        self.frame = frame
+        frameSourceOffset = sourceOffset
+        arena.removeAll(keepingCapacity: true)
+        resources.removeAll(keepingCapacity: true)
+        scopes.removeAll(keepingCapacity: true)
+        attributes.removeAll()
+        truncateRows(to: 0)
+        rejections.removeAll()
+    }
+
+    /// Appends one row; every column gets exactly one element.
+    @inlinable
+    mutating func appendRow(_ row: LogRow) {
+        times.append(row.time)
+        observedTimes.append(row.observedTime)
+        severityNumbers.append(row.severityNumber)
+        severityTexts.append(row.severityText)
+        bodies.append(row.body)
+        recordAttributes.append(row.attributes)
+        droppedAttributesCounts.append(row.droppedAttributesCount)
+        flags.append(row.flags)
+        traceIDs.append(row.traceID)
+        spanIDs.append(row.spanID)
+        eventNames.append(row.eventName)
+        scopeIndexes.append(row.scopeIndex)
+        encodedRecords.append(row.encoded)
+    }
+
+    /// Drops rows from `count` on.
+    @usableFromInline
+    mutating func truncateRows(to count: Int) {
+        times.removeSubrange(count...)
+        observedTimes.removeSubrange(count...)
+        severityNumbers.removeSubrange(count...)
+        severityTexts.removeSubrange(count...)
+        bodies.removeSubrange(count...)
+        recordAttributes.removeSubrange(count...)
+        droppedAttributesCounts.removeSubrange(count...)
+        flags.removeSubrange(count...)
+        traceIDs.removeSubrange(count...)
+        spanIDs.removeSubrange(count...)
+        eventNames.removeSubrange(count...)
+        scopeIndexes.removeSubrange(count...)
+        encodedRecords.removeSubrange(count...)
+    }
+
+    /// Calls `body` with the frame and arena bytes that slices point into.
+    public func withBytes<Result>(_ body: (BatchBytes) throws -> Result) rethrows -> Result {
+        try withExtendedLifetime(input) {
+            let frameBytes = input.map { UnsafeRawBufferPointer(rebasing: $0.bytes[frame]) }
+                ?? UnsafeRawBufferPointer(start: nil, count: 0)
+            return try arena.withUnsafeBytes { arenaBytes in
+                try body(BatchBytes(frame: frameBytes, arena: arenaBytes))
+            }
+        }
+    }
+}
+
+/// One log record's fixed fields, gathered while decoding and appended at once.
+@usableFromInline
+struct LogRow {
+    @usableFromInline var time: UInt64 = 0
+    @usableFromInline var observedTime: UInt64 = 0
+    @usableFromInline var severityNumber: Int32 = 0
+    @usableFromInline var severityText: ByteSlice = .empty
+    @usableFromInline var body: AnyValueRef = .absent
+    @usableFromInline var attributes: RowRange = .empty
+    @usableFromInline var droppedAttributesCount: UInt32 = 0
+    @usableFromInline var flags: UInt32 = 0
+    @usableFromInline var traceID: TraceID = .zero
+    @usableFromInline var spanID: SpanID = .zero
+    @usableFromInline var eventName: ByteSlice = .empty
+    @usableFromInline var scopeIndex: UInt32 = 0
+    @usableFromInline var encoded: ByteSlice = .empty
+
+    @usableFromInline init() {}
+}

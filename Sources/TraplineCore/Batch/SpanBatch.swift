@@ -1,0 +1,229 @@
+/// Spans decoded from one frame, in columns.
+///
+/// One row per span. Fixed-width fields are columns of values; strings and bytes are
+/// `ByteSlice`s into the retained input frame (or the arena); attributes, events and links
+/// live in flat tables that rows refer to by `RowRange`. Resources and scopes have their own
+/// tables. Storage is reused: `reset(frame:)` empties every column and keeps its capacity, so
+/// a batch decoded over and over stops allocating.
+public struct SpanBatch: Sendable {
+    /// The buffer the frame lives in (kept alive by the batch).
+    public internal(set) var input: InputBuffer?
+    /// The frame's bytes within `input`.
+    public internal(set) var frame: Range<Int> = 0..<0
+    /// Offset of the frame in its source, for error offsets.
+    public internal(set) var frameSourceOffset: Int = 0
+    /// Bytes written by the decoder or stages that are not in the input.
+    public var arena: [UInt8] = []
+
+    /// Resource entries.
+    public var resources: [ResourceEntry] = []
+    /// Scope entries, grouped by resource.
+    public var scopes: [ScopeEntry] = []
+    /// Attributes of resources, scopes, spans, events and links.
+    public var attributes = AttributeTable()
+
+    // Span columns (one element per row).
+    public var traceIDs: [TraceID] = []
+    public var spanIDs: [SpanID] = []
+    public var parentSpanIDs: [SpanID] = []
+    public var traceStates: [ByteSlice] = []
+    public var names: [ByteSlice] = []
+    /// `Span.kind` as its raw enum number (unknown numbers are kept).
+    public var kinds: [Int32] = []
+    public var startTimes: [UInt64] = []
+    public var endTimes: [UInt64] = []
+    public var spanAttributes: [RowRange] = []
+    public var droppedCounts: [SpanDroppedCounts] = []
+    public var eventRanges: [RowRange] = []
+    public var linkRanges: [RowRange] = []
+    public var statuses: [SpanStatus] = []
+    public var flags: [UInt32] = []
+    /// Index of each row's scope entry.
+    public var scopeIndexes: [UInt32] = []
+    /// The span's original encoding, copied through when the row is unchanged; empty once a
+    /// stage modifies the row (`markModified`).
+    public var encodedSpans: [ByteSlice] = []
+
+    /// Span events.
+    public var events = SpanEventTable()
+    /// Span links.
+    public var links = SpanLinkTable()
+
+    /// What was rejected while decoding this frame.
+    public var rejections = BatchRejections()
+
+    /// Makes an empty batch.
+    public init() {}
+
+    /// Number of spans.
+    @inlinable public var count: Int { spanIDs.count }
+
+    /// Index of the resource entry of `row`.
+    @inlinable
+    public func resourceIndex(ofRow row: Int) -> Int { Int(scopes[Int(scopeIndexes[row])].resourceIndex) }
+
+    /// Marks `row` as changed, so the encoder writes it from columns instead of copying it.
+    @inlinable
+    public mutating func markModified(_ row: Int) { encodedSpans[row] = .empty }
+
+    /// Empties the batch for a new frame, keeping every column's storage.
+    public mutating func reset(input: InputBuffer?, frame: Range<Int>, sourceOffset: Int) {
+        self.input = input
+        self.frame = frame
+        frameSourceOffset = sourceOffset
+        arena.removeAll(keepingCapacity: true)
+        resources.removeAll(keepingCapacity: true)
+        scopes.removeAll(keepingCapacity: true)
+        attributes.removeAll()
+        truncateRows(to: 0)
+        events.removeAll()
+        links.removeAll()
+        rejections.removeAll()
+    }
+
+    /// Drops rows from `count` on (used when a record is rejected after its row was added).
+    @usableFromInline
+    mutating func truncateRows(to count: Int) {
+        traceIDs.removeSubrange(count...)
+        spanIDs.removeSubrange(count...)
+        parentSpanIDs.removeSubrange(count...)
+        traceStates.removeSubrange(count...)
+        names.removeSubrange(count...)
+        kinds.removeSubrange(count...)
+        startTimes.removeSubrange(count...)
+        endTimes.removeSubrange(count...)
+        spanAttributes.removeSubrange(count...)
+        droppedCounts.removeSubrange(count...)
+        eventRanges.removeSubrange(count...)
+        linkRanges.removeSubrange(count...)
+        statuses.removeSubrange(count...)
+        flags.removeSubrange(count...)
+        scopeIndexes.removeSubrange(count...)
+        encodedSpans.removeSubrange(count...)
+    }
+
+    /// Calls `body` with the frame and arena bytes that slices point into.
+    ///
+    /// - Parameter body: receives a resolver valid only inside the call.
+    public func withBytes<Result>(_ body: (BatchBytes) throws -> Result) rethrows -> Result {
+        try withExtendedLifetime(input) {
+            let frameBytes = input.map { UnsafeRawBufferPointer(rebasing: $0.bytes[frame]) }
+                ?? UnsafeRawBufferPointer(start: nil, count: 0)
+            return try arena.withUnsafeBytes { arenaBytes in
+                try body(BatchBytes(frame: frameBytes, arena: arenaBytes))
+            }
+        }
+    }
+}
+
+/// `Span.status`, present or not.
+public struct SpanStatus: Hashable, Sendable {
+    /// Whether the span carried a `status` message at all.
+    public var isPresent: Bool
+    /// `Status.code` as its raw enum number.
+    public var code: Int32
+    /// `Status.message`.
+    public var message: ByteSlice
+
+    /// Makes a status.
+    @inlinable
+    public init(isPresent: Bool = false, code: Int32 = 0, message: ByteSlice = .empty) {
+        self.isPresent = isPresent
+        self.code = code
+        self.message = message
+    }
+}
+
+/// The three dropped counts of a span.
+public struct SpanDroppedCounts: Hashable, Sendable {
+    public var attributes: UInt32 = 0
+    public var events: UInt32 = 0
+    public var links: UInt32 = 0
+
+    /// Makes counts.
+    @inlinable public init() {}
+}
+
+/// Span events of a batch, in columns.
+public struct SpanEventTable: Sendable {
+    /// Attributes of events, in their own table so a span's attributes stay contiguous in the
+    /// batch table whatever order the span's fields arrive in.
+    public var attributeTable = AttributeTable()
+    public var times: [UInt64] = []
+    public var names: [ByteSlice] = []
+    public var attributes: [RowRange] = []
+    public var droppedAttributesCounts: [UInt32] = []
+
+    /// Makes an empty table.
+    public init() {}
+
+    /// Number of events.
+    @inlinable public var count: Int { times.count }
+
+    @usableFromInline
+    mutating func truncate(to count: Int) {
+        times.removeSubrange(count...)
+        names.removeSubrange(count...)
+        attributes.removeSubrange(count...)
+        droppedAttributesCounts.removeSubrange(count...)
+    }
+
+    mutating func removeAll() {
+        truncate(to: 0)
+        attributeTable.removeAll()
+    }
+}
+
+/// Span links of a batch, in columns.
+public struct SpanLinkTable: Sendable {
+    /// Attributes of links (see `SpanEventTable.attributeTable`).
+    public var attributeTable = AttributeTable()
+    public var traceIDs: [TraceID] = []
+    public var spanIDs: [SpanID] = []
+    public var traceStates: [ByteSlice] = []
+    public var attributes: [RowRange] = []
+    public var droppedAttributesCounts: [UInt32] = []
+    public var flags: [UInt32] = []
+
+    /// Makes an empty table.
+    public init() {}
+
+    /// Number of links.
+    @inlinable public var count: Int { spanIDs.count }
+
+    @usableFromInline
+    mutating func truncate(to count: Int) {
+        traceIDs.removeSubrange(count...)
+        spanIDs.removeSubrange(count...)
+        traceStates.removeSubrange(count...)
+        attributes.removeSubrange(count...)
+        droppedAttributesCounts.removeSubrange(count...)
+        flags.removeSubrange(count...)
+    }
+
+    mutating func removeAll() {
+        truncate(to: 0)
+        attributeTable.removeAll()
+    }
+}
+
+/// Resolves a batch's slices to bytes. Valid only inside `withBytes`.
+public struct BatchBytes {
+    /// The input frame.
+    public let frame: UnsafeRawBufferPointer
+    /// The arena.
+    public let arena: UnsafeRawBufferPointer
+
+    /// The bytes of `slice`.
+    @inlinable
+    public subscript(_ slice: ByteSlice) -> UnsafeRawBufferPointer {
+        let storage = slice.isArena ? arena : frame
+        guard let base = storage.baseAddress else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: base + slice.offset, count: Int(slice.count))
+    }
+
+    /// The slice as a `String` (allocates; for reports and tests, not the hot path).
+    public func string(_ slice: ByteSlice) -> String {
+        String(decoding: self[slice], as: UTF8.self)
+    }
+}

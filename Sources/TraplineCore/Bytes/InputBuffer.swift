@@ -1,0 +1,62 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Immutable bytes that batches point into: a memory-mapped file, or a heap copy of bytes read
+/// from a stream. Shared by every batch decoded from it and released when the last one goes.
+///
+/// A class because it is shared storage with identity; it is immutable after `init`, so it is
+/// safe to share across tasks.
+public final class InputBuffer: @unchecked Sendable {
+    /// The bytes. Valid for the lifetime of this object.
+    public let bytes: UnsafeRawBufferPointer
+
+    private enum Ownership {
+        case heap
+        case mapped(length: Int)
+    }
+
+    private let ownership: Ownership
+
+    /// Copies `source` into a new heap buffer.
+    ///
+    /// Allocates once, sized by the bytes actually present (never by a declared length).
+    public init(copying source: UnsafeRawBufferPointer) {
+        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(source.count, 1), alignment: 16)
+        if let base = source.baseAddress, source.count > 0 {
+            storage.baseAddress!.copyMemory(from: base, byteCount: source.count)
+        }
+        bytes = UnsafeRawBufferPointer(start: storage.baseAddress, count: source.count)
+        ownership = .heap
+    }
+
+    /// Copies an array's bytes into a new buffer.
+    public convenience init(_ array: [UInt8]) {
+        self.init(copying: array.withUnsafeBytes { $0 })
+    }
+
+    /// Takes ownership of heap memory allocated with `UnsafeMutableRawBufferPointer.allocate`.
+    init(adoptingHeap storage: UnsafeMutableRawBufferPointer, count: Int) {
+        bytes = UnsafeRawBufferPointer(start: storage.baseAddress, count: count)
+        ownership = .heap
+    }
+
+    /// Takes ownership of a read-only mapping made with `mmap`.
+    init(adoptingMapping base: UnsafeRawPointer, length: Int) {
+        bytes = UnsafeRawBufferPointer(start: base, count: length)
+        ownership = .mapped(length: length)
+    }
+
+    deinit {
+        switch ownership {
+        case .heap:
+            UnsafeMutableRawPointer(mutating: bytes.baseAddress)?.deallocate()
+        case .mapped(let length):
+            if let base = bytes.baseAddress, length > 0 {
+                munmap(UnsafeMutableRawPointer(mutating: base), length)
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+/// Bad input: what is wrong and where, as a byte offset from the start of the source.
+///
+/// Thrown with typed throws (`throws(DecodeError)`) so nothing is boxed on the hot path. The
+/// text is built when rendered (`description`), never when thrown.
+public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// Why the input was rejected. Extensible: new codes are new static members.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        /// A stable snake_case name, used as the `reason` in reports and metric labels.
+        public let name: String
+
+        /// Makes a code; only this module defines new ones.
+        init(_ name: String) { self.name = name }
+
+        public var description: String { name }
+
+        /// A varint ran off the end of its message.
+        public static let truncatedVarint = Code("truncated_varint")
+        /// A varint longer than 10 bytes.
+        public static let varintTooLong = Code("varint_too_long")
+        /// A fixed 32/64-bit value ran off the end of its message.
+        public static let truncatedFixed = Code("truncated_fixed")
+        /// A length-delimited field claims more bytes than its enclosing message has left.
+        public static let lengthPastEnd = Code("length_past_end")
+        /// Wire type 6 or 7, which protobuf does not define.
+        public static let invalidWireType = Code("invalid_wire_type")
+        /// Field number 0, which protobuf forbids.
+        public static let fieldNumberZero = Code("field_number_zero")
+        /// A known field arrived with a wire type its schema does not allow.
+        public static let wrongWireType = Code("wrong_wire_type")
+        /// An end-group tag with no matching start, or a group never closed.
+        public static let unbalancedGroup = Code("unbalanced_group")
+        /// Messages or values nested deeper than the limit (100).
+        public static let nestingTooDeep = Code("nesting_too_deep")
+        /// A `string` field that is not valid UTF-8.
+        public static let invalidUTF8 = Code("invalid_utf8")
+        /// A trace id not 16 bytes, or a span id not 8 bytes (empty is allowed: it means unset).
+        public static let invalidIDLength = Code("invalid_id_length")
+        /// A resource or scope of this record was rejected, so the record cannot be kept.
+        public static let invalidParent = Code("invalid_parent")
+        /// A stream frame whose length prefix runs past the end of the input.
+        public static let truncatedFrame = Code("truncated_frame")
+        /// A frame larger than the configured limit.
+        public static let frameTooLarge = Code("frame_too_large")
+        /// Bytes that fit none of the framings of the detected format.
+        public static let unrecognizedFraming = Code("unrecognized_framing")
+        /// A protobuf request whose records are neither spans nor log records.
+        public static let unknownSignal = Code("unknown_signal")
+        /// gzip data that zlib cannot inflate (bad header, data or CRC).
+        public static let corruptGzip = Code("corrupt_gzip")
+        /// Decompressed output past the configured cap.
+        public static let decompressedTooLarge = Code("decompressed_too_large")
+        /// A compression format Trapline does not read (zstd).
+        public static let unsupportedCompression = Code("unsupported_compression")
+        /// OTLP JSON input, which this version detects but does not decode yet.
+        public static let jsonNotSupportedYet = Code("json_not_supported_yet")
+    }
+
+    /// What is wrong.
+    public var code: Code
+    /// Byte offset from the start of the source (after decompression for gzip input).
+    public var offset: Int
+    /// The field being read, as `Message.field`, when known.
+    public var field: StaticString?
+    /// A number that explains the failure (a declared length, a depth, an id length).
+    public var value: Int?
+    /// The bound the value broke (bytes left, the depth limit, the expected id length).
+    public var limit: Int?
+
+    /// Makes an error.
+    public init(_ code: Code, offset: Int, field: StaticString? = nil, value: Int? = nil, limit: Int? = nil) {
+        self.code = code
+        self.offset = offset
+        self.field = field
+        self.value = value
+        self.limit = limit
+    }
+
+    public static func == (lhs: DecodeError, rhs: DecodeError) -> Bool {
+        lhs.code == rhs.code && lhs.offset == rhs.offset && lhs.value == rhs.value && lhs.limit == rhs.limit
+            && lhs.fieldName == rhs.fieldName
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(code)
+        hasher.combine(offset)
+    }
+
+    /// The field name as a `String`, when known.
+    public var fieldName: String? { field.map { "\($0)" } }
+
+    /// A sentence for people: the reason, the field and the numbers involved.
+    public var description: String {
+        var text: String
+        switch code {
+        case .truncatedVarint: text = "varint runs past the end of its message"
+        case .varintTooLong: text = "varint longer than 10 bytes"
+        case .truncatedFixed: text = "fixed-width value runs past the end of its message"
+        case .lengthPastEnd: text = "length \(value ?? 0) runs past the end of its message (\(limit ?? 0) bytes left)"
+        case .invalidWireType: text = "invalid wire type \(value ?? 0)"
+        case .fieldNumberZero: text = "field number 0 is not allowed"
+        case .wrongWireType: text = "wire type \(value ?? 0) is not allowed for this field"
+        case .unbalancedGroup: text = "unbalanced start/end group tags"
+        case .nestingTooDeep: text = "nesting deeper than \(limit ?? 100) levels"
+        case .invalidUTF8: text = "string is not valid UTF-8"
+        case .invalidIDLength: text = "id is \(value ?? 0) bytes, expected \(limit ?? 0) (or empty)"
+        case .invalidParent: text = "its resource or scope was rejected"
+        case .truncatedFrame: text = "frame of \(value ?? 0) bytes runs past the end of the input (\(limit ?? 0) bytes left)"
+        case .frameTooLarge: text = "frame of \(value ?? 0) bytes is over the \(limit ?? 0)-byte limit"
+        case .unrecognizedFraming: text = "bytes are not a protobuf message, a delimited stream or text"
+        case .unknownSignal: text = "request holds neither spans nor log records"
+        case .corruptGzip: text = "gzip data is corrupt"
+        case .decompressedTooLarge: text = "decompressed size is over the \(limit ?? 0)-byte limit"
+        case .unsupportedCompression: text = "zstd-compressed input is not supported; decompress it first (zstd -d)"
+        case .jsonNotSupportedYet: text = "OTLP JSON input is detected but not supported yet; convert it to protobuf"
+        default: text = code.name
+        }
+        if let field { text += " (field \(field))" }
+        return text
+    }
+}

@@ -1,0 +1,70 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// An environment failure while reading or writing: the path and the system's reason.
+public struct IOFailure: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The file, directory or `-` for stdin/stdout.
+    public var path: String
+    /// What was being done (`open`, `read`, `mmap`, `write`, `rename` …).
+    public var operation: String
+    /// The `errno` value.
+    public var errorNumber: Int32
+
+    /// Makes a failure.
+    public init(path: String, operation: String, errorNumber: Int32) {
+        self.path = path
+        self.operation = operation
+        self.errorNumber = errorNumber
+    }
+
+    public var description: String {
+        "\(path): \(operation) failed: \(String(cString: strerror(errorNumber)))"
+    }
+}
+
+/// Something that yields bytes in order: a file descriptor, or a decompressor over one.
+public protocol ByteStream {
+    /// Reads up to `buffer.count` bytes; returns 0 at the end.
+    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(StreamError) -> Int
+}
+
+/// Why a stream stopped early: the environment, or bad compressed input.
+public enum StreamFailure: Sendable {
+    case io(IOFailure)
+    case input(DecodeError)
+}
+
+/// A `StreamFailure` as a typed error.
+public struct StreamError: Error, Sendable {
+    /// What happened.
+    public var failure: StreamFailure
+
+    /// Makes an error.
+    public init(_ failure: StreamFailure) { self.failure = failure }
+}
+
+/// Reads a file descriptor with large reads, retrying on `EINTR`.
+public struct FileDescriptorStream: ByteStream {
+    /// The descriptor (not closed by this type).
+    public let descriptor: Int32
+    /// The path, for errors.
+    public let path: String
+
+    /// Wraps an open descriptor.
+    public init(descriptor: Int32, path: String) {
+        self.descriptor = descriptor
+        self.path = path
+    }
+
+    public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(StreamError) -> Int {
+        while true {
+            let count = Glibc.read(descriptor, buffer.baseAddress, buffer.count)
+            if count >= 0 { return count }
+            if errno == EINTR { continue }
+            throw StreamError(.io(IOFailure(path: path, operation: "read", errorNumber: errno)))
+        }
+    }
+}

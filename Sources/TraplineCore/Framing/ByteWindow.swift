@@ -1,0 +1,149 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The unread bytes of one input: either a whole memory-mapped file (frames are slices of the
+/// mapping, no copy) or a sliding buffer over a stream (each frame is copied out once, so the
+/// buffer can be reused and memory stays bounded by the largest frame).
+final class ByteWindow {
+    private enum Backing {
+        case mapped(InputBuffer)
+        case streamed(any ByteStream)
+    }
+
+    private var backing: Backing
+    private var storage: UnsafeMutableRawPointer?
+    private var capacity = 0
+    /// Start of the unread bytes in `storage` (or the mapping).
+    private var start = 0
+    /// End of the bytes read so far.
+    private var end = 0
+    /// Source offset of `storage[0]` (streams drop bytes once consumed).
+    private var baseOffset = 0
+    /// Whether the stream has reported its end.
+    private(set) var isAtStreamEnd: Bool
+
+    /// A window over a whole mapped (or already read) buffer.
+    init(mapped: InputBuffer) {
+        backing = .mapped(mapped)
+        end = mapped.bytes.count
+        isAtStreamEnd = true
+    }
+
+    /// A window over a stream.
+    init(stream: any ByteStream, initialCapacity: Int = 1 << 20) {
+        backing = .streamed(stream)
+        capacity = initialCapacity
+        storage = UnsafeMutableRawPointer.allocate(byteCount: initialCapacity, alignment: 16)
+        isAtStreamEnd = false
+    }
+
+    deinit { storage?.deallocate() }
+
+    /// Whether frames are zero-copy slices of a mapping.
+    var isMapped: Bool {
+        if case .mapped = backing { return true }
+        return false
+    }
+
+    /// Source offset of the first unread byte.
+    var offset: Int { baseOffset + start }
+
+    /// The unread bytes read so far. Valid until the next `fill` or `consume`.
+    var available: UnsafeRawBufferPointer {
+        switch backing {
+        case .mapped(let buffer): return UnsafeRawBufferPointer(rebasing: buffer.bytes[start..<end])
+        case .streamed: return UnsafeRawBufferPointer(start: storage! + start, count: end - start)
+        }
+    }
+
+    /// Reads until at least `count` unread bytes are available or the stream ends.
+    ///
+    /// - Returns: whether `count` bytes are available.
+    @discardableResult
+    func fill(atLeast count: Int) throws(StreamError) -> Bool {
+        guard case .streamed(var stream) = backing else { return end - start >= count }
+        defer { backing = .streamed(stream) }
+        while end - start < count && !isAtStreamEnd {
+            if capacity - start < count || end == capacity {
+                makeRoom(for: count)
+            }
+            let room = UnsafeMutableRawBufferPointer(start: storage! + end, count: capacity - end)
+            let read = try stream.read(into: room)
+            if read == 0 { isAtStreamEnd = true } else { end += read }
+        }
+        return end - start >= count
+    }
+
+    /// Reads to the end of the stream, or until more than `limit` bytes are unread.
+    ///
+    /// - Returns: whether the whole rest of the input fits in `limit`.
+    func fillToEnd(limit: Int) throws(StreamError) -> Bool {
+        while !isAtStreamEnd {
+            let wanted = max(end - start + (1 << 20), end - start + 1)
+            if try fill(atLeast: min(wanted, limit + 1)), end - start > limit { return false }
+        }
+        return end - start <= limit
+    }
+
+    private func makeRoom(for count: Int) {
+        let unread = end - start
+        // Move unread bytes to the front; grow when they plus the request do not fit.
+        let needed = max(count, unread + 1)
+        if needed > capacity {
+            var newCapacity = capacity
+            while newCapacity < needed { newCapacity *= 2 }
+            let newStorage = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
+            newStorage.copyMemory(from: storage! + start, byteCount: unread)
+            storage!.deallocate()
+            storage = newStorage
+            capacity = newCapacity
+        } else if start > 0 {
+            storage!.copyMemory(from: storage! + start, byteCount: unread)
+        }
+        baseOffset += start
+        start = 0
+        end = unread
+    }
+
+    /// Hands out the next `count` unread bytes as a frame and consumes them.
+    func takeFrame(count: Int) -> (input: InputBuffer, range: Range<Int>, sourceOffset: Int) {
+        precondition(count <= end - start, "frame larger than the unread bytes")
+        let sourceOffset = offset
+        switch backing {
+        case .mapped(let buffer):
+            defer { start += count }
+            return (buffer, start..<(start + count), sourceOffset)
+        case .streamed:
+            let copy = InputBuffer(copying: UnsafeRawBufferPointer(start: storage! + start, count: count))
+            start += count
+            return (copy, 0..<count, sourceOffset)
+        }
+    }
+
+    /// Consumes `count` unread bytes without handing them out.
+    func consume(_ count: Int) {
+        start += min(count, end - start)
+    }
+
+    /// Reads from the underlying stream past what is buffered (used once the buffered bytes
+    /// were handed to a decompressor).
+    func readUnbuffered(into target: UnsafeMutableRawBufferPointer) throws(StreamError) -> Int {
+        guard case .streamed(var stream) = backing else { return 0 }
+        defer { backing = .streamed(stream) }
+        return try stream.read(into: target)
+    }
+
+    /// Consumes everything, including what the stream has not delivered yet.
+    func discardRest() throws(StreamError) {
+        start = end
+        while !isAtStreamEnd {
+            start = 0
+            end = 0
+            try fill(atLeast: capacity)
+            start = end
+        }
+    }
+}

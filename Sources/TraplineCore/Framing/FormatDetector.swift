@@ -1,0 +1,205 @@
+/// What the first bytes of an input say it is.
+public enum DetectedInput: Hashable, Sendable {
+    /// No bytes at all.
+    case empty
+    /// gzip magic: inflate, then detect again.
+    case gzip
+    /// zstd magic (not supported).
+    case zstd
+    /// A layout of `InputFormat` (never `.auto`).
+    case format(InputFormat)
+}
+
+/// Detects the input layout from its first bytes.
+///
+/// Protobuf layouts are recognised by walking their framing: every length must fit and the
+/// first resource entry must start like one, so text that happens to begin with a newline
+/// (0x0A, also protobuf's field-1 tag) is not taken for protobuf. What fits no binary layout
+/// and is not JSON is text.
+public enum FormatDetector {
+    /// How many bytes detection wants to see when a stream can give them.
+    public static let preferredPrefixLength = 64 * 1024
+
+    /// Detects the layout of `prefix`, the first bytes of the input.
+    ///
+    /// - Parameters:
+    ///   - prefix: the first bytes (all of them when `isComplete`).
+    ///   - isComplete: whether `prefix` is the whole input, so framings must end exactly.
+    public static func detect(_ prefix: UnsafeRawBufferPointer, isComplete: Bool) -> DetectedInput {
+        guard prefix.count > 0 else { return .empty }
+        if prefix.count >= 2 && prefix[0] == 0x1F && prefix[1] == 0x8B { return .gzip }
+        if prefix.count >= 4 && prefix[0] == 0x28 && prefix[1] == 0xB5 && prefix[2] == 0x2F && prefix[3] == 0xFD {
+            return .zstd
+        }
+        if startsLikeJSON(prefix) { return .format(.otlpJSON) }
+        if prefix[0] == 0 && fitsLengthPrefixed(prefix, isComplete: isComplete) {
+            return .format(.otlpProtoLengthPrefixed)
+        }
+        if fitsSingleMessage(prefix, isComplete: isComplete) { return .format(.otlpProto) }
+        if fitsVarintDelimited(prefix, isComplete: isComplete) { return .format(.otlpProtoVarintDelimited) }
+        return .format(.text)
+    }
+
+    /// Offset of the first byte that is not a UTF-8 BOM or JSON white space.
+    public static func firstSignificantOffset(_ bytes: UnsafeRawBufferPointer) -> Int {
+        var index = 0
+        if bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { index = 3 }
+        while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+        return index
+    }
+
+    static func startsLikeJSON(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let index = firstSignificantOffset(bytes)
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "{") || bytes[index] == UInt8(ascii: "[") else {
+            return false
+        }
+        // `{` then white space, `"` or `}`: JSON; text lines that start with a brace rarely do.
+        var next = index + 1
+        while next < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[next]) { next += 1 }
+        guard next < bytes.count else { return true }
+        let second = bytes[next]
+        return second == UInt8(ascii: "\"") || second == UInt8(ascii: "}") || second == UInt8(ascii: "{")
+            || second == UInt8(ascii: "]")
+    }
+
+    /// Whether `bytes[region]` walks as an export request: valid tags, lengths that fit, and a
+    /// first resource entry that starts with one of its own fields. A region cut off by the end
+    /// of an incomplete prefix only has to be valid as far as it goes.
+    static func looksLikeRequest(_ bytes: UnsafeRawBufferPointer, _ region: Range<Int>, cutOff: Bool) -> Bool {
+        var reader = WireReader(frame: bytes, start: region.lowerBound, end: region.upperBound)
+        var sawResourceEntry = false
+        while !reader.isAtEnd {
+            guard let tag = try? reader.readTag() else { return cutOff && sawResourceEntry }
+            if tag.number == 1 && tag.wireType == .lengthDelimited {
+                let lengthStart = reader.position
+                guard let length = try? reader.readVarint() else { return cutOff && sawResourceEntry }
+                let contentStart = reader.position
+                if !sawResourceEntry && length > 0 && contentStart < region.upperBound {
+                    // ResourceSpans/ResourceLogs fields 1–3 are all length-delimited: 0x0A, 0x12, 0x1A.
+                    guard [0x0A, 0x12, 0x1A].contains(bytes[contentStart]) else { return false }
+                }
+                sawResourceEntry = true
+                if length > UInt64(region.upperBound - contentStart) { return cutOff }
+                reader.position = contentStart + Int(length)
+                _ = lengthStart
+            } else {
+                guard (try? reader.skipField(tag, depth: 0, maxDepth: 100)) != nil else { return cutOff && sawResourceEntry }
+            }
+        }
+        return sawResourceEntry || region.isEmpty
+    }
+
+    static func fitsSingleMessage(_ bytes: UnsafeRawBufferPointer, isComplete: Bool) -> Bool {
+        guard bytes[0] == 0x0A else { return false }
+        return looksLikeRequest(bytes, 0..<bytes.count, cutOff: !isComplete)
+    }
+
+    static func fitsLengthPrefixed(_ bytes: UnsafeRawBufferPointer, isComplete: Bool) -> Bool {
+        var position = 0
+        while position < bytes.count {
+            guard position + 4 <= bytes.count else { return !isComplete }
+            let length = Int(bytes[position]) << 24 | Int(bytes[position + 1]) << 16 | Int(bytes[position + 2]) << 8
+                | Int(bytes[position + 3])
+            let start = position + 4
+            let end = start + length
+            if end > bytes.count {
+                return !isComplete && looksLikeRequest(bytes, start..<bytes.count, cutOff: true)
+            }
+            guard looksLikeRequest(bytes, start..<end, cutOff: false) else { return false }
+            position = end
+        }
+        return true
+    }
+
+    static func fitsVarintDelimited(_ bytes: UnsafeRawBufferPointer, isComplete: Bool) -> Bool {
+        var reader = WireReader(frame: bytes)
+        while !reader.isAtEnd {
+            guard let length = try? reader.readVarint() else { return !isComplete }
+            let start = reader.position
+            if length > UInt64(bytes.count - start) {
+                return !isComplete && looksLikeRequest(bytes, start..<bytes.count, cutOff: true)
+            }
+            let end = start + Int(length)
+            guard looksLikeRequest(bytes, start..<end, cutOff: false) else { return false }
+            reader.position = end
+        }
+        return true
+    }
+}
+
+/// Tells spans from log records by the wire types of a request's first record: the two
+/// schemas disagree on fields 1, 2, 6, 7, 8, 11 and 16, so one tag usually settles it.
+public enum SignalDetector {
+    /// The signal of the export request in `bytes`, or `nil` when it holds no record that
+    /// tells (no records, or only empty ones).
+    public static func detect(_ bytes: UnsafeRawBufferPointer) -> Signal? {
+        var request = WireReader(frame: bytes)
+        while !request.isAtEnd {
+            guard let tag = try? request.readTag() else { return nil }
+            guard tag.number == 1, tag.wireType == .lengthDelimited, let entry = try? request.readLengthDelimited() else {
+                guard (try? request.skipField(tag, depth: 0, maxDepth: 100)) != nil else { return nil }
+                continue
+            }
+            if let signal = detectInResourceEntry(request.subReader(entry)) { return signal }
+        }
+        return nil
+    }
+
+    private static func detectInResourceEntry(_ reader: WireReader) -> Signal? {
+        var reader = reader
+        while !reader.isAtEnd {
+            guard let tag = try? reader.readTag() else { return nil }
+            if tag.number == 2, tag.wireType == .lengthDelimited, let scope = try? reader.readLengthDelimited() {
+                var scopeReader = reader.subReader(scope)
+                while !scopeReader.isAtEnd {
+                    guard let inner = try? scopeReader.readTag() else { break }
+                    if inner.number == 2, inner.wireType == .lengthDelimited, let record = try? scopeReader.readLengthDelimited() {
+                        if let signal = classifyRecord(scopeReader.subReader(record)) { return signal }
+                    } else if (try? scopeReader.skipField(inner, depth: 0, maxDepth: 100)) == nil {
+                        break
+                    }
+                }
+            } else if (try? reader.skipField(tag, depth: 0, maxDepth: 100)) == nil {
+                return nil
+            }
+        }
+        return nil
+    }
+
+    private static func classifyRecord(_ reader: WireReader) -> Signal? {
+        var reader = reader
+        var couldBeSpan = true
+        var couldBeLog = true
+        while !reader.isAtEnd, couldBeSpan || couldBeLog {
+            guard let tag = try? reader.readTag() else { break }
+            if let expected = spanWireType(tag.number), expected != tag.wireType { couldBeSpan = false }
+            if let expected = logWireType(tag.number), expected != tag.wireType { couldBeLog = false }
+            if (try? reader.skipField(tag, depth: 0, maxDepth: 100)) == nil { break }
+        }
+        switch (couldBeSpan, couldBeLog) {
+        case (true, false): return .traces
+        case (false, true): return .logs
+        default: return nil
+        }
+    }
+
+    private static func spanWireType(_ field: UInt32) -> WireType? {
+        switch field {
+        case 1, 2, 3, 4, 5, 9, 11, 13, 15: return .lengthDelimited
+        case 6, 10, 12, 14: return .varint
+        case 7, 8: return .fixed64
+        case 16: return .fixed32
+        default: return nil
+        }
+    }
+
+    private static func logWireType(_ field: UInt32) -> WireType? {
+        switch field {
+        case 3, 5, 6, 9, 10, 12: return .lengthDelimited
+        case 2, 7: return .varint
+        case 1, 11: return .fixed64
+        case 8: return .fixed32
+        default: return nil
+        }
+    }
+}

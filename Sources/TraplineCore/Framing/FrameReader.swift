@@ -1,0 +1,378 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Limits and overrides for reading one input.
+public struct ReadOptions: Sendable {
+    /// The layout, or `.auto` to detect it from the bytes.
+    public var inputFormat: InputFormat = .auto
+    /// The signal of protobuf requests, or `nil` to tell it from each request's records.
+    public var signal: Signal?
+    /// The largest protobuf frame accepted, in bytes (below 2 GiB).
+    public var maxFrameBytes: Int = 256 << 20
+    /// The most bytes a gzip input may inflate to.
+    public var maxDecompressedBytes: Int = 4 << 30
+    /// Text lines longer than this are split into several records, in bytes.
+    public var maxLineBytes: Int = 1 << 20
+
+    /// Makes the defaults.
+    public init() {}
+}
+
+/// What one protobuf or text frame holds.
+public enum FramePayload: Hashable, Sendable {
+    /// One OTLP protobuf export request of this signal.
+    case protobuf(Signal)
+    /// Text lines starting at line `firstLine` (1-based); `continuesLine` when the frame starts
+    /// in the middle of a line too long for one record.
+    case text(firstLine: Int, continuesLine: Bool)
+}
+
+/// One unit of input to decode into a batch.
+public struct Frame: Sendable {
+    /// The buffer holding the frame (shared with the batch decoded from it).
+    public var input: InputBuffer
+    /// The frame's bytes within `input`.
+    public var range: Range<Int>
+    /// Offset of the frame in its source.
+    public var sourceOffset: Int
+    /// What the bytes are.
+    public var payload: FramePayload
+}
+
+/// The next thing an input yields.
+public enum FrameEvent: Sendable {
+    /// A frame to decode.
+    case frame(Frame)
+    /// Bytes that could not be framed or decoded at all, and how many records they count for.
+    case rejected(DecodeError, records: Int)
+}
+
+/// Splits one input (file, or stdin as `-`) into frames: detects compression and layout from
+/// the bytes, inflates gzip, and cuts protobuf streams and text into frames with bounded memory.
+public struct FrameReader {
+    /// The input's name, as rejections report it.
+    public let path: String
+    /// The layout in use, once detected.
+    public private(set) var format: InputFormat?
+    private let options: ReadOptions
+    private var window: ByteWindow
+    private var isInflating = false
+    private var descriptor: Int32 = -1
+    private var finished = false
+    private var nextLine = 1
+    private var continuesLine = false
+
+    /// Opens `path` (`-` for stdin). Regular files are memory-mapped; pipes, stdin and gzip input
+    /// are streamed.
+    ///
+    /// - Throws: `IOFailure` when the file cannot be opened, read or mapped.
+    public init(path: String, options: ReadOptions = ReadOptions()) throws(IOFailure) {
+        self.path = path
+        self.options = options
+        let descriptor: Int32
+        if path == "-" {
+            descriptor = STDIN_FILENO
+        } else {
+            descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { throw IOFailure(path: path, operation: "open", errorNumber: errno) }
+        }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else {
+            let failure = IOFailure(path: path, operation: "stat", errorNumber: errno)
+            if path != "-" { Glibc.close(descriptor) }
+            throw failure
+        }
+        if info.st_mode & S_IFMT == S_IFDIR {
+            if path != "-" { Glibc.close(descriptor) }
+            throw IOFailure(path: path, operation: "read", errorNumber: EISDIR)
+        }
+        let stream = FileDescriptorStream(descriptor: descriptor, path: path)
+        if info.st_mode & S_IFMT == S_IFREG && info.st_size > 0 && path != "-" {
+            let length = Int(info.st_size)
+            guard let base = mmap(nil, length, PROT_READ, MAP_PRIVATE, descriptor, 0), base != MAP_FAILED else {
+                let failure = IOFailure(path: path, operation: "mmap", errorNumber: errno)
+                Glibc.close(descriptor)
+                throw failure
+            }
+            madvise(base, length, MADV_SEQUENTIAL)
+            Glibc.close(descriptor)
+            let mapped = InputBuffer(adoptingMapping: UnsafeRawPointer(base), length: length)
+            if length >= 2 && mapped.bytes[0] == 0x1F && mapped.bytes[1] == 0x8B {
+                window = ByteWindow(stream: GzipStream(MappedStream(mapped), maxDecompressedBytes: options.maxDecompressedBytes))
+                isInflating = true
+            } else {
+                window = ByteWindow(mapped: mapped)
+            }
+        } else {
+            self.descriptor = path == "-" ? -1 : descriptor
+            window = ByteWindow(stream: stream)
+        }
+    }
+
+    /// Reads from an already open stream (a socket, a test's chunked stream …).
+    ///
+    /// - Parameters:
+    ///   - name: how rejections name the input.
+    ///   - stream: the bytes; gzip is detected and inflated as for files.
+    public init(name: String, stream: some ByteStream, options: ReadOptions = ReadOptions()) {
+        self.path = name
+        self.options = options
+        window = ByteWindow(stream: stream)
+    }
+
+    /// Reads from bytes already in memory, without copying them.
+    public init(name: String, buffer: InputBuffer, options: ReadOptions = ReadOptions()) {
+        self.path = name
+        self.options = options
+        if buffer.bytes.count >= 2 && buffer.bytes[0] == 0x1F && buffer.bytes[1] == 0x8B {
+            window = ByteWindow(stream: GzipStream(MappedStream(buffer), maxDecompressedBytes: options.maxDecompressedBytes))
+            isInflating = true
+        } else {
+            window = ByteWindow(mapped: buffer)
+        }
+    }
+
+    /// Closes the input.
+    public mutating func close() {
+        if descriptor >= 0 {
+            Glibc.close(descriptor)
+            descriptor = -1
+        }
+    }
+
+    /// The next frame or rejection, or `nil` at the end of the input.
+    ///
+    /// - Throws: `IOFailure` when reading fails; what was read before stays valid.
+    public mutating func next() throws(IOFailure) -> FrameEvent? {
+        guard !finished else { return nil }
+        do throws(StreamError) {
+            if format == nil, let event = try detect() { return event }
+            guard let format else { return nil }
+            switch format {
+            case .otlpProto: return try nextSingleMessage()
+            case .otlpProtoLengthPrefixed: return try nextPrefixed { window throws(StreamError) in try Self.bigEndianLength(window) }
+            case .otlpProtoVarintDelimited: return try nextPrefixed { window throws(StreamError) in try Self.varintLength(window) }
+            case .text: return try nextText()
+            case .otlpJSON, .auto:
+                let offset = window.offset + FormatDetector.firstSignificantOffset(window.available)
+                finish()
+                return .rejected(DecodeError(.jsonNotSupportedYet, offset: offset), records: 1)
+            }
+        } catch {
+            switch error.failure {
+            case .io(let failure):
+                finished = true
+                throw failure
+            case .input(let decodeError):
+                // Bad compressed data: whatever was framed before stays; the rest is one rejection.
+                finish()
+                return .rejected(decodeError, records: 1)
+            }
+        }
+    }
+
+    private mutating func finish() {
+        finished = true
+        close()
+    }
+
+    /// Detects compression (for streams) and layout; returns an event when the input ends here.
+    private mutating func detect() throws(StreamError) -> FrameEvent? {
+        try window.fill(atLeast: FormatDetector.preferredPrefixLength)
+        var detected = FormatDetector.detect(window.available, isComplete: window.isAtStreamEnd)
+        if options.inputFormat != .auto, detected != .empty {
+            detected = .format(options.inputFormat)
+        }
+        switch detected {
+        case .empty:
+            finish()
+            return nil
+        case .zstd:
+            return try rejectAll(.unsupportedCompression)
+        case .gzip:
+            if window.isMapped || isInflating { return try rejectAll(.unsupportedCompression) }
+            // A gzip stream (stdin, pipe): inflate it and detect again.
+            try restartInflating()
+            return try detect()
+        case .format(let format):
+            self.format = format
+            return nil
+        }
+    }
+
+
+    /// Switches a stream whose first bytes are gzip to inflating, keeping the bytes read so far.
+    private mutating func restartInflating() throws(StreamError) {
+        let readSoFar = Array(window.available)
+        let rest = WindowRest(window: window)
+        window = ByteWindow(stream: GzipStream(PrefixedStream(prefix: readSoFar, rest: rest), maxDecompressedBytes: options.maxDecompressedBytes))
+        isInflating = true
+    }
+
+    private mutating func rejectAll(_ code: DecodeError.Code) throws(StreamError) -> FrameEvent {
+        let offset = window.offset
+        try window.discardRest()
+        finish()
+        return .rejected(DecodeError(code, offset: offset), records: 1)
+    }
+
+    private func signal(of frame: (input: InputBuffer, range: Range<Int>, sourceOffset: Int)) -> Signal {
+        if let signal = options.signal { return signal }
+        // A request with no record that tells is decoded as traces: it has no records to lose.
+        return SignalDetector.detect(UnsafeRawBufferPointer(rebasing: frame.input.bytes[frame.range])) ?? .traces
+    }
+
+    private mutating func nextSingleMessage() throws(StreamError) -> FrameEvent? {
+        let fits = try window.fillToEnd(limit: options.maxFrameBytes)
+        let count = window.available.count
+        let offset = window.offset
+        finished = true
+        close()
+        guard fits else {
+            try window.discardRest()
+            return .rejected(DecodeError(.frameTooLarge, offset: offset, value: count, limit: options.maxFrameBytes), records: 1)
+        }
+        let frame = window.takeFrame(count: count)
+        return .frame(Frame(input: frame.input, range: frame.range, sourceOffset: frame.sourceOffset, payload: .protobuf(signal(of: frame))))
+    }
+
+    /// Reads one length prefix: `(prefix bytes, frame length)`, or `nil` at a clean end.
+    private typealias LengthReader = (ByteWindow) throws(StreamError) -> (Int, Int)?
+
+    private static func bigEndianLength(_ window: ByteWindow) throws(StreamError) -> (Int, Int)? {
+        guard try window.fill(atLeast: 4) else { return window.available.isEmpty ? nil : (window.available.count, -1) }
+        let bytes = window.available
+        return (4, Int(bytes[0]) << 24 | Int(bytes[1]) << 16 | Int(bytes[2]) << 8 | Int(bytes[3]))
+    }
+
+    private static func varintLength(_ window: ByteWindow) throws(StreamError) -> (Int, Int)? {
+        try window.fill(atLeast: 10)
+        let bytes = window.available
+        if bytes.isEmpty { return nil }
+        var reader = WireReader(frame: bytes)
+        guard let length = try? reader.readVarint(), length <= UInt64(Int32.max) else {
+            return (min(bytes.count, 10), -1)
+        }
+        return (reader.position, Int(length))
+    }
+
+    private mutating func nextPrefixed(_ readLength: LengthReader) throws(StreamError) -> FrameEvent? {
+        let offset = window.offset
+        guard let (prefixLength, length) = try readLength(window) else {
+            finish()
+            return nil
+        }
+        guard length >= 0 else {
+            // The prefix itself is cut off or unreadable: nothing after it can be framed.
+            try window.discardRest()
+            finish()
+            return .rejected(DecodeError(.truncatedFrame, offset: offset, value: prefixLength, limit: prefixLength), records: 1)
+        }
+        if length > options.maxFrameBytes {
+            try window.discardRest()
+            finish()
+            return .rejected(DecodeError(.frameTooLarge, offset: offset, value: length, limit: options.maxFrameBytes), records: 1)
+        }
+        guard try window.fill(atLeast: prefixLength + length) else {
+            let left = window.available.count - prefixLength
+            try window.discardRest()
+            finish()
+            return .rejected(DecodeError(.truncatedFrame, offset: offset, value: length, limit: left), records: 1)
+        }
+        window.consume(prefixLength)
+        let frame = window.takeFrame(count: length)
+        return .frame(Frame(input: frame.input, range: frame.range, sourceOffset: frame.sourceOffset, payload: .protobuf(signal(of: frame))))
+    }
+
+    private mutating func nextText() throws(StreamError) -> FrameEvent? {
+        let chunk = options.maxLineBytes
+        try window.fill(atLeast: chunk + 1)
+        let bytes = window.available
+        guard !bytes.isEmpty else {
+            finish()
+            return nil
+        }
+        var cut: Int
+        var splitsLine = false
+        if bytes.count <= chunk && window.isAtStreamEnd {
+            cut = bytes.count
+        } else if let lastBreak = Self.lastLineBreak(bytes, before: min(bytes.count, chunk + 1)) {
+            cut = lastBreak + 1
+        } else {
+            // No line end within the limit: split the line, at a UTF-8 boundary when there is one.
+            cut = min(bytes.count, chunk)
+            var back = 0
+            while back < 3 && cut - back > 0 && bytes[cut - back] & 0xC0 == 0x80 { back += 1 }
+            if back < 3 && cut - back > 0 { cut -= back }
+            splitsLine = true
+        }
+        // A CR that may be the first half of a CRLF waits for the next frame.
+        if cut == bytes.count, !window.isAtStreamEnd, bytes[cut - 1] == 0x0D, cut > 1 { cut -= 1 }
+        let frame = window.takeFrame(count: cut)
+        let payload = FramePayload.text(firstLine: nextLine, continuesLine: continuesLine)
+        nextLine += TextLogDecoder.lineBreakCount(UnsafeRawBufferPointer(rebasing: frame.input.bytes[frame.range]))
+        continuesLine = splitsLine
+        return .frame(Frame(input: frame.input, range: frame.range, sourceOffset: frame.sourceOffset, payload: payload))
+    }
+
+    private static func lastLineBreak(_ bytes: UnsafeRawBufferPointer, before limit: Int) -> Int? {
+        var index = limit - 1
+        while index >= 0 {
+            let byte = bytes[index]
+            if byte == 0x0A || byte == 0x0D { return index }
+            index -= 1
+        }
+        return nil
+    }
+}
+
+/// A mapped buffer read as a stream (for gzip files, inflated from their mapping).
+struct MappedStream: ByteStream {
+    let buffer: InputBuffer
+    var position = 0
+
+    init(_ buffer: InputBuffer) { self.buffer = buffer }
+
+    mutating func read(into target: UnsafeMutableRawBufferPointer) throws(StreamError) -> Int {
+        let count = min(target.count, buffer.bytes.count - position)
+        if count > 0 {
+            target.baseAddress!.copyMemory(from: buffer.bytes.baseAddress! + position, byteCount: count)
+            position += count
+        }
+        return count
+    }
+}
+
+/// Bytes already read, then the rest of a stream.
+struct PrefixedStream<Rest: ByteStream>: ByteStream {
+    let prefix: [UInt8]
+    var position = 0
+    var rest: Rest
+
+    init(prefix: [UInt8], rest: Rest) {
+        self.prefix = prefix
+        self.rest = rest
+    }
+
+    mutating func read(into target: UnsafeMutableRawBufferPointer) throws(StreamError) -> Int {
+        if position < prefix.count {
+            let count = min(target.count, prefix.count - position)
+            prefix.withUnsafeBytes { target.baseAddress!.copyMemory(from: $0.baseAddress! + position, byteCount: count) }
+            position += count
+            return count
+        }
+        return try rest.read(into: target)
+    }
+}
+
+/// The part of a streamed window's input not read yet (after its buffered bytes were taken).
+struct WindowRest: ByteStream {
+    let window: ByteWindow
+
+    mutating func read(into target: UnsafeMutableRawBufferPointer) throws(StreamError) -> Int {
+        try window.readUnbuffered(into: target)
+    }
+}

@@ -1,0 +1,277 @@
+/// Field-level decoding shared by the trace and log decoders: strings, ids, attributes,
+/// `AnyValue`s, resources and scopes.
+///
+/// Holds the frame pointer for the duration of one decode call. Nested `AnyValue` arrays and
+/// key-value lists are validated (framing, UTF-8, depth) and stored raw; nothing here allocates
+/// except the amortized growth of the batch columns it appends to.
+@usableFromInline
+struct OTLPFieldDecoder {
+    @usableFromInline let frame: UnsafeRawBufferPointer
+    @usableFromInline let sourceOffset: Int
+    @usableFromInline let maxDepth: Int
+
+    @usableFromInline
+    init(frame: UnsafeRawBufferPointer, sourceOffset: Int, maxDepth: Int) {
+        self.frame = frame
+        self.sourceOffset = sourceOffset
+        self.maxDepth = maxDepth
+    }
+
+    @inlinable
+    func reader(_ region: Range<Int>) -> WireReader {
+        WireReader(frame: frame, start: region.lowerBound, end: region.upperBound, sourceOffset: sourceOffset)
+    }
+
+    @inlinable
+    func slice(_ region: Range<Int>) -> ByteSlice {
+        // Safe: frames are capped below 2 GiB, so offsets fit 31 bits.
+        ByteSlice(start: UInt32(truncatingIfNeeded: region.lowerBound), count: UInt32(truncatingIfNeeded: region.count))
+    }
+
+    @inlinable
+    func error(
+        _ code: DecodeError.Code, at position: Int, field: StaticString? = nil, value: Int? = nil, limit: Int? = nil
+    ) -> DecodeError {
+        DecodeError(code, offset: sourceOffset + position, field: field, value: value, limit: limit)
+    }
+
+    /// Checks a known field's wire type; `at` is where its tag started.
+    @inlinable
+    func expect(_ tag: FieldTag, _ wireType: WireType, at position: Int, field: StaticString) throws(DecodeError) {
+        if tag.wireType != wireType {
+            throw error(.wrongWireType, at: position, field: field, value: Int(tag.wireType.rawValue))
+        }
+    }
+
+    @inlinable
+    func checkDepth(_ depth: Int, at position: Int) throws(DecodeError) {
+        if depth > maxDepth { throw error(.nestingTooDeep, at: position, value: depth, limit: maxDepth) }
+    }
+
+    /// A length-delimited `string` field, checked for UTF-8.
+    @inlinable
+    func readString(_ reader: inout WireReader, field: StaticString) throws(DecodeError) -> ByteSlice {
+        let region = try reader.readLengthDelimited()
+        if let bad = UTF8Validation.firstInvalidOffset(reader.bytes(region)) {
+            throw error(.invalidUTF8, at: region.lowerBound + bad, field: field)
+        }
+        return slice(region)
+    }
+
+    /// A `trace_id`: 16 bytes, or empty for unset.
+    @inlinable
+    func readTraceID(_ reader: inout WireReader, field: StaticString) throws(DecodeError) -> TraceID {
+        let region = try reader.readLengthDelimited()
+        switch region.count {
+        case 16: return TraceID(bytes: reader.bytes(region))
+        case 0: return .zero
+        default: throw error(.invalidIDLength, at: region.lowerBound, field: field, value: region.count, limit: 16)
+        }
+    }
+
+    /// A `span_id`: 8 bytes, or empty for unset.
+    @inlinable
+    func readSpanID(_ reader: inout WireReader, field: StaticString) throws(DecodeError) -> SpanID {
+        let region = try reader.readLengthDelimited()
+        switch region.count {
+        case 8: return SpanID(bytes: reader.bytes(region))
+        case 0: return .zero
+        default: throw error(.invalidIDLength, at: region.lowerBound, field: field, value: region.count, limit: 8)
+        }
+    }
+
+    /// Decodes one `KeyValue` at `depth` and appends it to `table`.
+    @inlinable
+    func decodeKeyValue(_ region: Range<Int>, depth: Int, into table: inout AttributeTable) throws(DecodeError) {
+        let (key, value) = try parseKeyValue(region, depth: depth)
+        table.append(key: key, value: value)
+    }
+
+    /// Decodes one `KeyValue` at `depth`. One with fields beyond key and value comes back as a
+    /// `.rawKeyValue` so nothing is lost on output.
+    @inlinable
+    func parseKeyValue(_ region: Range<Int>, depth: Int) throws(DecodeError) -> (ByteSlice, AnyValueRef) {
+        try checkDepth(depth, at: region.lowerBound)
+        var reader = reader(region)
+        var key = ByteSlice.empty
+        var value = AnyValueRef.absent
+        var keepRaw = false
+        while !reader.isAtEnd {
+            let tagStart = reader.position
+            let tag = try reader.readTag()
+            switch tag.number {
+            case 1:
+                try expect(tag, .lengthDelimited, at: tagStart, field: "KeyValue.key")
+                key = try readString(&reader, field: "KeyValue.key")
+            case 2:
+                try expect(tag, .lengthDelimited, at: tagStart, field: "KeyValue.value")
+                value = try decodeAnyValue(try reader.readLengthDelimited(), depth: depth + 1)
+            case 3:
+                try expect(tag, .varint, at: tagStart, field: "KeyValue.key_strindex")
+                _ = try reader.readVarint()
+                keepRaw = true
+            default:
+                try reader.skipField(tag, depth: depth, maxDepth: maxDepth)
+                keepRaw = true
+            }
+        }
+        return (key, keepRaw ? .slice(.rawKeyValue, slice(region)) : value)
+    }
+
+    /// Decodes one `AnyValue` at `depth`; arrays and key-value lists are validated and kept raw.
+    @inlinable
+    func decodeAnyValue(_ region: Range<Int>, depth: Int) throws(DecodeError) -> AnyValueRef {
+        try checkDepth(depth, at: region.lowerBound)
+        var reader = reader(region)
+        var value = AnyValueRef(kind: .empty)
+        while !reader.isAtEnd {
+            let tagStart = reader.position
+            let tag = try reader.readTag()
+            switch tag.number {
+            case 1:
+                try expect(tag, .lengthDelimited, at: tagStart, field: "AnyValue.string_value")
+                value = .slice(.string, try readString(&reader, field: "AnyValue.string_value"))
+            case 2:
+                try expect(tag, .varint, at: tagStart, field: "AnyValue.bool_value")
+                value = AnyValueRef(kind: .bool, payload: try reader.readVarint() != 0 ? 1 : 0)
+            case 3:
+                try expect(tag, .varint, at: tagStart, field: "AnyValue.int_value")
+                value = AnyValueRef(kind: .int, payload: try reader.readVarint())
+            case 4:
+                try expect(tag, .fixed64, at: tagStart, field: "AnyValue.double_value")
+                value = AnyValueRef(kind: .double, payload: try reader.readFixed64())
+            case 5:
+                try expect(tag, .lengthDelimited, at: tagStart, field: "AnyValue.array_value")
+                let inner = try reader.readLengthDelimited()
+                try validateArrayValue(inner, depth: depth + 1)
+                value = .slice(.array, slice(inner))
+            case 6:
+                try expect(tag, .lengthDelimited, at: tagStart, field: "AnyValue.kvlist_value")
+                let inner = try reader.readLengthDelimited()
+                try validateKeyValueList(inner, depth: depth + 1)
+                value = .slice(.keyValueList, slice(inner))
+            case 7:
+                try expect(tag, .lengthDelimited, at: tagStart, field: "AnyValue.bytes_value")
+                value = .slice(.bytes, slice(try reader.readLengthDelimited()))
+            case 8:
+                try expect(tag, .varint, at: tagStart, field: "AnyValue.string_value_strindex")
+                value = AnyValueRef(kind: .stringIndex, payload: UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: try reader.readVarint()))))
+            default:
+                try reader.skipField(tag, depth: depth, maxDepth: maxDepth)
+            }
+        }
+        return value
+    }
+
+    /// Validates `ArrayValue` content without storing it.
+    @usableFromInline
+    func validateArrayValue(_ region: Range<Int>, depth: Int) throws(DecodeError) {
+        try checkDepth(depth, at: region.lowerBound)
+        var reader = reader(region)
+        while !reader.isAtEnd {
+            let tagStart = reader.position
+            let tag = try reader.readTag()
+            if tag.number == 1 {
+                try expect(tag, .lengthDelimited, at: tagStart, field: "ArrayValue.values")
+                _ = try decodeAnyValue(try reader.readLengthDelimited(), depth: depth + 1)
+            } else {
+                try reader.skipField(tag, depth: depth, maxDepth: maxDepth)
+            }
+        }
+    }
+
+    /// Validates `KeyValueList` content without storing it.
+    @usableFromInline
+    func validateKeyValueList(_ region: Range<Int>, depth: Int) throws(DecodeError) {
+        try checkDepth(depth, at: region.lowerBound)
+        var reader = reader(region)
+        while !reader.isAtEnd {
+            let tagStart = reader.position
+            let tag = try reader.readTag()
+            if tag.number == 1 {
+                try expect(tag, .lengthDelimited, at: tagStart, field: "KeyValueList.values")
+                _ = try parseKeyValue(try reader.readLengthDelimited(), depth: depth + 1)
+            } else {
+                try reader.skipField(tag, depth: depth, maxDepth: maxDepth)
+            }
+        }
+    }
+
+    /// Decodes a `Resource` into `entry`, appending its attributes to `table`.
+    @inlinable
+    func decodeResource(
+        _ region: Range<Int>, depth: Int, into entry: inout ResourceEntry, attributes table: inout AttributeTable
+    ) throws(DecodeError) {
+        try checkDepth(depth, at: region.lowerBound)
+        var reader = reader(region)
+        let firstAttribute = table.count
+        while !reader.isAtEnd {
+            let tagStart = reader.position
+            let tag = try reader.readTag()
+            switch tag.number {
+            case 1:
+                try expect(tag, .lengthDelimited, at: tagStart, field: "Resource.attributes")
+                try decodeKeyValue(try reader.readLengthDelimited(), depth: depth + 1, into: &table)
+            case 2:
+                try expect(tag, .varint, at: tagStart, field: "Resource.dropped_attributes_count")
+                entry.droppedAttributesCount = UInt32(truncatingIfNeeded: try reader.readVarint())
+            case 3:
+                try expect(tag, .lengthDelimited, at: tagStart, field: "Resource.entity_refs")
+                try validateEntityRef(try reader.readLengthDelimited(), depth: depth + 1)
+            default:
+                try reader.skipField(tag, depth: depth, maxDepth: maxDepth)
+            }
+        }
+        entry.raw = slice(region)
+        entry.attributes = RowRange(start: firstAttribute, end: table.count)
+    }
+
+    /// Validates an `EntityRef` (kept only inside the raw resource bytes).
+    @usableFromInline
+    func validateEntityRef(_ region: Range<Int>, depth: Int) throws(DecodeError) {
+        try checkDepth(depth, at: region.lowerBound)
+        var reader = reader(region)
+        while !reader.isAtEnd {
+            let tagStart = reader.position
+            let tag = try reader.readTag()
+            if (1...4).contains(tag.number) {
+                try expect(tag, .lengthDelimited, at: tagStart, field: "EntityRef")
+                _ = try readString(&reader, field: "EntityRef")
+            } else {
+                try reader.skipField(tag, depth: depth, maxDepth: maxDepth)
+            }
+        }
+    }
+
+    /// Decodes an `InstrumentationScope` into `entry`, appending its attributes to `table`.
+    @inlinable
+    func decodeScope(
+        _ region: Range<Int>, depth: Int, into entry: inout ScopeEntry, attributes table: inout AttributeTable
+    ) throws(DecodeError) {
+        try checkDepth(depth, at: region.lowerBound)
+        var reader = reader(region)
+        let firstAttribute = table.count
+        while !reader.isAtEnd {
+            let tagStart = reader.position
+            let tag = try reader.readTag()
+            switch tag.number {
+            case 1:
+                try expect(tag, .lengthDelimited, at: tagStart, field: "InstrumentationScope.name")
+                entry.name = try readString(&reader, field: "InstrumentationScope.name")
+            case 2:
+                try expect(tag, .lengthDelimited, at: tagStart, field: "InstrumentationScope.version")
+                entry.version = try readString(&reader, field: "InstrumentationScope.version")
+            case 3:
+                try expect(tag, .lengthDelimited, at: tagStart, field: "InstrumentationScope.attributes")
+                try decodeKeyValue(try reader.readLengthDelimited(), depth: depth + 1, into: &table)
+            case 4:
+                try expect(tag, .varint, at: tagStart, field: "InstrumentationScope.dropped_attributes_count")
+                entry.droppedAttributesCount = UInt32(truncatingIfNeeded: try reader.readVarint())
+            default:
+                try reader.skipField(tag, depth: depth, maxDepth: maxDepth)
+            }
+        }
+        entry.raw = slice(region)
+        entry.attributes = RowRange(start: firstAttribute, end: table.count)
+    }
+}

@@ -1,0 +1,44 @@
+/// Decodes OTLP protobuf export requests into batches.
+///
+/// One pass over the bytes; no allocation per record once the batch's columns have grown to
+/// the size of the frames they hold. Bad records are recorded in `batch.rejections` and never
+/// stop the good records around them.
+public struct OTLPProtobufDecoder: Sendable {
+    /// The deepest message nesting accepted; the request itself is depth 0.
+    public var maxDepth: Int
+
+    /// Makes a decoder.
+    ///
+    /// - Parameter maxDepth: nesting limit (default 100, as upb's).
+    public init(maxDepth: Int = 100) {
+        self.maxDepth = maxDepth
+    }
+
+    /// Decodes an `ExportTraceServiceRequest` (or `TracesData`) held in `input[frame]`.
+    ///
+    /// - Parameters:
+    ///   - input: the buffer; the batch keeps it alive.
+    ///   - frame: the request's bytes within `input`. At most 2 GiB.
+    ///   - sourceOffset: offset of the frame in its source, for error offsets.
+    ///   - batch: reset, then filled.
+    public func decodeTraces(input: InputBuffer, frame: Range<Int>, sourceOffset: Int, into batch: inout SpanBatch) {
+        precondition(frame.count < Int(ByteSlice.arenaFlag), "frames are capped at 2 GiB")
+        batch.reset(input: input, frame: frame, sourceOffset: sourceOffset)
+        withExtendedLifetime(input) {
+            let bytes = UnsafeRawBufferPointer(rebasing: input.bytes[frame])
+            OTLPFieldDecoder(frame: bytes, sourceOffset: sourceOffset, maxDepth: maxDepth).decodeRequest(into: &batch)
+        }
+    }
+
+    /// Decodes an `ExportLogsServiceRequest` (or `LogsData`) held in `input[frame]`.
+    ///
+    /// - Parameters: as `decodeTraces`.
+    public func decodeLogs(input: InputBuffer, frame: Range<Int>, sourceOffset: Int, into batch: inout LogBatch) {
+        precondition(frame.count < Int(ByteSlice.arenaFlag), "frames are capped at 2 GiB")
+        batch.reset(input: input, frame: frame, sourceOffset: sourceOffset)
+        withExtendedLifetime(input) {
+            let bytes = UnsafeRawBufferPointer(rebasing: input.bytes[frame])
+            OTLPFieldDecoder(frame: bytes, sourceOffset: sourceOffset, maxDepth: maxDepth).decodeRequest(into: &batch)
+        }
+    }
+}

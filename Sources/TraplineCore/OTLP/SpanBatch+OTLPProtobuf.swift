@@ -1,0 +1,240 @@
+extension SpanBatch: OTLPContainerBatch {
+    @usableFromInline static var resourceEntryField: StaticString { "ExportTraceServiceRequest.resource_spans" }
+    @usableFromInline static var scopeEntryField: StaticString { "ResourceSpans.scope_spans" }
+    @usableFromInline static var recordField: StaticString { "ScopeSpans.spans" }
+
+    @usableFromInline
+    var mark: BatchMark {
+        var mark = BatchMark()
+        mark.resources = resources.count
+        mark.scopes = scopes.count
+        mark.attributes = attributes.count
+        mark.rows = count
+        mark.events = events.count
+        mark.eventAttributes = events.attributeTable.count
+        mark.links = links.count
+        mark.linkAttributes = links.attributeTable.count
+        return mark
+    }
+
+    @usableFromInline
+    mutating func rollback(to mark: BatchMark) {
+        resources.removeSubrange(mark.resources...)
+        scopes.removeSubrange(mark.scopes...)
+        attributes.truncate(to: mark.attributes)
+        truncateRows(to: mark.rows)
+        events.truncate(to: mark.events)
+        events.attributeTable.truncate(to: mark.eventAttributes)
+        links.truncate(to: mark.links)
+        links.attributeTable.truncate(to: mark.linkAttributes)
+    }
+
+    @usableFromInline
+    mutating func decodeRecord(_ region: Range<Int>, depth: Int, scopeIndex: UInt32, using decoder: OTLPFieldDecoder) {
+        let start = mark
+        do throws(DecodeError) {
+            try decodeSpan(region, depth: depth, scopeIndex: scopeIndex, using: decoder)
+        } catch {
+            rollback(to: start)
+            rejections.append(error, records: 1)
+        }
+    }
+
+    /// Decodes one `Span` and appends its row. Any error leaves partial table rows behind for
+    /// the caller to roll back.
+    @inlinable
+    mutating func decodeSpan(
+        _ region: Range<Int>, depth: Int, scopeIndex: UInt32, using decoder: OTLPFieldDecoder
+    ) throws(DecodeError) {
+        try decoder.checkDepth(depth, at: region.lowerBound)
+        var reader = decoder.reader(region)
+        var traceID = TraceID.zero
+        var spanID = SpanID.zero
+        var parentSpanID = SpanID.zero
+        var traceState = ByteSlice.empty
+        var name = ByteSlice.empty
+        var kind: Int32 = 0
+        var startTime: UInt64 = 0
+        var endTime: UInt64 = 0
+        var dropped = SpanDroppedCounts()
+        var status = SpanStatus()
+        var spanFlags: UInt32 = 0
+        let firstAttribute = attributes.count
+        let firstEvent = events.count
+        let firstLink = links.count
+        while !reader.isAtEnd {
+            let tagStart = reader.position
+            let tag = try reader.readTag()
+            switch tag.number {
+            case 1:
+                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.trace_id")
+                traceID = try decoder.readTraceID(&reader, field: "Span.trace_id")
+            case 2:
+                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.span_id")
+                spanID = try decoder.readSpanID(&reader, field: "Span.span_id")
+            case 3:
+                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.trace_state")
+                traceState = try decoder.readString(&reader, field: "Span.trace_state")
+            case 4:
+                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.parent_span_id")
+                parentSpanID = try decoder.readSpanID(&reader, field: "Span.parent_span_id")
+            case 5:
+                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.name")
+                name = try decoder.readString(&reader, field: "Span.name")
+            case 6:
+                try decoder.expect(tag, .varint, at: tagStart, field: "Span.kind")
+                kind = Int32(truncatingIfNeeded: try reader.readVarint())
+            case 7:
+                try decoder.expect(tag, .fixed64, at: tagStart, field: "Span.start_time_unix_nano")
+                startTime = try reader.readFixed64()
+            case 8:
+                try decoder.expect(tag, .fixed64, at: tagStart, field: "Span.end_time_unix_nano")
+                endTime = try reader.readFixed64()
+            case 9:
+                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.attributes")
+                try decoder.decodeKeyValue(try reader.readLengthDelimited(), depth: depth + 1, into: &attributes)
+            case 10:
+                try decoder.expect(tag, .varint, at: tagStart, field: "Span.dropped_attributes_count")
+                dropped.attributes = UInt32(truncatingIfNeeded: try reader.readVarint())
+            case 11:
+                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.events")
+                try decodeEvent(try reader.readLengthDelimited(), depth: depth + 1, using: decoder)
+            case 12:
+                try decoder.expect(tag, .varint, at: tagStart, field: "Span.dropped_events_count")
+                dropped.events = UInt32(truncatingIfNeeded: try reader.readVarint())
+            case 13:
+                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.links")
+                try decodeLink(try reader.readLengthDelimited(), depth: depth + 1, using: decoder)
+            case 14:
+                try decoder.expect(tag, .varint, at: tagStart, field: "Span.dropped_links_count")
+                dropped.links = UInt32(truncatingIfNeeded: try reader.readVarint())
+            case 15:
+                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.status")
+                try decodeStatus(try reader.readLengthDelimited(), depth: depth + 1, into: &status, using: decoder)
+            case 16:
+                try decoder.expect(tag, .fixed32, at: tagStart, field: "Span.flags")
+                spanFlags = try reader.readFixed32()
+            default:
+                try reader.skipField(tag, depth: depth, maxDepth: decoder.maxDepth)
+            }
+        }
+        traceIDs.append(traceID)
+        spanIDs.append(spanID)
+        parentSpanIDs.append(parentSpanID)
+        traceStates.append(traceState)
+        names.append(name)
+        kinds.append(kind)
+        startTimes.append(startTime)
+        endTimes.append(endTime)
+        spanAttributes.append(RowRange(start: firstAttribute, end: attributes.count))
+        droppedCounts.append(dropped)
+        eventRanges.append(RowRange(start: firstEvent, end: events.count))
+        linkRanges.append(RowRange(start: firstLink, end: links.count))
+        statuses.append(status)
+        flags.append(spanFlags)
+        scopeIndexes.append(scopeIndex)
+        encodedSpans.append(decoder.slice(region))
+    }
+
+    @inlinable
+    mutating func decodeStatus(
+        _ region: Range<Int>, depth: Int, into status: inout SpanStatus, using decoder: OTLPFieldDecoder
+    ) throws(DecodeError) {
+        try decoder.checkDepth(depth, at: region.lowerBound)
+        var reader = decoder.reader(region)
+        // A repeated `status` field merges into the earlier one, as protobuf specifies.
+        status.isPresent = true
+        while !reader.isAtEnd {
+            let tagStart = reader.position
+            let tag = try reader.readTag()
+            switch tag.number {
+            case 2:
+                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Status.message")
+                status.message = try decoder.readString(&reader, field: "Status.message")
+            case 3:
+                try decoder.expect(tag, .varint, at: tagStart, field: "Status.code")
+                status.code = Int32(truncatingIfNeeded: try reader.readVarint())
+            default:
+                try reader.skipField(tag, depth: depth, maxDepth: decoder.maxDepth)
+            }
+        }
+    }
+
+    @inlinable
+    mutating func decodeEvent(_ region: Range<Int>, depth: Int, using decoder: OTLPFieldDecoder) throws(DecodeError) {
+        try decoder.checkDepth(depth, at: region.lowerBound)
+        var reader = decoder.reader(region)
+        var time: UInt64 = 0
+        var name = ByteSlice.empty
+        var dropped: UInt32 = 0
+        let firstAttribute = events.attributeTable.count
+        while !reader.isAtEnd {
+            let tagStart = reader.position
+            let tag = try reader.readTag()
+            switch tag.number {
+            case 1:
+                try decoder.expect(tag, .fixed64, at: tagStart, field: "Span.Event.time_unix_nano")
+                time = try reader.readFixed64()
+            case 2:
+                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.Event.name")
+                name = try decoder.readString(&reader, field: "Span.Event.name")
+            case 3:
+                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.Event.attributes")
+                try decoder.decodeKeyValue(try reader.readLengthDelimited(), depth: depth + 1, into: &events.attributeTable)
+            case 4:
+                try decoder.expect(tag, .varint, at: tagStart, field: "Span.Event.dropped_attributes_count")
+                dropped = UInt32(truncatingIfNeeded: try reader.readVarint())
+            default:
+                try reader.skipField(tag, depth: depth, maxDepth: decoder.maxDepth)
+            }
+        }
+        events.times.append(time)
+        events.names.append(name)
+        events.attributes.append(RowRange(start: firstAttribute, end: events.attributeTable.count))
+        events.droppedAttributesCounts.append(dropped)
+    }
+
+    @inlinable
+    mutating func decodeLink(_ region: Range<Int>, depth: Int, using decoder: OTLPFieldDecoder) throws(DecodeError) {
+        try decoder.checkDepth(depth, at: region.lowerBound)
+        var reader = decoder.reader(region)
+        var traceID = TraceID.zero
+        var spanID = SpanID.zero
+        var traceState = ByteSlice.empty
+        var dropped: UInt32 = 0
+        var linkFlags: UInt32 = 0
+        let firstAttribute = links.attributeTable.count
+        while !reader.isAtEnd {
+            let tagStart = reader.position
+            let tag = try reader.readTag()
+            switch tag.number {
+            case 1:
+                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.Link.trace_id")
+                traceID = try decoder.readTraceID(&reader, field: "Span.Link.trace_id")
+            case 2:
+                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.Link.span_id")
+                spanID = try decoder.readSpanID(&reader, field: "Span.Link.span_id")
+            case 3:
+                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.Link.trace_state")
+                traceState = try decoder.readString(&reader, field: "Span.Link.trace_state")
+            case 4:
+                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.Link.attributes")
+                try decoder.decodeKeyValue(try reader.readLengthDelimited(), depth: depth + 1, into: &links.attributeTable)
+            case 5:
+                try decoder.expect(tag, .varint, at: tagStart, field: "Span.Link.dropped_attributes_count")
+                dropped = UInt32(truncatingIfNeeded: try reader.readVarint())
+            case 6:
+                try decoder.expect(tag, .fixed32, at: tagStart, field: "Span.Link.flags")
+                linkFlags = try reader.readFixed32()
+            default:
+                try reader.skipField(tag, depth: depth, maxDepth: decoder.maxDepth)
+            }
+        }
+        links.traceIDs.append(traceID)
+        links.spanIDs.append(spanID)
+        links.traceStates.append(traceState)
+        links.attributes.append(RowRange(start: firstAttribute, end: links.attributeTable.count))
+        links.droppedAttributesCounts.append(dropped)
+        links.flags.append(linkFlags)
+    }
+}

@@ -1,0 +1,137 @@
+/// Writes protobuf wire format back to front.
+///
+/// Writing a message's content before its length means no size pass and no copying: encode
+/// the children, then `writeLength(since:)` and the tag. Output grows toward the front of the
+/// buffer; `bytes` is the finished region. Storage is kept across `reset()`, so a writer reused
+/// from batch to batch stops allocating once it has seen the largest batch.
+///
+/// A class because it owns manually managed storage that is reused (identity, not value).
+public final class WireWriter {
+    @usableFromInline var storage: UnsafeMutableRawPointer
+    @usableFromInline var capacity: Int
+    /// Offset of the first written byte; bytes live in `storage[head..<capacity]`.
+    @usableFromInline var head: Int
+
+    /// Makes a writer with room for `initialCapacity` bytes.
+    public init(initialCapacity: Int = 64 * 1024) {
+        capacity = max(initialCapacity, 64)
+        storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        head = capacity
+    }
+
+    deinit { storage.deallocate() }
+
+    /// Bytes written so far; positions for `writeLength(since:)` are taken from it.
+    @inlinable public var count: Int { capacity &- head }
+
+    /// The written bytes, valid until the next write or `reset()`.
+    @inlinable public var bytes: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: storage + head, count: count)
+    }
+
+    /// Forgets the written bytes and keeps the storage.
+    @inlinable public func reset() { head = capacity }
+
+    @inlinable
+    func reserve(_ byteCount: Int) {
+        if head < byteCount { _grow(byteCount) }
+    }
+
+    @usableFromInline @inline(never)
+    func _grow(_ byteCount: Int) {
+        let used = count
+        var newCapacity = capacity &* 2
+        while newCapacity - used < byteCount { newCapacity &*= 2 }
+        let newStorage = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
+        (newStorage + (newCapacity - used)).copyMemory(from: storage + head, byteCount: used)
+        storage.deallocate()
+        storage = newStorage
+        capacity = newCapacity
+        head = newCapacity - used
+    }
+
+    /// Prepends raw bytes.
+    @inlinable
+    public func writeBytes(_ source: UnsafeRawBufferPointer) {
+        guard let base = source.baseAddress, source.count > 0 else { return }
+        reserve(source.count)
+        head &-= source.count
+        (storage + head).copyMemory(from: base, byteCount: source.count)
+    }
+
+    /// Prepends a varint.
+    @inlinable
+    public func writeVarint(_ value: UInt64) {
+        if value < 0x80 {
+            reserve(1)
+            head &-= 1
+            storage.storeBytes(of: UInt8(truncatingIfNeeded: value), toByteOffset: head, as: UInt8.self)
+            return
+        }
+        _writeVarintSlowPath(value)
+    }
+
+    @usableFromInline @inline(never)
+    func _writeVarintSlowPath(_ value: UInt64) {
+        var length = 1
+        var rest = value >> 7
+        while rest != 0 {
+            length += 1
+            rest >>= 7
+        }
+        reserve(length)
+        head &-= length
+        var remaining = value
+        for index in 0..<length {
+            let byte = UInt8(truncatingIfNeeded: remaining & 0x7F) | (index == length - 1 ? 0 : 0x80)
+            storage.storeBytes(of: byte, toByteOffset: head + index, as: UInt8.self)
+            remaining >>= 7
+        }
+    }
+
+    /// Prepends a tag.
+    @inlinable
+    public func writeTag(_ number: UInt32, _ wireType: WireType) {
+        writeVarint(UInt64(number) << 3 | UInt64(wireType.rawValue))
+    }
+
+    /// Prepends the length of everything written since `mark` (an earlier `count`) and the tag
+    /// of the length-delimited field that holds it.
+    @inlinable
+    public func writeLengthDelimitedHeader(field: UInt32, since mark: Int) {
+        writeVarint(UInt64(count &- mark))
+        writeTag(field, .lengthDelimited)
+    }
+
+    /// Prepends a little-endian 64-bit value.
+    @inlinable
+    public func writeFixed64(_ value: UInt64) {
+        reserve(8)
+        head &-= 8
+        storage.storeBytes(of: value.littleEndian, toByteOffset: head, as: UInt64.self)
+    }
+
+    /// Prepends a little-endian 32-bit value.
+    @inlinable
+    public func writeFixed32(_ value: UInt32) {
+        reserve(4)
+        head &-= 4
+        storage.storeBytes(of: value.littleEndian, toByteOffset: head, as: UInt32.self)
+    }
+
+    /// Prepends 8 bytes holding `value` big-endian (id halves are kept as big-endian words).
+    @inlinable
+    public func writeBigEndian64(_ value: UInt64) {
+        reserve(8)
+        head &-= 8
+        storage.storeBytes(of: value.bigEndian, toByteOffset: head, as: UInt64.self)
+    }
+
+    /// Prepends a 4-byte big-endian length: the frame prefix of the Collector's file exporter.
+    @inlinable
+    public func writeBigEndianLength(_ value: UInt32) {
+        reserve(4)
+        head &-= 4
+        storage.storeBytes(of: value.bigEndian, toByteOffset: head, as: UInt32.self)
+    }
+}

@@ -1,0 +1,120 @@
+public import ArgumentParser
+import Trapline
+import TraplineCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+extension InputFormat: ExpressibleByArgument {}
+extension OutputFormat: ExpressibleByArgument {}
+extension Signal: ExpressibleByArgument {}
+
+/// `trapline replay`: batch replay of captured telemetry.
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Replay captured OTLP (protobuf) or text logs through the pipeline.",
+        discussion: """
+            Inputs are files, directories (read recursively, in sorted order) or - for stdin. The format \
+            is detected from the bytes: gzip, one OTLP protobuf request, a varint-delimited or 4-byte \
+            big-endian length-prefixed stream of requests, OTLP JSON (not decoded yet), or text lines.
+
+            Exit status: 0 ok, 64 usage error, 65 some input rejected (all good records still \
+            processed), 66 no input, 74 I/O error, 78 bad configuration.
+            """
+    )
+
+    @Option(name: .long, help: "Input layout: \(InputFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var inputFormat: InputFormat = .auto
+
+    @Option(name: .long, help: "Signal of protobuf input: traces or logs (default: told from the records).")
+    var signal: Signal?
+
+    @Option(name: [.short, .long], help: "Where to write output: a file path, or - for stdout.")
+    var output: String = "-"
+
+    @Option(name: .long, help: "Output encoding: otlp-proto (4-byte big-endian length-prefixed requests) or none.")
+    var outputFormat: OutputFormat = .otlpProto
+
+    @Option(name: .long, help: "Write a JSON report of the accounting and every rejection to this file.")
+    var reportFile: String?
+
+    @Flag(name: [.short, .long], help: "Do not print the summary to stderr.")
+    var quiet = false
+
+    @Option(name: .long, help: "Largest protobuf request accepted, in bytes.")
+    var maxFrameBytes: Int = ReadOptions().maxFrameBytes
+
+    @Option(name: .long, help: "Most bytes one gzip input may inflate to.")
+    var maxDecompressedBytes: Int = ReadOptions().maxDecompressedBytes
+
+    @Option(name: .long, help: "Text lines longer than this many bytes are split into several records.")
+    var maxLineBytes: Int = ReadOptions().maxLineBytes
+
+    @Argument(help: "Input files, directories, or - for stdin.")
+    var inputs: [String] = []
+
+    func validate() throws {
+        guard !inputs.isEmpty else { throw ValidationError("give at least one input (a file, a directory, or - for stdin)") }
+        guard maxFrameBytes > 0 && maxFrameBytes < Int(Int32.max) else {
+            throw ValidationError("--max-frame-bytes must be between 1 and \(Int32.max - 1)")
+        }
+        guard maxLineBytes >= 16 && maxLineBytes < Int(Int32.max) else {
+            throw ValidationError("--max-line-bytes must be between 16 and \(Int32.max - 1)")
+        }
+        guard maxDecompressedBytes > 0 else { throw ValidationError("--max-decompressed-bytes must be positive") }
+        if output == "-" && outputFormat == .otlpProto && isatty(STDOUT_FILENO) != 0 {
+            throw ValidationError("refusing to write binary protobuf to a terminal: use --output FILE or --output-format none")
+        }
+    }
+
+    func run() throws {
+        var read = ReadOptions()
+        read.inputFormat = inputFormat
+        read.signal = signal
+        read.maxFrameBytes = maxFrameBytes
+        read.maxDecompressedBytes = maxDecompressedBytes
+        read.maxLineBytes = maxLineBytes
+        let options = ReplayOptions(
+            inputs: inputs, read: read, outputFormat: outputFormat,
+            output: output == "-" ? .standardOutput : .file(output))
+        let report = Replay(options: options).run()
+        var status = report.exitStatus
+        if let reportFile {
+            if let failure = writeFile(reportFile, report.json) {
+                FileHandleOutput.standardError("trapline: \(failure)\n")
+                status = 74
+            }
+        }
+        if !quiet { FileHandleOutput.standardError(report.summary) }
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    /// Writes `text` to `path` through a temporary and a rename; returns the failure text.
+    private func writeFile(_ path: String, _ text: String) -> String? {
+        let temporary = path + ".tmp-\(getpid())"
+        guard let file = fopen(temporary, "w") else { return "\(path): create failed: \(String(cString: strerror(errno)))" }
+        let bytes = Array(text.utf8)
+        let written = fwrite(bytes, 1, bytes.count, file)
+        let closed = fclose(file)
+        guard written == bytes.count, closed == 0 else {
+            unlink(temporary)
+            return "\(path): write failed: \(String(cString: strerror(errno)))"
+        }
+        guard rename(temporary, path) == 0 else {
+            unlink(temporary)
+            return "\(path): rename failed: \(String(cString: strerror(errno)))"
+        }
+        return nil
+    }
+}
+
+enum FileHandleOutput {
+    static func standardError(_ text: String) {
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    }
+}

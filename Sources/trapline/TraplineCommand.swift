@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `trapline` command-line tool.
+@main
+struct TraplineCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trapline",
+        abstract: "Process OpenTelemetry spans, logs and build logs: catch known failure patterns (traps).",
+        subcommands: [ReplayCommand.self]
+    )
+}

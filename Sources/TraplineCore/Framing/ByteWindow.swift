@@ -24,6 +24,9 @@ final class ByteWindow {
     private var baseOffset = 0
     /// Whether the stream has reported its end.
     private(set) var isAtStreamEnd: Bool
+    /// Bad input that ended the stream early (corrupt gzip, the decompression cap). The bytes
+    /// before it stay readable; the reader reports it once they are used up.
+    private(set) var streamFailure: DecodeError?
 
     /// A window over a whole mapped (or already read) buffer.
     init(mapped: InputBuffer) {
@@ -71,8 +74,14 @@ final class ByteWindow {
                 makeRoom(for: count)
             }
             let room = UnsafeMutableRawBufferPointer(start: storage! + end, count: capacity - end)
-            let read = try stream.read(into: room)
-            if read == 0 { isAtStreamEnd = true } else { end += read }
+            do throws(StreamError) {
+                let read = try stream.read(into: room)
+                if read == 0 { isAtStreamEnd = true } else { end += read }
+            } catch {
+                guard case .input(let failure) = error.failure else { throw error }
+                streamFailure = failure
+                isAtStreamEnd = true
+            }
         }
         return end - start >= count
     }

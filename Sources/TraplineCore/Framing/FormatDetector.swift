@@ -65,45 +65,54 @@ public enum FormatDetector {
     /// Whether `bytes[region]` walks as an export request: valid tags, lengths that fit, and a
     /// first resource entry that starts with one of its own fields. A region cut off by the end
     /// of an incomplete prefix only has to be valid as far as it goes.
-    static func looksLikeRequest(_ bytes: UnsafeRawBufferPointer, _ region: Range<Int>, cutOff: Bool) -> Bool {
+    static func looksLikeRequest(
+        _ bytes: UnsafeRawBufferPointer, _ region: Range<Int>, cutOff: Bool, afterWholeFrames: Bool = false
+    ) -> Bool {
         var reader = WireReader(frame: bytes, start: region.lowerBound, end: region.upperBound)
         var sawResourceEntry = false
-        while !reader.isAtEnd {
-            guard let tag = try? reader.readTag() else { return cutOff && sawResourceEntry }
-            if tag.number == 1 && tag.wireType == .lengthDelimited {
-                let lengthStart = reader.position
-                guard let length = try? reader.readVarint() else { return cutOff && sawResourceEntry }
-                let contentStart = reader.position
-                if !sawResourceEntry && length > 0 && contentStart < region.upperBound {
-                    // ResourceSpans/ResourceLogs fields 1–3 are all length-delimited: 0x0A, 0x12, 0x1A.
-                    guard [0x0A, 0x12, 0x1A].contains(bytes[contentStart]) else { return false }
+        do throws(DecodeError) {
+            while !reader.isAtEnd {
+                let tag = try reader.readTag()
+                if tag.number == 1 && tag.wireType == .lengthDelimited {
+                    let length = try reader.readVarint()
+                    let contentStart = reader.position
+                    if !sawResourceEntry && length > 0 && contentStart < region.upperBound {
+                        // ResourceSpans/ResourceLogs fields 1–3 are all length-delimited: 0x0A, 0x12, 0x1A.
+                        guard [0x0A, 0x12, 0x1A].contains(bytes[contentStart]) else { return false }
+                    }
+                    sawResourceEntry = true
+                    if length > UInt64(region.upperBound - contentStart) { return cutOff }
+                    reader.position = contentStart + Int(length)
+                } else {
+                    try reader.skipField(tag, depth: 0, maxDepth: 100)
                 }
-                sawResourceEntry = true
-                if length > UInt64(region.upperBound - contentStart) { return cutOff }
-                reader.position = contentStart + Int(length)
-                _ = lengthStart
-            } else {
-                guard (try? reader.skipField(tag, depth: 0, maxDepth: 100)) != nil else { return cutOff && sawResourceEntry }
             }
+        } catch {
+            // Only running out of bytes may be forgiven, and only where the input was cut off.
+            let ranOut = [DecodeError.Code.truncatedVarint, .truncatedFixed, .lengthPastEnd].contains(error.code)
+            return cutOff && ranOut && (sawResourceEntry || afterWholeFrames)
         }
         return sawResourceEntry || region.isEmpty
     }
 
     static func fitsSingleMessage(_ bytes: UnsafeRawBufferPointer, isComplete: Bool) -> Bool {
         guard bytes[0] == 0x0A else { return false }
-        return looksLikeRequest(bytes, 0..<bytes.count, cutOff: !isComplete)
+        // A cut-off message is still a message: the decoder keeps what came before the cut.
+        return looksLikeRequest(bytes, 0..<bytes.count, cutOff: true)
     }
 
     static func fitsLengthPrefixed(_ bytes: UnsafeRawBufferPointer, isComplete: Bool) -> Bool {
         var position = 0
         while position < bytes.count {
-            guard position + 4 <= bytes.count else { return !isComplete }
+            // A prefix cut off after whole frames is a stream that was cut off.
+            guard position + 4 <= bytes.count else { return !isComplete || position > 0 }
             let length = Int(bytes[position]) << 24 | Int(bytes[position + 1]) << 16 | Int(bytes[position + 2]) << 8
                 | Int(bytes[position + 3])
             let start = position + 4
             let end = start + length
             if end > bytes.count {
-                return !isComplete && looksLikeRequest(bytes, start..<bytes.count, cutOff: true)
+                // A stream cut off inside its last frame (a killed writer) is still this layout.
+                return looksLikeRequest(bytes, start..<bytes.count, cutOff: true, afterWholeFrames: position > 0)
             }
             guard looksLikeRequest(bytes, start..<end, cutOff: false) else { return false }
             position = end
@@ -113,12 +122,16 @@ public enum FormatDetector {
 
     static func fitsVarintDelimited(_ bytes: UnsafeRawBufferPointer, isComplete: Bool) -> Bool {
         var reader = WireReader(frame: bytes)
+        var frames = 0
         while !reader.isAtEnd {
-            guard let length = try? reader.readVarint() else { return !isComplete }
+            guard let length = try? reader.readVarint() else { return !isComplete || frames > 0 }
             let start = reader.position
             if length > UInt64(bytes.count - start) {
-                return !isComplete && looksLikeRequest(bytes, start..<bytes.count, cutOff: true)
+                // Cut off in its last frame: believable after one whole frame, or mid-stream.
+                return (!isComplete || frames > 0)
+                    && looksLikeRequest(bytes, start..<bytes.count, cutOff: true, afterWholeFrames: frames > 0)
             }
+            frames += 1
             let end = start + Int(length)
             guard looksLikeRequest(bytes, start..<end, cutOff: false) else { return false }
             reader.position = end

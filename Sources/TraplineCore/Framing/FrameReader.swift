@@ -174,6 +174,14 @@ public struct FrameReader {
         }
     }
 
+    /// Ends the input: a stream failure (corrupt gzip) explains a cut-off end better than the
+    /// cut itself, so it is reported in its place; otherwise `cutOff`, or nothing.
+    private mutating func endOfInput(_ cutOff: DecodeError?) -> FrameEvent? {
+        finish()
+        if let failure = window.streamFailure { return .rejected(failure, records: 1) }
+        return cutOff.map { .rejected($0, records: 1) }
+    }
+
     private mutating func finish() {
         finished = true
         close()
@@ -231,6 +239,10 @@ public struct FrameReader {
         let offset = window.offset
         finished = true
         close()
+        if let failure = window.streamFailure {
+            // The message never arrived whole: nothing in it can be trusted to be complete.
+            return .rejected(failure, records: 1)
+        }
         guard fits else {
             try window.discardRest()
             return .rejected(DecodeError(.frameTooLarge, offset: offset, value: count, limit: options.maxFrameBytes), records: 1)
@@ -262,14 +274,12 @@ public struct FrameReader {
     private mutating func nextPrefixed(_ readLength: LengthReader) throws(StreamError) -> FrameEvent? {
         let offset = window.offset
         guard let (prefixLength, length) = try readLength(window) else {
-            finish()
-            return nil
+            return endOfInput(nil)
         }
         guard length >= 0 else {
             // The prefix itself is cut off or unreadable: nothing after it can be framed.
             try window.discardRest()
-            finish()
-            return .rejected(DecodeError(.truncatedFrame, offset: offset, value: prefixLength, limit: prefixLength), records: 1)
+            return endOfInput(DecodeError(.truncatedFrame, offset: offset, value: prefixLength, limit: prefixLength))
         }
         if length > options.maxFrameBytes {
             try window.discardRest()
@@ -279,8 +289,7 @@ public struct FrameReader {
         guard try window.fill(atLeast: prefixLength + length) else {
             let left = window.available.count - prefixLength
             try window.discardRest()
-            finish()
-            return .rejected(DecodeError(.truncatedFrame, offset: offset, value: length, limit: left), records: 1)
+            return endOfInput(DecodeError(.truncatedFrame, offset: offset, value: length, limit: left))
         }
         window.consume(prefixLength)
         let frame = window.takeFrame(count: length)
@@ -291,10 +300,7 @@ public struct FrameReader {
         let chunk = options.maxLineBytes
         try window.fill(atLeast: chunk + 1)
         let bytes = window.available
-        guard !bytes.isEmpty else {
-            finish()
-            return nil
-        }
+        guard !bytes.isEmpty else { return endOfInput(nil) }
         var cut: Int
         var splitsLine = false
         if bytes.count <= chunk && window.isAtStreamEnd {

@@ -22,10 +22,41 @@ public struct GzipStream<Inner: ByteStream>: ByteStream {
     }
 
     public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(StreamError) -> Int {
+        if let pendingFailure {
+            self.pendingFailure = nil
+            finished = true
+            throw pendingFailure
+        }
         if finished || buffer.count == 0 { return 0 }
+        // One byte past the cap is allowed, so going over it is seen without inflating more.
+        let allowance = maxDecompressedBytes - decompressedCount + 1
         let stream = state.stream
         stream.pointee.next_out = buffer.baseAddress!.assumingMemoryBound(to: Bytef.self)
-        stream.pointee.avail_out = UInt32(min(buffer.count, Int(UInt32.max)))
+        stream.pointee.avail_out = UInt32(min(buffer.count, allowance, Int(UInt32.max)))
+        let room = Int(stream.pointee.avail_out)
+        do throws(StreamError) {
+            try inflateInto(stream)
+        } catch {
+            // Hand out what was inflated before the failure; report the failure on the next read.
+            let produced = room - Int(stream.pointee.avail_out)
+            decompressedCount += produced
+            if produced == 0 { throw error }
+            pendingFailure = error
+            return produced
+        }
+        let produced = room - Int(stream.pointee.avail_out)
+        decompressedCount += produced
+        if decompressedCount > maxDecompressedBytes {
+            pendingFailure = StreamError(
+                .input(DecodeError(.decompressedTooLarge, offset: maxDecompressedBytes, limit: maxDecompressedBytes)))
+            return produced - 1
+        }
+        return produced
+    }
+
+    private var pendingFailure: StreamError?
+
+    private mutating func inflateInto(_ stream: UnsafeMutablePointer<z_stream>) throws(StreamError) {
         while stream.pointee.avail_out > 0 {
             if stream.pointee.avail_in == 0 && !inputEnded {
                 let count = try inner.read(into: state.input)
@@ -58,18 +89,12 @@ public struct GzipStream<Inner: ByteStream>: ByteStream {
                 throw corrupt(stream.pointee.msg.map { String(cString: $0) } ?? "inflate error \(result)")
             }
         }
-        let produced = buffer.count - Int(stream.pointee.avail_out)
-        decompressedCount += produced
-        if decompressedCount > maxDecompressedBytes {
-            throw StreamError(
-                .input(DecodeError(.decompressedTooLarge, offset: maxDecompressedBytes, limit: maxDecompressedBytes)))
-        }
-        return produced
     }
 
     private func corrupt(_ reason: String) -> StreamError {
         _ = reason  // zlib's text is not kept: the code and offsets say what and where
-        return StreamError(.input(DecodeError(.corruptGzip, offset: decompressedCount, value: compressedCount)))
+        let produced = Int(state.stream.pointee.total_out)
+        return StreamError(.input(DecodeError(.corruptGzip, offset: produced, value: compressedCount)))
     }
 }
 

@@ -61,7 +61,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TraplineCLITests",
-            dependencies: ["TraplineTestSupport"],
+            dependencies: ["TraplineTestSupport", "TraplineCore", "trapline"],
             swiftSettings: sharedSettings
         ),
     ]

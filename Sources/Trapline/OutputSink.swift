@@ -35,6 +35,13 @@ final class OutputSink {
             descriptor = STDOUT_FILENO
         case .file(let path):
             displayPath = path
+            var info = stat()
+            if stat(path, &info) == 0 && info.st_mode & S_IFMT != S_IFREG {
+                // A device or FIFO (/dev/null, a named pipe): write to it directly.
+                descriptor = open(path, O_WRONLY | O_CLOEXEC)
+                guard descriptor >= 0 else { throw IOFailure(path: path, operation: "open", errorNumber: errno) }
+                return
+            }
             let temporary = path + ".tmp-\(getpid())"
             descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             guard descriptor >= 0 else { throw IOFailure(path: path, operation: "create", errorNumber: errno) }
@@ -68,7 +75,13 @@ final class OutputSink {
 
     /// Flushes to stable storage and moves a file output into place.
     func finish() throws(IOFailure) {
-        guard let temporaryPath, case .file(let path) = destination else { return }
+        guard let temporaryPath, case .file(let path) = destination else {
+            if case .file = destination, descriptor >= 0 {
+                close(descriptor)
+                descriptor = -1
+            }
+            return
+        }
         if fsync(descriptor) != 0 && errno != EINVAL {
             throw IOFailure(path: path, operation: "fsync", errorNumber: errno)
         }

@@ -1,0 +1,106 @@
+import Foundation
+import Testing
+import Trapline
+import TraplineCore
+import TraplineStages
+import TraplineTestSupport
+
+@Suite struct ReplayTests {
+    func replay(_ inputs: [String], output: OutputDestination = .none, format: OutputFormat = .otlpProto, read: ReadOptions = ReadOptions()) -> ReplayReport {
+        Replay(options: ReplayOptions(inputs: inputs, read: read, outputFormat: format, output: output, observedTimeUnixNano: 1)).run()
+    }
+
+    @Test(arguments: [
+        ("generated/shop-traces.otlp", 2000, 0), ("generated/shop-traces.otlp.gz", 2000, 0),
+        ("generated/shop-logs.varint.otlp", 0, 1000), ("corpus/otlp/otlp2parquet/logs.pb", 0, 81),
+        ("corpus/buildlogs/gocache-off.log", 0, 9),
+    ])
+    func replayAccountsForEveryRecord(path: String, spans: Int, logs: Int) throws {
+        let directory = try Fixtures.temporaryDirectory()
+        let output = directory.appendingPathComponent("out.otlp").path
+        let report = replay([Fixtures.path(path)], output: .file(output))
+        #expect(report.records.isBalanced)
+        #expect(report.records.received == spans + logs)
+        #expect(report.spansForwarded == spans)
+        #expect(report.logRecordsForwarded == logs)
+        #expect(report.exitStatus == 0)
+        // The output is itself a length-prefixed stream that replays to the same counts.
+        let again = replay([output])
+        #expect(again.records == report.records)
+    }
+
+    @Test func directoriesAreReadRecursivelyInSortedOrder() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        let names = ["b.pb", "a/z.pb", "a/b/c.pb", "c.pb"]
+        var expected: [[UInt8]] = []
+        for (index, name) in names.enumerated() {
+            let url = directory.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            let request = RequestBuilders.traceRequest(spans: [RequestBuilders.span(name: "file-\(index)")])
+            try Data(request).write(to: url)
+            expected.append(request)
+        }
+        let output = directory.appendingPathComponent("out.otlp")
+        let report = replay([directory.appendingPathComponent("a").path, directory.appendingPathComponent("b.pb").path, directory.appendingPathComponent("c.pb").path], output: .file(output.path))
+        #expect(report.filesRead == 4)
+        #expect(report.records.received == 4)
+        let events = try FramingVerifier.wholeEvents(Array(try Data(contentsOf: output)))
+        let names2 = events.compactMap { event -> String? in
+            guard case .frame(_, _, let bytes) = event else { return nil }
+            let batch = TestDecode.traces(bytes)
+            return batch.withBytes { $0.string(batch.names[0]) }
+        }
+        #expect(names2 == ["file-2", "file-1", "file-0", "file-3"])  // a/b/c.pb, a/z.pb, b.pb, c.pb
+    }
+
+    @Test func badInputAmongGoodIsRejectedAndTheRestForwarded() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        var bad = RequestBuilders.traceRequest(spans: [RequestBuilders.span(), RequestBuilders.span(), RequestBuilders.span()])
+        bad.removeLast(10)
+        let badPath = directory.appendingPathComponent("bad.pb").path
+        try Data(bad).write(to: URL(fileURLWithPath: badPath))
+        let report = replay([Fixtures.path("corpus/otlp/otlp2parquet/traces.pb"), badPath, Fixtures.path("corpus/otlp/ctraces/sample_trace.bin")])
+        #expect(report.records.isBalanced)
+        // The cut resource entry cannot be delimited, so it counts as one rejected record.
+        #expect(report.records.forwarded == 19 + 2)
+        #expect(report.records.rejected == 1)
+        #expect(report.rejections.map(\.source) == [badPath])
+        #expect(report.rejections.first?.error.code == .lengthPastEnd)
+        #expect(report.exitStatus == 65)
+    }
+
+    @Test func missingAndEmptyInputsExit66() throws {
+        let empty = try Fixtures.temporaryDirectory()
+        #expect(replay(["/nonexistent/capture.otlp"]).exitStatus == 66)
+        let report = replay([empty.path])
+        #expect(report.emptyDirectories == [empty.path])
+        #expect(report.exitStatus == 66)
+    }
+
+    @Test func outputFailuresExit74AndLeaveNoPartialFile() throws {
+        #expect(replay([Fixtures.path("generated/shop-traces.otlp")], output: .file("/dev/full")).exitStatus == 74)
+        let report = replay([Fixtures.path("generated/shop-traces.otlp")], output: .file("/nonexistent-dir/out.otlp"))
+        #expect(report.exitStatus == 74)
+        #expect(report.outputFailure?.path == "/nonexistent-dir/out.otlp")
+    }
+
+    @Test func jsonInputIsCountedAndNamed() {
+        let path = Fixtures.path("corpus/otlp/otel-proto/trace.json")
+        let report = replay([path])
+        #expect(report.records == RecordCounts(received: 1, forwarded: 0, filtered: 0, blocked: 0, rejected: 1))
+        #expect(report.rejections.first?.error.code == .jsonNotSupportedYet)
+        #expect(report.exitStatus == 65)
+    }
+
+    @Test func reportJSONCarriesTheAccountingAndRejections() throws {
+        let report = replay([Fixtures.path("corpus/otlp/otel-proto/logs.json"), Fixtures.path("corpus/otlp/otlp2parquet/logs.pb")])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(report.json.utf8)) as? [String: Any])
+        let records = try #require(object["records"] as? [String: Int])
+        #expect(records == ["received": 82, "forwarded": 81, "filtered": 0, "blocked": 0, "rejected": 1])
+        let rejections = try #require(object["rejections"] as? [[String: Any]])
+        #expect(rejections.first?["reason"] as? String == "json_not_supported_yet")
+        #expect(rejections.first?["offset"] as? Int == 0)
+        #expect((rejections.first?["source"] as? String)?.hasSuffix("logs.json") == true)
+        #expect(rejections.first?["message"] is String)
+    }
+}

@@ -12,7 +12,7 @@ let sharedSettings: [SwiftSetting] = [
 let package = Package(
     name: "Trapline",
     products: [
-        .library(name: "Trapline", targets: ["Trapline"]),
+        .library(name: "Trapline", targets: ["Trapline", "TraplineStages", "TraplineCore"]),
         .executable(name: "trapline", targets: ["trapline"]),
     ],
     dependencies: [

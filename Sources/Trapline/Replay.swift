@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import TraplineCore
 import TraplineStages
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// Batch replay: reads every input, decodes each frame into a batch, accounts for every
 /// record and writes the survivors on.
@@ -100,7 +101,8 @@ struct ReplayState {
             switch event {
             case .rejected(let error, let records):
                 report.records += BatchAccounting.counts(rejectedRecords: records)
-                report.record(Rejection(source: path, error: error, records: records), cap: options.maxReportedRejections)
+                report.record(
+                    Rejection(source: path, error: error, records: records), cap: options.maxReportedRejections)
             case .frame(let frame):
                 report.frames += 1
                 try process(frame, path: path, into: &report)

@@ -78,8 +78,12 @@ extension ReplayReport {
         if more > 0 { lines.append("trapline: … and \(more) more rejections (see --report-file)") }
         for failure in inputFailures { lines.append("trapline: \(failure.description)") }
         for directory in emptyDirectories { lines.append("trapline: \(directory): directory holds no file") }
-        if repairedTextLines > 0 { lines.append("trapline: \(repairedTextLines) text lines had invalid UTF-8 replaced by U+FFFD") }
-        if continuedTextLines > 0 { lines.append("trapline: \(continuedTextLines) text records continue over-long lines") }
+        if repairedTextLines > 0 {
+            lines.append("trapline: \(repairedTextLines) text lines had invalid UTF-8 replaced by U+FFFD")
+        }
+        if continuedTextLines > 0 {
+            lines.append("trapline: \(continuedTextLines) text records continue over-long lines")
+        }
         if let outputFailure { lines.append("trapline: output: \(outputFailure.description)") }
         return lines.joined(separator: "\n") + "\n"
     }

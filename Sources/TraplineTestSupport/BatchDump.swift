@@ -182,7 +182,11 @@ private struct DumpText {
         case .string: string("string_value", value.slice, depth)
         case .bool: line("bool_value", value.bool ? "true" : "false", depth)
         case .int: line("int_value", String(value.int), depth)
-        case .double: line("double_value", "double:" + String(repeating: "0", count: 16 - String(value.payload, radix: 16).count) + String(value.payload, radix: 16), depth)
+        case .double:
+            line(
+                "double_value",
+                "double:" + String(repeating: "0", count: 16 - String(value.payload, radix: 16).count)
+                    + String(value.payload, radix: 16), depth)
         case .array: arrayValue(RawMessage(bytes[value.slice]), depth)
         case .keyValueList: keyValueList(RawMessage(bytes[value.slice]), depth)
         case .bytes: line("bytes_value", Self.hex(bytes[value.slice]), depth)
@@ -225,7 +229,11 @@ private struct DumpText {
         case 1: line("string_value", Self.quoted(item.bytes), depth)
         case 2: line("bool_value", item.number != 0 ? "true" : "false", depth)
         case 3: line("int_value", String(Int64(bitPattern: item.number)), depth)
-        case 4: line("double_value", "double:" + String(repeating: "0", count: 16 - String(item.number, radix: 16).count) + String(item.number, radix: 16), depth)
+        case 4:
+            line(
+                "double_value",
+                "double:" + String(repeating: "0", count: 16 - String(item.number, radix: 16).count)
+                    + String(item.number, radix: 16), depth)
         case 5: arrayValue(RawMessage(item.bytes), depth)
         case 6: keyValueList(RawMessage(item.bytes), depth)
         case 7: line("bytes_value", Self.hex(item.bytes), depth)

@@ -7,7 +7,9 @@ public enum Fixtures {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// `Fixtures/<relative>`.
-    public static func url(_ relative: String) -> URL { root.appendingPathComponent("Fixtures").appendingPathComponent(relative) }
+    public static func url(_ relative: String) -> URL {
+        root.appendingPathComponent("Fixtures").appendingPathComponent(relative)
+    }
 
     /// `Fixtures/<relative>` as a path.
     public static func path(_ relative: String) -> String { url(relative).path }
@@ -28,7 +30,8 @@ public enum Fixtures {
 
     /// A new empty temporary directory.
     public static func temporaryDirectory() throws -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trapline-test-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "trapline-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         return directory
     }
@@ -83,7 +86,9 @@ public enum ProcessRunner {
         let outputData = output.fileHandleForReading.readDataToEndOfFile()
         group.wait()
         process.waitUntilExit()
-        return Result(status: process.terminationStatus, standardOutput: outputData, standardError: String(decoding: errorData.data, as: UTF8.self))
+        return Result(
+            status: process.terminationStatus, standardOutput: outputData,
+            standardError: String(decoding: errorData.data, as: UTF8.self))
     }
 
     /// Runs the built `trapline` binary.

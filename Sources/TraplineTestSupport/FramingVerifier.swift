@@ -48,7 +48,10 @@ public enum FramingVerifier {
         while let event = try reader.next() {
             switch event {
             case .frame(let frame):
-                events.append(.frame(payload: frame.payload, sourceOffset: frame.sourceOffset, bytes: Array(frame.input.bytes[frame.range])))
+                events.append(
+                    .frame(
+                        payload: frame.payload, sourceOffset: frame.sourceOffset,
+                        bytes: Array(frame.input.bytes[frame.range])))
             case .rejected(let error, let records):
                 events.append(.rejected(code: error.code.name, offset: error.offset, records: records))
             }
@@ -64,14 +67,18 @@ public enum FramingVerifier {
     /// The arrangements that disagree with reading `bytes` whole, described; empty when all agree.
     ///
     /// - Parameter maxSplits: split offsets tried (evenly spread when the input is longer).
-    public static func disagreements(_ bytes: [UInt8], options: ReadOptions = ReadOptions(), maxSplits: Int = 400) throws -> [String] {
+    public static func disagreements(_ bytes: [UInt8], options: ReadOptions = ReadOptions(), maxSplits: Int = 400)
+        throws -> [String]
+    {
         let expected = try wholeEvents(bytes, options: options)
         var problems: [String] = []
-        let byteByByte = try events(FrameReader(name: "test", stream: ChunkedStream(bytes, chunkSizes: [1]), options: options))
+        let byteByByte = try events(
+            FrameReader(name: "test", stream: ChunkedStream(bytes, chunkSizes: [1]), options: options))
         if byteByByte != expected { problems.append("byte by byte: \(byteByByte) != \(expected)") }
         let step = max(1, bytes.count / maxSplits)
         for split in stride(from: 1, through: max(1, bytes.count), by: step) {
-            let chunked = try events(FrameReader(name: "test", stream: ChunkedStream(bytes, chunkSizes: [split, Int.max]), options: options))
+            let chunked = try events(
+                FrameReader(name: "test", stream: ChunkedStream(bytes, chunkSizes: [split, Int.max]), options: options))
             if chunked != expected { problems.append("split at \(split): \(chunked) != \(expected)") }
             if problems.count > 3 { break }
         }

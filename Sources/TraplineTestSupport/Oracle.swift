@@ -17,7 +17,8 @@ public enum Oracle {
 
     /// Record count libprotobuf-c finds, or `nil` when it rejects the bytes.
     public static func recordCount(_ signal: Signal, _ bytes: UnsafeRawBufferPointer) -> Int? {
-        let count = otlp_oracle_unpack_count(code(signal), bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count)
+        let count = otlp_oracle_unpack_count(
+            code(signal), bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count)
         return count < 0 ? nil : count
     }
 
@@ -32,7 +33,8 @@ public enum TestDecode {
     public static func traces(_ bytes: [UInt8], sourceOffset: Int = 0) -> SpanBatch {
         var batch = SpanBatch()
         let input = InputBuffer(bytes)
-        OTLPProtobufDecoder().decodeTraces(input: input, frame: 0..<bytes.count, sourceOffset: sourceOffset, into: &batch)
+        OTLPProtobufDecoder().decodeTraces(
+            input: input, frame: 0..<bytes.count, sourceOffset: sourceOffset, into: &batch)
         return batch
     }
 

@@ -14,7 +14,9 @@ public struct RequestGenerator {
 
     /// One `ExportLogsServiceRequest`.
     public mutating func logsRequest(maxResources: Int = 3, maxRecords: Int = 6) -> [UInt8] {
-        request(maxResources: maxResources, maxRecords: maxRecords) { builder, generator in generator.logRecord(&builder) }
+        request(maxResources: maxResources, maxRecords: maxRecords) { builder, generator in
+            generator.logRecord(&builder)
+        }
     }
 
     private mutating func request(
@@ -32,7 +34,9 @@ public struct RequestGenerator {
                     record(&item, &self)
                     scopeEntry.bytesField(2, item.bytes)
                 }
-                if random.chance(30) { scopeEntry.stringField(3, "https://opentelemetry.io/schemas/1.\(random.next() % 30).0") }
+                if random.chance(30) {
+                    scopeEntry.stringField(3, "https://opentelemetry.io/schemas/1.\(random.next() % 30).0")
+                }
                 entry.bytesField(2, scopeEntry.bytes)
             }
             if random.chance(40) { entry.stringField(3, "https://opentelemetry.io/schemas/1.21.0") }
@@ -43,7 +47,9 @@ public struct RequestGenerator {
     }
 
     private mutating func text() -> String {
-        random.pick(["", "GET /api/v1/orders", "db.query", "checkout", "ünïcödé ✓", "x", "service.name", "κλειδί", "🚀 launch"])
+        random.pick([
+            "", "GET /api/v1/orders", "db.query", "checkout", "ünïcödé ✓", "x", "service.name", "κλειδί", "🚀 launch",
+        ])
     }
 
     private mutating func id(_ length: Int) -> [UInt8] {
@@ -76,7 +82,10 @@ public struct RequestGenerator {
 
     private mutating func keyValue(depth: Int = 0) -> [UInt8] {
         var pair = ProtoBuilder()
-        if random.chance(95) { pair.stringField(1, random.pick(["http.method", "http.status_code", "k8s.pod.name", "peer.service", "error", ""])) }
+        if random.chance(95) {
+            pair.stringField(
+                1, random.pick(["http.method", "http.status_code", "k8s.pod.name", "peer.service", "error", ""]))
+        }
         if random.chance(93) { pair.bytesField(2, anyValue(depth: depth)) }
         if random.chance(3) { pair.varintField(3, UInt64(random.next() % 100)) }  // key_strindex
         return pair.bytes
@@ -129,8 +138,12 @@ public struct RequestGenerator {
         if random.chance(60) { fields.append { b, g in b.bytesField(4, g.random.chance(10) ? [] : g.id(8)) } }
         if random.chance(90) { fields.append { b, g in b.stringField(5, g.text()) } }
         if random.chance(80) { fields.append { b, g in b.varintField(6, UInt64(g.random.next() % 6)) } }
-        if random.chance(90) { fields.append { b, g in b.fixed64Field(7, 1_700_000_000_000_000_000 + g.random.next() % 1_000_000_000) } }
-        if random.chance(90) { fields.append { b, g in b.fixed64Field(8, 1_700_000_001_000_000_000 + g.random.next() % 1_000_000_000) } }
+        if random.chance(90) {
+            fields.append { b, g in b.fixed64Field(7, 1_700_000_000_000_000_000 + g.random.next() % 1_000_000_000) }
+        }
+        if random.chance(90) {
+            fields.append { b, g in b.fixed64Field(8, 1_700_000_001_000_000_000 + g.random.next() % 1_000_000_000) }
+        }
         fields.append { b, g in g.attributes(9, into: &b) }
         if random.chance(10) { fields.append { b, _ in b.varintField(10, 2) } }
         for _ in 0..<Int.random(in: 0...2, using: &random) {
@@ -173,16 +186,22 @@ public struct RequestGenerator {
 
     mutating func logRecord(_ record: inout ProtoBuilder) {
         var fields: [(inout ProtoBuilder, inout RequestGenerator) -> Void] = []
-        if random.chance(80) { fields.append { b, g in b.fixed64Field(1, 1_700_000_000_000_000_000 + g.random.next() % 1_000_000) } }
+        if random.chance(80) {
+            fields.append { b, g in b.fixed64Field(1, 1_700_000_000_000_000_000 + g.random.next() % 1_000_000) }
+        }
         if random.chance(70) { fields.append { b, g in b.varintField(2, UInt64(g.random.next() % 25)) } }
-        if random.chance(60) { fields.append { b, g in b.stringField(3, g.random.pick(["INFO", "WARN", "ERROR", ""])) } }
+        if random.chance(60) {
+            fields.append { b, g in b.stringField(3, g.random.pick(["INFO", "WARN", "ERROR", ""])) }
+        }
         if random.chance(85) { fields.append { b, g in b.bytesField(5, g.anyValue(depth: 0)) } }
         fields.append { b, g in g.attributes(6, into: &b) }
         if random.chance(10) { fields.append { b, _ in b.varintField(7, 5) } }
         if random.chance(30) { fields.append { b, _ in b.fixed32Field(8, 1) } }
         if random.chance(40) { fields.append { b, g in b.bytesField(9, g.random.chance(10) ? [] : g.id(16)) } }
         if random.chance(40) { fields.append { b, g in b.bytesField(10, g.id(8)) } }
-        if random.chance(70) { fields.append { b, g in b.fixed64Field(11, 1_700_000_000_000_000_100 + g.random.next() % 1_000) } }
+        if random.chance(70) {
+            fields.append { b, g in b.fixed64Field(11, 1_700_000_000_000_000_100 + g.random.next() % 1_000) }
+        }
         if random.chance(20) { fields.append { b, _ in b.stringField(12, "browser.page_view") } }
         if random.chance(5) { fields.append { b, g in g.unknownField(&b) } }
         fields.shuffle(using: &random)
@@ -201,7 +220,9 @@ public struct RequestGenerator {
         case 1:
             copy.removeSubrange(Int.random(in: 0..<copy.count, using: &random)...)
         case 2:
-            copy.insert(contentsOf: random.bytes(Int.random(in: 1...4, using: &random)), at: Int.random(in: 0...copy.count, using: &random))
+            copy.insert(
+                contentsOf: random.bytes(Int.random(in: 1...4, using: &random)),
+                at: Int.random(in: 0...copy.count, using: &random))
         default:
             let index = Int.random(in: 0..<copy.count, using: &random)
             copy[index] = copy[index] &+ UInt8.random(in: 1...3, using: &random)

@@ -3,9 +3,9 @@ import Trapline
 import TraplineCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 extension InputFormat: ExpressibleByArgument {}
@@ -58,7 +58,9 @@ struct ReplayCommand: ParsableCommand {
     var inputs: [String] = []
 
     func validate() throws {
-        guard !inputs.isEmpty else { throw ValidationError("give at least one input (a file, a directory, or - for stdin)") }
+        guard !inputs.isEmpty else {
+            throw ValidationError("give at least one input (a file, a directory, or - for stdin)")
+        }
         guard maxFrameBytes > 0 && maxFrameBytes < Int(Int32.max) else {
             throw ValidationError("--max-frame-bytes must be between 1 and \(Int32.max - 1)")
         }
@@ -67,7 +69,8 @@ struct ReplayCommand: ParsableCommand {
         }
         guard maxDecompressedBytes > 0 else { throw ValidationError("--max-decompressed-bytes must be positive") }
         if output == "-" && outputFormat == .otlpProto && isatty(STDOUT_FILENO) != 0 {
-            throw ValidationError("refusing to write binary protobuf to a terminal: use --output FILE or --output-format none")
+            throw ValidationError(
+                "refusing to write binary protobuf to a terminal: use --output FILE or --output-format none")
         }
     }
 
@@ -96,7 +99,9 @@ struct ReplayCommand: ParsableCommand {
     /// Writes `text` to `path` through a temporary and a rename; returns the failure text.
     private func writeFile(_ path: String, _ text: String) -> String? {
         let temporary = path + ".tmp-\(getpid())"
-        guard let file = fopen(temporary, "w") else { return "\(path): create failed: \(String(cString: strerror(errno)))" }
+        guard let file = fopen(temporary, "w") else {
+            return "\(path): create failed: \(String(cString: strerror(errno)))"
+        }
         let bytes = Array(text.utf8)
         let written = fwrite(bytes, 1, bytes.count, file)
         let closed = fclose(file)

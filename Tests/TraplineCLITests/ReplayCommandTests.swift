@@ -22,7 +22,8 @@ import TraplineTestSupport
         let output = try Fixtures.temporaryDirectory().appendingPathComponent("out.otlp").path
         let run = try ProcessRunner.trapline(["replay", "--quiet", "--output", output, Fixtures.path(path)])
         #expect(run.status == 0, "\(run.standardError)")
-        let python = try ProcessRunner.python("otlp_equal.py", [signal.rawValue, Fixtures.path(path), framing, output, "length-prefixed"])
+        let python = try ProcessRunner.python(
+            "otlp_equal.py", [signal.rawValue, Fixtures.path(path), framing, output, "length-prefixed"])
         #expect(python.status == 0, "\(String(decoding: python.standardOutput, as: UTF8.self))\(python.standardError)")
         #expect(String(decoding: python.standardOutput, as: UTF8.self).hasPrefix("equal "))
 
@@ -40,7 +41,9 @@ import TraplineTestSupport
     }
 
     @Test func stdinStreamsLikeAFile() throws {
-        let fromFile = try ProcessRunner.trapline(["replay", "-q", "--output", "-", Fixtures.path("generated/shop-traces.otlp")])
+        let fromFile = try ProcessRunner.trapline([
+            "replay", "-q", "--output", "-", Fixtures.path("generated/shop-traces.otlp"),
+        ])
         let input = try Data(contentsOf: Fixtures.url("generated/shop-traces.otlp.gz"))
         let fromStdin = try ProcessRunner.trapline(["replay", "-q", "--output", "-", "-"], input: input)
         #expect(fromFile.status == 0)
@@ -50,18 +53,25 @@ import TraplineTestSupport
     }
 
     @Test func textLogsFromStdinBecomeLogRecords() throws {
-        let text = Data("go: downloading example.com/mod v1.0.0\r\n# runtime/cgo\ncgo: C compiler \"gcc\" not found\n".utf8)
+        let text = Data(
+            "go: downloading example.com/mod v1.0.0\r\n# runtime/cgo\ncgo: C compiler \"gcc\" not found\n".utf8)
         let report = try Fixtures.temporaryDirectory().appendingPathComponent("report.json").path
-        let run = try ProcessRunner.trapline(["replay", "-q", "--output-format", "none", "--report-file", report, "-"], input: text)
+        let run = try ProcessRunner.trapline(
+            ["replay", "-q", "--output-format", "none", "--report-file", report, "-"], input: text)
         #expect(run.status == 0)
-        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any]
+        let object =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any]
         #expect((object?["records"] as? [String: Int])?["forwarded"] == 3)
     }
 
     @Test func summaryGoesToStandardErrorUnlessQuiet() throws {
-        let loud = try ProcessRunner.trapline(["replay", "--output-format", "none", Fixtures.path("corpus/otlp/otlp2parquet/traces.pb")])
+        let loud = try ProcessRunner.trapline([
+            "replay", "--output-format", "none", Fixtures.path("corpus/otlp/otlp2parquet/traces.pb"),
+        ])
         #expect(loud.standardError.contains("19 records received, 19 forwarded"))
-        let quiet = try ProcessRunner.trapline(["replay", "-q", "--output-format", "none", Fixtures.path("corpus/otlp/otlp2parquet/traces.pb")])
+        let quiet = try ProcessRunner.trapline([
+            "replay", "-q", "--output-format", "none", Fixtures.path("corpus/otlp/otlp2parquet/traces.pb"),
+        ])
         #expect(quiet.standardError.isEmpty)
     }
 
@@ -72,7 +82,12 @@ import TraplineTestSupport
         (["replay", "-q", "--output-format", "none", "/nonexistent/input.otlp"], 66),
         (["replay", "-q", "--output-format", "none", "Fixtures/corpus/otlp/otel-proto/trace.json"], 65),
         (["replay", "-q", "--output", "/dev/full", "Fixtures/generated/shop-traces.otlp"], 74),
-        (["replay", "-q", "--output-format", "none", "--report-file", "/nonexistent-dir/r.json", "Fixtures/corpus/otlp/otlp2parquet/trace.pb"], 74),
+        (
+            [
+                "replay", "-q", "--output-format", "none", "--report-file", "/nonexistent-dir/r.json",
+                "Fixtures/corpus/otlp/otlp2parquet/trace.pb",
+            ], 74
+        ),
         (["replay", "-q", "--output", "/dev/null", "Fixtures/corpus/otlp/otlp2parquet/trace.pb"], 0),
     ]
 
@@ -96,9 +111,16 @@ import TraplineTestSupport
         let report = directory.appendingPathComponent("report.json").path
         let run = try ProcessRunner.trapline(["replay", "--output-format", "none", "--report-file", report, path])
         #expect(run.status == 65)
-        #expect(run.standardError.contains("rejected \(path) at byte \(stream.count - 5): frame of 256 bytes runs past the end of the input (1 bytes left)"))
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
-        #expect((object["records"] as? [String: Int]) == ["received": 3, "forwarded": 2, "filtered": 0, "blocked": 0, "rejected": 1])
+        #expect(
+            run.standardError.contains(
+                "rejected \(path) at byte \(stream.count - 5): frame of 256 bytes runs past the end of the input (1 bytes left)"
+            ))
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
+        #expect(
+            (object["records"] as? [String: Int]) == [
+                "received": 3, "forwarded": 2, "filtered": 0, "blocked": 0, "rejected": 1,
+            ])
         let rejection = try #require((object["rejections"] as? [[String: Any]])?.first)
         #expect(rejection["reason"] as? String == "truncated_frame")
         #expect(rejection["offset"] as? Int == stream.count - 5)

@@ -29,7 +29,9 @@ import TraplineTestSupport
             return .bothAccepted
         } else if oracle != nil {
             let reasons = Set(ours.rejections.errors.map(\.code))
-            #expect(reasons.isSubset(of: Self.schemaOnlyReasons), "\(label): Trapline rejected (\(reasons)) what libprotobuf-c accepts")
+            #expect(
+                reasons.isSubset(of: Self.schemaOnlyReasons),
+                "\(label): Trapline rejected (\(reasons)) what libprotobuf-c accepts")
             return .onlyTraplineRejected
         }
         return .bothRejected
@@ -78,13 +80,17 @@ import TraplineTestSupport
             guard spanBatch.rejections.isEmpty else { continue }
             let expected = Oracle.dump(.traces, traces)
             #expect(Oracle.dump(.traces, TestDecode.encode(spanBatch)) == expected, "traces #\(index) copy-through")
-            #expect(Oracle.dump(.traces, TestDecode.encode(spanBatch, fromColumns: true)) == expected, "traces #\(index) columns")
+            #expect(
+                Oracle.dump(.traces, TestDecode.encode(spanBatch, fromColumns: true)) == expected,
+                "traces #\(index) columns")
             let logs = generator.logsRequest()
             let logBatch = TestDecode.logs(logs)
             guard logBatch.rejections.isEmpty else { continue }
             let expectedLogs = Oracle.dump(.logs, logs)
             #expect(Oracle.dump(.logs, TestDecode.encode(logBatch)) == expectedLogs, "logs #\(index) copy-through")
-            #expect(Oracle.dump(.logs, TestDecode.encode(logBatch, fromColumns: true)) == expectedLogs, "logs #\(index) columns")
+            #expect(
+                Oracle.dump(.logs, TestDecode.encode(logBatch, fromColumns: true)) == expectedLogs,
+                "logs #\(index) columns")
         }
     }
 }

@@ -20,7 +20,8 @@ import TraplineTestSupport
         #expect(bytes.withUnsafeBytes { FormatDetector.detect($0, isComplete: true) } == expected)
         // A stream's first 64 KiB must say the same.
         let prefix = Array(bytes.prefix(FormatDetector.preferredPrefixLength))
-        #expect(prefix.withUnsafeBytes { FormatDetector.detect($0, isComplete: prefix.count == bytes.count) } == expected)
+        #expect(
+            prefix.withUnsafeBytes { FormatDetector.detect($0, isComplete: prefix.count == bytes.count) } == expected)
     }
 
     @Test(arguments: [

@@ -7,7 +7,8 @@ import TraplineTestSupport
     static func lengthPrefixed(_ requests: [[UInt8]]) -> [UInt8] {
         requests.flatMap { request in
             let count = UInt32(request.count)
-            return [UInt8(count >> 24), UInt8(count >> 16 & 0xFF), UInt8(count >> 8 & 0xFF), UInt8(count & 0xFF)] + request
+            return [UInt8(count >> 24), UInt8(count >> 16 & 0xFF), UInt8(count >> 8 & 0xFF), UInt8(count & 0xFF)]
+                + request
         }
     }
 
@@ -37,12 +38,17 @@ import TraplineTestSupport
     }
 
     @Test func truncatedLastFrameIsRejectedAndEarlierFramesKept() throws {
-        let requests = [RequestBuilders.traceRequest(spans: [RequestBuilders.span()]), RequestBuilders.traceRequest(spans: [RequestBuilders.span(name: "second")])]
+        let requests = [
+            RequestBuilders.traceRequest(spans: [RequestBuilders.span()]),
+            RequestBuilders.traceRequest(spans: [RequestBuilders.span(name: "second")]),
+        ]
         let stream = Self.lengthPrefixed(requests)
         for cut in (4 + requests[0].count + 1)..<stream.count {
             let events = try FramingVerifier.wholeEvents(Array(stream[..<cut]))
             #expect(events.count == 2)
-            #expect(events.last == .rejected(code: "truncated_frame", offset: 4 + requests[0].count, records: 1), "cut \(cut)")
+            #expect(
+                events.last == .rejected(code: "truncated_frame", offset: 4 + requests[0].count, records: 1),
+                "cut \(cut)")
         }
     }
 
@@ -69,8 +75,14 @@ import TraplineTestSupport
     }
 
     @Test func unsupportedInputsSayWhy() throws {
-        #expect(try FramingVerifier.wholeEvents([0x28, 0xB5, 0x2F, 0xFD, 1, 2, 3]) == [.rejected(code: "unsupported_compression", offset: 0, records: 1)])
-        #expect(try FramingVerifier.wholeEvents(Array("\n  {\"resourceLogs\": []}".utf8)) == [.rejected(code: "json_not_supported_yet", offset: 3, records: 1)])
+        #expect(
+            try FramingVerifier.wholeEvents([0x28, 0xB5, 0x2F, 0xFD, 1, 2, 3]) == [
+                .rejected(code: "unsupported_compression", offset: 0, records: 1)
+            ])
+        #expect(
+            try FramingVerifier.wholeEvents(Array("\n  {\"resourceLogs\": []}".utf8)) == [
+                .rejected(code: "json_not_supported_yet", offset: 3, records: 1)
+            ])
         #expect(try FramingVerifier.wholeEvents([]) == [])
     }
 
@@ -100,7 +112,8 @@ import TraplineTestSupport
     @Test func decompressionCapStopsABomb() throws {
         var options = ReadOptions()
         options.maxDecompressedBytes = 10_000
-        let events = try FramingVerifier.wholeEvents(try Fixtures.bytes("generated/shop-traces.otlp.gz"), options: options)
+        let events = try FramingVerifier.wholeEvents(
+            try Fixtures.bytes("generated/shop-traces.otlp.gz"), options: options)
         #expect(events.last == .rejected(code: "decompressed_too_large", offset: 10_000, records: 1))
     }
 

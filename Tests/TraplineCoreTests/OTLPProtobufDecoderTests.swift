@@ -47,15 +47,19 @@ struct SpanDamage: CustomTestStringConvertible, Sendable {
         var cases: [SpanDamage] = []
         var span = ProtoBuilder(bytes: RequestBuilders.span())
         span.bytesField(5, [0x5A, 0xFF, 0x5A])
-        cases.append(SpanDamage(name: "invalid UTF-8 name", span: span.bytes, marker: [0xFF, 0x5A], code: .invalidUTF8))
+        cases.append(
+            SpanDamage(name: "invalid UTF-8 name", span: span.bytes, marker: [0xFF, 0x5A], code: .invalidUTF8))
 
         span = ProtoBuilder()
         span.bytesField(1, [0xAB, 0xAB, 0xAB, 0xAB, 0xAB])
-        cases.append(SpanDamage(name: "5-byte trace id", span: span.bytes, marker: [0xAB, 0xAB, 0xAB], code: .invalidIDLength))
+        cases.append(
+            SpanDamage(name: "5-byte trace id", span: span.bytes, marker: [0xAB, 0xAB, 0xAB], code: .invalidIDLength))
 
         span = ProtoBuilder(bytes: RequestBuilders.span())
         span.bytesField(4, [0xCD, 0xCD, 0xCD])
-        cases.append(SpanDamage(name: "3-byte parent span id", span: span.bytes, marker: [0xCD, 0xCD, 0xCD], code: .invalidIDLength))
+        cases.append(
+            SpanDamage(
+                name: "3-byte parent span id", span: span.bytes, marker: [0xCD, 0xCD, 0xCD], code: .invalidIDLength))
 
         span = ProtoBuilder(bytes: RequestBuilders.span())
         span.raw([0x7E, 0x01])  // field 15, wire type 6
@@ -67,34 +71,43 @@ struct SpanDamage: CustomTestStringConvertible, Sendable {
 
         span = ProtoBuilder(bytes: RequestBuilders.span())
         span.raw([0x00, 0x01])  // field 0
-        cases.append(SpanDamage(name: "field number 0", span: span.bytes, marker: [0x00, 0x01], code: .fieldNumberZero))
+        cases.append(
+            SpanDamage(name: "field number 0", span: span.bytes, marker: [0x00, 0x01], code: .fieldNumberZero))
 
         span = ProtoBuilder(bytes: RequestBuilders.span())
         span.raw([0x30] + Array(repeating: 0xEE, count: 10) + [0x01])  // kind as an 11-byte varint
-        cases.append(SpanDamage(name: "11-byte varint", span: span.bytes, marker: [0xEE, 0xEE, 0xEE], code: .varintTooLong))
+        cases.append(
+            SpanDamage(name: "11-byte varint", span: span.bytes, marker: [0xEE, 0xEE, 0xEE], code: .varintTooLong))
 
         span = ProtoBuilder(bytes: RequestBuilders.span())
         span.raw([0x4A, 0x7F, 0x0A])  // attributes claiming 127 bytes
-        cases.append(SpanDamage(name: "attribute length past end", span: span.bytes, marker: [0x7F, 0x0A], code: .lengthPastEnd))
+        cases.append(
+            SpanDamage(name: "attribute length past end", span: span.bytes, marker: [0x7F, 0x0A], code: .lengthPastEnd))
 
         span = ProtoBuilder(bytes: RequestBuilders.span())
         span.raw([0x39, 0x01, 0x02])  // start time with 2 of its 8 bytes
-        cases.append(SpanDamage(name: "truncated fixed64", span: span.bytes, marker: [0x01, 0x02], code: .truncatedFixed))
+        cases.append(
+            SpanDamage(name: "truncated fixed64", span: span.bytes, marker: [0x01, 0x02], code: .truncatedFixed))
 
         span = ProtoBuilder(bytes: RequestBuilders.span())
         span.raw([0x2A, 0x02, 0x41, 0x42])  // name as fixed32? no: field 5 LEN ok; then kind as LEN
         span.raw([0x32, 0x00])
-        cases.append(SpanDamage(name: "kind with the wrong wire type", span: span.bytes, marker: [0x32, 0x00], code: .wrongWireType))
+        cases.append(
+            SpanDamage(
+                name: "kind with the wrong wire type", span: span.bytes, marker: [0x32, 0x00], code: .wrongWireType))
 
         span = ProtoBuilder(bytes: RequestBuilders.span())
         span.raw([0xFB, 0x01, 0x08, 0x01])  // group 31 never closed
-        cases.append(SpanDamage(name: "unterminated group", span: span.bytes, marker: [0xFB, 0x01], code: .unbalancedGroup))
+        cases.append(
+            SpanDamage(name: "unterminated group", span: span.bytes, marker: [0xFB, 0x01], code: .unbalancedGroup))
         return cases
     }()
 
     @Test(arguments: damages)
     func damageInOneSpanLosesOnlyThatSpan(damage: SpanDamage) throws {
-        let request = RequestBuilders.traceRequest(spans: [RequestBuilders.span(name: "before"), damage.span, RequestBuilders.span(name: "after")])
+        let request = RequestBuilders.traceRequest(spans: [
+            RequestBuilders.span(name: "before"), damage.span, RequestBuilders.span(name: "after"),
+        ])
         let batch = TestDecode.traces(request, sourceOffset: 1000)
         #expect(batch.count == 2)
         let names = batch.withBytes { bytes in batch.names.map { bytes.string($0) } }
@@ -104,17 +117,21 @@ struct SpanDamage: CustomTestStringConvertible, Sendable {
         #expect(batch.rejections.recordCount == 1)
         #expect(error.code == damage.code)
         let damagedSpanStart = try #require(request.firstRange(of: damage.span)).lowerBound
-        let marker = try #require(Array(request[damagedSpanStart...]).firstRange(of: damage.marker)).lowerBound + damagedSpanStart
+        let marker =
+            try #require(Array(request[damagedSpanStart...]).firstRange(of: damage.marker)).lowerBound
+            + damagedSpanStart
         #expect(error.offset == 1000 + marker, "error offset \(error.offset - 1000), marker at \(marker)")
     }
 
     @Test func nestingOf100IsAcceptedAnd101Rejected() throws {
         // Request 0 → ResourceSpans 1 → ScopeSpans 2 → Span 3 → KeyValue 4 → AnyValue 5 → ArrayValue 6 …:
         // 48 nested arrays put the innermost ArrayValue at depth 100.
-        let atLimit = TestDecode.traces(RequestBuilders.traceRequest(spans: [RequestBuilders.spanWithNestedArrays(48, innerValue: false)]))
+        let atLimit = TestDecode.traces(
+            RequestBuilders.traceRequest(spans: [RequestBuilders.spanWithNestedArrays(48, innerValue: false)]))
         #expect(atLimit.count == 1)
         #expect(atLimit.rejections.isEmpty)
-        let overLimit = TestDecode.traces(RequestBuilders.traceRequest(spans: [RequestBuilders.spanWithNestedArrays(48, innerValue: true)]))
+        let overLimit = TestDecode.traces(
+            RequestBuilders.traceRequest(spans: [RequestBuilders.spanWithNestedArrays(48, innerValue: true)]))
         #expect(overLimit.count == 0)
         #expect(overLimit.rejections.errors.map(\.code) == [.nestingTooDeep])
         #expect(overLimit.rejections.errors.first?.value == 101)
@@ -155,7 +172,10 @@ struct SpanDamage: CustomTestStringConvertible, Sendable {
     }
 
     @Test func truncationAtEveryOffsetNeverCrashesAndAccountsForEveryRecord() throws {
-        for path in ["corpus/otlp/ctraces/sample_trace.bin", "corpus/otlp/otlp2parquet/traces.pb", "generated/shop-traces-single.pb"] {
+        for path in [
+            "corpus/otlp/ctraces/sample_trace.bin", "corpus/otlp/otlp2parquet/traces.pb",
+            "generated/shop-traces-single.pb",
+        ] {
             let bytes = try Fixtures.bytes(path)
             let total = TestDecode.traces(bytes).count
             for cut in 0..<bytes.count {
@@ -164,7 +184,9 @@ struct SpanDamage: CustomTestStringConvertible, Sendable {
                 #expect(batch.count <= total)
                 let oracleAccepts = prefix.withUnsafeBytes { Oracle.recordCount(.traces, $0) } != nil
                 if batch.count < total && !oracleAccepts {
-                    #expect(!batch.rejections.isEmpty, "cut at \(cut) of \(path) lost records silently: \(batch.count) of \(total)")
+                    #expect(
+                        !batch.rejections.isEmpty,
+                        "cut at \(cut) of \(path) lost records silently: \(batch.count) of \(total)")
                 }
             }
         }
@@ -175,9 +197,12 @@ struct SpanDamage: CustomTestStringConvertible, Sendable {
         request.messageField(1) { entry in
             entry.messageField(2) { scope in
                 let bodies: [(inout ProtoBuilder) -> Void] = [
-                    { $0.stringField(1, "text") }, { $0.varintField(2, 1) }, { $0.varintField(3, UInt64(bitPattern: -5)) },
-                    { $0.fixed64Field(4, (2.5).bitPattern) }, { $0.messageField(5) { $0.messageField(1) { $0.stringField(1, "x") } } },
-                    { $0.messageField(6) { $0.messageField(1) { $0.stringField(1, "k") } } }, { $0.bytesField(7, [1, 2]) },
+                    { $0.stringField(1, "text") }, { $0.varintField(2, 1) },
+                    { $0.varintField(3, UInt64(bitPattern: -5)) },
+                    { $0.fixed64Field(4, (2.5).bitPattern) },
+                    { $0.messageField(5) { $0.messageField(1) { $0.stringField(1, "x") } } },
+                    { $0.messageField(6) { $0.messageField(1) { $0.stringField(1, "k") } } },
+                    { $0.bytesField(7, [1, 2]) },
                     { _ in },
                 ]
                 for body in bodies {

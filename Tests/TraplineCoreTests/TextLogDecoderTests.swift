@@ -9,7 +9,9 @@ import TraplineTestSupport
         var description: String { "\(number): \(String(decoding: body, as: UTF8.self))" }
     }
 
-    static func decode(_ bytes: [UInt8], options: ReadOptions = ReadOptions()) throws -> (lines: [Line], summary: TextLogDecoder.Summary) {
+    static func decode(_ bytes: [UInt8], options: ReadOptions = ReadOptions()) throws -> (
+        lines: [Line], summary: TextLogDecoder.Summary
+    ) {
         var options = options
         options.inputFormat = .text
         var reader = FrameReader(name: "build.log", buffer: InputBuffer(bytes), options: options)
@@ -28,7 +30,10 @@ import TraplineTestSupport
                     let attributes = batch.recordAttributes[row].range
                     #expect(bytes.string(batch.attributes.keys[attributes.lowerBound]) == "log.file.path")
                     #expect(bytes.string(batch.attributes.values[attributes.lowerBound].slice) == "build.log")
-                    lines.append(Line(body: Array(bytes[batch.bodies[row].slice]), number: batch.attributes.values[attributes.lowerBound + 1].int))
+                    lines.append(
+                        Line(
+                            body: Array(bytes[batch.bodies[row].slice]),
+                            number: batch.attributes.values[attributes.lowerBound + 1].int))
                     #expect(batch.observedTimes[row] == 5)
                 }
             }

@@ -38,7 +38,9 @@ import TraplineCore
         }
     }
 
-    @Test(arguments: [(UInt8(0x0E), DecodeError.Code.invalidWireType), (0x0F, .invalidWireType), (0x02, .fieldNumberZero)])
+    @Test(arguments: [
+        (UInt8(0x0E), DecodeError.Code.invalidWireType), (0x0F, .invalidWireType), (0x02, .fieldNumberZero),
+    ])
     func badTagsAreRejected(tag: UInt8, code: DecodeError.Code) {
         [tag].withUnsafeBytes { buffer in
             var reader = WireReader(frame: buffer)

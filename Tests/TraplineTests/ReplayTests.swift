@@ -6,8 +6,14 @@ import TraplineStages
 import TraplineTestSupport
 
 @Suite struct ReplayTests {
-    func replay(_ inputs: [String], output: OutputDestination = .none, format: OutputFormat = .otlpProto, read: ReadOptions = ReadOptions()) -> ReplayReport {
-        Replay(options: ReplayOptions(inputs: inputs, read: read, outputFormat: format, output: output, observedTimeUnixNano: 1)).run()
+    func replay(
+        _ inputs: [String], output: OutputDestination = .none, format: OutputFormat = .otlpProto,
+        read: ReadOptions = ReadOptions()
+    ) -> ReplayReport {
+        Replay(
+            options: ReplayOptions(
+                inputs: inputs, read: read, outputFormat: format, output: output, observedTimeUnixNano: 1)
+        ).run()
     }
 
     @Test(arguments: [
@@ -35,13 +41,18 @@ import TraplineTestSupport
         var expected: [[UInt8]] = []
         for (index, name) in names.enumerated() {
             let url = directory.appendingPathComponent(name)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             let request = RequestBuilders.traceRequest(spans: [RequestBuilders.span(name: "file-\(index)")])
             try Data(request).write(to: url)
             expected.append(request)
         }
         let output = directory.appendingPathComponent("out.otlp")
-        let report = replay([directory.appendingPathComponent("a").path, directory.appendingPathComponent("b.pb").path, directory.appendingPathComponent("c.pb").path], output: .file(output.path))
+        let report = replay(
+            [
+                directory.appendingPathComponent("a").path, directory.appendingPathComponent("b.pb").path,
+                directory.appendingPathComponent("c.pb").path,
+            ], output: .file(output.path))
         #expect(report.filesRead == 4)
         #expect(report.records.received == 4)
         let events = try FramingVerifier.wholeEvents(Array(try Data(contentsOf: output)))
@@ -55,11 +66,16 @@ import TraplineTestSupport
 
     @Test func badInputAmongGoodIsRejectedAndTheRestForwarded() throws {
         let directory = try Fixtures.temporaryDirectory()
-        var bad = RequestBuilders.traceRequest(spans: [RequestBuilders.span(), RequestBuilders.span(), RequestBuilders.span()])
+        var bad = RequestBuilders.traceRequest(spans: [
+            RequestBuilders.span(), RequestBuilders.span(), RequestBuilders.span(),
+        ])
         bad.removeLast(10)
         let badPath = directory.appendingPathComponent("bad.pb").path
         try Data(bad).write(to: URL(fileURLWithPath: badPath))
-        let report = replay([Fixtures.path("corpus/otlp/otlp2parquet/traces.pb"), badPath, Fixtures.path("corpus/otlp/ctraces/sample_trace.bin")])
+        let report = replay([
+            Fixtures.path("corpus/otlp/otlp2parquet/traces.pb"), badPath,
+            Fixtures.path("corpus/otlp/ctraces/sample_trace.bin"),
+        ])
         #expect(report.records.isBalanced)
         // The cut resource entry cannot be delimited, so it counts as one rejected record.
         #expect(report.records.forwarded == 19 + 2)
@@ -93,7 +109,9 @@ import TraplineTestSupport
     }
 
     @Test func reportJSONCarriesTheAccountingAndRejections() throws {
-        let report = replay([Fixtures.path("corpus/otlp/otel-proto/logs.json"), Fixtures.path("corpus/otlp/otlp2parquet/logs.pb")])
+        let report = replay([
+            Fixtures.path("corpus/otlp/otel-proto/logs.json"), Fixtures.path("corpus/otlp/otlp2parquet/logs.pb"),
+        ])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(report.json.utf8)) as? [String: Any])
         let records = try #require(object["records"] as? [String: Int])
         #expect(records == ["received": 82, "forwarded": 81, "filtered": 0, "blocked": 0, "rejected": 1])

@@ -107,7 +107,8 @@ public struct SpanBatch: Sendable {
     /// - Parameter body: receives a resolver valid only inside the call.
     public func withBytes<Result>(_ body: (BatchBytes) throws -> Result) rethrows -> Result {
         try withExtendedLifetime(input) {
-            let frameBytes = input.map { UnsafeRawBufferPointer(rebasing: $0.bytes[frame]) }
+            let frameBytes =
+                input.map { UnsafeRawBufferPointer(rebasing: $0.bytes[frame]) }
                 ?? UnsafeRawBufferPointer(start: nil, count: 0)
             return try arena.withUnsafeBytes { arenaBytes in
                 try body(BatchBytes(frame: frameBytes, arena: arenaBytes))

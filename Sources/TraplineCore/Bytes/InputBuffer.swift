@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Immutable bytes that batches point into: a memory-mapped file, or a heap copy of bytes read
@@ -33,8 +33,15 @@ public final class InputBuffer: @unchecked Sendable {
     }
 
     /// Copies an array's bytes into a new buffer.
-    public convenience init(_ array: [UInt8]) {
-        self.init(copying: array.withUnsafeBytes { $0 })
+    public init(_ array: [UInt8]) {
+        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(array.count, 1), alignment: 16)
+        array.withUnsafeBytes { source in
+            if let base = source.baseAddress, source.count > 0 {
+                storage.baseAddress!.copyMemory(from: base, byteCount: source.count)
+            }
+        }
+        bytes = UnsafeRawBufferPointer(start: storage.baseAddress, count: array.count)
+        ownership = .heap
     }
 
     /// Takes ownership of heap memory allocated with `UnsafeMutableRawBufferPointer.allocate`.

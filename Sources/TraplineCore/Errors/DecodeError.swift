@@ -104,7 +104,8 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         case .invalidUTF8: text = "string is not valid UTF-8"
         case .invalidIDLength: text = "id is \(value ?? 0) bytes, expected \(limit ?? 0) (or empty)"
         case .invalidParent: text = "its resource or scope was rejected"
-        case .truncatedFrame: text = "frame of \(value ?? 0) bytes runs past the end of the input (\(limit ?? 0) bytes left)"
+        case .truncatedFrame:
+            text = "frame of \(value ?? 0) bytes runs past the end of the input (\(limit ?? 0) bytes left)"
         case .frameTooLarge: text = "frame of \(value ?? 0) bytes is over the \(limit ?? 0)-byte limit"
         case .unrecognizedFraming: text = "bytes are not a protobuf message, a delimited stream or text"
         case .unknownSignal: text = "request holds neither spans nor log records"

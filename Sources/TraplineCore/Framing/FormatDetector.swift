@@ -106,7 +106,8 @@ public enum FormatDetector {
         while position < bytes.count {
             // A prefix cut off after whole frames is a stream that was cut off.
             guard position + 4 <= bytes.count else { return !isComplete || position > 0 }
-            let length = Int(bytes[position]) << 24 | Int(bytes[position + 1]) << 16 | Int(bytes[position + 2]) << 8
+            let length =
+                Int(bytes[position]) << 24 | Int(bytes[position + 1]) << 16 | Int(bytes[position + 2]) << 8
                 | Int(bytes[position + 3])
             let start = position + 4
             let end = start + length
@@ -149,7 +150,8 @@ public enum SignalDetector {
         var request = WireReader(frame: bytes)
         while !request.isAtEnd {
             guard let tag = try? request.readTag() else { return nil }
-            guard tag.number == 1, tag.wireType == .lengthDelimited, let entry = try? request.readLengthDelimited() else {
+            guard tag.number == 1, tag.wireType == .lengthDelimited, let entry = try? request.readLengthDelimited()
+            else {
                 guard (try? request.skipField(tag, depth: 0, maxDepth: 100)) != nil else { return nil }
                 continue
             }
@@ -166,7 +168,9 @@ public enum SignalDetector {
                 var scopeReader = reader.subReader(scope)
                 while !scopeReader.isAtEnd {
                     guard let inner = try? scopeReader.readTag() else { break }
-                    if inner.number == 2, inner.wireType == .lengthDelimited, let record = try? scopeReader.readLengthDelimited() {
+                    if inner.number == 2, inner.wireType == .lengthDelimited,
+                        let record = try? scopeReader.readLengthDelimited()
+                    {
                         if let signal = classifyRecord(scopeReader.subReader(record)) { return signal }
                     } else if (try? scopeReader.skipField(inner, depth: 0, maxDepth: 100)) == nil {
                         break

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Limits and overrides for reading one input.
@@ -101,7 +101,8 @@ public struct FrameReader {
             Glibc.close(descriptor)
             let mapped = InputBuffer(adoptingMapping: UnsafeRawPointer(base), length: length)
             if length >= 2 && mapped.bytes[0] == 0x1F && mapped.bytes[1] == 0x8B {
-                window = ByteWindow(stream: GzipStream(MappedStream(mapped), maxDecompressedBytes: options.maxDecompressedBytes))
+                window = ByteWindow(
+                    stream: GzipStream(MappedStream(mapped), maxDecompressedBytes: options.maxDecompressedBytes))
                 isInflating = true
             } else {
                 window = ByteWindow(mapped: mapped)
@@ -128,7 +129,8 @@ public struct FrameReader {
         self.path = name
         self.options = options
         if buffer.bytes.count >= 2 && buffer.bytes[0] == 0x1F && buffer.bytes[1] == 0x8B {
-            window = ByteWindow(stream: GzipStream(MappedStream(buffer), maxDecompressedBytes: options.maxDecompressedBytes))
+            window = ByteWindow(
+                stream: GzipStream(MappedStream(buffer), maxDecompressedBytes: options.maxDecompressedBytes))
             isInflating = true
         } else {
             window = ByteWindow(mapped: buffer)
@@ -153,8 +155,10 @@ public struct FrameReader {
             guard let format else { return nil }
             switch format {
             case .otlpProto: return try nextSingleMessage()
-            case .otlpProtoLengthPrefixed: return try nextPrefixed { window throws(StreamError) in try Self.bigEndianLength(window) }
-            case .otlpProtoVarintDelimited: return try nextPrefixed { window throws(StreamError) in try Self.varintLength(window) }
+            case .otlpProtoLengthPrefixed:
+                return try nextPrefixed { window throws(StreamError) in try Self.bigEndianLength(window) }
+            case .otlpProtoVarintDelimited:
+                return try nextPrefixed { window throws(StreamError) in try Self.varintLength(window) }
             case .text: return try nextText()
             case .otlpJSON, .auto:
                 let offset = window.offset + FormatDetector.firstSignificantOffset(window.available)
@@ -211,12 +215,13 @@ public struct FrameReader {
         }
     }
 
-
     /// Switches a stream whose first bytes are gzip to inflating, keeping the bytes read so far.
     private mutating func restartInflating() throws(StreamError) {
         let readSoFar = Array(window.available)
         let rest = WindowRest(window: window)
-        window = ByteWindow(stream: GzipStream(PrefixedStream(prefix: readSoFar, rest: rest), maxDecompressedBytes: options.maxDecompressedBytes))
+        window = ByteWindow(
+            stream: GzipStream(
+                PrefixedStream(prefix: readSoFar, rest: rest), maxDecompressedBytes: options.maxDecompressedBytes))
         isInflating = true
     }
 
@@ -245,10 +250,14 @@ public struct FrameReader {
         }
         guard fits else {
             try window.discardRest()
-            return .rejected(DecodeError(.frameTooLarge, offset: offset, value: count, limit: options.maxFrameBytes), records: 1)
+            return .rejected(
+                DecodeError(.frameTooLarge, offset: offset, value: count, limit: options.maxFrameBytes), records: 1)
         }
         let frame = window.takeFrame(count: count)
-        return .frame(Frame(input: frame.input, range: frame.range, sourceOffset: frame.sourceOffset, payload: .protobuf(signal(of: frame))))
+        return .frame(
+            Frame(
+                input: frame.input, range: frame.range, sourceOffset: frame.sourceOffset,
+                payload: .protobuf(signal(of: frame))))
     }
 
     /// Reads one length prefix: `(prefix bytes, frame length)`, or `nil` at a clean end.
@@ -284,7 +293,8 @@ public struct FrameReader {
         if length > options.maxFrameBytes {
             try window.discardRest()
             finish()
-            return .rejected(DecodeError(.frameTooLarge, offset: offset, value: length, limit: options.maxFrameBytes), records: 1)
+            return .rejected(
+                DecodeError(.frameTooLarge, offset: offset, value: length, limit: options.maxFrameBytes), records: 1)
         }
         guard try window.fill(atLeast: prefixLength + length) else {
             let left = window.available.count - prefixLength
@@ -293,7 +303,10 @@ public struct FrameReader {
         }
         window.consume(prefixLength)
         let frame = window.takeFrame(count: length)
-        return .frame(Frame(input: frame.input, range: frame.range, sourceOffset: frame.sourceOffset, payload: .protobuf(signal(of: frame))))
+        return .frame(
+            Frame(
+                input: frame.input, range: frame.range, sourceOffset: frame.sourceOffset,
+                payload: .protobuf(signal(of: frame))))
     }
 
     private mutating func nextText() throws(StreamError) -> FrameEvent? {
@@ -366,7 +379,9 @@ struct PrefixedStream<Rest: ByteStream>: ByteStream {
     mutating func read(into target: UnsafeMutableRawBufferPointer) throws(StreamError) -> Int {
         if position < prefix.count {
             let count = min(target.count, prefix.count - position)
-            prefix.withUnsafeBytes { target.baseAddress!.copyMemory(from: $0.baseAddress! + position, byteCount: count) }
+            prefix.withUnsafeBytes {
+                target.baseAddress!.copyMemory(from: $0.baseAddress! + position, byteCount: count)
+            }
             position += count
             return count
         }

@@ -74,7 +74,9 @@ public struct GzipStream<Inner: ByteStream>: ByteStream {
             }
             if !state.inMember {
                 // Between members: only another gzip member may follow.
-                guard stream.pointee.next_in.pointee == 0x1F else { throw corrupt("trailing bytes after the last gzip member") }
+                guard stream.pointee.next_in.pointee == 0x1F else {
+                    throw corrupt("trailing bytes after the last gzip member")
+                }
                 inflateReset(stream)
                 state.inMember = true
             }

@@ -86,7 +86,8 @@ extension OTLPFieldDecoder {
                     }
                 case 2:
                     try expect(tag, .lengthDelimited, at: tagStart, field: Batch.scopeEntryField)
-                    decodeScopeEntry(try reader.readLengthDelimited(), depth: depth + 1, resourceIndex: resourceIndex, into: &batch)
+                    decodeScopeEntry(
+                        try reader.readLengthDelimited(), depth: depth + 1, resourceIndex: resourceIndex, into: &batch)
                 case 3:
                     try expect(tag, .lengthDelimited, at: tagStart, field: "schema_url")
                     do throws(DecodeError) {

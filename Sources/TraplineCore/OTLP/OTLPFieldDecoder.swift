@@ -155,7 +155,9 @@ struct OTLPFieldDecoder {
                 value = .slice(.bytes, slice(try reader.readLengthDelimited()))
             case 8:
                 try expect(tag, .varint, at: tagStart, field: "AnyValue.string_value_strindex")
-                value = AnyValueRef(kind: .stringIndex, payload: UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: try reader.readVarint()))))
+                value = AnyValueRef(
+                    kind: .stringIndex,
+                    payload: UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: try reader.readVarint()))))
             default:
                 try reader.skipField(tag, depth: depth, maxDepth: maxDepth)
             }

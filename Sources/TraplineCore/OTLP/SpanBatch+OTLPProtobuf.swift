@@ -180,7 +180,8 @@ extension SpanBatch: OTLPContainerBatch {
                 name = try decoder.readString(&reader, field: "Span.Event.name")
             case 3:
                 try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.Event.attributes")
-                try decoder.decodeKeyValue(try reader.readLengthDelimited(), depth: depth + 1, into: &events.attributeTable)
+                try decoder.decodeKeyValue(
+                    try reader.readLengthDelimited(), depth: depth + 1, into: &events.attributeTable)
             case 4:
                 try decoder.expect(tag, .varint, at: tagStart, field: "Span.Event.dropped_attributes_count")
                 dropped = UInt32(truncatingIfNeeded: try reader.readVarint())
@@ -219,7 +220,8 @@ extension SpanBatch: OTLPContainerBatch {
                 traceState = try decoder.readString(&reader, field: "Span.Link.trace_state")
             case 4:
                 try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.Link.attributes")
-                try decoder.decodeKeyValue(try reader.readLengthDelimited(), depth: depth + 1, into: &links.attributeTable)
+                try decoder.decodeKeyValue(
+                    try reader.readLengthDelimited(), depth: depth + 1, into: &links.attributeTable)
             case 5:
                 try decoder.expect(tag, .varint, at: tagStart, field: "Span.Link.dropped_attributes_count")
                 dropped = UInt32(truncatingIfNeeded: try reader.readVarint())

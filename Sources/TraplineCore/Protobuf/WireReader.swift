@@ -107,7 +107,8 @@ public struct WireReader {
         let start = position
         let length = try readVarint()
         guard length <= UInt64(remaining) else {
-            throw error(.lengthPastEnd, at: start, value: length > UInt64(Int.max) ? Int.max : Int(length), limit: remaining)
+            throw error(
+                .lengthPastEnd, at: start, value: length > UInt64(Int.max) ? Int.max : Int(length), limit: remaining)
         }
         let lower = position
         // Safe: length <= end - position.

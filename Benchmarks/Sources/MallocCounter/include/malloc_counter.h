@@ -1,0 +1,7 @@
+// Counts calls to malloc, calloc, realloc and posix_memalign in this process, so benchmarks can
+// report allocations per span. The definitions interpose glibc's (same symbol names).
+#ifndef MALLOC_COUNTER_H
+#define MALLOC_COUNTER_H
+#include <stdint.h>
+uint64_t malloc_counter_allocations(void);
+#endif

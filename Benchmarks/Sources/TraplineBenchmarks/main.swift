@@ -1,0 +1,189 @@
+// Decode throughput of Trapline against its peers in the same process: libprotobuf-c unpacking
+// the same bytes, and a plain byte scan of the same buffer (the memory-bandwidth limit).
+// Usage: TraplineBenchmarks STREAM [--thresholds FILE]
+// STREAM is a 4-byte big-endian length-prefixed OTLP trace stream (Benchmarks/run.sh makes one).
+import COTLPOracle
+import Foundation
+import MallocCounter
+import TraplineCore
+
+struct Measurement {
+    var name: String
+    var seconds: Double
+    var spans: Int
+    var bytes: Int
+    var allocations: UInt64
+
+    var spansPerSecond: Double { Double(spans) / seconds }
+    var megabytesPerSecond: Double { Double(bytes) / seconds / 1_000_000 }
+}
+
+func now() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+}
+
+/// Best of `rounds` runs of `body` over the whole stream (after one warm-up run).
+func measure(_ name: String, spans: Int, bytes: Int, rounds: Int = 7, _ body: () -> Void) -> Measurement {
+    body()
+    var best = Double.infinity
+    var allocations: UInt64 = .max
+    for _ in 0..<rounds {
+        let before = malloc_counter_allocations()
+        let start = now()
+        body()
+        best = min(best, now() - start)
+        allocations = min(allocations, malloc_counter_allocations() - before)
+    }
+    return Measurement(name: name, seconds: best, spans: spans, bytes: bytes, allocations: allocations)
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 2, let data = FileManager.default.contents(atPath: arguments[1]) else {
+    FileHandle.standardError.write(Data("usage: TraplineBenchmarks STREAM [--thresholds FILE]\n".utf8))
+    exit(64)
+}
+let input = InputBuffer(Array(data))
+var frames: [Range<Int>] = []
+var position = 0
+let raw = input.bytes
+while position + 4 <= raw.count {
+    let length =
+        Int(raw[position]) << 24 | Int(raw[position + 1]) << 16 | Int(raw[position + 2]) << 8 | Int(raw[position + 3])
+    frames.append((position + 4)..<(position + 4 + length))
+    position += 4 + length
+}
+let payloadBytes = frames.reduce(0) { $0 + $1.count }
+
+let decoder = OTLPProtobufDecoder()
+var batch = SpanBatch()
+var spanCount = 0
+for frame in frames {
+    decoder.decodeTraces(input: input, frame: frame, sourceOffset: frame.lowerBound, into: &batch)
+    precondition(batch.rejections.isEmpty, "benchmark input must be valid")
+    spanCount += batch.count
+}
+
+var sink: UInt64 = 0
+let byteScan = measure("byte scan (xor of 8-byte words)", spans: spanCount, bytes: payloadBytes) {
+    var accumulator: UInt64 = 0
+    for frame in frames {
+        let base = raw.baseAddress! + frame.lowerBound
+        var index = 0
+        let count = frame.count
+        while index + 8 <= count {
+            accumulator ^= base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            index += 8
+        }
+        while index < count {
+            accumulator ^= UInt64(base.load(fromByteOffset: index, as: UInt8.self))
+            index += 1
+        }
+    }
+    sink ^= accumulator
+}
+
+let protobufC = measure("libprotobuf-c unpack + free", spans: spanCount, bytes: payloadBytes) {
+    var total = 0
+    for frame in frames {
+        total += otlp_oracle_unpack_count(
+            Int32(OTLP_ORACLE_TRACES), (raw.baseAddress! + frame.lowerBound).assumingMemoryBound(to: UInt8.self),
+            frame.count)
+    }
+    precondition(total == spanCount)
+}
+
+let decodeOnly = measure("trapline decode", spans: spanCount, bytes: payloadBytes) {
+    for frame in frames {
+        decoder.decodeTraces(input: input, frame: frame, sourceOffset: frame.lowerBound, into: &batch)
+    }
+}
+
+let writer = WireWriter(initialCapacity: 1 << 20)
+let encoder = OTLPProtobufEncoder(framing: .bigEndianLengthPrefix)
+let copyThrough = measure("trapline decode + encode (copy-through)", spans: spanCount, bytes: payloadBytes) {
+    for frame in frames {
+        decoder.decodeTraces(input: input, frame: frame, sourceOffset: frame.lowerBound, into: &batch)
+        writer.reset()
+        encoder.encode(batch, into: writer)
+        sink ^= UInt64(writer.count)
+    }
+}
+
+let columnEncoder = OTLPProtobufEncoder(framing: .bigEndianLengthPrefix, encodeFromColumns: true)
+let columnEncode = measure("trapline decode + encode (from columns)", spans: spanCount, bytes: payloadBytes) {
+    for frame in frames {
+        decoder.decodeTraces(input: input, frame: frame, sourceOffset: frame.lowerBound, into: &batch)
+        writer.reset()
+        columnEncoder.encode(batch, into: writer)
+        sink ^= UInt64(writer.count)
+    }
+}
+
+let walk = measure("trapline decode + walk every attribute", spans: spanCount, bytes: payloadBytes) {
+    for frame in frames {
+        decoder.decodeTraces(input: input, frame: frame, sourceOffset: frame.lowerBound, into: &batch)
+        batch.withBytes { bytes in
+            var accumulator: UInt64 = 0
+            func visit(_ table: AttributeTable) {
+                for index in 0..<table.count {
+                    let key = bytes[table.keys[index]]
+                    accumulator &+= UInt64(key.count) &+ UInt64(key.first ?? 0)
+                    let value = table.values[index]
+                    switch value.kind {
+                    case .string, .bytes, .array, .keyValueList, .rawKeyValue:
+                        let content = bytes[value.slice]
+                        accumulator &+= UInt64(content.count) &+ UInt64(content.last ?? 0)
+                    default:
+                        accumulator &+= value.payload
+                    }
+                }
+            }
+            visit(batch.attributes)
+            visit(batch.events.attributeTable)
+            visit(batch.links.attributeTable)
+            sink ^= accumulator
+        }
+    }
+}
+
+func line(_ measurement: Measurement) -> String {
+    let name = measurement.name.padding(toLength: 42, withPad: " ", startingAt: 0)
+    return
+        "\(name) \(String(format: "%12.0f", measurement.spansPerSecond)) spans/s  \(String(format: "%8.1f", measurement.megabytesPerSecond)) MB/s  \(String(format: "%6.3f", Double(measurement.allocations) / Double(measurement.spans))) allocs/span"
+}
+
+print("input: \(frames.count) requests, \(spanCount) spans, \(payloadBytes) bytes (one core)")
+for measurement in [byteScan, protobufC, decodeOnly, copyThrough, columnEncode, walk] { print(line(measurement)) }
+let ratios: [(String, Double)] = [
+    ("decode vs libprotobuf-c", protobufC.seconds / decodeOnly.seconds),
+    ("copy-through vs libprotobuf-c", protobufC.seconds / copyThrough.seconds),
+    ("walk-every-attribute vs libprotobuf-c", protobufC.seconds / walk.seconds),
+    ("decode vs byte scan (share of the limit)", byteScan.seconds / decodeOnly.seconds),
+    ("copy-through vs byte scan", byteScan.seconds / copyThrough.seconds),
+]
+for (name, ratio) in ratios {
+    print("ratio \(name.padding(toLength: 42, withPad: " ", startingAt: 0)) \(String(format: "%.2f", ratio))x")
+}
+print("(sink \(sink & 1))")
+
+// Thresholds: fail (exit 1) when a ratio falls under its floor or allocations rise.
+if let index = arguments.firstIndex(of: "--thresholds"), index + 1 < arguments.count,
+    let thresholdData = FileManager.default.contents(atPath: arguments[index + 1]),
+    let thresholds = try? JSONSerialization.jsonObject(with: thresholdData) as? [String: Double]
+{
+    var failed = false
+    if let floor = thresholds["min_decode_ratio_vs_protobuf_c"], protobufC.seconds / decodeOnly.seconds < floor {
+        print("THRESHOLD: decode ratio vs libprotobuf-c below \(floor)")
+        failed = true
+    }
+    if let ceiling = thresholds["max_decode_allocations_per_span"],
+        Double(decodeOnly.allocations) / Double(spanCount) > ceiling
+    {
+        print("THRESHOLD: decode allocations per span above \(ceiling)")
+        failed = true
+    }
+    print(failed ? "thresholds: FAILED" : "thresholds: ok")
+    exit(failed ? 1 : 0)
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a fresh Debian 12 machine, skipping what is present:
+# libprotobuf-c (the oracle), zlib headers, and PyPI's opentelemetry-proto (the upb reference
+# decoder and the fixture generator's encoder).
+set -euo pipefail
+missing=()
+[ -f /usr/include/protobuf-c/protobuf-c.h ] || missing+=(libprotobuf-c-dev)
+command -v protoc-c >/dev/null || missing+=(protobuf-c-compiler)
+[ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+if [ ${#missing[@]} -gt 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+python3 -c 'import opentelemetry.proto.collector.trace.v1.trace_service_pb2' 2>/dev/null \
+    || python3 -m pip install -q 'opentelemetry-proto>=1.27' 'protobuf>=5'

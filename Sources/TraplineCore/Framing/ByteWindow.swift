@@ -36,7 +36,7 @@ final class ByteWindow {
     }
 
     /// A window over a stream.
-    init(stream: any ByteStream, initialCapacity: Int = 1 << 20) {
+    init(stream: any ByteStream, initialCapacity: Int = 128 << 10) {
         backing = .streamed(stream)
         capacity = initialCapacity
         storage = UnsafeMutableRawPointer.allocate(byteCount: initialCapacity, alignment: 16)

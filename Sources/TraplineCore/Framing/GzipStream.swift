@@ -109,7 +109,7 @@ private final class InflateState {
     init() {
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
-        input = .allocate(byteCount: 256 * 1024, alignment: 16)
+        input = .allocate(byteCount: 64 * 1024, alignment: 16)
         // 15 + 16: a gzip header is required (zlib or raw deflate are not gzip).
         inflateInit2_(stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
     }

@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+import Trapline
+import TraplineCore
+import TraplineStages
+import TraplineTestSupport
+
+/// Replays every input in `Fixtures/regressions/` and checks the counts in its `EXPECTED.tsv`.
+@Suite struct RegressionTests {
+    struct Expectation: Sendable, CustomTestStringConvertible {
+        var file: String
+        var received: Int
+        var forwarded: Int
+        var rejected: Int
+        var reason: String
+        var testDescription: String { file }
+    }
+
+    static let expectations: [Expectation] = {
+        let table = (try? String(contentsOf: Fixtures.url("regressions/EXPECTED.tsv"), encoding: .utf8)) ?? ""
+        return table.split(separator: "\n").dropFirst().map { line in
+            let cells = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            return Expectation(
+                file: cells[0], received: Int(cells[1])!, forwarded: Int(cells[2])!, rejected: Int(cells[3])!,
+                reason: cells[4])
+        }
+    }()
+
+    @Test func everyRegressionInputHasAnExpectation() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Fixtures.path("regressions"))
+            .filter { $0 != "EXPECTED.tsv" && !$0.hasSuffix(".md") }
+        #expect(Set(files) == Set(Self.expectations.map(\.file)))
+    }
+
+    @Test(arguments: expectations)
+    func regressionReplaysAsExpected(expectation: Expectation) {
+        let report = Replay(
+            options: ReplayOptions(inputs: [Fixtures.path("regressions/" + expectation.file)], outputFormat: .none)
+        ).run()
+        #expect(report.records.isBalanced)
+        #expect(report.records.received == expectation.received)
+        #expect(report.records.forwarded == expectation.forwarded)
+        #expect(report.records.rejected == expectation.rejected)
+        #expect(report.rejections.map(\.error.code.name) == (expectation.reason.isEmpty ? [] : [expectation.reason]))
+    }
+}

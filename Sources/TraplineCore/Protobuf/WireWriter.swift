@@ -7,19 +7,47 @@
 ///
 /// A class because it owns manually managed storage that is reused (identity, not value).
 public final class WireWriter {
-    @usableFromInline var storage: UnsafeMutableRawPointer
-    @usableFromInline var capacity: Int
-    /// Offset of the first written byte; bytes live in `storage[head..<capacity]`.
-    @usableFromInline var head: Int
+    /// The writer's state lives behind a pointer: mutating a class's stored properties costs a
+    /// dynamic exclusivity check per access, which measured as 4x on column encoding.
+    @usableFromInline
+    struct State {
+        @usableFromInline var storage: UnsafeMutableRawPointer
+        @usableFromInline var capacity: Int
+        /// Offset of the first written byte; bytes live in `storage[head..<capacity]`.
+        @usableFromInline var head: Int
+    }
+
+    @usableFromInline let state: UnsafeMutablePointer<State>
+
+    @inlinable var storage: UnsafeMutableRawPointer {
+        get { state.pointee.storage }
+        set { state.pointee.storage = newValue }
+    }
+
+    @inlinable var capacity: Int {
+        get { state.pointee.capacity }
+        set { state.pointee.capacity = newValue }
+    }
+
+    @inlinable var head: Int {
+        get { state.pointee.head }
+        set { state.pointee.head = newValue }
+    }
 
     /// Makes a writer with room for `initialCapacity` bytes.
     public init(initialCapacity: Int = 64 * 1024) {
-        capacity = max(initialCapacity, 64)
-        storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
-        head = capacity
+        let capacity = max(initialCapacity, 64)
+        state = .allocate(capacity: 1)
+        state.initialize(
+            to: State(
+                storage: UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16), capacity: capacity,
+                head: capacity))
     }
 
-    deinit { storage.deallocate() }
+    deinit {
+        state.pointee.storage.deallocate()
+        state.deallocate()
+    }
 
     /// Bytes written so far; positions for `writeLength(since:)` are taken from it.
     @inlinable public var count: Int { capacity &- head }

@@ -9,14 +9,19 @@ public struct AnyValueRef: Hashable, Sendable {
         case absent
         /// An `AnyValue` message with no case set.
         case empty
+        /// `string_value` (a slice).
         case string
+        /// `bool_value`.
         case bool
+        /// `int_value`.
         case int
+        /// `double_value` (its bit pattern).
         case double
         /// Raw `ArrayValue` content.
         case array
         /// Raw `KeyValueList` content.
         case keyValueList
+        /// `bytes_value` (a slice).
         case bytes
         /// `string_value_strindex` (an index into a profiles string table).
         case stringIndex

@@ -3,14 +3,8 @@
 /// Same layout rules as `SpanBatch`: one row per log record, fixed-width columns, slices into
 /// the retained input or the arena, attributes in a flat table, storage reused by `reset`.
 public struct LogBatch: Sendable {
-    /// The buffer the frame lives in (kept alive by the batch).
-    public internal(set) var input: InputBuffer?
-    /// The frame's bytes within `input`.
-    public internal(set) var frame: Range<Int> = 0..<0
-    /// Offset of the frame in its source, for error offsets.
-    public internal(set) var frameSourceOffset: Int = 0
-    /// Bytes written by the decoder or stages that are not in the input.
-    public var arena: [UInt8] = []
+    /// The bytes the batch's slices point into: the retained input frame and the arena.
+    public var storage = SliceStorage()
 
     /// Resource entries.
     public var resources: [ResourceEntry] = []
@@ -20,17 +14,27 @@ public struct LogBatch: Sendable {
     public var attributes = AttributeTable()
 
     // Log record columns (one element per row).
+    /// `LogRecord.time_unix_nano`.
     public var times: [UInt64] = []
+    /// `LogRecord.observed_time_unix_nano`.
     public var observedTimes: [UInt64] = []
     /// `severity_number` as its raw enum number.
     public var severityNumbers: [Int32] = []
+    /// `LogRecord.severity_text`.
     public var severityTexts: [ByteSlice] = []
+    /// `LogRecord.body` (`.absent` when the record has none).
     public var bodies: [AnyValueRef] = []
+    /// Each record's attributes in `attributes`.
     public var recordAttributes: [RowRange] = []
+    /// `LogRecord.dropped_attributes_count`.
     public var droppedAttributesCounts: [UInt32] = []
+    /// `LogRecord.flags`.
     public var flags: [UInt32] = []
+    /// `LogRecord.trace_id` (zero when unset).
     public var traceIDs: [TraceID] = []
+    /// `LogRecord.span_id` (zero when unset).
     public var spanIDs: [SpanID] = []
+    /// `LogRecord.event_name`.
     public var eventNames: [ByteSlice] = []
     /// Index of each row's scope entry.
     public var scopeIndexes: [UInt32] = []
@@ -57,10 +61,7 @@ public struct LogBatch: Sendable {
 
     /// Empties the batch for a new frame, keeping every column's storage.
     public mutating func reset(input: InputBuffer?, frame: Range<Int>, sourceOffset: Int) {
-        self.input = input
-        self.frame = frame
-        frameSourceOffset = sourceOffset
-        arena.removeAll(keepingCapacity: true)
+        storage.reset(input: input, frame: frame, sourceOffset: sourceOffset)
         resources.removeAll(keepingCapacity: true)
         scopes.removeAll(keepingCapacity: true)
         attributes.removeAll()
@@ -106,14 +107,7 @@ public struct LogBatch: Sendable {
 
     /// Calls `body` with the frame and arena bytes that slices point into.
     public func withBytes<Result>(_ body: (BatchBytes) throws -> Result) rethrows -> Result {
-        try withExtendedLifetime(input) {
-            let frameBytes =
-                input.map { UnsafeRawBufferPointer(rebasing: $0.bytes[frame]) }
-                ?? UnsafeRawBufferPointer(start: nil, count: 0)
-            return try arena.withUnsafeBytes { arenaBytes in
-                try body(BatchBytes(frame: frameBytes, arena: arenaBytes))
-            }
-        }
+        try storage.withBytes(body)
     }
 }
 

@@ -6,14 +6,8 @@
 /// tables. Storage is reused: `reset(frame:)` empties every column and keeps its capacity, so
 /// a batch decoded over and over stops allocating.
 public struct SpanBatch: Sendable {
-    /// The buffer the frame lives in (kept alive by the batch).
-    public internal(set) var input: InputBuffer?
-    /// The frame's bytes within `input`.
-    public internal(set) var frame: Range<Int> = 0..<0
-    /// Offset of the frame in its source, for error offsets.
-    public internal(set) var frameSourceOffset: Int = 0
-    /// Bytes written by the decoder or stages that are not in the input.
-    public var arena: [UInt8] = []
+    /// The bytes the batch's slices point into: the retained input frame and the arena.
+    public var storage = SliceStorage()
 
     /// Resource entries.
     public var resources: [ResourceEntry] = []
@@ -23,20 +17,33 @@ public struct SpanBatch: Sendable {
     public var attributes = AttributeTable()
 
     // Span columns (one element per row).
+    /// `Span.trace_id` (zero when unset).
     public var traceIDs: [TraceID] = []
+    /// `Span.span_id`.
     public var spanIDs: [SpanID] = []
+    /// `Span.parent_span_id` (zero for a root span).
     public var parentSpanIDs: [SpanID] = []
+    /// `Span.trace_state` (W3C tracestate text).
     public var traceStates: [ByteSlice] = []
+    /// `Span.name`.
     public var names: [ByteSlice] = []
     /// `Span.kind` as its raw enum number (unknown numbers are kept).
     public var kinds: [Int32] = []
+    /// `Span.start_time_unix_nano`.
     public var startTimes: [UInt64] = []
+    /// `Span.end_time_unix_nano`.
     public var endTimes: [UInt64] = []
+    /// Each span's attributes in `attributes`.
     public var spanAttributes: [RowRange] = []
+    /// `Span.dropped_{attributes,events,links}_count`.
     public var droppedCounts: [SpanDroppedCounts] = []
+    /// Each span's events in `events`.
     public var eventRanges: [RowRange] = []
+    /// Each span's links in `links`.
     public var linkRanges: [RowRange] = []
+    /// `Span.status`.
     public var statuses: [SpanStatus] = []
+    /// `Span.flags` (W3C trace flags and the remote-parent bits).
     public var flags: [UInt32] = []
     /// Index of each row's scope entry.
     public var scopeIndexes: [UInt32] = []
@@ -68,10 +75,7 @@ public struct SpanBatch: Sendable {
 
     /// Empties the batch for a new frame, keeping every column's storage.
     public mutating func reset(input: InputBuffer?, frame: Range<Int>, sourceOffset: Int) {
-        self.input = input
-        self.frame = frame
-        frameSourceOffset = sourceOffset
-        arena.removeAll(keepingCapacity: true)
+        storage.reset(input: input, frame: frame, sourceOffset: sourceOffset)
         resources.removeAll(keepingCapacity: true)
         scopes.removeAll(keepingCapacity: true)
         attributes.removeAll()
@@ -106,14 +110,7 @@ public struct SpanBatch: Sendable {
     ///
     /// - Parameter body: receives a resolver valid only inside the call.
     public func withBytes<Result>(_ body: (BatchBytes) throws -> Result) rethrows -> Result {
-        try withExtendedLifetime(input) {
-            let frameBytes =
-                input.map { UnsafeRawBufferPointer(rebasing: $0.bytes[frame]) }
-                ?? UnsafeRawBufferPointer(start: nil, count: 0)
-            return try arena.withUnsafeBytes { arenaBytes in
-                try body(BatchBytes(frame: frameBytes, arena: arenaBytes))
-            }
-        }
+        try storage.withBytes(body)
     }
 }
 
@@ -137,8 +134,11 @@ public struct SpanStatus: Hashable, Sendable {
 
 /// The three dropped counts of a span.
 public struct SpanDroppedCounts: Hashable, Sendable {
+    /// `dropped_attributes_count`.
     public var attributes: UInt32 = 0
+    /// `dropped_events_count`.
     public var events: UInt32 = 0
+    /// `dropped_links_count`.
     public var links: UInt32 = 0
 
     /// Makes counts.
@@ -150,9 +150,13 @@ public struct SpanEventTable: Sendable {
     /// Attributes of events, in their own table so a span's attributes stay contiguous in the
     /// batch table whatever order the span's fields arrive in.
     public var attributeTable = AttributeTable()
+    /// `Event.time_unix_nano`.
     public var times: [UInt64] = []
+    /// `Event.name`.
     public var names: [ByteSlice] = []
+    /// Each event's attributes in `attributeTable`.
     public var attributes: [RowRange] = []
+    /// `Event.dropped_attributes_count`.
     public var droppedAttributesCounts: [UInt32] = []
 
     /// Makes an empty table.
@@ -179,11 +183,17 @@ public struct SpanEventTable: Sendable {
 public struct SpanLinkTable: Sendable {
     /// Attributes of links (see `SpanEventTable.attributeTable`).
     public var attributeTable = AttributeTable()
+    /// `Link.trace_id`.
     public var traceIDs: [TraceID] = []
+    /// `Link.span_id`.
     public var spanIDs: [SpanID] = []
+    /// `Link.trace_state`.
     public var traceStates: [ByteSlice] = []
+    /// Each link's attributes in `attributeTable`.
     public var attributes: [RowRange] = []
+    /// `Link.dropped_attributes_count`.
     public var droppedAttributesCounts: [UInt32] = []
+    /// `Link.flags`.
     public var flags: [UInt32] = []
 
     /// Makes an empty table.

@@ -17,6 +17,8 @@ public enum InputFormat: String, Sendable, CaseIterable {
 
 /// Which OTLP signal a protobuf request carries.
 public enum Signal: String, Sendable, CaseIterable {
+    /// `ExportTraceServiceRequest`: spans.
     case traces
+    /// `ExportLogsServiceRequest`: log records.
     case logs
 }

@@ -56,9 +56,9 @@ public struct TextLogDecoder: Sendable {
     ) -> Summary {
         batch.reset(input: input, frame: frame, sourceOffset: sourceOffset)
         var summary = Summary()
-        let pathKey = appendToArena(&batch.arena, Self.pathAttributeKey)
-        let lineKey = appendToArena(&batch.arena, Self.lineAttributeKey)
-        let pathValue = appendToArena(&batch.arena, sourcePath)
+        let pathKey = batch.storage.appendToArena(Self.pathAttributeKey.utf8)
+        let lineKey = batch.storage.appendToArena(Self.lineAttributeKey.utf8)
+        let pathValue = batch.storage.appendToArena(sourcePath.utf8)
         var resource = ResourceEntry()
         resource.scopes = RowRange(start: 0, end: 1)
         batch.resources.append(resource)
@@ -81,7 +81,8 @@ public struct TextLogDecoder: Sendable {
                 if lineEnd > start {
                     var row = LogRow()
                     row.observedTime = observedTime
-                    row.body = .slice(.string, body(bytes, start..<lineEnd, arena: &batch.arena, summary: &summary))
+                    row.body = .slice(
+                        .string, body(bytes, start..<lineEnd, arena: &batch.storage.arena, summary: &summary))
                     let firstAttribute = batch.attributes.count
                     batch.attributes.append(key: pathKey, value: .slice(.string, pathValue))
                     batch.attributes.append(key: lineKey, value: AnyValueRef(kind: .int, payload: UInt64(line)))
@@ -119,11 +120,5 @@ public struct TextLogDecoder: Sendable {
             }
         }
         return .arena(start: arenaStart, count: arena.count - arenaStart)
-    }
-
-    private func appendToArena(_ arena: inout [UInt8], _ text: String) -> ByteSlice {
-        let start = arena.count
-        arena.append(contentsOf: text.utf8)
-        return .arena(start: start, count: arena.count - start)
     }
 }

@@ -1,0 +1,44 @@
+/// The bytes a batch's `ByteSlice`s point into: the retained input frame, and an arena for
+/// bytes that are not in the input (repaired text, values set by stages).
+public struct SliceStorage: Sendable {
+    /// The buffer the frame lives in (kept alive by the batch).
+    public private(set) var input: InputBuffer?
+    /// The frame's bytes within `input`.
+    public private(set) var frame: Range<Int> = 0..<0
+    /// Offset of the frame in its source, for error offsets.
+    public private(set) var frameSourceOffset: Int = 0
+    /// Bytes written by the decoder or stages that are not in the input.
+    public var arena: [UInt8] = []
+
+    /// Makes empty storage.
+    public init() {}
+
+    /// Points at a new frame and empties the arena, keeping its capacity.
+    public mutating func reset(input: InputBuffer?, frame: Range<Int>, sourceOffset: Int) {
+        self.input = input
+        self.frame = frame
+        frameSourceOffset = sourceOffset
+        arena.removeAll(keepingCapacity: true)
+    }
+
+    /// Appends `bytes` to the arena and returns their slice.
+    public mutating func appendToArena(_ bytes: some Sequence<UInt8>) -> ByteSlice {
+        let start = arena.count
+        arena.append(contentsOf: bytes)
+        return .arena(start: start, count: arena.count - start)
+    }
+
+    /// Calls `body` with the frame and arena bytes that slices point into.
+    ///
+    /// - Parameter body: receives a resolver valid only inside the call.
+    public func withBytes<Result>(_ body: (BatchBytes) throws -> Result) rethrows -> Result {
+        try withExtendedLifetime(input) {
+            let frameBytes =
+                input.map { UnsafeRawBufferPointer(rebasing: $0.bytes[frame]) }
+                ?? UnsafeRawBufferPointer(start: nil, count: 0)
+            return try arena.withUnsafeBytes { arenaBytes in
+                try body(BatchBytes(frame: frameBytes, arena: arenaBytes))
+            }
+        }
+    }
+}

@@ -74,6 +74,15 @@ final class OutputSink {
         }
     }
 
+    /// Writes all of `bytes`.
+    func write(_ bytes: [UInt8]) throws(IOFailure) {
+        var failure: IOFailure?
+        bytes.withUnsafeBytes { buffer in
+            do throws(IOFailure) { try write(buffer) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
     /// Flushes to stable storage and moves a file output into place.
     func finish() throws(IOFailure) {
         guard let temporaryPath, case .file(let path) = destination else {

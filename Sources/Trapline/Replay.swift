@@ -74,6 +74,10 @@ struct ReplayState {
     let textDecoder = TextLogDecoder()
     let encoder = OTLPProtobufEncoder(framing: .bigEndianLengthPrefix)
     let writer = WireWriter()
+    let jsonDecoder = OTLPJSONDecoder()
+    let jsonEncoder = OTLPJSONEncoder()
+    /// JSON output of the current frame (reused).
+    var jsonOutput: [UInt8] = []
     let observedTime: UInt64
     var spans = SpanBatch()
     var logs = LogBatch()
@@ -112,18 +116,16 @@ struct ReplayState {
 
     private mutating func process(_ frame: Frame, path: String, into report: inout ReplayReport) throws(IOFailure) {
         writer.reset()
+        jsonOutput.removeAll(keepingCapacity: true)
         switch frame.payload {
         case .protobuf(.traces):
             decoder.decodeTraces(input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, into: &spans)
-            account(spans.rejections, path: path, into: &report)
-            let counts = BatchAccounting.counts(for: spans)
-            report.records += counts
-            report.spansForwarded += counts.forwarded
-            if sink != nil { encoder.encode(spans, into: writer) }
+            forwardSpans(path: path, into: &report)
         case .protobuf(.logs):
             decoder.decodeLogs(input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, into: &logs)
-            account(logs.rejections, path: path, into: &report)
-            writeLogs(into: &report)
+            forwardLogs(path: path, into: &report)
+        case .json(let firstLine):
+            processJSON(frame, firstLine: firstLine, path: path, into: &report)
         case .text(let firstLine, let continuesLine):
             let summary = textDecoder.decode(
                 input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, firstLine: firstLine,
@@ -131,16 +133,60 @@ struct ReplayState {
             report.repairedTextLines += summary.repairedLines
             report.continuedTextLines += summary.continuedLines
             // A run of empty lines holds no record: nothing to write.
-            if logs.count > 0 { writeLogs(into: &report) }
+            if logs.count > 0 { forwardLogs(path: path, into: &report) }
         }
-        if let sink, writer.count > 0 { try sink.write(writer.bytes) }
+        guard let sink else { return }
+        if writer.count > 0 { try sink.write(writer.bytes) }
+        if !jsonOutput.isEmpty { try sink.write(jsonOutput) }
     }
 
-    private mutating func writeLogs(into report: inout ReplayReport) {
+    private mutating func processJSON(_ frame: Frame, firstLine: Int, path: String, into report: inout ReplayReport) {
+        switch jsonDecoder.payloadKind(input: frame.input, frame: frame.range) {
+        case .signal(.logs):
+            report.jsonLeniency += jsonDecoder.decodeLogs(
+                input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, firstLine: firstLine, into: &logs)
+            forwardLogs(path: path, into: &report)
+        case .unsupportedSignal:
+            let error = DecodeError(.unsupportedSignal, offset: frame.sourceOffset, line: firstLine, column: 1)
+            report.records += BatchAccounting.counts(rejectedRecords: 1)
+            report.record(Rejection(source: path, error: error, records: 1), cap: options.maxReportedRejections)
+        case .signal(.traces), .unknown:
+            report.jsonLeniency += jsonDecoder.decodeTraces(
+                input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, firstLine: firstLine, into: &spans)
+            if spans.count == 0 && spans.rejections.isEmpty && jsonDecoder.payloadKind(input: frame.input, frame: frame.range) == .unknown {
+                // Well-formed JSON that is no OTLP document: one record that cannot be read.
+                spans.rejections.append(
+                    DecodeError(.unknownSignal, offset: frame.sourceOffset, line: firstLine, column: 1), records: 1)
+            }
+            forwardSpans(path: path, into: &report)
+        }
+    }
+
+    private mutating func forwardSpans(path: String, into report: inout ReplayReport) {
+        account(spans.rejections, path: path, into: &report)
+        let counts = BatchAccounting.counts(for: spans)
+        report.records += counts
+        report.spansForwarded += counts.forwarded
+        // A request whose every record was rejected writes nothing; an empty one stays empty.
+        guard sink != nil, spans.count > 0 || spans.rejections.isEmpty else { return }
+        switch options.outputFormat {
+        case .otlpProto: encoder.encode(spans, into: writer)
+        case .otlpJSON: jsonEncoder.encode(spans, into: &jsonOutput)
+        case .none: break
+        }
+    }
+
+    private mutating func forwardLogs(path: String, into report: inout ReplayReport) {
+        account(logs.rejections, path: path, into: &report)
         let counts = BatchAccounting.counts(for: logs)
         report.records += counts
         report.logRecordsForwarded += counts.forwarded
-        if sink != nil { encoder.encode(logs, into: writer) }
+        guard sink != nil, logs.count > 0 || logs.rejections.isEmpty else { return }
+        switch options.outputFormat {
+        case .otlpProto: encoder.encode(logs, into: writer)
+        case .otlpJSON: jsonEncoder.encode(logs, into: &jsonOutput)
+        case .none: break
+        }
     }
 
     private func account(_ rejections: BatchRejections, path: String, into report: inout ReplayReport) {

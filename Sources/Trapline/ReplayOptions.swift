@@ -5,6 +5,9 @@ public enum OutputFormat: String, Sendable, CaseIterable {
     /// 4-byte big-endian length-prefixed `Export*ServiceRequest` frames, one signal per frame
     /// (what the Collector's file exporter writes with `format: proto`).
     case otlpProto = "otlp-proto"
+    /// OTLP JSON, one `Export*ServiceRequest` per line (what the Collector's file exporter
+    /// writes by default and its `otlpjsonfile` receiver reads).
+    case otlpJSON = "otlp-json"
     /// No output: decode and account only.
     case none
 }

@@ -24,6 +24,8 @@ extension ReplayReport {
                 out.object {
                     out.field("source", rejection.source)
                     out.field("offset", rejection.error.offset)
+                    if let line = rejection.error.line { out.field("line", line) }
+                    if let column = rejection.error.column { out.field("column", column) }
                     out.field("reason", rejection.error.code.name)
                     out.field("message", rejection.error.description)
                     if let field = rejection.error.fieldName { out.field("field", field) }
@@ -45,6 +47,10 @@ extension ReplayReport {
             }
             out.key("empty_directories")
             out.array(emptyDirectories) { out.string($0) }
+            out.key("json_lenient")
+            out.object {
+                for (kind, count) in jsonLeniency.byKind { out.field(kind, count) }
+            }
             out.field("files_read", filesRead)
             out.field("frames", frames)
             out.key("text")
@@ -78,6 +84,10 @@ extension ReplayReport {
         if more > 0 { lines.append("trapline: … and \(more) more rejections (see --report-file)") }
         for failure in inputFailures { lines.append("trapline: \(failure.description)") }
         for directory in emptyDirectories { lines.append("trapline: \(directory): directory holds no file") }
+        if jsonLeniency.total > 0 {
+            let kinds = jsonLeniency.byKind.filter { $0.count > 0 }.map { "\($0.count) \($0.kind)" }
+            lines.append("trapline: OTLP JSON read leniently: " + kinds.joined(separator: ", "))
+        }
         if repairedTextLines > 0 {
             lines.append("trapline: \(repairedTextLines) text lines had invalid UTF-8 replaced by U+FFFD")
         }

@@ -27,6 +27,8 @@ public struct ReplayReport: Sendable {
     public var repairedTextLines = 0
     /// Text records that continue a line too long for one record.
     public var continuedTextLines = 0
+    /// OTLP JSON input read leniently, by kind.
+    public var jsonLeniency = JSONLeniency()
     /// Bytes written to the output.
     public var bytesWritten = 0
     /// The output failure that ended the replay, if any.

@@ -20,7 +20,7 @@ struct ReplayCommand: ParsableCommand {
         discussion: """
             Inputs are files, directories (read recursively, in sorted order) or - for stdin. The format \
             is detected from the bytes: gzip, one OTLP protobuf request, a varint-delimited or 4-byte \
-            big-endian length-prefixed stream of requests, OTLP JSON (not decoded yet), or text lines.
+            big-endian length-prefixed stream of requests, OTLP JSON (JSON lines or one document), or text lines.
 
             Exit status: 0 ok, 64 usage error, 65 some input rejected (all good records still \
             processed), 66 no input, 74 I/O error, 78 bad configuration.
@@ -36,7 +36,10 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: [.short, .long], help: "Where to write output: a file path, or - for stdout.")
     var output: String = "-"
 
-    @Option(name: .long, help: "Output encoding: otlp-proto (4-byte big-endian length-prefixed requests) or none.")
+    @Option(
+        name: .long,
+        help: "Output encoding: otlp-proto (4-byte big-endian length-prefixed requests), otlp-json (one request per line) or none."
+    )
     var outputFormat: OutputFormat = .otlpProto
 
     @Option(name: .long, help: "Write a JSON report of the accounting and every rejection to this file.")

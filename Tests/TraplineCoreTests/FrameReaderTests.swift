@@ -81,7 +81,7 @@ import TraplineTestSupport
             ])
         #expect(
             try FramingVerifier.wholeEvents(Array("\n  {\"resourceLogs\": []}".utf8)) == [
-                .rejected(code: "json_not_supported_yet", offset: 3, records: 1)
+                .frame(payload: .json(firstLine: 2), sourceOffset: 3, bytes: Array("{\"resourceLogs\": []}".utf8))
             ])
         #expect(try FramingVerifier.wholeEvents([]) == [])
     }

@@ -100,25 +100,27 @@ import TraplineTestSupport
         #expect(report.outputFailure?.path == "/nonexistent-dir/out.otlp")
     }
 
-    @Test func jsonInputIsCountedAndNamed() {
-        let path = Fixtures.path("corpus/otlp/otel-proto/trace.json")
+    @Test func unsupportedJSONSignalIsCountedAndNamed() {
+        let path = Fixtures.path("corpus/otlp/otel-proto/metrics.json")
         let report = replay([path])
         #expect(report.records == RecordCounts(received: 1, forwarded: 0, filtered: 0, blocked: 0, rejected: 1))
-        #expect(report.rejections.first?.error.code == .jsonNotSupportedYet)
+        #expect(report.rejections.first?.error.code == .unsupportedSignal)
         #expect(report.exitStatus == 65)
     }
 
     @Test func reportJSONCarriesTheAccountingAndRejections() throws {
         let report = replay([
-            Fixtures.path("corpus/otlp/otel-proto/logs.json"), Fixtures.path("corpus/otlp/otlp2parquet/logs.pb"),
+            Fixtures.path("corpus/otlp/otel-proto/metrics.json"), Fixtures.path("corpus/otlp/otlp2parquet/logs.pb"),
         ])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(report.json.utf8)) as? [String: Any])
         let records = try #require(object["records"] as? [String: Int])
         #expect(records == ["received": 82, "forwarded": 81, "filtered": 0, "blocked": 0, "rejected": 1])
         let rejections = try #require(object["rejections"] as? [[String: Any]])
-        #expect(rejections.first?["reason"] as? String == "json_not_supported_yet")
+        #expect(rejections.first?["reason"] as? String == "unsupported_signal")
         #expect(rejections.first?["offset"] as? Int == 0)
-        #expect((rejections.first?["source"] as? String)?.hasSuffix("logs.json") == true)
+        #expect(rejections.first?["line"] as? Int == 1)
+        #expect(rejections.first?["column"] as? Int == 1)
+        #expect((rejections.first?["source"] as? String)?.hasSuffix("metrics.json") == true)
         #expect(rejections.first?["message"] is String)
     }
 }

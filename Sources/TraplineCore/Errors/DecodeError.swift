@@ -51,8 +51,22 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let decompressedTooLarge = Code("decompressed_too_large")
         /// A compression format Trapline does not read (zstd).
         public static let unsupportedCompression = Code("unsupported_compression")
-        /// OTLP JSON input, which this version detects but does not decode yet.
-        public static let jsonNotSupportedYet = Code("json_not_supported_yet")
+        /// Bytes that are not JSON (a syntax error); what follows in the same value is lost.
+        public static let invalidJSON = Code("invalid_json")
+        /// A JSON value of the wrong type for its field (a string where an object belongs …).
+        public static let wrongJSONType = Code("wrong_json_type")
+        /// An id that is not hexadecimal (odd length, base64, other characters).
+        public static let invalidHexID = Code("invalid_hex_id")
+        /// A number that does not fit its field: a fraction or exponent for an integer, out of range.
+        public static let invalidNumber = Code("invalid_number")
+        /// A `\u` escape naming half of a UTF-16 surrogate pair without the other half.
+        public static let loneSurrogate = Code("lone_surrogate")
+        /// `bytesValue` that is not base64.
+        public static let invalidBase64 = Code("invalid_base64")
+        /// An enum name that is not one of the field's values.
+        public static let unknownEnumName = Code("unknown_enum_name")
+        /// OTLP JSON of a signal Trapline does not process (metrics, profiles).
+        public static let unsupportedSignal = Code("unsupported_signal")
     }
 
     /// What is wrong.
@@ -65,19 +79,28 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
     public var value: Int?
     /// The bound the value broke (bytes left, the depth limit, the expected id length).
     public var limit: Int?
+    /// 1-based line of the offset, for text formats (JSON).
+    public var line: Int?
+    /// 1-based column (in bytes) of the offset, for text formats (JSON).
+    public var column: Int?
 
     /// Makes an error.
-    public init(_ code: Code, offset: Int, field: StaticString? = nil, value: Int? = nil, limit: Int? = nil) {
+    public init(
+        _ code: Code, offset: Int, field: StaticString? = nil, value: Int? = nil, limit: Int? = nil, line: Int? = nil,
+        column: Int? = nil
+    ) {
         self.code = code
         self.offset = offset
         self.field = field
         self.value = value
         self.limit = limit
+        self.line = line
+        self.column = column
     }
 
     public static func == (lhs: DecodeError, rhs: DecodeError) -> Bool {
         lhs.code == rhs.code && lhs.offset == rhs.offset && lhs.value == rhs.value && lhs.limit == rhs.limit
-            && lhs.fieldName == rhs.fieldName
+            && lhs.fieldName == rhs.fieldName && lhs.line == rhs.line && lhs.column == rhs.column
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -106,16 +129,25 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         case .invalidParent: text = "its resource or scope was rejected"
         case .truncatedFrame:
             text = "frame of \(value ?? 0) bytes runs past the end of the input (\(limit ?? 0) bytes left)"
-        case .frameTooLarge: text = "frame of \(value ?? 0) bytes is over the \(limit ?? 0)-byte limit"
+        case .frameTooLarge:
+            text = value.map { "frame of \($0) bytes is over the \(limit ?? 0)-byte limit" } ?? "frame is over the \(limit ?? 0)-byte limit"
         case .unrecognizedFraming: text = "bytes are not a protobuf message, a delimited stream or text"
         case .unknownSignal: text = "request holds neither spans nor log records"
         case .corruptGzip: text = "gzip data is corrupt"
         case .decompressedTooLarge: text = "decompressed size is over the \(limit ?? 0)-byte limit"
         case .unsupportedCompression: text = "zstd-compressed input is not supported; decompress it first (zstd -d)"
-        case .jsonNotSupportedYet: text = "OTLP JSON input is detected but not supported yet; convert it to protobuf"
+        case .invalidJSON: text = "not valid JSON"
+        case .wrongJSONType: text = "JSON value of the wrong type for this field"
+        case .invalidHexID: text = "id is not hexadecimal (OTLP JSON ids are hex, not base64)"
+        case .invalidNumber: text = "number does not fit the field (a fraction, an exponent or out of range)"
+        case .loneSurrogate: text = "\\u escape is half a surrogate pair"
+        case .invalidBase64: text = "bytes value is not base64"
+        case .unknownEnumName: text = "unknown enum name"
+        case .unsupportedSignal: text = "OTLP JSON of a signal Trapline does not process (metrics or profiles)"
         default: text = code.name
         }
         if let field { text += " (field \(field))" }
+        if let line, let column { text += " at line \(line), column \(column)" }
         return text
     }
 }

@@ -28,6 +28,9 @@ public enum FramePayload: Hashable, Sendable {
     /// Text lines starting at line `firstLine` (1-based); `continuesLine` when the frame starts
     /// in the middle of a line too long for one record.
     case text(firstLine: Int, continuesLine: Bool)
+    /// One OTLP JSON document (a JSON line, or a pretty-printed document) starting at line
+    /// `firstLine`.
+    case json(firstLine: Int)
 }
 
 /// One unit of input to decode into a batch.
@@ -64,6 +67,8 @@ public struct FrameReader {
     private var finished = false
     private var nextLine = 1
     private var continuesLine = false
+    /// Whether JSON input is one document per line (else whole documents, pretty-printed).
+    private var jsonLines: Bool?
 
     /// Opens `path` (`-` for stdin). Regular files are memory-mapped; pipes, stdin and gzip input
     /// are streamed.
@@ -160,10 +165,7 @@ public struct FrameReader {
             case .otlpProtoVarintDelimited:
                 return try nextPrefixed { window throws(StreamError) in try Self.varintLength(window) }
             case .text: return try nextText()
-            case .otlpJSON, .auto:
-                let offset = window.offset + FormatDetector.firstSignificantOffset(window.available)
-                finish()
-                return .rejected(DecodeError(.jsonNotSupportedYet, offset: offset), records: 1)
+            case .otlpJSON, .auto: return try nextJSON()
             }
         } catch {
             switch error.failure {
@@ -337,6 +339,100 @@ public struct FrameReader {
         return .frame(Frame(input: frame.input, range: frame.range, sourceOffset: frame.sourceOffset, payload: payload))
     }
 
+    private mutating func nextJSON() throws(StreamError) -> FrameEvent? {
+        if jsonLines == nil {
+            try window.fill(atLeast: FormatDetector.preferredPrefixLength)
+            let bytes = window.available
+            if bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { window.consume(3) }
+            jsonLines = Self.looksLikeJSONLines(window.available)
+        }
+        return jsonLines == true ? try nextJSONLine() : try nextJSONDocument()
+    }
+
+    /// JSON lines when the first document ends on the line it starts on.
+    private static func looksLikeJSONLines(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var start = 0
+        while start < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[start]) { start += 1 }
+        let end = JSONValueScanner.valueEnd(bytes, from: start) ?? bytes.count
+        return !bytes[start..<end].contains(0x0A)
+    }
+
+    private mutating func nextJSONLine() throws(StreamError) -> FrameEvent? {
+        while true {
+            var bytes = window.available
+            var newline = bytes.firstIndex(of: 0x0A)
+            while newline == nil && !window.isAtStreamEnd && bytes.count <= options.maxFrameBytes {
+                try window.fill(atLeast: max(bytes.count * 2, 64 << 10))
+                bytes = window.available
+                newline = bytes.firstIndex(of: 0x0A)
+            }
+            if bytes.isEmpty { return endOfInput(nil) }
+            let lineEnd = newline ?? bytes.count
+            let line = nextLine
+            nextLine += 1
+            if lineEnd > options.maxFrameBytes {
+                let offset = window.offset
+                // Skip the rest of the over-long line, wherever it ends.
+                var skipped = min(lineEnd + 1, bytes.count)
+                window.consume(skipped)
+                while newline == nil && !window.isAtStreamEnd {
+                    try window.fill(atLeast: 64 << 10)
+                    let more = window.available
+                    newline = more.firstIndex(of: 0x0A)
+                    skipped = newline.map { $0 + 1 } ?? more.count
+                    window.consume(skipped)
+                }
+                return .rejected(
+                    DecodeError(.frameTooLarge, offset: offset, limit: options.maxFrameBytes, line: line, column: 1), records: 1)
+            }
+            var contentEnd = lineEnd
+            if contentEnd > 0 && bytes[contentEnd - 1] == 0x0D { contentEnd -= 1 }
+            let isBlank = bytes[0..<contentEnd].allSatisfy { $0 == 0x20 || $0 == 0x09 }
+            if isBlank {
+                window.consume(newline == nil ? lineEnd : lineEnd + 1)
+                continue
+            }
+            let frame = window.takeFrame(count: contentEnd)
+            window.consume(lineEnd - contentEnd + (newline == nil ? 0 : 1))
+            return .frame(Frame(input: frame.input, range: frame.range, sourceOffset: frame.sourceOffset, payload: .json(firstLine: line)))
+        }
+    }
+
+    private mutating func nextJSONDocument() throws(StreamError) -> FrameEvent? {
+        // Leading white space between documents, counting the lines it holds.
+        while true {
+            try window.fill(atLeast: 1)
+            let bytes = window.available
+            guard !bytes.isEmpty else { return endOfInput(nil) }
+            var index = 0
+            while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) {
+                if bytes[index] == 0x0A { nextLine += 1 }
+                index += 1
+            }
+            window.consume(index)
+            if index < bytes.count { break }
+        }
+        var bytes = window.available
+        var end = JSONValueScanner.valueEnd(bytes, from: 0)
+        while end == nil && !window.isAtStreamEnd {
+            guard bytes.count <= options.maxFrameBytes else {
+                let offset = window.offset
+                try window.discardRest()
+                finish()
+                return .rejected(DecodeError(.frameTooLarge, offset: offset, limit: options.maxFrameBytes), records: 1)
+            }
+            try window.fill(atLeast: max(bytes.count * 2, 1 << 20))
+            bytes = window.available
+            end = JSONValueScanner.valueEnd(bytes, from: 0)
+        }
+        // A document cut off at the end still goes to the decoder, which says where it breaks.
+        let count = end ?? bytes.count
+        let line = nextLine
+        nextLine += bytes[0..<count].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+        let frame = window.takeFrame(count: count)
+        return .frame(Frame(input: frame.input, range: frame.range, sourceOffset: frame.sourceOffset, payload: .json(firstLine: line)))
+    }
+
     private static func lastLineBreak(_ bytes: UnsafeRawBufferPointer, before limit: Int) -> Int? {
         var index = limit - 1
         while index >= 0 {
@@ -395,5 +491,42 @@ struct WindowRest: ByteStream {
 
     mutating func read(into target: UnsafeMutableRawBufferPointer) throws(StreamError) -> Int {
         try window.readUnbuffered(into: target)
+    }
+}
+
+/// Finds where a JSON value ends without parsing it: strings are skipped, brackets counted.
+enum JSONValueScanner {
+    /// The offset just past the value starting at `start`, or nil when it runs past the bytes.
+    static func valueEnd(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        guard start < bytes.count else { return nil }
+        let opener = bytes[start]
+        guard opener == UInt8(ascii: "{") || opener == UInt8(ascii: "[") else {
+            // A scalar document: up to the next white space.
+            var index = start
+            while index < bytes.count, ![0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+            return index < bytes.count ? index : nil
+        }
+        var depth = 0
+        var inString = false
+        var index = start
+        while index < bytes.count {
+            let byte = bytes[index]
+            if inString {
+                if byte == UInt8(ascii: "\\") {
+                    index += 2
+                    continue
+                }
+                if byte == UInt8(ascii: "\"") { inString = false }
+            } else if byte == UInt8(ascii: "\"") {
+                inString = true
+            } else if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") {
+                depth += 1
+            } else if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") {
+                depth -= 1
+                if depth == 0 { return index + 1 }
+            }
+            index += 1
+        }
+        return nil
     }
 }

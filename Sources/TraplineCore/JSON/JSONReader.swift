@@ -1,0 +1,234 @@
+/// A string token: the bytes between the quotes, and whether they hold escapes.
+struct JSONString {
+    /// Frame offsets of the content (without the quotes).
+    var range: Range<Int>
+    /// Whether the content has backslash escapes (then it must be unescaped before use).
+    var hasEscapes: Bool
+
+    init(range: Range<Int>, hasEscapes: Bool) {
+        self.range = range
+        self.hasEscapes = hasEscapes
+    }
+}
+
+/// Reads JSON (RFC 8259) from a frame, one token at a time, without building a tree.
+///
+/// Strings come back as ranges of the input; numbers as ranges to be parsed by the field that
+/// wants them. Syntax errors throw `DecodeError.invalidJSON` with the frame's source offset:
+/// after one, the rest of the value cannot be read. Skipping a value is iterative, so deep
+/// nesting cannot overflow the stack.
+struct JSONReader {
+    let base: UnsafeRawPointer
+    var position: Int
+    let end: Int
+    let sourceOffset: Int
+
+    init(frame: UnsafeRawBufferPointer, sourceOffset: Int) {
+        base = frame.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
+        position = 0
+        end = frame.count
+        self.sourceOffset = sourceOffset
+    }
+
+    func byte(at index: Int) -> UInt8 { base.load(fromByteOffset: index, as: UInt8.self) }
+
+    func syntaxError(at index: Int) -> DecodeError {
+        DecodeError(.invalidJSON, offset: sourceOffset + index)
+    }
+
+    /// Skips spaces, tabs, CR and LF.
+    mutating func skipWhitespace() {
+        while position < end {
+            let current = byte(at: position)
+            guard current == 0x20 || current == 0x0A || current == 0x0D || current == 0x09 else { return }
+            position &+= 1
+        }
+    }
+
+    /// The next significant byte without consuming it, or `nil` at the end.
+    mutating func peek() -> UInt8? {
+        skipWhitespace()
+        return position < end ? byte(at: position) : nil
+    }
+
+    /// Consumes `expected` (after white space) or throws.
+    mutating func expect(_ expected: UInt8) throws(DecodeError) {
+        skipWhitespace()
+        guard position < end, byte(at: position) == expected else { throw syntaxError(at: position) }
+        position &+= 1
+    }
+
+    /// Starts an object: consumes `{`.
+    mutating func beginObject() throws(DecodeError) { try expect(UInt8(ascii: "{")) }
+
+    /// The next member's key (with its `:` consumed), or `nil` after the closing `}`.
+    ///
+    /// - Parameter first: true before the first member; set to false by the call.
+    mutating func nextMember(_ first: inout Bool) throws(DecodeError) -> JSONString? {
+        skipWhitespace()
+        guard position < end else { throw syntaxError(at: position) }
+        if byte(at: position) == UInt8(ascii: "}") {
+            position &+= 1
+            return nil
+        }
+        if !first { try expect(UInt8(ascii: ",")) }
+        first = false
+        let key = try readString()
+        try expect(UInt8(ascii: ":"))
+        return key
+    }
+
+    /// Starts an array: consumes `[`.
+    mutating func beginArray() throws(DecodeError) { try expect(UInt8(ascii: "[")) }
+
+    /// Whether another element follows (its `,` consumed); false after the closing `]`.
+    mutating func nextElement(_ first: inout Bool) throws(DecodeError) -> Bool {
+        skipWhitespace()
+        guard position < end else { throw syntaxError(at: position) }
+        if byte(at: position) == UInt8(ascii: "]") {
+            position &+= 1
+            return false
+        }
+        if !first { try expect(UInt8(ascii: ",")) }
+        first = false
+        return true
+    }
+
+    /// Reads a string token.
+    mutating func readString() throws(DecodeError) -> JSONString {
+        try expect(UInt8(ascii: "\""))
+        let start = position
+        var escaped = false
+        while position < end {
+            let current = byte(at: position)
+            if current == UInt8(ascii: "\"") {
+                let range = start..<position
+                position &+= 1
+                return JSONString(range: range, hasEscapes: escaped)
+            }
+            if current == UInt8(ascii: "\\") {
+                escaped = true
+                position &+= 2
+                continue
+            }
+            if current < 0x20 { throw syntaxError(at: position) }
+            position &+= 1
+        }
+        throw syntaxError(at: start - 1)
+    }
+
+    /// Reads a number token's range (grammar checked).
+    mutating func readNumber() throws(DecodeError) -> Range<Int> {
+        skipWhitespace()
+        let start = position
+        if position < end && byte(at: position) == UInt8(ascii: "-") { position &+= 1 }
+        let digitsStart = position
+        while position < end, (0x30...0x39).contains(byte(at: position)) { position &+= 1 }
+        guard position > digitsStart else { throw syntaxError(at: start) }
+        if position < end && byte(at: position) == UInt8(ascii: ".") {
+            position &+= 1
+            let fraction = position
+            while position < end, (0x30...0x39).contains(byte(at: position)) { position &+= 1 }
+            guard position > fraction else { throw syntaxError(at: start) }
+        }
+        if position < end && (byte(at: position) | 0x20) == UInt8(ascii: "e") {
+            position &+= 1
+            if position < end && (byte(at: position) == UInt8(ascii: "+") || byte(at: position) == UInt8(ascii: "-")) {
+                position &+= 1
+            }
+            let exponent = position
+            while position < end, (0x30...0x39).contains(byte(at: position)) { position &+= 1 }
+            guard position > exponent else { throw syntaxError(at: start) }
+        }
+        return start..<position
+    }
+
+    /// Reads `true` or `false`.
+    mutating func readBool() throws(DecodeError) -> Bool {
+        skipWhitespace()
+        if matchLiteral("true") { return true }
+        if matchLiteral("false") { return false }
+        throw syntaxError(at: position)
+    }
+
+    /// Consumes `null` if it is next.
+    mutating func readNullIfPresent() -> Bool {
+        skipWhitespace()
+        return matchLiteral("null")
+    }
+
+    mutating func matchLiteral(_ literal: StaticString) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard end - position >= count else { return false }
+        let expected = literal.utf8Start
+        for index in 0..<count where byte(at: position + index) != expected[index] { return false }
+        position &+= count
+        return true
+    }
+
+    /// Skips one value of any kind, checking its syntax, with `depth` levels already open.
+    /// Throws `nestingTooDeep` past `maxDepth` (the value is then not consumed whole).
+    /// Iterative, with the open containers' kinds in a 128-bit stack, so nesting cannot
+    /// overflow the call stack.
+    mutating func skipValue(depth: Int, maxDepth: Int) throws(DecodeError) {
+        var open = 0
+        var objectBits: (UInt64, UInt64) = (0, 0)  // bit n: container n+1 is an object
+        func setKind(_ level: Int, isObject: Bool) {
+            let mask: UInt64 = 1 << UInt64(level & 63)
+            if level < 64 {
+                objectBits.0 = isObject ? objectBits.0 | mask : objectBits.0 & ~mask
+            } else {
+                objectBits.1 = isObject ? objectBits.1 | mask : objectBits.1 & ~mask
+            }
+        }
+        func isObject(_ level: Int) -> Bool {
+            let mask: UInt64 = 1 << UInt64(level & 63)
+            return (level < 64 ? objectBits.0 : objectBits.1) & mask != 0
+        }
+        let limit = min(maxDepth - depth, 127)
+        repeat {
+            guard let next = peek() else { throw syntaxError(at: position) }
+            switch next {
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                if open + 1 > limit {
+                    throw DecodeError(.nestingTooDeep, offset: sourceOffset + position, value: depth + open + 1, limit: maxDepth)
+                }
+                let opensObject = next == UInt8(ascii: "{")
+                setKind(open, isObject: opensObject)
+                open += 1
+                position &+= 1
+                // An empty container closes at once; otherwise read the first key or element.
+                if peek() == (opensObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
+                    position &+= 1
+                    open -= 1
+                } else {
+                    if opensObject {
+                        _ = try readString()
+                        try expect(UInt8(ascii: ":"))
+                    }
+                    continue
+                }
+            case UInt8(ascii: "\""): _ = try readString()
+            case UInt8(ascii: "t"), UInt8(ascii: "f"): _ = try readBool()
+            case UInt8(ascii: "n"): guard readNullIfPresent() else { throw syntaxError(at: position) }
+            default: _ = try readNumber()
+            }
+            // After a value: a comma and the next member or element, or closers.
+            while open > 0 {
+                guard let after = peek() else { throw syntaxError(at: position) }
+                if after == UInt8(ascii: ",") {
+                    position &+= 1
+                    if isObject(open - 1) {
+                        _ = try readString()
+                        try expect(UInt8(ascii: ":"))
+                    }
+                    break
+                }
+                let closer = isObject(open - 1) ? UInt8(ascii: "}") : UInt8(ascii: "]")
+                guard after == closer else { throw syntaxError(at: position) }
+                position &+= 1
+                open -= 1
+            }
+        } while open > 0
+    }
+}

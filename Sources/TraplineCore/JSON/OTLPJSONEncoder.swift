@@ -1,0 +1,502 @@
+/// Writes batches as OTLP JSON: one `Export*ServiceRequest` per line, exactly the OTLP JSON
+/// encoding (lowerCamelCase keys, lowercase hex ids, 64-bit integers as decimal strings, enums
+/// as numbers, default values left out), as the Collector's `otlpjsonfile` receiver reads it.
+///
+/// Appends to a caller-owned byte array that is reused from batch to batch.
+public struct OTLPJSONEncoder: Sendable {
+    /// Makes an encoder.
+    public init() {}
+
+    /// Appends `batch` as one JSON line.
+    public func encode(_ batch: SpanBatch, into out: inout [UInt8]) {
+        batch.withBytes { bytes in
+            var writer = JSONTextWriter(out: out, bytes: bytes)
+            out = []
+            writer.raw("{\"resourceSpans\":[")
+            writer.containers(
+                resources: batch.resources, scopes: batch.scopes, attributes: batch.attributes, scopesKey: "scopeSpans",
+                recordsKey: "spans"
+            ) {
+                writer, row in writer.span(batch, row)
+            }
+            writer.raw("]}\n")
+            out = writer.out
+        }
+    }
+
+    /// Appends `batch` as one JSON line.
+    public func encode(_ batch: LogBatch, into out: inout [UInt8]) {
+        batch.withBytes { bytes in
+            var writer = JSONTextWriter(out: out, bytes: bytes)
+            out = []
+            writer.raw("{\"resourceLogs\":[")
+            writer.containers(
+                resources: batch.resources, scopes: batch.scopes, attributes: batch.attributes, scopesKey: "scopeLogs",
+                recordsKey: "logRecords"
+            ) {
+                writer, row in writer.logRecord(batch, row)
+            }
+            writer.raw("]}\n")
+            out = writer.out
+        }
+    }
+}
+
+/// JSON text building over a batch's bytes.
+struct JSONTextWriter {
+    var out: [UInt8]
+    let bytes: BatchBytes
+    /// Whether the next member or element needs a comma before it.
+    private var needsComma = false
+
+    init(out: [UInt8], bytes: BatchBytes) {
+        self.out = out
+        self.bytes = bytes
+    }
+
+    mutating func raw(_ text: StaticString) {
+        out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        needsComma = false
+    }
+
+    private mutating func separator() {
+        if needsComma { out.append(UInt8(ascii: ",")) }
+        needsComma = true
+    }
+
+    mutating func key(_ name: StaticString) {
+        separator()
+        out.append(UInt8(ascii: "\""))
+        out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        needsComma = false
+    }
+
+    mutating func open(_ bracket: UInt8) {
+        separator()
+        out.append(bracket)
+        needsComma = false
+    }
+
+    mutating func close(_ bracket: UInt8) {
+        out.append(bracket)
+        needsComma = true
+    }
+
+    static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// A JSON string of raw UTF-8 bytes, escaping what JSON requires.
+    mutating func string(_ text: UnsafeRawBufferPointer) {
+        separator()
+        out.append(UInt8(ascii: "\""))
+        var runStart = 0
+        for index in 0..<text.count {
+            let byte = text[index]
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[runStart..<index]))
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
+            case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
+            case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+            case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+            case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            default:
+                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30])
+                out.append(Self.hexDigits[Int(byte >> 4)])
+                out.append(Self.hexDigits[Int(byte & 0xF)])
+            }
+            runStart = index + 1
+        }
+        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[runStart...]))
+        out.append(UInt8(ascii: "\""))
+    }
+
+    mutating func stringField(_ name: StaticString, _ slice: ByteSlice) {
+        guard !slice.isEmpty else { return }
+        key(name)
+        string(bytes[slice])
+    }
+
+    /// A 64-bit integer as a decimal string, as OTLP JSON requires.
+    mutating func quotedInteger(_ name: StaticString, _ digits: String, omitZero: Bool = true) {
+        if omitZero && digits == "0" { return }
+        key(name)
+        separator()
+        out.append(UInt8(ascii: "\""))
+        out.append(contentsOf: digits.utf8)
+        out.append(UInt8(ascii: "\""))
+    }
+
+    mutating func number(_ name: StaticString, _ value: Int64) {
+        guard value != 0 else { return }
+        key(name)
+        separator()
+        out.append(contentsOf: String(value).utf8)
+    }
+
+    mutating func traceID(_ name: StaticString, _ id: TraceID) {
+        guard !id.isZero else { return }
+        key(name)
+        separator()
+        out.append(UInt8(ascii: "\""))
+        TextCodecs.appendHex(id.high, to: &out)
+        TextCodecs.appendHex(id.low, to: &out)
+        out.append(UInt8(ascii: "\""))
+    }
+
+    mutating func spanID(_ name: StaticString, _ id: SpanID) {
+        guard !id.isZero else { return }
+        key(name)
+        separator()
+        out.append(UInt8(ascii: "\""))
+        TextCodecs.appendHex(id.value, to: &out)
+        out.append(UInt8(ascii: "\""))
+    }
+
+    // MARK: Values
+
+    /// An `AnyValue` object.
+    mutating func anyValue(_ value: AnyValueRef) {
+        open(UInt8(ascii: "{"))
+        switch value.kind {
+        case .absent, .empty, .rawKeyValue: break
+        case .string:
+            key("stringValue")
+            string(bytes[value.slice])
+        case .bool:
+            key("boolValue")
+            separator()
+            out.append(contentsOf: (value.bool ? "true" : "false").utf8)
+        case .int: quotedInteger("intValue", String(value.int), omitZero: false)
+        case .double: double(value.double)
+        case .bytes:
+            key("bytesValue")
+            separator()
+            out.append(UInt8(ascii: "\""))
+            TextCodecs.appendBase64(bytes[value.slice], to: &out)
+            out.append(UInt8(ascii: "\""))
+        case .array: arrayValue(bytes[value.slice])
+        case .keyValueList: keyValueList(bytes[value.slice])
+        case .stringIndex:
+            key("stringValueStrindex")
+            separator()
+            out.append(contentsOf: String(value.int).utf8)
+        }
+        close(UInt8(ascii: "}"))
+    }
+
+    private mutating func double(_ value: Double) {
+        key("doubleValue")
+        separator()
+        if value.isNaN {
+            out.append(contentsOf: "\"NaN\"".utf8)
+        } else if value.isInfinite {
+            out.append(contentsOf: (value < 0 ? "\"-Infinity\"" : "\"Infinity\"").utf8)
+        } else {
+            out.append(contentsOf: value.description.utf8)
+        }
+    }
+
+    /// An `AnyValue` from its protobuf encoding (nested values stay protobuf in batches).
+    mutating func rawAnyValue(_ encoded: UnsafeRawBufferPointer) {
+        var reader = WireReader(frame: encoded)
+        var last: (UInt32, UInt64, Range<Int>)?
+        while !reader.isAtEnd {
+            guard let tag = try? reader.readTag() else { break }
+            switch tag.wireType {
+            case .varint: last = (tag.number, (try? reader.readVarint()) ?? 0, 0..<0)
+            case .fixed64: last = (tag.number, (try? reader.readFixed64()) ?? 0, 0..<0)
+            case .lengthDelimited: last = (tag.number, 0, (try? reader.readLengthDelimited()) ?? 0..<0)
+            default: _ = try? reader.skipField(tag, depth: 0, maxDepth: 100)
+            }
+            if let current = last, !(1...8).contains(current.0) { last = nil }
+        }
+        guard let (field, number, range) = last else {
+            open(UInt8(ascii: "{"))
+            close(UInt8(ascii: "}"))
+            return
+        }
+        let content = UnsafeRawBufferPointer(rebasing: encoded[range])
+        open(UInt8(ascii: "{"))
+        switch field {
+        case 1:
+            key("stringValue")
+            string(content)
+        case 2:
+            key("boolValue")
+            separator()
+            out.append(contentsOf: (number != 0 ? "true" : "false").utf8)
+        case 3: quotedInteger("intValue", String(Int64(bitPattern: number)), omitZero: false)
+        case 4: double(Double(bitPattern: number))
+        case 5: arrayValue(content)
+        case 6: keyValueList(content)
+        case 7:
+            key("bytesValue")
+            separator()
+            out.append(UInt8(ascii: "\""))
+            TextCodecs.appendBase64(content, to: &out)
+            out.append(UInt8(ascii: "\""))
+        default:
+            key("stringValueStrindex")
+            separator()
+            out.append(contentsOf: String(Int32(truncatingIfNeeded: number)).utf8)
+        }
+        close(UInt8(ascii: "}"))
+    }
+
+    private mutating func arrayValue(_ content: UnsafeRawBufferPointer) {
+        key("arrayValue")
+        open(UInt8(ascii: "{"))
+        key("values")
+        open(UInt8(ascii: "["))
+        var reader = WireReader(frame: content)
+        while !reader.isAtEnd, let tag = try? reader.readTag() {
+            if tag.number == 1, tag.wireType == .lengthDelimited, let range = try? reader.readLengthDelimited() {
+                rawAnyValue(UnsafeRawBufferPointer(rebasing: content[range]))
+            } else if (try? reader.skipField(tag, depth: 0, maxDepth: 100)) == nil {
+                break
+            }
+        }
+        close(UInt8(ascii: "]"))
+        close(UInt8(ascii: "}"))
+    }
+
+    private mutating func keyValueList(_ content: UnsafeRawBufferPointer) {
+        key("kvlistValue")
+        open(UInt8(ascii: "{"))
+        key("values")
+        open(UInt8(ascii: "["))
+        var reader = WireReader(frame: content)
+        while !reader.isAtEnd, let tag = try? reader.readTag() {
+            if tag.number == 1, tag.wireType == .lengthDelimited, let range = try? reader.readLengthDelimited() {
+                rawKeyValue(UnsafeRawBufferPointer(rebasing: content[range]))
+            } else if (try? reader.skipField(tag, depth: 0, maxDepth: 100)) == nil {
+                break
+            }
+        }
+        close(UInt8(ascii: "]"))
+        close(UInt8(ascii: "}"))
+    }
+
+    /// A `KeyValue` object from its protobuf encoding.
+    mutating func rawKeyValue(_ encoded: UnsafeRawBufferPointer) {
+        var reader = WireReader(frame: encoded)
+        var keyRange = 0..<0
+        var valueRange: Range<Int>?
+        var keyIndex: UInt64 = 0
+        while !reader.isAtEnd, let tag = try? reader.readTag() {
+            switch (tag.number, tag.wireType) {
+            case (1, .lengthDelimited): keyRange = (try? reader.readLengthDelimited()) ?? 0..<0
+            case (2, .lengthDelimited): valueRange = try? reader.readLengthDelimited()
+            case (3, .varint): keyIndex = (try? reader.readVarint()) ?? 0
+            default: _ = try? reader.skipField(tag, depth: 0, maxDepth: 100)
+            }
+        }
+        open(UInt8(ascii: "{"))
+        key("key")
+        string(UnsafeRawBufferPointer(rebasing: encoded[keyRange]))
+        if let valueRange {
+            key("value")
+            rawAnyValue(UnsafeRawBufferPointer(rebasing: encoded[valueRange]))
+        }
+        if keyIndex != 0 { number("keyStrindex", Int64(Int32(truncatingIfNeeded: keyIndex))) }
+        close(UInt8(ascii: "}"))
+    }
+
+    /// `"name": [KeyValue…]` for `table[range]`, left out when empty.
+    mutating func attributes(_ name: StaticString, _ table: AttributeTable, _ range: RowRange) {
+        guard range.count > 0 else { return }
+        key(name)
+        open(UInt8(ascii: "["))
+        for index in range.range {
+            let value = table.values[index]
+            if value.kind == .rawKeyValue {
+                rawKeyValue(bytes[value.slice])
+                continue
+            }
+            open(UInt8(ascii: "{"))
+            key("key")
+            string(bytes[table.keys[index]])
+            if value.kind != .absent {
+                key("value")
+                anyValue(value)
+            }
+            close(UInt8(ascii: "}"))
+        }
+        close(UInt8(ascii: "]"))
+    }
+
+    // MARK: Containers and records
+
+    mutating func containers(
+        resources: [ResourceEntry], scopes: [ScopeEntry], attributes table: AttributeTable, scopesKey: StaticString,
+        recordsKey: StaticString,
+        record: (inout JSONTextWriter, Int) -> Void
+    ) {
+        for resource in resources {
+            open(UInt8(ascii: "{"))
+            if let raw = resource.raw {
+                key("resource")
+                open(UInt8(ascii: "{"))
+                attributes("attributes", table, resource.attributes)
+                number("droppedAttributesCount", Int64(resource.droppedAttributesCount))
+                entityRefs(bytes[raw])
+                close(UInt8(ascii: "}"))
+            }
+            key(scopesKey)
+            open(UInt8(ascii: "["))
+            for scopeIndex in resource.scopes.range {
+                let scope = scopes[scopeIndex]
+                open(UInt8(ascii: "{"))
+                if scope.raw != nil {
+                    key("scope")
+                    open(UInt8(ascii: "{"))
+                    stringField("name", scope.name)
+                    stringField("version", scope.version)
+                    attributes("attributes", table, scope.attributes)
+                    number("droppedAttributesCount", Int64(scope.droppedAttributesCount))
+                    close(UInt8(ascii: "}"))
+                }
+                key(recordsKey)
+                open(UInt8(ascii: "["))
+                for row in scope.rows.range { record(&self, row) }
+                close(UInt8(ascii: "]"))
+                stringField("schemaUrl", scope.schemaURL)
+                close(UInt8(ascii: "}"))
+            }
+            close(UInt8(ascii: "]"))
+            stringField("schemaUrl", resource.schemaURL)
+            close(UInt8(ascii: "}"))
+        }
+    }
+
+    /// `entityRefs` from a raw `Resource` (they live only there).
+    private mutating func entityRefs(_ resource: UnsafeRawBufferPointer) {
+        var reader = WireReader(frame: resource)
+        var wroteKey = false
+        while !reader.isAtEnd, let tag = try? reader.readTag() {
+            guard tag.number == 3, tag.wireType == .lengthDelimited, let range = try? reader.readLengthDelimited() else {
+                if (try? reader.skipField(tag, depth: 0, maxDepth: 100)) == nil { break }
+                continue
+            }
+            if !wroteKey {
+                key("entityRefs")
+                open(UInt8(ascii: "["))
+                wroteKey = true
+            }
+            let ref = UnsafeRawBufferPointer(rebasing: resource[range])
+            var fields = WireReader(frame: ref)
+            var schemaURL = 0..<0
+            var type = 0..<0
+            var idKeys: [Range<Int>] = []
+            var descriptionKeys: [Range<Int>] = []
+            while !fields.isAtEnd, let inner = try? fields.readTag() {
+                guard inner.wireType == .lengthDelimited, let value = try? fields.readLengthDelimited() else {
+                    if (try? fields.skipField(inner, depth: 0, maxDepth: 100)) == nil { break }
+                    continue
+                }
+                switch inner.number {
+                case 1: schemaURL = value
+                case 2: type = value
+                case 3: idKeys.append(value)
+                case 4: descriptionKeys.append(value)
+                default: break
+                }
+            }
+            open(UInt8(ascii: "{"))
+            if !schemaURL.isEmpty {
+                key("schemaUrl")
+                string(UnsafeRawBufferPointer(rebasing: ref[schemaURL]))
+            }
+            if !type.isEmpty {
+                key("type")
+                string(UnsafeRawBufferPointer(rebasing: ref[type]))
+            }
+            for (name, list) in [("idKeys", idKeys), ("descriptionKeys", descriptionKeys)] where !list.isEmpty {
+                if name == "idKeys" { key("idKeys") } else { key("descriptionKeys") }
+                open(UInt8(ascii: "["))
+                for item in list { string(UnsafeRawBufferPointer(rebasing: ref[item])) }
+                close(UInt8(ascii: "]"))
+            }
+            close(UInt8(ascii: "}"))
+        }
+        if wroteKey { close(UInt8(ascii: "]")) }
+    }
+
+    mutating func span(_ batch: SpanBatch, _ row: Int) {
+        open(UInt8(ascii: "{"))
+        traceID("traceId", batch.traceIDs[row])
+        spanID("spanId", batch.spanIDs[row])
+        stringField("traceState", batch.traceStates[row])
+        spanID("parentSpanId", batch.parentSpanIDs[row])
+        number("flags", Int64(batch.flags[row]))
+        stringField("name", batch.names[row])
+        number("kind", Int64(batch.kinds[row]))
+        quotedInteger("startTimeUnixNano", String(batch.startTimes[row]))
+        quotedInteger("endTimeUnixNano", String(batch.endTimes[row]))
+        attributes("attributes", batch.attributes, batch.spanAttributes[row])
+        let dropped = batch.droppedCounts[row]
+        number("droppedAttributesCount", Int64(dropped.attributes))
+        let eventRange = batch.eventRanges[row]
+        if eventRange.count > 0 {
+            key("events")
+            open(UInt8(ascii: "["))
+            for event in eventRange.range {
+                open(UInt8(ascii: "{"))
+                quotedInteger("timeUnixNano", String(batch.events.times[event]))
+                stringField("name", batch.events.names[event])
+                attributes("attributes", batch.events.attributeTable, batch.events.attributes[event])
+                number("droppedAttributesCount", Int64(batch.events.droppedAttributesCounts[event]))
+                close(UInt8(ascii: "}"))
+            }
+            close(UInt8(ascii: "]"))
+        }
+        number("droppedEventsCount", Int64(dropped.events))
+        let linkRange = batch.linkRanges[row]
+        if linkRange.count > 0 {
+            key("links")
+            open(UInt8(ascii: "["))
+            for link in linkRange.range {
+                open(UInt8(ascii: "{"))
+                traceID("traceId", batch.links.traceIDs[link])
+                spanID("spanId", batch.links.spanIDs[link])
+                stringField("traceState", batch.links.traceStates[link])
+                attributes("attributes", batch.links.attributeTable, batch.links.attributes[link])
+                number("droppedAttributesCount", Int64(batch.links.droppedAttributesCounts[link]))
+                number("flags", Int64(batch.links.flags[link]))
+                close(UInt8(ascii: "}"))
+            }
+            close(UInt8(ascii: "]"))
+        }
+        number("droppedLinksCount", Int64(dropped.links))
+        let status = batch.statuses[row]
+        if status.isPresent {
+            key("status")
+            open(UInt8(ascii: "{"))
+            stringField("message", status.message)
+            number("code", Int64(status.code))
+            close(UInt8(ascii: "}"))
+        }
+        close(UInt8(ascii: "}"))
+    }
+
+    mutating func logRecord(_ batch: LogBatch, _ row: Int) {
+        open(UInt8(ascii: "{"))
+        quotedInteger("timeUnixNano", String(batch.times[row]))
+        quotedInteger("observedTimeUnixNano", String(batch.observedTimes[row]))
+        number("severityNumber", Int64(batch.severityNumbers[row]))
+        stringField("severityText", batch.severityTexts[row])
+        let body = batch.bodies[row]
+        if body.kind != .absent {
+            key("body")
+            anyValue(body)
+        }
+        attributes("attributes", batch.attributes, batch.recordAttributes[row])
+        number("droppedAttributesCount", Int64(batch.droppedAttributesCounts[row]))
+        number("flags", Int64(batch.flags[row]))
+        traceID("traceId", batch.traceIDs[row])
+        spanID("spanId", batch.spanIDs[row])
+        stringField("eventName", batch.eventNames[row])
+        close(UInt8(ascii: "}"))
+    }
+}

@@ -1,0 +1,186 @@
+extension SpanBatch: OTLPJSONBatch {
+    static var resourceEntriesKey: StaticString { "resourceSpans" }
+    static var resourceEntriesSnakeKey: StaticString { "resource_spans" }
+    static var scopeEntriesKey: StaticString { "scopeSpans" }
+    static var scopeEntriesSnakeKey: StaticString { "scope_spans" }
+    static var recordsKey: StaticString { "spans" }
+    static var recordsSnakeKey: StaticString { "spans" }
+
+    mutating func decodeJSONRecord(
+        _ fields: JSONFieldDecoder, _ state: inout JSONDecodeState, depth: Int, scopeIndex: UInt32
+    ) throws(DecodeError) {
+        if state.reader.peek() != UInt8(ascii: "{") {
+            return try fields.wrongType(&state, field: "Span", or: ())
+        }
+        try state.reader.beginObject()
+        var traceID = TraceID.zero
+        var spanID = SpanID.zero
+        var parentSpanID = SpanID.zero
+        var traceState = ByteSlice.empty
+        var name = ByteSlice.empty
+        var kind: Int32 = 0
+        var startTime: UInt64 = 0
+        var endTime: UInt64 = 0
+        var dropped = SpanDroppedCounts()
+        var status = SpanStatus()
+        var spanFlags: UInt32 = 0
+        let firstAttribute = attributes.count
+        let firstEvent = events.count
+        let firstLink = links.count
+        var first = true
+        while let key = try state.reader.nextMember(&first) {
+            if fields.matches(key, "traceId", "trace_id", &state) {
+                traceID = try fields.readTraceID(&state, field: "Span.traceId")
+            } else if fields.matches(key, "spanId", "span_id", &state) {
+                spanID = try fields.readSpanID(&state, field: "Span.spanId")
+            } else if fields.matches(key, "parentSpanId", "parent_span_id", &state) {
+                parentSpanID = try fields.readSpanID(&state, field: "Span.parentSpanId")
+            } else if fields.matches(key, "name", "name", &state) {
+                name = try fields.readString(&state, arena: &storage.arena, field: "Span.name")
+            } else if fields.matches(key, "kind", "kind", &state) {
+                kind = try fields.readEnum(&state, names: OTLPEnumNames.spanKind, field: "Span.kind")
+            } else if fields.matches(key, "startTimeUnixNano", "start_time_unix_nano", &state) {
+                startTime = try fields.readUInt64(&state, field: "Span.startTimeUnixNano")
+            } else if fields.matches(key, "endTimeUnixNano", "end_time_unix_nano", &state) {
+                endTime = try fields.readUInt64(&state, field: "Span.endTimeUnixNano")
+            } else if fields.matches(key, "attributes", "attributes", &state) {
+                try fields.readAttributes(&state, arena: &storage.arena, depth: depth + 1, into: &attributes)
+            } else if fields.matches(key, "traceState", "trace_state", &state) {
+                traceState = try fields.readString(&state, arena: &storage.arena, field: "Span.traceState")
+            } else if fields.matches(key, "flags", "flags", &state) {
+                spanFlags = try fields.readUInt32(&state, field: "Span.flags")
+            } else if fields.matches(key, "status", "status", &state) {
+                try readStatus(fields, &state, depth: depth + 1, into: &status)
+            } else if fields.matches(key, "events", "events", &state) {
+                try readArray(fields, &state, field: "Span.events") { batch, state throws(DecodeError) in
+                    try batch.readEvent(fields, &state, depth: depth + 2)
+                }
+            } else if fields.matches(key, "links", "links", &state) {
+                try readArray(fields, &state, field: "Span.links") { batch, state throws(DecodeError) in
+                    try batch.readLink(fields, &state, depth: depth + 2)
+                }
+            } else if fields.matches(key, "droppedAttributesCount", "dropped_attributes_count", &state) {
+                dropped.attributes = try fields.readUInt32(&state, field: "Span.droppedAttributesCount")
+            } else if fields.matches(key, "droppedEventsCount", "dropped_events_count", &state) {
+                dropped.events = try fields.readUInt32(&state, field: "Span.droppedEventsCount")
+            } else if fields.matches(key, "droppedLinksCount", "dropped_links_count", &state) {
+                dropped.links = try fields.readUInt32(&state, field: "Span.droppedLinksCount")
+            } else {
+                try state.reader.skipValue(depth: depth, maxDepth: fields.maxDepth)
+            }
+        }
+        traceIDs.append(traceID)
+        spanIDs.append(spanID)
+        parentSpanIDs.append(parentSpanID)
+        traceStates.append(traceState)
+        names.append(name)
+        kinds.append(kind)
+        startTimes.append(startTime)
+        endTimes.append(endTime)
+        spanAttributes.append(RowRange(start: firstAttribute, end: attributes.count))
+        droppedCounts.append(dropped)
+        eventRanges.append(RowRange(start: firstEvent, end: events.count))
+        linkRanges.append(RowRange(start: firstLink, end: links.count))
+        statuses.append(status)
+        flags.append(spanFlags)
+        scopeIndexes.append(scopeIndex)
+        encodedSpans.append(.empty)  // no protobuf bytes to copy: encoded from columns
+    }
+
+    /// Reads a JSON array, calling `element` for each item.
+    private mutating func readArray(
+        _ fields: JSONFieldDecoder, _ state: inout JSONDecodeState, field: StaticString,
+        _ element: (inout SpanBatch, inout JSONDecodeState) throws(DecodeError) -> Void
+    ) throws(DecodeError) {
+        guard state.reader.peek() == UInt8(ascii: "[") else {
+            if state.reader.readNullIfPresent() { return }
+            return try fields.wrongType(&state, field: field, or: ())
+        }
+        try state.reader.beginArray()
+        var first = true
+        while try state.reader.nextElement(&first) { try element(&self, &state) }
+    }
+
+    private mutating func readStatus(
+        _ fields: JSONFieldDecoder, _ state: inout JSONDecodeState, depth: Int, into status: inout SpanStatus
+    ) throws(DecodeError) {
+        if state.reader.peek() != UInt8(ascii: "{") {
+            if state.reader.readNullIfPresent() { return }
+            return try fields.wrongType(&state, field: "Span.status", or: ())
+        }
+        try state.reader.beginObject()
+        status.isPresent = true
+        var first = true
+        while let key = try state.reader.nextMember(&first) {
+            if fields.matches(key, "code", "code", &state) {
+                status.code = try fields.readEnum(&state, names: OTLPEnumNames.statusCode, field: "Status.code")
+            } else if fields.matches(key, "message", "message", &state) {
+                status.message = try fields.readString(&state, arena: &storage.arena, field: "Status.message")
+            } else {
+                try state.reader.skipValue(depth: depth, maxDepth: fields.maxDepth)
+            }
+        }
+    }
+
+    private mutating func readEvent(_ fields: JSONFieldDecoder, _ state: inout JSONDecodeState, depth: Int) throws(DecodeError) {
+        if state.reader.peek() != UInt8(ascii: "{") { return try fields.wrongType(&state, field: "Span.Event", or: ()) }
+        try state.reader.beginObject()
+        var time: UInt64 = 0
+        var name = ByteSlice.empty
+        var dropped: UInt32 = 0
+        let firstAttribute = events.attributeTable.count
+        var first = true
+        while let key = try state.reader.nextMember(&first) {
+            if fields.matches(key, "timeUnixNano", "time_unix_nano", &state) {
+                time = try fields.readUInt64(&state, field: "Event.timeUnixNano")
+            } else if fields.matches(key, "name", "name", &state) {
+                name = try fields.readString(&state, arena: &storage.arena, field: "Event.name")
+            } else if fields.matches(key, "attributes", "attributes", &state) {
+                try fields.readAttributes(&state, arena: &storage.arena, depth: depth + 1, into: &events.attributeTable)
+            } else if fields.matches(key, "droppedAttributesCount", "dropped_attributes_count", &state) {
+                dropped = try fields.readUInt32(&state, field: "Event.droppedAttributesCount")
+            } else {
+                try state.reader.skipValue(depth: depth, maxDepth: fields.maxDepth)
+            }
+        }
+        events.times.append(time)
+        events.names.append(name)
+        events.attributes.append(RowRange(start: firstAttribute, end: events.attributeTable.count))
+        events.droppedAttributesCounts.append(dropped)
+    }
+
+    private mutating func readLink(_ fields: JSONFieldDecoder, _ state: inout JSONDecodeState, depth: Int) throws(DecodeError) {
+        if state.reader.peek() != UInt8(ascii: "{") { return try fields.wrongType(&state, field: "Span.Link", or: ()) }
+        try state.reader.beginObject()
+        var traceID = TraceID.zero
+        var spanID = SpanID.zero
+        var traceState = ByteSlice.empty
+        var dropped: UInt32 = 0
+        var linkFlags: UInt32 = 0
+        let firstAttribute = links.attributeTable.count
+        var first = true
+        while let key = try state.reader.nextMember(&first) {
+            if fields.matches(key, "traceId", "trace_id", &state) {
+                traceID = try fields.readTraceID(&state, field: "Link.traceId")
+            } else if fields.matches(key, "spanId", "span_id", &state) {
+                spanID = try fields.readSpanID(&state, field: "Link.spanId")
+            } else if fields.matches(key, "traceState", "trace_state", &state) {
+                traceState = try fields.readString(&state, arena: &storage.arena, field: "Link.traceState")
+            } else if fields.matches(key, "attributes", "attributes", &state) {
+                try fields.readAttributes(&state, arena: &storage.arena, depth: depth + 1, into: &links.attributeTable)
+            } else if fields.matches(key, "droppedAttributesCount", "dropped_attributes_count", &state) {
+                dropped = try fields.readUInt32(&state, field: "Link.droppedAttributesCount")
+            } else if fields.matches(key, "flags", "flags", &state) {
+                linkFlags = try fields.readUInt32(&state, field: "Link.flags")
+            } else {
+                try state.reader.skipValue(depth: depth, maxDepth: fields.maxDepth)
+            }
+        }
+        links.traceIDs.append(traceID)
+        links.spanIDs.append(spanID)
+        links.traceStates.append(traceState)
+        links.attributes.append(RowRange(start: firstAttribute, end: links.attributeTable.count))
+        links.droppedAttributesCounts.append(dropped)
+        links.flags.append(linkFlags)
+    }
+}

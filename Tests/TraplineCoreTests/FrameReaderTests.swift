@@ -74,14 +74,14 @@ import TraplineTestSupport
         #expect(events == [.rejected(code: "frame_too_large", offset: 0, records: 1)])
     }
 
-    @Test func unsupportedInputsSayWhy() throws {
+    @Test func unsupportedInputsSayWhyAndJSONIsFramedByLine() throws {
         #expect(
             try FramingVerifier.wholeEvents([0x28, 0xB5, 0x2F, 0xFD, 1, 2, 3]) == [
                 .rejected(code: "unsupported_compression", offset: 0, records: 1)
             ])
         #expect(
             try FramingVerifier.wholeEvents(Array("\n  {\"resourceLogs\": []}".utf8)) == [
-                .frame(payload: .json(firstLine: 2), sourceOffset: 3, bytes: Array("{\"resourceLogs\": []}".utf8))
+                .frame(payload: .json(firstLine: 2), sourceOffset: 1, bytes: Array("  {\"resourceLogs\": []}".utf8))
             ])
         #expect(try FramingVerifier.wholeEvents([]) == [])
     }

@@ -144,7 +144,8 @@ struct ReplayState {
         switch jsonDecoder.payloadKind(input: frame.input, frame: frame.range) {
         case .signal(.logs):
             report.jsonLeniency += jsonDecoder.decodeLogs(
-                input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, firstLine: firstLine, into: &logs)
+                input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, firstLine: firstLine,
+                into: &logs)
             forwardLogs(path: path, into: &report)
         case .unsupportedSignal:
             let error = DecodeError(.unsupportedSignal, offset: frame.sourceOffset, line: firstLine, column: 1)
@@ -152,8 +153,11 @@ struct ReplayState {
             report.record(Rejection(source: path, error: error, records: 1), cap: options.maxReportedRejections)
         case .signal(.traces), .unknown:
             report.jsonLeniency += jsonDecoder.decodeTraces(
-                input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, firstLine: firstLine, into: &spans)
-            if spans.count == 0 && spans.rejections.isEmpty && jsonDecoder.payloadKind(input: frame.input, frame: frame.range) == .unknown {
+                input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, firstLine: firstLine,
+                into: &spans)
+            if spans.count == 0 && spans.rejections.isEmpty
+                && jsonDecoder.payloadKind(input: frame.input, frame: frame.range) == .unknown
+            {
                 // Well-formed JSON that is no OTLP document: one record that cannot be read.
                 spans.rejections.append(
                     DecodeError(.unknownSignal, offset: frame.sourceOffset, line: firstLine, column: 1), records: 1)

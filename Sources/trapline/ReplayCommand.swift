@@ -38,7 +38,8 @@ struct ReplayCommand: ParsableCommand {
 
     @Option(
         name: .long,
-        help: "Output encoding: otlp-proto (4-byte big-endian length-prefixed requests), otlp-json (one request per line) or none."
+        help:
+            "Output encoding: otlp-proto (4-byte big-endian length-prefixed requests), otlp-json (one request per line) or none."
     )
     var outputFormat: OutputFormat = .otlpProto
 

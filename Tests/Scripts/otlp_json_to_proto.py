@@ -52,6 +52,8 @@ def main():
     count = 0
     with open(source, encoding="utf-8") as handle, open(target, "wb") as out:
         for document in documents(handle.read()):
+            if isinstance(document, dict) and isinstance(document.get("result"), dict):
+                document = document["result"]  # Jaeger's API envelope
             message = kind()
             try:
                 json_format.ParseDict(shim(document), message)

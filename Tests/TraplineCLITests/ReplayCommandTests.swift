@@ -80,7 +80,12 @@ import TraplineTestSupport
         (["replay", "--input-format", "yaml", "x"], 64),
         (["replay", "--no-such-flag", "x"], 64),
         (["replay", "-q", "--output-format", "none", "/nonexistent/input.otlp"], 66),
-        (["replay", "-q", "--output-format", "none", "Fixtures/corpus/otlp/otlp2parquet/invalid/trace_invalid_kind.json"], 65),
+        (
+            [
+                "replay", "-q", "--output-format", "none",
+                "Fixtures/corpus/otlp/otlp2parquet/invalid/trace_invalid_kind.json",
+            ], 65
+        ),
         (["replay", "-q", "--output", "/dev/full", "Fixtures/generated/shop-traces.otlp"], 74),
         (
             [

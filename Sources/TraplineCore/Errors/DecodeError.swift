@@ -130,7 +130,9 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         case .truncatedFrame:
             text = "frame of \(value ?? 0) bytes runs past the end of the input (\(limit ?? 0) bytes left)"
         case .frameTooLarge:
-            text = value.map { "frame of \($0) bytes is over the \(limit ?? 0)-byte limit" } ?? "frame is over the \(limit ?? 0)-byte limit"
+            text =
+                value.map { "frame of \($0) bytes is over the \(limit ?? 0)-byte limit" }
+                ?? "frame is over the \(limit ?? 0)-byte limit"
         case .unrecognizedFraming: text = "bytes are not a protobuf message, a delimited stream or text"
         case .unknownSignal: text = "request holds neither spans nor log records"
         case .corruptGzip: text = "gzip data is corrupt"

@@ -383,7 +383,8 @@ public struct FrameReader {
                     window.consume(skipped)
                 }
                 return .rejected(
-                    DecodeError(.frameTooLarge, offset: offset, limit: options.maxFrameBytes, line: line, column: 1), records: 1)
+                    DecodeError(.frameTooLarge, offset: offset, limit: options.maxFrameBytes, line: line, column: 1),
+                    records: 1)
             }
             var contentEnd = lineEnd
             if contentEnd > 0 && bytes[contentEnd - 1] == 0x0D { contentEnd -= 1 }
@@ -394,7 +395,10 @@ public struct FrameReader {
             }
             let frame = window.takeFrame(count: contentEnd)
             window.consume(lineEnd - contentEnd + (newline == nil ? 0 : 1))
-            return .frame(Frame(input: frame.input, range: frame.range, sourceOffset: frame.sourceOffset, payload: .json(firstLine: line)))
+            return .frame(
+                Frame(
+                    input: frame.input, range: frame.range, sourceOffset: frame.sourceOffset,
+                    payload: .json(firstLine: line)))
         }
     }
 
@@ -430,7 +434,10 @@ public struct FrameReader {
         let line = nextLine
         nextLine += bytes[0..<count].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
         let frame = window.takeFrame(count: count)
-        return .frame(Frame(input: frame.input, range: frame.range, sourceOffset: frame.sourceOffset, payload: .json(firstLine: line)))
+        return .frame(
+            Frame(
+                input: frame.input, range: frame.range, sourceOffset: frame.sourceOffset,
+                payload: .json(firstLine: line)))
     }
 
     private static func lastLineBreak(_ bytes: UnsafeRawBufferPointer, before limit: Int) -> Int? {

@@ -26,7 +26,9 @@ struct JSONFieldDecoder {
         ByteSlice(start: UInt32(truncatingIfNeeded: range.lowerBound), count: UInt32(truncatingIfNeeded: range.count))
     }
 
-    func error(_ code: DecodeError.Code, at position: Int, field: StaticString? = nil, value: Int? = nil, limit: Int? = nil)
+    func error(
+        _ code: DecodeError.Code, at position: Int, field: StaticString? = nil, value: Int? = nil, limit: Int? = nil
+    )
         -> DecodeError
     {
         DecodeError(code, offset: sourceOffset + position, field: field, value: value, limit: limit)
@@ -35,7 +37,9 @@ struct JSONFieldDecoder {
     // MARK: Keys
 
     /// Whether `key` names a field, as lowerCamelCase or (counted as lenient) snake_case.
-    func matches(_ key: JSONString, _ camel: StaticString, _ snake: StaticString, _ state: inout JSONDecodeState) -> Bool {
+    func matches(_ key: JSONString, _ camel: StaticString, _ snake: StaticString, _ state: inout JSONDecodeState)
+        -> Bool
+    {
         if equals(key, camel) { return true }
         if snake.utf8CodeUnitCount != camel.utf8CodeUnitCount || snake.utf8Start != camel.utf8Start,
             equals(key, snake)
@@ -124,7 +128,8 @@ struct JSONFieldDecoder {
                 var scalar = UInt32(unit)
                 if (0xD800...0xDBFF).contains(unit) {
                     // A high surrogate must be followed by an escaped low one.
-                    guard index + 11 < end + 0, frame[index + 6] == UInt8(ascii: "\\"), frame[index + 7] == UInt8(ascii: "u"),
+                    guard index + 11 < end + 0, frame[index + 6] == UInt8(ascii: "\\"),
+                        frame[index + 7] == UInt8(ascii: "u"),
                         let low = hexUnit(at: index + 8, end: end), (0xDC00...0xDFFF).contains(low)
                     else {
                         state.fail(error(.loneSurrogate, at: index))
@@ -309,7 +314,8 @@ struct JSONFieldDecoder {
 
     /// An id of the wrong length: hex of the wrong length, or not hex at all (base64, odd length).
     private func badID<T>(
-        _ state: inout JSONDecodeState, _ text: UnsafeRawBufferPointer, _ start: Int, expected: Int, field: StaticString,
+        _ state: inout JSONDecodeState, _ text: UnsafeRawBufferPointer, _ start: Int, expected: Int,
+        field: StaticString,
         or fallback: T
     ) -> T {
         let isHex = text.count % 2 == 0 && text.allSatisfy { TextCodecs.hexValue($0) != nil }
@@ -327,11 +333,7 @@ struct JSONFieldDecoder {
     func readAnyValue(_ state: inout JSONDecodeState, arena: inout [UInt8], depth: Int) throws(DecodeError)
         -> AnyValueRef
     {
-        guard depth <= maxDepth else {
-            state.fail(error(.nestingTooDeep, at: state.reader.position, value: depth, limit: maxDepth))
-            try state.reader.skipValue(depth: maxDepth, maxDepth: Int.max)
-            return .absent
-        }
+        guard try withinDepth(depth, &state) else { return .absent }
         if state.reader.peek() != UInt8(ascii: "{") {
             if state.reader.readNullIfPresent() { return .absent }
             return try wrongType(&state, field: "AnyValue", or: .absent)
@@ -343,11 +345,13 @@ struct JSONFieldDecoder {
             if matches(key, "stringValue", "string_value", &state) {
                 value = .slice(.string, try readString(&state, arena: &arena, field: "AnyValue.stringValue"))
             } else if matches(key, "intValue", "int_value", &state) {
-                value = AnyValueRef(kind: .int, payload: UInt64(bitPattern: try readInt64(&state, field: "AnyValue.intValue")))
+                value = AnyValueRef(
+                    kind: .int, payload: UInt64(bitPattern: try readInt64(&state, field: "AnyValue.intValue")))
             } else if matches(key, "boolValue", "bool_value", &state) {
                 value = AnyValueRef(kind: .bool, payload: try readBool(&state, field: "AnyValue.boolValue") ? 1 : 0)
             } else if matches(key, "doubleValue", "double_value", &state) {
-                value = AnyValueRef(kind: .double, payload: try readDouble(&state, field: "AnyValue.doubleValue").bitPattern)
+                value = AnyValueRef(
+                    kind: .double, payload: try readDouble(&state, field: "AnyValue.doubleValue").bitPattern)
             } else if matches(key, "bytesValue", "bytes_value", &state) {
                 value = .slice(.bytes, try readBytes(&state, arena: &arena))
             } else if matches(key, "arrayValue", "array_value", &state) {
@@ -363,6 +367,15 @@ struct JSONFieldDecoder {
             }
         }
         return value
+    }
+
+    /// Whether a value at `depth` is within the nesting limit; if not, records the problem and
+    /// skips the value (so the record is rejected and the next one can be read).
+    func withinDepth(_ depth: Int, _ state: inout JSONDecodeState) throws(DecodeError) -> Bool {
+        guard depth > maxDepth else { return true }
+        state.fail(error(.nestingTooDeep, at: state.reader.position, value: depth, limit: maxDepth))
+        try state.reader.skipValue(depth: 0, maxDepth: Int.max)
+        return false
     }
 
     /// `bytesValue`: base64, into the arena.
@@ -420,6 +433,7 @@ struct JSONFieldDecoder {
 
     /// `{"values": [AnyValue…]}` written as `ArrayValue` content.
     func writeArrayValue(_ state: inout JSONDecodeState, arena: inout [UInt8], depth: Int) throws(DecodeError) {
+        guard try withinDepth(depth, &state) else { return }
         if state.reader.peek() != UInt8(ascii: "{") {
             if state.reader.readNullIfPresent() { return }
             return try wrongType(&state, field: "ArrayValue", or: ())
@@ -431,16 +445,18 @@ struct JSONFieldDecoder {
                 try state.reader.skipValue(depth: depth, maxDepth: maxDepth)
                 continue
             }
+            guard try withinDepth(depth + 1, &state) else { continue }
             try state.reader.beginArray()
             var firstElement = true
             while try state.reader.nextElement(&firstElement) {
-                try appendNestedAnyValue(&state, arena: &arena, depth: depth + 1)
+                try appendNestedAnyValue(&state, arena: &arena, depth: depth + 2)
             }
         }
     }
 
     /// `{"values": [KeyValue…]}` written as `KeyValueList` content.
     func writeKeyValueList(_ state: inout JSONDecodeState, arena: inout [UInt8], depth: Int) throws(DecodeError) {
+        guard try withinDepth(depth, &state) else { return }
         if state.reader.peek() != UInt8(ascii: "{") {
             if state.reader.readNullIfPresent() { return }
             return try wrongType(&state, field: "KeyValueList", or: ())
@@ -452,17 +468,19 @@ struct JSONFieldDecoder {
                 try state.reader.skipValue(depth: depth, maxDepth: maxDepth)
                 continue
             }
+            guard try withinDepth(depth + 1, &state) else { continue }
             try state.reader.beginArray()
             var firstElement = true
             while try state.reader.nextElement(&firstElement) {
                 let mark = ArenaProtoWriter.beginField(1, in: &arena)
                 let scratchStart = arena.count
-                let (key, value) = try readKeyValue(&state, arena: &arena, depth: depth + 1)
+                let (key, value) = try readKeyValue(&state, arena: &arena, depth: depth + 2)
                 let scratch = Array(arena[scratchStart...])
                 arena.removeSubrange(scratchStart...)
                 let keyBytes = resolve(key, arena: arena, scratch: scratch, scratchStart: scratchStart)
                 let content =
-                    holdsBytes(value.kind) ? resolve(value.slice, arena: arena, scratch: scratch, scratchStart: scratchStart) : []
+                    holdsBytes(value.kind)
+                    ? resolve(value.slice, arena: arena, scratch: scratch, scratchStart: scratchStart) : []
                 appendKeyValueContent(key: keyBytes, value: value, content: content, arena: &arena)
                 ArenaProtoWriter.endField(mark, in: &arena)
             }
@@ -470,13 +488,17 @@ struct JSONFieldDecoder {
     }
 
     /// One element of an array: `values { … }` holding the element's `AnyValue`.
-    private func appendNestedAnyValue(_ state: inout JSONDecodeState, arena: inout [UInt8], depth: Int) throws(DecodeError) {
+    private func appendNestedAnyValue(_ state: inout JSONDecodeState, arena: inout [UInt8], depth: Int)
+        throws(DecodeError)
+    {
         let mark = ArenaProtoWriter.beginField(1, in: &arena)
         let scratchStart = arena.count
         let value = try readAnyValue(&state, arena: &arena, depth: depth)
         let scratch = Array(arena[scratchStart...])
         arena.removeSubrange(scratchStart...)
-        let content = holdsBytes(value.kind) ? resolve(value.slice, arena: arena, scratch: scratch, scratchStart: scratchStart) : []
+        let content =
+            holdsBytes(value.kind)
+            ? resolve(value.slice, arena: arena, scratch: scratch, scratchStart: scratchStart) : []
         appendAnyValueProto(value, content: content, arena: &arena)
         ArenaProtoWriter.endField(mark, in: &arena)
     }
@@ -505,6 +527,7 @@ struct JSONFieldDecoder {
     func readKeyValue(_ state: inout JSONDecodeState, arena: inout [UInt8], depth: Int) throws(DecodeError)
         -> (ByteSlice, AnyValueRef)
     {
+        guard try withinDepth(depth, &state) else { return (.empty, .absent) }
         if state.reader.peek() != UInt8(ascii: "{") {
             return try wrongType(&state, field: "KeyValue", or: (.empty, .absent))
         }
@@ -557,14 +580,14 @@ struct JSONFieldDecoder {
         var first = true
         while let key = try state.reader.nextMember(&first) {
             if matches(key, "attributes", "attributes", &state) {
-                try readAttributes(&state, arena: &arena, depth: depth, into: &table)
+                try readAttributes(&state, arena: &arena, depth: depth + 1, into: &table)
             } else if matches(key, "droppedAttributesCount", "dropped_attributes_count", &state) {
                 entry.droppedAttributesCount = try readUInt32(&state, field: "Resource.droppedAttributesCount")
             } else if matches(key, "entityRefs", "entity_refs", &state), state.reader.peek() == UInt8(ascii: "[") {
                 try state.reader.beginArray()
                 var firstElement = true
                 while try state.reader.nextElement(&firstElement) {
-                    entityRefs.append(try readEntityRef(&state, arena: &arena, depth: depth + 1))
+                    entityRefs.append(try readEntityRef(&state, arena: &arena, depth: depth + 2))
                 }
             } else {
                 try state.reader.skipValue(depth: depth, maxDepth: maxDepth)
@@ -595,7 +618,8 @@ struct JSONFieldDecoder {
                 let value = try readString(&state, arena: &arena, field: "EntityRef")
                 appendSlice(field, value, from: arena, to: &encoded)
             } else if let listField: UInt32 =
-                matches(key, "idKeys", "id_keys", &state) ? 3 : matches(key, "descriptionKeys", "description_keys", &state) ? 4 : nil,
+                matches(key, "idKeys", "id_keys", &state)
+                ? 3 : matches(key, "descriptionKeys", "description_keys", &state) ? 4 : nil,
                 state.reader.peek() == UInt8(ascii: "[")
             {
                 try state.reader.beginArray()
@@ -611,7 +635,9 @@ struct JSONFieldDecoder {
         return encoded
     }
 
-    private func appendSlice(_ field: UInt32, _ slice: ByteSlice, from arena: [UInt8], to out: inout [UInt8], always: Bool = false) {
+    private func appendSlice(
+        _ field: UInt32, _ slice: ByteSlice, from arena: [UInt8], to out: inout [UInt8], always: Bool = false
+    ) {
         guard always || !slice.isEmpty else { return }
         resolve(slice, arena: arena).withUnsafeBytes { ArenaProtoWriter.appendBytesField(field, $0, to: &out) }
     }
@@ -634,9 +660,10 @@ struct JSONFieldDecoder {
             } else if matches(key, "version", "version", &state) {
                 entry.version = try readString(&state, arena: &arena, field: "InstrumentationScope.version")
             } else if matches(key, "attributes", "attributes", &state) {
-                try readAttributes(&state, arena: &arena, depth: depth, into: &table)
+                try readAttributes(&state, arena: &arena, depth: depth + 1, into: &table)
             } else if matches(key, "droppedAttributesCount", "dropped_attributes_count", &state) {
-                entry.droppedAttributesCount = try readUInt32(&state, field: "InstrumentationScope.droppedAttributesCount")
+                entry.droppedAttributesCount = try readUInt32(
+                    &state, field: "InstrumentationScope.droppedAttributesCount")
             } else {
                 try state.reader.skipValue(depth: depth, maxDepth: maxDepth)
             }

@@ -166,33 +166,31 @@ struct JSONReader {
         return true
     }
 
-    /// Skips one value of any kind, checking its syntax, with `depth` levels already open.
-    /// Throws `nestingTooDeep` past `maxDepth` (the value is then not consumed whole).
-    /// Iterative, with the open containers' kinds in a 128-bit stack, so nesting cannot
-    /// overflow the call stack.
+    /// Skips one value of any kind, checking its syntax. Iterative, with the open containers'
+    /// kinds in a bit stack (on the heap only past 64 levels), so no nesting can overflow the
+    /// call stack. Depth limits are enforced where values are read, not where they are skipped;
+    /// the parameters keep call sites uniform.
     mutating func skipValue(depth: Int, maxDepth: Int) throws(DecodeError) {
         var open = 0
-        var objectBits: (UInt64, UInt64) = (0, 0)  // bit n: container n+1 is an object
+        var inlineBits: UInt64 = 0  // bit n: container n+1 is an object (first 64 levels)
+        var deeperBits: [Bool] = []
         func setKind(_ level: Int, isObject: Bool) {
-            let mask: UInt64 = 1 << UInt64(level & 63)
             if level < 64 {
-                objectBits.0 = isObject ? objectBits.0 | mask : objectBits.0 & ~mask
+                let mask: UInt64 = 1 << UInt64(level)
+                inlineBits = isObject ? inlineBits | mask : inlineBits & ~mask
+            } else if level - 64 < deeperBits.count {
+                deeperBits[level - 64] = isObject
             } else {
-                objectBits.1 = isObject ? objectBits.1 | mask : objectBits.1 & ~mask
+                deeperBits.append(isObject)
             }
         }
         func isObject(_ level: Int) -> Bool {
-            let mask: UInt64 = 1 << UInt64(level & 63)
-            return (level < 64 ? objectBits.0 : objectBits.1) & mask != 0
+            level < 64 ? inlineBits & (1 << UInt64(level)) != 0 : deeperBits[level - 64]
         }
-        let limit = min(maxDepth - depth, 127)
         repeat {
             guard let next = peek() else { throw syntaxError(at: position) }
             switch next {
             case UInt8(ascii: "{"), UInt8(ascii: "["):
-                if open + 1 > limit {
-                    throw DecodeError(.nestingTooDeep, offset: sourceOffset + position, value: depth + open + 1, limit: maxDepth)
-                }
                 let opensObject = next == UInt8(ascii: "{")
                 setKind(open, isObject: opensObject)
                 open += 1

@@ -34,7 +34,8 @@ public struct OTLPJSONDecoder: Sendable {
         }
     }
 
-    private static func findPayload(_ fields: JSONFieldDecoder, _ state: inout JSONDecodeState, envelope: Bool) throws(DecodeError)
+    private static func findPayload(_ fields: JSONFieldDecoder, _ state: inout JSONDecodeState, envelope: Bool)
+        throws(DecodeError)
         -> JSONPayloadKind
     {
         guard state.reader.peek() == UInt8(ascii: "{") else { return .unknown }
@@ -106,7 +107,9 @@ public struct OTLPJSONDecoder: Sendable {
     private func decodeDocument<Batch: OTLPJSONBatch>(
         _ fields: JSONFieldDecoder, _ state: inout JSONDecodeState, into batch: inout Batch, envelope: Bool
     ) throws(DecodeError) {
-        guard state.reader.peek() == UInt8(ascii: "{") else { throw fields.error(.wrongJSONType, at: state.reader.position) }
+        guard state.reader.peek() == UInt8(ascii: "{") else {
+            throw fields.error(.wrongJSONType, at: state.reader.position)
+        }
         try state.reader.beginObject()
         var first = true
         while let key = try state.reader.nextMember(&first) {
@@ -132,7 +135,9 @@ public struct OTLPJSONDecoder: Sendable {
     private func decodeResourceEntry<Batch: OTLPJSONBatch>(
         _ fields: JSONFieldDecoder, _ state: inout JSONDecodeState, into batch: inout Batch
     ) throws(DecodeError) {
-        guard state.reader.peek() == UInt8(ascii: "{") else { throw fields.error(.wrongJSONType, at: state.reader.position) }
+        guard state.reader.peek() == UInt8(ascii: "{") else {
+            throw fields.error(.wrongJSONType, at: state.reader.position)
+        }
         let start = batch.mark
         let resourceIndex = batch.resources.count
         batch.resources.append(ResourceEntry())
@@ -153,7 +158,7 @@ public struct OTLPJSONDecoder: Sendable {
                     batch.storage.arena = arena
                     batch.attributes = table
                 }
-                try fields.readResource(&state, arena: &arena, depth: 3, into: &entry, attributes: &table)
+                try fields.readResource(&state, arena: &arena, depth: 4, into: &entry, attributes: &table)
                 batch.resources[resourceIndex] = entry
                 if let problem = state.problem { resourceProblem = resourceProblem ?? problem }
             } else if fields.matches(key, Batch.scopeEntriesKey, Batch.scopeEntriesSnakeKey, &state) {
@@ -172,7 +177,7 @@ public struct OTLPJSONDecoder: Sendable {
                     &state, arena: &batch.storage.arena, field: "schemaUrl")
                 if let problem = state.problem { resourceProblem = resourceProblem ?? problem }
             } else {
-                try state.reader.skipValue(depth: 2, maxDepth: maxDepth)
+                try state.reader.skipValue(depth: 3, maxDepth: maxDepth)
             }
         }
         batch.resources[resourceIndex].scopes = RowRange(start: start.scopes, end: batch.scopes.count)
@@ -186,7 +191,9 @@ public struct OTLPJSONDecoder: Sendable {
     private func decodeScopeEntry<Batch: OTLPJSONBatch>(
         _ fields: JSONFieldDecoder, _ state: inout JSONDecodeState, resourceIndex: Int, into batch: inout Batch
     ) throws(DecodeError) {
-        guard state.reader.peek() == UInt8(ascii: "{") else { throw fields.error(.wrongJSONType, at: state.reader.position) }
+        guard state.reader.peek() == UInt8(ascii: "{") else {
+            throw fields.error(.wrongJSONType, at: state.reader.position)
+        }
         let start = batch.mark
         let scopeIndex = batch.scopes.count
         var entry = ScopeEntry()
@@ -207,7 +214,7 @@ public struct OTLPJSONDecoder: Sendable {
                     batch.storage.arena = arena
                     batch.attributes = table
                 }
-                try fields.readScope(&state, arena: &arena, depth: 5, into: &scope, attributes: &table)
+                try fields.readScope(&state, arena: &arena, depth: 6, into: &scope, attributes: &table)
                 batch.scopes[scopeIndex] = scope
                 if let problem = state.problem { scopeProblem = scopeProblem ?? problem }
             } else if fields.matches(key, Batch.recordsKey, Batch.recordsSnakeKey, &state) {
@@ -220,7 +227,8 @@ public struct OTLPJSONDecoder: Sendable {
                 while try state.reader.nextElement(&firstRecord) {
                     let recordStart = batch.mark
                     state.problem = nil
-                    try batch.decodeJSONRecord(fields, &state, depth: 6, scopeIndex: UInt32(truncatingIfNeeded: scopeIndex))
+                    try batch.decodeJSONRecord(
+                        fields, &state, depth: 7, scopeIndex: UInt32(truncatingIfNeeded: scopeIndex))
                     if let problem = state.problem {
                         batch.rollback(to: recordStart)
                         batch.rejections.append(problem, records: 1)
@@ -228,10 +236,11 @@ public struct OTLPJSONDecoder: Sendable {
                 }
             } else if fields.matches(key, "schemaUrl", "schema_url", &state) {
                 state.problem = nil
-                batch.scopes[scopeIndex].schemaURL = try fields.readString(&state, arena: &batch.storage.arena, field: "schemaUrl")
+                batch.scopes[scopeIndex].schemaURL = try fields.readString(
+                    &state, arena: &batch.storage.arena, field: "schemaUrl")
                 if let problem = state.problem { scopeProblem = scopeProblem ?? problem }
             } else {
-                try state.reader.skipValue(depth: 4, maxDepth: maxDepth)
+                try state.reader.skipValue(depth: 5, maxDepth: maxDepth)
             }
         }
         batch.scopes[scopeIndex].rows = RowRange(start: start.rows, end: batch.count)
@@ -262,7 +271,8 @@ protocol OTLPJSONBatch: OTLPContainerBatch {
 
 extension OTLPContainerBatch {
     /// Adds line and column to the rejections recorded from `first` on (cold: only on errors).
-    mutating func locateRejections(from first: Int, in frame: UnsafeRawBufferPointer, sourceOffset: Int, firstLine: Int) {
+    mutating func locateRejections(from first: Int, in frame: UnsafeRawBufferPointer, sourceOffset: Int, firstLine: Int)
+    {
         guard rejections.errors.count > first else { return }
         var located = BatchRejections()
         for index in rejections.errors.indices {

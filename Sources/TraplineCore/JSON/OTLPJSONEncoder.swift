@@ -375,7 +375,8 @@ struct JSONTextWriter {
         var reader = WireReader(frame: resource)
         var wroteKey = false
         while !reader.isAtEnd, let tag = try? reader.readTag() {
-            guard tag.number == 3, tag.wireType == .lengthDelimited, let range = try? reader.readLengthDelimited() else {
+            guard tag.number == 3, tag.wireType == .lengthDelimited, let range = try? reader.readLengthDelimited()
+            else {
                 if (try? reader.skipField(tag, depth: 0, maxDepth: 100)) == nil { break }
                 continue
             }

@@ -122,7 +122,9 @@ extension SpanBatch: OTLPJSONBatch {
         }
     }
 
-    private mutating func readEvent(_ fields: JSONFieldDecoder, _ state: inout JSONDecodeState, depth: Int) throws(DecodeError) {
+    private mutating func readEvent(_ fields: JSONFieldDecoder, _ state: inout JSONDecodeState, depth: Int)
+        throws(DecodeError)
+    {
         if state.reader.peek() != UInt8(ascii: "{") { return try fields.wrongType(&state, field: "Span.Event", or: ()) }
         try state.reader.beginObject()
         var time: UInt64 = 0
@@ -149,7 +151,9 @@ extension SpanBatch: OTLPJSONBatch {
         events.droppedAttributesCounts.append(dropped)
     }
 
-    private mutating func readLink(_ fields: JSONFieldDecoder, _ state: inout JSONDecodeState, depth: Int) throws(DecodeError) {
+    private mutating func readLink(_ fields: JSONFieldDecoder, _ state: inout JSONDecodeState, depth: Int)
+        throws(DecodeError)
+    {
         if state.reader.peek() != UInt8(ascii: "{") { return try fields.wrongType(&state, field: "Span.Link", or: ()) }
         try state.reader.beginObject()
         var traceID = TraceID.zero

@@ -1,0 +1,180 @@
+import Foundation
+import Testing
+import TraplineCore
+import TraplineTestSupport
+
+struct JSONDamage: CustomTestStringConvertible, Sendable {
+    let name: String
+    /// Members added to the middle span (a fragment of an object, after `"name":"bad"`).
+    let members: String
+    /// Text in the line where the error must point.
+    let marker: String
+    let code: DecodeError.Code
+    var testDescription: String { name }
+}
+
+@Suite struct OTLPJSONDecoderTests {
+    static func span(_ name: String, _ extra: String = "") -> String {
+        #"{"traceId":"5B8EFFF798038103D269B633813FC60C","spanId":"EEE19B7EC3C1B174","name":"\#(name)","kind":2,"startTimeUnixNano":"1544712660000000000","endTimeUnixNano":"1544712661000000000"\#(extra)}"#
+    }
+
+    static func request(_ spans: [String]) -> String {
+        #"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}}]},"scopeSpans":[{"scope":{"name":"s"},"spans":["#
+            + spans.joined(separator: ",") + "]}]}]}"
+    }
+
+    static func decodeTraces(_ text: String, sourceOffset: Int = 0, firstLine: Int = 1) -> (SpanBatch, JSONLeniency) {
+        let bytes = Array(text.utf8)
+        var batch = SpanBatch()
+        let leniency = OTLPJSONDecoder().decodeTraces(
+            input: InputBuffer(bytes), frame: 0..<bytes.count, sourceOffset: sourceOffset, firstLine: firstLine,
+            into: &batch)
+        return (batch, leniency)
+    }
+
+    static func nested(_ levels: Int, innermost: String = #"{"intValue":"1"}"#) -> String {
+        String(repeating: #"{"arrayValue":{"values":["#, count: levels) + innermost
+            + String(repeating: "]}}", count: levels)
+    }
+
+    static let damages: [JSONDamage] = [
+        JSONDamage(name: "odd-length id", members: #","parentSpanId":"abc""#, marker: #"abc""#, code: .invalidHexID),
+        JSONDamage(
+            name: "base64 id", members: #","parentSpanId":"Wmn8F4uo+Dc=""#, marker: #"Wmn8"#, code: .invalidHexID),
+        JSONDamage(
+            name: "hex id of the wrong length", members: #","parentSpanId":"0102""#, marker: #"0102""#,
+            code: .invalidIDLength),
+        JSONDamage(
+            name: "fractional int", members: #","droppedAttributesCount":1.5"#, marker: "1.5", code: .invalidNumber),
+        JSONDamage(
+            name: "fractional int64 string", members: #","attributes":[{"key":"n","value":{"intValue":"2.5"}}]"#,
+            marker: #""2.5""#, code: .invalidNumber),
+        JSONDamage(
+            name: "lone surrogate", members: #","traceState":"a\ud800b""#, marker: #"\ud800"#, code: .loneSurrogate),
+        JSONDamage(
+            name: "unknown enum name", members: #","status":{"code":"STATUS_CODE_MAYBE"}"#,
+            marker: #""STATUS_CODE_MAYBE"#, code: .unknownEnumName),
+        JSONDamage(name: "wrong type", members: #","attributes":"none""#, marker: #""none""#, code: .wrongJSONType),
+        JSONDamage(
+            name: "nesting past 100", members: #","attributes":[{"key":"deep","value":"# + nested(40) + "}]",
+            marker: "",
+            code: .nestingTooDeep),
+    ]
+
+    @Test(arguments: damages)
+    func badRecordIsRejectedAndTheRestOfItsLineKept(damage: JSONDamage) throws {
+        let text = Self.request([Self.span("before"), Self.span("bad", damage.members), Self.span("after")])
+        let (batch, _) = Self.decodeTraces(text, sourceOffset: 500, firstLine: 7)
+        #expect(batch.count == 2)
+        #expect(batch.withBytes { bytes in batch.names.map { bytes.string($0) } } == ["before", "after"])
+        let error = try #require(batch.rejections.errors.first)
+        #expect(batch.rejections.errors.count == 1)
+        #expect(error.code == damage.code)
+        #expect(error.line == 7)
+        if !damage.marker.isEmpty {
+            let badSpan = try #require(text.range(of: #""name":"bad""#))
+            let marker = try #require(text[badSpan.upperBound...].range(of: damage.marker))
+            let offset = text.utf8.distance(from: text.startIndex, to: marker.lowerBound)
+            #expect(error.offset == 500 + offset)
+            #expect(error.column == offset + 1)
+        }
+    }
+
+    @Test func nestingOf100IsAcceptedAnd101Rejected() {
+        // {resourceSpans[ {scopeSpans[ {spans[ {attributes[ {value: the attribute's value is at
+        // depth 10; each nested array adds 3 ({arrayValue{values[ {…): 30 arrays put the innermost
+        // value at 100, and an `arrayValue` object inside it at 101.
+        func span(innermost: String) -> String {
+            Self.span("deep", #","attributes":[{"key":"d","value":"# + Self.nested(30, innermost: innermost) + "}]")
+        }
+        let atLimit = Self.decodeTraces(Self.request([span(innermost: #"{"intValue":"1"}"#)]))
+        #expect(atLimit.0.count == 1)
+        #expect(atLimit.0.rejections.isEmpty)
+        let over = Self.decodeTraces(Self.request([span(innermost: #"{"arrayValue":{}}"#)]))
+        #expect(over.0.count == 0)
+        #expect(over.0.rejections.errors.map(\.code) == [.nestingTooDeep])
+        #expect(over.0.rejections.errors.first?.value == 101)
+    }
+
+    @Test func syntaxErrorKeepsRecordsBeforeIt() throws {
+        let text = String(Self.request([Self.span("one"), Self.span("two"), Self.span("three")]).dropLast(30)) + "x"
+        let (batch, _) = Self.decodeTraces(text)
+        #expect(batch.count == 2)
+        #expect(batch.rejections.errors.map(\.code) == [.invalidJSON])
+        #expect(batch.rejections.recordCount == 1)
+    }
+
+    @Test func lenientInputIsReadAndCounted() throws {
+        let text = #"""
+            {"result": {"resource_spans": [{"scope_spans": [{"spans": [
+              {"trace_id": "5b8efff798038103d269b633813fc60c", "span_id": "eee19b7ec3c1b174", "kind": "SPAN_KIND_CLIENT",
+               "start_time_unix_nano": 1544712660000000000, "status": {"code": "STATUS_CODE_ERROR"},
+               "attributes": [{"key": "n", "value": {"int_value": -9223372036854775808}}]}
+            ]}]}]}}
+            """#
+        let (batch, leniency) = Self.decodeTraces(text)
+        #expect(batch.rejections.isEmpty)
+        #expect(batch.count == 1)
+        #expect(batch.kinds == [3])
+        #expect(batch.statuses.first?.code == 2)
+        #expect(batch.startTimes == [1_544_712_660_000_000_000])
+        #expect(batch.attributes.values.first?.int == Int64.min)
+        #expect(leniency.envelopes == 1)
+        #expect(leniency.enumNames == 2)
+        #expect(leniency.int64AsNumbers == 2)
+        #expect(leniency.snakeCaseKeys == 6)
+        #expect(batch.traceIDs.first?.description == "5b8efff798038103d269b633813fc60c")
+    }
+
+    @Test func escapedStringsAreUnescapedIntoTheArena() throws {
+        let (batch, _) = Self.decodeTraces(Self.request([Self.span(#"a\n\"\u00e9\ud83d\ude80\/"#)]))
+        #expect(batch.rejections.isEmpty)
+        let name = try #require(batch.names.first)
+        #expect(name.isArena)
+        #expect(batch.withBytes { $0.string(name) } == "a\n\"é🚀/")
+    }
+
+    @Test func valuesOfEveryKindSurviveAsProtobuf() throws {
+        let text = #"""
+            {"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"kvlistValue":{"values":[
+              {"key":"list","value":{"arrayValue":{"values":[{"stringValue":"x\ty"},{"boolValue":true},{"doubleValue":"NaN"},
+               {"bytesValue":"AQID"},{"intValue":"7"},{}]}}}]}},"severityNumber":"SEVERITY_NUMBER_WARN","eventName":"e"}]}]}]}
+            """#
+        let bytes = Array(text.utf8)
+        var batch = LogBatch()
+        OTLPJSONDecoder().decodeLogs(input: InputBuffer(bytes), frame: 0..<bytes.count, sourceOffset: 0, into: &batch)
+        #expect(batch.rejections.isEmpty)
+        #expect(batch.severityNumbers == [13])
+        #expect(batch.bodies.first?.kind == .keyValueList)
+        // The nested list re-encodes to JSON as it came (NaN as the string, bytes as base64).
+        var out: [UInt8] = []
+        OTLPJSONEncoder().encode(batch, into: &out)
+        let json = String(decoding: out, as: UTF8.self)
+        #expect(
+            json.contains(
+                #"{"key":"list","value":{"arrayValue":{"values":[{"stringValue":"x\ty"},{"boolValue":true},{"doubleValue":"NaN"},{"bytesValue":"AQID"},{"intValue":"7"},{}]}}}"#
+            ))
+        #expect(json.contains(#""severityNumber":13"#))
+    }
+
+    @Test(arguments: [
+        "corpus/otlp/jaeger-ui/otlp2jaeger-multi-in.jsonl", "corpus/otlp/otlp2parquet/logs.jsonl",
+        "corpus/otlp/jaeger/example_trace.json",
+        "corpus/otlp/otel-proto/logs.json",
+    ])
+    func jsonFramingDoesNotDependOnHowBytesArrive(path: String) throws {
+        #expect(try FramingVerifier.disagreements(try Fixtures.bytes(path), maxSplits: 80) == [])
+    }
+
+    @Test func jsonLinesWithBOMCRLFBlankLinesAndNoFinalNewline() throws {
+        let line = Self.request([Self.span("x")])
+        let text = "\u{FEFF}" + line + "\r\n\r\n  \n" + line + "\n" + line
+        let events = try FramingVerifier.wholeEvents(Array(text.utf8))
+        let lines = events.compactMap { event -> Int? in
+            guard case .frame(.json(let line), _, let bytes) = event else { return nil }
+            #expect(bytes.first == UInt8(ascii: "{") && bytes.last == UInt8(ascii: "}"))
+            return line
+        }
+        #expect(lines == [1, 4, 5])
+    }
+}

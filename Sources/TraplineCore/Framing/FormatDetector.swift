@@ -66,7 +66,8 @@ public enum FormatDetector {
     /// first resource entry that starts with one of its own fields. A region cut off by the end
     /// of an incomplete prefix only has to be valid as far as it goes.
     static func looksLikeRequest(
-        _ bytes: UnsafeRawBufferPointer, _ region: Range<Int>, cutOff: Bool, afterWholeFrames: Bool = false
+        _ bytes: UnsafeRawBufferPointer, _ region: Range<Int>, cutOff: Bool, afterWholeFrames: Bool = false,
+        strictFirstEntry: Bool = true
     ) -> Bool {
         var reader = WireReader(frame: bytes, start: region.lowerBound, end: region.upperBound)
         var sawResourceEntry = false
@@ -76,8 +77,10 @@ public enum FormatDetector {
                 if tag.number == 1 && tag.wireType == .lengthDelimited {
                     let length = try reader.readVarint()
                     let contentStart = reader.position
-                    if !sawResourceEntry && length > 0 && contentStart < region.upperBound {
+                    if strictFirstEntry && !sawResourceEntry && length > 0 && contentStart < region.upperBound {
                         // ResourceSpans/ResourceLogs fields 1–3 are all length-delimited: 0x0A, 0x12, 0x1A.
+                        // (Where text could pass for protobuf; a length-prefixed stream starts with
+                        // 0x00, which no text does, so there any entry may lead with unknown fields.)
                         guard [0x0A, 0x12, 0x1A].contains(bytes[contentStart]) else { return false }
                     }
                     sawResourceEntry = true
@@ -113,9 +116,10 @@ public enum FormatDetector {
             let end = start + length
             if end > bytes.count {
                 // A stream cut off inside its last frame (a killed writer) is still this layout.
-                return looksLikeRequest(bytes, start..<bytes.count, cutOff: true, afterWholeFrames: position > 0)
+                return looksLikeRequest(
+                    bytes, start..<bytes.count, cutOff: true, afterWholeFrames: position > 0, strictFirstEntry: false)
             }
-            guard looksLikeRequest(bytes, start..<end, cutOff: false) else { return false }
+            guard looksLikeRequest(bytes, start..<end, cutOff: false, strictFirstEntry: false) else { return false }
             position = end
         }
         return true

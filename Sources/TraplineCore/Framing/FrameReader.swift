@@ -67,6 +67,8 @@ public struct FrameReader {
     private var finished = false
     private var nextLine = 1
     private var continuesLine = false
+    /// The signal of the last request whose records told it.
+    private var lastSignal: Signal?
     /// Whether JSON input is one document per line (else whole documents, pretty-printed).
     private var jsonLines: Bool?
 
@@ -234,10 +236,14 @@ public struct FrameReader {
         return .rejected(DecodeError(code, offset: offset), records: 1)
     }
 
-    private func signal(of frame: (input: InputBuffer, range: Range<Int>, sourceOffset: Int)) -> Signal {
+    private mutating func signal(of frame: (input: InputBuffer, range: Range<Int>, sourceOffset: Int)) -> Signal {
         if let signal = options.signal { return signal }
-        // A request with no record that tells is decoded as traces: it has no records to lose.
-        return SignalDetector.detect(UnsafeRawBufferPointer(rebasing: frame.input.bytes[frame.range])) ?? .traces
+        // A request with no record that tells (none, or only empty ones) takes the signal of the
+        // stream so far, or traces: it has no records to lose either way.
+        if let detected = SignalDetector.detect(UnsafeRawBufferPointer(rebasing: frame.input.bytes[frame.range])) {
+            lastSignal = detected
+        }
+        return lastSignal ?? .traces
     }
 
     private mutating func nextSingleMessage() throws(StreamError) -> FrameEvent? {

@@ -148,20 +148,82 @@ let walk = measure("trapline decode + walk every attribute", spans: spanCount, b
     }
 }
 
+// OTLP JSON: the same requests as JSON lines, written by Trapline's encoder.
+var jsonLines: [UInt8] = []
+let jsonEncoder = OTLPJSONEncoder()
+for frame in frames {
+    decoder.decodeTraces(input: input, frame: frame, sourceOffset: frame.lowerBound, into: &batch)
+    jsonEncoder.encode(batch, into: &jsonLines)
+}
+let jsonInput = InputBuffer(jsonLines)
+var jsonFrames: [Range<Int>] = []
+var lineStart = 0
+for (index, byte) in jsonLines.enumerated() where byte == 0x0A {
+    jsonFrames.append(lineStart..<index)
+    lineStart = index + 1
+}
+let jsonBytes = jsonLines.count
+let jsonDecoder = OTLPJSONDecoder()
+let jsonByteScan = measure("byte scan of the JSON", spans: spanCount, bytes: jsonBytes) {
+    var accumulator: UInt64 = 0
+    let base = jsonInput.bytes.baseAddress!
+    var index = 0
+    while index + 8 <= jsonBytes {
+        accumulator ^= base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+        index += 8
+    }
+    sink ^= accumulator
+}
+let jsonDecode = measure("trapline JSON decode", spans: spanCount, bytes: jsonBytes) {
+    var decoded = 0
+    for frame in jsonFrames {
+        jsonDecoder.decodeTraces(input: jsonInput, frame: frame, sourceOffset: frame.lowerBound, into: &batch)
+        decoded += batch.count
+    }
+    precondition(decoded == spanCount, "JSON decode lost spans")
+}
+if ProcessInfo.processInfo.environment["TRAPLINE_PROFILE_JSON_DECODE"] != nil {
+    // For `perf record`: only the JSON decode loop, long enough to sample.
+    for _ in 0..<10 {
+        for frame in jsonFrames {
+            jsonDecoder.decodeTraces(input: jsonInput, frame: frame, sourceOffset: frame.lowerBound, into: &batch)
+        }
+    }
+    exit(0)
+}
+var jsonOutput: [UInt8] = []
+jsonOutput.reserveCapacity(jsonBytes)
+let jsonEncode = measure("trapline protobuf decode + JSON encode", spans: spanCount, bytes: payloadBytes) {
+    jsonOutput.removeAll(keepingCapacity: true)
+    for frame in frames {
+        decoder.decodeTraces(input: input, frame: frame, sourceOffset: frame.lowerBound, into: &batch)
+        jsonEncoder.encode(batch, into: &jsonOutput)
+    }
+    sink ^= UInt64(jsonOutput.count)
+}
+
 func line(_ measurement: Measurement) -> String {
     let name = measurement.name.padding(toLength: 42, withPad: " ", startingAt: 0)
     return
         "\(name) \(String(format: "%12.0f", measurement.spansPerSecond)) spans/s  \(String(format: "%8.1f", measurement.megabytesPerSecond)) MB/s  \(String(format: "%6.3f", Double(measurement.allocations) / Double(measurement.spans))) allocs/span"
 }
 
-print("input: \(frames.count) requests, \(spanCount) spans, \(payloadBytes) bytes (one core)")
-for measurement in [byteScan, protobufC, decodeOnly, copyThrough, columnEncode, walk] { print(line(measurement)) }
+print(
+    "input: \(frames.count) requests, \(spanCount) spans, \(payloadBytes) bytes protobuf, \(jsonBytes) bytes JSON (one core)"
+)
+for measurement in [
+    byteScan, protobufC, decodeOnly, copyThrough, columnEncode, walk, jsonByteScan, jsonDecode, jsonEncode,
+] {
+    print(line(measurement))
+}
 let ratios: [(String, Double)] = [
     ("decode vs libprotobuf-c", protobufC.seconds / decodeOnly.seconds),
     ("copy-through vs libprotobuf-c", protobufC.seconds / copyThrough.seconds),
     ("walk-every-attribute vs libprotobuf-c", protobufC.seconds / walk.seconds),
     ("decode vs byte scan (share of the limit)", byteScan.seconds / decodeOnly.seconds),
     ("copy-through vs byte scan", byteScan.seconds / copyThrough.seconds),
+    ("JSON decode vs protobuf decode (spans/s)", decodeOnly.seconds / jsonDecode.seconds),
+    ("JSON decode vs byte scan of the JSON", jsonByteScan.seconds / jsonDecode.seconds),
 ]
 for (name, ratio) in ratios {
     print("ratio \(name.padding(toLength: 42, withPad: " ", startingAt: 0)) \(String(format: "%.2f", ratio))x")
@@ -176,6 +238,12 @@ if let index = arguments.firstIndex(of: "--thresholds"), index + 1 < arguments.c
     var failed = false
     if let floor = thresholds["min_decode_ratio_vs_protobuf_c"], protobufC.seconds / decodeOnly.seconds < floor {
         print("THRESHOLD: decode ratio vs libprotobuf-c below \(floor)")
+        failed = true
+    }
+    if let floor = thresholds["min_json_decode_ratio_vs_protobuf_decode"],
+        decodeOnly.seconds / jsonDecode.seconds < floor
+    {
+        print("THRESHOLD: JSON decode below \(floor) of protobuf decode")
         failed = true
     }
     if let ceiling = thresholds["max_decode_allocations_per_span"],

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 /// The mutable part of one JSON decode: where the reader is, what was lenient, and the first
 /// problem of the record being read.
 struct JSONDecodeState {
@@ -50,6 +56,7 @@ struct JSONFieldDecoder {
         return false
     }
 
+    @inline(__always)
     func equals(_ key: JSONString, _ name: StaticString) -> Bool {
         let count = name.utf8CodeUnitCount
         if key.hasEscapes {
@@ -59,9 +66,7 @@ struct JSONFieldDecoder {
             return scratch.elementsEqual(UnsafeBufferPointer(start: name.utf8Start, count: count))
         }
         guard key.range.count == count else { return false }
-        let start = name.utf8Start
-        for index in 0..<count where frame[key.range.lowerBound + index] != start[index] { return false }
-        return true
+        return memcmp(frame.baseAddress! + key.range.lowerBound, name.utf8Start, count) == 0
     }
 
     // MARK: Scalars
@@ -77,6 +82,7 @@ struct JSONFieldDecoder {
         }
         let token = try state.reader.readString()
         if !token.hasEscapes {
+            if token.isASCII { return slice(token.range) }
             let bytes = UnsafeRawBufferPointer(rebasing: frame[token.range])
             if let bad = UTF8Validation.firstInvalidOffset(bytes) {
                 state.fail(error(.invalidUTF8, at: token.range.lowerBound + bad, field: field))
@@ -342,27 +348,25 @@ struct JSONFieldDecoder {
         var value = AnyValueRef(kind: .empty)
         var first = true
         while let key = try state.reader.nextMember(&first) {
-            if matches(key, "stringValue", "string_value", &state) {
-                value = .slice(.string, try readString(&state, arena: &arena, field: "AnyValue.stringValue"))
-            } else if matches(key, "intValue", "int_value", &state) {
+            switch lookup(key, in: OTLPJSONKeys.anyValue, &state) {
+            case 0: value = .slice(.string, try readString(&state, arena: &arena, field: "AnyValue.stringValue"))
+            case 1:
                 value = AnyValueRef(
                     kind: .int, payload: UInt64(bitPattern: try readInt64(&state, field: "AnyValue.intValue")))
-            } else if matches(key, "boolValue", "bool_value", &state) {
-                value = AnyValueRef(kind: .bool, payload: try readBool(&state, field: "AnyValue.boolValue") ? 1 : 0)
-            } else if matches(key, "doubleValue", "double_value", &state) {
+            case 2: value = AnyValueRef(kind: .bool, payload: try readBool(&state, field: "AnyValue.boolValue") ? 1 : 0)
+            case 3:
                 value = AnyValueRef(
                     kind: .double, payload: try readDouble(&state, field: "AnyValue.doubleValue").bitPattern)
-            } else if matches(key, "bytesValue", "bytes_value", &state) {
-                value = .slice(.bytes, try readBytes(&state, arena: &arena))
-            } else if matches(key, "arrayValue", "array_value", &state) {
+            case 4: value = .slice(.bytes, try readBytes(&state, arena: &arena))
+            case 5:
                 let start = arena.count
                 try writeArrayValue(&state, arena: &arena, depth: depth + 1)
                 value = .slice(.array, .arena(start: start, count: arena.count - start))
-            } else if matches(key, "kvlistValue", "kvlist_value", &state) {
+            case 6:
                 let start = arena.count
                 try writeKeyValueList(&state, arena: &arena, depth: depth + 1)
                 value = .slice(.keyValueList, .arena(start: start, count: arena.count - start))
-            } else {
+            default:
                 try state.reader.skipValue(depth: depth, maxDepth: maxDepth)
             }
         }
@@ -513,14 +517,45 @@ struct JSONFieldDecoder {
         }
     }
 
-    /// Appends attribute `index` of `table` as `KeyValue` field `field`.
+    /// Appends attribute `index` of `table` as `KeyValue` field `field`, copying key and value
+    /// bytes straight from the frame or the arena (no intermediate buffers: once per resource
+    /// and scope attribute, which is most attributes of small requests).
     func appendAttribute(_ field: UInt32, _ table: AttributeTable, _ index: Int, arena: inout [UInt8]) {
         let value = table.values[index]
-        let key = resolve(table.keys[index], arena: arena)
-        let content = holdsBytes(value.kind) ? resolve(value.slice, arena: arena) : []
+        let key = table.keys[index]
         let mark = ArenaProtoWriter.beginField(field, in: &arena)
-        appendKeyValueContent(key: key, value: value, content: content, arena: &arena)
+        if !key.isEmpty { appendSliceField(1, key, arena: &arena) }
+        if value.kind != .absent {
+            let valueMark = ArenaProtoWriter.beginField(2, in: &arena)
+            switch value.kind {
+            case .string: appendSliceField(1, value.slice, arena: &arena)
+            case .bytes: appendSliceField(7, value.slice, arena: &arena)
+            case .array: appendSliceField(5, value.slice, arena: &arena)
+            case .keyValueList: appendSliceField(6, value.slice, arena: &arena)
+            default: appendAnyValueProto(value, content: [], arena: &arena)
+            }
+            ArenaProtoWriter.endField(valueMark, in: &arena)
+        }
         ArenaProtoWriter.endField(mark, in: &arena)
+    }
+
+    /// Appends a length-delimited field holding `slice`'s bytes, from the frame or the arena.
+    func appendSliceField(_ field: UInt32, _ slice: ByteSlice, arena: inout [UInt8]) {
+        let count = Int(slice.count)
+        ArenaProtoWriter.appendTag(field, .lengthDelimited, to: &arena)
+        ArenaProtoWriter.appendVarint(UInt64(count), to: &arena)
+        guard count > 0 else { return }
+        if !slice.isArena {
+            arena.append(contentsOf: UnsafeRawBufferPointer(rebasing: frame[slice.offset..<(slice.offset + count)]))
+            return
+        }
+        // Copy within the arena: grow first, then move bytes inside one buffer (appending a
+        // slice of the array to itself would copy the whole array).
+        let destination = arena.count
+        arena.append(contentsOf: repeatElement(0, count: count))
+        arena.withUnsafeMutableBytes { buffer in
+            (buffer.baseAddress! + destination).copyMemory(from: buffer.baseAddress! + slice.offset, byteCount: count)
+        }
     }
 
     /// A `KeyValue` object.
@@ -536,12 +571,10 @@ struct JSONFieldDecoder {
         var value = AnyValueRef.absent
         var first = true
         while let member = try state.reader.nextMember(&first) {
-            if matches(member, "key", "key", &state) {
-                key = try readString(&state, arena: &arena, field: "KeyValue.key")
-            } else if matches(member, "value", "value", &state) {
-                value = try readAnyValue(&state, arena: &arena, depth: depth + 1)
-            } else {
-                try state.reader.skipValue(depth: depth, maxDepth: maxDepth)
+            switch lookup(member, in: OTLPJSONKeys.keyValue, &state) {
+            case 0: key = try readString(&state, arena: &arena, field: "KeyValue.key")
+            case 1: value = try readAnyValue(&state, arena: &arena, depth: depth + 1)
+            default: try state.reader.skipValue(depth: depth, maxDepth: maxDepth)
             }
         }
         return (key, value)
@@ -669,11 +702,9 @@ struct JSONFieldDecoder {
             }
         }
         entry.attributes = RowRange(start: firstAttribute, end: table.count)
-        var encoded: [UInt8] = []
-        appendSlice(1, entry.name, from: arena, to: &encoded)
-        appendSlice(2, entry.version, from: arena, to: &encoded)
         let start = arena.count
-        arena.append(contentsOf: encoded)
+        if !entry.name.isEmpty { appendSliceField(1, entry.name, arena: &arena) }
+        if !entry.version.isEmpty { appendSliceField(2, entry.version, arena: &arena) }
         for index in entry.attributes.range { appendAttribute(3, table, index, arena: &arena) }
         if entry.droppedAttributesCount != 0 {
             ArenaProtoWriter.appendVarintField(4, UInt64(entry.droppedAttributesCount), to: &arena)

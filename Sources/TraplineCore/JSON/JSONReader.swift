@@ -4,10 +4,13 @@ struct JSONString {
     var range: Range<Int>
     /// Whether the content has backslash escapes (then it must be unescaped before use).
     var hasEscapes: Bool
+    /// Whether every byte is ASCII (then it is valid UTF-8 without a check).
+    var isASCII: Bool
 
-    init(range: Range<Int>, hasEscapes: Bool) {
+    init(range: Range<Int>, hasEscapes: Bool, isASCII: Bool = false) {
         self.range = range
         self.hasEscapes = hasEscapes
+        self.isASCII = isASCII
     }
 }
 
@@ -30,13 +33,16 @@ struct JSONReader {
         self.sourceOffset = sourceOffset
     }
 
+    @inline(__always)
     func byte(at index: Int) -> UInt8 { base.load(fromByteOffset: index, as: UInt8.self) }
 
+    @inline(__always)
     func syntaxError(at index: Int) -> DecodeError {
         DecodeError(.invalidJSON, offset: sourceOffset + index)
     }
 
     /// Skips spaces, tabs, CR and LF.
+    @inline(__always)
     mutating func skipWhitespace() {
         while position < end {
             let current = byte(at: position)
@@ -46,12 +52,14 @@ struct JSONReader {
     }
 
     /// The next significant byte without consuming it, or `nil` at the end.
+    @inline(__always)
     mutating func peek() -> UInt8? {
         skipWhitespace()
         return position < end ? byte(at: position) : nil
     }
 
     /// Consumes `expected` (after white space) or throws.
+    @inline(__always)
     mutating func expect(_ expected: UInt8) throws(DecodeError) {
         skipWhitespace()
         guard position < end, byte(at: position) == expected else { throw syntaxError(at: position) }
@@ -59,11 +67,13 @@ struct JSONReader {
     }
 
     /// Starts an object: consumes `{`.
+    @inline(__always)
     mutating func beginObject() throws(DecodeError) { try expect(UInt8(ascii: "{")) }
 
     /// The next member's key (with its `:` consumed), or `nil` after the closing `}`.
     ///
     /// - Parameter first: true before the first member; set to false by the call.
+    @inline(__always)
     mutating func nextMember(_ first: inout Bool) throws(DecodeError) -> JSONString? {
         skipWhitespace()
         guard position < end else { throw syntaxError(at: position) }
@@ -79,9 +89,11 @@ struct JSONReader {
     }
 
     /// Starts an array: consumes `[`.
+    @inline(__always)
     mutating func beginArray() throws(DecodeError) { try expect(UInt8(ascii: "[")) }
 
     /// Whether another element follows (its `,` consumed); false after the closing `]`.
+    @inline(__always)
     mutating func nextElement(_ first: inout Bool) throws(DecodeError) -> Bool {
         skipWhitespace()
         guard position < end else { throw syntaxError(at: position) }
@@ -94,17 +106,29 @@ struct JSONReader {
         return true
     }
 
-    /// Reads a string token.
+    /// Reads a string token. Plain runs are skipped eight bytes at a time: a word with no quote,
+    /// backslash or control byte cannot end or escape anything. Whether any byte was non-ASCII
+    /// is noted on the way, so pure-ASCII strings need no separate UTF-8 check.
+    @inline(__always)
     mutating func readString() throws(DecodeError) -> JSONString {
         try expect(UInt8(ascii: "\""))
         let start = position
         var escaped = false
-        while position < end {
+        var highBits: UInt64 = 0
+        while true {
+            // Safe: position + 8 <= end before each load.
+            while position &+ 8 <= end {
+                let word = base.loadUnaligned(fromByteOffset: position, as: UInt64.self)
+                if Self.mayEndOrEscape(word) { break }
+                highBits |= word
+                position &+= 8
+            }
+            guard position < end else { throw syntaxError(at: start - 1) }
             let current = byte(at: position)
             if current == UInt8(ascii: "\"") {
                 let range = start..<position
                 position &+= 1
-                return JSONString(range: range, hasEscapes: escaped)
+                return JSONString(range: range, hasEscapes: escaped, isASCII: highBits & 0x8080_8080_8080_8080 == 0)
             }
             if current == UInt8(ascii: "\\") {
                 escaped = true
@@ -112,9 +136,22 @@ struct JSONReader {
                 continue
             }
             if current < 0x20 { throw syntaxError(at: position) }
+            highBits |= UInt64(current)
             position &+= 1
         }
-        throw syntaxError(at: start - 1)
+    }
+
+    /// Whether any byte of `word` is a quote, a backslash or below 0x20 (SWAR: a byte is zero
+    /// after XOR with the pattern, or below 0x20, exactly when its test bit is set).
+    @inline(__always)
+    static func mayEndOrEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let found =
+            ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)
+        return found & highs != 0
     }
 
     /// Reads a number token's range (grammar checked).
@@ -152,6 +189,7 @@ struct JSONReader {
     }
 
     /// Consumes `null` if it is next.
+    @inline(__always)
     mutating func readNullIfPresent() -> Bool {
         skipWhitespace()
         return matchLiteral("null")

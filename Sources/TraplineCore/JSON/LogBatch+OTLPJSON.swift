@@ -18,31 +18,23 @@ extension LogBatch: OTLPJSONBatch {
         let firstAttribute = attributes.count
         var first = true
         while let key = try state.reader.nextMember(&first) {
-            if fields.matches(key, "timeUnixNano", "time_unix_nano", &state) {
-                row.time = try fields.readUInt64(&state, field: "LogRecord.timeUnixNano")
-            } else if fields.matches(key, "observedTimeUnixNano", "observed_time_unix_nano", &state) {
-                row.observedTime = try fields.readUInt64(&state, field: "LogRecord.observedTimeUnixNano")
-            } else if fields.matches(key, "severityNumber", "severity_number", &state) {
+            switch fields.lookup(key, in: OTLPJSONKeys.logRecord, &state) {
+            case 0: row.time = try fields.readUInt64(&state, field: "LogRecord.timeUnixNano")
+            case 1: row.observedTime = try fields.readUInt64(&state, field: "LogRecord.observedTimeUnixNano")
+            case 2:
                 row.severityNumber = try fields.readEnum(
                     &state, names: OTLPEnumNames.severityNumber, field: "LogRecord.severityNumber")
-            } else if fields.matches(key, "severityText", "severity_text", &state) {
+            case 3:
                 row.severityText = try fields.readString(&state, arena: &storage.arena, field: "LogRecord.severityText")
-            } else if fields.matches(key, "body", "body", &state) {
-                row.body = try fields.readAnyValue(&state, arena: &storage.arena, depth: depth + 1)
-            } else if fields.matches(key, "attributes", "attributes", &state) {
-                try fields.readAttributes(&state, arena: &storage.arena, depth: depth + 1, into: &attributes)
-            } else if fields.matches(key, "droppedAttributesCount", "dropped_attributes_count", &state) {
+            case 4: row.body = try fields.readAnyValue(&state, arena: &storage.arena, depth: depth + 1)
+            case 5: try fields.readAttributes(&state, arena: &storage.arena, depth: depth + 1, into: &attributes)
+            case 6:
                 row.droppedAttributesCount = try fields.readUInt32(&state, field: "LogRecord.droppedAttributesCount")
-            } else if fields.matches(key, "flags", "flags", &state) {
-                row.flags = try fields.readUInt32(&state, field: "LogRecord.flags")
-            } else if fields.matches(key, "traceId", "trace_id", &state) {
-                row.traceID = try fields.readTraceID(&state, field: "LogRecord.traceId")
-            } else if fields.matches(key, "spanId", "span_id", &state) {
-                row.spanID = try fields.readSpanID(&state, field: "LogRecord.spanId")
-            } else if fields.matches(key, "eventName", "event_name", &state) {
-                row.eventName = try fields.readString(&state, arena: &storage.arena, field: "LogRecord.eventName")
-            } else {
-                try state.reader.skipValue(depth: depth, maxDepth: fields.maxDepth)
+            case 7: row.flags = try fields.readUInt32(&state, field: "LogRecord.flags")
+            case 8: row.traceID = try fields.readTraceID(&state, field: "LogRecord.traceId")
+            case 9: row.spanID = try fields.readSpanID(&state, field: "LogRecord.spanId")
+            case 10: row.eventName = try fields.readString(&state, arena: &storage.arena, field: "LogRecord.eventName")
+            default: try state.reader.skipValue(depth: depth, maxDepth: fields.maxDepth)
             }
         }
         row.attributes = RowRange(start: firstAttribute, end: attributes.count)

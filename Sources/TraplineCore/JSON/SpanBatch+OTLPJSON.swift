@@ -29,44 +29,30 @@ extension SpanBatch: OTLPJSONBatch {
         let firstLink = links.count
         var first = true
         while let key = try state.reader.nextMember(&first) {
-            if fields.matches(key, "traceId", "trace_id", &state) {
-                traceID = try fields.readTraceID(&state, field: "Span.traceId")
-            } else if fields.matches(key, "spanId", "span_id", &state) {
-                spanID = try fields.readSpanID(&state, field: "Span.spanId")
-            } else if fields.matches(key, "parentSpanId", "parent_span_id", &state) {
-                parentSpanID = try fields.readSpanID(&state, field: "Span.parentSpanId")
-            } else if fields.matches(key, "name", "name", &state) {
-                name = try fields.readString(&state, arena: &storage.arena, field: "Span.name")
-            } else if fields.matches(key, "kind", "kind", &state) {
-                kind = try fields.readEnum(&state, names: OTLPEnumNames.spanKind, field: "Span.kind")
-            } else if fields.matches(key, "startTimeUnixNano", "start_time_unix_nano", &state) {
-                startTime = try fields.readUInt64(&state, field: "Span.startTimeUnixNano")
-            } else if fields.matches(key, "endTimeUnixNano", "end_time_unix_nano", &state) {
-                endTime = try fields.readUInt64(&state, field: "Span.endTimeUnixNano")
-            } else if fields.matches(key, "attributes", "attributes", &state) {
-                try fields.readAttributes(&state, arena: &storage.arena, depth: depth + 1, into: &attributes)
-            } else if fields.matches(key, "traceState", "trace_state", &state) {
-                traceState = try fields.readString(&state, arena: &storage.arena, field: "Span.traceState")
-            } else if fields.matches(key, "flags", "flags", &state) {
-                spanFlags = try fields.readUInt32(&state, field: "Span.flags")
-            } else if fields.matches(key, "status", "status", &state) {
-                try readStatus(fields, &state, depth: depth + 1, into: &status)
-            } else if fields.matches(key, "events", "events", &state) {
+            switch fields.lookup(key, in: OTLPJSONKeys.span, &state) {
+            case 0: traceID = try fields.readTraceID(&state, field: "Span.traceId")
+            case 1: spanID = try fields.readSpanID(&state, field: "Span.spanId")
+            case 2: parentSpanID = try fields.readSpanID(&state, field: "Span.parentSpanId")
+            case 3: name = try fields.readString(&state, arena: &storage.arena, field: "Span.name")
+            case 4: kind = try fields.readEnum(&state, names: OTLPEnumNames.spanKind, field: "Span.kind")
+            case 5: startTime = try fields.readUInt64(&state, field: "Span.startTimeUnixNano")
+            case 6: endTime = try fields.readUInt64(&state, field: "Span.endTimeUnixNano")
+            case 7: try fields.readAttributes(&state, arena: &storage.arena, depth: depth + 1, into: &attributes)
+            case 8: traceState = try fields.readString(&state, arena: &storage.arena, field: "Span.traceState")
+            case 9: spanFlags = try fields.readUInt32(&state, field: "Span.flags")
+            case 10: try readStatus(fields, &state, depth: depth + 1, into: &status)
+            case 11:
                 try readArray(fields, &state, field: "Span.events") { batch, state throws(DecodeError) in
                     try batch.readEvent(fields, &state, depth: depth + 2)
                 }
-            } else if fields.matches(key, "links", "links", &state) {
+            case 12:
                 try readArray(fields, &state, field: "Span.links") { batch, state throws(DecodeError) in
                     try batch.readLink(fields, &state, depth: depth + 2)
                 }
-            } else if fields.matches(key, "droppedAttributesCount", "dropped_attributes_count", &state) {
-                dropped.attributes = try fields.readUInt32(&state, field: "Span.droppedAttributesCount")
-            } else if fields.matches(key, "droppedEventsCount", "dropped_events_count", &state) {
-                dropped.events = try fields.readUInt32(&state, field: "Span.droppedEventsCount")
-            } else if fields.matches(key, "droppedLinksCount", "dropped_links_count", &state) {
-                dropped.links = try fields.readUInt32(&state, field: "Span.droppedLinksCount")
-            } else {
-                try state.reader.skipValue(depth: depth, maxDepth: fields.maxDepth)
+            case 13: dropped.attributes = try fields.readUInt32(&state, field: "Span.droppedAttributesCount")
+            case 14: dropped.events = try fields.readUInt32(&state, field: "Span.droppedEventsCount")
+            case 15: dropped.links = try fields.readUInt32(&state, field: "Span.droppedLinksCount")
+            default: try state.reader.skipValue(depth: depth, maxDepth: fields.maxDepth)
             }
         }
         traceIDs.append(traceID)

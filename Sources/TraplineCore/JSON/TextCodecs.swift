@@ -10,14 +10,22 @@ enum TextCodecs {
         }
     }
 
-    /// Parses `digits` hex digits from `bytes` at `start` into a big-endian word.
+    /// Hex digit values by byte; 0xFF for bytes that are not hex digits.
+    static let hexTable: [UInt8] = (0...255).map { hexValue(UInt8($0)) ?? 0xFF }
+
+    /// Parses 16 hex digits from `bytes` at `start` into a big-endian word.
     static func hexWord(_ bytes: UnsafeRawBufferPointer, _ start: Int) -> UInt64? {
-        var value: UInt64 = 0
-        for index in start..<(start + 16) {
-            guard let digit = hexValue(bytes[index]) else { return nil }
-            value = value << 4 | UInt64(digit)
+        hexTable.withUnsafeBufferPointer { table in
+            var value: UInt64 = 0
+            var invalid: UInt8 = 0
+            for index in start..<(start + 16) {
+                let digit = table[Int(bytes[index])]
+                invalid |= digit
+                value = value << 4 | UInt64(digit & 0xF)
+            }
+            // Any 0xFF entry sets the high bits; valid digits never do.
+            return invalid & 0xF0 == 0 ? value : nil
         }
-        return value
     }
 
     static let lowerHexDigits: [UInt8] = Array("0123456789abcdef".utf8)

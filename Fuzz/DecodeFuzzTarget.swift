@@ -17,6 +17,15 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     decoder.decodeLogs(input: input, frame: 0..<size, sourceOffset: 0, into: &logs)
     checkRoundTrip(logs, decoder: decoder, writer: writer)
 
+    // The bytes as one OTLP JSON document of either signal; whatever is accepted must also
+    // survive the JSON encoder and decoder.
+    let jsonDecoder = OTLPJSONDecoder()
+    jsonDecoder.decodeTraces(input: input, frame: 0..<size, sourceOffset: 0, into: &spans)
+    checkRoundTrip(spans, decoder: decoder, writer: writer)
+    checkJSONRoundTrip(spans)
+    jsonDecoder.decodeLogs(input: input, frame: 0..<size, sourceOffset: 0, into: &logs)
+    checkRoundTrip(logs, decoder: decoder, writer: writer)
+
     // The bytes as an input file: detection, gzip, framing, text.
     var options = ReadOptions()
     options.maxDecompressedBytes = 1 << 20
@@ -32,6 +41,10 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         case .protobuf(.logs):
             decoder.decodeLogs(input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, into: &logs)
             checkRoundTrip(logs, decoder: decoder, writer: writer)
+        case .json(let line):
+            jsonDecoder.decodeTraces(
+                input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, firstLine: line, into: &spans)
+            checkRoundTrip(spans, decoder: decoder, writer: writer)
         case .text(let line, let continues):
             _ = TextLogDecoder().decode(
                 input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, firstLine: line,
@@ -64,4 +77,14 @@ func checkRoundTrip(_ batch: LogBatch, decoder: OTLPProtobufDecoder, writer: Wir
         decoder.decodeLogs(input: copy, frame: 0..<copy.bytes.count, sourceOffset: 0, into: &again)
         precondition(again.count == batch.count && again.rejections.isEmpty, "log re-encoding changed the records")
     }
+}
+
+/// Spans accepted from JSON re-encode to JSON that decodes to the same number of spans.
+func checkJSONRoundTrip(_ batch: SpanBatch) {
+    var json: [UInt8] = []
+    OTLPJSONEncoder().encode(batch, into: &json)
+    var again = SpanBatch()
+    let copy = InputBuffer(json)
+    OTLPJSONDecoder().decodeTraces(input: copy, frame: 0..<json.count, sourceOffset: 0, into: &again)
+    precondition(again.count == batch.count && again.rejections.isEmpty, "JSON re-encoding changed the spans")
 }

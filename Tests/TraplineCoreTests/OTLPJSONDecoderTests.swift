@@ -102,6 +102,8 @@ struct JSONDamage: CustomTestStringConvertible, Sendable {
         #expect(batch.count == 2)
         #expect(batch.rejections.errors.map(\.code) == [.invalidJSON])
         #expect(batch.rejections.recordCount == 1)
+        // The records kept are really in the batch's tables: they encode and decode again.
+        #expect(TestDecode.traces(TestDecode.encode(batch)).count == 2)
     }
 
     @Test func lenientInputIsReadAndCounted() throws {

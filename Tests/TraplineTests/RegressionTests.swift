@@ -41,6 +41,15 @@ import TraplineTestSupport
         #expect(report.records.received == expectation.received)
         #expect(report.records.forwarded == expectation.forwarded)
         #expect(report.records.rejected == expectation.rejected)
-        #expect(report.rejections.map(\.error.code.name) == (expectation.reason.isEmpty ? [] : [expectation.reason]))
+        let reasons = expectation.reason.split(separator: ",").map(String.init)
+        #expect(report.rejections.map(\.error.code.name) == reasons)
+        // Every forwarded record is in the output: replaying the output forwards as many.
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("regression-\(UUID().uuidString).otlp").path
+        let written = Replay(
+            options: ReplayOptions(inputs: [Fixtures.path("regressions/" + expectation.file)], output: .file(output))
+        ).run()
+        #expect(written.records == report.records)
+        let again = Replay(options: ReplayOptions(inputs: [output], outputFormat: .none)).run()
+        #expect(again.records.forwarded == report.records.forwarded)
     }
 }

@@ -142,43 +142,49 @@ public struct OTLPJSONDecoder: Sendable {
         let resourceIndex = batch.resources.count
         batch.resources.append(ResourceEntry())
         var resourceProblem: DecodeError?
-        try state.reader.beginObject()
-        var first = true
-        while let key = try state.reader.nextMember(&first) {
-            if fields.matches(key, "resource", "resource", &state) {
-                state.problem = nil
-                var entry = batch.resources[resourceIndex]
-                // Take the arena and table out of the batch for the call (a move, not a copy):
-                // a generic batch cannot lend two of its properties at once.
-                var arena = batch.storage.arena
-                var table = batch.attributes
-                batch.storage.arena = []
-                batch.attributes = AttributeTable()
-                defer {
-                    batch.storage.arena = arena
-                    batch.attributes = table
+        do throws(DecodeError) {
+            try state.reader.beginObject()
+            var first = true
+            while let key = try state.reader.nextMember(&first) {
+                if fields.matches(key, "resource", "resource", &state) {
+                    state.problem = nil
+                    var entry = batch.resources[resourceIndex]
+                    // Take the arena and table out of the batch for the call (a move, not a copy):
+                    // a generic batch cannot lend two of its properties at once.
+                    var arena = batch.storage.arena
+                    var table = batch.attributes
+                    batch.storage.arena = []
+                    batch.attributes = AttributeTable()
+                    defer {
+                        batch.storage.arena = arena
+                        batch.attributes = table
+                    }
+                    try fields.readResource(&state, arena: &arena, depth: 4, into: &entry, attributes: &table)
+                    batch.resources[resourceIndex] = entry
+                    if let problem = state.problem { resourceProblem = resourceProblem ?? problem }
+                } else if fields.matches(key, Batch.scopeEntriesKey, Batch.scopeEntriesSnakeKey, &state) {
+                    guard state.reader.peek() == UInt8(ascii: "[") else {
+                        if state.reader.readNullIfPresent() { continue }
+                        throw fields.error(.wrongJSONType, at: state.reader.position, field: Batch.scopeEntriesKey)
+                    }
+                    try state.reader.beginArray()
+                    var firstScope = true
+                    while try state.reader.nextElement(&firstScope) {
+                        try decodeScopeEntry(fields, &state, resourceIndex: resourceIndex, into: &batch)
+                    }
+                } else if fields.matches(key, "schemaUrl", "schema_url", &state) {
+                    state.problem = nil
+                    batch.resources[resourceIndex].schemaURL = try fields.readString(
+                        &state, arena: &batch.storage.arena, field: "schemaUrl")
+                    if let problem = state.problem { resourceProblem = resourceProblem ?? problem }
+                } else {
+                    try state.reader.skipValue(depth: 3, maxDepth: maxDepth)
                 }
-                try fields.readResource(&state, arena: &arena, depth: 4, into: &entry, attributes: &table)
-                batch.resources[resourceIndex] = entry
-                if let problem = state.problem { resourceProblem = resourceProblem ?? problem }
-            } else if fields.matches(key, Batch.scopeEntriesKey, Batch.scopeEntriesSnakeKey, &state) {
-                guard state.reader.peek() == UInt8(ascii: "[") else {
-                    if state.reader.readNullIfPresent() { continue }
-                    throw fields.error(.wrongJSONType, at: state.reader.position, field: Batch.scopeEntriesKey)
-                }
-                try state.reader.beginArray()
-                var firstScope = true
-                while try state.reader.nextElement(&firstScope) {
-                    try decodeScopeEntry(fields, &state, resourceIndex: resourceIndex, into: &batch)
-                }
-            } else if fields.matches(key, "schemaUrl", "schema_url", &state) {
-                state.problem = nil
-                batch.resources[resourceIndex].schemaURL = try fields.readString(
-                    &state, arena: &batch.storage.arena, field: "schemaUrl")
-                if let problem = state.problem { resourceProblem = resourceProblem ?? problem }
-            } else {
-                try state.reader.skipValue(depth: 3, maxDepth: maxDepth)
             }
+        } catch {
+            // A syntax error leaves through here: the entry still covers what was decoded.
+            batch.resources[resourceIndex].scopes = RowRange(start: start.scopes, end: batch.scopes.count)
+            throw error
         }
         batch.resources[resourceIndex].scopes = RowRange(start: start.scopes, end: batch.scopes.count)
         if let resourceProblem {
@@ -200,48 +206,60 @@ public struct OTLPJSONDecoder: Sendable {
         entry.resourceIndex = UInt32(truncatingIfNeeded: resourceIndex)
         batch.scopes.append(entry)
         var scopeProblem: DecodeError?
-        try state.reader.beginObject()
-        var first = true
-        while let key = try state.reader.nextMember(&first) {
-            if fields.matches(key, "scope", "scope", &state) {
-                state.problem = nil
-                var scope = batch.scopes[scopeIndex]
-                var arena = batch.storage.arena
-                var table = batch.attributes
-                batch.storage.arena = []
-                batch.attributes = AttributeTable()
-                defer {
-                    batch.storage.arena = arena
-                    batch.attributes = table
-                }
-                try fields.readScope(&state, arena: &arena, depth: 6, into: &scope, attributes: &table)
-                batch.scopes[scopeIndex] = scope
-                if let problem = state.problem { scopeProblem = scopeProblem ?? problem }
-            } else if fields.matches(key, Batch.recordsKey, Batch.recordsSnakeKey, &state) {
-                guard state.reader.peek() == UInt8(ascii: "[") else {
-                    if state.reader.readNullIfPresent() { continue }
-                    throw fields.error(.wrongJSONType, at: state.reader.position, field: Batch.recordsKey)
-                }
-                try state.reader.beginArray()
-                var firstRecord = true
-                while try state.reader.nextElement(&firstRecord) {
-                    let recordStart = batch.mark
+        do throws(DecodeError) {
+            try state.reader.beginObject()
+            var first = true
+            while let key = try state.reader.nextMember(&first) {
+                if fields.matches(key, "scope", "scope", &state) {
                     state.problem = nil
-                    try batch.decodeJSONRecord(
-                        fields, &state, depth: 7, scopeIndex: UInt32(truncatingIfNeeded: scopeIndex))
-                    if let problem = state.problem {
-                        batch.rollback(to: recordStart)
-                        batch.rejections.append(problem, records: 1)
+                    var scope = batch.scopes[scopeIndex]
+                    var arena = batch.storage.arena
+                    var table = batch.attributes
+                    batch.storage.arena = []
+                    batch.attributes = AttributeTable()
+                    defer {
+                        batch.storage.arena = arena
+                        batch.attributes = table
                     }
+                    try fields.readScope(&state, arena: &arena, depth: 6, into: &scope, attributes: &table)
+                    batch.scopes[scopeIndex] = scope
+                    if let problem = state.problem { scopeProblem = scopeProblem ?? problem }
+                } else if fields.matches(key, Batch.recordsKey, Batch.recordsSnakeKey, &state) {
+                    guard state.reader.peek() == UInt8(ascii: "[") else {
+                        if state.reader.readNullIfPresent() { continue }
+                        throw fields.error(.wrongJSONType, at: state.reader.position, field: Batch.recordsKey)
+                    }
+                    try state.reader.beginArray()
+                    var firstRecord = true
+                    while try state.reader.nextElement(&firstRecord) {
+                        let recordStart = batch.mark
+                        state.problem = nil
+                        do throws(DecodeError) {
+                            try batch.decodeJSONRecord(
+                                fields, &state, depth: 7, scopeIndex: UInt32(truncatingIfNeeded: scopeIndex))
+                        } catch {
+                            // A syntax error inside the record: drop its partial rows, then stop.
+                            batch.rollback(to: recordStart)
+                            throw error
+                        }
+                        if let problem = state.problem {
+                            batch.rollback(to: recordStart)
+                            batch.rejections.append(problem, records: 1)
+                        }
+                    }
+                } else if fields.matches(key, "schemaUrl", "schema_url", &state) {
+                    state.problem = nil
+                    batch.scopes[scopeIndex].schemaURL = try fields.readString(
+                        &state, arena: &batch.storage.arena, field: "schemaUrl")
+                    if let problem = state.problem { scopeProblem = scopeProblem ?? problem }
+                } else {
+                    try state.reader.skipValue(depth: 5, maxDepth: maxDepth)
                 }
-            } else if fields.matches(key, "schemaUrl", "schema_url", &state) {
-                state.problem = nil
-                batch.scopes[scopeIndex].schemaURL = try fields.readString(
-                    &state, arena: &batch.storage.arena, field: "schemaUrl")
-                if let problem = state.problem { scopeProblem = scopeProblem ?? problem }
-            } else {
-                try state.reader.skipValue(depth: 5, maxDepth: maxDepth)
             }
+        } catch {
+            // A syntax error leaves through here: the entry still covers what was decoded.
+            batch.scopes[scopeIndex].rows = RowRange(start: start.rows, end: batch.count)
+            throw error
         }
         batch.scopes[scopeIndex].rows = RowRange(start: start.rows, end: batch.count)
         if let scopeProblem {

@@ -128,6 +128,45 @@ struct JSONDamage: CustomTestStringConvertible, Sendable {
         #expect(batch.traceIDs.first?.description == "5b8efff798038103d269b633813fc60c")
     }
 
+    /// Compact canonical attributes take a fast path; every other shape the general one. Both
+    /// must agree, whatever order they come in.
+    @Test func attributesOfEveryShapeDecodeAlike() throws {
+        let attributes = [
+            #"{"key":"a","value":{"stringValue":"plain"}}"#,
+            #"{"key":"b\u0041","value":{"stringValue":"escaped key"}}"#,
+            #"{"value":{"stringValue":"value first"},"key":"c"}"#,
+            #"{ "key": "d", "value": { "stringValue": "spaced" } }"#,
+            #"{"key":"e","value":{"intValue":"-42"}}"#,
+            #"{"key":"f","value":{"boolValue":true}}"#,
+            #"{"key":"g","value":{"doubleValue":2.5}}"#,
+            #"{"key":"h","value":{"stringValue":"ünï"}}"#,
+            #"{"key":"i","value":{"intValue":7}}"#,
+        ]
+        let (batch, _) = Self.decodeTraces(
+            Self.request([Self.span("x", #","attributes":["# + attributes.joined(separator: ",") + "]")]))
+        #expect(batch.rejections.isEmpty)
+        let decoded = batch.withBytes { bytes in
+            (0..<batch.attributes.count).map { index -> String in
+                let value = batch.attributes.values[index]
+                let text: String
+                switch value.kind {
+                case .string: text = bytes.string(value.slice)
+                case .int: text = String(value.int)
+                case .bool: text = String(value.bool)
+                case .double: text = String(value.double)
+                default: text = "?"
+                }
+                return bytes.string(batch.attributes.keys[index]) + "=" + text
+            }
+        }
+        #expect(
+            decoded == [
+                "service.name=svc", "a=plain", "bA=escaped key", "c=value first", "d=spaced", "e=-42", "f=true",
+                "g=2.5",
+                "h=ünï", "i=7",
+            ])
+    }
+
     @Test func escapedStringsAreUnescapedIntoTheArena() throws {
         let (batch, _) = Self.decodeTraces(Self.request([Self.span(#"a\n\"\u00e9\ud83d\ude80\/"#)]))
         #expect(batch.rejections.isEmpty)

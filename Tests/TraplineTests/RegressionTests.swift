@@ -44,7 +44,9 @@ import TraplineTestSupport
         let reasons = expectation.reason.split(separator: ",").map(String.init)
         #expect(report.rejections.map(\.error.code.name) == reasons)
         // Every forwarded record is in the output: replaying the output forwards as many.
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("regression-\(UUID().uuidString).otlp").path
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "regression-\(UUID().uuidString).otlp"
+        ).path
         let written = Replay(
             options: ReplayOptions(inputs: [Fixtures.path("regressions/" + expectation.file)], output: .file(output))
         ).run()

@@ -65,6 +65,32 @@ for frame in frames {
     spanCount += batch.count
 }
 
+// OTLP JSON: the same requests as JSON lines, written by Trapline's encoder.
+var jsonLines: [UInt8] = []
+let jsonEncoder = OTLPJSONEncoder()
+for frame in frames {
+    decoder.decodeTraces(input: input, frame: frame, sourceOffset: frame.lowerBound, into: &batch)
+    jsonEncoder.encode(batch, into: &jsonLines)
+}
+let jsonInput = InputBuffer(jsonLines)
+var jsonFrames: [Range<Int>] = []
+var lineStart = 0
+for (index, byte) in jsonLines.enumerated() where byte == 0x0A {
+    jsonFrames.append(lineStart..<index)
+    lineStart = index + 1
+}
+let jsonBytes = jsonLines.count
+let jsonDecoder = OTLPJSONDecoder()
+if ProcessInfo.processInfo.environment["TRAPLINE_PROFILE_JSON_DECODE"] != nil {
+    // For `perf record`: only the JSON decode loop, long enough to sample.
+    for _ in 0..<10 {
+        for frame in jsonFrames {
+            jsonDecoder.decodeTraces(input: jsonInput, frame: frame, sourceOffset: frame.lowerBound, into: &batch)
+        }
+    }
+    exit(0)
+}
+
 var sink: UInt64 = 0
 let byteScan = measure("byte scan (xor of 8-byte words)", spans: spanCount, bytes: payloadBytes) {
     var accumulator: UInt64 = 0
@@ -148,22 +174,6 @@ let walk = measure("trapline decode + walk every attribute", spans: spanCount, b
     }
 }
 
-// OTLP JSON: the same requests as JSON lines, written by Trapline's encoder.
-var jsonLines: [UInt8] = []
-let jsonEncoder = OTLPJSONEncoder()
-for frame in frames {
-    decoder.decodeTraces(input: input, frame: frame, sourceOffset: frame.lowerBound, into: &batch)
-    jsonEncoder.encode(batch, into: &jsonLines)
-}
-let jsonInput = InputBuffer(jsonLines)
-var jsonFrames: [Range<Int>] = []
-var lineStart = 0
-for (index, byte) in jsonLines.enumerated() where byte == 0x0A {
-    jsonFrames.append(lineStart..<index)
-    lineStart = index + 1
-}
-let jsonBytes = jsonLines.count
-let jsonDecoder = OTLPJSONDecoder()
 let jsonByteScan = measure("byte scan of the JSON", spans: spanCount, bytes: jsonBytes) {
     var accumulator: UInt64 = 0
     let base = jsonInput.bytes.baseAddress!
@@ -181,15 +191,6 @@ let jsonDecode = measure("trapline JSON decode", spans: spanCount, bytes: jsonBy
         decoded += batch.count
     }
     precondition(decoded == spanCount, "JSON decode lost spans")
-}
-if ProcessInfo.processInfo.environment["TRAPLINE_PROFILE_JSON_DECODE"] != nil {
-    // For `perf record`: only the JSON decode loop, long enough to sample.
-    for _ in 0..<10 {
-        for frame in jsonFrames {
-            jsonDecoder.decodeTraces(input: jsonInput, frame: frame, sourceOffset: frame.lowerBound, into: &batch)
-        }
-    }
-    exit(0)
 }
 var jsonOutput: [UInt8] = []
 jsonOutput.reserveCapacity(jsonBytes)

@@ -27,6 +27,8 @@ struct JSONFieldDecoder {
     let frame: UnsafeRawBufferPointer
     let sourceOffset: Int
     let maxDepth: Int
+    /// The key tables, held here so the per-member lookups do not go through a global.
+    let keys = OTLPJSONKeys.all
 
     func slice(_ range: Range<Int>) -> ByteSlice {
         ByteSlice(start: UInt32(truncatingIfNeeded: range.lowerBound), count: UInt32(truncatingIfNeeded: range.count))
@@ -348,7 +350,7 @@ struct JSONFieldDecoder {
         var value = AnyValueRef(kind: .empty)
         var first = true
         while let key = try state.reader.nextMember(&first) {
-            switch lookup(key, in: OTLPJSONKeys.anyValue, &state) {
+            switch lookup(key, in: keys.anyValue, &state) {
             case 0: value = .slice(.string, try readString(&state, arena: &arena, field: "AnyValue.stringValue"))
             case 1:
                 value = AnyValueRef(
@@ -571,7 +573,7 @@ struct JSONFieldDecoder {
         var value = AnyValueRef.absent
         var first = true
         while let member = try state.reader.nextMember(&first) {
-            switch lookup(member, in: OTLPJSONKeys.keyValue, &state) {
+            switch lookup(member, in: keys.keyValue, &state) {
             case 0: key = try readString(&state, arena: &arena, field: "KeyValue.key")
             case 1: value = try readAnyValue(&state, arena: &arena, depth: depth + 1)
             default: try state.reader.skipValue(depth: depth, maxDepth: maxDepth)
@@ -590,10 +592,54 @@ struct JSONFieldDecoder {
         }
         try state.reader.beginArray()
         var first = true
+        let fastPathAllowed = depth + 2 <= maxDepth
         while try state.reader.nextElement(&first) {
+            if fastPathAllowed, let (key, value) = readKeyValueFast(&state.reader) {
+                table.append(key: key, value: value)
+                continue
+            }
             let (key, value) = try readKeyValue(&state, arena: &arena, depth: depth + 1)
             table.append(key: key, value: value)
         }
+    }
+
+    /// Reads the attribute shape nearly every OTLP JSON writer produces, compact and in
+    /// canonical order — `{"key":"K","value":{"stringValue":"V"}}`, or `intValue` or
+    /// `boolValue` — with fixed byte patterns instead of the general object walk. Returns nil
+    /// with the reader untouched when the bytes differ in any way (white space, other order,
+    /// escapes, other kinds), and the general path reads them.
+    @inline(__always)
+    func readKeyValueFast(_ reader: inout JSONReader) -> (ByteSlice, AnyValueRef)? {
+        var probe = reader
+        guard probe.matchLiteral(#"{"key":""#), let key = try? probe.readStringContent(), !key.hasEscapes,
+            key.isASCII || UTF8Validation.isValid(UnsafeRawBufferPointer(rebasing: frame[key.range])),
+            probe.matchLiteral(#","value":{""#)
+        else { return nil }
+        var value: AnyValueRef
+        if probe.matchLiteral(#"stringValue":""#) {
+            guard let text = try? probe.readStringContent(), !text.hasEscapes,
+                text.isASCII || UTF8Validation.isValid(UnsafeRawBufferPointer(rebasing: frame[text.range]))
+            else { return nil }
+            value = .slice(.string, slice(text.range))
+        } else if probe.matchLiteral(#"intValue":""#) {
+            guard let digits = try? probe.readStringContent(),
+                let number = TextCodecs.parseSigned(UnsafeRawBufferPointer(rebasing: frame[digits.range]))
+            else { return nil }
+            value = AnyValueRef(kind: .int, payload: UInt64(bitPattern: number))
+        } else if probe.matchLiteral(#"boolValue":"#) {
+            if probe.matchLiteral("true") {
+                value = AnyValueRef(kind: .bool, payload: 1)
+            } else if probe.matchLiteral("false") {
+                value = AnyValueRef(kind: .bool, payload: 0)
+            } else {
+                return nil
+            }
+        } else {
+            return nil
+        }
+        guard probe.matchLiteral("}}") else { return nil }
+        reader = probe
+        return (slice(key.range), value)
     }
 
     // MARK: Resource and scope

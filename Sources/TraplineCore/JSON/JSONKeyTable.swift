@@ -1,59 +1,86 @@
 /// The keys of one OTLP JSON object type, looked up by length first, so a member's key is
 /// matched with one or two byte comparisons instead of one per known field.
-struct JSONKeyTable: Sendable {
-    private struct Entry: Sendable {
-        let bytes: [UInt8]
-        let id: Int
-        let isSnakeCase: Bool
+///
+/// Tables are built once and live for the whole process: their bytes sit in one allocation
+/// that is never freed, so a lookup touches no reference counts.
+struct JSONKeyTable: @unchecked Sendable {
+    private struct Entry {
+        var offset: Int32
+        var id: Int16
+        var isSnakeCase: Bool
     }
 
-    /// Entries by key length (keys are short; longer ones are never known keys).
-    private let buckets: [[Entry]]
+    /// Longest key length looked up; longer keys are never known keys.
+    private static let maxLength = 47
+    /// Key bytes, back to back.
+    private let bytes: UnsafeMutableRawPointer
+    /// Entries sorted by key length.
+    private let entries: UnsafeMutablePointer<Entry>
+    /// For each length, the first entry and the entry count.
+    private let buckets: UnsafeMutablePointer<(start: Int32, count: Int32)>
 
     /// Makes a table; each field's id is its index in `fields`, matched as lowerCamelCase or
     /// snake_case.
     init(_ fields: [(camel: String, snake: String)]) {
-        var buckets = [[Entry]](repeating: [], count: 48)
+        var keys: [(bytes: [UInt8], id: Int, isSnakeCase: Bool)] = []
         for (id, field) in fields.enumerated() {
-            buckets[field.camel.utf8.count].append(Entry(bytes: Array(field.camel.utf8), id: id, isSnakeCase: false))
-            if field.snake != field.camel {
-                buckets[field.snake.utf8.count].append(Entry(bytes: Array(field.snake.utf8), id: id, isSnakeCase: true))
-            }
+            keys.append((Array(field.camel.utf8), id, false))
+            if field.snake != field.camel { keys.append((Array(field.snake.utf8), id, true)) }
         }
-        self.buckets = buckets
+        keys.sort { $0.bytes.count < $1.bytes.count }
+        let totalBytes = keys.reduce(0) { $0 + $1.bytes.count }
+        bytes = .allocate(byteCount: max(totalBytes, 1), alignment: 8)
+        entries = .allocate(capacity: max(keys.count, 1))
+        buckets = .allocate(capacity: Self.maxLength + 1)
+        buckets.initialize(repeating: (0, 0), count: Self.maxLength + 1)
+        var offset = 0
+        for (index, key) in keys.enumerated() {
+            precondition(key.bytes.count <= Self.maxLength, "OTLP JSON keys are short")
+            key.bytes.withUnsafeBytes { (bytes + offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            entries[index] = Entry(offset: Int32(offset), id: Int16(key.id), isSnakeCase: key.isSnakeCase)
+            if buckets[key.bytes.count].count == 0 { buckets[key.bytes.count].start = Int32(index) }
+            buckets[key.bytes.count].count += 1
+            offset += key.bytes.count
+        }
     }
 
     /// The id of `key` (an unescaped key's bytes), or nil; a snake_case match is counted.
     @inline(__always)
     func lookup(_ key: UnsafeRawBufferPointer, _ leniency: inout JSONLeniency) -> Int? {
-        guard key.count < buckets.count else { return nil }
-        for entry in buckets[key.count] where Self.same(key, entry.bytes) {
-            if entry.isSnakeCase { leniency.snakeCaseKeys += 1 }
-            return entry.id
+        let count = key.count
+        guard count <= Self.maxLength else { return nil }
+        let bucket = buckets[count]
+        var index = Int(bucket.start)
+        let end = index + Int(bucket.count)
+        while index < end {
+            let entry = entries[index]
+            if Self.same(key, bytes + Int(entry.offset)) {
+                if entry.isSnakeCase { leniency.snakeCaseKeys += 1 }
+                return Int(entry.id)
+            }
+            index += 1
         }
         return nil
     }
 
     @inline(__always)
-    private static func same(_ key: UnsafeRawBufferPointer, _ name: [UInt8]) -> Bool {
-        name.withUnsafeBytes { expected in
-            var index = 0
-            let count = key.count
-            // Safe: index + 8 <= count == expected.count.
-            while index + 8 <= count {
-                if key.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                    != expected.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                {
-                    return false
-                }
-                index += 8
+    private static func same(_ key: UnsafeRawBufferPointer, _ expected: UnsafeRawPointer) -> Bool {
+        var index = 0
+        let count = key.count
+        // Safe: index + 8 <= count, and the expected key has the same length.
+        while index + 8 <= count {
+            if key.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                != expected.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            {
+                return false
             }
-            while index < count {
-                if key[index] != expected[index] { return false }
-                index += 1
-            }
-            return true
+            index += 8
         }
+        while index < count {
+            if key[index] != expected.load(fromByteOffset: index, as: UInt8.self) { return false }
+            index += 1
+        }
+        return true
     }
 }
 
@@ -70,7 +97,17 @@ extension JSONFieldDecoder {
 }
 
 /// Key tables of the OTLP JSON objects read per record or per attribute.
-enum OTLPJSONKeys {
+struct OTLPJSONKeys: Sendable {
+    /// All tables, fetched once per decode call (each static access costs a `swift_once` check).
+    static let all = OTLPJSONKeys()
+
+    let span = OTLPJSONKeys.span
+    let logRecord = OTLPJSONKeys.logRecord
+    let keyValue = OTLPJSONKeys.keyValue
+    let anyValue = OTLPJSONKeys.anyValue
+
+    private init() {}
+
     static let span = JSONKeyTable([
         ("traceId", "trace_id"), ("spanId", "span_id"), ("parentSpanId", "parent_span_id"), ("name", "name"),
         ("kind", "kind"), ("startTimeUnixNano", "start_time_unix_nano"), ("endTimeUnixNano", "end_time_unix_nano"),

@@ -112,6 +112,12 @@ struct JSONReader {
     @inline(__always)
     mutating func readString() throws(DecodeError) -> JSONString {
         try expect(UInt8(ascii: "\""))
+        return try readStringContent()
+    }
+
+    /// Reads the rest of a string whose opening quote was just consumed.
+    @inline(__always)
+    mutating func readStringContent() throws(DecodeError) -> JSONString {
         let start = position
         var escaped = false
         var highBits: UInt64 = 0
@@ -198,8 +204,21 @@ struct JSONReader {
     mutating func matchLiteral(_ literal: StaticString) -> Bool {
         let count = literal.utf8CodeUnitCount
         guard end - position >= count else { return false }
-        let expected = literal.utf8Start
-        for index in 0..<count where byte(at: position + index) != expected[index] { return false }
+        let expected = UnsafeRawPointer(literal.utf8Start)
+        var index = 0
+        // Safe: position + count <= end, and index + 8 <= count inside the loop.
+        while index + 8 <= count {
+            if base.loadUnaligned(fromByteOffset: position + index, as: UInt64.self)
+                != expected.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            {
+                return false
+            }
+            index += 8
+        }
+        while index < count {
+            if byte(at: position + index) != expected.load(fromByteOffset: index, as: UInt8.self) { return false }
+            index += 1
+        }
         position &+= count
         return true
     }

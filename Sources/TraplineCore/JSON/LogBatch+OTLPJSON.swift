@@ -18,7 +18,7 @@ extension LogBatch: OTLPJSONBatch {
         let firstAttribute = attributes.count
         var first = true
         while let key = try state.reader.nextMember(&first) {
-            switch fields.lookup(key, in: OTLPJSONKeys.logRecord, &state) {
+            switch fields.lookup(key, in: fields.keys.logRecord, &state) {
             case 0: row.time = try fields.readUInt64(&state, field: "LogRecord.timeUnixNano")
             case 1: row.observedTime = try fields.readUInt64(&state, field: "LogRecord.observedTimeUnixNano")
             case 2:

@@ -29,7 +29,7 @@ extension SpanBatch: OTLPJSONBatch {
         let firstLink = links.count
         var first = true
         while let key = try state.reader.nextMember(&first) {
-            switch fields.lookup(key, in: OTLPJSONKeys.span, &state) {
+            switch fields.lookup(key, in: fields.keys.span, &state) {
             case 0: traceID = try fields.readTraceID(&state, field: "Span.traceId")
             case 1: spanID = try fields.readSpanID(&state, field: "Span.spanId")
             case 2: parentSpanID = try fields.readSpanID(&state, field: "Span.parentSpanId")

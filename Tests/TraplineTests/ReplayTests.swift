@@ -100,6 +100,30 @@ import TraplineTestSupport
         #expect(report.outputFailure?.path == "/nonexistent-dir/out.otlp")
     }
 
+    /// The JSON captures that break the OTLP JSON encoding: each bad record is rejected by
+    /// reason, the good ones around it are forwarded.
+    @Test(arguments: [
+        ("corpus/otlp/otlp2parquet/traces.jsonl", 19, 0, ["invalid_hex_id"]),
+        ("corpus/otlp/otlp2parquet/logs.jsonl", 81, 50, ["invalid_hex_id"]),
+        ("corpus/otlp/otlp2parquet/trace.json", 2, 0, ["invalid_hex_id"]),
+        ("corpus/otlp/otlp2parquet/log.json", 1, 0, ["invalid_hex_id"]),
+        ("corpus/otlp/otlp2parquet/invalid/log_invalid_severity.json", 1, 0, ["unknown_enum_name"]),
+        ("corpus/otlp/otlp2parquet/invalid/malformed.json", 1, 0, ["invalid_json"]),
+        ("corpus/otlp/otlp2parquet/invalid/metrics_invalid_temporality.json", 1, 0, ["unsupported_signal"]),
+        ("corpus/otlp/otlp2parquet/invalid/trace_invalid_base64.json", 1, 0, ["invalid_hex_id"]),
+        ("corpus/otlp/otlp2parquet/invalid/trace_invalid_kind.json", 1, 0, ["unknown_enum_name"]),
+        ("corpus/otlp/otlp2parquet/invalid/trace_mixed_encoding.json", 1, 0, ["invalid_hex_id"]),
+    ])
+    func nonConformantJSONIsRejectedByReason(path: String, received: Int, forwarded: Int, reasons: [String]) {
+        let report = replay([Fixtures.path(path)])
+        #expect(report.records.isBalanced)
+        #expect(report.records.received == received)
+        #expect(report.records.forwarded == forwarded)
+        #expect(Set(report.rejections.map(\.error.code.name)) == Set(reasons))
+        #expect(report.rejections.allSatisfy { $0.error.line != nil && $0.error.column != nil })
+        #expect(report.exitStatus == 65)
+    }
+
     @Test func unsupportedJSONSignalIsCountedAndNamed() {
         let path = Fixtures.path("corpus/otlp/otel-proto/metrics.json")
         let report = replay([path])

@@ -68,3 +68,44 @@ public struct FileDescriptorStream: ByteStream {
         }
     }
 }
+
+/// A mapped buffer read as a stream (for gzip files, inflated from their mapping).
+struct MappedStream: ByteStream {
+    let buffer: InputBuffer
+    var position = 0
+
+    init(_ buffer: InputBuffer) { self.buffer = buffer }
+
+    mutating func read(into target: UnsafeMutableRawBufferPointer) throws(StreamError) -> Int {
+        let count = min(target.count, buffer.bytes.count - position)
+        if count > 0 {
+            target.baseAddress!.copyMemory(from: buffer.bytes.baseAddress! + position, byteCount: count)
+            position += count
+        }
+        return count
+    }
+}
+
+/// Bytes already read, then the rest of a stream.
+struct PrefixedStream<Rest: ByteStream>: ByteStream {
+    let prefix: [UInt8]
+    var position = 0
+    var rest: Rest
+
+    init(prefix: [UInt8], rest: Rest) {
+        self.prefix = prefix
+        self.rest = rest
+    }
+
+    mutating func read(into target: UnsafeMutableRawBufferPointer) throws(StreamError) -> Int {
+        if position < prefix.count {
+            let count = min(target.count, prefix.count - position)
+            prefix.withUnsafeBytes {
+                target.baseAddress!.copyMemory(from: $0.baseAddress! + position, byteCount: count)
+            }
+            position += count
+            return count
+        }
+        return try rest.read(into: target)
+    }
+}

@@ -156,3 +156,12 @@ final class ByteWindow {
         }
     }
 }
+
+/// The part of a streamed window's input not read yet (after its buffered bytes were taken).
+struct WindowRest: ByteStream {
+    let window: ByteWindow
+
+    mutating func read(into target: UnsafeMutableRawBufferPointer) throws(StreamError) -> Int {
+        try window.readUnbuffered(into: target)
+    }
+}

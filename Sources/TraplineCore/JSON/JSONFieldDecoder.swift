@@ -4,20 +4,6 @@
     import Musl
 #endif
 
-/// The mutable part of one JSON decode: where the reader is, what was lenient, and the first
-/// problem of the record being read.
-struct JSONDecodeState {
-    var reader: JSONReader
-    var leniency = JSONLeniency()
-    /// A record-level problem: the JSON is well-formed but a value is bad. The record is read
-    /// to its end (so the next one can be read) and then rejected.
-    var problem: DecodeError?
-
-    mutating func fail(_ error: DecodeError) {
-        if problem == nil { problem = error }
-    }
-}
-
 /// Field-level OTLP JSON decoding shared by spans and logs: keys, strings, numbers, ids,
 /// enums, `AnyValue`s, attributes, resources and scopes.
 ///

@@ -1,0 +1,48 @@
+/// Limits and overrides for reading one input.
+public struct ReadOptions: Sendable {
+    /// The layout, or `.auto` to detect it from the bytes.
+    public var inputFormat: InputFormat = .auto
+    /// The signal of protobuf requests, or `nil` to tell it from each request's records.
+    public var signal: Signal?
+    /// The largest protobuf frame accepted, in bytes (below 2 GiB).
+    public var maxFrameBytes: Int = 256 << 20
+    /// The most bytes a gzip input may inflate to.
+    public var maxDecompressedBytes: Int = 4 << 30
+    /// Text lines longer than this are split into several records, in bytes.
+    public var maxLineBytes: Int = 1 << 20
+
+    /// Makes the defaults.
+    public init() {}
+}
+
+/// What one protobuf or text frame holds.
+public enum FramePayload: Hashable, Sendable {
+    /// One OTLP protobuf export request of this signal.
+    case protobuf(Signal)
+    /// Text lines starting at line `firstLine` (1-based); `continuesLine` when the frame starts
+    /// in the middle of a line too long for one record.
+    case text(firstLine: Int, continuesLine: Bool)
+    /// One OTLP JSON document (a JSON line, or a pretty-printed document) starting at line
+    /// `firstLine`.
+    case json(firstLine: Int)
+}
+
+/// One unit of input to decode into a batch.
+public struct Frame: Sendable {
+    /// The buffer holding the frame (shared with the batch decoded from it).
+    public var input: InputBuffer
+    /// The frame's bytes within `input`.
+    public var range: Range<Int>
+    /// Offset of the frame in its source.
+    public var sourceOffset: Int
+    /// What the bytes are.
+    public var payload: FramePayload
+}
+
+/// The next thing an input yields.
+public enum FrameEvent: Sendable {
+    /// A frame to decode.
+    case frame(Frame)
+    /// Bytes that could not be framed or decoded at all, and how many records they count for.
+    case rejected(DecodeError, records: Int)
+}

@@ -16,7 +16,8 @@ let package = Package(
         .executable(name: "trapline", targets: ["trapline"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // The system zlib, reached through a module map (the only C dependency of the product).
@@ -25,7 +26,7 @@ let package = Package(
         .target(name: "TraplineStages", dependencies: ["TraplineCore"], swiftSettings: sharedSettings),
         .target(
             name: "Trapline",
-            dependencies: ["TraplineCore", "TraplineStages"],
+            dependencies: ["TraplineCore", "TraplineStages", .product(name: "Yams", package: "Yams")],
             swiftSettings: sharedSettings
         ),
         .executableTarget(

@@ -1,0 +1,241 @@
+import TraplineCore
+
+extension ConfigDecoder {
+    typealias Entry = (key: String, node: ConfigNode, location: ConfigLocation)
+
+    /// The whole file.
+    mutating func decodePipelineConfig(_ root: ConfigNode) -> PipelineConfig {
+        var config = PipelineConfig()
+        guard let top = entries(root, at: rootLocation) else { return config }
+        rejectUnknownKeys(top, known: ["receivers", "processors", "exporters", "connectors", "extensions", "service"])
+        var serviceEntry: Entry?
+        for entry in top {
+            switch entry.key {
+            case "receivers":
+                for component in components(entry) {
+                    if let receiver = decodeReceiver(component) { config.receivers.append((component.id, receiver)) }
+                }
+            case "exporters":
+                for component in components(entry) {
+                    if let exporter = decodeExporter(component) { config.exporters.append((component.id, exporter)) }
+                }
+            case "processors":
+                for component in components(entry) {
+                    // No processor type is implemented yet; say so rather than ignore the stage.
+                    diagnostics.error(
+                        "processor type '\(component.id.type)' is not supported", at: component.location,
+                        hint: "this version runs no processors; remove it from the file")
+                    config.processors.append(component.id)
+                }
+            case "connectors", "extensions":
+                for component in components(entry) {
+                    diagnostics.error(
+                        "\(entry.key == "connectors" ? "connector" : "extension") type '\(component.id.type)' is not supported",
+                        at: component.location, hint: "remove it from the file")
+                }
+            case "service": serviceEntry = entry
+            default: break
+            }
+        }
+        if let serviceEntry {
+            config.pipelines = decodeService(serviceEntry, config: config)
+        } else {
+            diagnostics.error("missing 'service' with its pipelines", at: rootLocation, hint: "add service.pipelines")
+        }
+        return config
+    }
+
+    struct Component {
+        var id: ComponentID
+        var node: ConfigNode
+        var location: ConfigLocation
+    }
+
+    /// The `type[/name]: settings` entries of a section.
+    mutating func components(_ section: Entry) -> [Component] {
+        guard let items = entries(section.node, at: section.location) else { return [] }
+        return items.compactMap { item in
+            guard let id = ComponentID(parsing: item.key) else {
+                diagnostics.error(
+                    "'\(item.key)' is not a component id", at: item.location, hint: "write type or type/name")
+                return nil
+            }
+            return Component(id: id, node: item.node, location: item.location)
+        }
+    }
+
+    mutating func unsupportedType(_ kind: String, _ component: Component, supported: [String]) {
+        let hint =
+            NearestName.suggestion(for: component.id.type, among: supported).map { "did you mean '\($0)'? " } ?? ""
+        diagnostics.error(
+            "\(kind) type '\(component.id.type)' is not supported", at: component.location,
+            hint: hint + "supported: \(supported.joined(separator: ", "))")
+    }
+
+    mutating func decodeReceiver(_ component: Component) -> ReceiverConfig? {
+        switch component.id.type {
+        case "stdin":
+            guard let settings = entries(component.node, at: component.location) else { return nil }
+            rejectUnknownKeys(settings, known: [])
+            return .stdin
+        case "file", "otlpjsonfile":
+            guard let settings = entries(component.node, at: component.location) else { return nil }
+            rejectUnknownKeys(settings, known: ["include", "exclude", "input_format"])
+            var file = FileReceiverConfig()
+            for setting in settings {
+                switch setting.key {
+                case "include": file.include = strings(setting.node, at: setting.location).map(\.0)
+                case "exclude": file.exclude = strings(setting.node, at: setting.location).map(\.0)
+                case "input_format":
+                    file.inputFormat = choice(setting.node, at: setting.location, as: InputFormat.self) ?? .auto
+                default: break
+                }
+            }
+            if file.include.isEmpty {
+                diagnostics.error(
+                    "'include' is required", at: component.location, hint: "list the files or globs to read")
+            }
+            return .file(file)
+        default:
+            unsupportedType("receiver", component, supported: ReceiverConfig.supportedTypes)
+            return nil
+        }
+    }
+
+    mutating func decodeExporter(_ component: Component) -> ExporterConfig? {
+        guard let settings = entries(component.node, at: component.location) else { return nil }
+        switch component.id.type {
+        case "file":
+            rejectUnknownKeys(settings, known: ["path", "format", "compression"])
+            var file = FileExporterConfig()
+            for setting in settings {
+                switch setting.key {
+                case "path": file.path = string(setting.node, at: setting.location) ?? ""
+                case "format": file.format = choice(setting.node, at: setting.location, as: ExportFormat.self) ?? .json
+                case "compression":
+                    file.compression = choice(setting.node, at: setting.location, as: ExportCompression.self) ?? .none
+                default: break
+                }
+            }
+            if file.path.isEmpty { diagnostics.error("'path' is required", at: component.location) }
+            return .file(file)
+        case "stdout":
+            rejectUnknownKeys(settings, known: ["format"])
+            var format = ExportFormat.json
+            for setting in settings where setting.key == "format" {
+                format = choice(setting.node, at: setting.location, as: ExportFormat.self) ?? .json
+            }
+            return .stdout(format)
+        case "prometheus":
+            rejectUnknownKeys(settings, known: ["endpoint", "path"])
+            var prometheus = PrometheusExporterConfig()
+            for setting in settings {
+                switch setting.key {
+                case "endpoint": prometheus.endpoint = string(setting.node, at: setting.location)
+                case "path": prometheus.path = string(setting.node, at: setting.location)
+                default: break
+                }
+            }
+            if (prometheus.endpoint == nil) == (prometheus.path == nil) {
+                diagnostics.error(
+                    "give exactly one of 'endpoint' (serve /metrics) and 'path' (write a textfile)",
+                    at: component.location)
+            }
+            return .prometheus(prometheus)
+        default:
+            unsupportedType("exporter", component, supported: ExporterConfig.supportedTypes)
+            return nil
+        }
+    }
+
+    mutating func decodeService(_ service: Entry, config: PipelineConfig) -> [PipelineDefinition] {
+        guard let settings = entries(service.node, at: service.location) else { return [] }
+        rejectUnknownKeys(settings, known: ["pipelines", "extensions", "telemetry"])
+        var pipelines: [PipelineDefinition] = []
+        for setting in settings {
+            switch setting.key {
+            case "extensions":
+                for (name, location) in strings(setting.node, at: setting.location) {
+                    diagnostics.error(
+                        "extension '\(name)' is not supported", at: location, hint: "remove it from the list")
+                }
+            case "telemetry":
+                diagnostics.error(
+                    "'service.telemetry' is not supported", at: setting.location,
+                    hint: "Trapline's own metrics go to a 'prometheus' exporter")
+            case "pipelines":
+                guard let definitions = entries(setting.node, at: setting.location) else { continue }
+                if definitions.isEmpty { diagnostics.error("no pipelines defined", at: setting.location) }
+                for definition in definitions {
+                    if let pipeline = decodePipeline(definition, config: config) { pipelines.append(pipeline) }
+                }
+            default: break
+            }
+        }
+        return pipelines
+    }
+
+    mutating func decodePipeline(_ definition: Entry, config: PipelineConfig) -> PipelineDefinition? {
+        guard let id = ComponentID(parsing: definition.key) else {
+            diagnostics.error(
+                "'\(definition.key)' is not a pipeline id", at: definition.location,
+                hint: "write traces[/name] or logs[/name]")
+            return nil
+        }
+        guard let signal = Signal(rawValue: id.type) else {
+            let hint =
+                id.type == "metrics" ? "Trapline processes traces and logs" : "write traces[/name] or logs[/name]"
+            diagnostics.error("pipeline signal '\(id.type)' is not supported", at: definition.location, hint: hint)
+            return nil
+        }
+        var pipeline = PipelineDefinition(id: definition.key, signal: signal)
+        guard let settings = entries(definition.node, at: definition.location) else { return nil }
+        rejectUnknownKeys(settings, known: ["receivers", "processors", "exporters"])
+        for setting in settings {
+            let references = strings(setting.node, at: setting.location)
+            switch setting.key {
+            case "receivers":
+                pipeline.receivers = resolve(references, kind: "receiver", defined: config.receivers.map(\.id))
+            case "processors":
+                pipeline.processors = resolve(references, kind: "processor", defined: config.processors)
+            case "exporters":
+                pipeline.exporters = resolve(references, kind: "exporter", defined: config.exporters.map(\.id))
+            default: break
+            }
+        }
+        if pipeline.receivers.isEmpty && !settings.contains(where: { $0.key == "receivers" }) {
+            diagnostics.error("pipeline '\(definition.key)' has no receivers", at: definition.location)
+        }
+        if pipeline.exporters.isEmpty && !settings.contains(where: { $0.key == "exporters" }) {
+            diagnostics.error("pipeline '\(definition.key)' has no exporters", at: definition.location)
+        }
+        return pipeline
+    }
+
+    /// Component references that name defined components (each undefined one is reported).
+    mutating func resolve(_ references: [(String, ConfigLocation)], kind: String, defined: [ComponentID])
+        -> [ComponentID]
+    {
+        var resolved: [ComponentID] = []
+        for (text, location) in references {
+            guard let id = ComponentID(parsing: text) else {
+                diagnostics.error("'\(text)' is not a component id", at: location)
+                continue
+            }
+            guard defined.contains(id) else {
+                let names = defined.map(\.description)
+                let hint =
+                    NearestName.suggestion(for: text, among: names).map { "did you mean '\($0)'?" }
+                    ?? (names.isEmpty ? "no \(kind)s are defined" : "defined: \(names.joined(separator: ", "))")
+                diagnostics.error("\(kind) '\(text)' is not defined", at: location, hint: hint)
+                continue
+            }
+            if resolved.contains(id) {
+                diagnostics.error("\(kind) '\(text)' is listed twice", at: location)
+                continue
+            }
+            resolved.append(id)
+        }
+        return resolved
+    }
+}

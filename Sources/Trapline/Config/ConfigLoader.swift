@@ -1,0 +1,240 @@
+import Foundation
+import TraplineCore
+import Yams
+
+/// Loads a Collector-shaped pipeline file: YAML → positioned nodes (with `${env:…}`
+/// substituted) → typed `PipelineConfig`, collecting every problem with its line and column
+/// instead of stopping at the first.
+public enum ConfigLoader {
+    /// What loading found: the configuration (meaningful only without diagnostics) and every
+    /// problem.
+    public struct Result: Sendable {
+        /// The typed configuration.
+        public var config: PipelineConfig
+        /// Every problem, in file order.
+        public var diagnostics: ConfigDiagnostics
+    }
+
+    /// Loads the file at `path`.
+    /// - Parameter environment: variables for `${env:…}`; nil uses the process environment.
+    public static func load(path: String, environment: [String: String]? = nil) -> Result {
+        let environment = environment ?? ProcessInfo.processInfo.environment
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
+            var diagnostics = ConfigDiagnostics()
+            diagnostics.error(
+                "cannot read the pipeline file", at: ConfigLocation(path: "", file: path, line: 1, column: 1),
+                hint: "check the path and that it is UTF-8 text")
+            return Result(config: PipelineConfig(), diagnostics: diagnostics)
+        }
+        return load(yaml: text, file: path, environment: environment)
+    }
+
+    /// Loads YAML text; `file` names it in diagnostics.
+    public static func load(yaml: String, file: String, environment: [String: String] = [:]) -> Result {
+        var decoder = ConfigDecoder(file: file, environment: environment)
+        let root: ConfigNode
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                decoder.diagnostics.error("the pipeline file is empty", at: decoder.rootLocation)
+                return Result(config: PipelineConfig(), diagnostics: decoder.diagnostics)
+            }
+            root = decoder.convert(node)
+        } catch YamlError.duplicatedKeysInMapping(let duplicates, let context) {
+            // Yams refuses duplicate keys outright, so this one problem ends the check.
+            for key in duplicates {
+                decoder.diagnostics.error(
+                    "duplicate key '\(key)' in this mapping",
+                    at: ConfigLocation(path: "", file: file, line: context.mark.line, column: context.mark.column),
+                    hint: "each id may appear once")
+            }
+            return Result(config: PipelineConfig(), diagnostics: decoder.diagnostics)
+        } catch let error as YamlError {
+            decoder.diagnostics.error("not valid YAML: \(decoder.problem(of: error))", at: decoder.location(of: error))
+            return Result(config: PipelineConfig(), diagnostics: decoder.diagnostics)
+        } catch {
+            decoder.diagnostics.error("not valid YAML: \(error)", at: decoder.rootLocation)
+            return Result(config: PipelineConfig(), diagnostics: decoder.diagnostics)
+        }
+        let config = decoder.decodePipelineConfig(root)
+        return Result(config: config, diagnostics: decoder.diagnostics)
+    }
+}
+
+/// Walks positioned nodes into typed configuration, recording diagnostics.
+struct ConfigDecoder {
+    let file: String
+    let environment: [String: String]
+    var diagnostics = ConfigDiagnostics()
+
+    var rootLocation: ConfigLocation { ConfigLocation(path: "", file: file, line: 1, column: 1) }
+
+    init(file: String, environment: [String: String]) {
+        self.file = file
+        self.environment = environment
+    }
+
+    func location(of error: YamlError) -> ConfigLocation {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _):
+            return ConfigLocation(path: "", file: file, line: mark.line, column: mark.column)
+        default:
+            return rootLocation
+        }
+    }
+
+    func problem(of error: YamlError) -> String {
+        switch error {
+        case .scanner(let context, let problem, _, _), .parser(let context, let problem, _, _),
+            .composer(let context, let problem, _, _):
+            return [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
+        default:
+            return "\(error)"
+        }
+    }
+
+    // MARK: YAML → ConfigNode
+
+    mutating func convert(_ node: Node) -> ConfigNode {
+        let line = node.mark?.line ?? 1
+        let column = node.mark?.column ?? 1
+        switch node {
+        case .scalar(let scalar):
+            if scalar.style == .plain && (scalar.string == "~" || scalar.string == "null" || scalar.string.isEmpty) {
+                return ConfigNode(.null, line: line, column: column)
+            }
+            let at = ConfigLocation(path: "", file: file, line: line, column: column)
+            return ConfigNode(.scalar(substitute(scalar.string, at: at)), line: line, column: column)
+        case .mapping(let mapping):
+            return ConfigNode(
+                .mapping(mapping.map { (key: convert($0.key), value: convert($0.value)) }), line: line, column: column)
+        case .sequence(let sequence):
+            return ConfigNode(.sequence(sequence.map { convert($0) }), line: line, column: column)
+        case .alias:
+            return ConfigNode(.null, line: line, column: column)
+        }
+    }
+
+    /// `${env:NAME}` and `${env:NAME:-default}`; an unset variable without a default is a
+    /// problem (the Collector would silently use an empty string).
+    mutating func substitute(_ text: String, at location: ConfigLocation) -> String {
+        guard text.contains("${") else { return text }
+        var result = ""
+        var rest = Substring(text)
+        while let start = rest.range(of: "${") {
+            result += rest[..<start.lowerBound]
+            guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
+                result += rest[start.lowerBound...]
+                return result
+            }
+            let reference = String(rest[start.upperBound..<end])
+            rest = rest[rest.index(after: end)...]
+            guard reference.hasPrefix("env:") else {
+                diagnostics.error(
+                    "unsupported substitution ${\(reference)}", at: location,
+                    hint: "use ${env:NAME} or ${env:NAME:-default}")
+                continue
+            }
+            let body = reference.dropFirst(4)
+            let (name, fallback): (String, String?) =
+                if let separator = body.range(of: ":-") {
+                    (String(body[..<separator.lowerBound]), String(body[separator.upperBound...]))
+                } else {
+                    (String(body), nil)
+                }
+            if let value = environment[name] {
+                result += value
+            } else if let fallback {
+                result += fallback
+            } else {
+                diagnostics.error(
+                    "environment variable \(name) is not set", at: location,
+                    hint: "set it, or write ${env:\(name):-default}")
+            }
+        }
+        return result + rest
+    }
+
+    // MARK: Helpers
+
+    /// The entries of a mapping node (duplicate keys reported); nil with a diagnostic when the
+    /// node is something else. An empty node is an empty mapping.
+    mutating func entries(_ node: ConfigNode, at location: ConfigLocation) -> [(
+        key: String, node: ConfigNode, location: ConfigLocation
+    )]? {
+        switch node.value {
+        case .null: return []
+        case .mapping(let pairs):
+            var seen: Set<String> = []
+            var result: [(key: String, node: ConfigNode, location: ConfigLocation)] = []
+            for pair in pairs {
+                guard let key = pair.key.scalar else {
+                    diagnostics.error("keys must be plain names", at: pair.key.location(location))
+                    continue
+                }
+                let keyLocation = pair.key.location(location, key)
+                guard seen.insert(key).inserted else {
+                    diagnostics.error("duplicate key '\(key)'", at: keyLocation, hint: "each id may appear once")
+                    continue
+                }
+                result.append((key, pair.value, keyLocation))
+            }
+            return result
+        default:
+            diagnostics.error("expected a mapping, found \(node.kindName)", at: node.location(location))
+            return nil
+        }
+    }
+
+    /// Reports every key not in `known`, naming the nearest known key.
+    mutating func rejectUnknownKeys(
+        _ entries: [(key: String, node: ConfigNode, location: ConfigLocation)], known: [String]
+    ) {
+        for entry in entries where !known.contains(entry.key) {
+            let hint =
+                NearestName.suggestion(for: entry.key, among: known).map { "did you mean '\($0)'?" }
+                ?? "known keys: \(known.joined(separator: ", "))"
+            diagnostics.error("unknown key '\(entry.key)'", at: entry.location, hint: hint)
+        }
+    }
+
+    mutating func string(_ node: ConfigNode, at location: ConfigLocation) -> String? {
+        guard let text = node.scalar else {
+            diagnostics.error("expected a string, found \(node.kindName)", at: location)
+            return nil
+        }
+        return text
+    }
+
+    /// A list of strings (a single string is a list of one, as the Collector reads `include`).
+    mutating func strings(_ node: ConfigNode, at location: ConfigLocation) -> [(String, ConfigLocation)] {
+        switch node.value {
+        case .scalar(let text): return [(text, location)]
+        case .null: return []
+        case .sequence(let items):
+            return items.compactMap { item in
+                let itemLocation = item.location(location)
+                return string(item, at: itemLocation).map { ($0, itemLocation) }
+            }
+        case .mapping:
+            diagnostics.error("expected a list of strings, found a mapping", at: location)
+            return []
+        }
+    }
+
+    mutating func choice<T: RawRepresentable & CaseIterable>(
+        _ node: ConfigNode, at location: ConfigLocation, as: T.Type
+    ) -> T?
+    where T.RawValue == String {
+        guard let text = string(node, at: location) else { return nil }
+        guard let value = T(rawValue: text) else {
+            let names = T.allCases.map(\.rawValue)
+            let hint =
+                NearestName.suggestion(for: text, among: names).map { "did you mean '\($0)'?" }
+                ?? "one of: \(names.joined(separator: ", "))"
+            diagnostics.error("'\(text)' is not a valid value", at: location, hint: hint)
+            return nil
+        }
+        return value
+    }
+}

@@ -1,0 +1,29 @@
+/// The pipeline used without `--config`: the text of `Pipelines/default.yaml`, compiled in so
+/// the binary needs no file beside it. A test keeps the two identical.
+public enum DefaultPipeline {
+    /// The file name diagnostics use for it.
+    public static let fileName = "Pipelines/default.yaml (built in)"
+
+    /// The YAML text.
+    public static let yaml = """
+        # The pipeline `trapline replay` uses without --config (compiled into the binary): what the
+        # inputs hold goes to standard output unchanged, as length-prefixed OTLP protobuf, or to the
+        # file named by --output. No processor runs yet.
+        receivers:
+          stdin:
+
+        exporters:
+          stdout:
+            format: proto
+
+        service:
+          pipelines:
+            traces:
+              receivers: [stdin]
+              exporters: [stdout]
+            logs:
+              receivers: [stdin]
+              exporters: [stdout]
+
+        """
+}

@@ -1,0 +1,137 @@
+public import TraplineCore
+
+/// A component id, `type[/name]`, as in the Collector.
+public struct ComponentID: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// The component type (`file`, `prometheus` …).
+    public var type: String
+    /// The optional name after the slash.
+    public var name: String?
+
+    /// Parses `type[/name]`; nil when empty or when a part is empty.
+    public init?(parsing text: String) {
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard let first = parts.first, !first.isEmpty, parts.count == 1 || !parts[1].isEmpty else { return nil }
+        type = first
+        name = parts.count == 2 ? parts[1] : nil
+    }
+
+    public var description: String { name.map { "\(type)/\($0)" } ?? type }
+
+    public static func < (lhs: ComponentID, rhs: ComponentID) -> Bool { lhs.description < rhs.description }
+}
+
+/// A file input: every file matching `include` (globs), minus `exclude`, read as replay reads.
+public struct FileReceiverConfig: Hashable, Sendable {
+    /// Glob patterns of files to read (required, at least one).
+    public var include: [String] = []
+    /// Glob patterns of files to skip. Default: none.
+    public var exclude: [String] = []
+    /// The input layout; default `auto` (detected from the bytes).
+    public var inputFormat: InputFormat = .auto
+
+    /// Makes the defaults.
+    public init() {}
+}
+
+/// A receiver: where telemetry comes from.
+public enum ReceiverConfig: Hashable, Sendable {
+    /// `file` or `otlpjsonfile`: files matched by globs.
+    case file(FileReceiverConfig)
+    /// `stdin`: standard input, until it ends.
+    case stdin
+
+    /// The receiver types Trapline supports.
+    public static let supportedTypes = ["file", "otlpjsonfile", "stdin"]
+}
+
+/// The encoding of an exporter's output.
+public enum ExportFormat: String, Hashable, Sendable, CaseIterable {
+    /// OTLP protobuf, 4-byte big-endian length-prefixed (the Collector file exporter's `proto`).
+    case proto
+    /// OTLP JSON lines (the Collector file exporter's default).
+    case json
+}
+
+/// Output compression.
+public enum ExportCompression: String, Hashable, Sendable, CaseIterable {
+    case none
+    case gzip
+}
+
+/// A file output.
+public struct FileExporterConfig: Hashable, Sendable {
+    /// Where to write (required); written to a temporary and renamed when complete.
+    public var path = ""
+    /// The encoding; default `json`, as the Collector's file exporter.
+    public var format = ExportFormat.json
+    /// Compression; default `none`.
+    public var compression = ExportCompression.none
+
+    /// Makes the defaults.
+    public init() {}
+}
+
+/// Prometheus exposition of Trapline's own metrics.
+public struct PrometheusExporterConfig: Hashable, Sendable {
+    /// `host:port` to serve `/metrics` on (sidecar mode). Exactly one of `endpoint` and `path`.
+    public var endpoint: String?
+    /// A textfile to write (atomically, via rename) when the run ends.
+    public var path: String?
+
+    /// Makes the defaults.
+    public init() {}
+}
+
+/// An exporter: where telemetry and metrics go.
+public enum ExporterConfig: Hashable, Sendable {
+    /// `file`: a file of OTLP.
+    case file(FileExporterConfig)
+    /// `stdout`: OTLP on standard output, in `format` (default `json`).
+    case stdout(ExportFormat)
+    /// `prometheus`: Trapline's metrics.
+    case prometheus(PrometheusExporterConfig)
+
+    /// The exporter types Trapline supports.
+    public static let supportedTypes = ["file", "stdout", "prometheus"]
+}
+
+/// One `service.pipelines` entry: `traces[/name]` or `logs[/name]`.
+public struct PipelineDefinition: Hashable, Sendable {
+    /// The pipeline id as written.
+    public var id: String
+    /// The signal it carries.
+    public var signal: Signal
+    /// Receiver ids, in order.
+    public var receivers: [ComponentID] = []
+    /// Processor ids, in order: the stage chain.
+    public var processors: [ComponentID] = []
+    /// Exporter ids.
+    public var exporters: [ComponentID] = []
+
+    /// Makes an empty pipeline.
+    public init(id: String, signal: Signal) {
+        self.id = id
+        self.signal = signal
+    }
+}
+
+/// A whole pipeline file, typed. Built by `ConfigLoader`; knows nothing of YAML.
+public struct PipelineConfig: Sendable {
+    /// Receivers by id, in file order.
+    public var receivers: [(id: ComponentID, config: ReceiverConfig)] = []
+    /// Processor ids, in file order (no processor type is supported yet, so they carry no settings).
+    public var processors: [ComponentID] = []
+    /// Exporters by id, in file order.
+    public var exporters: [(id: ComponentID, config: ExporterConfig)] = []
+    /// Pipelines, in file order.
+    public var pipelines: [PipelineDefinition] = []
+
+    /// Makes an empty configuration.
+    public init() {}
+
+    /// The receiver with `id`.
+    public func receiver(_ id: ComponentID) -> ReceiverConfig? { receivers.first { $0.id == id }?.config }
+
+    /// The exporter with `id`.
+    public func exporter(_ id: ComponentID) -> ExporterConfig? { exporters.first { $0.id == id }?.config }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import Testing
+import Trapline
+import TraplineCore
+import TraplineTestSupport
+
+@Suite struct ConfigLoaderTests {
+    static var pipelineFiles: [String] {
+        let directory = Fixtures.root.appendingPathComponent("Pipelines").path
+        return ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasSuffix(".yaml") }.sorted().map { directory + "/" + $0 }
+    }
+
+    @Test func pipelineFilesExist() {
+        #expect(Self.pipelineFiles.count >= 3)
+    }
+
+    @Test(arguments: pipelineFiles)
+    func everyShippedPipelineValidates(path: String) {
+        let result = ConfigLoader.load(path: path, environment: [:])
+        #expect(result.diagnostics.isEmpty, "\(result.diagnostics.sorted.map(\.description))")
+        #expect(!result.config.pipelines.isEmpty)
+    }
+
+    @Test func builtInDefaultIsThePipelinesFile() throws {
+        let file = try String(
+            contentsOf: Fixtures.root.appendingPathComponent("Pipelines/default.yaml"), encoding: .utf8)
+        #expect(DefaultPipeline.yaml == file)
+        let result = ConfigLoader.load(yaml: DefaultPipeline.yaml, file: DefaultPipeline.fileName)
+        #expect(result.diagnostics.isEmpty)
+        #expect(result.config.pipelines.map(\.signal) == [.traces, .logs])
+    }
+
+    @Test func everyMistakeIsReportedWithItsLineAndColumn() {
+        let yaml = """
+            receivers:
+              file/in:
+                includ: [a.json]
+              kafka:
+                brokers: [x]
+            exporters:
+              file/out:
+                path: out.json
+                format: protobuf
+              prometheus:
+                path: m.prom
+                endpoint: ":9464"
+            service:
+              pipelines:
+                traces:
+                  receivers: [file/in]
+                  exporters: [file/outt, prometheus]
+                metrics:
+                  receivers: [file/in]
+                  exporters: [file/out]
+            """
+        let found = ConfigLoader.load(yaml: yaml, file: "bad.yaml").diagnostics.sorted
+        let positions = found.map { "\($0.line):\($0.column) \($0.path)" }
+        #expect(
+            positions == [
+                "2:3 receivers.file/in",  // include missing
+                "3:5 receivers.file/in.includ",  // unknown key, nearest 'include'
+                "4:3 receivers.kafka",  // unsupported type
+                "9:5 exporters.file/out.format",  // invalid value
+                "10:3 exporters.prometheus",  // both endpoint and path
+                "17:19 service.pipelines.traces.exporters",  // undefined reference
+                "18:5 service.pipelines.metrics",  // unsupported signal
+            ])
+        #expect(found[1].hint == "did you mean 'include'?")
+        #expect(found[2].message.contains("kafka") && found[2].hint?.contains("file, otlpjsonfile, stdin") == true)
+        #expect(found[5].hint == "did you mean 'file/out'?")
+        #expect(found[0].description.hasPrefix("bad.yaml:2:3: error: receivers.file/in: "))
+    }
+
+    @Test func duplicateIdsAreReported() {
+        let yaml = """
+            receivers:
+              stdin:
+              stdin:
+            service:
+            """
+        let messages = ConfigLoader.load(yaml: yaml, file: "dup.yaml").diagnostics.sorted.map {
+            "\($0.line): \($0.message)"
+        }
+        #expect(messages == ["2: duplicate key 'stdin' in this mapping"])
+    }
+
+    @Test func wrongTypesAreReported() {
+        let yaml = """
+            receivers:
+              stdin:
+            exporters:
+              stdout: [json]
+            service:
+              pipelines: []
+            """
+        let messages = ConfigLoader.load(yaml: yaml, file: "types.yaml").diagnostics.sorted.map {
+            "\($0.line): \($0.message)"
+        }
+        #expect(messages == ["4: expected a mapping, found a list", "6: expected a mapping, found a list"])
+    }
+
+    @Test func environmentVariablesAreSubstituted() {
+        let yaml = """
+            receivers:
+              file:
+                include: ["${env:CAPTURES}/*.json", "${env:MORE:-extra}/*.pb"]
+            exporters:
+              file:
+                path: ${env:MISSING}
+            service:
+              pipelines:
+                logs:
+                  receivers: [file]
+                  exporters: [file]
+            """
+        let result = ConfigLoader.load(yaml: yaml, file: "env.yaml", environment: ["CAPTURES": "/data"])
+        guard case .file(let file)? = result.config.receiver(ComponentID(parsing: "file")!) else {
+            Issue.record("no file receiver")
+            return
+        }
+        #expect(file.include == ["/data/*.json", "extra/*.pb"])
+        #expect(
+            result.diagnostics.sorted.map(\.message) == [
+                "'path' is required", "environment variable MISSING is not set",
+            ])
+    }
+
+    @Test func brokenYAMLSaysWhere() {
+        let found = ConfigLoader.load(yaml: "receivers:\n  stdin:\n exporters: [\n", file: "broken.yaml").diagnostics
+            .sorted
+        #expect(found.count == 1)
+        #expect(found.first?.line == 3)
+        #expect(found.first?.message.hasPrefix("not valid YAML") == true)
+    }
+}

@@ -1,3 +1,4 @@
+import Dispatch
 import TraplineCore
 import TraplineStages
 
@@ -10,8 +11,9 @@ import TraplineStages
 /// Batch replay: reads every input, decodes each frame into a batch, accounts for every
 /// record and writes the survivors on.
 ///
-/// Batches and the output writer are reused from frame to frame, so steady-state replay does
-/// not allocate per record.
+/// Frames are read in windows and processed on `workers` cores at once, each worker with its
+/// own reusable batches; their outcomes are merged and written in input order, so the output
+/// and the report do not depend on the number of workers.
 public struct Replay {
     /// What to read and write.
     public let options: ReplayOptions
@@ -39,16 +41,36 @@ public struct Replay {
             report.outputFailure = error
             return report
         }
-        var state = ReplayState(options: options, sink: sink)
+        let workers = max(1, options.workers)
+        let observedTime = options.observedTimeUnixNano ?? Self.now()
+        var processors = (0..<workers).map { _ in
+            FrameProcessor(outputFormat: options.outputFormat, observedTime: observedTime)
+        }
         for path in expansion.files {
+            var reader: FrameReader
             do throws(IOFailure) {
-                try state.replay(path: path, into: &report)
+                reader = try FrameReader(path: path, options: options.read)
             } catch {
-                if error.operation == "write" || error.path == (sinkPath ?? "") {
-                    report.outputFailure = error
-                    return report
-                }
                 report.inputFailures.append(error)
+                continue
+            }
+            report.filesRead += 1
+            defer { reader.close() }
+            while true {
+                let (window, readFailure) = Self.readWindow(&reader, frames: workers * 8, bytes: options.windowBytes)
+                let outcomes = Self.process(window, path: path, with: &processors)
+                for outcome in outcomes {
+                    outcome.merge(into: &report, cap: options.maxReportedRejections)
+                    guard let sink, !outcome.output.isEmpty else { continue }
+                    do throws(IOFailure) {
+                        try sink.write(outcome.output)
+                    } catch {
+                        report.outputFailure = error
+                        return report
+                    }
+                }
+                if let readFailure { report.inputFailures.append(readFailure) }
+                if window.isEmpty || readFailure != nil { break }
             }
         }
         do throws(IOFailure) {
@@ -60,144 +82,51 @@ public struct Replay {
         return report
     }
 
-    private var sinkPath: String? {
-        if case .file(let path) = options.output { return path }
-        return nil
-    }
-}
-
-/// Reused state of one replay: batches, decoders, the writer.
-struct ReplayState {
-    let options: ReplayOptions
-    let sink: OutputSink?
-    let decoder = OTLPProtobufDecoder()
-    let textDecoder = TextLogDecoder()
-    let encoder = OTLPProtobufEncoder(framing: .bigEndianLengthPrefix)
-    let writer = WireWriter()
-    let jsonDecoder = OTLPJSONDecoder()
-    let jsonEncoder = OTLPJSONEncoder()
-    /// JSON output of the current frame (reused).
-    var jsonOutput: [UInt8] = []
-    let observedTime: UInt64
-    var spans = SpanBatch()
-    var logs = LogBatch()
-
-    init(options: ReplayOptions, sink: OutputSink?) {
-        self.options = options
-        self.sink = sink
-        if let time = options.observedTimeUnixNano {
-            observedTime = time
-        } else {
-            var now = timespec()
-            clock_gettime(CLOCK_REALTIME, &now)
-            observedTime = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    /// Reads up to `frames` events or about `bytes` of frames, whichever comes first.
+    private static func readWindow(_ reader: inout FrameReader, frames: Int, bytes: Int) -> ([FrameEvent], IOFailure?) {
+        var window: [FrameEvent] = []
+        var size = 0
+        do throws(IOFailure) {
+            while window.count < frames && size < bytes, let event = try reader.next() {
+                if case .frame(let frame) = event { size += frame.range.count }
+                window.append(event)
+            }
+        } catch {
+            return (window, error)
         }
+        return (window, nil)
     }
 
-    /// Replays one file (or stdin).
-    ///
-    /// - Throws: `IOFailure` for the input (reading) or the output (writing).
-    mutating func replay(path: String, into report: inout ReplayReport) throws(IOFailure) {
-        var reader = try FrameReader(path: path, options: options.read)
-        defer { reader.close() }
-        report.filesRead += 1
-        while let event = try reader.next() {
-            switch event {
-            case .rejected(let error, let records):
-                report.records += BatchAccounting.counts(rejectedRecords: records)
-                report.record(
-                    Rejection(source: path, error: error, records: records), cap: options.maxReportedRejections)
-            case .frame(let frame):
-                report.frames += 1
-                try process(frame, path: path, into: &report)
+    /// Processes a window: with one worker in place, else spread over the workers (worker `w`
+    /// takes events `w`, `w + workers`, …), outcomes kept in input order.
+    private static func process(_ window: [FrameEvent], path: String, with processors: inout [FrameProcessor])
+        -> [FrameOutcome]
+    {
+        if processors.count == 1 || window.count < 2 {
+            return window.map { processors[0].process($0, path: path) }
+        }
+        let workers = min(processors.count, window.count)
+        let outcomes = UnsafeMutableBufferPointer<FrameOutcome>.allocate(capacity: window.count)
+        outcomes.initialize(repeating: FrameOutcome())
+        defer { outcomes.deallocate() }
+        processors.withUnsafeMutableBufferPointer { states in
+            // Each worker touches only its own state and its own outcome slots.
+            nonisolated(unsafe) let states = states
+            nonisolated(unsafe) let outcomes = outcomes
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                var index = worker
+                while index < window.count {
+                    outcomes[index] = states[worker].process(window[index], path: path)
+                    index += workers
+                }
             }
         }
+        return Array(outcomes)
     }
 
-    private mutating func process(_ frame: Frame, path: String, into report: inout ReplayReport) throws(IOFailure) {
-        writer.reset()
-        jsonOutput.removeAll(keepingCapacity: true)
-        switch frame.payload {
-        case .protobuf(.traces):
-            decoder.decodeTraces(input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, into: &spans)
-            forwardSpans(path: path, into: &report)
-        case .protobuf(.logs):
-            decoder.decodeLogs(input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, into: &logs)
-            forwardLogs(path: path, into: &report)
-        case .json(let firstLine):
-            processJSON(frame, firstLine: firstLine, path: path, into: &report)
-        case .text(let firstLine, let continuesLine):
-            let summary = textDecoder.decode(
-                input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, firstLine: firstLine,
-                continuesLine: continuesLine, sourcePath: path, observedTime: observedTime, into: &logs)
-            report.repairedTextLines += summary.repairedLines
-            report.continuedTextLines += summary.continuedLines
-            // A run of empty lines holds no record: nothing to write.
-            if logs.count > 0 { forwardLogs(path: path, into: &report) }
-        }
-        guard let sink else { return }
-        if writer.count > 0 { try sink.write(writer.bytes) }
-        if !jsonOutput.isEmpty { try sink.write(jsonOutput) }
-    }
-
-    private mutating func processJSON(_ frame: Frame, firstLine: Int, path: String, into report: inout ReplayReport) {
-        switch jsonDecoder.payloadKind(input: frame.input, frame: frame.range) {
-        case .signal(.logs):
-            report.jsonLeniency += jsonDecoder.decodeLogs(
-                input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, firstLine: firstLine,
-                into: &logs)
-            forwardLogs(path: path, into: &report)
-        case .unsupportedSignal:
-            let error = DecodeError(.unsupportedSignal, offset: frame.sourceOffset, line: firstLine, column: 1)
-            report.records += BatchAccounting.counts(rejectedRecords: 1)
-            report.record(Rejection(source: path, error: error, records: 1), cap: options.maxReportedRejections)
-        case .signal(.traces), .unknown:
-            report.jsonLeniency += jsonDecoder.decodeTraces(
-                input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, firstLine: firstLine,
-                into: &spans)
-            if spans.count == 0 && spans.rejections.isEmpty
-                && jsonDecoder.payloadKind(input: frame.input, frame: frame.range) == .unknown
-            {
-                // Well-formed JSON that is no OTLP document: one record that cannot be read.
-                spans.rejections.append(
-                    DecodeError(.unknownSignal, offset: frame.sourceOffset, line: firstLine, column: 1), records: 1)
-            }
-            forwardSpans(path: path, into: &report)
-        }
-    }
-
-    private mutating func forwardSpans(path: String, into report: inout ReplayReport) {
-        account(spans.rejections, path: path, into: &report)
-        let counts = BatchAccounting.counts(for: spans)
-        report.records += counts
-        report.spansForwarded += counts.forwarded
-        // A request whose every record was rejected writes nothing; an empty one stays empty.
-        guard sink != nil, spans.count > 0 || spans.rejections.isEmpty else { return }
-        switch options.outputFormat {
-        case .otlpProto: encoder.encode(spans, into: writer)
-        case .otlpJSON: jsonEncoder.encode(spans, into: &jsonOutput)
-        case .none: break
-        }
-    }
-
-    private mutating func forwardLogs(path: String, into report: inout ReplayReport) {
-        account(logs.rejections, path: path, into: &report)
-        let counts = BatchAccounting.counts(for: logs)
-        report.records += counts
-        report.logRecordsForwarded += counts.forwarded
-        guard sink != nil, logs.count > 0 || logs.rejections.isEmpty else { return }
-        switch options.outputFormat {
-        case .otlpProto: encoder.encode(logs, into: writer)
-        case .otlpJSON: jsonEncoder.encode(logs, into: &jsonOutput)
-        case .none: break
-        }
-    }
-
-    private func account(_ rejections: BatchRejections, path: String, into report: inout ReplayReport) {
-        for index in rejections.errors.indices {
-            report.record(
-                Rejection(source: path, error: rejections.errors[index], records: rejections.recordCounts[index]),
-                cap: options.maxReportedRejections)
-        }
+    private static func now() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     }
 }

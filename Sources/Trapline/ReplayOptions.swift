@@ -1,5 +1,11 @@
 public import TraplineCore
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 /// The encoding of replay output.
 public enum OutputFormat: String, Sendable, CaseIterable {
     /// 4-byte big-endian length-prefixed `Export*ServiceRequest` frames, one signal per frame
@@ -27,12 +33,17 @@ public struct ReplayOptions: Sendable {
     public var observedTimeUnixNano: UInt64?
     /// How many individual rejections the report keeps (all are counted by reason).
     public var maxReportedRejections: Int
+    /// How many frames are processed at once (one per core by default). Output and report do
+    /// not depend on it.
+    public var workers: Int
+    /// About how many bytes of frames are read ahead for the workers.
+    public var windowBytes: Int
 
     /// Makes options.
     public init(
         inputs: [String], read: ReadOptions = ReadOptions(), outputFormat: OutputFormat = .otlpProto,
         output: OutputDestination = .standardOutput, observedTimeUnixNano: UInt64? = nil,
-        maxReportedRejections: Int = 1000
+        maxReportedRejections: Int = 1000, workers: Int = ReplayOptions.defaultWorkers, windowBytes: Int = 64 << 20
     ) {
         self.inputs = inputs
         self.read = read
@@ -40,5 +51,10 @@ public struct ReplayOptions: Sendable {
         self.output = output
         self.observedTimeUnixNano = observedTimeUnixNano
         self.maxReportedRejections = maxReportedRejections
+        self.workers = workers
+        self.windowBytes = windowBytes
     }
+
+    /// One worker per available core.
+    public static var defaultWorkers: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 }

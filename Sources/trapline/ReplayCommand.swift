@@ -58,6 +58,9 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, help: "Text lines longer than this many bytes are split into several records.")
     var maxLineBytes: Int = ReadOptions().maxLineBytes
 
+    @Option(name: .long, help: "Frames processed at once, one per core by default; output does not depend on it.")
+    var workers: Int = ReplayOptions.defaultWorkers
+
     @Argument(help: "Input files, directories, or - for stdin.")
     var inputs: [String] = []
 
@@ -72,6 +75,7 @@ struct ReplayCommand: ParsableCommand {
             throw ValidationError("--max-line-bytes must be between 16 and \(Int32.max - 1)")
         }
         guard maxDecompressedBytes > 0 else { throw ValidationError("--max-decompressed-bytes must be positive") }
+        guard workers >= 1 && workers <= 256 else { throw ValidationError("--workers must be between 1 and 256") }
         if output == "-" && outputFormat == .otlpProto && isatty(STDOUT_FILENO) != 0 {
             throw ValidationError(
                 "refusing to write binary protobuf to a terminal: use --output FILE or --output-format none")
@@ -87,7 +91,7 @@ struct ReplayCommand: ParsableCommand {
         read.maxLineBytes = maxLineBytes
         let options = ReplayOptions(
             inputs: inputs, read: read, outputFormat: outputFormat,
-            output: output == "-" ? .standardOutput : .file(output))
+            output: output == "-" ? .standardOutput : .file(output), workers: workers)
         let report = Replay(options: options).run()
         var status = report.exitStatus
         if let reportFile {

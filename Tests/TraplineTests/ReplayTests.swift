@@ -35,6 +35,33 @@ import TraplineTestSupport
         #expect(again.records == report.records)
     }
 
+    /// Acceptance (issue 4): the number of workers changes nothing in the output or the report.
+    @Test(arguments: [
+        ("generated/shop-traces.otlp", OutputFormat.otlpProto), ("generated/shop-logs.varint.otlp", .otlpJSON),
+        ("corpus/buildlogs", .otlpProto), ("corpus/otlp", .otlpJSON), ("regressions", .otlpProto),
+    ])
+    func oneAndTwoWorkersWriteTheSameBytes(path: String, format: OutputFormat) throws {
+        let directory = try Fixtures.temporaryDirectory()
+        var outputs: [Data] = []
+        var reports: [String] = []
+        for workers in [1, 2, 3] {
+            let output = directory.appendingPathComponent("out-\(workers)").path
+            let report = Replay(
+                options: ReplayOptions(
+                    inputs: [Fixtures.path(path)], outputFormat: format, output: .file(output), observedTimeUnixNano: 1,
+                    workers: workers, windowBytes: 64 << 10)
+            ).run()
+            #expect(report.records.isBalanced)
+            outputs.append(try Data(contentsOf: URL(fileURLWithPath: output)))
+            reports.append(report.json)
+        }
+        #expect(outputs[0].count > 0)
+        #expect(outputs[1] == outputs[0])
+        #expect(outputs[2] == outputs[0])
+        #expect(reports[1] == reports[0])
+        #expect(reports[2] == reports[0])
+    }
+
     @Test func directoriesAreReadRecursivelyInSortedOrder() throws {
         let directory = try Fixtures.temporaryDirectory()
         let names = ["b.pb", "a/z.pb", "a/b/c.pb", "c.pb"]

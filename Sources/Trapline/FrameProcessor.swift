@@ -1,0 +1,149 @@
+import TraplineCore
+import TraplineStages
+
+/// What processing one frame (or one rejected piece of input) gave: the accounting, the
+/// rejections in input order, and the encoded output — no I/O, so frames can be processed on
+/// any core and their outcomes merged in input order.
+struct FrameOutcome: Sendable {
+    var records = RecordCounts()
+    var spansForwarded = 0
+    var logRecordsForwarded = 0
+    var frames = 0
+    var rejections: [Rejection] = []
+    var repairedTextLines = 0
+    var continuedTextLines = 0
+    var jsonLeniency = JSONLeniency()
+    /// Encoded output of the frame, in the replay's output format.
+    var output: [UInt8] = []
+
+    /// Folds this outcome into `report`, keeping at most `cap` individual rejections.
+    func merge(into report: inout ReplayReport, cap: Int) {
+        report.records += records
+        report.spansForwarded += spansForwarded
+        report.logRecordsForwarded += logRecordsForwarded
+        report.frames += frames
+        report.repairedTextLines += repairedTextLines
+        report.continuedTextLines += continuedTextLines
+        report.jsonLeniency += jsonLeniency
+        for rejection in rejections { report.record(rejection, cap: cap) }
+    }
+}
+
+/// One worker's reusable decoding state: decoders, batches and writers, kept from frame to
+/// frame so steady-state processing does not allocate per record.
+struct FrameProcessor {
+    let outputFormat: OutputFormat
+    let observedTime: UInt64
+    let decoder = OTLPProtobufDecoder()
+    let textDecoder = TextLogDecoder()
+    let encoder = OTLPProtobufEncoder(framing: .bigEndianLengthPrefix)
+    let writer = WireWriter()
+    let jsonDecoder = OTLPJSONDecoder()
+    let jsonEncoder = OTLPJSONEncoder()
+    var spans = SpanBatch()
+    var logs = LogBatch()
+
+    init(outputFormat: OutputFormat, observedTime: UInt64) {
+        self.outputFormat = outputFormat
+        self.observedTime = observedTime
+    }
+
+    /// Decodes, accounts for and encodes one event of `path`.
+    mutating func process(_ event: FrameEvent, path: String) -> FrameOutcome {
+        var outcome = FrameOutcome()
+        switch event {
+        case .rejected(let error, let records):
+            outcome.records += BatchAccounting.counts(rejectedRecords: records)
+            outcome.rejections.append(Rejection(source: path, error: error, records: records))
+        case .frame(let frame):
+            outcome.frames = 1
+            process(frame, path: path, into: &outcome)
+        }
+        return outcome
+    }
+
+    private mutating func process(_ frame: Frame, path: String, into outcome: inout FrameOutcome) {
+        switch frame.payload {
+        case .protobuf(.traces):
+            decoder.decodeTraces(input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, into: &spans)
+            forwardSpans(path: path, into: &outcome)
+        case .protobuf(.logs):
+            decoder.decodeLogs(input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, into: &logs)
+            forwardLogs(path: path, into: &outcome)
+        case .json(let firstLine):
+            processJSON(frame, firstLine: firstLine, path: path, into: &outcome)
+        case .text(let firstLine, let continuesLine):
+            let summary = textDecoder.decode(
+                input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, firstLine: firstLine,
+                continuesLine: continuesLine, sourcePath: path, observedTime: observedTime, into: &logs)
+            outcome.repairedTextLines += summary.repairedLines
+            outcome.continuedTextLines += summary.continuedLines
+            // A run of empty lines holds no record: nothing to write.
+            if logs.count > 0 { forwardLogs(path: path, into: &outcome) }
+        }
+    }
+
+    private mutating func processJSON(_ frame: Frame, firstLine: Int, path: String, into outcome: inout FrameOutcome) {
+        switch jsonDecoder.payloadKind(input: frame.input, frame: frame.range) {
+        case .signal(.logs):
+            outcome.jsonLeniency += jsonDecoder.decodeLogs(
+                input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, firstLine: firstLine, into: &logs)
+            forwardLogs(path: path, into: &outcome)
+        case .unsupportedSignal:
+            let error = DecodeError(.unsupportedSignal, offset: frame.sourceOffset, line: firstLine, column: 1)
+            outcome.records += BatchAccounting.counts(rejectedRecords: 1)
+            outcome.rejections.append(Rejection(source: path, error: error, records: 1))
+        case .signal(.traces), .unknown:
+            outcome.jsonLeniency += jsonDecoder.decodeTraces(
+                input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, firstLine: firstLine, into: &spans)
+            if spans.count == 0 && spans.rejections.isEmpty
+                && jsonDecoder.payloadKind(input: frame.input, frame: frame.range) == .unknown
+            {
+                // Well-formed JSON that is no OTLP document: one record that cannot be read.
+                spans.rejections.append(
+                    DecodeError(.unknownSignal, offset: frame.sourceOffset, line: firstLine, column: 1), records: 1)
+            }
+            forwardSpans(path: path, into: &outcome)
+        }
+    }
+
+    private mutating func forwardSpans(path: String, into outcome: inout FrameOutcome) {
+        record(spans.rejections, path: path, into: &outcome)
+        let counts = BatchAccounting.counts(for: spans)
+        outcome.records += counts
+        outcome.spansForwarded += counts.forwarded
+        // A request whose every record was rejected writes nothing; an empty one stays empty.
+        guard spans.count > 0 || spans.rejections.isEmpty else { return }
+        switch outputFormat {
+        case .otlpProto:
+            writer.reset()
+            encoder.encode(spans, into: writer)
+            outcome.output.append(contentsOf: writer.bytes)
+        case .otlpJSON: jsonEncoder.encode(spans, into: &outcome.output)
+        case .none: break
+        }
+    }
+
+    private mutating func forwardLogs(path: String, into outcome: inout FrameOutcome) {
+        record(logs.rejections, path: path, into: &outcome)
+        let counts = BatchAccounting.counts(for: logs)
+        outcome.records += counts
+        outcome.logRecordsForwarded += counts.forwarded
+        guard logs.count > 0 || logs.rejections.isEmpty else { return }
+        switch outputFormat {
+        case .otlpProto:
+            writer.reset()
+            encoder.encode(logs, into: writer)
+            outcome.output.append(contentsOf: writer.bytes)
+        case .otlpJSON: jsonEncoder.encode(logs, into: &outcome.output)
+        case .none: break
+        }
+    }
+
+    private func record(_ rejections: BatchRejections, path: String, into outcome: inout FrameOutcome) {
+        for index in rejections.errors.indices {
+            outcome.rejections.append(
+                Rejection(source: path, error: rejections.errors[index], records: rejections.recordCounts[index]))
+        }
+    }
+}

@@ -18,6 +18,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The system zlib, reached through a module map (the only C dependency of the product).
@@ -26,7 +27,10 @@ let package = Package(
         .target(name: "TraplineStages", dependencies: ["TraplineCore"], swiftSettings: sharedSettings),
         .target(
             name: "Trapline",
-            dependencies: ["TraplineCore", "TraplineStages", .product(name: "Yams", package: "Yams")],
+            dependencies: [
+                "TraplineCore", "TraplineStages", .product(name: "Yams", package: "Yams"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
             swiftSettings: sharedSettings
         ),
         .executableTarget(

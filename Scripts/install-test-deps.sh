@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian 12 machine, skipping what is present:
-# libprotobuf-c (the oracle), zlib headers, and PyPI's opentelemetry-proto (the upb reference
+# libprotobuf-c (the oracle), zlib headers, promtool (Debian's prometheus, to check the metrics
+# text), and PyPI's opentelemetry-proto (the upb reference
 # decoder and the fixture generator's encoder).
 set -euo pipefail
 missing=()
 [ -f /usr/include/protobuf-c/protobuf-c.h ] || missing+=(libprotobuf-c-dev)
 command -v protoc-c >/dev/null || missing+=(protobuf-c-compiler)
 [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+command -v promtool >/dev/null || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -13,8 +13,14 @@ struct FrameOutcome: Sendable {
     var repairedTextLines = 0
     var continuedTextLines = 0
     var jsonLeniency = JSONLeniency()
-    /// Encoded output of the frame, in the replay's output format.
-    var output: [UInt8] = []
+    /// Bytes of the frame decoded.
+    var inputBytes = 0
+    /// The signal of the records written, when any were.
+    var signal: Signal?
+    /// The frame's records as length-prefixed OTLP protobuf, when a route wants it.
+    var proto: [UInt8] = []
+    /// The frame's records as one OTLP JSON line, when a route wants it.
+    var json: [UInt8] = []
 
     /// Folds this outcome into `report`, keeping at most `cap` individual rejections.
     func merge(into report: inout ReplayReport, cap: Int) {
@@ -32,7 +38,10 @@ struct FrameOutcome: Sendable {
 /// One worker's reusable decoding state: decoders, batches and writers, kept from frame to
 /// frame so steady-state processing does not allocate per record.
 struct FrameProcessor {
-    let outputFormat: OutputFormat
+    /// Whether some route writes protobuf.
+    let encodesProto: Bool
+    /// Whether some route writes JSON.
+    let encodesJSON: Bool
     let observedTime: UInt64
     let decoder = OTLPProtobufDecoder()
     let textDecoder = TextLogDecoder()
@@ -43,8 +52,9 @@ struct FrameProcessor {
     var spans = SpanBatch()
     var logs = LogBatch()
 
-    init(outputFormat: OutputFormat, observedTime: UInt64) {
-        self.outputFormat = outputFormat
+    init(encodesProto: Bool, encodesJSON: Bool, observedTime: UInt64) {
+        self.encodesProto = encodesProto
+        self.encodesJSON = encodesJSON
         self.observedTime = observedTime
     }
 
@@ -57,6 +67,7 @@ struct FrameProcessor {
             outcome.rejections.append(Rejection(source: path, error: error, records: records))
         case .frame(let frame):
             outcome.frames = 1
+            outcome.inputBytes = frame.range.count
             process(frame, path: path, into: &outcome)
         }
         return outcome
@@ -87,7 +98,8 @@ struct FrameProcessor {
         switch jsonDecoder.payloadKind(input: frame.input, frame: frame.range) {
         case .signal(.logs):
             outcome.jsonLeniency += jsonDecoder.decodeLogs(
-                input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, firstLine: firstLine, into: &logs)
+                input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, firstLine: firstLine,
+                into: &logs)
             forwardLogs(path: path, into: &outcome)
         case .unsupportedSignal:
             let error = DecodeError(.unsupportedSignal, offset: frame.sourceOffset, line: firstLine, column: 1)
@@ -95,7 +107,8 @@ struct FrameProcessor {
             outcome.rejections.append(Rejection(source: path, error: error, records: 1))
         case .signal(.traces), .unknown:
             outcome.jsonLeniency += jsonDecoder.decodeTraces(
-                input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, firstLine: firstLine, into: &spans)
+                input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, firstLine: firstLine,
+                into: &spans)
             if spans.count == 0 && spans.rejections.isEmpty
                 && jsonDecoder.payloadKind(input: frame.input, frame: frame.range) == .unknown
             {
@@ -114,14 +127,13 @@ struct FrameProcessor {
         outcome.spansForwarded += counts.forwarded
         // A request whose every record was rejected writes nothing; an empty one stays empty.
         guard spans.count > 0 || spans.rejections.isEmpty else { return }
-        switch outputFormat {
-        case .otlpProto:
+        outcome.signal = .traces
+        if encodesProto {
             writer.reset()
             encoder.encode(spans, into: writer)
-            outcome.output.append(contentsOf: writer.bytes)
-        case .otlpJSON: jsonEncoder.encode(spans, into: &outcome.output)
-        case .none: break
+            outcome.proto.append(contentsOf: writer.bytes)
         }
+        if encodesJSON { jsonEncoder.encode(spans, into: &outcome.json) }
     }
 
     private mutating func forwardLogs(path: String, into outcome: inout FrameOutcome) {
@@ -130,14 +142,13 @@ struct FrameProcessor {
         outcome.records += counts
         outcome.logRecordsForwarded += counts.forwarded
         guard logs.count > 0 || logs.rejections.isEmpty else { return }
-        switch outputFormat {
-        case .otlpProto:
+        outcome.signal = .logs
+        if encodesProto {
             writer.reset()
             encoder.encode(logs, into: writer)
-            outcome.output.append(contentsOf: writer.bytes)
-        case .otlpJSON: jsonEncoder.encode(logs, into: &outcome.output)
-        case .none: break
+            outcome.proto.append(contentsOf: writer.bytes)
         }
+        if encodesJSON { jsonEncoder.encode(logs, into: &outcome.json) }
     }
 
     private func record(_ rejections: BatchRejections, path: String, into outcome: inout FrameOutcome) {

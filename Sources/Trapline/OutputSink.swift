@@ -17,17 +17,20 @@ public enum OutputDestination: Hashable, Sendable {
     case file(String)
 }
 
-/// Writes bytes to an `OutputDestination`, reporting failures with the path.
+/// Writes bytes to an `OutputDestination`, reporting failures with the path; optionally
+/// gzip-compressed.
 final class OutputSink {
     private let destination: OutputDestination
+    private let gzip: GzipWriter?
     private var descriptor: Int32 = -1
     private var temporaryPath: String?
     private let displayPath: String
     /// Bytes written so far.
     private(set) var bytesWritten = 0
 
-    init(_ destination: OutputDestination) throws(IOFailure) {
+    init(_ destination: OutputDestination, gzip: Bool = false) throws(IOFailure) {
         self.destination = destination
+        self.gzip = gzip ? GzipWriter() : nil
         switch destination {
         case .none:
             displayPath = "(none)"
@@ -58,8 +61,18 @@ final class OutputSink {
         }
     }
 
-    /// Writes all of `bytes`.
+    /// Writes all of `bytes` (compressed first, for a gzip sink).
     func write(_ bytes: UnsafeRawBufferPointer) throws(IOFailure) {
+        guard let gzip else { return try writeRaw(bytes) }
+        var failure: IOFailure?
+        gzip.compress(bytes) { piece in
+            guard failure == nil else { return }
+            do throws(IOFailure) { try writeRaw(piece) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    private func writeRaw(_ bytes: UnsafeRawBufferPointer) throws(IOFailure) {
         guard descriptor >= 0, var base = bytes.baseAddress else { return }
         var left = bytes.count
         while left > 0 {
@@ -85,6 +98,14 @@ final class OutputSink {
 
     /// Flushes to stable storage and moves a file output into place.
     func finish() throws(IOFailure) {
+        if let gzip {
+            var failure: IOFailure?
+            gzip.finish { piece in
+                guard failure == nil else { return }
+                do throws(IOFailure) { try writeRaw(piece) } catch { failure = error }
+            }
+            if let failure { throw failure }
+        }
         guard let temporaryPath, case .file(let path) = destination else {
             if case .file = destination, descriptor >= 0 {
                 close(descriptor)

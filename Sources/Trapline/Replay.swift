@@ -34,17 +34,22 @@ public struct Replay {
         let expansion = InputPaths.expand(options.inputs)
         report.inputFailures = expansion.failures
         report.emptyDirectories = expansion.emptyDirectories
-        let sink: OutputSink?
-        do throws(IOFailure) {
-            sink = options.outputFormat == .none ? nil : try OutputSink(options.output)
-        } catch {
-            report.outputFailure = error
-            return report
+        var sinks: [(route: OutputRoute, sink: OutputSink)] = []
+        for route in options.routes {
+            do throws(IOFailure) {
+                sinks.append((route, try OutputSink(route.destination, gzip: route.compression == .gzip)))
+            } catch {
+                report.outputFailure = error
+                return report
+            }
         }
+        let metrics = TraplineMetrics(version: TraplineVersion.current)
         let workers = max(1, options.workers)
         let observedTime = options.observedTimeUnixNano ?? Self.now()
         var processors = (0..<workers).map { _ in
-            FrameProcessor(outputFormat: options.outputFormat, observedTime: observedTime)
+            FrameProcessor(
+                encodesProto: options.routes.contains { $0.format == .proto },
+                encodesJSON: options.routes.contains { $0.format == .json }, observedTime: observedTime)
         }
         for path in expansion.files {
             var reader: FrameReader
@@ -61,24 +66,39 @@ public struct Replay {
                 let outcomes = Self.process(window, path: path, with: &processors)
                 for outcome in outcomes {
                     outcome.merge(into: &report, cap: options.maxReportedRejections)
-                    guard let sink, !outcome.output.isEmpty else { continue }
-                    do throws(IOFailure) {
-                        try sink.write(outcome.output)
-                    } catch {
-                        report.outputFailure = error
-                        return report
+                    metrics.record(outcome)
+                    guard let signal = outcome.signal else { continue }
+                    for (route, sink) in sinks where route.signals.contains(signal) {
+                        let bytes = route.format == .proto ? outcome.proto : outcome.json
+                        guard !bytes.isEmpty else { continue }
+                        do throws(IOFailure) {
+                            try sink.write(bytes)
+                        } catch {
+                            report.outputFailure = error
+                            return report
+                        }
                     }
                 }
                 if let readFailure { report.inputFailures.append(readFailure) }
                 if window.isEmpty || readFailure != nil { break }
             }
         }
-        do throws(IOFailure) {
-            try sink?.finish()
-        } catch {
-            report.outputFailure = error
+        for (_, sink) in sinks {
+            do throws(IOFailure) {
+                try sink.finish()
+            } catch {
+                report.outputFailure = report.outputFailure ?? error
+            }
+            report.bytesWritten += sink.bytesWritten
         }
-        report.bytesWritten = sink?.bytesWritten ?? 0
+        if let metricsFile = options.metricsFile {
+            do throws(IOFailure) {
+                try metrics.write(to: metricsFile)
+            } catch {
+                report.outputFailure = report.outputFailure ?? error
+            }
+        }
+        report.metricsText = metrics.text
         return report
     }
 

@@ -18,16 +18,42 @@ public enum OutputFormat: String, Sendable, CaseIterable {
     case none
 }
 
+/// One place replay output goes: an exporter of the pipeline file.
+public struct OutputRoute: Hashable, Sendable {
+    /// The exporter id, for messages.
+    public var name: String
+    /// Where the bytes go.
+    public var destination: OutputDestination
+    /// The encoding.
+    public var format: ExportFormat
+    /// Compression.
+    public var compression: ExportCompression
+    /// The signals whose records go here (from the pipelines that list the exporter).
+    public var signals: Set<Signal>
+
+    /// Makes a route.
+    public init(
+        name: String, destination: OutputDestination, format: ExportFormat, compression: ExportCompression = .none,
+        signals: Set<Signal> = Set(Signal.allCases)
+    ) {
+        self.name = name
+        self.destination = destination
+        self.format = format
+        self.compression = compression
+        self.signals = signals
+    }
+}
+
 /// What a replay reads and writes.
 public struct ReplayOptions: Sendable {
     /// Input arguments: files, directories (read recursively, sorted) or `-` for stdin.
     public var inputs: [String]
     /// How inputs are read.
     public var read: ReadOptions
-    /// The output encoding.
-    public var outputFormat: OutputFormat
-    /// Where output goes.
-    public var output: OutputDestination
+    /// Where output goes, and in which encoding.
+    public var routes: [OutputRoute]
+    /// A Prometheus textfile to write with Trapline's metrics when the replay ends.
+    public var metricsFile: String?
     /// `observed_time_unix_nano` given to records made from text lines; `nil` uses the clock
     /// at the start of the replay.
     public var observedTimeUnixNano: UInt64?
@@ -47,8 +73,12 @@ public struct ReplayOptions: Sendable {
     ) {
         self.inputs = inputs
         self.read = read
-        self.outputFormat = outputFormat
-        self.output = output
+        switch outputFormat {
+        case .otlpProto: routes = [OutputRoute(name: "output", destination: output, format: .proto)]
+        case .otlpJSON: routes = [OutputRoute(name: "output", destination: output, format: .json)]
+        case .none: routes = []
+        }
+        metricsFile = nil
         self.observedTimeUnixNano = observedTimeUnixNano
         self.maxReportedRejections = maxReportedRejections
         self.workers = workers

@@ -31,6 +31,8 @@ public struct ReplayReport: Sendable {
     public var jsonLeniency = JSONLeniency()
     /// Bytes written to the output.
     public var bytesWritten = 0
+    /// Trapline's metrics at the end, in the Prometheus text format.
+    public var metricsText = ""
     /// The output failure that ended the replay, if any.
     public var outputFailure: IOFailure?
 

@@ -33,15 +33,21 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, help: "Signal of protobuf input: traces or logs (default: told from the records).")
     var signal: Signal?
 
-    @Option(name: [.short, .long], help: "Where to write output: a file path, or - for stdout.")
+    @Option(name: .long, help: "Pipeline file (Collector-style YAML); default: the built-in Pipelines/default.yaml.")
+    var config: String?
+
+    @Option(name: [.short, .long], help: "Where the pipeline's stdout exporters write: a file path, or - for stdout.")
     var output: String = "-"
 
     @Option(
         name: .long,
         help:
-            "Output encoding: otlp-proto (4-byte big-endian length-prefixed requests), otlp-json (one request per line) or none."
+            "Encoding of the stdout exporters: otlp-proto (length-prefixed requests), otlp-json (one request per line) or none."
     )
-    var outputFormat: OutputFormat = .otlpProto
+    var outputFormat: OutputFormat?
+
+    @Option(name: .long, help: "Write Trapline's metrics (Prometheus text format) to this file when the replay ends.")
+    var metricsFile: String?
 
     @Option(name: .long, help: "Write a JSON report of the accounting and every rejection to this file.")
     var reportFile: String?
@@ -76,10 +82,34 @@ struct ReplayCommand: ParsableCommand {
         }
         guard maxDecompressedBytes > 0 else { throw ValidationError("--max-decompressed-bytes must be positive") }
         guard workers >= 1 && workers <= 256 else { throw ValidationError("--workers must be between 1 and 256") }
-        if output == "-" && outputFormat == .otlpProto && isatty(STDOUT_FILENO) != 0 {
+    }
+
+    /// The pipeline's outputs with the command line's overrides of its stdout exporters.
+    private func routedOutputs(of config: PipelineConfig) throws -> PipelineConfig.Outputs {
+        var outputs = config.outputs()
+        if !outputs.problems.isEmpty {
+            FileHandleOutput.standardError(outputs.problems.map { "trapline: \($0)\n" }.joined())
+            throw ExitCode(78)
+        }
+        outputs.routes = outputs.routes.compactMap { route in
+            guard route.destination == .standardOutput else { return route }
+            var route = route
+            if output != "-" { route.destination = .file(output) }
+            switch outputFormat {
+            case .none?: return nil
+            case .otlpProto?: route.format = .proto
+            case .otlpJSON?: route.format = .json
+            case nil: break
+            }
+            return route
+        }
+        if let metricsFile { outputs.metricsFile = metricsFile }
+        let binaryToTerminal = outputs.routes.contains { $0.destination == .standardOutput && $0.format == .proto }
+        if binaryToTerminal && isatty(STDOUT_FILENO) != 0 {
             throw ValidationError(
                 "refusing to write binary protobuf to a terminal: use --output FILE or --output-format none")
         }
+        return outputs
     }
 
     func run() throws {
@@ -89,9 +119,17 @@ struct ReplayCommand: ParsableCommand {
         read.maxFrameBytes = maxFrameBytes
         read.maxDecompressedBytes = maxDecompressedBytes
         read.maxLineBytes = maxLineBytes
-        let options = ReplayOptions(
-            inputs: inputs, read: read, outputFormat: outputFormat,
-            output: output == "-" ? .standardOutput : .file(output), workers: workers)
+        let loaded =
+            config.map { ConfigLoader.load(path: $0) }
+            ?? ConfigLoader.load(yaml: DefaultPipeline.yaml, file: DefaultPipeline.fileName)
+        if !loaded.diagnostics.isEmpty {
+            FileHandleOutput.standardError(loaded.diagnostics.sorted.map { "\($0)\n" }.joined())
+            throw ExitCode(78)
+        }
+        let outputs = try routedOutputs(of: loaded.config)
+        var options = ReplayOptions(inputs: inputs, read: read, outputFormat: .none, workers: workers)
+        options.routes = outputs.routes
+        options.metricsFile = outputs.metricsFile
         let report = Replay(options: options).run()
         var status = report.exitStatus
         if let reportFile {

@@ -67,6 +67,15 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let unknownEnumName = Code("unknown_enum_name")
         /// OTLP JSON of a signal Trapline does not process (metrics, profiles).
         public static let unsupportedSignal = Code("unsupported_signal")
+
+        /// Every code, so metric families can be declared once, before any input is seen.
+        public static let all: [Code] = [
+            .truncatedVarint, .varintTooLong, .truncatedFixed, .lengthPastEnd, .invalidWireType, .fieldNumberZero,
+            .wrongWireType, .unbalancedGroup, .nestingTooDeep, .invalidUTF8, .invalidIDLength, .invalidParent,
+            .truncatedFrame, .frameTooLarge, .unrecognizedFraming, .unknownSignal, .corruptGzip, .decompressedTooLarge,
+            .unsupportedCompression, .invalidJSON, .wrongJSONType, .invalidHexID, .invalidNumber, .loneSurrogate,
+            .invalidBase64, .unknownEnumName, .unsupportedSignal,
+        ]
     }
 
     /// What is wrong.

@@ -1,0 +1,48 @@
+public import TraplineCore
+
+extension PipelineConfig {
+    /// Where a run's output goes, as the pipelines' exporters say.
+    public struct Outputs: Sendable {
+        /// One route per file or stdout exporter, with the signals of the pipelines that list it.
+        public var routes: [OutputRoute] = []
+        /// The textfile of the `prometheus` exporter with `path`, if any.
+        public var metricsFile: String?
+        /// Exporters this kind of run cannot serve (a `prometheus` endpoint before sidecar mode).
+        public var problems: [String] = []
+    }
+
+    /// The routes of every exporter that some pipeline lists.
+    public func outputs() -> Outputs {
+        var outputs = Outputs()
+        for pipeline in pipelines {
+            for id in pipeline.exporters {
+                guard let exporter = exporter(id) else { continue }
+                let route: OutputRoute
+                switch exporter {
+                case .file(let file):
+                    route = OutputRoute(
+                        name: id.description, destination: .file(file.path), format: file.format,
+                        compression: file.compression, signals: [pipeline.signal])
+                case .stdout(let format):
+                    route = OutputRoute(
+                        name: id.description, destination: .standardOutput, format: format, signals: [pipeline.signal])
+                case .prometheus(let prometheus):
+                    if let path = prometheus.path {
+                        outputs.metricsFile = path
+                    } else if let endpoint = prometheus.endpoint {
+                        let problem =
+                            "exporter '\(id)': serving /metrics on \(endpoint) needs sidecar mode, which this version does not have yet; use 'path' to write a textfile"
+                        if !outputs.problems.contains(problem) { outputs.problems.append(problem) }
+                    }
+                    continue
+                }
+                if let index = outputs.routes.firstIndex(where: { $0.name == route.name }) {
+                    outputs.routes[index].signals.insert(pipeline.signal)
+                } else {
+                    outputs.routes.append(route)
+                }
+            }
+        }
+        return outputs
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import Prometheus
+import TraplineCore
+import TraplineStages
+
+/// Trapline's own metrics, in the Prometheus text format.
+///
+/// Every family and label value is declared once, when the metrics are made (reasons from the
+/// fixed set of decode errors, signals from the two Trapline processes), never from input
+/// data, so a hostile input cannot grow the series count. Counters are fed once per frame
+/// outcome, not per record.
+final class TraplineMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+    private let received: Counter
+    private let forwarded: [Signal: Counter]
+    private let rejected: [String: Counter]
+    private let inputBytes: Counter
+    private let frames: Counter
+    private let jsonLenient: [String: Counter]
+
+    init(version: String) {
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        received = registry.makeCounter(
+            name: "trapline_records_received_total",
+            help: "Records that entered: decoded, or counted for input that could not be decoded.")
+        forwarded = Dictionary(
+            uniqueKeysWithValues: Signal.allCases.map { signal in
+                (
+                    signal,
+                    registry.makeCounter(
+                        name: "trapline_records_forwarded_total", labels: [("signal", signal.rawValue)],
+                        help: "Records written on to the exporters.")
+                )
+            })
+        rejected = Dictionary(
+            uniqueKeysWithValues: DecodeError.Code.all.map { code in
+                (
+                    code.name,
+                    registry.makeCounter(
+                        name: "trapline_records_rejected_total", labels: [("reason", code.name)],
+                        help: "Records rejected as bad input, by reason.")
+                )
+            })
+        inputBytes = registry.makeCounter(
+            name: "trapline_input_bytes_total", help: "Bytes of input frames decoded (after decompression).")
+        frames = registry.makeCounter(name: "trapline_input_frames_total", help: "Input frames decoded.")
+        jsonLenient = Dictionary(
+            uniqueKeysWithValues: JSONLeniency().byKind.map { kind in
+                (
+                    kind.kind,
+                    registry.makeCounter(
+                        name: "trapline_json_lenient_total", labels: [("kind", kind.kind)],
+                        help: "OTLP JSON read leniently (outside the OTLP JSON encoding), by kind.")
+                )
+            })
+        let buildInfo = registry.makeGauge(
+            name: "trapline_build_info", labels: [("version", version)], help: "Trapline's version; always 1.")
+        buildInfo.set(to: 1.0)
+    }
+
+    /// Folds one frame's outcome in.
+    func record(_ outcome: FrameOutcome) {
+        if outcome.records.received > 0 { received.increment(by: Int64(outcome.records.received)) }
+        if outcome.spansForwarded > 0 { forwarded[.traces]?.increment(by: Int64(outcome.spansForwarded)) }
+        if outcome.logRecordsForwarded > 0 { forwarded[.logs]?.increment(by: Int64(outcome.logRecordsForwarded)) }
+        for rejection in outcome.rejections where rejection.records > 0 {
+            rejected[rejection.error.code.name]?.increment(by: Int64(rejection.records))
+        }
+        if outcome.frames > 0 { frames.increment(by: Int64(outcome.frames)) }
+        if outcome.inputBytes > 0 { inputBytes.increment(by: Int64(outcome.inputBytes)) }
+        for (kind, count) in outcome.jsonLeniency.byKind where count > 0 {
+            jsonLenient[kind]?.increment(by: Int64(count))
+        }
+    }
+
+    /// The exposition text.
+    var text: String { registry.emitToString() }
+
+    /// Writes the exposition to `path` through a temporary and a rename, so a scraper reading
+    /// the textfile never sees half of it.
+    func write(to path: String) throws(IOFailure) {
+        let sink = try OutputSink(.file(path))
+        try sink.write(Array(text.utf8))
+        try sink.finish()
+    }
+}
+
+/// Trapline's version, as `trapline --version` and `trapline_build_info` give it.
+public enum TraplineVersion {
+    /// The version string.
+    public static let current = "0.1.0"
+}

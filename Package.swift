@@ -51,7 +51,7 @@ let package = Package(
         ),
         .target(
             name: "TraplineTestSupport",
-            dependencies: ["TraplineCore", "Trapline", "COTLPOracle"],
+            dependencies: ["TraplineCore", "TraplineStages", "Trapline", "COTLPOracle"],
             swiftSettings: sharedSettings
         ),
         .testTarget(

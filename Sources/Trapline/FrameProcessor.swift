@@ -21,6 +21,11 @@ struct FrameOutcome: Sendable {
     var proto: [UInt8] = []
     /// The frame's records as one OTLP JSON line, when a route wants it.
     var json: [UInt8] = []
+    /// What each stage of the chain did, in chain order.
+    var stages: [StageCounts] = []
+    /// Time spent decoding and encoding the frame, in nanoseconds.
+    var decodeNanoseconds: UInt64 = 0
+    var encodeNanoseconds: UInt64 = 0
 
     /// Folds this outcome into `report`, keeping at most `cap` individual rejections.
     func merge(into report: inout ReplayReport, cap: Int) {
@@ -31,6 +36,12 @@ struct FrameOutcome: Sendable {
         report.repairedTextLines += repairedTextLines
         report.continuedTextLines += continuedTextLines
         report.jsonLeniency += jsonLeniency
+        report.inputBytes += inputBytes
+        report.decodeNanoseconds += decodeNanoseconds
+        report.encodeNanoseconds += encodeNanoseconds
+        for (index, counts) in stages.enumerated() where index < report.stages.count {
+            report.stages[index].counts += counts
+        }
         for rejection in rejections { report.record(rejection, cap: cap) }
     }
 }
@@ -49,13 +60,18 @@ struct FrameProcessor {
     let writer = WireWriter()
     let jsonDecoder = OTLPJSONDecoder()
     let jsonEncoder = OTLPJSONEncoder()
+    let chain: StageChain
     var spans = SpanBatch()
     var logs = LogBatch()
+    var mask = RowMask()
+    /// Per-batch stage counts, reused.
+    var batchStageCounts: [StageCounts] = []
 
-    init(encodesProto: Bool, encodesJSON: Bool, observedTime: UInt64) {
+    init(encodesProto: Bool, encodesJSON: Bool, observedTime: UInt64, chain: StageChain) {
         self.encodesProto = encodesProto
         self.encodesJSON = encodesJSON
         self.observedTime = observedTime
+        self.chain = chain
     }
 
     /// Decodes, accounts for and encodes one event of `path`.
@@ -68,7 +84,12 @@ struct FrameProcessor {
         case .frame(let frame):
             outcome.frames = 1
             outcome.inputBytes = frame.range.count
+            outcome.stages = Array(repeating: StageCounts(), count: chain.stages.count)
+            let start = Clock.nanoseconds()
             process(frame, path: path, into: &outcome)
+            // Decoding is the frame's time less what the stages and the encoders took.
+            let stageTime = outcome.stages.reduce(0) { $0 + $1.nanoseconds }
+            outcome.decodeNanoseconds = (Clock.nanoseconds() &- start) &- stageTime &- outcome.encodeNanoseconds
         }
         return outcome
     }
@@ -122,33 +143,53 @@ struct FrameProcessor {
 
     private mutating func forwardSpans(path: String, into outcome: inout FrameOutcome) {
         record(spans.rejections, path: path, into: &outcome)
-        let counts = BatchAccounting.counts(for: spans)
+        resetStageCounts()
+        chain.run(&spans, mask: &mask, counts: &batchStageCounts)
+        let counts = BatchAccounting.counts(for: spans, mask: mask, stages: batchStageCounts)
+        addStageCounts(into: &outcome)
         outcome.records += counts
         outcome.spansForwarded += counts.forwarded
         // A request whose every record was rejected writes nothing; an empty one stays empty.
-        guard spans.count > 0 || spans.rejections.isEmpty else { return }
+        guard spans.count > 0 || spans.rejections.isEmpty, mask.keptCount > 0 || spans.count == 0 else { return }
         outcome.signal = .traces
+        let start = Clock.nanoseconds()
         if encodesProto {
             writer.reset()
-            encoder.encode(spans, into: writer)
+            encoder.encode(spans, keeping: mask, into: writer)
             outcome.proto.append(contentsOf: writer.bytes)
         }
-        if encodesJSON { jsonEncoder.encode(spans, into: &outcome.json) }
+        if encodesJSON { jsonEncoder.encode(spans, keeping: mask, into: &outcome.json) }
+        outcome.encodeNanoseconds += Clock.nanoseconds() &- start
     }
 
     private mutating func forwardLogs(path: String, into outcome: inout FrameOutcome) {
         record(logs.rejections, path: path, into: &outcome)
-        let counts = BatchAccounting.counts(for: logs)
+        resetStageCounts()
+        chain.run(&logs, mask: &mask, counts: &batchStageCounts)
+        let counts = BatchAccounting.counts(for: logs, mask: mask, stages: batchStageCounts)
+        addStageCounts(into: &outcome)
         outcome.records += counts
         outcome.logRecordsForwarded += counts.forwarded
-        guard logs.count > 0 || logs.rejections.isEmpty else { return }
+        guard logs.count > 0 || logs.rejections.isEmpty, mask.keptCount > 0 || logs.count == 0 else { return }
         outcome.signal = .logs
+        let start = Clock.nanoseconds()
         if encodesProto {
             writer.reset()
-            encoder.encode(logs, into: writer)
+            encoder.encode(logs, keeping: mask, into: writer)
             outcome.proto.append(contentsOf: writer.bytes)
         }
-        if encodesJSON { jsonEncoder.encode(logs, into: &outcome.json) }
+        if encodesJSON { jsonEncoder.encode(logs, keeping: mask, into: &outcome.json) }
+        outcome.encodeNanoseconds += Clock.nanoseconds() &- start
+    }
+
+    private mutating func resetStageCounts() {
+        for index in batchStageCounts.indices { batchStageCounts[index] = StageCounts() }
+    }
+
+    private func addStageCounts(into outcome: inout FrameOutcome) {
+        for (index, counts) in batchStageCounts.enumerated() where index < outcome.stages.count {
+            outcome.stages[index] += counts
+        }
     }
 
     private func record(_ rejections: BatchRejections, path: String, into outcome: inout FrameOutcome) {

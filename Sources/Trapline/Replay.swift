@@ -43,14 +43,16 @@ public struct Replay {
                 return report
             }
         }
-        let metrics = TraplineMetrics(version: TraplineVersion.current)
+        let metrics = TraplineMetrics(version: TraplineVersion.current, stages: options.stages.stages.map(\.id))
         let workers = max(1, options.workers)
         let observedTime = options.observedTimeUnixNano ?? Self.now()
         var processors = (0..<workers).map { _ in
             FrameProcessor(
                 encodesProto: options.routes.contains { $0.format == .proto },
-                encodesJSON: options.routes.contains { $0.format == .json }, observedTime: observedTime)
+                encodesJSON: options.routes.contains { $0.format == .json }, observedTime: observedTime,
+                chain: options.stages)
         }
+        report.stages = options.stages.stages.map { ($0.id, StageCounts()) }
         for path in expansion.files {
             var reader: FrameReader
             do throws(IOFailure) {

@@ -1,4 +1,5 @@
 public import TraplineCore
+public import TraplineStages
 
 #if canImport(Glibc)
     import Glibc
@@ -54,6 +55,8 @@ public struct ReplayOptions: Sendable {
     public var routes: [OutputRoute]
     /// A Prometheus textfile to write with Trapline's metrics when the replay ends.
     public var metricsFile: String?
+    /// The stages every batch runs through (the pipeline's processors).
+    public var stages = StageChain()
     /// `observed_time_unix_nano` given to records made from text lines; `nil` uses the clock
     /// at the start of the replay.
     public var observedTimeUnixNano: UInt64?

@@ -51,6 +51,19 @@ extension ReplayReport {
             out.object {
                 for (kind, count) in jsonLeniency.byKind { out.field(kind, count) }
             }
+            out.key("stages")
+            out.array(stageRows) { row in
+                out.object {
+                    out.field("id", row.id)
+                    out.field("received", row.counts.received)
+                    out.field("forwarded", row.counts.forwarded)
+                    out.field("filtered", row.counts.filtered)
+                    out.field("blocked", row.counts.blocked)
+                    out.field("seconds", String(Double(row.counts.nanoseconds) / 1e9))
+                    out.field("records_per_second", Int(row.recordsPerSecond))
+                }
+            }
+            out.field("input_bytes", inputBytes)
             out.field("files_read", filesRead)
             out.field("frames", frames)
             out.key("text")
@@ -66,6 +79,24 @@ extension ReplayReport {
             out.field("exit_status", Int(exitStatus))
         }
         return out.text + "\n"
+    }
+
+    /// Decode, each stage of the chain, and encode, with what each saw and how fast it went
+    /// (time summed over workers, so throughput is per core).
+    var stageRows: [(id: String, counts: StageCounts, recordsPerSecond: Double)] {
+        var decode = StageCounts()
+        decode.received = records.received
+        decode.forwarded = records.received - records.rejected
+        decode.nanoseconds = decodeNanoseconds
+        var encode = StageCounts()
+        encode.received = records.forwarded
+        encode.forwarded = records.forwarded
+        encode.nanoseconds = encodeNanoseconds
+        let rows = [("decode", decode)] + stages.map { ($0.id, $0.counts) } + [("encode", encode)]
+        return rows.map { row in
+            let seconds = Double(row.1.nanoseconds) / 1e9
+            return (row.0, row.1, seconds > 0 ? Double(row.1.received) / seconds : 0)
+        }
     }
 
     /// A short summary for people (stderr), one fact per line.

@@ -27,6 +27,14 @@ public struct ReplayReport: Sendable {
     public var repairedTextLines = 0
     /// Text records that continue a line too long for one record.
     public var continuedTextLines = 0
+    /// Bytes of input frames decoded (after decompression).
+    public var inputBytes = 0
+    /// Time spent decoding frames, in nanoseconds (summed over workers).
+    public var decodeNanoseconds: UInt64 = 0
+    /// Time spent encoding output, in nanoseconds (summed over workers).
+    public var encodeNanoseconds: UInt64 = 0
+    /// What each stage of the chain did, in chain order.
+    public var stages: [(id: String, counts: StageCounts)] = []
     /// OTLP JSON input read leniently, by kind.
     public var jsonLeniency = JSONLeniency()
     /// Bytes written to the output.

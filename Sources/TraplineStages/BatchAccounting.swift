@@ -13,6 +13,27 @@ public enum BatchAccounting {
         counts(rows: batch.count, rejections: batch.rejections)
     }
 
+    /// The counts for a batch of spans after a stage chain: rows the mask kept are forwarded,
+    /// the rest filtered or blocked as the stages counted them.
+    public static func counts(for batch: SpanBatch, mask: RowMask, stages: [StageCounts]) -> RecordCounts {
+        counts(rows: batch.count, rejections: batch.rejections, mask: mask, stages: stages)
+    }
+
+    /// The counts for a batch of log records after a stage chain.
+    public static func counts(for batch: LogBatch, mask: RowMask, stages: [StageCounts]) -> RecordCounts {
+        counts(rows: batch.count, rejections: batch.rejections, mask: mask, stages: stages)
+    }
+
+    private static func counts(rows: Int, rejections: BatchRejections, mask: RowMask, stages: [StageCounts])
+        -> RecordCounts
+    {
+        var counts = counts(rows: rows, rejections: rejections)
+        counts.forwarded = mask.keptCount
+        counts.filtered = stages.reduce(0) { $0 + $1.filtered }
+        counts.blocked = stages.reduce(0) { $0 + $1.blocked }
+        return counts
+    }
+
     /// The counts for input rejected before it could become a batch.
     public static func counts(rejectedRecords: Int) -> RecordCounts {
         RecordCounts(received: rejectedRecords, forwarded: 0, filtered: 0, blocked: 0, rejected: rejectedRecords)

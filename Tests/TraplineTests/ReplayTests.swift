@@ -53,7 +53,9 @@ import TraplineTestSupport
             ).run()
             #expect(report.records.isBalanced)
             outputs.append(try Data(contentsOf: URL(fileURLWithPath: output)))
-            reports.append(report.json)
+            // Everything but the timings, which differ from run to run.
+            reports.append(
+                "\(report.records) \(report.rejections) \(report.frames) \(report.jsonLeniency) \(report.inputBytes)")
         }
         #expect(outputs[0].count > 0)
         #expect(outputs[1] == outputs[0])

@@ -17,8 +17,14 @@ final class TraplineMetrics: Sendable {
     private let inputBytes: Counter
     private let frames: Counter
     private let jsonLenient: [String: Counter]
+    private let filtered: [Counter]
+    private let blocked: [Counter]
+    private let stageDuration: [DurationHistogram]
+    private let decodeDuration: DurationHistogram
+    private let encodeDuration: DurationHistogram
 
-    init(version: String) {
+    /// - Parameter stages: the ids of the pipeline's stages, which label their series.
+    init(version: String, stages: [String] = []) {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
         received = registry.makeCounter(
@@ -54,6 +60,28 @@ final class TraplineMetrics: Sendable {
                         help: "OTLP JSON read leniently (outside the OTLP JSON encoding), by kind.")
                 )
             })
+        filtered = stages.map { stage in
+            registry.makeCounter(
+                name: "trapline_records_filtered_total", labels: [("stage", stage)],
+                help: "Records a stage dropped on purpose, by stage.")
+        }
+        blocked = stages.map { stage in
+            registry.makeCounter(
+                name: "trapline_records_blocked_total", labels: [("stage", stage)],
+                help: "Trap events a stage blocked, by stage.")
+        }
+        let buckets: [Duration] = [
+            .microseconds(10), .microseconds(50), .microseconds(100), .microseconds(500), .milliseconds(1),
+            .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(500), .seconds(1),
+        ]
+        func histogram(_ stage: String) -> DurationHistogram {
+            registry.makeDurationHistogram(
+                name: "trapline_stage_duration_seconds", labels: [("stage", stage)], buckets: buckets,
+                help: "Time one batch spends in a stage (decode and encode included), by stage.")
+        }
+        decodeDuration = histogram("decode")
+        encodeDuration = histogram("encode")
+        stageDuration = stages.map(histogram)
         let buildInfo = registry.makeGauge(
             name: "trapline_build_info", labels: [("version", version)], help: "Trapline's version; always 1.")
         buildInfo.set(to: 1.0)
@@ -71,6 +99,14 @@ final class TraplineMetrics: Sendable {
         if outcome.inputBytes > 0 { inputBytes.increment(by: Int64(outcome.inputBytes)) }
         for (kind, count) in outcome.jsonLeniency.byKind where count > 0 {
             jsonLenient[kind]?.increment(by: Int64(count))
+        }
+        guard outcome.frames > 0 else { return }
+        decodeDuration.recordNanoseconds(Int64(outcome.decodeNanoseconds))
+        if outcome.signal != nil { encodeDuration.recordNanoseconds(Int64(outcome.encodeNanoseconds)) }
+        for (index, counts) in outcome.stages.enumerated() where index < filtered.count {
+            if counts.filtered > 0 { filtered[index].increment(by: Int64(counts.filtered)) }
+            if counts.blocked > 0 { blocked[index].increment(by: Int64(counts.blocked)) }
+            stageDuration[index].recordNanoseconds(Int64(counts.nanoseconds))
         }
     }
 

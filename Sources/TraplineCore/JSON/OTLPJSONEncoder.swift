@@ -8,14 +8,16 @@ public struct OTLPJSONEncoder: Sendable {
     public init() {}
 
     /// Appends `batch` as one JSON line.
-    public func encode(_ batch: SpanBatch, into out: inout [UInt8]) {
+    ///
+    /// - Parameter mask: rows to leave out (dropped by a stage); nil keeps every row.
+    public func encode(_ batch: SpanBatch, keeping mask: RowMask? = nil, into out: inout [UInt8]) {
         batch.withBytes { bytes in
             var writer = JSONTextWriter(out: out, bytes: bytes)
             out = []
             writer.raw("{\"resourceSpans\":[")
             writer.containers(
-                resources: batch.resources, scopes: batch.scopes, attributes: batch.attributes, scopesKey: "scopeSpans",
-                recordsKey: "spans"
+                resources: batch.resources, scopes: batch.scopes, attributes: batch.attributes, mask: mask,
+                scopesKey: "scopeSpans", recordsKey: "spans"
             ) {
                 writer, row in writer.span(batch, row)
             }
@@ -25,14 +27,16 @@ public struct OTLPJSONEncoder: Sendable {
     }
 
     /// Appends `batch` as one JSON line.
-    public func encode(_ batch: LogBatch, into out: inout [UInt8]) {
+    ///
+    /// - Parameter mask: rows to leave out (dropped by a stage); nil keeps every row.
+    public func encode(_ batch: LogBatch, keeping mask: RowMask? = nil, into out: inout [UInt8]) {
         batch.withBytes { bytes in
             var writer = JSONTextWriter(out: out, bytes: bytes)
             out = []
             writer.raw("{\"resourceLogs\":[")
             writer.containers(
-                resources: batch.resources, scopes: batch.scopes, attributes: batch.attributes, scopesKey: "scopeLogs",
-                recordsKey: "logRecords"
+                resources: batch.resources, scopes: batch.scopes, attributes: batch.attributes, mask: mask,
+                scopesKey: "scopeLogs", recordsKey: "logRecords"
             ) {
                 writer, row in writer.logRecord(batch, row)
             }
@@ -329,11 +333,20 @@ struct JSONTextWriter {
     // MARK: Containers and records
 
     mutating func containers(
-        resources: [ResourceEntry], scopes: [ScopeEntry], attributes table: AttributeTable, scopesKey: StaticString,
-        recordsKey: StaticString,
+        resources: [ResourceEntry], scopes: [ScopeEntry], attributes table: AttributeTable, mask: RowMask?,
+        scopesKey: StaticString, recordsKey: StaticString,
         record: (inout JSONTextWriter, Int) -> Void
     ) {
+        let mask = mask.flatMap { $0.keepsAll ? nil : $0 }
+        // With a mask, scopes and resources that had rows and kept none are left out.
+        func emptied(_ scope: ScopeEntry) -> Bool {
+            guard let mask, scope.rows.count > 0 else { return false }
+            return !scope.rows.range.contains { mask.kept[$0] }
+        }
         for resource in resources {
+            if mask != nil, resource.scopes.count > 0, resource.scopes.range.allSatisfy({ emptied(scopes[$0]) }) {
+                continue
+            }
             open(UInt8(ascii: "{"))
             if let raw = resource.raw {
                 key("resource")
@@ -347,6 +360,7 @@ struct JSONTextWriter {
             open(UInt8(ascii: "["))
             for scopeIndex in resource.scopes.range {
                 let scope = scopes[scopeIndex]
+                if emptied(scope) { continue }
                 open(UInt8(ascii: "{"))
                 if scope.raw != nil {
                     key("scope")
@@ -359,7 +373,7 @@ struct JSONTextWriter {
                 }
                 key(recordsKey)
                 open(UInt8(ascii: "["))
-                for row in scope.rows.range { record(&self, row) }
+                for row in scope.rows.range where mask?.kept[row] ?? true { record(&self, row) }
                 close(UInt8(ascii: "]"))
                 stringField("schemaUrl", scope.schemaURL)
                 close(UInt8(ascii: "}"))

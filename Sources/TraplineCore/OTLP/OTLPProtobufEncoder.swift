@@ -26,24 +26,30 @@ public struct OTLPProtobufEncoder: Sendable {
     }
 
     /// Prepends `batch` as one `ExportTraceServiceRequest` to `writer`.
-    public func encode(_ batch: SpanBatch, into writer: WireWriter) {
+    ///
+    /// - Parameter mask: rows to leave out (dropped by a stage); nil keeps every row.
+    public func encode(_ batch: SpanBatch, keeping mask: RowMask? = nil, into writer: WireWriter) {
         let mark = writer.count
         batch.withBytes { bytes in
             let rows = SpanRowEncoder(batch: batch, bytes: bytes, writer: writer, copyThrough: !encodeFromColumns)
-            encodeContainers(resources: batch.resources, scopes: batch.scopes, bytes: bytes, writer: writer) { row in
-                rows.encodeSpan(row)
+            encodeContainers(resources: batch.resources, scopes: batch.scopes, mask: mask, bytes: bytes, writer: writer)
+            {
+                row in rows.encodeSpan(row)
             }
         }
         finishFrame(writer, since: mark)
     }
 
     /// Prepends `batch` as one `ExportLogsServiceRequest` to `writer`.
-    public func encode(_ batch: LogBatch, into writer: WireWriter) {
+    ///
+    /// - Parameter mask: rows to leave out (dropped by a stage); nil keeps every row.
+    public func encode(_ batch: LogBatch, keeping mask: RowMask? = nil, into writer: WireWriter) {
         let mark = writer.count
         batch.withBytes { bytes in
             let rows = LogRowEncoder(batch: batch, bytes: bytes, writer: writer, copyThrough: !encodeFromColumns)
-            encodeContainers(resources: batch.resources, scopes: batch.scopes, bytes: bytes, writer: writer) { row in
-                rows.encodeLogRecord(row)
+            encodeContainers(resources: batch.resources, scopes: batch.scopes, mask: mask, bytes: bytes, writer: writer)
+            {
+                row in rows.encodeLogRecord(row)
             }
         }
         finishFrame(writer, since: mark)
@@ -56,19 +62,33 @@ public struct OTLPProtobufEncoder: Sendable {
     }
 
     /// Writes resource entries → scope entries → records (field 1 → 2 → 2 in both signals).
+    /// With a mask, dropped rows are left out, and so are scopes and resources that had rows
+    /// and kept none (as the Collector's processors do).
     @inline(__always)
     private func encodeContainers(
-        resources: [ResourceEntry], scopes: [ScopeEntry], bytes: BatchBytes, writer: WireWriter,
+        resources: [ResourceEntry], scopes: [ScopeEntry], mask: RowMask?, bytes: BatchBytes, writer: WireWriter,
         encodeRecord: (Int) -> Void
     ) {
+        let mask = mask.flatMap { $0.keepsAll ? nil : $0 }
+        func keptRows(_ scope: ScopeEntry) -> Int {
+            guard let mask else { return Int(scope.rows.count) }
+            return scope.rows.range.reduce(0) { $0 + (mask.kept[$1] ? 1 : 0) }
+        }
         for resource in resources.reversed() {
+            if mask != nil, resource.scopes.count > 0,
+                resource.scopes.range.allSatisfy({ scopes[$0].rows.count > 0 && keptRows(scopes[$0]) == 0 })
+            {
+                continue
+            }
             let resourceMark = writer.count
             writer.writeStringField(3, bytes[resource.schemaURL])
             for scopeIndex in resource.scopes.range.reversed() {
                 let scope = scopes[scopeIndex]
+                if mask != nil && scope.rows.count > 0 && keptRows(scope) == 0 { continue }
                 let scopeMark = writer.count
                 writer.writeStringField(3, bytes[scope.schemaURL])
                 for row in scope.rows.range.reversed() {
+                    if let mask, !mask.kept[row] { continue }
                     let recordMark = writer.count
                     encodeRecord(row)
                     writer.writeLengthDelimitedHeader(field: 2, since: recordMark)

@@ -1,0 +1,106 @@
+public import TraplineCore
+
+/// What one stage did to the records that reached it.
+public struct StageCounts: Hashable, Sendable {
+    /// Records that reached the stage (kept by the stages before it).
+    public var received = 0
+    /// Records the stage let through.
+    public var forwarded = 0
+    /// Records the stage dropped on purpose (a filter).
+    public var filtered = 0
+    /// Trap events the stage's rules blocked.
+    public var blocked = 0
+    /// Time spent in the stage, in nanoseconds.
+    public var nanoseconds: UInt64 = 0
+
+    /// Zero counts.
+    public init() {}
+
+    /// Whether every record that reached the stage is accounted for.
+    public var isBalanced: Bool { received == forwarded + filtered + blocked }
+
+    /// Adds another batch's counts.
+    public static func += (lhs: inout StageCounts, rhs: StageCounts) {
+        lhs.received += rhs.received
+        lhs.forwarded += rhs.forwarded
+        lhs.filtered += rhs.filtered
+        lhs.blocked += rhs.blocked
+        lhs.nanoseconds += rhs.nanoseconds
+    }
+}
+
+/// One step of a pipeline, over whole batches: dynamic dispatch happens once per stage per
+/// batch, never per row (STYLE.md, Hot path).
+///
+/// A stage sees only the rows still kept in `mask`; to drop a row it clears it there and
+/// counts it as filtered or blocked in `counts` (the chain counts what reached it and what
+/// left). A stage may rewrite kept rows in place (then it calls the batch's `markModified`).
+public protocol Stage: Sendable {
+    /// The component id from the pipeline file; labels the stage's metrics and report rows.
+    var id: String { get }
+
+    /// Processes a batch of spans.
+    func process(_ batch: inout SpanBatch, mask: inout RowMask, counts: inout StageCounts)
+
+    /// Processes a batch of log records.
+    func process(_ batch: inout LogBatch, mask: inout RowMask, counts: inout StageCounts)
+}
+
+/// The stages of one pipeline, run in order over each batch.
+public struct StageChain: Sendable {
+    /// The stages, in pipeline order.
+    public let stages: [any Stage]
+
+    /// Makes a chain.
+    public init(_ stages: [any Stage] = []) { self.stages = stages }
+
+    /// Runs every stage over `batch`, resetting `mask` to keep all rows first.
+    ///
+    /// - Parameter counts: one entry per stage (resized if needed), added to.
+    public func run(_ batch: inout SpanBatch, mask: inout RowMask, counts: inout [StageCounts]) {
+        mask.reset(count: batch.count)
+        run(mask: &mask, counts: &counts) { stage, mask, stageCounts in
+            stage.process(&batch, mask: &mask, counts: &stageCounts)
+        }
+    }
+
+    /// Runs every stage over `batch`, resetting `mask` to keep all rows first.
+    public func run(_ batch: inout LogBatch, mask: inout RowMask, counts: inout [StageCounts]) {
+        mask.reset(count: batch.count)
+        run(mask: &mask, counts: &counts) { stage, mask, stageCounts in
+            stage.process(&batch, mask: &mask, counts: &stageCounts)
+        }
+    }
+
+    private func run(
+        mask: inout RowMask, counts: inout [StageCounts],
+        _ body: (any Stage, inout RowMask, inout StageCounts) -> Void
+    ) {
+        if counts.count != stages.count { counts = Array(repeating: StageCounts(), count: stages.count) }
+        for (index, stage) in stages.enumerated() {
+            var stageCounts = StageCounts()
+            stageCounts.received = mask.keptCount
+            let start = Clock.nanoseconds()
+            body(stage, &mask, &stageCounts)
+            stageCounts.nanoseconds = Clock.nanoseconds() &- start
+            stageCounts.forwarded = mask.keptCount
+            assert(stageCounts.isBalanced, "stage \(stage.id) dropped rows it did not count (or counted rows it kept)")
+            counts[index] += stageCounts
+        }
+    }
+}
+
+/// A monotonic clock in nanoseconds (no Foundation in the hot path): once per stage per batch.
+public enum Clock {
+    public static func nanoseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
+    }
+}
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import TraplineCore
 import TraplineStages
 
@@ -17,6 +18,10 @@ import TraplineStages
 public struct Replay {
     /// What to read and write.
     public let options: ReplayOptions
+
+    /// Called after each window of frames, from the replaying thread; cheap enough to redraw
+    /// a progress line (the caller throttles drawing).
+    public var onProgress: (@Sendable (ReplayProgress) -> Void)?
 
     /// Makes a replay.
     public init(options: ReplayOptions) {
@@ -53,6 +58,8 @@ public struct Replay {
                 chain: options.stages)
         }
         report.stages = options.stages.stages.map { ($0.id, StageCounts()) }
+        let start = Clock.nanoseconds()
+        var progress = ReplayProgress(bytesTotal: expansion.files.reduce(0) { $0 + Self.size(of: $1) })
         for path in expansion.files {
             var reader: FrameReader
             do throws(IOFailure) {
@@ -82,8 +89,16 @@ public struct Replay {
                     }
                 }
                 if let readFailure { report.inputFailures.append(readFailure) }
+                if let onProgress {
+                    progress.bytesDone = min(progress.bytesTotal, progress.filesDoneBytes + reader.position)
+                    progress.records = report.records.received
+                    progress.rejected = report.records.rejected
+                    progress.seconds = Double(Clock.nanoseconds() &- start) / 1e9
+                    onProgress(progress)
+                }
                 if window.isEmpty || readFailure != nil { break }
             }
+            progress.filesDoneBytes += Self.size(of: path)
         }
         for (_, sink) in sinks {
             do throws(IOFailure) {
@@ -146,9 +161,51 @@ public struct Replay {
         return Array(outcomes)
     }
 
+    private static func size(of path: String) -> Int {
+        var info = stat()
+        return path != "-" && stat(path, &info) == 0 ? Int(info.st_size) : 0
+    }
+
     private static func now() -> UInt64 {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    }
+}
+
+/// Where a replay is, for progress displays.
+public struct ReplayProgress: Sendable {
+    /// Bytes of the inputs read (regular files' sizes; stdin counts none).
+    public var bytesDone = 0
+    /// Bytes of all inputs.
+    public var bytesTotal: Int
+    /// Records received so far.
+    public var records = 0
+    /// Records rejected so far.
+    public var rejected = 0
+    /// Seconds since the replay started.
+    public var seconds = 0.0
+    /// Bytes of the files finished before the current one.
+    var filesDoneBytes = 0
+
+    init(bytesTotal: Int) { self.bytesTotal = bytesTotal }
+
+    /// Records per second so far.
+    public var recordsPerSecond: Double { seconds > 0 ? Double(records) / seconds : 0 }
+
+    /// Seconds left at the rate so far, when it can be told.
+    public var secondsLeft: Double? {
+        guard bytesDone > 0, bytesTotal > bytesDone, seconds > 0 else { return nil }
+        return seconds * Double(bytesTotal - bytesDone) / Double(bytesDone)
+    }
+
+    /// One line: `45.2 MB / 94.5 MB (48%)  1,234,567 records/s  3 rejected  ETA 0:02`.
+    public var line: String {
+        func megabytes(_ bytes: Int) -> String { String(format: "%.1f MB", Double(bytes) / 1e6) }
+        var text = "\(megabytes(bytesDone)) / \(megabytes(bytesTotal))"
+        if bytesTotal > 0 { text += " (\(bytesDone * 100 / bytesTotal)%)" }
+        text += "  \(Int(recordsPerSecond)) records/s  \(rejected) rejected"
+        if let left = secondsLeft { text += String(format: "  ETA %d:%02d", Int(left) / 60, Int(left) % 60) }
+        return text
     }
 }

@@ -11,6 +11,7 @@ import TraplineCore
 extension InputFormat: ExpressibleByArgument {}
 extension OutputFormat: ExpressibleByArgument {}
 extension Signal: ExpressibleByArgument {}
+extension ProgressMode: ExpressibleByArgument {}
 
 /// `trapline replay`: batch replay of captured telemetry.
 struct ReplayCommand: ParsableCommand {
@@ -54,6 +55,9 @@ struct ReplayCommand: ParsableCommand {
 
     @Flag(name: [.short, .long], help: "Do not print the summary to stderr.")
     var quiet = false
+
+    @Option(name: .long, help: "Progress on stderr: auto (only on a terminal), always or never.")
+    var progress: ProgressMode = .auto
 
     @Option(name: .long, help: "Largest protobuf request accepted, in bytes.")
     var maxFrameBytes: Int = ReadOptions().maxFrameBytes
@@ -130,7 +134,12 @@ struct ReplayCommand: ParsableCommand {
         var options = ReplayOptions(inputs: inputs, read: read, outputFormat: .none, workers: workers)
         options.routes = outputs.routes
         options.metricsFile = outputs.metricsFile
-        let report = Replay(options: options).run()
+        var replay = Replay(options: options)
+        let showProgress = progress == .always || (progress == .auto && !quiet && isatty(STDERR_FILENO) != 0)
+        let printer = ProgressPrinter()
+        if showProgress { replay.onProgress = { printer.update($0) } }
+        let report = replay.run()
+        printer.finish()
         var status = report.exitStatus
         if let reportFile {
             if let failure = writeFile(reportFile, report.json) {

@@ -64,6 +64,16 @@ import TraplineTestSupport
         #expect((object?["records"] as? [String: Int])?["forwarded"] == 3)
     }
 
+    @Test func progressShowsOnlyWhenAskedOrOnATerminal() throws {
+        let input = Fixtures.path("generated/shop-traces.otlp")
+        let always = try ProcessRunner.trapline(["replay", "-q", "--progress", "always", "--output-format", "none", input])
+        #expect(always.standardError.contains("records/s"))
+        #expect(always.standardError.contains("0 rejected"))
+        // stderr is a pipe here, as in CI: `auto` draws nothing.
+        let auto = try ProcessRunner.trapline(["replay", "-q", "--output-format", "none", input])
+        #expect(auto.standardError.isEmpty)
+    }
+
     @Test func summaryGoesToStandardErrorUnlessQuiet() throws {
         let loud = try ProcessRunner.trapline([
             "replay", "--output-format", "none", Fixtures.path("corpus/otlp/otlp2parquet/traces.pb"),

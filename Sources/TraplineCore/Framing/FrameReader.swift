@@ -95,6 +95,10 @@ public struct FrameReader {
         }
     }
 
+    /// How far into its input the reader is, in bytes of the (decompressed) stream; for
+    /// progress displays.
+    public var position: Int { window.offset }
+
     /// Closes the input.
     public mutating func close() {
         if descriptor >= 0 {

@@ -27,6 +27,27 @@ struct FrameOutcome: Sendable {
     var decodeNanoseconds: UInt64 = 0
     var encodeNanoseconds: UInt64 = 0
 
+    /// Empties the outcome for the next frame, keeping its buffers' storage (so output
+    /// buffers stop allocating, and stop faulting in new pages, once warm).
+    mutating func reset(stageCount: Int) {
+        records = RecordCounts()
+        spansForwarded = 0
+        logRecordsForwarded = 0
+        frames = 0
+        rejections.removeAll(keepingCapacity: true)
+        repairedTextLines = 0
+        continuedTextLines = 0
+        jsonLeniency = JSONLeniency()
+        inputBytes = 0
+        signal = nil
+        proto.removeAll(keepingCapacity: true)
+        json.removeAll(keepingCapacity: true)
+        if stages.count != stageCount { stages = Array(repeating: StageCounts(), count: stageCount) }
+        for index in stages.indices { stages[index] = StageCounts() }
+        decodeNanoseconds = 0
+        encodeNanoseconds = 0
+    }
+
     /// Folds this outcome into `report`, keeping at most `cap` individual rejections.
     func merge(into report: inout ReplayReport, cap: Int) {
         report.records += records
@@ -74,9 +95,9 @@ struct FrameProcessor {
         self.chain = chain
     }
 
-    /// Decodes, accounts for and encodes one event of `path`.
-    mutating func process(_ event: FrameEvent, path: String) -> FrameOutcome {
-        var outcome = FrameOutcome()
+    /// Decodes, accounts for and encodes one event of `path` into `outcome` (reset first).
+    mutating func process(_ event: FrameEvent, path: String, into outcome: inout FrameOutcome) {
+        outcome.reset(stageCount: chain.stages.count)
         switch event {
         case .rejected(let error, let records):
             outcome.records += BatchAccounting.counts(rejectedRecords: records)
@@ -84,14 +105,12 @@ struct FrameProcessor {
         case .frame(let frame):
             outcome.frames = 1
             outcome.inputBytes = frame.range.count
-            outcome.stages = Array(repeating: StageCounts(), count: chain.stages.count)
             let start = Clock.nanoseconds()
             process(frame, path: path, into: &outcome)
             // Decoding is the frame's time less what the stages and the encoders took.
             let stageTime = outcome.stages.reduce(0) { $0 + $1.nanoseconds }
             outcome.decodeNanoseconds = (Clock.nanoseconds() &- start) &- stageTime &- outcome.encodeNanoseconds
         }
-        return outcome
     }
 
     private mutating func process(_ frame: Frame, path: String, into outcome: inout FrameOutcome) {

@@ -51,13 +51,31 @@ public struct Replay {
         let metrics = TraplineMetrics(version: TraplineVersion.current, stages: options.stages.stages.map(\.id))
         let workers = max(1, options.workers)
         let observedTime = options.observedTimeUnixNano ?? Self.now()
-        var processors = (0..<workers).map { _ in
+        let processors = (0..<workers).map { _ in
             FrameProcessor(
                 encodesProto: options.routes.contains { $0.format == .proto },
                 encodesJSON: options.routes.contains { $0.format == .json }, observedTime: observedTime,
                 chain: options.stages)
         }
         report.stages = options.stages.stages.map { ($0.id, StageCounts()) }
+        // Two sets of outcome slots: while the workers fill one with window k, this thread
+        // reads window k+1 and merges and writes window k-1 from the other.
+        let windowFrames = workers * 32
+        let slotSets = (0..<2).map { _ in
+            let slots = UnsafeMutableBufferPointer<FrameOutcome>.allocate(capacity: windowFrames)
+            _ = slots.initialize(from: repeatElement(FrameOutcome(), count: windowFrames))
+            return slots
+        }
+        let states = UnsafeMutableBufferPointer<FrameProcessor>.allocate(capacity: workers)
+        _ = states.initialize(from: processors)
+        defer {
+            for slots in slotSets {
+                slots.deinitialize()
+                slots.deallocate()
+            }
+            states.deinitialize()
+            states.deallocate()
+        }
         let start = Clock.nanoseconds()
         var progress = ReplayProgress(bytesTotal: expansion.files.reduce(0) { $0 + Self.size(of: $1) })
         for path in expansion.files {
@@ -70,25 +88,39 @@ public struct Replay {
             }
             report.filesRead += 1
             defer { reader.close() }
+            var current = Self.readWindow(&reader, frames: windowFrames, bytes: options.windowBytes)
+            var previous: (count: Int, slots: Int)?
+            var turn = 0
             while true {
-                let (window, readFailure) = Self.readWindow(&reader, frames: workers * 8, bytes: options.windowBytes)
-                let outcomes = Self.process(window, path: path, with: &processors)
-                for outcome in outcomes {
-                    outcome.merge(into: &report, cap: options.maxReportedRejections)
-                    metrics.record(outcome)
-                    guard let signal = outcome.signal else { continue }
-                    for (route, sink) in sinks where route.signals.contains(signal) {
-                        let bytes = route.format == .proto ? outcome.proto : outcome.json
-                        guard !bytes.isEmpty else { continue }
-                        do throws(IOFailure) {
-                            try sink.write(bytes)
-                        } catch {
-                            report.outputFailure = error
-                            return report
-                        }
+                let slots = slotSets[turn % 2]
+                let group = DispatchGroup()
+                let window = current.window
+                if !window.isEmpty {
+                    nonisolated(unsafe) let states = states
+                    nonisolated(unsafe) let slots = slots
+                    DispatchQueue.global().async(group: group) {
+                        Self.process(window, path: path, with: states, into: slots)
                     }
                 }
-                if let readFailure { report.inputFailures.append(readFailure) }
+                // Overlapped with the workers: write out the window before, read the next.
+                var failure = previous.flatMap { previous in
+                    merge(
+                        slotSets[previous.slots], count: previous.count, into: &report, metrics: metrics, sinks: sinks)
+                }
+                let stopped = options.read.stopRequested?() == true
+                let ended = window.isEmpty || current.readFailure != nil || stopped
+                let next =
+                    ended ? ([], nil) : Self.readWindow(&reader, frames: windowFrames, bytes: options.windowBytes)
+                group.wait()
+                if let readFailure = current.readFailure { report.inputFailures.append(readFailure) }
+                if ended {
+                    failure =
+                        failure ?? merge(slots, count: window.count, into: &report, metrics: metrics, sinks: sinks)
+                }
+                if let failure {
+                    report.outputFailure = failure
+                    return report
+                }
                 if let onProgress {
                     progress.bytesDone = min(progress.bytesTotal, progress.filesDoneBytes + reader.position)
                     progress.records = report.records.received
@@ -96,9 +128,13 @@ public struct Replay {
                     progress.seconds = Double(Clock.nanoseconds() &- start) / 1e9
                     onProgress(progress)
                 }
-                if window.isEmpty || readFailure != nil { break }
+                if ended { break }
+                previous = (window.count, turn % 2)
+                current = next
+                turn += 1
             }
             progress.filesDoneBytes += Self.size(of: path)
+            if options.read.stopRequested?() == true { break }
         }
         for (_, sink) in sinks {
             do throws(IOFailure) {
@@ -120,7 +156,9 @@ public struct Replay {
     }
 
     /// Reads up to `frames` events or about `bytes` of frames, whichever comes first.
-    private static func readWindow(_ reader: inout FrameReader, frames: Int, bytes: Int) -> ([FrameEvent], IOFailure?) {
+    private static func readWindow(_ reader: inout FrameReader, frames: Int, bytes: Int)
+        -> (window: [FrameEvent], readFailure: IOFailure?)
+    {
         var window: [FrameEvent] = []
         var size = 0
         do throws(IOFailure) {
@@ -134,31 +172,50 @@ public struct Replay {
         return (window, nil)
     }
 
-    /// Processes a window: with one worker in place, else spread over the workers (worker `w`
-    /// takes events `w`, `w + workers`, …), outcomes kept in input order.
-    private static func process(_ window: [FrameEvent], path: String, with processors: inout [FrameProcessor])
-        -> [FrameOutcome]
-    {
-        if processors.count == 1 || window.count < 2 {
-            return window.map { processors[0].process($0, path: path) }
-        }
-        let workers = min(processors.count, window.count)
-        let outcomes = UnsafeMutableBufferPointer<FrameOutcome>.allocate(capacity: window.count)
-        outcomes.initialize(repeating: FrameOutcome())
-        defer { outcomes.deallocate() }
-        processors.withUnsafeMutableBufferPointer { states in
-            // Each worker touches only its own state and its own outcome slots.
-            nonisolated(unsafe) let states = states
-            nonisolated(unsafe) let outcomes = outcomes
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                var index = worker
-                while index < window.count {
-                    outcomes[index] = states[worker].process(window[index], path: path)
-                    index += workers
+    /// Folds a processed window into the report and metrics and writes its output, in input
+    /// order; returns the output failure that stops the replay, if any.
+    private func merge(
+        _ slots: UnsafeMutableBufferPointer<FrameOutcome>, count: Int, into report: inout ReplayReport,
+        metrics: TraplineMetrics, sinks: [(route: OutputRoute, sink: OutputSink)]
+    ) -> IOFailure? {
+        for outcome in slots.prefix(count) {
+            outcome.merge(into: &report, cap: options.maxReportedRejections)
+            metrics.record(outcome)
+            guard let signal = outcome.signal else { continue }
+            for (route, sink) in sinks where route.signals.contains(signal) {
+                let bytes = route.format == .proto ? outcome.proto : outcome.json
+                guard !bytes.isEmpty else { continue }
+                do throws(IOFailure) {
+                    try sink.write(bytes)
+                } catch {
+                    return error
                 }
             }
         }
-        return Array(outcomes)
+        return nil
+    }
+
+    /// Processes a window into `slots[0..<window.count]`: with one worker in place, else
+    /// spread over the workers (worker `w` takes events `w`, `w + workers`, …). Each worker
+    /// touches only its own state and its own slots.
+    private static func process(
+        _ window: [FrameEvent], path: String, with states: UnsafeMutableBufferPointer<FrameProcessor>,
+        into slots: UnsafeMutableBufferPointer<FrameOutcome>
+    ) {
+        let workers = min(states.count, window.count)
+        if workers <= 1 {
+            for index in window.indices { states[0].process(window[index], path: path, into: &slots[index]) }
+            return
+        }
+        nonisolated(unsafe) let states = states
+        nonisolated(unsafe) let slots = slots
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            var index = worker
+            while index < window.count {
+                states[worker].process(window[index], path: path, into: &slots[index])
+                index += workers
+            }
+        }
     }
 
     private static func size(of path: String) -> Int {

@@ -142,7 +142,7 @@ struct ReplayCommand: ParsableCommand {
         printer.finish()
         var status = report.exitStatus
         if let reportFile {
-            if let failure = writeFile(reportFile, report.json) {
+            if let failure = ReportFile.write(reportFile, report.json) {
                 FileHandleOutput.standardError("trapline: \(failure)\n")
                 status = 74
             }
@@ -151,8 +151,19 @@ struct ReplayCommand: ParsableCommand {
         if status != 0 { throw ExitCode(status) }
     }
 
+}
+
+enum FileHandleOutput {
+    static func standardError(_ text: String) {
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    }
+}
+
+/// The JSON report file, written through a temporary and a rename.
+enum ReportFile {
     /// Writes `text` to `path` through a temporary and a rename; returns the failure text.
-    private func writeFile(_ path: String, _ text: String) -> String? {
+    static func write(_ path: String, _ text: String) -> String? {
         let temporary = path + ".tmp-\(getpid())"
         guard let file = fopen(temporary, "w") else {
             return "\(path): create failed: \(String(cString: strerror(errno)))"
@@ -169,12 +180,5 @@ struct ReplayCommand: ParsableCommand {
             return "\(path): rename failed: \(String(cString: strerror(errno)))"
         }
         return nil
-    }
-}
-
-enum FileHandleOutput {
-    static func standardError(_ text: String) {
-        let bytes = Array(text.utf8)
-        _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
     }
 }

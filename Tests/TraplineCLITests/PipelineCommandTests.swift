@@ -117,3 +117,77 @@ import TraplineTestSupport
         #expect(valid.status == 0)
     }
 }
+
+@Suite struct RunCommandTests {
+    @Test func runReadsTheConfigReceiversAndFlushesEveryExporter() throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        let run = try ProcessRunner.run(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            [
+                "TRAPLINE_CAPTURES=\(Fixtures.path("generated"))", "TRAPLINE_OUTPUT=\(directory)/out.jsonl",
+                "TRAPLINE_METRICS=\(directory)/trapline.prom", ProcessRunner.traplineBinary.path, "run", "--config",
+                Fixtures.root.appendingPathComponent("Pipelines/replay-to-json.yaml").path,
+            ])
+        #expect(run.status == 0, "\(run.standardError)")
+        // shop-traces.otlp, its .gz, shop-logs.varint.otlp and multi-member.otlp(.gz): 2000 + 2000 + 1000 + 50 + 50.
+        #expect(run.standardError.contains("5100 records received, 5100 forwarded (4100 spans, 1000 log records)"))
+        let again = try ProcessRunner.trapline(["replay", "--output-format", "none", directory + "/out.jsonl"])
+        #expect(again.standardError.contains("5100 records received, 5100 forwarded"))
+        #expect(FileManager.default.fileExists(atPath: directory + "/trapline.prom"))
+    }
+
+    @Test func sigtermStopsReadingAndFlushesWhatWasRead() throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        let process = Process()
+        process.executableURL = ProcessRunner.traplineBinary
+        process.arguments = ["run", "-q", "--report-file", directory + "/report.json"]
+        let input = Pipe()
+        let output = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Three whole requests; stdin stays open, as a live stream's would.
+        let stream = try Fixtures.bytes("generated/shop-traces.otlp")
+        var frames = 0
+        var position = 0
+        while frames < 3 {
+            let length =
+                Int(stream[position]) << 24 | Int(stream[position + 1]) << 16 | Int(stream[position + 2]) << 8
+                | Int(stream[position + 3])
+            position += 4 + length
+            frames += 1
+        }
+        input.fileHandleForWriting.write(Data(stream[..<position]))
+        // If the stop were ignored the run would wait on stdin for ever: a watchdog ends it so
+        // the failure shows instead of hanging the suite.
+        let pid = process.processIdentifier
+        nonisolated(unsafe) let watched = process
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60) {
+            if watched.isRunning { kill(pid, SIGKILL) }  // never a pid the run no longer owns
+        }
+        process.terminate()  // SIGTERM
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit, "the run ignored SIGTERM and was killed by the watchdog")
+        try? input.fileHandleForWriting.close()
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 0 || process.terminationStatus == 65)
+        let report = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/report.json")))
+                as? [String: Any])
+        let records = try #require(report["records"] as? [String: Int])
+        #expect(records["received"] == records["forwarded"]! + records["rejected"]!)
+        #expect(records["forwarded"]! <= 300)
+    }
+
+    @Test func runWithoutMatchingInputsSaysSo() throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        let config = directory + "/none.yaml"
+        try
+            "receivers:\n  file:\n    include: [\(directory)/nothing-*.otlp]\nexporters:\n  stdout:\nservice:\n  pipelines:\n    traces:\n      receivers: [file]\n      exporters: [stdout]\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let run = try ProcessRunner.trapline(["run", "--config", config])
+        #expect(run.status == 66)
+        #expect(run.standardError.contains("no file matches"))
+    }
+}

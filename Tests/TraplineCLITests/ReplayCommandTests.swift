@@ -66,7 +66,9 @@ import TraplineTestSupport
 
     @Test func progressShowsOnlyWhenAskedOrOnATerminal() throws {
         let input = Fixtures.path("generated/shop-traces.otlp")
-        let always = try ProcessRunner.trapline(["replay", "-q", "--progress", "always", "--output-format", "none", input])
+        let always = try ProcessRunner.trapline([
+            "replay", "-q", "--progress", "always", "--output-format", "none", input,
+        ])
         #expect(always.standardError.contains("records/s"))
         #expect(always.standardError.contains("0 rejected"))
         // stderr is a pipe here, as in CI: `auto` draws nothing.

@@ -52,18 +52,40 @@ public struct FileDescriptorStream: ByteStream {
     public let descriptor: Int32
     /// The path, for errors.
     public let path: String
+    /// Whether to end the stream instead of reading on.
+    public let stopRequested: (@Sendable () -> Bool)?
+    /// Readable when a stop is requested; a read waits on it as well as on the input.
+    public let stopDescriptor: Int32?
 
     /// Wraps an open descriptor.
-    public init(descriptor: Int32, path: String) {
+    public init(
+        descriptor: Int32, path: String, stopRequested: (@Sendable () -> Bool)? = nil, stopDescriptor: Int32? = nil
+    ) {
         self.descriptor = descriptor
         self.path = path
+        self.stopRequested = stopRequested
+        self.stopDescriptor = stopDescriptor
     }
 
     public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(StreamError) -> Int {
         while true {
+            if stopRequested?() == true { return 0 }
+            if let stopDescriptor {
+                // Wait for input or for a stop, whichever comes first.
+                var descriptors = [
+                    pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0),
+                    pollfd(fd: stopDescriptor, events: Int16(POLLIN), revents: 0),
+                ]
+                let ready = poll(&descriptors, 2, -1)
+                if ready < 0 && errno == EINTR { continue }
+                if descriptors[1].revents != 0 { return 0 }
+            }
             let count = Glibc.read(descriptor, buffer.baseAddress, buffer.count)
             if count >= 0 { return count }
-            if errno == EINTR { continue }
+            if errno == EINTR {
+                if stopRequested?() == true { return 0 }
+                continue
+            }
             throw StreamError(.io(IOFailure(path: path, operation: "read", errorNumber: errno)))
         }
     }

@@ -10,6 +10,13 @@ public struct ReadOptions: Sendable {
     public var maxDecompressedBytes: Int = 4 << 30
     /// Text lines longer than this are split into several records, in bytes.
     public var maxLineBytes: Int = 1 << 20
+    /// Asked between reads: true ends the input there, as if it had ended (a graceful stop on
+    /// SIGTERM).
+    public var stopRequested: (@Sendable () -> Bool)?
+    /// A descriptor that becomes readable when a stop is requested (the read end of a pipe a
+    /// signal handler writes to), so a read blocked on a live stream wakes up whichever thread
+    /// the signal went to.
+    public var stopDescriptor: Int32?
 
     /// Makes the defaults.
     public init() {}

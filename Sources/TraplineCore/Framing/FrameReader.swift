@@ -47,7 +47,9 @@ public struct FrameReader {
             if path != "-" { Glibc.close(descriptor) }
             throw IOFailure(path: path, operation: "read", errorNumber: EISDIR)
         }
-        let stream = FileDescriptorStream(descriptor: descriptor, path: path)
+        let stream = FileDescriptorStream(
+            descriptor: descriptor, path: path, stopRequested: options.stopRequested,
+            stopDescriptor: options.stopDescriptor)
         if info.st_mode & S_IFMT == S_IFREG && info.st_size > 0 && path != "-" {
             let length = Int(info.st_size)
             guard let base = mmap(nil, length, PROT_READ, MAP_PRIVATE, descriptor, 0), base != MAP_FAILED else {

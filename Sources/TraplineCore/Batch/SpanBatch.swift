@@ -85,6 +85,27 @@ public struct SpanBatch: Sendable {
         rejections.removeAll()
     }
 
+    /// Appends one row; every column gets exactly one element.
+    @inlinable
+    mutating func appendRow(_ row: SpanRow) {
+        traceIDs.append(row.traceID)
+        spanIDs.append(row.spanID)
+        parentSpanIDs.append(row.parentSpanID)
+        traceStates.append(row.traceState)
+        names.append(row.name)
+        kinds.append(row.kind)
+        startTimes.append(row.startTime)
+        endTimes.append(row.endTime)
+        spanAttributes.append(row.attributes)
+        droppedCounts.append(row.dropped)
+        eventRanges.append(row.events)
+        linkRanges.append(row.links)
+        statuses.append(row.status)
+        flags.append(row.flags)
+        scopeIndexes.append(row.scopeIndex)
+        encodedSpans.append(row.encoded)
+    }
+
     /// Drops rows from `count` on (used when a record is rejected after its row was added).
     @usableFromInline
     mutating func truncateRows(to count: Int) {
@@ -237,4 +258,27 @@ public struct BatchBytes {
     public func string(_ slice: ByteSlice) -> String {
         String(decoding: self[slice], as: UTF8.self)
     }
+}
+
+/// One span's fixed fields, gathered while decoding and appended at once.
+@usableFromInline
+struct SpanRow {
+    @usableFromInline var traceID = TraceID.zero
+    @usableFromInline var spanID = SpanID.zero
+    @usableFromInline var parentSpanID = SpanID.zero
+    @usableFromInline var traceState = ByteSlice.empty
+    @usableFromInline var name = ByteSlice.empty
+    @usableFromInline var kind: Int32 = 0
+    @usableFromInline var startTime: UInt64 = 0
+    @usableFromInline var endTime: UInt64 = 0
+    @usableFromInline var attributes = RowRange.empty
+    @usableFromInline var dropped = SpanDroppedCounts()
+    @usableFromInline var events = RowRange.empty
+    @usableFromInline var links = RowRange.empty
+    @usableFromInline var status = SpanStatus()
+    @usableFromInline var flags: UInt32 = 0
+    @usableFromInline var scopeIndex: UInt32 = 0
+    @usableFromInline var encoded = ByteSlice.empty
+
+    @usableFromInline init() {}
 }

@@ -13,34 +13,25 @@ extension SpanBatch: OTLPJSONBatch {
             return try fields.wrongType(&state, field: "Span", or: ())
         }
         try state.reader.beginObject()
-        var traceID = TraceID.zero
-        var spanID = SpanID.zero
-        var parentSpanID = SpanID.zero
-        var traceState = ByteSlice.empty
-        var name = ByteSlice.empty
-        var kind: Int32 = 0
-        var startTime: UInt64 = 0
-        var endTime: UInt64 = 0
-        var dropped = SpanDroppedCounts()
-        var status = SpanStatus()
-        var spanFlags: UInt32 = 0
+        var row = SpanRow()
+        row.scopeIndex = scopeIndex
         let firstAttribute = attributes.count
         let firstEvent = events.count
         let firstLink = links.count
         var first = true
         while let key = try state.reader.nextMember(&first) {
             switch fields.lookup(key, in: fields.keys.span, &state) {
-            case 0: traceID = try fields.readTraceID(&state, field: "Span.traceId")
-            case 1: spanID = try fields.readSpanID(&state, field: "Span.spanId")
-            case 2: parentSpanID = try fields.readSpanID(&state, field: "Span.parentSpanId")
-            case 3: name = try fields.readString(&state, arena: &storage.arena, field: "Span.name")
-            case 4: kind = try fields.readEnum(&state, names: OTLPEnumNames.spanKind, field: "Span.kind")
-            case 5: startTime = try fields.readUInt64(&state, field: "Span.startTimeUnixNano")
-            case 6: endTime = try fields.readUInt64(&state, field: "Span.endTimeUnixNano")
+            case 0: row.traceID = try fields.readTraceID(&state, field: "Span.traceId")
+            case 1: row.spanID = try fields.readSpanID(&state, field: "Span.spanId")
+            case 2: row.parentSpanID = try fields.readSpanID(&state, field: "Span.parentSpanId")
+            case 3: row.name = try fields.readString(&state, arena: &storage.arena, field: "Span.name")
+            case 4: row.kind = try fields.readEnum(&state, names: OTLPEnumNames.spanKind, field: "Span.kind")
+            case 5: row.startTime = try fields.readUInt64(&state, field: "Span.startTimeUnixNano")
+            case 6: row.endTime = try fields.readUInt64(&state, field: "Span.endTimeUnixNano")
             case 7: try fields.readAttributes(&state, arena: &storage.arena, depth: depth + 1, into: &attributes)
-            case 8: traceState = try fields.readString(&state, arena: &storage.arena, field: "Span.traceState")
-            case 9: spanFlags = try fields.readUInt32(&state, field: "Span.flags")
-            case 10: try readStatus(fields, &state, depth: depth + 1, into: &status)
+            case 8: row.traceState = try fields.readString(&state, arena: &storage.arena, field: "Span.traceState")
+            case 9: row.flags = try fields.readUInt32(&state, field: "Span.flags")
+            case 10: try readStatus(fields, &state, depth: depth + 1, into: &row.status)
             case 11:
                 try readArray(fields, &state, field: "Span.events") { batch, state throws(DecodeError) in
                     try batch.readEvent(fields, &state, depth: depth + 2)
@@ -49,28 +40,17 @@ extension SpanBatch: OTLPJSONBatch {
                 try readArray(fields, &state, field: "Span.links") { batch, state throws(DecodeError) in
                     try batch.readLink(fields, &state, depth: depth + 2)
                 }
-            case 13: dropped.attributes = try fields.readUInt32(&state, field: "Span.droppedAttributesCount")
-            case 14: dropped.events = try fields.readUInt32(&state, field: "Span.droppedEventsCount")
-            case 15: dropped.links = try fields.readUInt32(&state, field: "Span.droppedLinksCount")
+            case 13: row.dropped.attributes = try fields.readUInt32(&state, field: "Span.droppedAttributesCount")
+            case 14: row.dropped.events = try fields.readUInt32(&state, field: "Span.droppedEventsCount")
+            case 15: row.dropped.links = try fields.readUInt32(&state, field: "Span.droppedLinksCount")
             default: try state.reader.skipValue(depth: depth, maxDepth: fields.maxDepth)
             }
         }
-        traceIDs.append(traceID)
-        spanIDs.append(spanID)
-        parentSpanIDs.append(parentSpanID)
-        traceStates.append(traceState)
-        names.append(name)
-        kinds.append(kind)
-        startTimes.append(startTime)
-        endTimes.append(endTime)
-        spanAttributes.append(RowRange(start: firstAttribute, end: attributes.count))
-        droppedCounts.append(dropped)
-        eventRanges.append(RowRange(start: firstEvent, end: events.count))
-        linkRanges.append(RowRange(start: firstLink, end: links.count))
-        statuses.append(status)
-        flags.append(spanFlags)
-        scopeIndexes.append(scopeIndex)
-        encodedSpans.append(.empty)  // no protobuf bytes to copy: encoded from columns
+        row.attributes = RowRange(start: firstAttribute, end: attributes.count)
+        row.events = RowRange(start: firstEvent, end: events.count)
+        row.links = RowRange(start: firstLink, end: links.count)
+        row.encoded = .empty  // no protobuf bytes to copy: encoded from columns
+        appendRow(row)
     }
 
     /// Reads a JSON array, calling `element` for each item.

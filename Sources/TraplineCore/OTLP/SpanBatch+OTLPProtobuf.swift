@@ -48,17 +48,8 @@ extension SpanBatch: OTLPContainerBatch {
     ) throws(DecodeError) {
         try decoder.checkDepth(depth, at: region.lowerBound)
         var reader = decoder.reader(region)
-        var traceID = TraceID.zero
-        var spanID = SpanID.zero
-        var parentSpanID = SpanID.zero
-        var traceState = ByteSlice.empty
-        var name = ByteSlice.empty
-        var kind: Int32 = 0
-        var startTime: UInt64 = 0
-        var endTime: UInt64 = 0
-        var dropped = SpanDroppedCounts()
-        var status = SpanStatus()
-        var spanFlags: UInt32 = 0
+        var row = SpanRow()
+        row.scopeIndex = scopeIndex
         let firstAttribute = attributes.count
         let firstEvent = events.count
         let firstLink = links.count
@@ -68,72 +59,61 @@ extension SpanBatch: OTLPContainerBatch {
             switch tag.number {
             case 1:
                 try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.trace_id")
-                traceID = try decoder.readTraceID(&reader, field: "Span.trace_id")
+                row.traceID = try decoder.readTraceID(&reader, field: "Span.trace_id")
             case 2:
                 try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.span_id")
-                spanID = try decoder.readSpanID(&reader, field: "Span.span_id")
+                row.spanID = try decoder.readSpanID(&reader, field: "Span.span_id")
             case 3:
                 try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.trace_state")
-                traceState = try decoder.readString(&reader, field: "Span.trace_state")
+                row.traceState = try decoder.readString(&reader, field: "Span.trace_state")
             case 4:
                 try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.parent_span_id")
-                parentSpanID = try decoder.readSpanID(&reader, field: "Span.parent_span_id")
+                row.parentSpanID = try decoder.readSpanID(&reader, field: "Span.parent_span_id")
             case 5:
                 try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.name")
-                name = try decoder.readString(&reader, field: "Span.name")
+                row.name = try decoder.readString(&reader, field: "Span.name")
             case 6:
                 try decoder.expect(tag, .varint, at: tagStart, field: "Span.kind")
-                kind = Int32(truncatingIfNeeded: try reader.readVarint())
+                row.kind = Int32(truncatingIfNeeded: try reader.readVarint())
             case 7:
                 try decoder.expect(tag, .fixed64, at: tagStart, field: "Span.start_time_unix_nano")
-                startTime = try reader.readFixed64()
+                row.startTime = try reader.readFixed64()
             case 8:
                 try decoder.expect(tag, .fixed64, at: tagStart, field: "Span.end_time_unix_nano")
-                endTime = try reader.readFixed64()
+                row.endTime = try reader.readFixed64()
             case 9:
                 try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.attributes")
                 try decoder.decodeKeyValue(try reader.readLengthDelimited(), depth: depth + 1, into: &attributes)
             case 10:
                 try decoder.expect(tag, .varint, at: tagStart, field: "Span.dropped_attributes_count")
-                dropped.attributes = UInt32(truncatingIfNeeded: try reader.readVarint())
+                row.dropped.attributes = UInt32(truncatingIfNeeded: try reader.readVarint())
             case 11:
                 try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.events")
                 try decodeEvent(try reader.readLengthDelimited(), depth: depth + 1, using: decoder)
             case 12:
                 try decoder.expect(tag, .varint, at: tagStart, field: "Span.dropped_events_count")
-                dropped.events = UInt32(truncatingIfNeeded: try reader.readVarint())
+                row.dropped.events = UInt32(truncatingIfNeeded: try reader.readVarint())
             case 13:
                 try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.links")
                 try decodeLink(try reader.readLengthDelimited(), depth: depth + 1, using: decoder)
             case 14:
                 try decoder.expect(tag, .varint, at: tagStart, field: "Span.dropped_links_count")
-                dropped.links = UInt32(truncatingIfNeeded: try reader.readVarint())
+                row.dropped.links = UInt32(truncatingIfNeeded: try reader.readVarint())
             case 15:
                 try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.status")
-                try decodeStatus(try reader.readLengthDelimited(), depth: depth + 1, into: &status, using: decoder)
+                try decodeStatus(try reader.readLengthDelimited(), depth: depth + 1, into: &row.status, using: decoder)
             case 16:
                 try decoder.expect(tag, .fixed32, at: tagStart, field: "Span.flags")
-                spanFlags = try reader.readFixed32()
+                row.flags = try reader.readFixed32()
             default:
                 try reader.skipField(tag, depth: depth, maxDepth: decoder.maxDepth)
             }
         }
-        traceIDs.append(traceID)
-        spanIDs.append(spanID)
-        parentSpanIDs.append(parentSpanID)
-        traceStates.append(traceState)
-        names.append(name)
-        kinds.append(kind)
-        startTimes.append(startTime)
-        endTimes.append(endTime)
-        spanAttributes.append(RowRange(start: firstAttribute, end: attributes.count))
-        droppedCounts.append(dropped)
-        eventRanges.append(RowRange(start: firstEvent, end: events.count))
-        linkRanges.append(RowRange(start: firstLink, end: links.count))
-        statuses.append(status)
-        flags.append(spanFlags)
-        scopeIndexes.append(scopeIndex)
-        encodedSpans.append(decoder.slice(region))
+        row.attributes = RowRange(start: firstAttribute, end: attributes.count)
+        row.events = RowRange(start: firstEvent, end: events.count)
+        row.links = RowRange(start: firstLink, end: links.count)
+        row.encoded = decoder.slice(region)
+        appendRow(row)
     }
 
     @inlinable

@@ -155,7 +155,12 @@ public struct FrameReader {
     /// Detects compression (for streams) and layout; returns an event when the input ends here.
     private mutating func detect() throws(StreamError) -> FrameEvent? {
         try window.fill(atLeast: FormatDetector.preferredPrefixLength)
-        var detected = FormatDetector.detect(window.available, isComplete: window.isAtStreamEnd)
+        // Only the first bytes decide, as for a stream: walking a whole mapped file's framing
+        // here would be a serial pass over all of it before any worker starts.
+        let available = window.available
+        let prefix = UnsafeRawBufferPointer(rebasing: available.prefix(FormatDetector.preferredPrefixLength))
+        var detected = FormatDetector.detect(
+            prefix, isComplete: window.isAtStreamEnd && prefix.count == available.count)
         if options.inputFormat != .auto, detected != .empty {
             detected = .format(options.inputFormat)
         }
@@ -307,7 +312,8 @@ public struct FrameReader {
             try window.fill(atLeast: FormatDetector.preferredPrefixLength)
             let bytes = window.available
             if bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { window.consume(3) }
-            jsonLines = Self.looksLikeJSONLines(window.available)
+            jsonLines = Self.looksLikeJSONLines(
+                UnsafeRawBufferPointer(rebasing: window.available.prefix(FormatDetector.preferredPrefixLength)))
         }
         return jsonLines == true ? try nextJSONLine() : try nextJSONDocument()
     }

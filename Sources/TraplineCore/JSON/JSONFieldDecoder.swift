@@ -425,33 +425,39 @@ struct JSONFieldDecoder {
 
     /// `{"values": [AnyValue…]}` written as `ArrayValue` content.
     func writeArrayValue(_ state: inout JSONDecodeState, arena: inout [UInt8], depth: Int) throws(DecodeError) {
-        guard try withinDepth(depth, &state) else { return }
-        if state.reader.peek() != UInt8(ascii: "{") {
-            if state.reader.readNullIfPresent() { return }
-            return try wrongType(&state, field: "ArrayValue", or: ())
-        }
-        try state.reader.beginObject()
-        var first = true
-        while let key = try state.reader.nextMember(&first) {
-            guard matches(key, "values", "values", &state), state.reader.peek() == UInt8(ascii: "[") else {
-                try state.reader.skipValue(depth: depth, maxDepth: maxDepth)
-                continue
-            }
-            guard try withinDepth(depth + 1, &state) else { continue }
-            try state.reader.beginArray()
-            var firstElement = true
-            while try state.reader.nextElement(&firstElement) {
-                try appendNestedAnyValue(&state, arena: &arena, depth: depth + 2)
-            }
+        try writeValues(&state, arena: &arena, depth: depth, field: "ArrayValue") {
+            (state, arena) throws(DecodeError) in try appendNestedAnyValue(&state, arena: &arena, depth: depth + 2)
         }
     }
 
     /// `{"values": [KeyValue…]}` written as `KeyValueList` content.
     func writeKeyValueList(_ state: inout JSONDecodeState, arena: inout [UInt8], depth: Int) throws(DecodeError) {
+        try writeValues(&state, arena: &arena, depth: depth, field: "KeyValueList") {
+            (state, arena) throws(DecodeError) in
+            let mark = ArenaProtoWriter.beginField(1, in: &arena)
+            let scratchStart = arena.count
+            let (key, value) = try readKeyValue(&state, arena: &arena, depth: depth + 2)
+            let scratch = Array(arena[scratchStart...])
+            arena.removeSubrange(scratchStart...)
+            let keyBytes = resolve(key, arena: arena, scratch: scratch, scratchStart: scratchStart)
+            let content =
+                holdsBytes(value.kind)
+                ? resolve(value.slice, arena: arena, scratch: scratch, scratchStart: scratchStart) : []
+            appendKeyValueContent(key: keyBytes, value: value, content: content, arena: &arena)
+            ArenaProtoWriter.endField(mark, in: &arena)
+        }
+    }
+
+    /// The object of an `ArrayValue` or `KeyValueList` at `depth`: its `values` array, each
+    /// element written by `element`; other keys skipped.
+    private func writeValues(
+        _ state: inout JSONDecodeState, arena: inout [UInt8], depth: Int, field: StaticString,
+        element: (inout JSONDecodeState, inout [UInt8]) throws(DecodeError) -> Void
+    ) throws(DecodeError) {
         guard try withinDepth(depth, &state) else { return }
         if state.reader.peek() != UInt8(ascii: "{") {
             if state.reader.readNullIfPresent() { return }
-            return try wrongType(&state, field: "KeyValueList", or: ())
+            return try wrongType(&state, field: field, or: ())
         }
         try state.reader.beginObject()
         var first = true
@@ -463,19 +469,7 @@ struct JSONFieldDecoder {
             guard try withinDepth(depth + 1, &state) else { continue }
             try state.reader.beginArray()
             var firstElement = true
-            while try state.reader.nextElement(&firstElement) {
-                let mark = ArenaProtoWriter.beginField(1, in: &arena)
-                let scratchStart = arena.count
-                let (key, value) = try readKeyValue(&state, arena: &arena, depth: depth + 2)
-                let scratch = Array(arena[scratchStart...])
-                arena.removeSubrange(scratchStart...)
-                let keyBytes = resolve(key, arena: arena, scratch: scratch, scratchStart: scratchStart)
-                let content =
-                    holdsBytes(value.kind)
-                    ? resolve(value.slice, arena: arena, scratch: scratch, scratchStart: scratchStart) : []
-                appendKeyValueContent(key: keyBytes, value: value, content: content, arena: &arena)
-                ArenaProtoWriter.endField(mark, in: &arena)
-            }
+            while try state.reader.nextElement(&firstElement) { try element(&state, &arena) }
         }
     }
 

@@ -249,31 +249,27 @@ struct JSONTextWriter {
     }
 
     private mutating func arrayValue(_ content: UnsafeRawBufferPointer) {
-        key("arrayValue")
-        open(UInt8(ascii: "{"))
-        key("values")
-        open(UInt8(ascii: "["))
-        var reader = WireReader(frame: content)
-        while !reader.isAtEnd, let tag = try? reader.readTag() {
-            if tag.number == 1, tag.wireType == .lengthDelimited, let range = try? reader.readLengthDelimited() {
-                rawAnyValue(UnsafeRawBufferPointer(rebasing: content[range]))
-            } else if (try? reader.skipField(tag, depth: 0, maxDepth: 100)) == nil {
-                break
-            }
-        }
-        close(UInt8(ascii: "]"))
-        close(UInt8(ascii: "}"))
+        valuesList("arrayValue", content) { writer, element in writer.rawAnyValue(element) }
     }
 
     private mutating func keyValueList(_ content: UnsafeRawBufferPointer) {
-        key("kvlistValue")
+        valuesList("kvlistValue", content) { writer, element in writer.rawKeyValue(element) }
+    }
+
+    /// `"name": {"values": [...]}` with one element per `values` field (field 1) of `content`,
+    /// the encoded `ArrayValue` or `KeyValueList`.
+    private mutating func valuesList(
+        _ name: StaticString, _ content: UnsafeRawBufferPointer,
+        element: (inout JSONTextWriter, UnsafeRawBufferPointer) -> Void
+    ) {
+        key(name)
         open(UInt8(ascii: "{"))
         key("values")
         open(UInt8(ascii: "["))
         var reader = WireReader(frame: content)
         while !reader.isAtEnd, let tag = try? reader.readTag() {
             if tag.number == 1, tag.wireType == .lengthDelimited, let range = try? reader.readLengthDelimited() {
-                rawKeyValue(UnsafeRawBufferPointer(rebasing: content[range]))
+                element(&self, UnsafeRawBufferPointer(rebasing: content[range]))
             } else if (try? reader.skipField(tag, depth: 0, maxDepth: 100)) == nil {
                 break
             }

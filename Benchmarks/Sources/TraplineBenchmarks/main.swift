@@ -3,6 +3,7 @@
 // Usage: TraplineBenchmarks STREAM [--thresholds FILE]
 // STREAM is a 4-byte big-endian length-prefixed OTLP trace stream (Benchmarks/run.sh makes one).
 import COTLPOracle
+import Dispatch
 import Foundation
 import MallocCounter
 import TraplineCore
@@ -90,6 +91,25 @@ if ProcessInfo.processInfo.environment["TRAPLINE_PROFILE_JSON_DECODE"] != nil {
     }
     exit(0)
 }
+
+// Decode scaling inside one process, on bytes already in memory (no I/O, no page faults):
+// the upper bound for the replay's scaling.
+func decodeAll(threads: Int, frames: [Range<Int>]) -> Double {
+    let start = now()
+    DispatchQueue.concurrentPerform(iterations: threads) { thread in
+        var local = SpanBatch()
+        let decoder = OTLPProtobufDecoder()
+        var index = thread
+        while index < frames.count {
+            decoder.decodeTraces(input: input, frame: frames[index], sourceOffset: 0, into: &local)
+            index += threads
+        }
+    }
+    return now() - start
+}
+_ = decodeAll(threads: 1, frames: frames)
+let oneThread = (0..<5).map { _ in decodeAll(threads: 1, frames: frames) }.min()!
+let twoThreads = (0..<5).map { _ in decodeAll(threads: 2, frames: frames) }.min()!
 
 var sink: UInt64 = 0
 let byteScan = measure("byte scan (xor of 8-byte words)", spans: spanCount, bytes: payloadBytes) {
@@ -226,6 +246,7 @@ let ratios: [(String, Double)] = [
     ("JSON decode vs protobuf decode (spans/s)", decodeOnly.seconds / jsonDecode.seconds),
     ("JSON decode vs byte scan of the JSON", jsonByteScan.seconds / jsonDecode.seconds),
 ]
+print("in-memory decode scaling, 1 → 2 threads: \(String(format: "%.2f", oneThread / twoThreads))x")
 for (name, ratio) in ratios {
     print("ratio \(name.padding(toLength: 42, withPad: " ", startingAt: 0)) \(String(format: "%.2f", ratio))x")
 }

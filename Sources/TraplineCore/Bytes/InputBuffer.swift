@@ -44,12 +44,6 @@ public final class InputBuffer: @unchecked Sendable {
         ownership = .heap
     }
 
-    /// Takes ownership of heap memory allocated with `UnsafeMutableRawBufferPointer.allocate`.
-    init(adoptingHeap storage: UnsafeMutableRawBufferPointer, count: Int) {
-        bytes = UnsafeRawBufferPointer(start: storage.baseAddress, count: count)
-        ownership = .heap
-    }
-
     /// Takes ownership of a read-only mapping made with `mmap`.
     init(adoptingMapping base: UnsafeRawPointer, length: Int) {
         bytes = UnsafeRawBufferPointer(start: base, count: length)

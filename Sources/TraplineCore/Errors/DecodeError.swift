@@ -41,8 +41,6 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let truncatedFrame = Code("truncated_frame")
         /// A frame larger than the configured limit.
         public static let frameTooLarge = Code("frame_too_large")
-        /// Bytes that fit none of the framings of the detected format.
-        public static let unrecognizedFraming = Code("unrecognized_framing")
         /// A protobuf request whose records are neither spans nor log records.
         public static let unknownSignal = Code("unknown_signal")
         /// gzip data that zlib cannot inflate (bad header, data or CRC).
@@ -72,7 +70,7 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let all: [Code] = [
             .truncatedVarint, .varintTooLong, .truncatedFixed, .lengthPastEnd, .invalidWireType, .fieldNumberZero,
             .wrongWireType, .unbalancedGroup, .nestingTooDeep, .invalidUTF8, .invalidIDLength, .invalidParent,
-            .truncatedFrame, .frameTooLarge, .unrecognizedFraming, .unknownSignal, .corruptGzip, .decompressedTooLarge,
+            .truncatedFrame, .frameTooLarge, .unknownSignal, .corruptGzip, .decompressedTooLarge,
             .unsupportedCompression, .invalidJSON, .wrongJSONType, .invalidHexID, .invalidNumber, .loneSurrogate,
             .invalidBase64, .unknownEnumName, .unsupportedSignal,
         ]
@@ -142,7 +140,6 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
             text =
                 value.map { "frame of \($0) bytes is over the \(limit ?? 0)-byte limit" }
                 ?? "frame is over the \(limit ?? 0)-byte limit"
-        case .unrecognizedFraming: text = "bytes are not a protobuf message, a delimited stream or text"
         case .unknownSignal: text = "request holds neither spans nor log records"
         case .corruptGzip: text = "gzip data is corrupt"
         case .decompressedTooLarge: text = "decompressed size is over the \(limit ?? 0)-byte limit"

@@ -87,6 +87,14 @@ struct FrameProcessor {
     var mask = RowMask()
     /// Per-batch stage counts, reused.
     var batchStageCounts: [StageCounts] = []
+    /// This worker's buffer for frames read from their file (`Frame.load`), reused.
+    var frameBuffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+
+    /// Frees the frame buffer (the processor is done).
+    mutating func release() {
+        if frameBuffer.count > 0 { frameBuffer.deallocate() }
+        frameBuffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    }
 
     init(encodesProto: Bool, encodesJSON: Bool, observedTime: UInt64, chain: StageChain) {
         self.encodesProto = encodesProto
@@ -102,7 +110,15 @@ struct FrameProcessor {
         case .rejected(let error, let records):
             outcome.records += BatchAccounting.counts(rejectedRecords: records)
             outcome.rejections.append(Rejection(source: path, error: error, records: records))
-        case .frame(let frame):
+        case .frame(let deferred):
+            guard let frame = deferred.load(into: &frameBuffer) else {
+                // The file shrank after the frame was found in it.
+                let error = DecodeError(
+                    .truncatedFrame, offset: deferred.sourceOffset, value: deferred.fileRegion?.count)
+                outcome.records += BatchAccounting.counts(rejectedRecords: 1)
+                outcome.rejections.append(Rejection(source: path, error: error, records: 1))
+                return
+            }
             outcome.frames = 1
             outcome.inputBytes = frame.range.count
             let start = Clock.nanoseconds()

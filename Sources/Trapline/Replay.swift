@@ -73,15 +73,21 @@ public struct Replay {
                 slots.deinitialize()
                 slots.deallocate()
             }
+            for index in states.indices { states[index].release() }
             states.deinitialize()
             states.deallocate()
         }
+        let pool = workers > 1 ? WorkerPool(workers: workers) : nil
+        defer { pool?.shutDown() }
         let start = Clock.nanoseconds()
         var progress = ReplayProgress(bytesTotal: expansion.files.reduce(0) { $0 + Self.size(of: $1) })
         for path in expansion.files {
             var reader: FrameReader
             do throws(IOFailure) {
-                reader = try FrameReader(path: path, options: options.read)
+                // Workers read their own frames of plain protobuf streams (`deferFileFrames`).
+                var read = options.read
+                read.deferFileFrames = true
+                reader = try FrameReader(path: path, options: read)
             } catch {
                 report.inputFailures.append(error)
                 continue
@@ -93,14 +99,20 @@ public struct Replay {
             var turn = 0
             while true {
                 let slots = slotSets[turn % 2]
-                let group = DispatchGroup()
                 let window = current.window
-                if !window.isEmpty {
-                    nonisolated(unsafe) let states = states
-                    nonisolated(unsafe) let slots = slots
-                    DispatchQueue.global().async(group: group) {
-                        Self.process(window, path: path, with: states, into: slots)
+                nonisolated(unsafe) let workerStates = states
+                nonisolated(unsafe) let workerSlots = slots
+                if let pool, window.count > 1 {
+                    let workers = states.count
+                    pool.begin { worker in
+                        var index = worker
+                        while index < window.count {
+                            workerStates[worker].process(window[index], path: path, into: &workerSlots[index])
+                            index += workers
+                        }
                     }
+                } else {
+                    Self.process(window, path: path, with: states, into: slots)
                 }
                 // Overlapped with the workers: write out the window before, read the next.
                 var failure = previous.flatMap { previous in
@@ -111,7 +123,7 @@ public struct Replay {
                 let ended = window.isEmpty || current.readFailure != nil || stopped
                 let next =
                     ended ? ([], nil) : Self.readWindow(&reader, frames: windowFrames, bytes: options.windowBytes)
-                group.wait()
+                if let pool, window.count > 1 { pool.wait() }
                 if let readFailure = current.readFailure { report.inputFailures.append(readFailure) }
                 if ended {
                     failure =

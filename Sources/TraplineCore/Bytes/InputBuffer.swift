@@ -16,6 +16,8 @@ public final class InputBuffer: @unchecked Sendable {
     private enum Ownership {
         case heap
         case mapped(length: Int)
+        /// Memory someone else owns and keeps alive (a worker's reusable frame buffer).
+        case borrowed
     }
 
     private let ownership: Ownership
@@ -44,6 +46,13 @@ public final class InputBuffer: @unchecked Sendable {
         ownership = .heap
     }
 
+    /// Wraps memory owned elsewhere, which must outlive every use of this buffer's bytes (a
+    /// worker's reusable frame buffer: the worker's batch is reset before the buffer is reused).
+    public init(borrowing bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+        ownership = .borrowed
+    }
+
     /// Takes ownership of a read-only mapping made with `mmap`.
     init(adoptingMapping base: UnsafeRawPointer, length: Int) {
         bytes = UnsafeRawBufferPointer(start: base, count: length)
@@ -54,6 +63,8 @@ public final class InputBuffer: @unchecked Sendable {
         switch ownership {
         case .heap:
             UnsafeMutableRawPointer(mutating: bytes.baseAddress)?.deallocate()
+        case .borrowed:
+            break
         case .mapped(let length):
             if let base = bytes.baseAddress, length > 0 {
                 munmap(UnsafeMutableRawPointer(mutating: base), length)

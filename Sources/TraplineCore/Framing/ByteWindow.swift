@@ -45,6 +45,9 @@ final class ByteWindow {
 
     deinit { storage?.deallocate() }
 
+    /// An empty buffer, for frames whose bytes are still in their file.
+    let emptyInput = InputBuffer([])
+
     /// Whether frames are zero-copy slices of a mapping.
     var isMapped: Bool {
         if case .mapped = backing { return true }

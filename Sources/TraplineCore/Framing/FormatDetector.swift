@@ -150,30 +150,43 @@ public enum FormatDetector {
 public enum SignalDetector {
     /// The signal of the export request in `bytes`, or `nil` when it holds no record that
     /// tells (no records, or only empty ones).
-    public static func detect(_ bytes: UnsafeRawBufferPointer) -> Signal? {
+    ///
+    /// - Parameter clipped: `bytes` is only the head of the request: containers that run past
+    ///   it are read as far as they go.
+    public static func detect(_ bytes: UnsafeRawBufferPointer, clipped: Bool = false) -> Signal? {
         var request = WireReader(frame: bytes)
         while !request.isAtEnd {
             guard let tag = try? request.readTag() else { return nil }
-            guard tag.number == 1, tag.wireType == .lengthDelimited, let entry = try? request.readLengthDelimited()
-            else {
+            guard tag.number == 1, tag.wireType == .lengthDelimited, let entry = region(&request, clipped) else {
                 guard (try? request.skipField(tag, depth: 0, maxDepth: 100)) != nil else { return nil }
                 continue
             }
-            if let signal = detectInResourceEntry(request.subReader(entry)) { return signal }
+            if let signal = detectInResourceEntry(request.subReader(entry), clipped) { return signal }
         }
         return nil
     }
 
-    private static func detectInResourceEntry(_ reader: WireReader) -> Signal? {
+    /// A length-delimited region; with `clipped`, one running past the bytes ends where they do.
+    private static func region(_ reader: inout WireReader, _ clipped: Bool) -> Range<Int>? {
+        let start = reader.position
+        if let region = try? reader.readLengthDelimited() { return region }
+        guard clipped else { return nil }
+        reader.position = start
+        guard (try? reader.readVarint()) != nil else { return nil }
+        let region = reader.position..<reader.end
+        reader.position = reader.end
+        return region
+    }
+
+    private static func detectInResourceEntry(_ reader: WireReader, _ clipped: Bool) -> Signal? {
         var reader = reader
         while !reader.isAtEnd {
             guard let tag = try? reader.readTag() else { return nil }
-            if tag.number == 2, tag.wireType == .lengthDelimited, let scope = try? reader.readLengthDelimited() {
+            if tag.number == 2, tag.wireType == .lengthDelimited, let scope = region(&reader, clipped) {
                 var scopeReader = reader.subReader(scope)
                 while !scopeReader.isAtEnd {
                     guard let inner = try? scopeReader.readTag() else { break }
-                    if inner.number == 2, inner.wireType == .lengthDelimited,
-                        let record = try? scopeReader.readLengthDelimited()
+                    if inner.number == 2, inner.wireType == .lengthDelimited, let record = region(&scopeReader, clipped)
                     {
                         if let signal = classifyRecord(scopeReader.subReader(record)) { return signal }
                     } else if (try? scopeReader.skipField(inner, depth: 0, maxDepth: 100)) == nil {

@@ -10,6 +10,11 @@ public struct ReadOptions: Sendable {
     public var maxDecompressedBytes: Int = 4 << 30
     /// Text lines longer than this are split into several records, in bytes.
     public var maxLineBytes: Int = 1 << 20
+    /// For regular files framed as protobuf streams: hand out frames as file regions for the
+    /// consumer to read (`Frame.load`), instead of slices of a memory mapping. Workers then read
+    /// their frames in parallel into their own buffers, and no worker faults on pages of a
+    /// mapping it shares with the others.
+    public var deferFileFrames = false
     /// Asked between reads: true ends the input there, as if it had ended (a graceful stop on
     /// SIGTERM).
     public var stopRequested: (@Sendable () -> Bool)?
@@ -44,7 +49,51 @@ public struct Frame: Sendable {
     public var sourceOffset: Int
     /// What the bytes are.
     public var payload: FramePayload
+    /// Where the bytes still are, for a frame handed out before being read (`ReadOptions.
+    /// deferFileFrames`); `input` is empty until `load` reads them.
+    public var fileRegion: FileRegion?
 }
+
+/// A frame's place in a file, read later by whoever decodes it.
+public struct FileRegion: Hashable, Sendable {
+    /// The open file (owned by the `FrameReader`, open until it is closed).
+    public var descriptor: Int32
+    /// Offset of the frame's first byte.
+    public var offset: Int
+    /// The frame's length.
+    public var count: Int
+}
+
+extension Frame {
+    /// The frame with its bytes in memory: itself, or a deferred frame read into `buffer`
+    /// (grown as needed and reused frame after frame by one worker).
+    ///
+    /// - Returns: nil when the file no longer holds the frame (it shrank while being read).
+    public func load(into buffer: inout UnsafeMutableRawBufferPointer) -> Frame? {
+        guard let region = fileRegion else { return self }
+        if buffer.count < region.count {
+            if buffer.count > 0 { buffer.deallocate() }
+            buffer = .allocate(byteCount: max(region.count, 64 << 10) * 2, alignment: 16)
+        }
+        var done = 0
+        while done < region.count {
+            let read = pread(
+                region.descriptor, buffer.baseAddress! + done, region.count - done, off_t(region.offset + done))
+            if read < 0 && errno == EINTR { continue }
+            guard read > 0 else { return nil }
+            done += read
+        }
+        let bytes = UnsafeRawBufferPointer(start: buffer.baseAddress, count: region.count)
+        return Frame(
+            input: InputBuffer(borrowing: bytes), range: 0..<region.count, sourceOffset: sourceOffset, payload: payload)
+    }
+}
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// The next thing an input yields.
 public enum FrameEvent: Sendable {

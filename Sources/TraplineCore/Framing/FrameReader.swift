@@ -20,6 +20,107 @@ public struct FrameReader {
     private var continuesLine = false
     /// The signal of the last request whose records told it.
     private var lastSignal: Signal?
+    /// A plain file read frame by frame with `pread` (see `ReadOptions.deferFileFrames`).
+    private var deferred: DeferredFile?
+
+    private struct DeferredFile {
+        let descriptor: Int32
+        let size: Int
+        var position: Int
+    }
+
+    /// The layout of a plain file when frames can be deferred: a length-prefixed or
+    /// varint-delimited protobuf stream, not compressed.
+    private static func deferrableFormat(descriptor: Int32, size: Int, options: ReadOptions) -> InputFormat? {
+        var head = [UInt8](repeating: 0, count: min(size, FormatDetector.preferredPrefixLength))
+        let read = head.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, 0) }
+        guard read == head.count else { return nil }
+        let detected =
+            options.inputFormat == .auto
+            ? head.withUnsafeBytes { FormatDetector.detect($0, isComplete: size == head.count) }
+            : .format(options.inputFormat)
+        switch detected {
+        case .format(.otlpProtoLengthPrefixed): return .otlpProtoLengthPrefixed
+        case .format(.otlpProtoVarintDelimited): return .otlpProtoVarintDelimited
+        default: return nil
+        }
+    }
+
+    /// The next frame of a deferred file: its prefix and the head of its content are read
+    /// here (for the length and the signal); the rest is left for `Frame.load`.
+    private mutating func nextDeferred() throws(IOFailure) -> FrameEvent? {
+        guard var file = deferred, !finished else { return nil }
+        if options.stopRequested?() == true || file.position >= file.size {
+            finish()
+            return nil
+        }
+        var prefix = [UInt8](repeating: 0, count: 10)
+        let got = try readAt(&prefix, offset: file.position, file: file)
+        let offset = file.position
+        var prefixLength = 0
+        var length = -1
+        if format == .otlpProtoLengthPrefixed {
+            if got >= 4 {
+                prefixLength = 4
+                length = Int(prefix[0]) << 24 | Int(prefix[1]) << 16 | Int(prefix[2]) << 8 | Int(prefix[3])
+            }
+        } else {
+            prefix.withUnsafeBytes { bytes in
+                var reader = WireReader(frame: UnsafeRawBufferPointer(rebasing: bytes[..<got]))
+                if let value = try? reader.readVarint(), value <= UInt64(Int32.max) {
+                    prefixLength = reader.position
+                    length = Int(value)
+                }
+            }
+        }
+        guard length >= 0 else {
+            finish()
+            return .rejected(DecodeError(.truncatedFrame, offset: offset, value: got, limit: got), records: 1)
+        }
+        if length > options.maxFrameBytes {
+            finish()
+            return .rejected(
+                DecodeError(.frameTooLarge, offset: offset, value: length, limit: options.maxFrameBytes), records: 1)
+        }
+        let start = offset + prefixLength
+        guard start + length <= file.size else {
+            finish()
+            return .rejected(
+                DecodeError(.truncatedFrame, offset: offset, value: length, limit: file.size - start), records: 1)
+        }
+        // The signal from the frame's head; the whole frame only when its head does not tell.
+        var head = [UInt8](repeating: 0, count: min(length, 4096))
+        _ = try readAt(&head, offset: start, file: file)
+        var signal = options.signal ?? head.withUnsafeBytes { SignalDetector.detect($0, clipped: true) }
+        if signal == nil && options.signal == nil && length > head.count {
+            var whole = [UInt8](repeating: 0, count: length)
+            _ = try readAt(&whole, offset: start, file: file)
+            signal = whole.withUnsafeBytes { SignalDetector.detect($0) }
+        }
+        if let signal { lastSignal = signal }
+        file.position = start + length
+        deferred = file
+        let region = FileRegion(descriptor: file.descriptor, offset: start, count: length)
+        return .frame(
+            Frame(
+                input: window.emptyInput, range: 0..<0, sourceOffset: start, payload: .protobuf(lastSignal ?? .traces),
+                fileRegion: region))
+    }
+
+    private func readAt(_ buffer: inout [UInt8], offset: Int, file: DeferredFile) throws(IOFailure) -> Int {
+        let count = min(buffer.count, file.size - offset)
+        var done = 0
+        while done < count {
+            let read = buffer.withUnsafeMutableBytes {
+                pread(file.descriptor, $0.baseAddress! + done, count - done, off_t(offset + done))
+            }
+            if read < 0 && errno == EINTR { continue }
+            if read < 0 { throw IOFailure(path: path, operation: "read", errorNumber: errno) }
+            if read == 0 { break }
+            done += read
+        }
+        return done
+    }
     /// Whether JSON input is one document per line (else whole documents, pretty-printed).
     private var jsonLines: Bool?
 
@@ -50,6 +151,16 @@ public struct FrameReader {
         let stream = FileDescriptorStream(
             descriptor: descriptor, path: path, stopRequested: options.stopRequested,
             stopDescriptor: options.stopDescriptor)
+        if options.deferFileFrames && info.st_mode & S_IFMT == S_IFREG && info.st_size > 0 && path != "-",
+            let format = Self.deferrableFormat(descriptor: descriptor, size: Int(info.st_size), options: options)
+        {
+            // Protobuf stream in a plain file: frames are handed out as regions, read by workers.
+            self.descriptor = descriptor
+            self.format = format
+            deferred = DeferredFile(descriptor: descriptor, size: Int(info.st_size), position: 0)
+            window = ByteWindow(mapped: InputBuffer([]))
+            return
+        }
         if info.st_mode & S_IFMT == S_IFREG && info.st_size > 0 && path != "-" {
             let length = Int(info.st_size)
             guard let base = mmap(nil, length, PROT_READ, MAP_PRIVATE, descriptor, 0), base != MAP_FAILED else {
@@ -114,6 +225,7 @@ public struct FrameReader {
     /// - Throws: `IOFailure` when reading fails; what was read before stays valid.
     public mutating func next() throws(IOFailure) -> FrameEvent? {
         guard !finished else { return nil }
+        if deferred != nil { return try nextDeferred() }
         do throws(StreamError) {
             if format == nil, let event = try detect() { return event }
             guard let format else { return nil }
@@ -149,7 +261,9 @@ public struct FrameReader {
 
     private mutating func finish() {
         finished = true
-        close()
+        // Deferred frames are read from the file after the reader hands them out: it stays
+        // open until its owner calls `close()`.
+        if deferred == nil { close() }
     }
 
     /// Detects compression (for streams) and layout; returns an event when the input ends here.

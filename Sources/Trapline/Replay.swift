@@ -112,7 +112,7 @@ public struct Replay {
                         }
                     }
                 } else {
-                    Self.process(window, path: path, with: states, into: slots)
+                    Self.processHere(window, path: path, with: states, into: slots)
                 }
                 // Overlapped with the workers: write out the window before, read the next.
                 var failure = previous.flatMap { previous in
@@ -207,27 +207,13 @@ public struct Replay {
         return nil
     }
 
-    /// Processes a window into `slots[0..<window.count]`: with one worker in place, else
-    /// spread over the workers (worker `w` takes events `w`, `w + workers`, …). Each worker
-    /// touches only its own state and its own slots.
-    private static func process(
+    /// Processes a window on this thread with the first worker's state (one worker, or a
+    /// window of one frame); larger windows go to the worker pool.
+    private static func processHere(
         _ window: [FrameEvent], path: String, with states: UnsafeMutableBufferPointer<FrameProcessor>,
         into slots: UnsafeMutableBufferPointer<FrameOutcome>
     ) {
-        let workers = min(states.count, window.count)
-        if workers <= 1 {
-            for index in window.indices { states[0].process(window[index], path: path, into: &slots[index]) }
-            return
-        }
-        nonisolated(unsafe) let states = states
-        nonisolated(unsafe) let slots = slots
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            var index = worker
-            while index < window.count {
-                states[worker].process(window[index], path: path, into: &slots[index])
-                index += workers
-            }
-        }
+        for index in window.indices { states[0].process(window[index], path: path, into: &slots[index]) }
     }
 
     private static func size(of path: String) -> Int {

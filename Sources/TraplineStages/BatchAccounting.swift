@@ -3,16 +3,6 @@ public import TraplineCore
 /// Counts one decoded batch: its rows were received, its rejections were received and
 /// rejected. Stages move rows from forwarded to filtered or blocked.
 public enum BatchAccounting {
-    /// The counts for a batch of spans that every stage let through.
-    public static func counts(for batch: SpanBatch) -> RecordCounts {
-        counts(rows: batch.count, rejections: batch.rejections)
-    }
-
-    /// The counts for a batch of log records that every stage let through.
-    public static func counts(for batch: LogBatch) -> RecordCounts {
-        counts(rows: batch.count, rejections: batch.rejections)
-    }
-
     /// The counts for a batch of spans after a stage chain: rows the mask kept are forwarded,
     /// the rest filtered or blocked as the stages counted them.
     public static func counts(for batch: SpanBatch, mask: RowMask, stages: [StageCounts]) -> RecordCounts {

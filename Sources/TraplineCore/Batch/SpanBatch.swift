@@ -186,6 +186,15 @@ public struct SpanEventTable: Sendable {
     /// Number of events.
     @inlinable public var count: Int { times.count }
 
+    /// Appends one event; every column gets exactly one element.
+    @inlinable
+    mutating func append(time: UInt64, name: ByteSlice, attributes range: RowRange, droppedAttributesCount: UInt32) {
+        times.append(time)
+        names.append(name)
+        attributes.append(range)
+        droppedAttributesCounts.append(droppedAttributesCount)
+    }
+
     @usableFromInline
     mutating func truncate(to count: Int) {
         times.removeSubrange(count...)
@@ -222,6 +231,20 @@ public struct SpanLinkTable: Sendable {
 
     /// Number of links.
     @inlinable public var count: Int { spanIDs.count }
+
+    /// Appends one link; every column gets exactly one element.
+    @inlinable
+    mutating func append(
+        traceID: TraceID, spanID: SpanID, traceState: ByteSlice, attributes range: RowRange,
+        droppedAttributesCount: UInt32, flags linkFlags: UInt32
+    ) {
+        traceIDs.append(traceID)
+        spanIDs.append(spanID)
+        traceStates.append(traceState)
+        attributes.append(range)
+        droppedAttributesCounts.append(droppedAttributesCount)
+        flags.append(linkFlags)
+    }
 
     @usableFromInline
     mutating func truncate(to count: Int) {

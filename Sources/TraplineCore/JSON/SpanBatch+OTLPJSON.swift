@@ -111,10 +111,9 @@ extension SpanBatch: OTLPJSONBatch {
                 try state.reader.skipValue(depth: depth, maxDepth: fields.maxDepth)
             }
         }
-        events.times.append(time)
-        events.names.append(name)
-        events.attributes.append(RowRange(start: firstAttribute, end: events.attributeTable.count))
-        events.droppedAttributesCounts.append(dropped)
+        events.append(
+            time: time, name: name, attributes: RowRange(start: firstAttribute, end: events.attributeTable.count),
+            droppedAttributesCount: dropped)
     }
 
     private mutating func readLink(_ fields: JSONFieldDecoder, _ state: inout JSONDecodeState, depth: Int)
@@ -146,11 +145,9 @@ extension SpanBatch: OTLPJSONBatch {
                 try state.reader.skipValue(depth: depth, maxDepth: fields.maxDepth)
             }
         }
-        links.traceIDs.append(traceID)
-        links.spanIDs.append(spanID)
-        links.traceStates.append(traceState)
-        links.attributes.append(RowRange(start: firstAttribute, end: links.attributeTable.count))
-        links.droppedAttributesCounts.append(dropped)
-        links.flags.append(linkFlags)
+        links.append(
+            traceID: traceID, spanID: spanID, traceState: traceState,
+            attributes: RowRange(start: firstAttribute, end: links.attributeTable.count),
+            droppedAttributesCount: dropped, flags: linkFlags)
     }
 }

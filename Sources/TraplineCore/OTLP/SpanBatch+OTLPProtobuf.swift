@@ -169,10 +169,9 @@ extension SpanBatch: OTLPContainerBatch {
                 try reader.skipField(tag, depth: depth, maxDepth: decoder.maxDepth)
             }
         }
-        events.times.append(time)
-        events.names.append(name)
-        events.attributes.append(RowRange(start: firstAttribute, end: events.attributeTable.count))
-        events.droppedAttributesCounts.append(dropped)
+        events.append(
+            time: time, name: name, attributes: RowRange(start: firstAttribute, end: events.attributeTable.count),
+            droppedAttributesCount: dropped)
     }
 
     @inlinable
@@ -212,11 +211,9 @@ extension SpanBatch: OTLPContainerBatch {
                 try reader.skipField(tag, depth: depth, maxDepth: decoder.maxDepth)
             }
         }
-        links.traceIDs.append(traceID)
-        links.spanIDs.append(spanID)
-        links.traceStates.append(traceState)
-        links.attributes.append(RowRange(start: firstAttribute, end: links.attributeTable.count))
-        links.droppedAttributesCounts.append(dropped)
-        links.flags.append(linkFlags)
+        links.append(
+            traceID: traceID, spanID: spanID, traceState: traceState,
+            attributes: RowRange(start: firstAttribute, end: links.attributeTable.count),
+            droppedAttributesCount: dropped, flags: linkFlags)
     }
 }

@@ -12,7 +12,7 @@ let sharedSettings: [SwiftSetting] = [
 let package = Package(
     name: "Trapline",
     products: [
-        .library(name: "Trapline", targets: ["Trapline", "TraplineStages", "TraplineCore"]),
+        .library(name: "Trapline", targets: ["Trapline", "TraplineStages", "TraplineRules", "TraplineCore"]),
         .executable(name: "trapline", targets: ["trapline"]),
     ],
     dependencies: [
@@ -24,11 +24,13 @@ let package = Package(
         // The system zlib, reached through a module map (the only C dependency of the product).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(name: "TraplineCore", dependencies: ["CZlib"], swiftSettings: sharedSettings),
-        .target(name: "TraplineStages", dependencies: ["TraplineCore"], swiftSettings: sharedSettings),
+        .target(name: "TraplineRules", dependencies: ["TraplineCore"], swiftSettings: sharedSettings),
+        .target(
+            name: "TraplineStages", dependencies: ["TraplineCore", "TraplineRules"], swiftSettings: sharedSettings),
         .target(
             name: "Trapline",
             dependencies: [
-                "TraplineCore", "TraplineStages", .product(name: "Yams", package: "Yams"),
+                "TraplineCore", "TraplineRules", "TraplineStages", .product(name: "Yams", package: "Yams"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: sharedSettings
@@ -57,6 +59,11 @@ let package = Package(
         .testTarget(
             name: "TraplineCoreTests",
             dependencies: ["TraplineCore", "TraplineTestSupport", "COTLPOracle"],
+            swiftSettings: sharedSettings
+        ),
+        .testTarget(
+            name: "TraplineRulesTests",
+            dependencies: ["TraplineRules", "TraplineCore", "TraplineStages", "TraplineTestSupport"],
             swiftSettings: sharedSettings
         ),
         .testTarget(

@@ -180,6 +180,7 @@ struct FrameProcessor {
         record(spans.rejections, path: path, into: &outcome)
         resetStageCounts()
         chain.run(&spans, mask: &mask, counts: &batchStageCounts)
+        recordRefused(offset: spans.storage.frameSourceOffset, path: path, into: &outcome)
         let counts = BatchAccounting.counts(for: spans, mask: mask, stages: batchStageCounts)
         addStageCounts(into: &outcome)
         outcome.records += counts
@@ -201,6 +202,7 @@ struct FrameProcessor {
         record(logs.rejections, path: path, into: &outcome)
         resetStageCounts()
         chain.run(&logs, mask: &mask, counts: &batchStageCounts)
+        recordRefused(offset: logs.storage.frameSourceOffset, path: path, into: &outcome)
         let counts = BatchAccounting.counts(for: logs, mask: mask, stages: batchStageCounts)
         addStageCounts(into: &outcome)
         outcome.records += counts
@@ -215,6 +217,15 @@ struct FrameProcessor {
         }
         if encodesJSON { jsonEncoder.encode(logs, keeping: mask, into: &outcome.json) }
         outcome.encodeNanoseconds += Clock.nanoseconds() &- start
+    }
+
+    /// Records refused by a stage (a rule failed under `error_mode: propagate`) go to the
+    /// rejection ledger with the frame's offset, so they are listed and counted by reason.
+    private func recordRefused(offset: Int, path: String, into outcome: inout FrameOutcome) {
+        let refused = batchStageCounts.reduce(0) { $0 + $1.rejected }
+        guard refused > 0 else { return }
+        outcome.rejections.append(
+            Rejection(source: path, error: DecodeError(.ruleError, offset: offset), records: refused))
     }
 
     private mutating func resetStageCounts() {

@@ -59,6 +59,8 @@ extension ReplayReport {
                     out.field("forwarded", row.counts.forwarded)
                     out.field("filtered", row.counts.filtered)
                     out.field("blocked", row.counts.blocked)
+                    out.field("rejected", row.counts.rejected)
+                    out.field("rule_errors", row.counts.ruleErrors)
                     out.field("seconds", String(Double(row.counts.nanoseconds) / 1e9))
                     out.field("records_per_second", Int(row.recordsPerSecond))
                 }

@@ -21,6 +21,8 @@ public enum BatchAccounting {
         counts.forwarded = mask.keptCount
         counts.filtered = stages.reduce(0) { $0 + $1.filtered }
         counts.blocked = stages.reduce(0) { $0 + $1.blocked }
+        // Records a stage refused (a rule failed under `propagate`) count as rejected.
+        counts.rejected += stages.reduce(0) { $0 + $1.rejected }
         return counts
     }
 

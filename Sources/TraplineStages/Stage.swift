@@ -10,6 +10,10 @@ public struct StageCounts: Hashable, Sendable {
     public var filtered = 0
     /// Trap events the stage's rules blocked.
     public var blocked = 0
+    /// Records the stage refused because a rule failed under `error_mode: propagate`.
+    public var rejected = 0
+    /// Rule failures counted and passed over (`error_mode: ignore` or `silent`).
+    public var ruleErrors = 0
     /// Time spent in the stage, in nanoseconds.
     public var nanoseconds: UInt64 = 0
 
@@ -17,7 +21,7 @@ public struct StageCounts: Hashable, Sendable {
     public init() {}
 
     /// Whether every record that reached the stage is accounted for.
-    public var isBalanced: Bool { received == forwarded + filtered + blocked }
+    public var isBalanced: Bool { received == forwarded + filtered + blocked + rejected }
 
     /// Adds another batch's counts.
     public static func += (lhs: inout StageCounts, rhs: StageCounts) {
@@ -25,6 +29,8 @@ public struct StageCounts: Hashable, Sendable {
         lhs.forwarded += rhs.forwarded
         lhs.filtered += rhs.filtered
         lhs.blocked += rhs.blocked
+        lhs.rejected += rhs.rejected
+        lhs.ruleErrors += rhs.ruleErrors
         lhs.nanoseconds += rhs.nanoseconds
     }
 }
@@ -33,8 +39,8 @@ public struct StageCounts: Hashable, Sendable {
 /// batch, never per row (STYLE.md, Hot path).
 ///
 /// A stage sees only the rows still kept in `mask`; to drop a row it clears it there and
-/// counts it as filtered or blocked in `counts` (the chain counts what reached it and what
-/// left). A stage may rewrite kept rows in place (then it calls the batch's `markModified`).
+/// counts it as filtered, blocked or rejected in `counts` (the chain counts what reached it and
+/// what left). A stage may rewrite kept rows in place (then it calls the batch's `markModified`).
 public protocol Stage: Sendable {
     /// The component id from the pipeline file; labels the stage's metrics and report rows.
     var id: String { get }

@@ -134,6 +134,7 @@ struct ReplayCommand: ParsableCommand {
         var options = ReplayOptions(inputs: inputs, read: read, outputFormat: .none, workers: workers)
         options.routes = outputs.routes
         options.metricsFile = outputs.metricsFile
+        options.stages = loaded.stages
         var replay = Replay(options: options)
         let showProgress = progress == .always || (progress == .auto && !quiet && isatty(STDERR_FILENO) != 0)
         let printer = ProgressPrinter()

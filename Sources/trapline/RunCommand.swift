@@ -63,6 +63,7 @@ struct RunCommand: ParsableCommand {
         var options = ReplayOptions(inputs: inputs, read: read, outputFormat: .none, workers: max(1, workers))
         options.routes = outputs.routes
         options.metricsFile = outputs.metricsFile
+        options.stages = loaded.stages
         let report = Replay(options: options).run()
         if let reportFile, let failure = ReportFile.write(reportFile, report.json) {
             FileHandleOutput.standardError("trapline: \(failure)\n")

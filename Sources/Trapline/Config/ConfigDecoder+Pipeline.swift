@@ -21,11 +21,10 @@ extension ConfigDecoder {
                 }
             case "processors":
                 for component in components(entry) {
-                    // No processor type is implemented yet; say so rather than ignore the stage.
-                    diagnostics.error(
-                        "processor type '\(component.id.type)' is not supported", at: component.location,
-                        hint: "this version runs no processors; remove it from the file")
-                    config.processors.append(component.id)
+                    declaredProcessorIDs.append(component.id)
+                    if let processor = decodeProcessor(component) {
+                        config.processors.append((component.id, processor))
+                    }
                 }
             case "connectors", "extensions":
                 for component in components(entry) {
@@ -189,6 +188,7 @@ extension ConfigDecoder {
             return nil
         }
         var pipeline = PipelineDefinition(id: definition.key, signal: signal)
+        pipeline.processorsLocation = definition.location
         guard let settings = entries(definition.node, at: definition.location) else { return nil }
         rejectUnknownKeys(settings, known: ["receivers", "processors", "exporters"])
         for setting in settings {
@@ -197,7 +197,8 @@ extension ConfigDecoder {
             case "receivers":
                 pipeline.receivers = resolve(references, kind: "receiver", defined: config.receivers.map(\.id))
             case "processors":
-                pipeline.processors = resolve(references, kind: "processor", defined: config.processors)
+                pipeline.processorsLocation = setting.location
+                pipeline.processors = resolve(references, kind: "processor", defined: declaredProcessorIDs)
             case "exporters":
                 pipeline.exporters = resolve(references, kind: "exporter", defined: config.exporters.map(\.id))
             default: break

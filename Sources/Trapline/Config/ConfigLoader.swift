@@ -1,5 +1,6 @@
 import Foundation
 import TraplineCore
+public import TraplineStages
 import Yams
 
 /// Loads a Collector-shaped pipeline file: YAML → positioned nodes (with `${env:…}`
@@ -13,6 +14,8 @@ public enum ConfigLoader {
         public var config: PipelineConfig
         /// Every problem, in file order.
         public var diagnostics: ConfigDiagnostics
+        /// The pipelines' processors, compiled (meaningful only without diagnostics).
+        public var stages = StageChain()
     }
 
     /// Loads the file at `path`.
@@ -57,7 +60,8 @@ public enum ConfigLoader {
             return Result(config: PipelineConfig(), diagnostics: decoder.diagnostics)
         }
         let config = decoder.decodePipelineConfig(root)
-        return Result(config: config, diagnostics: decoder.diagnostics)
+        let stages = config.stageChain(diagnostics: &decoder.diagnostics)
+        return Result(config: config, diagnostics: decoder.diagnostics, stages: stages)
     }
 }
 
@@ -66,6 +70,9 @@ struct ConfigDecoder {
     let file: String
     let environment: [String: String]
     var diagnostics = ConfigDiagnostics()
+    /// Every processor id the file declares, supported or not (so a pipeline that lists an
+    /// unsupported one is not told it is undefined as well).
+    var declaredProcessorIDs: [ComponentID] = []
 
     var rootLocation: ConfigLocation { ConfigLocation(path: "", file: file, line: 1, column: 1) }
 
@@ -104,7 +111,14 @@ struct ConfigDecoder {
                 return ConfigNode(.null, line: line, column: column)
             }
             let at = ConfigLocation(path: "", file: file, line: line, column: column)
-            return ConfigNode(.scalar(substitute(scalar.string, at: at)), line: line, column: column)
+            let textOffset: Int? =
+                switch scalar.style {
+                case .plain: 0
+                case .singleQuoted, .doubleQuoted: 1
+                default: nil
+                }
+            return ConfigNode(
+                .scalar(substitute(scalar.string, at: at)), line: line, column: column, textOffset: textOffset)
         case .mapping(let mapping):
             return ConfigNode(
                 .mapping(mapping.map { (key: convert($0.key), value: convert($0.value)) }), line: line, column: column)

@@ -15,12 +15,17 @@ public struct ConfigNode: Sendable {
     public var line: Int
     /// 1-based column.
     public var column: Int
+    /// How far a scalar's text starts after `column` on the same line: 1 for a quoted scalar,
+    /// 0 for a plain one, nil for block scalars (their text starts on later lines). Lets rule
+    /// errors point at the file column of a character inside the text.
+    public var textOffset: Int?
 
     /// Makes a node.
-    public init(_ value: ConfigValue, line: Int, column: Int) {
+    public init(_ value: ConfigValue, line: Int, column: Int, textOffset: Int? = 0) {
         self.value = value
         self.line = line
         self.column = column
+        self.textOffset = textOffset
     }
 
     /// The scalar's text, if this is a scalar.

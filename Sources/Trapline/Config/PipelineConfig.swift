@@ -107,6 +107,9 @@ public struct PipelineDefinition: Hashable, Sendable {
     public var processors: [ComponentID] = []
     /// Exporter ids.
     public var exporters: [ComponentID] = []
+    /// Where the pipeline's `processors` list is (or the pipeline, without one), for
+    /// diagnostics about the stage order.
+    var processorsLocation: ConfigLocation?
 
     /// Makes an empty pipeline.
     public init(id: String, signal: Signal) {
@@ -119,8 +122,8 @@ public struct PipelineDefinition: Hashable, Sendable {
 public struct PipelineConfig: Sendable {
     /// Receivers by id, in file order.
     public var receivers: [(id: ComponentID, config: ReceiverConfig)] = []
-    /// Processor ids, in file order (no processor type is supported yet, so they carry no settings).
-    public var processors: [ComponentID] = []
+    /// Processors by id, in file order.
+    public var processors: [(id: ComponentID, config: ProcessorConfig)] = []
     /// Exporters by id, in file order.
     public var exporters: [(id: ComponentID, config: ExporterConfig)] = []
     /// Pipelines, in file order.
@@ -131,6 +134,9 @@ public struct PipelineConfig: Sendable {
 
     /// The receiver with `id`.
     public func receiver(_ id: ComponentID) -> ReceiverConfig? { receivers.first { $0.id == id }?.config }
+
+    /// The processor with `id`.
+    public func processor(_ id: ComponentID) -> ProcessorConfig? { processors.first { $0.id == id }?.config }
 
     /// The exporter with `id`.
     public func exporter(_ id: ComponentID) -> ExporterConfig? { exporters.first { $0.id == id }?.config }

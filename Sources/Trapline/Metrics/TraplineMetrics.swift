@@ -19,6 +19,7 @@ final class TraplineMetrics: Sendable {
     private let jsonLenient: [String: Counter]
     private let filtered: [Counter]
     private let blocked: [Counter]
+    private let ruleErrors: [Counter]
     private let stageDuration: [DurationHistogram]
     private let decodeDuration: DurationHistogram
     private let encodeDuration: DurationHistogram
@@ -70,6 +71,11 @@ final class TraplineMetrics: Sendable {
                 name: "trapline_records_blocked_total", labels: [("stage", stage)],
                 help: "Trap events a stage blocked, by stage.")
         }
+        ruleErrors = stages.map { stage in
+            registry.makeCounter(
+                name: "trapline_rule_errors_total", labels: [("stage", stage)],
+                help: "Rule failures a stage counted and passed over (error_mode ignore or silent), by stage.")
+        }
         let buckets: [Duration] = [
             .microseconds(10), .microseconds(50), .microseconds(100), .microseconds(500), .milliseconds(1),
             .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(500), .seconds(1),
@@ -106,6 +112,7 @@ final class TraplineMetrics: Sendable {
         for (index, counts) in outcome.stages.enumerated() where index < filtered.count {
             if counts.filtered > 0 { filtered[index].increment(by: Int64(counts.filtered)) }
             if counts.blocked > 0 { blocked[index].increment(by: Int64(counts.blocked)) }
+            if counts.ruleErrors > 0 { ruleErrors[index].increment(by: Int64(counts.ruleErrors)) }
             stageDuration[index].recordNanoseconds(Int64(counts.nanoseconds))
         }
     }

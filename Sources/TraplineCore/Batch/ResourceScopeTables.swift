@@ -10,6 +10,9 @@ public struct ResourceEntry: Hashable, Sendable {
     public var schemaURL: ByteSlice = .empty
     /// This resource's scopes, in the batch's scope table.
     public var scopes: RowRange = .empty
+    /// Whether a stage changed the resource's attributes or dropped count, so encoders write
+    /// those from columns (other fields of `raw` are still copied).
+    public var isModified = false
 
     /// Makes an entry.
     public init() {}
@@ -33,6 +36,9 @@ public struct ScopeEntry: Hashable, Sendable {
     public var resourceIndex: UInt32 = 0
     /// This scope's records (spans or log records), in the batch's row columns.
     public var rows: RowRange = .empty
+    /// Whether a stage changed the scope's name, version, attributes or dropped count, so
+    /// encoders write those from columns (other fields of `raw` are still copied).
+    public var isModified = false
 
     /// Makes an entry.
     public init() {}

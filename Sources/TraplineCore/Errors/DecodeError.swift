@@ -65,6 +65,9 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let unknownEnumName = Code("unknown_enum_name")
         /// OTLP JSON of a signal Trapline does not process (metrics, profiles).
         public static let unsupportedSignal = Code("unsupported_signal")
+        /// A processor's rule failed under `error_mode: propagate`, so the processor refused
+        /// the records of the frame (the Collector drops the payload).
+        public static let ruleError = Code("rule_error")
 
         /// Every code, so metric families can be declared once, before any input is seen.
         public static let all: [Code] = [
@@ -72,7 +75,7 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
             .wrongWireType, .unbalancedGroup, .nestingTooDeep, .invalidUTF8, .invalidIDLength, .invalidParent,
             .truncatedFrame, .frameTooLarge, .unknownSignal, .corruptGzip, .decompressedTooLarge,
             .unsupportedCompression, .invalidJSON, .wrongJSONType, .invalidHexID, .invalidNumber, .loneSurrogate,
-            .invalidBase64, .unknownEnumName, .unsupportedSignal,
+            .invalidBase64, .unknownEnumName, .unsupportedSignal, .ruleError,
         ]
     }
 
@@ -152,6 +155,8 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         case .invalidBase64: text = "bytes value is not base64"
         case .unknownEnumName: text = "unknown enum name"
         case .unsupportedSignal: text = "OTLP JSON of a signal Trapline does not process (metrics or profiles)"
+        case .ruleError:
+            text = "a processor rule failed under error_mode: propagate, so the frame's records were refused"
         default: text = code.name
         }
         if let field { text += " (field \(field))" }

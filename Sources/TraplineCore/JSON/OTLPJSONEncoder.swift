@@ -344,12 +344,12 @@ struct JSONTextWriter {
                 continue
             }
             open(UInt8(ascii: "{"))
-            if let raw = resource.raw {
+            if resource.raw != nil || resource.isModified {
                 key("resource")
                 open(UInt8(ascii: "{"))
                 attributes("attributes", table, resource.attributes)
                 number("droppedAttributesCount", Int64(resource.droppedAttributesCount))
-                entityRefs(bytes[raw])
+                if let raw = resource.raw { entityRefs(bytes[raw]) }
                 close(UInt8(ascii: "}"))
             }
             key(scopesKey)
@@ -358,7 +358,7 @@ struct JSONTextWriter {
                 let scope = scopes[scopeIndex]
                 if emptied(scope) { continue }
                 open(UInt8(ascii: "{"))
-                if scope.raw != nil {
+                if scope.raw != nil || scope.isModified {
                     key("scope")
                     open(UInt8(ascii: "{"))
                     stringField("name", scope.name)

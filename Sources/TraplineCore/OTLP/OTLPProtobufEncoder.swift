@@ -32,10 +32,11 @@ public struct OTLPProtobufEncoder: Sendable {
         let mark = writer.count
         batch.withBytes { bytes in
             let rows = SpanRowEncoder(batch: batch, bytes: bytes, writer: writer, copyThrough: !encodeFromColumns)
-            encodeContainers(resources: batch.resources, scopes: batch.scopes, mask: mask, bytes: bytes, writer: writer)
-            {
-                row in rows.encodeSpan(row)
-            }
+            encodeContainers(
+                resources: batch.resources, scopes: batch.scopes, attributes: batch.attributes, mask: mask,
+                bytes: bytes,
+                writer: writer
+            ) { row in rows.encodeSpan(row) }
         }
         finishFrame(writer, since: mark)
     }
@@ -47,10 +48,11 @@ public struct OTLPProtobufEncoder: Sendable {
         let mark = writer.count
         batch.withBytes { bytes in
             let rows = LogRowEncoder(batch: batch, bytes: bytes, writer: writer, copyThrough: !encodeFromColumns)
-            encodeContainers(resources: batch.resources, scopes: batch.scopes, mask: mask, bytes: bytes, writer: writer)
-            {
-                row in rows.encodeLogRecord(row)
-            }
+            encodeContainers(
+                resources: batch.resources, scopes: batch.scopes, attributes: batch.attributes, mask: mask,
+                bytes: bytes,
+                writer: writer
+            ) { row in rows.encodeLogRecord(row) }
         }
         finishFrame(writer, since: mark)
     }
@@ -66,8 +68,8 @@ public struct OTLPProtobufEncoder: Sendable {
     /// and kept none (as the Collector's processors do).
     @inline(__always)
     private func encodeContainers(
-        resources: [ResourceEntry], scopes: [ScopeEntry], mask: RowMask?, bytes: BatchBytes, writer: WireWriter,
-        encodeRecord: (Int) -> Void
+        resources: [ResourceEntry], scopes: [ScopeEntry], attributes: AttributeTable, mask: RowMask?,
+        bytes: BatchBytes, writer: WireWriter, encodeRecord: (Int) -> Void
     ) {
         let mask = mask.flatMap { $0.keepsAll ? nil : $0 }
         func keptRows(_ scope: ScopeEntry) -> Int {
@@ -93,16 +95,50 @@ public struct OTLPProtobufEncoder: Sendable {
                     encodeRecord(row)
                     writer.writeLengthDelimitedHeader(field: 2, since: recordMark)
                 }
-                if let raw = scope.raw { writer.writeMessageField(1, bytes[raw]) }
+                if scope.isModified {
+                    let mark = writer.count
+                    if let raw = scope.raw { writer.writeFields(of: bytes[raw], except: 1...4) }
+                    writer.writeVarintField(4, UInt64(scope.droppedAttributesCount))
+                    writer.writeAttributes(3, attributes, scope.attributes, bytes)
+                    writer.writeStringField(2, bytes[scope.version])
+                    writer.writeStringField(1, bytes[scope.name])
+                    writer.writeLengthDelimitedHeader(field: 1, since: mark)
+                } else if let raw = scope.raw {
+                    writer.writeMessageField(1, bytes[raw])
+                }
                 writer.writeLengthDelimitedHeader(field: 2, since: scopeMark)
             }
-            if let raw = resource.raw { writer.writeMessageField(1, bytes[raw]) }
+            if resource.isModified {
+                let mark = writer.count
+                if let raw = resource.raw { writer.writeFields(of: bytes[raw], except: 1...2) }
+                writer.writeVarintField(2, UInt64(resource.droppedAttributesCount))
+                writer.writeAttributes(1, attributes, resource.attributes, bytes)
+                writer.writeLengthDelimitedHeader(field: 1, since: mark)
+            } else if let raw = resource.raw {
+                writer.writeMessageField(1, bytes[raw])
+            }
             writer.writeLengthDelimitedHeader(field: 1, since: resourceMark)
         }
     }
 }
 
 extension WireWriter {
+    /// Prepends the fields of `message` whose numbers are outside `excluded`, in their order
+    /// (what a re-encoded resource or scope keeps of its original: entity refs, unknown fields).
+    func writeFields(of message: UnsafeRawBufferPointer, except excluded: ClosedRange<UInt32>) {
+        var reader = WireReader(frame: message)
+        var kept: [Range<Int>] = []
+        while !reader.isAtEnd {
+            let start = reader.position
+            // The decoder validated these bytes; a failure here ends the copy.
+            guard let tag = try? reader.readTag(), (try? reader.skipField(tag, depth: 0, maxDepth: 100)) != nil else {
+                break
+            }
+            if !excluded.contains(tag.number) { kept.append(start..<reader.position) }
+        }
+        for range in kept.reversed() { writeBytes(UnsafeRawBufferPointer(rebasing: message[range])) }
+    }
+
     /// Prepends a `string` field, omitted when empty (proto3 implicit presence).
     @inlinable
     func writeStringField(_ field: UInt32, _ value: UnsafeRawBufferPointer) {

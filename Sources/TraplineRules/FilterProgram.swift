@@ -1,0 +1,82 @@
+public import TraplineCore
+
+/// The `filter` processor's conditions, compiled: items any condition matches are dropped.
+///
+/// Contexts run from the top (resource, scope, then records, then span events), as the Collector
+/// documents: a dropped resource or scope drops its records; a dropped span event leaves its
+/// span. Conditions run over whole columns (`ColumnSelector`).
+public struct FilterProgram: Sendable {
+    /// Condition groups, resource context first.
+    public let groups: [RuleGroup]
+
+    /// Makes a program from compiled groups (their statements are ignored).
+    public init(groups: [RuleGroup]) {
+        self.groups = groups.sorted { $0.context.depth < $1.context.depth }
+    }
+
+    /// Drops the spans (and span events) the conditions match.
+    ///
+    /// - Parameter mask: kept rows; matched rows are cleared here.
+    /// - Returns: what was dropped and any run-time errors. Allocates per batch (selections),
+    ///   never per span, unless a condition builds values (converters, nested maps).
+    public func apply(to batch: inout SpanBatch, mask: inout RowMask) -> RuleOutcome { run(&batch, &mask) }
+
+    /// Drops the log records the conditions match.
+    public func apply(to batch: inout LogBatch, mask: inout RowMask) -> RuleOutcome { run(&batch, &mask) }
+
+    private func run<Batch: RuleBatch>(_ batch: inout Batch, _ mask: inout RowMask) -> RuleOutcome {
+        var outcome = RuleOutcome()
+        let needsEvents = groups.contains { $0.context == .spanevent }
+        let eventOwners = needsEvents ? batch.eventOwners() : []
+        let evaluator = RuleEvaluator<Batch>(now: currentTime())
+        for group in groups where !group.conditions.isEmpty {
+            var items = liveItems(batch, group.context, mask: mask, eventOwners: eventOwners)
+            let selector = ColumnSelector(
+                evaluator: evaluator, context: group.context, eventOwners: eventOwners, errorMode: group.errorMode)
+            var tally = RuleTally()
+            let condition = group.conditions.count == 1 ? group.conditions[0] : .or(group.conditions)
+            do {
+                try batch.storage.reading { bytes throws(RuleRuntimeError) in
+                    try selector.select(condition, &items, batch, bytes, &tally)
+                }
+            } catch {
+                outcome.failed = true
+                outcome.firstError = error
+                return outcome
+            }
+            outcome.errors += tally.errors
+            if outcome.firstError == nil { outcome.firstError = tally.firstError }
+            drop(items, in: group.context, &batch, &mask, eventOwners: eventOwners, &outcome)
+        }
+        return outcome
+    }
+
+    private func drop<Batch: RuleBatch>(
+        _ items: [Int32], in context: RuleContext, _ batch: inout Batch, _ mask: inout RowMask,
+        eventOwners: [Int32], _ outcome: inout RuleOutcome
+    ) {
+        func dropScope(_ scope: Int) {
+            for row in batch.scopes[scope].rows.range where mask.drop(row) { outcome.droppedRecords += 1 }
+        }
+        switch context {
+        case .resource:
+            for resource in items {
+                for scope in batch.resources[Int(resource)].scopes.range { dropScope(scope) }
+            }
+        case .scope:
+            for scope in items { dropScope(Int(scope)) }
+        case .span, .log:
+            for row in items where mask.drop(Int(row)) { outcome.droppedRecords += 1 }
+        case .spanevent:
+            guard !items.isEmpty else { return }
+            var drop = [Bool](repeating: false, count: eventOwners.count)
+            var rows: [Int] = []
+            for event in items {
+                drop[Int(event)] = true
+                let row = Int(eventOwners[Int(event)])
+                if rows.last != row { rows.append(row) }
+            }
+            for row in rows { outcome.droppedEvents += batch.removeEvents(ofRow: row, where: drop) }
+        }
+    }
+}

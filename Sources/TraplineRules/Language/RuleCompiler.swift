@@ -1,0 +1,674 @@
+/// Type-checks parsed OTTL and compiles it: paths to fields, enum names to numbers, patterns
+/// to regexes. Every error carries the column inside the expression; nothing runs.
+struct RuleCompiler {
+    let signal: RuleSignal
+    let context: RuleContext
+
+    // MARK: Context inference
+
+    /// The contexts a parsed expression names by path prefix.
+    static func prefixes(_ expression: Expression, into result: inout [(RuleContext, Int)]) {
+        switch expression {
+        case .path(let path):
+            if path.names.count > 1, let context = RuleContext(name: path.names[0].name) {
+                result.append((context, path.column))
+            }
+            for key in path.keys { prefixes(key, into: &result) }
+        case .call(let call):
+            for argument in call.arguments { prefixes(argument.value, into: &result) }
+            for key in call.keys { prefixes(key, into: &result) }
+        case .list(let items, _): for item in items { prefixes(item, into: &result) }
+        case .map(let pairs, _): for pair in pairs { prefixes(pair.value, into: &result) }
+        case .binary(_, let left, let right, _):
+            prefixes(left, into: &result)
+            prefixes(right, into: &result)
+        case .not(let inner, _), .negate(let inner, _): prefixes(inner, into: &result)
+        default: break
+        }
+    }
+
+    /// The deepest context named, checked against the signal and against each other.
+    static func inferContext(_ named: [(RuleContext, Int)], signal: RuleSignal) throws(RuleError) -> RuleContext {
+        var deepest: RuleContext?
+        for (context, column) in named {
+            guard signal.contexts.contains(context) else {
+                throw RuleError(
+                    .contextConflict, column: column,
+                    "'\(context.rawValue)' paths cannot be used in \(signal.rawValue) rules")
+            }
+            if let current = deepest, current.depth >= context.depth {
+                continue
+            }
+            deepest = context
+        }
+        let chosen = deepest ?? signal.defaultContext
+        for (context, column) in named where !chosen.reaches(context) {
+            throw RuleError(
+                .contextConflict, column: column,
+                "'\(context.rawValue)' paths cannot be mixed with '\(chosen.rawValue)' paths in one rule")
+        }
+        return chosen
+    }
+
+    // MARK: Expressions
+
+    func expression(_ syntax: Expression) throws(RuleError) -> (Compiled, RuleType) {
+        switch syntax {
+        case .string(let value, _): return (.constant(.string(value)), .string)
+        case .int(let value, _): return (.constant(.int(value)), .int)
+        case .float(let value, _): return (.constant(.double(value)), .double)
+        case .bool(let value, _): return (.constant(.bool(value)), .bool)
+        case .bytes(let value, _): return (.constant(.bytes(value)), .bytes)
+        case .null: return (.constant(.null), .null)
+        case .enumName(let name, let column):
+            guard let value = RuleEnums.values[name] else {
+                let hint = NearestWord.suggestion(for: name, among: Array(RuleEnums.values.keys)).map {
+                    "; did you mean \($0)?"
+                }
+                throw RuleError(.unknownEnum, column: column, "unknown enum '\(name)'" + (hint ?? ""))
+            }
+            return (.constant(.int(value)), .int)
+        case .path(let path):
+            let (compiled, type, _) = try self.path(path)
+            return (.path(compiled), type)
+        case .call(let call):
+            return try converter(call)
+        case .list(let items, _):
+            var compiled: [Compiled] = []
+            for item in items { compiled.append(try expression(item).0) }
+            return (foldConstant(.list(compiled)), .list)
+        case .map(let pairs, _):
+            var compiled: [(key: String, value: Compiled)] = []
+            for pair in pairs { compiled.append((pair.key, try expression(pair.value).0)) }
+            return (.map(compiled), .map)
+        case .not(let inner, let column):
+            let (compiled, type) = try expression(inner)
+            try requireBool(type, column: inner.column, what: "'not' needs a condition")
+            _ = column
+            return (.not(compiled), .bool)
+        case .negate(let inner, let column):
+            let (compiled, type) = try expression(inner)
+            guard type.isNumeric || type == .duration || type == .any else {
+                throw RuleError(.typeMismatch, column: column, "cannot negate a value of type \(type.rawValue)")
+            }
+            return (.negate(compiled), type)
+        case .binary(let op, let left, let right, let column):
+            let (lhs, leftType) = try expression(left)
+            let (rhs, rightType) = try expression(right)
+            switch op {
+            case .and, .or:
+                try requireBool(leftType, column: left.column, what: "'\(op.rawValue)' joins conditions")
+                try requireBool(rightType, column: right.column, what: "'\(op.rawValue)' joins conditions")
+                var items: [Compiled] = []
+                for side in [lhs, rhs] {
+                    // Flatten chains so evaluation narrows one selection through all of them.
+                    switch (op, side) {
+                    case (.and, .and(let nested)), (.or, .or(let nested)): items += nested
+                    default: items.append(side)
+                    }
+                }
+                return (op == .and ? .and(items) : .or(items), .bool)
+            case .equal, .notEqual:
+                guard leftType.isComparable(with: rightType) else {
+                    throw RuleError(
+                        .typeMismatch, column: column,
+                        "comparing \(leftType.rawValue) with \(rightType.rawValue) is never true"
+                            + (leftType == .int && rightType == .string
+                                ? "; use an enum name such as SPAN_KIND_SERVER" : ""))
+                }
+                return (.compare(op, lhs, rhs), .bool)
+            case .less, .lessOrEqual, .greater, .greaterOrEqual:
+                let orderable: Set<RuleType> = [.int, .double, .string, .time, .duration, .any]
+                guard orderable.contains(leftType), orderable.contains(rightType),
+                    leftType.isComparable(with: rightType), leftType != .null, rightType != .null
+                else {
+                    throw RuleError(
+                        .typeMismatch, column: column,
+                        "'\(op.rawValue)' cannot order \(leftType.rawValue) and \(rightType.rawValue)")
+                }
+                return (.compare(op, lhs, rhs), .bool)
+            case .add, .subtract, .multiply, .divide:
+                let type = try arithmeticType(op, leftType, rightType, column: column)
+                return (.arithmetic(op, lhs, rhs), type)
+            }
+        }
+    }
+
+    private func foldConstant(_ list: Compiled) -> Compiled {
+        guard case .list(let items) = list else { return list }
+        var values: [RuleValue] = []
+        for item in items {
+            guard let constant = item.constant else { return list }
+            values.append(constant)
+        }
+        return .constant(.list(values))
+    }
+
+    private func requireBool(_ type: RuleType, column: Int, what: String) throws(RuleError) {
+        guard type == .bool || type == .any else {
+            throw RuleError(.typeMismatch, column: column, "\(what), but this is \(type.rawValue)")
+        }
+    }
+
+    private func arithmeticType(_ op: BinaryOperator, _ left: RuleType, _ right: RuleType, column: Int)
+        throws(RuleError) -> RuleType
+    {
+        switch (op, left, right) {
+        case (_, .any, _), (_, _, .any): return .any
+        case (_, .int, .int): return .int
+        case (_, .int, .double), (_, .double, .int), (_, .double, .double): return .double
+        case (.subtract, .time, .time): return .duration
+        case (.add, .time, .duration), (.subtract, .time, .duration), (.add, .duration, .time): return .time
+        case (.add, .duration, .duration), (.subtract, .duration, .duration): return .duration
+        case (.multiply, .duration, .int), (.multiply, .int, .duration), (.divide, .duration, .int): return .duration
+        default:
+            throw RuleError(
+                .typeMismatch, column: column,
+                "'\(op.rawValue)' is not defined for \(left.rawValue) and \(right.rawValue)")
+        }
+    }
+
+    // MARK: Paths
+
+    /// Resolves a path: its context prefix (or the rule's context), field and keys.
+    func path(_ syntax: PathSyntax) throws(RuleError) -> (RulePath, RuleType, settable: Bool) {
+        var names = syntax.names.map(\.name)
+        var pathContext = context
+        if names.count > 1, let prefix = RuleContext(name: names[0]) {
+            pathContext = prefix
+            names.removeFirst()
+        }
+        guard signal.contexts.contains(pathContext), context.reaches(pathContext) else {
+            throw RuleError(
+                .contextConflict, column: syntax.column,
+                "'\(pathContext.rawValue)' paths cannot be used in a \(context.rawValue) rule")
+        }
+        let dotted = names.joined(separator: ".")
+        guard let (field, baseType, settable) = RuleField.lookup(dotted, in: pathContext) else {
+            let known = RuleField.names(in: pathContext)
+            let hint = NearestWord.suggestion(for: dotted, among: known).map { "; did you mean '\($0)'?" } ?? ""
+            throw RuleError(
+                .unknownPath, column: syntax.column,
+                "'\(syntax.dotted)' is not a path of the \(pathContext.rawValue) context" + hint)
+        }
+        var keys: [Compiled] = []
+        for key in syntax.keys {
+            let (compiled, type) = try expression(key)
+            guard [.string, .int, .any].contains(type) else {
+                throw RuleError(
+                    .typeMismatch, column: key.column, "a key must be a string or an int, not \(type.rawValue)")
+            }
+            keys.append(compiled)
+        }
+        if !keys.isEmpty, ![.map, .any, .list].contains(baseType) {
+            throw RuleError(
+                .typeMismatch, column: syntax.keys[0].column,
+                "'\(syntax.dotted)' is \(baseType.rawValue) and cannot be indexed")
+        }
+        return (RulePath(field: field, keys: keys, context: pathContext), keys.isEmpty ? baseType : .any, settable)
+    }
+
+    // MARK: Converters
+
+    func converter(_ call: CallSyntax) throws(RuleError) -> (Compiled, RuleType) {
+        guard let signature = RuleFunctions.converters[call.name] else {
+            if RuleFunctions.editors[call.name] != nil {
+                throw RuleError(
+                    .unknownFunction, column: call.column,
+                    "'\(call.name)' is an editor; it can only start a statement")
+            }
+            let hint =
+                NearestWord.suggestion(for: call.name, among: Array(RuleFunctions.converters.keys)).map {
+                    "; did you mean \($0)?"
+                } ?? ""
+            throw RuleError(.unknownFunction, column: call.column, "unknown converter '\(call.name)'" + hint)
+        }
+        let arguments = try signature.bind(call)
+        var compiled: [Compiled] = []
+        var types: [RuleType] = []
+        for argument in arguments {
+            guard let argument else {
+                compiled.append(.constant(.null))
+                types.append(.null)
+                continue
+            }
+            let (value, type) = try expression(argument)
+            compiled.append(value)
+            types.append(type)
+        }
+        func constantString(_ index: Int, _ what: String) throws(RuleError) -> String {
+            guard case .string(let text)? = compiled[index].constant else {
+                throw RuleError(
+                    .typeMismatch, column: arguments[index]?.column ?? call.column, "\(what) must be a string literal")
+            }
+            return text
+        }
+        func regex(_ index: Int) throws(RuleError) -> ByteRegex {
+            let pattern = try constantString(index, "the pattern")
+            do {
+                return try ByteRegex(pattern)
+            } catch {
+                throw RuleError(.invalidRegex, column: arguments[index]?.column ?? call.column, "\(error)")
+            }
+        }
+        func expect(_ index: Int, _ allowed: Set<RuleType>, _ what: String) throws(RuleError) {
+            guard index < types.count, allowed.contains(types[index]) || types[index] == .any else {
+                throw RuleError(
+                    .typeMismatch, column: arguments[index]?.column ?? call.column,
+                    "\(call.name) needs \(what), not \(types[index].rawValue)")
+            }
+        }
+        let converter: Converter
+        let result: RuleType
+        switch call.name {
+        case "IsMatch":
+            try expect(0, [.string, .int, .double, .bool, .null], "a string")
+            converter = .isMatch(try regex(1))
+            result = .bool
+        case "Concat":
+            try expect(0, [.list], "a list")
+            try expect(1, [.string], "a string delimiter")
+            (converter, result) = (.concat, .string)
+        case "Split":
+            try expect(0, [.string], "a string")
+            try expect(1, [.string], "a string delimiter")
+            (converter, result) = (.split, .list)
+        case "Substring":
+            try expect(0, [.string], "a string")
+            try expect(1, [.int], "an int start")
+            try expect(2, [.int], "an int length")
+            (converter, result) = (.substring, .string)
+        case "ConvertCase":
+            try expect(0, [.string], "a string")
+            let mode = try constantString(1, "the case")
+            guard let caseMode = Converter.CaseMode(rawValue: mode) else {
+                throw RuleError(
+                    .typeMismatch, column: arguments[1]?.column ?? call.column,
+                    "the case must be lower, upper, snake or camel")
+            }
+            (converter, result) = (.convertCase(caseMode), .string)
+        case "ToLowerCase", "ToUpperCase":
+            try expect(0, [.string], "a string")
+            (converter, result) = (call.name == "ToLowerCase" ? .toLowerCase : .toUpperCase, .string)
+        case "Len":
+            try expect(0, [.string, .list, .map, .bytes], "a string, list or map")
+            (converter, result) = (.length, .int)
+        case "Int": (converter, result) = (.int, .int)
+        case "Double": (converter, result) = (.double, .double)
+        case "String": (converter, result) = (.string, .string)
+        case "IsString": (converter, result) = (.isType(.string), .bool)
+        case "IsInt": (converter, result) = (.isType(.int), .bool)
+        case "IsDouble": (converter, result) = (.isType(.double), .bool)
+        case "IsBool": (converter, result) = (.isType(.bool), .bool)
+        case "IsMap": (converter, result) = (.isType(.map), .bool)
+        case "IsList": (converter, result) = (.isType(.list), .bool)
+        case "ParseJSON":
+            try expect(0, [.string], "a string")
+            (converter, result) = (.parseJSON, .any)
+        case "ExtractPatterns":
+            try expect(0, [.string], "a string")
+            let pattern = try regex(1)
+            guard pattern.groupNames.contains(where: { $0 != nil }) else {
+                throw RuleError(
+                    .invalidRegex, column: arguments[1]?.column ?? call.column,
+                    "the pattern needs at least one named group, like (?P<name>…)")
+            }
+            (converter, result) = (.extractPatterns(pattern), .map)
+        case "SHA256":
+            try expect(0, [.string], "a string")
+            (converter, result) = (.sha256, .string)
+        case "TraceID", "SpanID":
+            let length = call.name == "TraceID" ? 16 : 8
+            guard case .bytes(let bytes)? = compiled[0].constant, bytes.count == length else {
+                throw RuleError(
+                    .typeMismatch, column: arguments[0]?.column ?? call.column,
+                    "\(call.name) needs \(length) bytes written as 0x followed by \(length * 2) hex digits")
+            }
+            (converter, result) = call.name == "TraceID" ? (.traceID, .traceID) : (.spanID, .spanID)
+        case "Duration":
+            try expect(0, [.string], "a string such as \"1s\"")
+            if case .string(let text)? = compiled[0].constant, DurationText.parse(text) == nil {
+                throw RuleError(
+                    .typeMismatch, column: arguments[0]?.column ?? call.column,
+                    "'\(text)' is not a duration; write it like 300ms, 1.5s or 1h30m")
+            }
+            (converter, result) = (.duration, .duration)
+        case "Time":
+            try expect(0, [.string], "a string")
+            let format = try constantString(1, "the format")
+            guard let parsed = TimeFormat(format) else {
+                throw RuleError(
+                    .typeMismatch, column: arguments[1]?.column ?? call.column,
+                    "unsupported directive in time format '\(format)'")
+            }
+            (converter, result) = (.time(parsed), .time)
+        case "UnixNano", "UnixMicro", "UnixMilli", "UnixSeconds":
+            try expect(0, [.time], "a time")
+            let units: [String: Converter] = [
+                "UnixNano": .unixNano, "UnixMicro": .unixMicro, "UnixMilli": .unixMilli, "UnixSeconds": .unixSeconds,
+            ]
+            (converter, result) = (units[call.name]!, .int)
+        case "Now": (converter, result) = (.now, .time)
+        case "Hex": (converter, result) = (.hex, .string)
+        case "IsRootSpan":
+            guard context == .span else {
+                throw RuleError(.contextConflict, column: call.column, "IsRootSpan() is only defined for spans")
+            }
+            (converter, result) = (.isRootSpan, .bool)
+        default:
+            throw RuleError(.unknownFunction, column: call.column, "unknown converter '\(call.name)'")
+        }
+        var keys: [Compiled] = []
+        for key in call.keys { keys.append(try expression(key).0) }
+        return (.call(converter, compiled, keys: keys), keys.isEmpty ? result : .any)
+    }
+
+    // MARK: Editors
+
+    func editor(_ call: CallSyntax) throws(RuleError) -> Editor {
+        guard let signature = RuleFunctions.editors[call.name] else {
+            let message =
+                RuleFunctions.converters[call.name] != nil
+                ? "'\(call.name)' is a converter; a statement starts with an editor such as set"
+                : "unknown editor '\(call.name)'"
+                    + (NearestWord.suggestion(for: call.name, among: Array(RuleFunctions.editors.keys)).map {
+                        "; did you mean \($0)?"
+                    } ?? "")
+            throw RuleError(.unknownFunction, column: call.column, message)
+        }
+        let arguments = try signature.bind(call)
+        func target(_ kinds: Set<RuleType>) throws(RuleError) -> (RulePath, RuleType) {
+            guard case .path(let syntax)? = arguments[0] else {
+                throw RuleError(
+                    .typeMismatch, column: arguments[0]?.column ?? call.column,
+                    "the target of \(call.name) must be a path")
+            }
+            let (path, type, settable) = try self.path(syntax)
+            guard settable else {
+                throw RuleError(.typeMismatch, column: syntax.column, "'\(syntax.dotted)' cannot be changed")
+            }
+            guard kinds.contains(type) || type == .any else {
+                throw RuleError(
+                    .typeMismatch, column: syntax.column,
+                    "\(call.name) needs a \(kinds.map(\.rawValue).sorted().joined(separator: " or ")) target; '\(syntax.dotted)' is \(type.rawValue)"
+                )
+            }
+            return (path, type)
+        }
+        func value(_ index: Int, _ allowed: Set<RuleType>? = nil, _ what: String = "") throws(RuleError) -> Compiled {
+            guard let syntax = arguments[index] else { return .constant(.null) }
+            let (compiled, type) = try expression(syntax)
+            if let allowed, !allowed.contains(type), type != .any {
+                throw RuleError(
+                    .typeMismatch, column: syntax.column, "\(call.name) needs \(what), not \(type.rawValue)")
+            }
+            return compiled
+        }
+        func constantString(_ index: Int, _ what: String) throws(RuleError) -> String {
+            guard case .string(let text)? = try value(index).constant else {
+                throw RuleError(
+                    .typeMismatch, column: arguments[index]?.column ?? call.column, "\(what) must be a string literal")
+            }
+            return text
+        }
+        func constantInt(_ index: Int, _ what: String) throws(RuleError) -> Int {
+            guard case .int(let number)? = try value(index).constant, number >= 0 else {
+                throw RuleError(
+                    .typeMismatch, column: arguments[index]?.column ?? call.column,
+                    "\(what) must be a non-negative int literal")
+            }
+            return Int(number)
+        }
+        func constantStrings(_ index: Int) throws(RuleError) -> [String] {
+            guard arguments[index] != nil else { return [] }
+            guard case .list(let items)? = try value(index).constant else {
+                throw RuleError(
+                    .typeMismatch, column: arguments[index]?.column ?? call.column, "expected a list of string literals"
+                )
+            }
+            var strings: [String] = []
+            for item in items {
+                guard case .string(let text) = item else {
+                    throw RuleError(
+                        .typeMismatch, column: arguments[index]?.column ?? call.column,
+                        "expected a list of string literals")
+                }
+                strings.append(text)
+            }
+            return strings
+        }
+        func regex(_ index: Int) throws(RuleError) -> ByteRegex {
+            let pattern = try constantString(index, "the pattern")
+            do { return try ByteRegex(pattern) } catch {
+                throw RuleError(.invalidRegex, column: arguments[index]?.column ?? call.column, "\(error)")
+            }
+        }
+        func glob(_ index: Int) throws(RuleError) -> GlobPattern {
+            let pattern = try constantString(index, "the pattern")
+            do { return try GlobPattern(pattern) } catch {
+                throw RuleError(.invalidRegex, column: arguments[index]?.column ?? call.column, "\(error)")
+            }
+        }
+        func noFunctionArgument(_ index: Int) throws(RuleError) {
+            if index < arguments.count, let syntax = arguments[index] {
+                throw RuleError(
+                    .argumentCount, column: syntax.column, "the optional function argument is not supported yet")
+            }
+        }
+        let maps: Set<RuleType> = [.map]
+        switch call.name {
+        case "set":
+            let (path, targetType) = try target([
+                .any, .bool, .int, .double, .string, .bytes, .time, .duration, .map, .list, .traceID, .spanID,
+            ])
+            guard let syntax = arguments[1] else {
+                throw RuleError(.argumentCount, column: call.column, "set needs a value")
+            }
+            let (compiled, type) = try expression(syntax)
+            let fits =
+                targetType == .any || type == .any || type == .null || type == targetType
+                || (targetType == .double && type == .int)
+            guard fits else {
+                throw RuleError(
+                    .typeMismatch, column: syntax.column,
+                    "cannot set a \(targetType.rawValue) field to a \(type.rawValue) value")
+            }
+            return .set(path, compiled)
+        case "delete_key":
+            return .deleteKey(try target(maps).0, try value(1, [.string], "a string key"))
+        case "delete_matching_keys": return .deleteMatchingKeys(try target(maps).0, try regex(1))
+        case "keep_keys": return .keepKeys(try target(maps).0, try constantStrings(1))
+        case "keep_matching_keys": return .keepMatchingKeys(try target(maps).0, try regex(1))
+        case "limit":
+            return .limit(try target(maps).0, try constantInt(1, "the limit"), priorityKeys: try constantStrings(2))
+        case "truncate_all": return .truncateAll(try target(maps).0, try constantInt(1, "the limit"))
+        case "replace_pattern":
+            try noFunctionArgument(3)
+            return .replacePattern(try target([.string]).0, try regex(1), try value(2, [.string], "a string"))
+        case "replace_all_patterns":
+            try noFunctionArgument(4)
+            let (path, _) = try target(maps)
+            let mode = try constantString(1, "the mode")
+            guard mode == "key" || mode == "value" else {
+                throw RuleError(
+                    .typeMismatch, column: arguments[1]?.column ?? call.column, "the mode must be \"key\" or \"value\"")
+            }
+            return .replaceAllPatterns(path, keys: mode == "key", try regex(2), try value(3, [.string], "a string"))
+        case "replace_match":
+            try noFunctionArgument(3)
+            return .replaceMatch(try target([.string]).0, try glob(1), try value(2, [.string], "a string"))
+        case "replace_all_matches":
+            try noFunctionArgument(3)
+            return .replaceAllMatches(try target(maps).0, try glob(1), try value(2, [.string], "a string"))
+        case "merge_maps":
+            let (path, _) = try target(maps)
+            let source = try value(1, [.map], "a map")
+            let strategy = try constantString(2, "the strategy")
+            guard let merge = Editor.MergeStrategy(rawValue: strategy) else {
+                throw RuleError(
+                    .typeMismatch, column: arguments[2]?.column ?? call.column,
+                    "the strategy must be insert, update or upsert")
+            }
+            return .mergeMaps(path, source, merge)
+        case "flatten":
+            let (path, _) = try target(maps)
+            let prefix = arguments.count > 1 && arguments[1] != nil ? try constantString(1, "the prefix") : nil
+            let depth = arguments.count > 2 && arguments[2] != nil ? try constantInt(2, "the depth") : nil
+            return .flatten(path, prefix: prefix, depth: depth)
+        case "append":
+            let (path, _) = try target([.list, .string, .int, .double, .bool])
+            var values: [Compiled] = []
+            if arguments.count > 1, arguments[1] != nil { values.append(try value(1)) }
+            if arguments.count > 2, arguments[2] != nil {
+                let list = try value(2, [.list], "a list")
+                if case .constant(.list(let items)) = list {
+                    values += items.map { .constant($0) }
+                } else if case .list(let items) = list {
+                    values += items
+                } else {
+                    throw RuleError(
+                        .typeMismatch, column: arguments[2]?.column ?? call.column, "values must be a list literal")
+                }
+            }
+            guard !values.isEmpty else {
+                throw RuleError(.argumentCount, column: call.column, "append needs value or values")
+            }
+            return .append(path, values)
+        default:
+            throw RuleError(.unknownFunction, column: call.column, "unknown editor '\(call.name)'")
+        }
+    }
+}
+
+/// Parameter lists of the functions: names (for named arguments) and how many are required.
+struct RuleSignature {
+    var parameters: [String]
+    var required: Int
+
+    /// The arguments in parameter order (nil for an optional one not given).
+    func bind(_ call: CallSyntax) throws(RuleError) -> [Expression?] {
+        var bound = [Expression?](repeating: nil, count: parameters.count)
+        var positional = 0
+        for argument in call.arguments {
+            if let name = argument.name {
+                guard let index = parameters.firstIndex(of: name) else {
+                    throw RuleError(
+                        .argumentCount, column: argument.value.column,
+                        "\(call.name) has no parameter '\(name)' (parameters: \(parameters.joined(separator: ", ")))")
+                }
+                bound[index] = argument.value
+            } else {
+                guard positional < parameters.count else {
+                    throw RuleError(
+                        .argumentCount, column: argument.value.column,
+                        "\(call.name) takes at most \(parameters.count) argument\(parameters.count == 1 ? "" : "s"), got \(call.arguments.count)"
+                    )
+                }
+                bound[positional] = argument.value
+                positional += 1
+            }
+        }
+        if let missing = (0..<required).first(where: { bound[$0] == nil }) {
+            throw RuleError(
+                .argumentCount, column: call.column,
+                "\(call.name) needs \(required) argument\(required == 1 ? "" : "s") (\(parameters.prefix(required).joined(separator: ", "))), got \(call.arguments.count); '\(parameters[missing])' is missing"
+            )
+        }
+        return bound
+    }
+}
+
+/// The functions Trapline implements, by name.
+enum RuleFunctions {
+    static let converters: [String: RuleSignature] = [
+        "IsMatch": .init(parameters: ["target", "pattern"], required: 2),
+        "Concat": .init(parameters: ["vals", "delimiter"], required: 2),
+        "Split": .init(parameters: ["target", "delimiter"], required: 2),
+        "Substring": .init(parameters: ["target", "start", "length"], required: 3),
+        "ConvertCase": .init(parameters: ["target", "toCase"], required: 2),
+        "ToLowerCase": .init(parameters: ["target"], required: 1),
+        "ToUpperCase": .init(parameters: ["target"], required: 1),
+        "Len": .init(parameters: ["target"], required: 1),
+        "Int": .init(parameters: ["target"], required: 1),
+        "Double": .init(parameters: ["target"], required: 1),
+        "String": .init(parameters: ["target"], required: 1),
+        "IsString": .init(parameters: ["target"], required: 1),
+        "IsInt": .init(parameters: ["target"], required: 1),
+        "IsDouble": .init(parameters: ["target"], required: 1),
+        "IsBool": .init(parameters: ["target"], required: 1),
+        "IsMap": .init(parameters: ["target"], required: 1),
+        "IsList": .init(parameters: ["target"], required: 1),
+        "ParseJSON": .init(parameters: ["target"], required: 1),
+        "ExtractPatterns": .init(parameters: ["target", "pattern"], required: 2),
+        "SHA256": .init(parameters: ["input"], required: 1),
+        "TraceID": .init(parameters: ["bytes"], required: 1),
+        "SpanID": .init(parameters: ["bytes"], required: 1),
+        "Duration": .init(parameters: ["duration"], required: 1),
+        "Time": .init(parameters: ["time", "format", "location", "locale"], required: 2),
+        "UnixNano": .init(parameters: ["time"], required: 1),
+        "UnixMicro": .init(parameters: ["time"], required: 1),
+        "UnixMilli": .init(parameters: ["time"], required: 1),
+        "UnixSeconds": .init(parameters: ["time"], required: 1),
+        "Now": .init(parameters: [], required: 0),
+        "Hex": .init(parameters: ["value"], required: 1),
+        "IsRootSpan": .init(parameters: [], required: 0),
+    ]
+
+    static let editors: [String: RuleSignature] = [
+        "set": .init(parameters: ["target", "value"], required: 2),
+        "delete_key": .init(parameters: ["target", "key"], required: 2),
+        "delete_matching_keys": .init(parameters: ["target", "pattern"], required: 2),
+        "keep_keys": .init(parameters: ["target", "keys"], required: 2),
+        "keep_matching_keys": .init(parameters: ["target", "pattern"], required: 2),
+        "limit": .init(parameters: ["target", "limit", "priority_keys"], required: 2),
+        "truncate_all": .init(parameters: ["target", "limit"], required: 2),
+        "replace_pattern": .init(parameters: ["target", "regex", "replacement", "function"], required: 3),
+        "replace_all_patterns": .init(
+            parameters: ["target", "mode", "regex", "replacement", "function"], required: 4),
+        "replace_match": .init(parameters: ["target", "pattern", "replacement", "function"], required: 3),
+        "replace_all_matches": .init(parameters: ["target", "pattern", "replacement", "function"], required: 3),
+        "merge_maps": .init(parameters: ["target", "source", "strategy"], required: 3),
+        "flatten": .init(parameters: ["target", "prefix", "depth"], required: 1),
+        "append": .init(parameters: ["target", "value", "values"], required: 1),
+    ]
+}
+
+/// OTTL's enum names.
+enum RuleEnums {
+    static let values: [String: Int64] = {
+        var values: [String: Int64] = [
+            "SPAN_KIND_UNSPECIFIED": 0, "SPAN_KIND_INTERNAL": 1, "SPAN_KIND_SERVER": 2, "SPAN_KIND_CLIENT": 3,
+            "SPAN_KIND_PRODUCER": 4, "SPAN_KIND_CONSUMER": 5, "STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1,
+            "STATUS_CODE_ERROR": 2, "SEVERITY_NUMBER_UNSPECIFIED": 0,
+        ]
+        for (index, level) in ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"].enumerated() {
+            let base = Int64(index * 4 + 1)
+            values["SEVERITY_NUMBER_\(level)"] = base
+            for step in 2...4 { values["SEVERITY_NUMBER_\(level)\(step)"] = base + Int64(step - 1) }
+        }
+        return values
+    }()
+}
+
+/// The closest known word by edit distance, for hints.
+enum NearestWord {
+    static func suggestion(for word: String, among candidates: [String]) -> String? {
+        let scored = candidates.map { ($0, distance(Array(word.lowercased()), Array($0.lowercased()))) }
+        guard let best = scored.min(by: { ($0.1, $0.0) < ($1.1, $1.0) }), best.1 <= max(2, word.count / 3) else {
+            return nil
+        }
+        return best.0
+    }
+
+    static func distance(_ a: [Character], _ b: [Character]) -> Int {
+        var previous = Array(0...b.count)
+        for (i, x) in a.enumerated() {
+            var current = [i + 1]
+            for (j, y) in b.enumerated() {
+                current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1)))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+}

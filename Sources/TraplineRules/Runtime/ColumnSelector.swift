@@ -1,0 +1,202 @@
+import TraplineCore
+
+/// Evaluates a condition over a whole column of items at once: `and` narrows the selection
+/// through each operand, `or` tests each operand only on the items still unmatched, and the
+/// common leaves (a path compared with a literal, `IsMatch` on a path) run as tight loops with
+/// the literal prepared once per batch. Anything else falls back to the per-item evaluator.
+struct ColumnSelector<Batch: RuleBatch> {
+    let evaluator: RuleEvaluator<Batch>
+    let context: RuleContext
+    let eventOwners: [Int32]
+    let errorMode: RuleErrorMode
+
+    init(evaluator: RuleEvaluator<Batch>, context: RuleContext, eventOwners: [Int32], errorMode: RuleErrorMode) {
+        self.evaluator = evaluator
+        self.context = context
+        self.eventOwners = eventOwners
+        self.errorMode = errorMode
+    }
+
+    /// Keeps in `items` only those for which `condition` holds.
+    ///
+    /// - Throws: the first run-time error under `propagate`.
+    func select(
+        _ condition: Compiled, _ items: inout [Int32], _ batch: Batch, _ bytes: BatchBytes, _ tally: inout RuleTally
+    )
+        throws(RuleRuntimeError)
+    {
+        guard !items.isEmpty else { return }
+        switch condition {
+        case .constant(.bool(let flag)):
+            if !flag { items.removeAll() }
+        case .and(let operands):
+            for operand in operands {
+                try select(operand, &items, batch, bytes, &tally)
+                if items.isEmpty { return }
+            }
+        case .or(let operands):
+            var remaining = items
+            var matched: [Int32] = []
+            for operand in operands {
+                var hits = remaining
+                try select(operand, &hits, batch, bytes, &tally)
+                matched = Self.union(matched, hits)
+                remaining = Self.difference(remaining, hits)
+                if remaining.isEmpty { break }
+            }
+            items = matched
+        case .not(let inner):
+            var hits = items
+            try select(inner, &hits, batch, bytes, &tally)
+            items = Self.difference(items, hits)
+        case .compare(let op, .path(let path), .constant(let literal)) where isDirect(path):
+            try compareLoop(op, path, literal, &items, batch, bytes, &tally)
+        case .compare(let op, .constant(let literal), .path(let path)) where isDirect(path):
+            try compareLoop(op.mirrored, path, literal, &items, batch, bytes, &tally)
+        case .call(.isMatch(let regex), let arguments, let keys) where keys.isEmpty:
+            if case .path(let path) = arguments[0], isDirect(path) {
+                try filterItems(&items, batch, &tally) { position throws(RuleRuntimeError) in
+                    let value = try read(path, batch, position, bytes)
+                    return value.withUTF8(bytes) { regex.isMatch($0) } ?? false
+                }
+            } else {
+                try generic(condition, &items, batch, bytes, &tally)
+            }
+        default:
+            try generic(condition, &items, batch, bytes, &tally)
+        }
+    }
+
+    /// A path read without keys computed per item (a field, or attributes with a literal key).
+    private func isDirect(_ path: RulePath) -> Bool {
+        path.keys.isEmpty ? !isCache(path) : (path.keys.count == 1 && path.literalKey != nil && !isCache(path))
+    }
+
+    private func isCache(_ path: RulePath) -> Bool { if case .cache = path.field { true } else { false } }
+
+    @inline(__always)
+    private func read(_ path: RulePath, _ batch: Batch, _ position: RulePosition, _ bytes: BatchBytes)
+        throws(RuleRuntimeError) -> RuleValue
+    {
+        if case .attributes(let owner) = path.field, let key = path.literalKey {
+            return key.withUnsafeBytes { batch.attribute(owner, at: position, key: $0, bytes) }.map(RuleValue.init)
+                ?? .null
+        }
+        return try evaluator.read(path, batch, position, bytes)
+    }
+
+    private func compareLoop(
+        _ op: BinaryOperator, _ path: RulePath, _ literal: RuleValue, _ items: inout [Int32], _ batch: Batch,
+        _ bytes: BatchBytes, _ tally: inout RuleTally
+    ) throws(RuleRuntimeError) {
+        if case .string(let text) = literal, op == .equal || op == .notEqual {
+            // The literal's bytes once per batch; each item compares bytes, copying nothing.
+            let wanted = Array(text.utf8)
+            let equal = op == .equal
+            let outcome: Result<Void, RuleRuntimeError> = wanted.withUnsafeBytes { wanted in
+                Result { () throws(RuleRuntimeError) in
+                    try filterItems(&items, batch, &tally) { position throws(RuleRuntimeError) in
+                        let value = try read(path, batch, position, bytes)
+                        let same = value.withUTF8(bytes) { RuleEvaluator<Batch>.sameBytes($0, wanted) } ?? false
+                        return same == equal
+                    }
+                }
+            }
+            try outcome.get()
+            return
+        }
+        try filterItems(&items, batch, &tally) { position throws(RuleRuntimeError) in
+            RuleEvaluator<Batch>.compare(op, try read(path, batch, position, bytes), literal, bytes)
+        }
+    }
+
+    private func generic(
+        _ condition: Compiled, _ items: inout [Int32], _ batch: Batch, _ bytes: BatchBytes, _ tally: inout RuleTally
+    ) throws(RuleRuntimeError) {
+        try filterItems(&items, batch, &tally) { position throws(RuleRuntimeError) in
+            try evaluator.test(condition, batch, position, bytes)
+        }
+    }
+
+    /// Keeps the items `test` accepts; an item whose test fails counts an error and is dropped
+    /// from the selection (or, under `propagate`, ends the run).
+    @inline(__always)
+    private func filterItems(
+        _ items: inout [Int32], _ batch: Batch, _ tally: inout RuleTally,
+        _ test: (RulePosition) throws(RuleRuntimeError) -> Bool
+    ) throws(RuleRuntimeError) {
+        var write = 0
+        for read in items.indices {
+            let item = items[read]
+            let keep: Bool
+            do {
+                keep = try test(batch.position(of: Int(item), in: context, eventOwners: eventOwners))
+            } catch {
+                if errorMode == .propagate { throw error }
+                tally.record(error)
+                keep = false
+            }
+            if keep {
+                items[write] = item
+                write += 1
+            }
+        }
+        items.removeSubrange(write...)
+    }
+
+    static func union(_ a: [Int32], _ b: [Int32]) -> [Int32] {
+        var result: [Int32] = []
+        result.reserveCapacity(a.count + b.count)
+        var i = 0
+        var j = 0
+        while i < a.count || j < b.count {
+            if j == b.count || (i < a.count && a[i] < b[j]) {
+                result.append(a[i])
+                i += 1
+            } else if i == a.count || b[j] < a[i] {
+                result.append(b[j])
+                j += 1
+            } else {
+                result.append(a[i])
+                i += 1
+                j += 1
+            }
+        }
+        return result
+    }
+
+    static func difference(_ a: [Int32], _ b: [Int32]) -> [Int32] {
+        var result: [Int32] = []
+        var j = 0
+        for value in a {
+            while j < b.count && b[j] < value { j += 1 }
+            if j < b.count && b[j] == value { continue }
+            result.append(value)
+        }
+        return result
+    }
+}
+
+extension BinaryOperator {
+    /// The operator with its operands swapped (`1 < x` is `x > 1`).
+    var mirrored: BinaryOperator {
+        switch self {
+        case .less: .greater
+        case .lessOrEqual: .greaterOrEqual
+        case .greater: .less
+        case .greaterOrEqual: .lessOrEqual
+        default: self
+        }
+    }
+}
+
+/// Run-time errors counted under `ignore` and `silent`.
+struct RuleTally {
+    var errors = 0
+    var firstError: RuleRuntimeError?
+
+    mutating func record(_ error: RuleRuntimeError) {
+        errors += 1
+        if firstError == nil { firstError = error }
+    }
+}

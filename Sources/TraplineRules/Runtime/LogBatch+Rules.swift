@@ -1,0 +1,107 @@
+import TraplineCore
+
+extension LogBatch: RuleBatch {
+    func scopeIndex(ofRow row: Int) -> Int { Int(scopeIndexes[row]) }
+
+    func eventOwners() -> [Int32] { [] }
+
+    func readField(_ field: RuleField, at position: RulePosition, _ bytes: BatchBytes) -> RuleValue {
+        let row = position.row
+        switch field {
+        case .droppedAttributesCount(.resource): return .int(Int64(resources[position.resource].droppedAttributesCount))
+        case .droppedAttributesCount(.scope): return .int(Int64(scopes[position.scope].droppedAttributesCount))
+        case .droppedAttributesCount: return .int(Int64(droppedAttributesCounts[row]))
+        case .scopeName: return .text(scopes[position.scope].name)
+        case .scopeVersion: return .text(scopes[position.scope].version)
+        case .traceID(let hex):
+            return hex ? .string(traceIDs[row].isZero ? "" : traceIDs[row].description) : .traceID(traceIDs[row])
+        case .spanID(let hex):
+            return hex ? .string(spanIDs[row].isZero ? "" : spanIDs[row].description) : .spanID(spanIDs[row])
+        case .flags: return .int(Int64(flags[row]))
+        case .logTime(let unixNano):
+            let time = Int64(bitPattern: times[row])
+            return unixNano ? .int(time) : .time(time)
+        case .observedTime(let unixNano):
+            let time = Int64(bitPattern: observedTimes[row])
+            return unixNano ? .int(time) : .time(time)
+        case .severityNumber: return .int(Int64(severityNumbers[row]))
+        case .severityText: return .text(severityTexts[row])
+        case .body: return RuleValue(bodies[row])
+        case .logEventName: return .text(eventNames[row])
+        default: return .null
+        }
+    }
+
+    mutating func writeField(_ field: RuleField, at position: RulePosition, _ value: RuleValue)
+        throws(RuleRuntimeError)
+    {
+        let row = position.row
+        switch field {
+        case .droppedAttributesCount(.resource):
+            resources[position.resource].droppedAttributesCount = UInt32(
+                clamping: try storedInt(value, field: "dropped_attributes_count"))
+        case .droppedAttributesCount(.scope):
+            scopes[position.scope].droppedAttributesCount = UInt32(
+                clamping: try storedInt(value, field: "dropped_attributes_count"))
+        case .droppedAttributesCount:
+            droppedAttributesCounts[row] = UInt32(clamping: try storedInt(value, field: "dropped_attributes_count"))
+        case .scopeName: scopes[position.scope].name = try storedString(value, &storage, field: "name")
+        case .scopeVersion: scopes[position.scope].version = try storedString(value, &storage, field: "version")
+        case .traceID:
+            traceIDs[row] = try storage.reading { bytes throws(RuleRuntimeError) in
+                try TraplineRules.traceID(from: value, bytes)
+            }
+        case .spanID:
+            spanIDs[row] = try storage.reading { bytes throws(RuleRuntimeError) in
+                try TraplineRules.spanID(from: value, bytes)
+            }
+        case .flags: flags[row] = UInt32(truncatingIfNeeded: try storedInt(value, field: "flags"))
+        case .logTime: times[row] = UInt64(bitPattern: try storedInt(value, field: "time"))
+        case .observedTime: observedTimes[row] = UInt64(bitPattern: try storedInt(value, field: "observed_time"))
+        case .severityNumber: severityNumbers[row] = Int32(clamping: try storedInt(value, field: "severity_number"))
+        case .severityText: severityTexts[row] = try storedString(value, &storage, field: "severity_text")
+        case .body:
+            if let stored = storedValue(value, &storage) { bodies[row] = stored }
+        case .logEventName: eventNames[row] = try storedString(value, &storage, field: "event_name")
+        default: throw RuleRuntimeError("this path cannot be set")
+        }
+    }
+
+    func attributeTable(_ owner: AttributeOwner) -> AttributeTable { attributes }
+
+    func attributeRange(_ owner: AttributeOwner, at position: RulePosition) -> RowRange {
+        switch owner {
+        case .resource: resources[position.resource].attributes
+        case .scope: scopes[position.scope].attributes
+        case .record, .event: recordAttributes[position.row]
+        }
+    }
+
+    @inline(__always)
+    func attribute(_ owner: AttributeOwner, at position: RulePosition, key: UnsafeRawBufferPointer, _ bytes: BatchBytes)
+        -> AnyValueRef?
+    {
+        findAttribute(attributes, attributeRange(owner, at: position), key: key, bytes)
+    }
+
+    mutating func editAttributes<Result>(
+        _ owner: AttributeOwner, at position: RulePosition,
+        _ body: (inout AttributeTable, inout RowRange, inout SliceStorage) -> Result
+    ) -> Result {
+        switch owner {
+        case .resource: body(&attributes, &resources[position.resource].attributes, &storage)
+        case .scope: body(&attributes, &scopes[position.scope].attributes, &storage)
+        case .record, .event: body(&attributes, &recordAttributes[position.row], &storage)
+        }
+    }
+
+    mutating func markModified(_ context: RuleContext, at position: RulePosition) {
+        switch context {
+        case .resource: resources[position.resource].isModified = true
+        case .scope: scopes[position.scope].isModified = true
+        case .span, .spanevent, .log: markModified(position.row)
+        }
+    }
+
+    mutating func removeEvents(ofRow row: Int, where drop: [Bool]) -> Int { 0 }
+}

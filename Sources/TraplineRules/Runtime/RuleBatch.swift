@@ -1,0 +1,205 @@
+public import TraplineCore
+
+/// Where an item is: its resource, scope, record row and span event.
+struct RulePosition {
+    var resource = 0
+    var scope = 0
+    var row = 0
+    var event = 0
+}
+
+/// A rule failed on one item at run time (a conversion that cannot be made, a value of the
+/// wrong kind for its field). What happens next is the processor's `error_mode`.
+public struct RuleRuntimeError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong.
+    public var message: String
+    public var description: String { message }
+    init(_ message: String) { self.message = message }
+}
+
+/// What rules need from a batch: fields by path, attribute tables, and marking changes. Both
+/// batch types conform, and the evaluator is generic over them so each is specialized (no
+/// dynamic dispatch per row).
+protocol RuleBatch: Sendable {
+    var storage: SliceStorage { get set }
+    var resources: [ResourceEntry] { get set }
+    var scopes: [ScopeEntry] { get set }
+    /// Number of records.
+    var count: Int { get }
+    /// Scope entry of a record row.
+    func scopeIndex(ofRow row: Int) -> Int
+    /// Number of span events (0 for logs), and the row each belongs to.
+    func eventOwners() -> [Int32]
+
+    /// A field other than attributes and cache.
+    func readField(_ field: RuleField, at position: RulePosition, _ bytes: BatchBytes) -> RuleValue
+    /// Writes a field other than attributes and cache. Strings go to the arena.
+    mutating func writeField(_ field: RuleField, at position: RulePosition, _ value: RuleValue)
+        throws(RuleRuntimeError)
+
+    /// The table an owner's attributes live in.
+    func attributeTable(_ owner: AttributeOwner) -> AttributeTable
+    /// The attribute range of an owner.
+    func attributeRange(_ owner: AttributeOwner, at position: RulePosition) -> RowRange
+    /// The first value of `key` among an owner's attributes.
+    func attribute(_ owner: AttributeOwner, at position: RulePosition, key: UnsafeRawBufferPointer, _ bytes: BatchBytes)
+        -> AnyValueRef?
+    /// Runs `body` on an owner's attribute table, range and the batch storage at once.
+    mutating func editAttributes<Result>(
+        _ owner: AttributeOwner, at position: RulePosition,
+        _ body: (inout AttributeTable, inout RowRange, inout SliceStorage) -> Result
+    ) -> Result
+
+    /// Marks what holds `field` at `position` as changed, so encoders write it from columns.
+    mutating func markModified(_ context: RuleContext, at position: RulePosition)
+
+    /// Drops the span events of `row` whose flag in `drop` (indexed by event) is set.
+    mutating func removeEvents(ofRow row: Int, where drop: [Bool]) -> Int
+}
+
+extension RuleBatch {
+    /// The position of item `index` of `context`.
+    func position(of index: Int, in context: RuleContext, eventOwners: [Int32]) -> RulePosition {
+        var position = RulePosition()
+        switch context {
+        case .resource:
+            position.resource = index
+            return position
+        case .scope:
+            position.scope = index
+        case .span, .log:
+            position.row = index
+            position.scope = scopeIndex(ofRow: index)
+        case .spanevent:
+            position.event = index
+            position.row = Int(eventOwners[index])
+            position.scope = scopeIndex(ofRow: position.row)
+        }
+        position.resource = Int(scopes[position.scope].resourceIndex)
+        return position
+    }
+
+    /// Marks the owner of an attribute table as changed.
+    mutating func markModified(_ owner: AttributeOwner, at position: RulePosition) {
+        switch owner {
+        case .resource: markModified(.resource, at: position)
+        case .scope: markModified(.scope, at: position)
+        case .record, .event: markModified(.span, at: position)
+        }
+    }
+}
+
+/// Attribute lookup shared by both batch types.
+@inline(__always)
+func findAttribute(_ table: AttributeTable, _ range: RowRange, key: UnsafeRawBufferPointer, _ bytes: BatchBytes)
+    -> AnyValueRef?
+{
+    for index in range.range {
+        let candidate = bytes[table.keys[index]]
+        if candidate.count == key.count,
+            key.count == 0 || memcmp(candidate.baseAddress!, key.baseAddress!, key.count) == 0
+        {
+            return table.values[index]
+        }
+    }
+    return nil
+}
+
+/// Converts a value for storage in a batch column or attribute: strings and nested values that
+/// are not already in the batch go to the arena. Nil for `nil` (which leaves the target as it is).
+func storedValue(_ value: RuleValue, _ storage: inout SliceStorage) -> AnyValueRef? {
+    switch value {
+    case .null: return nil
+    case .bool(let flag): return AnyValueRef(kind: .bool, payload: flag ? 1 : 0)
+    case .int(let number), .time(let number), .duration(let number):
+        return AnyValueRef(kind: .int, payload: UInt64(bitPattern: number))
+    case .double(let number): return AnyValueRef(kind: .double, payload: number.bitPattern)
+    case .text(let slice): return .slice(.string, slice)
+    case .byteSlice(let slice): return .slice(.bytes, slice)
+    case .rawMap(let slice): return .slice(.keyValueList, slice)
+    case .rawList(let slice): return .slice(.array, slice)
+    case .string(let string): return .slice(.string, storage.appendToArena(string.utf8))
+    case .bytes(let data): return .slice(.bytes, storage.appendToArena(data))
+    case .traceID(let id): return .slice(.string, storage.appendToArena(id.description.utf8))
+    case .spanID(let id): return .slice(.string, storage.appendToArena(id.description.utf8))
+    case .map(let map):
+        let content = storage.withBytes { RawAnyValue.encodeMap(map, $0) }
+        return .slice(.keyValueList, storage.appendToArena(content))
+    case .list(let items):
+        let content = storage.withBytes { RawAnyValue.encodeList(items, $0) }
+        return .slice(.array, storage.appendToArena(content))
+    }
+}
+
+/// A string value as a slice of the batch (copied to the arena when owned).
+func storedString(_ value: RuleValue, _ storage: inout SliceStorage, field: String) throws(RuleRuntimeError)
+    -> ByteSlice
+{
+    switch value {
+    case .text(let slice): return slice
+    case .string(let string): return storage.appendToArena(string.utf8)
+    default: throw RuleRuntimeError("\(field) takes a string, not \(value.typeName)")
+    }
+}
+
+/// An integer value for an integer column.
+func storedInt(_ value: RuleValue, field: String) throws(RuleRuntimeError) -> Int64 {
+    switch value {
+    case .int(let number), .time(let number), .duration(let number): return number
+    default: throw RuleRuntimeError("\(field) takes an int, not \(value.typeName)")
+    }
+}
+
+/// Parses 2×`count` hex digits.
+func hexBytes(_ text: String, count: Int) -> [UInt8]? {
+    let digits = Array(text.utf8)
+    guard digits.count == count * 2 else { return nil }
+    var bytes: [UInt8] = []
+    for index in stride(from: 0, to: digits.count, by: 2) {
+        guard let byte = UInt8(String(decoding: digits[index..<index + 2], as: UTF8.self), radix: 16) else {
+            return nil
+        }
+        bytes.append(byte)
+    }
+    return bytes
+}
+
+func traceID(from value: RuleValue, _ bytes: BatchBytes) throws(RuleRuntimeError) -> TraceID {
+    switch value {
+    case .traceID(let id): return id
+    default:
+        guard let text = value.string(bytes), let raw = hexBytes(text, count: 16) else {
+            throw RuleRuntimeError("a trace id needs 32 hex digits")
+        }
+        let high = raw[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let low = raw[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return TraceID(high: high, low: low)
+    }
+}
+
+func spanID(from value: RuleValue, _ bytes: BatchBytes) throws(RuleRuntimeError) -> SpanID {
+    switch value {
+    case .spanID(let id): return id
+    default:
+        guard let text = value.string(bytes), let raw = hexBytes(text, count: 8) else {
+            throw RuleRuntimeError("a span id needs 16 hex digits")
+        }
+        return SpanID(raw.reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+    }
+}
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+extension SliceStorage {
+    /// `withBytes` for a body with typed throws.
+    func reading<Value>(_ body: (BatchBytes) throws(RuleRuntimeError) -> Value) throws(RuleRuntimeError) -> Value {
+        let result: Result<Value, RuleRuntimeError> = withBytes { bytes in
+            Result { () throws(RuleRuntimeError) -> Value in try body(bytes) }
+        }
+        return try result.get()
+    }
+}

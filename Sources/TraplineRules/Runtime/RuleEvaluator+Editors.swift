@@ -1,0 +1,464 @@
+import TraplineCore
+
+/// Map edits that read entries and decide (`plan`), then change the map (`apply`), so the same
+/// decision code serves attribute tables (zero-copy) and owned maps (`cache`, nested values).
+enum MapOperation {
+    case deleteKey([UInt8])
+    case deleteMatching(ByteRegex)
+    case keepKeys([[UInt8]])
+    case keepMatching(ByteRegex)
+    case limit(Int, priority: [[UInt8]])
+    case truncateAll(Int)
+    case replaceAllPatterns(keys: Bool, ByteRegex, String)
+    case replaceAllMatches(GlobPattern, String)
+}
+
+/// What a map operation decided.
+struct MapEdits {
+    /// Entries to keep (nil keeps all).
+    var keep: [Bool]?
+    var values: [(index: Int, value: RuleValue)] = []
+    var keys: [(index: Int, key: String)] = []
+
+    var isEmpty: Bool { keep == nil && values.isEmpty && keys.isEmpty }
+}
+
+/// Read access to a map's entries for planning.
+protocol MapEntries {
+    var count: Int { get }
+    func withKey<Result>(_ index: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result
+    func value(_ index: Int) -> RuleValue
+}
+
+struct TableEntries: MapEntries {
+    let table: AttributeTable
+    let range: RowRange
+    let bytes: BatchBytes
+    var count: Int { Int(range.count) }
+    func withKey<Result>(_ index: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        body(bytes[table.keys[Int(range.start) + index]])
+    }
+    func value(_ index: Int) -> RuleValue { RuleValue(table.values[Int(range.start) + index]) }
+}
+
+extension RuleMap: MapEntries {
+    func withKey<Result>(_ index: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        var key = entries[index].key
+        return key.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+    }
+    func value(_ index: Int) -> RuleValue { entries[index].value }
+}
+
+extension MapOperation {
+    func plan(_ entries: some MapEntries, _ bytes: BatchBytes) -> MapEdits {
+        var edits = MapEdits()
+        func keyIn(_ index: Int, _ list: [[UInt8]]) -> Bool {
+            entries.withKey(index) { key in list.contains { candidate in candidate.elementsEqual(key) } }
+        }
+        switch self {
+        case .deleteKey(let key):
+            edits.keep = (0..<entries.count).map { index in !entries.withKey(index) { key.elementsEqual($0) } }
+        case .deleteMatching(let regex):
+            edits.keep = (0..<entries.count).map { index in !entries.withKey(index) { regex.isMatch($0) } }
+        case .keepKeys(let keys):
+            edits.keep = (0..<entries.count).map { keyIn($0, keys) }
+        case .keepMatching(let regex):
+            edits.keep = (0..<entries.count).map { index in entries.withKey(index) { regex.isMatch($0) } }
+        case .limit(let limit, let priority):
+            guard entries.count > limit else { break }
+            var keep = [Bool](repeating: false, count: entries.count)
+            var kept = 0
+            for index in 0..<entries.count where kept < limit && keyIn(index, priority) {
+                keep[index] = true
+                kept += 1
+            }
+            for index in 0..<entries.count where kept < limit && !keep[index] {
+                keep[index] = true
+                kept += 1
+            }
+            edits.keep = keep
+        case .truncateAll(let limit):
+            for index in 0..<entries.count {
+                switch entries.value(index) {
+                case .text(var slice) where slice.count > limit:
+                    // Cut on a character boundary; the slice shrinks in place (no copy).
+                    let text = bytes[slice]
+                    var cut = limit
+                    while cut > 0 && text[cut] & 0xC0 == 0x80 { cut -= 1 }
+                    slice.count = UInt32(cut)
+                    edits.values.append((index, .text(slice)))
+                case .string(let text) where text.utf8.count > limit:
+                    var cut = limit
+                    let utf8 = Array(text.utf8)
+                    while cut > 0 && utf8[cut] & 0xC0 == 0x80 { cut -= 1 }
+                    edits.values.append((index, .string(String(decoding: utf8[..<cut], as: UTF8.self))))
+                default: break
+                }
+            }
+        case .replaceAllPatterns(let keys, let regex, let replacement):
+            for index in 0..<entries.count {
+                if keys {
+                    let replaced = entries.withKey(index) {
+                        RuleReplacement.replaceAll(regex, in: $0, with: replacement)
+                    }
+                    if let replaced { edits.keys.append((index, replaced)) }
+                } else if let replaced = entries.value(index).withUTF8(
+                    bytes,
+                    {
+                        RuleReplacement.replaceAll(regex, in: $0, with: replacement)
+                    }), let replaced
+                {
+                    edits.values.append((index, .string(replaced)))
+                }
+            }
+        case .replaceAllMatches(let glob, let replacement):
+            for index in 0..<entries.count
+            where entries.value(index).withUTF8(bytes, { glob.regex.isMatch($0) }) == true {
+                edits.values.append((index, .string(replacement)))
+            }
+        }
+        return edits
+    }
+}
+
+extension RuleMap {
+    mutating func apply(_ edits: MapEdits) {
+        for edit in edits.values { entries[edit.index].value = edit.value }
+        for edit in edits.keys { entries[edit.index].key = edit.key }
+        if let keep = edits.keep {
+            entries = entries.enumerated().filter { keep[$0.offset] }.map(\.element)
+        }
+    }
+}
+
+/// Regex replacement with Go's `Expand` syntax: `$1`, `${1}`, `$name`, `${name}`, `$$`.
+enum RuleReplacement {
+    /// The text with every match replaced; nil when nothing matched.
+    static func replaceAll(_ regex: ByteRegex, in text: UnsafeRawBufferPointer, with template: String) -> String? {
+        let matches = regex.allMatches(text)
+        guard !matches.isEmpty else { return nil }
+        var result: [UInt8] = []
+        var position = 0
+        for match in matches {
+            guard let whole = match[0] else { continue }
+            result.append(contentsOf: text[position..<whole.lowerBound])
+            expand(template, match, regex, text, into: &result)
+            position = whole.upperBound
+        }
+        result.append(contentsOf: text[position...])
+        return String(decoding: result, as: UTF8.self)
+    }
+
+    static func expand(
+        _ template: String, _ match: [Range<Int>?], _ regex: ByteRegex, _ text: UnsafeRawBufferPointer,
+        into result: inout [UInt8]
+    ) {
+        let characters = Array(template.utf8)
+        var index = 0
+        while index < characters.count {
+            let byte = characters[index]
+            guard byte == UInt8(ascii: "$"), index + 1 < characters.count else {
+                result.append(byte)
+                index += 1
+                continue
+            }
+            if characters[index + 1] == UInt8(ascii: "$") {
+                result.append(byte)
+                index += 2
+                continue
+            }
+            var name: [UInt8] = []
+            var end = index + 1
+            if characters[end] == UInt8(ascii: "{") {
+                guard let close = characters[end...].firstIndex(of: UInt8(ascii: "}")) else {
+                    result.append(byte)
+                    index += 1
+                    continue
+                }
+                name = Array(characters[(end + 1)..<close])
+                end = close + 1
+            } else {
+                while end < characters.count,
+                    characters[end] == UInt8(ascii: "_")
+                        || (characters[end] | 0x20 >= 0x61 && characters[end] | 0x20 <= 0x7A)
+                        || (characters[end] >= 0x30 && characters[end] <= 0x39)
+                {
+                    name.append(characters[end])
+                    end += 1
+                }
+            }
+            index = end
+            let key = String(decoding: name, as: UTF8.self)
+            let group = Int(key) ?? regex.groupNames.firstIndex(where: { $0 == key })
+            if let group, group < match.count, let range = match[group] {
+                result.append(contentsOf: text[range])
+            }
+        }
+    }
+}
+
+extension RuleEvaluator {
+    /// Runs one editor on the item at `position`.
+    mutating func execute(_ editor: Editor, _ batch: inout Batch, _ position: RulePosition) throws(RuleRuntimeError) {
+        switch editor {
+        case .set(let path, let value):
+            let newValue = try evaluateNow(value, batch, position)
+            try assign(path, newValue, &batch, position)
+        case .deleteKey(let path, let key):
+            let name = try evaluateNow(key, batch, position)
+            guard let text = batch.storage.withBytes({ name.string($0) }) else { return }
+            try editMap(path, .deleteKey(Array(text.utf8)), &batch, position)
+        case .deleteMatchingKeys(let path, let regex): try editMap(path, .deleteMatching(regex), &batch, position)
+        case .keepKeys(let path, let keys): try editMap(path, .keepKeys(keys.map { Array($0.utf8) }), &batch, position)
+        case .keepMatchingKeys(let path, let regex): try editMap(path, .keepMatching(regex), &batch, position)
+        case .limit(let path, let limit, let priority):
+            try editMap(path, .limit(limit, priority: priority.map { Array($0.utf8) }), &batch, position)
+        case .truncateAll(let path, let limit): try editMap(path, .truncateAll(limit), &batch, position)
+        case .replaceAllPatterns(let path, let keys, let regex, let replacement):
+            let template = try evaluateString(replacement, batch, position)
+            try editMap(path, .replaceAllPatterns(keys: keys, regex, template), &batch, position)
+        case .replaceAllMatches(let path, let glob, let replacement):
+            let template = try evaluateString(replacement, batch, position)
+            try editMap(path, .replaceAllMatches(glob, template), &batch, position)
+        case .replacePattern(let path, let regex, let replacement):
+            let template = try evaluateString(replacement, batch, position)
+            let current = try evaluateNow(.path(path), batch, position)
+            let replaced = batch.storage.withBytes { bytes in
+                current.withUTF8(bytes) { RuleReplacement.replaceAll(regex, in: $0, with: template) }
+            }
+            if case .some(.some(let text)) = replaced { try assign(path, .string(text), &batch, position) }
+        case .replaceMatch(let path, let glob, let replacement):
+            let template = try evaluateString(replacement, batch, position)
+            let current = try evaluateNow(.path(path), batch, position)
+            let matched = batch.storage.withBytes { bytes in current.withUTF8(bytes) { glob.regex.isMatch($0) } }
+            if matched == true { try assign(path, .string(template), &batch, position) }
+        case .mergeMaps(let path, let source, let strategy):
+            let sourceValue = try evaluateNow(source, batch, position)
+            guard let incoming = batch.storage.withBytes({ bytes in sourceValue.map(bytes) }) else { return }
+            var target = try ownedMap(path, batch, position)
+            for entry in incoming.entries {
+                let exists = target[entry.key] != nil
+                switch strategy {
+                case .insert where !exists, .update where exists, .upsert: target[entry.key] = entry.value
+                default: break
+                }
+            }
+            try assign(path, .map(target), &batch, position)
+        case .flatten(let path, let prefix, let depth):
+            let source = try ownedMap(path, batch, position)
+            var flat = RuleMap()
+            batch.storage.withBytes { bytes in
+                Self.flatten(source, prefix: prefix.map { $0 + "." } ?? "", depth: depth ?? Int.max, into: &flat, bytes)
+            }
+            try assign(path, .map(flat), &batch, position)
+        case .append(let path, let items):
+            var values: [RuleValue] = []
+            for item in items { values.append(try evaluateNow(item, batch, position)) }
+            let current = try evaluateNow(.path(path), batch, position)
+            var list: [RuleValue] = batch.storage.withBytes { bytes in
+                switch current {
+                case .null: []
+                case .list, .rawList: current.list(bytes) ?? []
+                default: [current.owned(bytes)]
+                }
+            }
+            list += values
+            try assign(path, .list(list), &batch, position)
+        }
+    }
+
+    static func flatten(_ map: RuleMap, prefix: String, depth: Int, into flat: inout RuleMap, _ bytes: BatchBytes) {
+        for entry in map.entries {
+            if depth > 0, let nested = entry.value.map(bytes) {
+                flatten(nested, prefix: prefix + entry.key + ".", depth: depth - 1, into: &flat, bytes)
+            } else {
+                flat[prefix + entry.key] = entry.value
+            }
+        }
+    }
+
+    private func evaluateNow(_ expression: Compiled, _ batch: Batch, _ position: RulePosition)
+        throws(RuleRuntimeError) -> RuleValue
+    {
+        try batch.storage.reading { bytes throws(RuleRuntimeError) in try evaluate(expression, batch, position, bytes) }
+    }
+
+    private func evaluateString(_ expression: Compiled, _ batch: Batch, _ position: RulePosition)
+        throws(RuleRuntimeError) -> String
+    {
+        let value = try evaluateNow(expression, batch, position)
+        guard let text = batch.storage.withBytes({ value.string($0) }) else {
+            throw RuleRuntimeError("expected a string, got \(value.typeName)")
+        }
+        return text
+    }
+
+    private func ownedMap(_ path: RulePath, _ batch: Batch, _ position: RulePosition) throws(RuleRuntimeError)
+        -> RuleMap
+    {
+        let value = try evaluateNow(.path(path), batch, position)
+        return batch.storage.withBytes { bytes in value.owned(bytes).map(bytes) } ?? RuleMap()
+    }
+
+    /// Applies a map operation: in place on an attribute table, or on an owned map written back.
+    private mutating func editMap(
+        _ path: RulePath, _ operation: MapOperation, _ batch: inout Batch, _ position: RulePosition
+    )
+        throws(RuleRuntimeError)
+    {
+        if case .attributes(let owner) = path.field, path.keys.isEmpty {
+            let table = batch.attributeTable(owner)
+            let range = batch.attributeRange(owner, at: position)
+            let edits = batch.storage.withBytes { bytes in
+                operation.plan(TableEntries(table: table, range: range, bytes: bytes), bytes)
+            }
+            guard !edits.isEmpty else { return }
+            batch.editAttributes(owner, at: position) { table, range, storage in
+                for edit in edits.values {
+                    if let stored = storedValue(edit.value, &storage) {
+                        table.values[Int(range.start) + edit.index] = stored
+                    }
+                }
+                for edit in edits.keys {
+                    table.keys[Int(range.start) + edit.index] = storage.appendToArena(edit.key.utf8)
+                }
+                if let keep = edits.keep {
+                    var write = Int(range.start)
+                    for (offset, index) in range.range.enumerated() where keep[offset] {
+                        table.keys[write] = table.keys[index]
+                        table.values[write] = table.values[index]
+                        write += 1
+                    }
+                    range = RowRange(start: Int(range.start), end: write)
+                }
+            }
+            batch.markModified(owner, at: position)
+            return
+        }
+        var map = try ownedMap(path, batch, position)
+        let edits = batch.storage.withBytes { bytes in operation.plan(map, bytes) }
+        guard !edits.isEmpty else { return }
+        map.apply(edits)
+        try assign(path, .map(map), &batch, position)
+    }
+
+    /// Writes `value` to `path` (`nil` leaves it unchanged, as OTTL's `set` does).
+    mutating func assign(_ path: RulePath, _ value: RuleValue, _ batch: inout Batch, _ position: RulePosition)
+        throws(RuleRuntimeError)
+    {
+        if value.isNull { return }
+        var keys: [RuleValue] = []
+        for key in path.keys { keys.append(try evaluateNow(key, batch, position)) }
+        switch path.field {
+        case .attributes(let owner):
+            guard let first = keys.first else {
+                guard let map = batch.storage.withBytes({ value.map($0) }) else {
+                    throw RuleRuntimeError("attributes can only be set to a map, not \(value.typeName)")
+                }
+                replaceAttributes(owner, map, &batch, position)
+                batch.markModified(owner, at: position)
+                return
+            }
+            guard let name = batch.storage.withBytes({ first.string($0) }) else {
+                throw RuleRuntimeError("attribute keys are strings")
+            }
+            var newValue = value
+            if keys.count > 1 {
+                var container = try evaluateNow(
+                    .path(RulePath(field: path.field, keys: [.constant(.string(name))], context: path.context)), batch,
+                    position)
+                batch.storage.withBytes { bytes in
+                    container = container.owned(bytes)
+                    Self.setNested(&container, keys.dropFirst(), value.owned(bytes))
+                }
+                newValue = container
+            }
+            setAttribute(owner, Array(name.utf8), newValue, &batch, position)
+            batch.markModified(owner, at: position)
+        case .cache:
+            var container = RuleValue.map(cache)
+            if keys.isEmpty {
+                container = value
+            } else {
+                batch.storage.withBytes { bytes in Self.setNested(&container, keys[...], value.owned(bytes)) }
+            }
+            cache = batch.storage.withBytes { container.owned($0).map($0) } ?? RuleMap()
+        case .body where !keys.isEmpty:
+            var container = try evaluateNow(
+                .path(RulePath(field: .body, keys: [], context: path.context)), batch, position)
+            batch.storage.withBytes { bytes in
+                container = container.owned(bytes)
+                Self.setNested(&container, keys[...], value.owned(bytes))
+            }
+            try batch.writeField(.body, at: position, container)
+            batch.markModified(path.context, at: position)
+        default:
+            try batch.writeField(path.field, at: position, value)
+            batch.markModified(path.context, at: position)
+        }
+    }
+
+    static func setNested(_ container: inout RuleValue, _ keys: ArraySlice<RuleValue>, _ value: RuleValue) {
+        guard let key = keys.first else {
+            container = value
+            return
+        }
+        switch (container, key) {
+        case (.list(var items), .int(let index)) where index >= 0 && Int(index) < items.count:
+            setNested(&items[Int(index)], keys.dropFirst(), value)
+            container = .list(items)
+        case (_, .string(let name)):
+            var map: RuleMap
+            if case .map(let existing) = container { map = existing } else { map = RuleMap() }
+            var child = map[name] ?? .null
+            setNested(&child, keys.dropFirst(), value)
+            map[name] = child
+            container = .map(map)
+        default: break
+        }
+    }
+
+    private func setAttribute(
+        _ owner: AttributeOwner, _ key: [UInt8], _ value: RuleValue, _ batch: inout Batch, _ position: RulePosition
+    ) {
+        batch.editAttributes(owner, at: position) { table, range, storage in
+            guard let stored = storedValue(value, &storage) else { return }
+            let existing = storage.withBytes { bytes in
+                key.withUnsafeBytes { wanted in range.range.first { Self.sameBytes(bytes[table.keys[$0]], wanted) } }
+            }
+            if let existing {
+                table.values[existing] = stored
+                return
+            }
+            let keySlice = storage.appendToArena(key)
+            Self.appendAttribute(&table, &range, keySlice, stored)
+        }
+    }
+
+    private func replaceAttributes(
+        _ owner: AttributeOwner, _ map: RuleMap, _ batch: inout Batch, _ position: RulePosition
+    ) {
+        batch.editAttributes(owner, at: position) { table, range, storage in
+            let start = table.count
+            for entry in map.entries {
+                guard let stored = storedValue(entry.value, &storage) else { continue }
+                table.append(key: storage.appendToArena(entry.key.utf8), value: stored)
+            }
+            range = RowRange(start: start, end: table.count)
+        }
+    }
+
+    /// Adds an attribute to an owner's range: in place when the range ends the table, else the
+    /// range moves to the end of the table first (the old rows stay unused until the batch resets).
+    static func appendAttribute(
+        _ table: inout AttributeTable, _ range: inout RowRange, _ key: ByteSlice, _ value: AnyValueRef
+    ) {
+        if Int(range.start) + Int(range.count) != table.count || range.count == 0 {
+            let start = table.count
+            for index in range.range { table.append(key: table.keys[index], value: table.values[index]) }
+            range = RowRange(start: start, end: table.count)
+        }
+        table.append(key: key, value: value)
+        range.count += 1
+    }
+}

@@ -1,0 +1,462 @@
+import TraplineCore
+
+/// Runs compiled expressions and editors on one item at a time, generic over the batch type so
+/// each signal gets its own specialized code. Holds the item's `cache` map.
+struct RuleEvaluator<Batch: RuleBatch> {
+    /// The `cache` path of the current item (reset for each item).
+    var cache = RuleMap()
+    /// `Now()` for the whole batch, so every item sees the same time.
+    let now: Int64
+
+    init(now: Int64) { self.now = now }
+
+    // MARK: Reading
+
+    func read(_ path: RulePath, _ batch: Batch, _ position: RulePosition, _ bytes: BatchBytes) throws(RuleRuntimeError)
+        -> RuleValue
+    {
+        var value: RuleValue
+        var keys = path.keys[...]
+        switch path.field {
+        case .attributes(let owner):
+            if let literal = path.literalKey {
+                let found = literal.withUnsafeBytes { batch.attribute(owner, at: position, key: $0, bytes) }
+                value = found.map(RuleValue.init) ?? .null
+                keys = keys.dropFirst()
+            } else if let first = keys.first {
+                let key = try evaluate(first, batch, position, bytes)
+                let found = key.withUTF8(bytes) { batch.attribute(owner, at: position, key: $0, bytes) }
+                value = found.flatMap { $0.map(RuleValue.init) } ?? .null
+                keys = keys.dropFirst()
+            } else {
+                value = .map(attributeMap(owner, batch, position, bytes))
+            }
+        case .cache: value = .map(cache)
+        default: value = batch.readField(path.field, at: position, bytes)
+        }
+        for key in keys {
+            if value.isNull { break }
+            value = value.index(try evaluate(key, batch, position, bytes), bytes)
+        }
+        return value
+    }
+
+    func attributeMap(_ owner: AttributeOwner, _ batch: Batch, _ position: RulePosition, _ bytes: BatchBytes) -> RuleMap
+    {
+        var map = RuleMap()
+        let range = batch.attributeRange(owner, at: position)
+        let table = batch.attributeTable(owner)
+        for index in range.range { map[bytes.string(table.keys[index])] = RuleValue(table.values[index]) }
+        return map
+    }
+
+    // MARK: Expressions
+
+    func evaluate(_ expression: Compiled, _ batch: Batch, _ position: RulePosition, _ bytes: BatchBytes)
+        throws(RuleRuntimeError) -> RuleValue
+    {
+        switch expression {
+        case .constant(let value): return value
+        case .path(let path): return try read(path, batch, position, bytes)
+        case .call(let converter, let arguments, let keys):
+            var value = try call(converter, arguments, batch, position, bytes)
+            for key in keys { value = value.index(try evaluate(key, batch, position, bytes), bytes) }
+            return value
+        case .list(let items):
+            var values: [RuleValue] = []
+            for item in items { values.append(try evaluate(item, batch, position, bytes)) }
+            return .list(values)
+        case .map(let pairs):
+            var map = RuleMap()
+            for pair in pairs { map[pair.key] = try evaluate(pair.value, batch, position, bytes) }
+            return .map(map)
+        case .arithmetic(let op, let left, let right):
+            return try Self.arithmetic(
+                op, try evaluate(left, batch, position, bytes), try evaluate(right, batch, position, bytes))
+        case .negate(let inner):
+            switch try evaluate(inner, batch, position, bytes) {
+            case .int(let number): return .int(0 &- number)
+            case .double(let number): return .double(-number)
+            case .duration(let number): return .duration(0 &- number)
+            case let other: throw RuleRuntimeError("cannot negate \(other.typeName)")
+            }
+        case .compare, .and, .or, .not: return .bool(try test(expression, batch, position, bytes))
+        }
+    }
+
+    /// A condition's truth for one item.
+    func test(_ condition: Compiled, _ batch: Batch, _ position: RulePosition, _ bytes: BatchBytes)
+        throws(RuleRuntimeError) -> Bool
+    {
+        switch condition {
+        case .compare(let op, let left, let right):
+            let lhs = try evaluate(left, batch, position, bytes)
+            let rhs = try evaluate(right, batch, position, bytes)
+            return Self.compare(op, lhs, rhs, bytes)
+        case .and(let items):
+            for item in items where !(try test(item, batch, position, bytes)) { return false }
+            return true
+        case .or(let items):
+            for item in items where try test(item, batch, position, bytes) { return true }
+            return false
+        case .not(let inner): return !(try test(inner, batch, position, bytes))
+        default:
+            switch try evaluate(condition, batch, position, bytes) {
+            case .bool(let flag): return flag
+            case .null: return false
+            case let other: throw RuleRuntimeError("a condition evaluated to \(other.typeName), not bool")
+            }
+        }
+    }
+
+    // MARK: Comparison and arithmetic
+
+    static func compare(_ op: BinaryOperator, _ left: RuleValue, _ right: RuleValue, _ bytes: BatchBytes) -> Bool {
+        switch op {
+        case .equal: return equal(left, right, bytes)
+        case .notEqual: return !equal(left, right, bytes)
+        default:
+            guard let order = ordering(left, right, bytes) else { return false }
+            switch op {
+            case .less: return order < 0
+            case .lessOrEqual: return order <= 0
+            case .greater: return order > 0
+            default: return order >= 0
+            }
+        }
+    }
+
+    static func equal(_ left: RuleValue, _ right: RuleValue, _ bytes: BatchBytes) -> Bool {
+        switch (left, right) {
+        case (.null, .null): return true
+        case (.null, _), (_, .null): return false
+        case (.int(let a), .int(let b)): return a == b
+        case (.int(let a), .double(let b)): return Double(a) == b
+        case (.double(let a), .int(let b)): return a == Double(b)
+        case (.double(let a), .double(let b)): return a == b
+        case (.bool(let a), .bool(let b)): return a == b
+        case (.time(let a), .time(let b)), (.duration(let a), .duration(let b)): return a == b
+        case (.traceID(let a), .traceID(let b)): return a == b
+        case (.spanID(let a), .spanID(let b)): return a == b
+        case (.text, _), (.string, _):
+            return left.withUTF8(bytes) { a in right.withUTF8(bytes) { b in sameBytes(a, b) } ?? false } ?? false
+        case (.bytes, _), (.byteSlice, _):
+            return rawBytes(left, bytes).map { a in rawBytes(right, bytes).map { a == $0 } ?? false } ?? false
+        case (.map, _), (.rawMap, _), (.list, _), (.rawList, _):
+            let a = left.owned(bytes)
+            let b = right.owned(bytes)
+            switch (a, b) {
+            case (.map(let x), .map(let y)):
+                return x.count == y.count
+                    && x.entries.allSatisfy { entry in y[entry.key].map { equal(entry.value, $0, bytes) } ?? false }
+            case (.list(let x), .list(let y)):
+                return x.count == y.count && zip(x, y).allSatisfy { equal($0, $1, bytes) }
+            default: return false
+            }
+        default: return false
+        }
+    }
+
+    static func rawBytes(_ value: RuleValue, _ bytes: BatchBytes) -> [UInt8]? {
+        switch value {
+        case .bytes(let data): data
+        case .byteSlice(let slice): Array(bytes[slice])
+        default: nil
+        }
+    }
+
+    @inline(__always)
+    static func sameBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        a.count == b.count && (a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)
+    }
+
+    /// -1, 0 or 1 for values that order (numbers, strings, times, durations); nil otherwise.
+    static func ordering(_ left: RuleValue, _ right: RuleValue, _ bytes: BatchBytes) -> Int? {
+        func sign<T: Comparable>(_ a: T, _ b: T) -> Int { a < b ? -1 : (a == b ? 0 : 1) }
+        switch (left, right) {
+        case (.int(let a), .int(let b)): return sign(a, b)
+        case (.int(let a), .double(let b)): return sign(Double(a), b)
+        case (.double(let a), .int(let b)): return sign(a, Double(b))
+        case (.double(let a), .double(let b)): return a.isNaN || b.isNaN ? nil : sign(a, b)
+        case (.time(let a), .time(let b)), (.duration(let a), .duration(let b)): return sign(a, b)
+        case (.text, _), (.string, _):
+            return left.withUTF8(bytes) { a in
+                right.withUTF8(bytes) { b in
+                    let common = min(a.count, b.count)
+                    let result = common == 0 ? 0 : memcmp(a.baseAddress!, b.baseAddress!, common)
+                    return result != 0 ? (result < 0 ? -1 : 1) : sign(a.count, b.count)
+                }
+            } ?? nil
+        default: return nil
+        }
+    }
+
+    static func arithmetic(_ op: BinaryOperator, _ left: RuleValue, _ right: RuleValue) throws(RuleRuntimeError)
+        -> RuleValue
+    {
+        switch (op, left, right) {
+        case (_, .int(let a), .int(let b)):
+            switch op {
+            case .add: return .int(a &+ b)
+            case .subtract: return .int(a &- b)
+            case .multiply: return .int(a &* b)
+            default:
+                guard b != 0 else { throw RuleRuntimeError("division by zero") }
+                return .int(a / b)
+            }
+        case (_, .int, .double), (_, .double, .int), (_, .double, .double):
+            let a: Double = if case .int(let x) = left { Double(x) } else if case .double(let x) = left { x } else { 0 }
+            let b: Double =
+                if case .int(let x) = right { Double(x) } else if case .double(let x) = right { x } else { 0 }
+            switch op {
+            case .add: return .double(a + b)
+            case .subtract: return .double(a - b)
+            case .multiply: return .double(a * b)
+            default:
+                guard b != 0 else { throw RuleRuntimeError("division by zero") }
+                return .double(a / b)
+            }
+        case (.subtract, .time(let a), .time(let b)): return .duration(a &- b)
+        case (.add, .time(let a), .duration(let b)), (.add, .duration(let b), .time(let a)): return .time(a &+ b)
+        case (.subtract, .time(let a), .duration(let b)): return .time(a &- b)
+        case (.add, .duration(let a), .duration(let b)): return .duration(a &+ b)
+        case (.subtract, .duration(let a), .duration(let b)): return .duration(a &- b)
+        case (.multiply, .duration(let a), .int(let b)), (.multiply, .int(let b), .duration(let a)):
+            return .duration(a &* b)
+        case (.divide, .duration(let a), .int(let b)):
+            guard b != 0 else { throw RuleRuntimeError("division by zero") }
+            return .duration(a / b)
+        default:
+            throw RuleRuntimeError("'\(op.rawValue)' is not defined for \(left.typeName) and \(right.typeName)")
+        }
+    }
+
+    // MARK: Converters
+
+    func call(
+        _ converter: Converter, _ arguments: [Compiled], _ batch: Batch, _ position: RulePosition, _ bytes: BatchBytes
+    ) throws(RuleRuntimeError) -> RuleValue {
+        func argument(_ index: Int) throws(RuleRuntimeError) -> RuleValue {
+            try evaluate(arguments[index], batch, position, bytes)
+        }
+        func string(_ index: Int) throws(RuleRuntimeError) -> String {
+            let value = try argument(index)
+            guard let text = value.string(bytes) else {
+                throw RuleRuntimeError("expected a string, got \(value.typeName)")
+            }
+            return text
+        }
+        switch converter {
+        case .isMatch(let regex):
+            let value = try argument(0)
+            if let matched = value.withUTF8(bytes, { regex.isMatch($0) }) { return .bool(matched) }
+            if value.isNull { return .bool(false) }
+            return .bool(regex.isMatch(Self.stringify(value, bytes)))
+        case .concat:
+            let list = try argument(0).list(bytes) ?? []
+            return .string(list.map { Self.stringify($0, bytes) }.joined(separator: try string(1)))
+        case .split:
+            let text = try string(0)
+            let delimiter = try string(1)
+            guard !delimiter.isEmpty else { return .list(text.map { .string(String($0)) }) }
+            return .list(text.split(separator: delimiter, omittingEmptySubsequences: false).map { .string(String($0)) })
+        case .substring:
+            let text = Array(try string(0).utf8)
+            guard case .int(let start) = try argument(1), case .int(let length) = try argument(2), start >= 0,
+                length >= 0, start + length <= Int64(text.count)
+            else { throw RuleRuntimeError("Substring range is outside the string (\(text.count) bytes)") }
+            return .string(String(decoding: text[Int(start)..<Int(start + length)], as: UTF8.self))
+        case .convertCase(let mode): return .string(Self.convertCase(try string(0), mode))
+        case .toLowerCase: return .string(try string(0).lowercased())
+        case .toUpperCase: return .string(try string(0).uppercased())
+        case .length:
+            let value = try argument(0)
+            switch value {
+            case .text(let slice): return .int(Int64(slice.count))
+            case .string(let text): return .int(Int64(text.utf8.count))
+            case .bytes, .byteSlice: return .int(Int64(Self.rawBytes(value, bytes)?.count ?? 0))
+            default:
+                if let list = value.list(bytes) { return .int(Int64(list.count)) }
+                if let map = value.map(bytes) { return .int(Int64(map.count)) }
+                throw RuleRuntimeError("Len needs a string, list or map, got \(value.typeName)")
+            }
+        case .int:
+            switch try argument(0) {
+            case .int(let number): return .int(number)
+            case .double(let number):
+                guard number.isFinite, abs(number) < 9.2e18 else { return .null }
+                return .int(Int64(number))
+            case .bool(let flag): return .int(flag ? 1 : 0)
+            case let value:
+                guard let text = value.string(bytes) else { return .null }
+                return Int64(text).map { .int($0) } ?? .null
+            }
+        case .double:
+            switch try argument(0) {
+            case .int(let number): return .double(Double(number))
+            case .double(let number): return .double(number)
+            case .bool(let flag): return .double(flag ? 1 : 0)
+            case let value:
+                guard let text = value.string(bytes) else { return .null }
+                return Double(text).map { .double($0) } ?? .null
+            }
+        case .string:
+            let value = try argument(0)
+            return value.isNull ? .null : .string(Self.stringify(value, bytes))
+        case .isType(let type):
+            let value = try argument(0)
+            switch (type, value) {
+            case (.string, .text), (.string, .string), (.int, .int), (.double, .double), (.bool, .bool),
+                (.map, .map), (.map, .rawMap), (.list, .list), (.list, .rawList):
+                return .bool(true)
+            default: return .bool(false)
+            }
+        case .parseJSON:
+            let text = try string(0)
+            guard let parsed = JSONValueParser.parse(text) else { throw RuleRuntimeError("ParseJSON: not valid JSON") }
+            return parsed
+        case .extractPatterns(let regex):
+            var text = try string(0)
+            var result = RuleMap()
+            text.withUTF8 { utf8 in
+                let raw = UnsafeRawBufferPointer(utf8)
+                guard let match = regex.firstMatch(raw) else { return }
+                for (index, name) in regex.groupNames.enumerated() {
+                    guard let name, let range = match[index] else { continue }
+                    result[name] = .string(
+                        String(decoding: UnsafeRawBufferPointer(rebasing: raw[range]), as: UTF8.self))
+                }
+            }
+            return .map(result)
+        case .sha256: return .string(SHA256Digest.hex(Array(try string(0).utf8)))
+        case .traceID:
+            guard case .bytes(let raw)? = arguments[0].constant else { return .null }
+            return .traceID(
+                TraceID(
+                    high: raw[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) },
+                    low: raw[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }))
+        case .spanID:
+            guard case .bytes(let raw)? = arguments[0].constant else { return .null }
+            return .spanID(SpanID(raw.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }))
+        case .duration:
+            let text = try string(0)
+            guard let nanoseconds = DurationText.parse(text) else {
+                throw RuleRuntimeError("Duration: '\(text)' is not a duration")
+            }
+            return .duration(nanoseconds)
+        case .time(let format):
+            let text = try string(0)
+            guard let time = format.parse(text) else {
+                throw RuleRuntimeError("Time: '\(text)' does not fit the format")
+            }
+            return .time(time)
+        case .unixNano, .unixMicro, .unixMilli, .unixSeconds:
+            guard case .time(let time) = try argument(0) else { throw RuleRuntimeError("expected a time") }
+            let divisor: Int64 =
+                switch converter {
+                case .unixMicro: 1_000
+                case .unixMilli: 1_000_000
+                case .unixSeconds: 1_000_000_000
+                default: 1
+                }
+            return .int(time / divisor)
+        case .now: return .time(now)
+        case .hex:
+            let value = try argument(0)
+            let raw: [UInt8]
+            switch value {
+            case .traceID(let id): return .string(id.description)
+            case .spanID(let id): return .string(id.description)
+            case .int(let number):
+                raw = (0..<8).map { UInt8(truncatingIfNeeded: UInt64(bitPattern: number) >> (56 - 8 * UInt64($0))) }
+            case .double(let number):
+                raw = (0..<8).map { UInt8(truncatingIfNeeded: number.bitPattern >> (56 - 8 * UInt64($0))) }
+            case .bool(let flag): raw = [flag ? 1 : 0]
+            default: raw = Self.rawBytes(value, bytes) ?? Array((value.string(bytes) ?? "").utf8)
+            }
+            return .string(raw.map { byte in String(byte >> 4, radix: 16) + String(byte & 15, radix: 16) }.joined())
+        case .isRootSpan:
+            guard case .spanID(let parent) = batch.readField(.parentSpanID(hex: false), at: position, bytes) else {
+                return .bool(false)
+            }
+            return .bool(parent.isZero)
+        }
+    }
+
+    static func convertCase(_ text: String, _ mode: Converter.CaseMode) -> String {
+        switch mode {
+        case .lower: return text.lowercased()
+        case .upper: return text.uppercased()
+        case .snake:
+            var result = ""
+            for character in text {
+                if character.isUppercase {
+                    if !result.isEmpty && result.last != "_" { result += "_" }
+                    result += character.lowercased()
+                } else {
+                    result.append(character == " " || character == "-" ? "_" : character)
+                }
+            }
+            return result
+        case .camel:
+            return text.split(whereSeparator: { $0 == "_" || $0 == " " || $0 == "-" }).map { word in
+                word.prefix(1).uppercased() + word.dropFirst()
+            }.joined()
+        }
+    }
+
+    /// The text form `String`, `Concat` and `IsMatch` use: JSON for maps and lists.
+    static func stringify(_ value: RuleValue, _ bytes: BatchBytes) -> String {
+        switch value.owned(bytes) {
+        case .null: return ""
+        case .bool(let flag): return flag ? "true" : "false"
+        case .int(let number), .time(let number), .duration(let number): return String(number)
+        case .double(let number):
+            return number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
+        case .string(let text): return text
+        case .bytes(let data): return data.map { String($0 >> 4, radix: 16) + String($0 & 15, radix: 16) }.joined()
+        case .traceID(let id): return id.description
+        case .spanID(let id): return id.description
+        case .map(let map):
+            return "{" + map.entries.map { jsonString($0.key) + ":" + json($0.value, bytes) }.joined(separator: ",")
+                + "}"
+        case .list(let items): return "[" + items.map { json($0, bytes) }.joined(separator: ",") + "]"
+        default: return ""
+        }
+    }
+
+    static func json(_ value: RuleValue, _ bytes: BatchBytes) -> String {
+        switch value.owned(bytes) {
+        case .null: return "null"
+        case .string(let text): return jsonString(text)
+        case let other: return stringify(other, bytes)
+        }
+    }
+
+    static func jsonString(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\t": result += "\\t"
+            case "\r": result += "\\r"
+            default:
+                if scalar.value < 0x20 {
+                    let digits = String(scalar.value, radix: 16)
+                    result += "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
+                } else {
+                    result.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return result + "\""
+    }
+}
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif

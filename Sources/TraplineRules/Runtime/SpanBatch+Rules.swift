@@ -1,0 +1,188 @@
+import TraplineCore
+
+extension SpanBatch: RuleBatch {
+    func scopeIndex(ofRow row: Int) -> Int { Int(scopeIndexes[row]) }
+
+    func eventOwners() -> [Int32] {
+        var owners = [Int32](repeating: 0, count: events.count)
+        for row in 0..<count {
+            for event in eventRanges[row].range { owners[event] = Int32(row) }
+        }
+        return owners
+    }
+
+    func readField(_ field: RuleField, at position: RulePosition, _ bytes: BatchBytes) -> RuleValue {
+        let row = position.row
+        switch field {
+        case .droppedAttributesCount(.resource): return .int(Int64(resources[position.resource].droppedAttributesCount))
+        case .droppedAttributesCount(.scope): return .int(Int64(scopes[position.scope].droppedAttributesCount))
+        case .droppedAttributesCount(.record): return .int(Int64(droppedCounts[row].attributes))
+        case .droppedAttributesCount(.event): return .int(Int64(events.droppedAttributesCounts[position.event]))
+        case .scopeName: return .text(scopes[position.scope].name)
+        case .scopeVersion: return .text(scopes[position.scope].version)
+        case .traceID(let hex):
+            return hex ? .string(traceIDs[row].isZero ? "" : traceIDs[row].description) : .traceID(traceIDs[row])
+        case .spanID(let hex):
+            return hex ? .string(spanIDs[row].isZero ? "" : spanIDs[row].description) : .spanID(spanIDs[row])
+        case .parentSpanID(let hex):
+            let id = parentSpanIDs[row]
+            return hex ? .string(id.isZero ? "" : id.description) : .spanID(id)
+        case .traceState: return .text(traceStates[row])
+        case .name: return .text(names[row])
+        case .kind: return .int(Int64(kinds[row]))
+        case .kindString:
+            let names = ["Unspecified", "Internal", "Server", "Client", "Producer", "Consumer"]
+            let kind = Int(kinds[row])
+            return .string(kind >= 0 && kind < names.count ? names[kind] : "")
+        case .statusCode: return .int(Int64(statuses[row].code))
+        case .statusMessage: return .text(statuses[row].message)
+        case .droppedEventsCount: return .int(Int64(droppedCounts[row].events))
+        case .droppedLinksCount: return .int(Int64(droppedCounts[row].links))
+        case .flags: return .int(Int64(flags[row]))
+        case .startTime(let unixNano):
+            let time = Int64(bitPattern: startTimes[row])
+            return unixNano ? .int(time) : .time(time)
+        case .endTime(let unixNano):
+            let time = Int64(bitPattern: endTimes[row])
+            return unixNano ? .int(time) : .time(time)
+        case .eventName: return .text(events.names[position.event])
+        case .eventTime(let unixNano):
+            let time = Int64(bitPattern: events.times[position.event])
+            return unixNano ? .int(time) : .time(time)
+        case .events:
+            return .list(
+                eventRanges[row].range.map { event in
+                    var map = RuleMap()
+                    map["name"] = .string(bytes.string(events.names[event]))
+                    map["time_unix_nano"] = .int(Int64(bitPattern: events.times[event]))
+                    return .map(map)
+                })
+        case .links:
+            return .list(
+                linkRanges[row].range.map { link in
+                    var map = RuleMap()
+                    map["trace_id"] = .string(links.traceIDs[link].description)
+                    map["span_id"] = .string(links.spanIDs[link].description)
+                    return .map(map)
+                })
+        default: return .null
+        }
+    }
+
+    mutating func writeField(_ field: RuleField, at position: RulePosition, _ value: RuleValue)
+        throws(RuleRuntimeError)
+    {
+        let row = position.row
+        switch field {
+        case .droppedAttributesCount(.resource):
+            resources[position.resource].droppedAttributesCount = UInt32(
+                clamping: try storedInt(value, field: "dropped_attributes_count"))
+        case .droppedAttributesCount(.scope):
+            scopes[position.scope].droppedAttributesCount = UInt32(
+                clamping: try storedInt(value, field: "dropped_attributes_count"))
+        case .droppedAttributesCount(.record):
+            droppedCounts[row].attributes = UInt32(clamping: try storedInt(value, field: "dropped_attributes_count"))
+        case .droppedAttributesCount(.event):
+            events.droppedAttributesCounts[position.event] = UInt32(
+                clamping: try storedInt(value, field: "dropped_attributes_count"))
+        case .scopeName: scopes[position.scope].name = try storedString(value, &storage, field: "name")
+        case .scopeVersion: scopes[position.scope].version = try storedString(value, &storage, field: "version")
+        case .traceID:
+            traceIDs[row] = try storage.reading { bytes throws(RuleRuntimeError) in
+                try TraplineRules.traceID(from: value, bytes)
+            }
+        case .spanID:
+            spanIDs[row] = try storage.reading { bytes throws(RuleRuntimeError) in
+                try TraplineRules.spanID(from: value, bytes)
+            }
+        case .parentSpanID:
+            parentSpanIDs[row] = try storage.reading { bytes throws(RuleRuntimeError) in
+                try TraplineRules.spanID(from: value, bytes)
+            }
+        case .traceState: traceStates[row] = try storedString(value, &storage, field: "trace_state")
+        case .name: names[row] = try storedString(value, &storage, field: "name")
+        case .kind: kinds[row] = Int32(clamping: try storedInt(value, field: "kind"))
+        case .statusCode:
+            statuses[row].code = Int32(clamping: try storedInt(value, field: "status.code"))
+            statuses[row].isPresent = true
+        case .statusMessage:
+            statuses[row].message = try storedString(value, &storage, field: "status.message")
+            statuses[row].isPresent = true
+        case .droppedEventsCount:
+            droppedCounts[row].events = UInt32(clamping: try storedInt(value, field: "dropped_events_count"))
+        case .droppedLinksCount:
+            droppedCounts[row].links = UInt32(clamping: try storedInt(value, field: "dropped_links_count"))
+        case .flags: flags[row] = UInt32(truncatingIfNeeded: try storedInt(value, field: "flags"))
+        case .startTime: startTimes[row] = UInt64(bitPattern: try storedInt(value, field: "start_time"))
+        case .endTime: endTimes[row] = UInt64(bitPattern: try storedInt(value, field: "end_time"))
+        case .eventName: events.names[position.event] = try storedString(value, &storage, field: "name")
+        case .eventTime: events.times[position.event] = UInt64(bitPattern: try storedInt(value, field: "time"))
+        default: throw RuleRuntimeError("this path cannot be set")
+        }
+    }
+
+    func attributeTable(_ owner: AttributeOwner) -> AttributeTable {
+        owner == .event ? events.attributeTable : attributes
+    }
+
+    func attributeRange(_ owner: AttributeOwner, at position: RulePosition) -> RowRange {
+        switch owner {
+        case .resource: resources[position.resource].attributes
+        case .scope: scopes[position.scope].attributes
+        case .record: spanAttributes[position.row]
+        case .event: events.attributes[position.event]
+        }
+    }
+
+    @inline(__always)
+    func attribute(_ owner: AttributeOwner, at position: RulePosition, key: UnsafeRawBufferPointer, _ bytes: BatchBytes)
+        -> AnyValueRef?
+    {
+        switch owner {
+        case .resource: findAttribute(attributes, resources[position.resource].attributes, key: key, bytes)
+        case .scope: findAttribute(attributes, scopes[position.scope].attributes, key: key, bytes)
+        case .record: findAttribute(attributes, spanAttributes[position.row], key: key, bytes)
+        case .event: findAttribute(events.attributeTable, events.attributes[position.event], key: key, bytes)
+        }
+    }
+
+    mutating func editAttributes<Result>(
+        _ owner: AttributeOwner, at position: RulePosition,
+        _ body: (inout AttributeTable, inout RowRange, inout SliceStorage) -> Result
+    ) -> Result {
+        switch owner {
+        case .resource: body(&attributes, &resources[position.resource].attributes, &storage)
+        case .scope: body(&attributes, &scopes[position.scope].attributes, &storage)
+        case .record: body(&attributes, &spanAttributes[position.row], &storage)
+        case .event: body(&events.attributeTable, &events.attributes[position.event], &storage)
+        }
+    }
+
+    mutating func markModified(_ context: RuleContext, at position: RulePosition) {
+        switch context {
+        case .resource: resources[position.resource].isModified = true
+        case .scope: scopes[position.scope].isModified = true
+        case .span, .spanevent, .log: markModified(position.row)
+        }
+    }
+
+    mutating func removeEvents(ofRow row: Int, where drop: [Bool]) -> Int {
+        let range = eventRanges[row].range
+        var write = range.lowerBound
+        for event in range where !drop[event] {
+            if write != event {
+                events.times[write] = events.times[event]
+                events.names[write] = events.names[event]
+                events.attributes[write] = events.attributes[event]
+                events.droppedAttributesCounts[write] = events.droppedAttributesCounts[event]
+            }
+            write += 1
+        }
+        let removed = range.upperBound - write
+        if removed > 0 {
+            eventRanges[row] = RowRange(start: range.lowerBound, end: write)
+            markModified(row)
+        }
+        return removed
+    }
+}

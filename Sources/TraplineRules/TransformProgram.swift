@@ -1,0 +1,153 @@
+public import TraplineCore
+
+/// The `transform` processor's statement groups, compiled.
+///
+/// Each group runs over the items of its context. Where the statements of a group are
+/// independent per item (no `cache`, no writes above the group's context), each statement runs
+/// over the whole column, its `where` clause selected column-wise first; otherwise items run
+/// one by one through every statement, as the Collector does.
+public struct TransformProgram: Sendable {
+    /// The groups, in configuration order.
+    public let groups: [RuleGroup]
+    private let itemByItem: [Bool]
+
+    /// Makes a program from compiled groups.
+    public init(groups: [RuleGroup]) {
+        self.groups = groups
+        itemByItem = groups.map { group in
+            group.statements.contains { statement in
+                let target = statement.editor.target
+                if case .cache = target.field { return true }
+                return target.context != group.context || statement.editor.usesCache
+                    || (statement.condition.map(Compiled.usesCache) ?? false)
+            } || group.conditions.contains(where: Compiled.usesCache)
+        }
+    }
+
+    /// Runs the statements over the kept spans (and their resources, scopes and events).
+    ///
+    /// Changed rows are marked so encoders write them from columns; new strings go to the
+    /// batch arena.
+    public func apply(to batch: inout SpanBatch, mask: RowMask) -> RuleOutcome { run(&batch, mask) }
+
+    /// Runs the statements over the kept log records (and their resources and scopes).
+    public func apply(to batch: inout LogBatch, mask: RowMask) -> RuleOutcome { run(&batch, mask) }
+
+    private func run<Batch: RuleBatch>(_ batch: inout Batch, _ mask: RowMask) -> RuleOutcome {
+        var outcome = RuleOutcome()
+        let eventOwners = groups.contains { $0.context == .spanevent } ? batch.eventOwners() : []
+        var evaluator = RuleEvaluator<Batch>(now: currentTime())
+        for (index, group) in groups.enumerated() {
+            var items = liveItems(batch, group.context, mask: mask, eventOwners: eventOwners)
+            let selector = ColumnSelector(
+                evaluator: evaluator, context: group.context, eventOwners: eventOwners, errorMode: group.errorMode)
+            var tally = RuleTally()
+            do throws(RuleRuntimeError) {
+                if !group.conditions.isEmpty {
+                    let condition = group.conditions.count == 1 ? group.conditions[0] : .or(group.conditions)
+                    try batch.storage.reading { bytes throws(RuleRuntimeError) in
+                        try selector.select(condition, &items, batch, bytes, &tally)
+                    }
+                }
+                if itemByItem[index] {
+                    try runItemByItem(group, items, &batch, &evaluator, eventOwners, &tally)
+                } else {
+                    for statement in group.statements {
+                        var selected = items
+                        if let condition = statement.condition {
+                            try batch.storage.reading { bytes throws(RuleRuntimeError) in
+                                try selector.select(condition, &selected, batch, bytes, &tally)
+                            }
+                        }
+                        for item in selected {
+                            let position = batch.position(of: Int(item), in: group.context, eventOwners: eventOwners)
+                            do { try evaluator.execute(statement.editor, &batch, position) } catch {
+                                if group.errorMode == .propagate { throw error }
+                                tally.record(error)
+                            }
+                        }
+                    }
+                }
+            } catch {
+                outcome.failed = true
+                outcome.firstError = error
+                return outcome
+            }
+            outcome.errors += tally.errors
+            if outcome.firstError == nil { outcome.firstError = tally.firstError }
+        }
+        return outcome
+    }
+
+    private func runItemByItem<Batch: RuleBatch>(
+        _ group: RuleGroup, _ items: [Int32], _ batch: inout Batch, _ evaluator: inout RuleEvaluator<Batch>,
+        _ eventOwners: [Int32], _ tally: inout RuleTally
+    ) throws(RuleRuntimeError) {
+        for item in items {
+            let position = batch.position(of: Int(item), in: group.context, eventOwners: eventOwners)
+            evaluator.cache = RuleMap()
+            for statement in group.statements {
+                do {
+                    if let condition = statement.condition {
+                        let current = evaluator
+                        let holds = try batch.storage.reading { bytes throws(RuleRuntimeError) in
+                            try current.test(condition, batch, position, bytes)
+                        }
+                        if !holds { continue }
+                    }
+                    try evaluator.execute(statement.editor, &batch, position)
+                } catch {
+                    if group.errorMode == .propagate { throw error }
+                    tally.record(error)
+                }
+            }
+        }
+    }
+}
+
+extension Editor {
+    /// The path the editor changes.
+    var target: RulePath {
+        switch self {
+        case .set(let path, _), .deleteKey(let path, _), .deleteMatchingKeys(let path, _), .keepKeys(let path, _),
+            .keepMatchingKeys(let path, _), .limit(let path, _, _), .truncateAll(let path, _),
+            .replacePattern(let path, _, _), .replaceAllPatterns(let path, _, _, _), .replaceMatch(let path, _, _),
+            .replaceAllMatches(let path, _, _), .mergeMaps(let path, _, _), .flatten(let path, _, _),
+            .append(let path, _):
+            return path
+        }
+    }
+
+    /// Whether an argument reads `cache`.
+    var usesCache: Bool {
+        switch self {
+        case .set(_, let value), .deleteKey(_, let value), .replacePattern(_, _, let value),
+            .replaceAllPatterns(_, _, _, let value), .replaceMatch(_, _, let value),
+            .replaceAllMatches(_, _, let value),
+            .mergeMaps(_, let value, _):
+            return value.usesCache
+        case .append(_, let values): return values.contains(where: \.usesCache)
+        default: return false
+        }
+    }
+}
+
+extension Compiled {
+    /// Whether the expression reads `cache` anywhere.
+    static func usesCache(_ expression: Compiled) -> Bool { expression.usesCache }
+
+    var usesCache: Bool {
+        switch self {
+        case .constant: return false
+        case .path(let path):
+            if case .cache = path.field { return true }
+            return path.keys.contains(where: \.usesCache)
+        case .call(_, let arguments, let keys): return (arguments + keys).contains(where: \.usesCache)
+        case .list(let items), .and(let items), .or(let items): return items.contains(where: \.usesCache)
+        case .map(let pairs): return pairs.contains { $0.value.usesCache }
+        case .arithmetic(_, let left, let right), .compare(_, let left, let right):
+            return left.usesCache || right.usesCache
+        case .negate(let inner), .not(let inner): return inner.usesCache
+        }
+    }
+}

@@ -1,0 +1,73 @@
+public import TraplineCore
+public import TraplineRules
+
+/// The `filter` processor: drops spans, span events and log records that any of its OTTL
+/// conditions match (the Collector's `filterprocessor`).
+public struct FilterStage: Stage {
+    public let id: String
+    /// Conditions for spans and span events; nil passes spans through.
+    public let traces: FilterProgram?
+    /// Conditions for log records; nil passes logs through.
+    public let logs: FilterProgram?
+
+    /// Makes the stage.
+    public init(id: String, traces: FilterProgram?, logs: FilterProgram?) {
+        self.id = id
+        self.traces = traces
+        self.logs = logs
+    }
+
+    public func process(_ batch: inout SpanBatch, mask: inout RowMask, counts: inout StageCounts) {
+        guard let traces else { return }
+        let outcome = traces.apply(to: &batch, mask: &mask)
+        RuleStageOutcome.record(outcome, mask: &mask, counts: &counts)
+    }
+
+    public func process(_ batch: inout LogBatch, mask: inout RowMask, counts: inout StageCounts) {
+        guard let logs else { return }
+        let outcome = logs.apply(to: &batch, mask: &mask)
+        RuleStageOutcome.record(outcome, mask: &mask, counts: &counts)
+    }
+}
+
+/// The `transform` processor: runs OTTL statements that change spans and log records (the
+/// Collector's `transformprocessor`).
+public struct TransformStage: Stage {
+    public let id: String
+    public let traces: TransformProgram?
+    public let logs: TransformProgram?
+
+    /// Makes the stage.
+    public init(id: String, traces: TransformProgram?, logs: TransformProgram?) {
+        self.id = id
+        self.traces = traces
+        self.logs = logs
+    }
+
+    public func process(_ batch: inout SpanBatch, mask: inout RowMask, counts: inout StageCounts) {
+        guard let traces else { return }
+        let outcome = traces.apply(to: &batch, mask: mask)
+        RuleStageOutcome.record(outcome, mask: &mask, counts: &counts)
+    }
+
+    public func process(_ batch: inout LogBatch, mask: inout RowMask, counts: inout StageCounts) {
+        guard let logs else { return }
+        let outcome = logs.apply(to: &batch, mask: mask)
+        RuleStageOutcome.record(outcome, mask: &mask, counts: &counts)
+    }
+}
+
+/// Folds a rule run into stage counts.
+enum RuleStageOutcome {
+    static func record(_ outcome: RuleOutcome, mask: inout RowMask, counts: inout StageCounts) {
+        counts.ruleErrors += outcome.errors
+        guard !outcome.failed else {
+            // `propagate`: the whole batch is refused, as the Collector drops the payload. Rows
+            // a filter already dropped stay filtered; the rest are rejected.
+            counts.filtered += outcome.droppedRecords
+            for row in mask.kept.indices where mask.drop(row) { counts.rejected += 1 }
+            return
+        }
+        counts.filtered += outcome.droppedRecords
+    }
+}

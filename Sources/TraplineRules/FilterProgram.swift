@@ -11,7 +11,19 @@ public struct FilterProgram: Sendable {
 
     /// Makes a program from compiled groups (their statements are ignored).
     public init(groups: [RuleGroup]) {
-        self.groups = groups.sorted { $0.context.depth < $1.context.depth }
+        // Conditions of one context and error mode run as one OR, so each is tested only on
+        // the items the ones before it did not match.
+        var merged: [RuleGroup] = []
+        for group in groups.sorted(by: { $0.context.depth < $1.context.depth }) {
+            if let last = merged.last, last.context == group.context, last.errorMode == group.errorMode {
+                merged[merged.count - 1] = RuleGroup(
+                    context: last.context, conditions: last.conditions + group.conditions, statements: [],
+                    errorMode: last.errorMode)
+            } else {
+                merged.append(group)
+            }
+        }
+        self.groups = merged
     }
 
     /// Drops the spans (and span events) the conditions match.

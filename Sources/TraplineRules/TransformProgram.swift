@@ -37,6 +37,7 @@ public struct TransformProgram: Sendable {
         var outcome = RuleOutcome()
         let eventOwners = groups.contains { $0.context == .spanevent } ? batch.eventOwners() : []
         var evaluator = RuleEvaluator<Batch>(now: currentTime())
+        var values: [Int64] = []
         for (index, group) in groups.enumerated() {
             var items = liveItems(batch, group.context, mask: mask, eventOwners: eventOwners)
             let selector = ColumnSelector(
@@ -53,15 +54,44 @@ public struct TransformProgram: Sendable {
                     try runItemByItem(group, items, &batch, &evaluator, eventOwners, &tally)
                 } else {
                     for statement in group.statements {
+                        let editor = statement.editor
                         var selected = items
                         if let condition = statement.condition {
                             try batch.storage.reading { bytes throws(RuleRuntimeError) in
                                 try selector.select(condition, &selected, batch, bytes, &tally)
                             }
                         }
+                        if case .set(let path, .constant(.string(let text))) = editor {
+                            // A literal string goes to the arena once per batch, shared by every item.
+                            let slice = batch.storage.appendToArena(text.utf8)
+                            for item in selected {
+                                let position = batch.position(
+                                    of: Int(item), in: group.context, eventOwners: eventOwners)
+                                do { try evaluator.assign(path, .text(slice), &batch, position) } catch {
+                                    if group.errorMode == .propagate { throw error }
+                                    tally.record(error)
+                                }
+                            }
+                            continue
+                        }
+                        if case .set(let path, let value) = editor, let column = IntegerColumn(value) {
+                            // A number computed from fields: the whole column at once.
+                            values.removeAll(keepingCapacity: true)
+                            if column.evaluate(selected, batch, group.context, eventOwners, into: &values) {
+                                for (index, item) in selected.enumerated() {
+                                    let position = batch.position(
+                                        of: Int(item), in: group.context, eventOwners: eventOwners)
+                                    do { try evaluator.assign(path, .int(values[index]), &batch, position) } catch {
+                                        if group.errorMode == .propagate { throw error }
+                                        tally.record(error)
+                                    }
+                                }
+                                continue
+                            }
+                        }
                         for item in selected {
                             let position = batch.position(of: Int(item), in: group.context, eventOwners: eventOwners)
-                            do { try evaluator.execute(statement.editor, &batch, position) } catch {
+                            do { try evaluator.execute(editor, &batch, position) } catch {
                                 if group.errorMode == .propagate { throw error }
                                 tally.record(error)
                             }
@@ -109,7 +139,7 @@ extension Editor {
     /// The path the editor changes.
     var target: RulePath {
         switch self {
-        case .set(let path, _), .deleteKey(let path, _), .deleteMatchingKeys(let path, _), .keepKeys(let path, _),
+        case .set(let path, _), .deleteKey(let path, _, _), .deleteMatchingKeys(let path, _), .keepKeys(let path, _),
             .keepMatchingKeys(let path, _), .limit(let path, _, _), .truncateAll(let path, _),
             .replacePattern(let path, _, _), .replaceAllPatterns(let path, _, _, _), .replaceMatch(let path, _, _),
             .replaceAllMatches(let path, _, _), .mergeMaps(let path, _, _), .flatten(let path, _, _),
@@ -121,7 +151,7 @@ extension Editor {
     /// Whether an argument reads `cache`.
     var usesCache: Bool {
         switch self {
-        case .set(_, let value), .deleteKey(_, let value), .replacePattern(_, _, let value),
+        case .set(_, let value), .deleteKey(_, let value, _), .replacePattern(_, _, let value),
             .replaceAllPatterns(_, _, _, let value), .replaceMatch(_, _, let value),
             .replaceAllMatches(_, _, let value),
             .mergeMaps(_, let value, _):

@@ -1,5 +1,6 @@
 import Testing
-import TraplineRules
+
+@testable import TraplineRules
 
 @Suite struct ByteRegexTests {
     static let cases: [(String, String, Bool)] = [
@@ -71,5 +72,31 @@ import TraplineRules
         #expect(match[0] == 21..<37)
         #expect(try ByteRegex(#"\bVALUES"#).isMatch("INSERT INTO payments VALUES"))
         #expect(try !ByteRegex(#"\bVALUES"#).isMatch("INSERT INTO paymentsVALUES"))
+    }
+}
+
+/// `replace_pattern`'s replacement, expected values from Python's `re.sub` (same semantics for
+/// these patterns) and Go's `Expand` (a missing group expands to nothing).
+@Suite struct RuleReplacementTests {
+    static let cases: [(String, String, String, String)] = [
+        (#"= \?"#, "SELECT * FROM a WHERE id = ? AND b = ?", "= $1", "SELECT * FROM a WHERE id =  AND b = "),
+        (#"password\=[^\s]*(\s?)"#, "run --password=secret -v", "password=***", "run --password=***-v"),
+        ("a|ab", "xabyab", "[$0]", "x[a]by[a]b"),
+        (#"(\d+)-(\d+)"#, "call 12-34 and 5-6", "$2-$1", "call 34-12 and 6-5"),
+        ("^GET", "GET GET", "POST", "POST GET"),
+        ("x*", "abc", "-", "-a-b-c-"),
+        (#"\bcat"#, "cat concat cat", "dog", "dog concat dog"),
+        (#"(?P<k>\w+)=(?P<v>\w+)"#, "a=1 b=2", "${v}=${k}", "1=a 2=b"),
+        ("é+", "caféé au lait é", "e", "cafe au lait e"),
+        ("$$", "price", "$$5", "price$5"),
+    ]
+
+    @Test(arguments: cases)
+    func replacesEveryMatch(_ testCase: (String, String, String, String)) throws {
+        let regex = try ByteRegex(testCase.0)
+        let result = Array(testCase.1.utf8).withUnsafeBytes {
+            RuleReplacement.replaceAll(regex, in: $0, with: testCase.2)
+        }
+        #expect((result ?? testCase.1) == testCase.3, "\(testCase.0)")
     }
 }

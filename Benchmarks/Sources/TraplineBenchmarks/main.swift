@@ -6,7 +6,9 @@ import COTLPOracle
 import Dispatch
 import Foundation
 import MallocCounter
+import Trapline
 import TraplineCore
+import TraplineStages
 
 struct Measurement {
     var name: String
@@ -25,8 +27,14 @@ func now() -> Double {
     return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
 }
 
+/// TRAPLINE_RULES_PROBE: only decode and the rule probes run (for profiling them).
+let probing = ProcessInfo.processInfo.environment["TRAPLINE_RULES_PROBE"] != nil
+
 /// Best of `rounds` runs of `body` over the whole stream (after one warm-up run).
 func measure(_ name: String, spans: Int, bytes: Int, rounds: Int = 7, _ body: () -> Void) -> Measurement {
+    if probing && name != "trapline decode" && !name.hasPrefix("probe ") {
+        return Measurement(name: name, seconds: 1, spans: spans, bytes: bytes, allocations: 0)
+    }
     body()
     var best = Double.infinity
     var allocations: UInt64 = .max
@@ -108,8 +116,8 @@ func decodeAll(threads: Int, frames: [Range<Int>]) -> Double {
     return now() - start
 }
 _ = decodeAll(threads: 1, frames: frames)
-let oneThread = (0..<5).map { _ in decodeAll(threads: 1, frames: frames) }.min()!
-let twoThreads = (0..<5).map { _ in decodeAll(threads: 2, frames: frames) }.min()!
+let oneThread = (0..<(probing ? 1 : 5)).map { _ in decodeAll(threads: 1, frames: frames) }.min()!
+let twoThreads = (0..<(probing ? 1 : 5)).map { _ in decodeAll(threads: 2, frames: frames) }.min()!
 
 var sink: UInt64 = 0
 let byteScan = measure("byte scan (xor of 8-byte words)", spans: spanCount, bytes: payloadBytes) {
@@ -223,6 +231,106 @@ let jsonEncode = measure("trapline protobuf decode + JSON encode", spans: spanCo
     sink ^= UInt64(jsonOutput.count)
 }
 
+// Rules (issue 5): a filter with 5 conditions (attribute equality, regex, duration) and a
+// transform with 5 statements, built from a pipeline file as `trapline` builds them.
+let rulesPipeline = #"""
+    receivers:
+      stdin:
+    processors:
+      filter:
+        trace_conditions:
+          - span.attributes["http.route"] == "/health"
+          - IsMatch(span.name, "^(GET|HEAD) /internal/")
+          - span.end_time - span.start_time > Duration("30s")
+          - resource.attributes["service.name"] == "recommendation"
+          - span.kind == SPAN_KIND_INTERNAL and span.attributes["db.system"] == nil
+      transform:
+        trace_statements:
+          - set(span.attributes["duration_ms"], (span.end_time_unix_nano - span.start_time_unix_nano) / 1000000)
+          - set(span.attributes["slow"], true) where span.end_time - span.start_time > Duration("100ms")
+          - replace_pattern(span.attributes["db.statement"], "= \?", "= :param")
+          - delete_key(span.attributes, "user_agent.original")
+          - set(span.status.message, "server error") where span.attributes["http.response.status_code"] >= 500
+    exporters:
+      stdout:
+    service:
+      pipelines:
+        traces:
+          receivers: [stdin]
+          processors: [filter, transform]
+          exporters: [stdout]
+    """#
+let rules = ConfigLoader.load(yaml: rulesPipeline, file: "benchmark.yaml")
+precondition(rules.diagnostics.isEmpty, "\(rules.diagnostics.sorted)")
+var mask = RowMask()
+var stageCounts: [StageCounts] = []
+var ruleTotals = [StageCounts](repeating: StageCounts(), count: 2)
+@MainActor func runRules(encode: Bool) {
+    for frame in frames {
+        decoder.decodeTraces(input: input, frame: frame, sourceOffset: frame.lowerBound, into: &batch)
+        for index in stageCounts.indices { stageCounts[index] = StageCounts() }
+        rules.stages.run(&batch, mask: &mask, counts: &stageCounts)
+        for (index, counts) in stageCounts.enumerated() { ruleTotals[index] += counts }
+        if encode {
+            writer.reset()
+            encoder.encode(batch, keeping: mask, into: writer)
+            sink ^= UInt64(writer.count)
+        }
+    }
+}
+let filterTransform = measure("trapline decode + filter + transform", spans: spanCount, bytes: payloadBytes) {
+    runRules(encode: false)
+}
+let filterTransformEncode = measure("  ... + encode", spans: spanCount, bytes: payloadBytes) { runRules(encode: true) }
+let rounds = Double(ruleTotals[0].received) / Double(spanCount)
+
+// TRAPLINE_RULES_PROBE=1: each condition and statement alone, to find what costs.
+if ProcessInfo.processInfo.environment["TRAPLINE_RULES_PROBE"] != nil {
+    let lines = rulesPipeline.split(separator: "\n").map(String.init)
+    // The pipeline's rules, then a few more that isolate costs.
+    let rulesOnly =
+        lines.filter { $0.hasPrefix("      - ") }.map { String($0.dropFirst(8)) } + [
+            #"replace_pattern(span.attributes["db.statement"], "zzz", "y")"#,
+            #"replace_pattern(span.name, "GET", "get")"#,
+            #"set(span.attributes["k"], "v")"#,
+            #"set(span.name, "renamed")"#,
+        ]
+    let only = Int(ProcessInfo.processInfo.environment["TRAPLINE_RULES_PROBE"] ?? "")
+    for (index, rule) in rulesOnly.enumerated() where only == nil || only == index {
+        let key = index < 5 ? "trace_conditions" : "trace_statements"
+        let kind = index < 5 ? "filter" : "transform"
+        guard !rule.isEmpty else { continue }
+        let yaml = """
+            receivers: {stdin: }
+            processors:
+              \(kind):
+                \(key):
+                  - '\(rule.replacingOccurrences(of: "'", with: "''"))'
+            exporters: {stdout: }
+            service: {pipelines: {traces: {receivers: [stdin], processors: [\(kind)], exporters: [stdout]}}}
+            """
+        let single = ConfigLoader.load(yaml: yaml, file: "probe.yaml")
+        precondition(single.diagnostics.isEmpty, "\(single.diagnostics.sorted)")
+        var stageNanoseconds: UInt64 = 0
+        var passes = 0
+        let probe = measure(
+            "probe " + String(rule.prefix(54)), spans: spanCount, bytes: payloadBytes, rounds: only == nil ? 3 : 30
+        ) {
+            passes += 1
+            for frame in frames {
+                decoder.decodeTraces(input: input, frame: frame, sourceOffset: frame.lowerBound, into: &batch)
+                stageCounts = []
+                single.stages.run(&batch, mask: &mask, counts: &stageCounts)
+                stageNanoseconds += stageCounts[0].nanoseconds
+            }
+        }
+        print(
+            "\(probe.name.padding(toLength: 62, withPad: " ", startingAt: 0)) \(String(format: "%.2f", decodeOnly.seconds / probe.seconds))x of decode  \(String(format: "%5.0f", Double(stageNanoseconds) / Double(passes * spanCount))) ns/span in the stage  \(String(format: "%6.3f", Double(probe.allocations) / Double(spanCount))) allocs/span"
+        )
+    }
+    exit(0)
+}
+
 func line(_ measurement: Measurement) -> String {
     let name = measurement.name.padding(toLength: 42, withPad: " ", startingAt: 0)
     return
@@ -234,6 +342,7 @@ print(
 )
 for measurement in [
     byteScan, protobufC, decodeOnly, copyThrough, columnEncode, walk, jsonByteScan, jsonDecode, jsonEncode,
+    filterTransform, filterTransformEncode,
 ] {
     print(line(measurement))
 }
@@ -245,7 +354,15 @@ let ratios: [(String, Double)] = [
     ("copy-through vs byte scan", byteScan.seconds / copyThrough.seconds),
     ("JSON decode vs protobuf decode (spans/s)", decodeOnly.seconds / jsonDecode.seconds),
     ("JSON decode vs byte scan of the JSON", jsonByteScan.seconds / jsonDecode.seconds),
+    ("decode+filter+transform vs decode (spans/s)", decodeOnly.seconds / filterTransform.seconds),
 ]
+print(
+    "rules: filter \(String(format: "%.0f", Double(ruleTotals[0].nanoseconds) / Double(ruleTotals[0].received))) ns/span, transform \(String(format: "%.0f", Double(ruleTotals[1].nanoseconds) / Double(max(1, ruleTotals[1].received)))) ns/span it saw"
+)
+print(
+    "rules: filter dropped \(String(format: "%.1f", Double(ruleTotals[0].filtered) / rounds)) of \(spanCount) spans per pass, transform saw \(String(format: "%.0f", Double(ruleTotals[1].received) / rounds)), rule errors \(ruleTotals[1].ruleErrors)"
+)
+print("decode: \(String(format: "%.0f", decodeOnly.seconds / Double(spanCount) * 1e9)) ns/span")
 print("in-memory decode scaling, 1 → 2 threads: \(String(format: "%.2f", oneThread / twoThreads))x")
 for (name, ratio) in ratios {
     print("ratio \(name.padding(toLength: 42, withPad: " ", startingAt: 0)) \(String(format: "%.2f", ratio))x")
@@ -266,6 +383,10 @@ if let index = arguments.firstIndex(of: "--thresholds"), index + 1 < arguments.c
         decodeOnly.seconds / jsonDecode.seconds < floor
     {
         print("THRESHOLD: JSON decode below \(floor) of protobuf decode")
+        failed = true
+    }
+    if let floor = thresholds["min_rules_ratio_vs_decode"], decodeOnly.seconds / filterTransform.seconds < floor {
+        print("THRESHOLD: decode + filter + transform below \(floor) of decode")
         failed = true
     }
     if let ceiling = thresholds["max_decode_allocations_per_span"],

@@ -26,6 +26,27 @@ public struct AttributeTable: Sendable {
         values.removeSubrange(count...)
     }
 
+    /// Copies the attributes of `range` to the end of the table and returns their new range,
+    /// so an owner's attributes can grow without touching its neighbours'. Two bulk copies.
+    @inlinable
+    public mutating func copyToEnd(_ range: RowRange) -> RowRange {
+        let start = keys.count
+        let count = Int(range.count)
+        guard count > 0 else { return RowRange(start: start, end: start) }
+        keys.append(contentsOf: repeatElement(.empty, count: count))
+        values.append(contentsOf: repeatElement(.absent, count: count))
+        keys.withUnsafeMutableBufferPointer { buffer in
+            // Safe: both ranges lie inside the buffer and do not overlap (the copy is past the end).
+            buffer.baseAddress!.advanced(by: start).update(
+                from: buffer.baseAddress!.advanced(by: Int(range.start)), count: count)
+        }
+        values.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress!.advanced(by: start).update(
+                from: buffer.baseAddress!.advanced(by: Int(range.start)), count: count)
+        }
+        return RowRange(start: start, end: start + count)
+    }
+
     /// Empties the table, keeping storage.
     public mutating func removeAll() {
         keys.removeAll(keepingCapacity: true)

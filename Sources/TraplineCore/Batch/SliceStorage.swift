@@ -22,6 +22,10 @@ public struct SliceStorage: Sendable {
     }
 
     /// Appends `bytes` to the arena and returns their slice.
+    ///
+    /// Inlinable so callers in other modules (stages) get it specialized for their sequence type
+    /// instead of a generic call per value.
+    @inlinable
     public mutating func appendToArena(_ bytes: some Sequence<UInt8>) -> ByteSlice {
         let start = arena.count
         arena.append(contentsOf: bytes)
@@ -30,7 +34,9 @@ public struct SliceStorage: Sendable {
 
     /// Calls `body` with the frame and arena bytes that slices point into.
     ///
+    /// Inlinable: stages call it per item, so it must not cost a generic call.
     /// - Parameter body: receives a resolver valid only inside the call.
+    @inlinable
     public func withBytes<Result>(_ body: (BatchBytes) throws -> Result) rethrows -> Result {
         try withExtendedLifetime(input) {
             let frameBytes =

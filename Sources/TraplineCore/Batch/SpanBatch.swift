@@ -269,6 +269,13 @@ public struct BatchBytes {
     /// The arena.
     public let arena: UnsafeRawBufferPointer
 
+    /// Makes a resolver (only `SliceStorage.withBytes` does).
+    @inlinable
+    public init(frame: UnsafeRawBufferPointer, arena: UnsafeRawBufferPointer) {
+        self.frame = frame
+        self.arena = arena
+    }
+
     /// The bytes of `slice`.
     @inlinable
     public subscript(_ slice: ByteSlice) -> UnsafeRawBufferPointer {

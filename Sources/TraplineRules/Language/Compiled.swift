@@ -22,27 +22,21 @@ indirect enum Compiled: Sendable {
 }
 
 /// A path into the item: its field and the keys after it.
-struct RulePath: Sendable {
-    var field: RuleField
-    var keys: [Compiled]
+///
+/// A class so that binding a path out of an expression or editor costs one retain.
+final class RulePath: Sendable {
+    let field: RuleField
+    let keys: [Compiled]
     /// Which context's item the path reads (a span statement can read `resource.…`).
-    var context: RuleContext
+    let context: RuleContext
     /// UTF-8 of the first key when it is a string literal (attribute lookups compare bytes).
-    var literalKey: [UInt8]?
+    let literalKey: [UInt8]?
 
     init(field: RuleField, keys: [Compiled], context: RuleContext) {
         self.field = field
         self.keys = keys
         self.context = context
-        if case .string(let key)? = keys.first?.constant { literalKey = Array(key.utf8) }
-    }
-
-    /// The attribute key when the path is `attributes["literal"]` exactly (the fast path).
-    var literalAttributeKey: (owner: AttributeOwner, key: String)? {
-        guard case .attributes(let owner) = field, keys.count == 1, case .string(let key)? = keys[0].constant else {
-            return nil
-        }
-        return (owner, key)
+        if case .string(let key)? = keys.first?.constant { literalKey = Array(key.utf8) } else { literalKey = nil }
     }
 }
 
@@ -74,12 +68,21 @@ enum Converter: Sendable {
     case isRootSpan
 
     enum CaseMode: String, Sendable { case lower, upper, snake, camel }
+
+    /// Whether the result depends only on the arguments (so constant arguments fold).
+    var isPure: Bool {
+        switch self {
+        case .now, .isRootSpan: false
+        default: true
+        }
+    }
 }
 
 /// Editors (functions that change the item), with their compiled arguments.
 enum Editor: Sendable {
     case set(RulePath, Compiled)
-    case deleteKey(RulePath, Compiled)
+    /// The key's bytes are kept when it is a literal (the usual case), so deleting copies nothing.
+    case deleteKey(RulePath, Compiled, literal: [UInt8]?)
     case deleteMatchingKeys(RulePath, ByteRegex)
     case keepKeys(RulePath, [String])
     case keepMatchingKeys(RulePath, ByteRegex)

@@ -1,3 +1,5 @@
+import TraplineCore
+
 /// Type-checks parsed OTTL and compiles it: paths to fields, enum names to numbers, patterns
 /// to regexes. Every error carries the column inside the expression; nothing runs.
 struct RuleCompiler {
@@ -360,7 +362,25 @@ struct RuleCompiler {
         }
         var keys: [Compiled] = []
         for key in call.keys { keys.append(try expression(key).0) }
-        return (.call(converter, compiled, keys: keys), keys.isEmpty ? result : .any)
+        let node = Compiled.call(converter, compiled, keys: keys)
+        if converter.isPure, compiled.allSatisfy({ $0.constant != nil }), keys.allSatisfy({ $0.constant != nil }),
+            let folded = Self.fold(node)
+        {
+            // `Duration("1s")` and friends are computed once here, not once per item.
+            return (.constant(folded), keys.isEmpty ? result : .any)
+        }
+        return (node, keys.isEmpty ? result : .any)
+    }
+
+    /// The value of an expression of constants; nil when it fails (it then fails per item, as
+    /// the Collector reports it).
+    static func fold(_ expression: Compiled) -> RuleValue? {
+        var batch = LogBatch()
+        batch.reset(input: nil, frame: 0..<0, sourceOffset: 0)
+        let evaluator = RuleEvaluator<LogBatch>(now: 0)
+        return try? batch.storage.reading { bytes throws(RuleRuntimeError) in
+            try evaluator.evaluate(expression, batch, RulePosition(), bytes).owned(bytes)
+        }
     }
 
     // MARK: Editors
@@ -475,7 +495,9 @@ struct RuleCompiler {
             }
             return .set(path, compiled)
         case "delete_key":
-            return .deleteKey(try target(maps).0, try value(1, [.string], "a string key"))
+            let key = try value(1, [.string], "a string key")
+            let literal: [UInt8]? = if case .string(let text)? = key.constant { Array(text.utf8) } else { nil }
+            return .deleteKey(try target(maps).0, key, literal: literal)
         case "delete_matching_keys": return .deleteMatchingKeys(try target(maps).0, try regex(1))
         case "keep_keys": return .keepKeys(try target(maps).0, try constantStrings(1))
         case "keep_matching_keys": return .keepMatchingKeys(try target(maps).0, try regex(1))

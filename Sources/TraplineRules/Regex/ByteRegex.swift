@@ -6,23 +6,32 @@
 /// run the Pike VM instead. Captures (`firstMatch`, replacing, extracting) always use the Pike
 /// VM. Immutable after `init`, so one compiled regex is shared by every worker.
 public struct ByteRegex: Sendable {
+    /// Everything compiled, behind one reference, so copying a regex costs one retain.
+    private let compiled: CompiledRegex
+
     /// The pattern as written.
-    public let pattern: String
-    let program: RegexProgram
-    let dfa: RegexDFA?
+    public var pattern: String { compiled.pattern }
+    var program: RegexProgram { compiled.program }
+    var dfa: RegexDFA? { compiled.dfa }
+    /// The anchored DFA: whether a match starts at a given position.
+    var anchoredDFA: RegexDFA? { compiled.anchoredDFA }
     /// Names of capture groups by index (index 0 is the whole match and has no name).
-    public let groupNames: [String?]
+    public var groupNames: [String?] { compiled.groupNames }
+    /// Whether the program asserts the start of the input, which a search from a later offset
+    /// (on a rebased buffer) would misread; such searches skip the DFA pre-check.
+    var usesAnchors: Bool { compiled.usesAnchors }
 
     /// Compiles `pattern`.
     ///
     /// - Throws: `RegexSyntaxError` with the character offset of the problem.
     public init(_ pattern: String) throws(RegexSyntaxError) {
-        self.pattern = pattern
         var parser = RegexParser(pattern)
         let node = try parser.parse()
-        groupNames = parser.groupNames
-        program = try RegexCompiler.compile(node, groupCount: parser.groupNames.count)
-        dfa = RegexDFA(program: program)
+        let program = try RegexCompiler.compile(node, groupCount: parser.groupNames.count)
+        compiled = CompiledRegex(
+            pattern: pattern, program: program, dfa: RegexDFA(program: program),
+            anchoredDFA: RegexDFA(program: program, anchored: true), groupNames: parser.groupNames,
+            usesAnchors: program.instructions.contains { if case .assertStart = $0 { true } else { false } })
     }
 
     /// Number of capture groups, not counting the whole match.
@@ -31,7 +40,7 @@ public struct ByteRegex: Sendable {
     /// Whether the pattern matches anywhere in `bytes`. Allocates nothing when the DFA applies.
     public func isMatch(_ bytes: UnsafeRawBufferPointer) -> Bool {
         if let dfa { return dfa.isMatch(bytes) }
-        return RegexPikeVM(program: program).firstMatch(bytes, from: 0) != nil
+        return RegexPikeVM(program: program).search(bytes, from: 0)
     }
 
     /// Whether the pattern matches anywhere in `text`.
@@ -43,11 +52,14 @@ public struct ByteRegex: Sendable {
     /// The leftmost match at or after `start`: byte ranges of the whole match (index 0) and of
     /// each group (nil when the group took no part).
     public func firstMatch(_ bytes: UnsafeRawBufferPointer, from start: Int = 0) -> [Range<Int>?]? {
-        RegexPikeVM(program: program).firstMatch(bytes, from: start)
+        if let dfa, !dfa.isMatch(UnsafeRawBufferPointer(rebasing: bytes[start...])), !usesAnchors { return nil }
+        return RegexPikeVM(program: program).firstMatch(bytes, from: start)
     }
 
-    /// Every non-overlapping match, left to right.
+    /// Every non-overlapping match, left to right. Allocates nothing when there is no match
+    /// (the DFA says so first).
     public func allMatches(_ bytes: UnsafeRawBufferPointer) -> [[Range<Int>?]] {
+        if let dfa, !dfa.isMatch(bytes) { return [] }
         var matches: [[Range<Int>?]] = []
         var position = 0
         let vm = RegexPikeVM(program: program)
@@ -63,6 +75,28 @@ public struct ByteRegex: Sendable {
         var next = index + 1
         while next < bytes.count && bytes[next] & 0xC0 == 0x80 { next += 1 }
         return next
+    }
+}
+
+/// The immutable parts of a compiled regex.
+final class CompiledRegex: Sendable {
+    let pattern: String
+    let program: RegexProgram
+    let dfa: RegexDFA?
+    let anchoredDFA: RegexDFA?
+    let groupNames: [String?]
+    let usesAnchors: Bool
+
+    init(
+        pattern: String, program: RegexProgram, dfa: RegexDFA?, anchoredDFA: RegexDFA?, groupNames: [String?],
+        usesAnchors: Bool
+    ) {
+        self.pattern = pattern
+        self.program = program
+        self.dfa = dfa
+        self.anchoredDFA = anchoredDFA
+        self.groupNames = groupNames
+        self.usesAnchors = usesAnchors
     }
 }
 
@@ -137,8 +171,45 @@ struct ByteSet: Hashable, Sendable {
 }
 
 /// A compiled program: instructions and the number of capture slots (two per group).
-struct RegexProgram: Sendable {
-    var instructions: [RegexInstruction]
-    var slotCount: Int
-    var usesWordBoundary: Bool
+final class RegexProgram: Sendable {
+    let instructions: [RegexInstruction]
+    let slotCount: Int
+    let usesWordBoundary: Bool
+    /// The bytes a match can start with; nil when a match can be empty or start after an
+    /// assertion (then every position is a candidate).
+    let firstBytes: ByteSet?
+    /// Whether the program branches (alternation, repetition). Without branches a match that
+    /// starts at a position has one end, which the anchored DFA finds without the Pike VM.
+    let hasSplits: Bool
+
+    init(instructions: [RegexInstruction], slotCount: Int, usesWordBoundary: Bool) {
+        self.instructions = instructions
+        self.slotCount = slotCount
+        self.usesWordBoundary = usesWordBoundary
+        firstBytes = Self.firstBytes(instructions)
+        hasSplits = instructions.contains { if case .split = $0 { true } else { false } }
+    }
+
+    private static func firstBytes(_ instructions: [RegexInstruction]) -> ByteSet? {
+        var set = ByteSet()
+        var seen = Set<Int>()
+        var stack = [0]
+        while let pc = stack.popLast() {
+            guard seen.insert(pc).inserted else { continue }
+            switch instructions[pc] {
+            case .byteSet(let bytes):
+                set.words.0 |= bytes.words.0
+                set.words.1 |= bytes.words.1
+                set.words.2 |= bytes.words.2
+                set.words.3 |= bytes.words.3
+            case .split(let first, let second):
+                stack.append(first)
+                stack.append(second)
+            case .jump(let target): stack.append(target)
+            case .save: stack.append(pc + 1)
+            case .match, .assertStart, .assertEnd, .wordBoundary: return nil
+            }
+        }
+        return set
+    }
 }

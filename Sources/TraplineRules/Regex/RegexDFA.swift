@@ -1,9 +1,10 @@
-/// A DFA for "does the pattern match anywhere", built in full when the regex is compiled.
+/// A DFA for "does the pattern match", built in full when the regex is compiled.
 ///
-/// States are sets of NFA positions; the search is unanchored, so every step also re-enters the
-/// program's start. A state that contains `match` ends the search. Nil when the program uses
-/// word boundaries (they depend on the previous byte) or needs more than `maxStates` states.
-struct RegexDFA: Sendable {
+/// States are sets of NFA positions. Unanchored, every step also re-enters the program's start
+/// ("anywhere"); anchored, it does not ("starting here", and an empty set is a dead state). A
+/// state that contains `match` ends the search. Nil when the program uses word boundaries
+/// (they depend on the previous byte) or needs more than `maxStates` states.
+final class RegexDFA: Sendable {
     /// `transitions[state * 256 + byte]`.
     private let transitions: [Int32]
     /// States that contain a match.
@@ -11,14 +12,18 @@ struct RegexDFA: Sendable {
     /// States that match if the input ends here (a pending `$`).
     private let acceptsAtEnd: [Bool]
     private let start: Int32
+    /// Anchored only: the start state away from the input's first byte (where `^` fails).
+    private let startInside: Int32
+    /// The state no match can come from (an empty set), or -1 when there is none.
+    private let dead: Int32
 
     static let maxStates = 2_000
 
-    init?(program: RegexProgram) {
+    init?(program: RegexProgram, anchored: Bool = false) {
         guard !program.usesWordBoundary else { return nil }
         let instructions = program.instructions
         var closureBuilder = RegexClosure(instructions: instructions)
-        let restart = closureBuilder.closure(of: [0], atStart: false, atEnd: false)
+        let restart = anchored ? [] : closureBuilder.closure(of: [0], atStart: false, atEnd: false)
         var states: [[Int]] = []
         var index: [[Int]: Int32] = [:]
         var transitions: [Int32] = []
@@ -40,6 +45,20 @@ struct RegexDFA: Sendable {
         let startSet = closureBuilder.closure(of: [0], atStart: true, atEnd: false)
         guard let start = stateIndex(startSet) else { return nil }
         var pending = [start]
+        var startInside = start
+        var dead: Int32 = -1
+        if !anchored && restart.isEmpty, let empty = stateIndex([]) {
+            // A pattern that must start at the input's start: once it fails, it cannot match.
+            dead = empty
+            pending.append(empty)
+        }
+        if anchored {
+            guard let inside = stateIndex(closureBuilder.closure(of: [0], atStart: false, atEnd: false)),
+                let empty = stateIndex([])
+            else { return nil }
+            (startInside, dead) = (inside, empty)
+            pending += [inside, empty]
+        }
         while let state = pending.popLast() {
             let set = states[Int(state)]
             // What `$` would allow if the input ended in this state.
@@ -68,6 +87,46 @@ struct RegexDFA: Sendable {
         self.matching = matching
         self.acceptsAtEnd = acceptsAtEnd
         self.start = start
+        self.startInside = startInside
+        self.dead = dead
+    }
+
+    /// Anchored DFAs: where the first match that starts at `position` ends, or nil.
+    func firstMatchEnd(_ bytes: UnsafeRawBufferPointer, at position: Int) -> Int? {
+        transitions.withUnsafeBufferPointer { table in
+            matching.withUnsafeBufferPointer { matching in
+                var state = Int(position == 0 ? start : startInside)
+                if matching[state] { return position }
+                var index = position
+                while index < bytes.count {
+                    // Safe: every entry of a built state is a valid state index.
+                    state = Int(table[state &* 256 &+ Int(bytes[index])])
+                    index += 1
+                    if matching[state] { return index }
+                    if state == Int(dead) { return nil }
+                }
+                return acceptsAtEnd[state] ? index : nil
+            }
+        }
+    }
+
+    /// Anchored DFAs: whether a match starts at `position` of `bytes`.
+    func matches(_ bytes: UnsafeRawBufferPointer, at position: Int) -> Bool {
+        transitions.withUnsafeBufferPointer { table in
+            matching.withUnsafeBufferPointer { matching in
+                var state = Int(position == 0 ? start : startInside)
+                if matching[state] { return true }
+                var index = position
+                while index < bytes.count {
+                    // Safe: every entry of a built state is a valid state index.
+                    state = Int(table[state &* 256 &+ Int(bytes[index])])
+                    if matching[state] { return true }
+                    if state == Int(dead) { return false }
+                    index += 1
+                }
+                return acceptsAtEnd[state]
+            }
+        }
     }
 
     func isMatch(_ bytes: UnsafeRawBufferPointer) -> Bool {
@@ -75,10 +134,12 @@ struct RegexDFA: Sendable {
             matching.withUnsafeBufferPointer { matching in
                 var state = Int(start)
                 if matching[state] { return true }
+                let dead = Int(self.dead)
                 for byte in bytes {
                     // Safe: every entry of a built state is a valid state index.
                     state = Int(table[state &* 256 &+ Int(byte)])
                     if matching[state] { return true }
+                    if state == dead { return false }
                 }
                 return acceptsAtEnd[state]
             }
@@ -123,84 +184,187 @@ struct RegexClosure {
     }
 }
 
-/// Leftmost-first matching with captures (Pike VM): one pass, threads in priority order.
-struct RegexPikeVM {
-    let program: RegexProgram
+/// Leftmost-first matching with captures, holding its buffers between searches (one per
+/// evaluator, reused by every replacement of a batch). The work happens on a struct moved out
+/// of the object for the search, so no access to the buffers goes through dynamic
+/// exclusivity checks.
+final class RegexPikeVM {
+    private var state: PikeState
 
-    private struct Thread {
-        var position: Int
-        var slots: [Int]
+    init(program: RegexProgram) { state = PikeState(program: program) }
+
+    /// The slots of the last match `search` found (start and end of each group, -1 when unset).
+    var matchedSlots: [Int] { state.matchedSlots }
+
+    func reset(for program: RegexProgram) { state.reset(for: program) }
+
+    func search(_ bytes: UnsafeRawBufferPointer, from start: Int, anchored: Bool = false) -> Bool {
+        var local = PikeState(program: state.program, empty: true)
+        swap(&local, &state)
+        defer { swap(&local, &state) }
+        return local.search(bytes, from: start, anchored: anchored)
     }
 
     func firstMatch(_ bytes: UnsafeRawBufferPointer, from start: Int) -> [Range<Int>?]? {
+        var local = PikeState(program: state.program, empty: true)
+        swap(&local, &state)
+        defer { swap(&local, &state) }
+        return local.firstMatch(bytes, from: start)
+    }
+}
+
+/// The Pike VM itself: one pass over the input, threads in priority order, thread lists and
+/// capture slots in flat arrays that keep their storage from search to search.
+struct PikeState {
+    private(set) var program: RegexProgram
+    private var slotCount: Int
+    private var marks: [Int]
+    private var currentPCs: [Int] = []
+    private var currentSlots: [Int] = []
+    private var nextPCs: [Int] = []
+    private var nextSlots: [Int] = []
+    private var work: [Int]
+    private var stack: [(pc: Int, restoreSlot: Int, restoreValue: Int)] = []
+    private var generation = 0
+
+    /// The slots of the last match `search` found (start and end of each group, -1 when unset).
+    private(set) var matchedSlots: [Int] = []
+
+    init(program: RegexProgram) {
+        self.program = program
+        slotCount = max(program.slotCount, 2)
+        marks = Array(repeating: 0, count: program.instructions.count)
+        work = Array(repeating: -1, count: slotCount)
+    }
+
+    /// A placeholder without buffers (swapped in while the real state works).
+    init(program: RegexProgram, empty: Bool) {
+        self.program = program
+        slotCount = 2
+        marks = []
+        work = []
+    }
+
+    /// Switches to another program, keeping the buffers' storage.
+    mutating func reset(for program: RegexProgram) {
+        self.program = program
+        slotCount = max(program.slotCount, 2)
+        marks.removeAll(keepingCapacity: true)
+        marks.append(contentsOf: repeatElement(0, count: program.instructions.count))
+        work.removeAll(keepingCapacity: true)
+        work.append(contentsOf: repeatElement(-1, count: slotCount))
+        generation = 0
+    }
+
+    private static func isWord(_ bytes: UnsafeRawBufferPointer, _ index: Int) -> Bool {
+        guard index >= 0, index < bytes.count else { return false }
+        let byte = bytes[index]
+        return byte == 0x5F || (byte >= 0x30 && byte <= 0x39) || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A)
+    }
+
+    /// Adds the thread at `pc` (captures in `work`) and its epsilon closure to the next list,
+    /// in priority order. Saves are undone on the way back, so `work` is shared.
+    private mutating func add(_ pc: Int, at index: Int, _ bytes: UnsafeRawBufferPointer) {
         let instructions = program.instructions
-        let slotCount = max(program.slotCount, 2)
-        var current: [Thread] = []
-        var next: [Thread] = []
-        var marks = Array(repeating: -1, count: instructions.count)
-        var matched: [Int]?
-
-        func isWord(_ index: Int) -> Bool {
-            guard index >= 0, index < bytes.count else { return false }
-            let byte = bytes[index]
-            return byte == 0x5F || (byte >= 0x30 && byte <= 0x39) || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A)
-        }
-
-        /// Adds a thread and its epsilon closure, in priority order.
-        func add(_ list: inout [Thread], _ position: Int, _ slots: [Int], at index: Int, mark: Int) {
-            var stack: [(Int, [Int])] = [(position, slots)]
-            while let (pc, threadSlots) = stack.popLast() {
-                guard marks[pc] != mark else { continue }
-                marks[pc] = mark
-                switch instructions[pc] {
-                case .byteSet, .match: list.append(Thread(position: pc, slots: threadSlots))
-                case .split(let first, let second):
-                    stack.append((second, threadSlots))
-                    stack.append((first, threadSlots))
-                case .jump(let target): stack.append((target, threadSlots))
-                case .save(let slot):
-                    var updated = threadSlots
-                    if slot < updated.count { updated[slot] = index }
-                    stack.append((pc + 1, updated))
-                case .assertStart: if index == 0 { stack.append((pc + 1, threadSlots)) }
-                case .assertEnd: if index == bytes.count { stack.append((pc + 1, threadSlots)) }
-                case .wordBoundary(let expected):
-                    if (isWord(index - 1) != isWord(index)) == expected { stack.append((pc + 1, threadSlots)) }
+        stack.append((pc, -1, 0))
+        while let frame = stack.popLast() {
+            if frame.restoreSlot >= 0 {
+                work[frame.restoreSlot] = frame.restoreValue
+                continue
+            }
+            let pc = frame.pc
+            guard marks[pc] != generation else { continue }
+            marks[pc] = generation
+            switch instructions[pc] {
+            case .byteSet, .match:
+                nextPCs.append(pc)
+                nextSlots.append(contentsOf: work)
+            case .split(let first, let second):
+                stack.append((second, -1, 0))
+                stack.append((first, -1, 0))
+            case .jump(let target): stack.append((target, -1, 0))
+            case .save(let slot):
+                if slot < slotCount {
+                    stack.append((0, slot, work[slot]))
+                    work[slot] = index
+                }
+                stack.append((pc + 1, -1, 0))
+            case .assertStart: if index == 0 { stack.append((pc + 1, -1, 0)) }
+            case .assertEnd: if index == bytes.count { stack.append((pc + 1, -1, 0)) }
+            case .wordBoundary(let expected):
+                if (Self.isWord(bytes, index - 1) != Self.isWord(bytes, index)) == expected {
+                    stack.append((pc + 1, -1, 0))
                 }
             }
         }
+    }
 
-        var mark = 1
+    mutating func firstMatch(_ bytes: UnsafeRawBufferPointer, from start: Int) -> [Range<Int>?]? {
+        guard search(bytes, from: start) else { return nil }
+        return stride(from: 0, to: slotCount, by: 2).map { slot in
+            matchedSlots[slot] >= 0 && matchedSlots[slot + 1] >= 0 ? matchedSlots[slot]..<matchedSlots[slot + 1] : nil
+        }
+    }
+
+    /// Finds the leftmost match at or after `start` (only at `start` when `anchored`); its slots
+    /// are then in `matchedSlots`.
+    mutating func search(_ bytes: UnsafeRawBufferPointer, from start: Int, anchored: Bool = false) -> Bool {
+        let instructions = program.instructions
+        var matched = false
         var index = start
-        let empty = Array(repeating: -1, count: slotCount)
-        add(&current, 0, empty, at: index, mark: mark)
+        let firstBytes = program.firstBytes
+        if let firstBytes {
+            // No thread can start before a byte that begins a match: skip to the first one.
+            while index < bytes.count && !firstBytes.contains(bytes[index]) { index += 1 }
+            if index >= bytes.count { return false }
+        }
+        currentPCs.removeAll(keepingCapacity: true)
+        currentSlots.removeAll(keepingCapacity: true)
+        nextPCs.removeAll(keepingCapacity: true)
+        nextSlots.removeAll(keepingCapacity: true)
+        for slot in work.indices { work[slot] = -1 }
+        generation += 1
+        add(0, at: index, bytes)
+        swap(&currentPCs, &nextPCs)
+        swap(&currentSlots, &nextSlots)
         // Until something matched, a new thread starts at every position, so an empty thread
         // list (a failed `^` or `\b` at this position) does not end the search.
-        while !current.isEmpty || (matched == nil && index < bytes.count) {
-            mark += 1
-            next.removeAll(keepingCapacity: true)
-            threads: for thread in current {
-                switch instructions[thread.position] {
+        while !currentPCs.isEmpty || (!anchored && !matched && index < bytes.count) {
+            generation += 1
+            nextPCs.removeAll(keepingCapacity: true)
+            nextSlots.removeAll(keepingCapacity: true)
+            threads: for (thread, pc) in currentPCs.enumerated() {
+                switch instructions[pc] {
                 case .match:
-                    matched = thread.slots
+                    matchedSlots.removeAll(keepingCapacity: true)
+                    matchedSlots.append(contentsOf: currentSlots[(thread * slotCount)..<((thread + 1) * slotCount)])
+                    matched = true
                     // Threads after this one have lower priority and lose to this match.
                     break threads
                 case .byteSet(let set):
                     if index < bytes.count, set.contains(bytes[index]) {
-                        add(&next, thread.position + 1, thread.slots, at: index + 1, mark: mark)
+                        for slot in 0..<slotCount { work[slot] = currentSlots[thread * slotCount + slot] }
+                        add(pc + 1, at: index + 1, bytes)
                     }
                 default: break
                 }
             }
             if index >= bytes.count { break }
             index += 1
-            // Unanchored: until something matched, a new lowest-priority thread starts here.
-            if matched == nil { add(&next, 0, empty, at: index, mark: mark) }
-            swap(&current, &next)
+            if !matched && !anchored {
+                if let firstBytes, nextPCs.isEmpty {
+                    // Nothing in flight: jump to the next byte a match can start with.
+                    while index < bytes.count && !firstBytes.contains(bytes[index]) { index += 1 }
+                    if index >= bytes.count { break }
+                }
+                if firstBytes == nil || (index < bytes.count && firstBytes!.contains(bytes[index])) {
+                    for slot in work.indices { work[slot] = -1 }
+                    add(0, at: index, bytes)
+                }
+            }
+            swap(&currentPCs, &nextPCs)
+            swap(&currentSlots, &nextSlots)
         }
-        guard let slots = matched else { return nil }
-        return stride(from: 0, to: slotCount, by: 2).map { slot in
-            slots[slot] >= 0 && slots[slot + 1] >= 0 ? slots[slot]..<slots[slot + 1] : nil
-        }
+        return matched
     }
 }

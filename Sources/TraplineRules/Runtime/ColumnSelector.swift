@@ -49,6 +49,13 @@ struct ColumnSelector<Batch: RuleBatch> {
             var hits = items
             try select(inner, &hits, batch, bytes, &tally)
             items = Self.difference(items, hits)
+        case .compare(let op, let left, let right)
+        where IntegerColumn(left) != nil && IntegerColumn(right) != nil:
+            // Numbers and times: both sides as columns of integers, compared in one loop.
+            guard selectIntegers(op, IntegerColumn(left)!, IntegerColumn(right)!, &items, batch) else {
+                try generic(condition, &items, batch, bytes, &tally)
+                return
+            }
         case .compare(let op, .path(let path), .constant(let literal)) where isDirect(path):
             try compareLoop(op, path, literal, &items, batch, bytes, &tally)
         case .compare(let op, .constant(let literal), .path(let path)) where isDirect(path):
@@ -65,6 +72,40 @@ struct ColumnSelector<Batch: RuleBatch> {
         default:
             try generic(condition, &items, batch, bytes, &tally)
         }
+    }
+
+    /// Computes both sides for every item and keeps those where `op` holds; false when a
+    /// field is not an integer column here (the caller falls back to per-item evaluation).
+    private func selectIntegers(
+        _ op: BinaryOperator, _ left: IntegerColumn, _ right: IntegerColumn, _ items: inout [Int32], _ batch: Batch
+    ) -> Bool {
+        var lhs: [Int64] = []
+        var rhs: [Int64] = []
+        lhs.reserveCapacity(items.count)
+        rhs.reserveCapacity(items.count)
+        guard left.evaluate(items, batch, context, eventOwners, into: &lhs),
+            right.evaluate(items, batch, context, eventOwners, into: &rhs)
+        else { return false }
+        var write = 0
+        for index in items.indices {
+            let a = lhs[index]
+            let b = rhs[index]
+            let keep: Bool =
+                switch op {
+                case .equal: a == b
+                case .notEqual: a != b
+                case .less: a < b
+                case .lessOrEqual: a <= b
+                case .greater: a > b
+                default: a >= b
+                }
+            if keep {
+                items[write] = items[index]
+                write += 1
+            }
+        }
+        items.removeSubrange(write...)
+        return true
     }
 
     /// A path read without keys computed per item (a field, or attributes with a literal key).
@@ -198,5 +239,65 @@ struct RuleTally {
     mutating func record(_ error: RuleRuntimeError) {
         errors += 1
         if firstError == nil { firstError = error }
+    }
+}
+
+/// An integer expression over fields (times, durations, enums, counts) and constants,
+/// computed for a whole selection: gather each field, then combine the columns.
+indirect enum IntegerColumn {
+    case field(RuleField)
+    case constant(Int64)
+    case binary(BinaryOperator, IntegerColumn, IntegerColumn)
+
+    init?(_ expression: Compiled) {
+        switch expression {
+        case .constant(.int(let value)), .constant(.time(let value)), .constant(.duration(let value)):
+            self = .constant(value)
+        case .path(let path) where path.keys.isEmpty:
+            switch path.field {
+            case .startTime, .endTime, .kind, .statusCode, .flags, .droppedAttributesCount(.record),
+                .droppedEventsCount, .droppedLinksCount, .eventTime, .logTime, .observedTime, .severityNumber:
+                self = .field(path.field)
+            default: return nil
+            }
+        case .arithmetic(let op, let left, let right):
+            guard let lhs = IntegerColumn(left), let rhs = IntegerColumn(right) else { return nil }
+            // Division only by a constant that is not zero, so no item can fail.
+            if op == .divide {
+                guard case .constant(let divisor) = rhs, divisor != 0 else { return nil }
+            }
+            self = .binary(op, lhs, rhs)
+        default: return nil
+        }
+    }
+
+    func evaluate<Batch: RuleBatch>(
+        _ items: [Int32], _ batch: Batch, _ context: RuleContext, _ eventOwners: [Int32], into column: inout [Int64]
+    ) -> Bool {
+        switch self {
+        case .constant(let value):
+            column.append(contentsOf: repeatElement(value, count: items.count))
+            return true
+        case .field(let field):
+            return batch.gather(field, items, context, eventOwners, into: &column)
+        case .binary(let op, let left, let right):
+            guard left.evaluate(items, batch, context, eventOwners, into: &column) else { return false }
+            var other: [Int64] = []
+            other.reserveCapacity(items.count)
+            guard right.evaluate(items, batch, context, eventOwners, into: &other) else { return false }
+            let start = column.count - items.count
+            for index in 0..<items.count {
+                let a = column[start + index]
+                let b = other[index]
+                column[start + index] =
+                    switch op {
+                    case .add: a &+ b
+                    case .subtract: a &- b
+                    case .multiply: a &* b
+                    default: a.dividedReportingOverflow(by: b).partialValue
+                    }
+            }
+            return true
+        }
     }
 }

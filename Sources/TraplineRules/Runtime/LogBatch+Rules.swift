@@ -104,4 +104,21 @@ extension LogBatch: RuleBatch {
     }
 
     mutating func removeEvents(ofRow row: Int, where drop: [Bool]) -> Int { 0 }
+
+    func gather(
+        _ field: RuleField, _ items: [Int32], _ context: RuleContext, _ eventOwners: [Int32],
+        into column: inout [Int64]
+    ) -> Bool {
+        guard context == .log else { return false }
+        func rows(_ value: (Int) -> Int64) { for item in items { column.append(value(Int(item))) } }
+        switch field {
+        case .logTime: times.withUnsafeBufferPointer { times in rows { Int64(bitPattern: times[$0]) } }
+        case .observedTime: observedTimes.withUnsafeBufferPointer { times in rows { Int64(bitPattern: times[$0]) } }
+        case .severityNumber: severityNumbers.withUnsafeBufferPointer { numbers in rows { Int64(numbers[$0]) } }
+        case .flags: flags.withUnsafeBufferPointer { flags in rows { Int64(flags[$0]) } }
+        case .droppedAttributesCount(.record): rows { Int64(droppedAttributesCounts[$0]) }
+        default: return false
+        }
+        return true
+    }
 }

@@ -55,6 +55,13 @@ protocol RuleBatch: Sendable {
 
     /// Drops the span events of `row` whose flag in `drop` (indexed by event) is set.
     mutating func removeEvents(ofRow row: Int, where drop: [Bool]) -> Int
+
+    /// Appends an integer field for each item of a record or event context (rows, or events
+    /// with `eventOwners`); false when the field is not an integer column of that context.
+    func gather(
+        _ field: RuleField, _ items: [Int32], _ context: RuleContext, _ eventOwners: [Int32],
+        into column: inout [Int64]
+    ) -> Bool
 }
 
 extension RuleBatch {
@@ -94,15 +101,29 @@ extension RuleBatch {
 func findAttribute(_ table: AttributeTable, _ range: RowRange, key: UnsafeRawBufferPointer, _ bytes: BatchBytes)
     -> AnyValueRef?
 {
-    for index in range.range {
-        let candidate = bytes[table.keys[index]]
-        if candidate.count == key.count,
-            key.count == 0 || memcmp(candidate.baseAddress!, key.baseAddress!, key.count) == 0
-        {
+    table.keys.withUnsafeBufferPointer { keys in
+        for index in range.range where keyEquals(bytes[keys[index]], key) {
             return table.values[index]
         }
+        return nil
     }
-    return nil
+}
+
+/// Byte equality for short keys: lengths, then the first and last words, then the rest.
+@inline(__always)
+func keyEquals(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    guard a.count == b.count else { return false }
+    let count = a.count
+    guard count > 0 else { return true }
+    // Safe: both buffers hold `count` bytes, and words are read only when count >= 8.
+    if count >= 8 {
+        guard a.loadUnaligned(as: UInt64.self) == b.loadUnaligned(as: UInt64.self),
+            a.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+                == b.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+        else { return false }
+        return count <= 16 || memcmp(a.baseAddress!, b.baseAddress!, count) == 0
+    }
+    return memcmp(a.baseAddress!, b.baseAddress!, count) == 0
 }
 
 /// Converts a value for storage in a batch column or attribute: strings and nested values that

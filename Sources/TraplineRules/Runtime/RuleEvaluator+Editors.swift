@@ -135,25 +135,88 @@ extension RuleMap {
 enum RuleReplacement {
     /// The text with every match replaced; nil when nothing matched.
     static func replaceAll(_ regex: ByteRegex, in text: UnsafeRawBufferPointer, with template: String) -> String? {
-        let matches = regex.allMatches(text)
-        guard !matches.isEmpty else { return nil }
-        var result: [UInt8] = []
-        var position = 0
-        for match in matches {
-            guard let whole = match[0] else { continue }
-            result.append(contentsOf: text[position..<whole.lowerBound])
-            expand(template, match, regex, text, into: &result)
-            position = whole.upperBound
-        }
-        result.append(contentsOf: text[position...])
-        return String(decoding: result, as: UTF8.self)
+        let vm = RegexPikeVM(program: regex.program)
+        var output: [UInt8] = []
+        guard replaceAll(regex, in: text, with: template, vm: vm, into: &output) else { return nil }
+        return String(decoding: output, as: UTF8.self)
     }
 
+    /// Writes the text with every match replaced into `output` (reused); false when nothing
+    /// matched. Allocates nothing once `vm` and `output` have grown.
+    static func replaceAll(
+        _ regex: ByteRegex, in text: UnsafeRawBufferPointer, with template: String, vm: RegexPikeVM,
+        into output: inout [UInt8]
+    ) -> Bool {
+        if let dfa = regex.dfa, !dfa.isMatch(text) { return false }
+        vm.reset(for: regex.program)
+        output.removeAll(keepingCapacity: true)
+        var copied = 0
+        var searchFrom = 0
+        var replaced = false
+        var template = template
+        template.withUTF8 { templateBytes in
+            let needsGroups = templateBytes.contains(UInt8(ascii: "$"))
+            while searchFrom <= text.count,
+                let (start, end) = Self.nextMatch(
+                    regex, in: text, from: searchFrom, needsGroups: needsGroups, vm: vm)
+            {
+                guard start >= 0, end >= start else { break }
+                output.append(contentsOf: text[copied..<start])
+                if needsGroups {
+                    expand(UnsafeRawBufferPointer(templateBytes), vm.matchedSlots, regex, text, into: &output)
+                } else {
+                    output.append(contentsOf: UnsafeRawBufferPointer(templateBytes))
+                }
+                copied = end
+                replaced = true
+                // An empty match moves the search on by one character so it always advances.
+                searchFrom = start == end ? ByteRegex.nextCharacter(text, after: end) : end
+            }
+        }
+        guard replaced else { return false }
+        output.append(contentsOf: text[copied...])
+        return true
+    }
+
+    /// The leftmost match at or after `position`: its start and end, and whether its groups
+    /// are in `vm.matchedSlots` (they are not when `needsGroups` is false and the program has
+    /// no branches: the anchored DFA alone gives the one possible end). With DFAs the start is
+    /// found first (candidate bytes, then the anchored DFA) and the Pike VM runs only from
+    /// there; without them the Pike VM scans.
+    static func nextMatch(
+        _ regex: ByteRegex, in text: UnsafeRawBufferPointer, from position: Int, needsGroups: Bool, vm: RegexPikeVM
+    ) -> (start: Int, end: Int)? {
+        guard let anchored = regex.anchoredDFA else {
+            guard vm.search(text, from: position) else { return nil }
+            return (vm.matchedSlots[0], vm.matchedSlots[1])
+        }
+        let program = regex.program
+        let firstBytes = program.firstBytes
+        var start = position
+        while start <= text.count {
+            if let firstBytes {
+                while start < text.count && !firstBytes.contains(text[start]) { start += 1 }
+                if start >= text.count { return nil }
+            }
+            if let end = anchored.firstMatchEnd(text, at: start) {
+                if !needsGroups && !program.hasSplits { return (start, end) }
+                guard vm.search(text, from: start, anchored: true) else { return nil }
+                return (vm.matchedSlots[0], vm.matchedSlots[1])
+            }
+            start += 1
+        }
+        return nil
+    }
+
+    /// Appends `template` with `$n`, `${n}`, `$name`, `${name}` replaced by the groups in
+    /// `slots` (start and end per group) and `$$` by `$`.
     static func expand(
-        _ template: String, _ match: [Range<Int>?], _ regex: ByteRegex, _ text: UnsafeRawBufferPointer,
+        _ characters: UnsafeRawBufferPointer, _ slots: [Int], _ regex: ByteRegex, _ text: UnsafeRawBufferPointer,
         into result: inout [UInt8]
     ) {
-        let characters = Array(template.utf8)
+        func isNameByte(_ byte: UInt8) -> Bool {
+            byte == UInt8(ascii: "_") || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A) || (byte >= 0x30 && byte <= 0x39)
+        }
         var index = 0
         while index < characters.count {
             let byte = characters[index]
@@ -167,31 +230,32 @@ enum RuleReplacement {
                 index += 2
                 continue
             }
-            var name: [UInt8] = []
-            var end = index + 1
-            if characters[end] == UInt8(ascii: "{") {
-                guard let close = characters[end...].firstIndex(of: UInt8(ascii: "}")) else {
+            var nameStart = index + 1
+            var nameEnd = nameStart
+            if characters[nameStart] == UInt8(ascii: "{") {
+                nameStart += 1
+                nameEnd = nameStart
+                while nameEnd < characters.count && characters[nameEnd] != UInt8(ascii: "}") { nameEnd += 1 }
+                guard nameEnd < characters.count else {
                     result.append(byte)
                     index += 1
                     continue
                 }
-                name = Array(characters[(end + 1)..<close])
-                end = close + 1
+                index = nameEnd + 1
             } else {
-                while end < characters.count,
-                    characters[end] == UInt8(ascii: "_")
-                        || (characters[end] | 0x20 >= 0x61 && characters[end] | 0x20 <= 0x7A)
-                        || (characters[end] >= 0x30 && characters[end] <= 0x39)
-                {
-                    name.append(characters[end])
-                    end += 1
-                }
+                while nameEnd < characters.count && isNameByte(characters[nameEnd]) { nameEnd += 1 }
+                index = nameEnd
             }
-            index = end
-            let key = String(decoding: name, as: UTF8.self)
-            let group = Int(key) ?? regex.groupNames.firstIndex(where: { $0 == key })
-            if let group, group < match.count, let range = match[group] {
-                result.append(contentsOf: text[range])
+            let name = UnsafeRawBufferPointer(rebasing: characters[nameStart..<nameEnd])
+            var group: Int?
+            if !name.isEmpty && name.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+                group = name.reduce(0) { min($0 * 10 + Int($1 - 0x30), 1 << 20) }
+            } else if !name.isEmpty {
+                let key = String(decoding: name, as: UTF8.self)
+                group = regex.groupNames.firstIndex { $0 == key }
+            }
+            if let group, group * 2 + 1 < slots.count, slots[group * 2] >= 0, slots[group * 2 + 1] >= slots[group * 2] {
+                result.append(contentsOf: text[slots[group * 2]..<slots[group * 2 + 1]])
             }
         }
     }
@@ -204,7 +268,13 @@ extension RuleEvaluator {
         case .set(let path, let value):
             let newValue = try evaluateNow(value, batch, position)
             try assign(path, newValue, &batch, position)
-        case .deleteKey(let path, let key):
+        case .deleteKey(let path, _, .some(let literal)):
+            if case .attributes(let owner) = path.field, path.keys.isEmpty {
+                if Self.removeAttribute(owner, literal, &batch, position) { batch.markModified(owner, at: position) }
+            } else {
+                try editMap(path, .deleteKey(literal), &batch, position)
+            }
+        case .deleteKey(let path, let key, nil):
             let name = try evaluateNow(key, batch, position)
             guard let text = batch.storage.withBytes({ name.string($0) }) else { return }
             try editMap(path, .deleteKey(Array(text.utf8)), &batch, position)
@@ -221,15 +291,29 @@ extension RuleEvaluator {
             let template = try evaluateString(replacement, batch, position)
             try editMap(path, .replaceAllMatches(glob, template), &batch, position)
         case .replacePattern(let path, let regex, let replacement):
-            let template = try evaluateString(replacement, batch, position)
-            let current = try evaluateNow(.path(path), batch, position)
-            let replaced = batch.storage.withBytes { bytes in
-                current.withUTF8(bytes) { RuleReplacement.replaceAll(regex, in: $0, with: template) }
+            let current = try readNow(path, batch, position)
+            // Most values do not match: the DFA says so before any buffer is touched.
+            let candidate = batch.storage.withBytes { bytes in
+                current.withUTF8(bytes) { regex.dfa?.isMatch($0) ?? true }
             }
-            if case .some(.some(let text)) = replaced { try assign(path, .string(text), &batch, position) }
+            guard candidate == true else { return }
+            let template = try evaluateString(replacement, batch, position)
+            let vm = scratchVM ?? RegexPikeVM(program: regex.program)
+            var output: [UInt8] = []
+            swap(&output, &scratchOutput)
+            let replaced = batch.storage.withBytes { bytes in
+                current.withUTF8(bytes) {
+                    RuleReplacement.replaceAll(regex, in: $0, with: template, vm: vm, into: &output)
+                }
+            }
+            scratchVM = vm
+            let slice = replaced == true ? batch.storage.appendToArena(output) : nil
+            swap(&output, &scratchOutput)
+            // The new text is copied to the arena once, and the field points at it.
+            if let slice { try assign(path, .text(slice), &batch, position) }
         case .replaceMatch(let path, let glob, let replacement):
             let template = try evaluateString(replacement, batch, position)
-            let current = try evaluateNow(.path(path), batch, position)
+            let current = try readNow(path, batch, position)
             let matched = batch.storage.withBytes { bytes in current.withUTF8(bytes) { glob.regex.isMatch($0) } }
             if matched == true { try assign(path, .string(template), &batch, position) }
         case .mergeMaps(let path, let source, let strategy):
@@ -283,9 +367,35 @@ extension RuleEvaluator {
         try batch.storage.reading { bytes throws(RuleRuntimeError) in try evaluate(expression, batch, position, bytes) }
     }
 
+    private func readNow(_ path: RulePath, _ batch: Batch, _ position: RulePosition) throws(RuleRuntimeError)
+        -> RuleValue
+    {
+        try batch.storage.reading { bytes throws(RuleRuntimeError) in try read(path, batch, position, bytes) }
+    }
+
+    /// Removes `key` from an owner's attributes in place; whether it was there.
+    static func removeAttribute(_ owner: AttributeOwner, _ key: [UInt8], _ batch: inout Batch, _ position: RulePosition)
+        -> Bool
+    {
+        batch.editAttributes(owner, at: position) { table, range, storage in
+            let found = storage.withBytes { bytes in
+                key.withUnsafeBytes { wanted in range.range.first { sameBytes(bytes[table.keys[$0]], wanted) } }
+            }
+            guard let found else { return false }
+            let end = Int(range.start) + Int(range.count)
+            for index in found..<(end - 1) {
+                table.keys[index] = table.keys[index + 1]
+                table.values[index] = table.values[index + 1]
+            }
+            range.count -= 1
+            return true
+        }
+    }
+
     private func evaluateString(_ expression: Compiled, _ batch: Batch, _ position: RulePosition)
         throws(RuleRuntimeError) -> String
     {
+        if case .constant(.string(let text)) = expression { return text }
         let value = try evaluateNow(expression, batch, position)
         guard let text = batch.storage.withBytes({ value.string($0) }) else {
             throw RuleRuntimeError("expected a string, got \(value.typeName)")
@@ -347,6 +457,12 @@ extension RuleEvaluator {
         throws(RuleRuntimeError)
     {
         if value.isNull { return }
+        if case .attributes(let owner) = path.field, path.keys.count == 1, let literal = path.literalKey {
+            // `attributes["literal"]`: no key to evaluate, nothing to copy but the value.
+            setAttribute(owner, literal, value, &batch, position)
+            batch.markModified(owner, at: position)
+            return
+        }
         var keys: [RuleValue] = []
         for key in path.keys { keys.append(try evaluateNow(key, batch, position)) }
         switch path.field {
@@ -418,21 +534,35 @@ extension RuleEvaluator {
         }
     }
 
-    private func setAttribute(
+    private mutating func setAttribute(
         _ owner: AttributeOwner, _ key: [UInt8], _ value: RuleValue, _ batch: inout Batch, _ position: RulePosition
     ) {
-        batch.editAttributes(owner, at: position) { table, range, storage in
-            guard let stored = storedValue(value, &storage) else { return }
+        var interned = internedKey(key)
+        let appended = batch.editAttributes(owner, at: position) { table, range, storage -> ByteSlice? in
+            guard let stored = storedValue(value, &storage) else { return nil }
             let existing = storage.withBytes { bytes in
-                key.withUnsafeBytes { wanted in range.range.first { Self.sameBytes(bytes[table.keys[$0]], wanted) } }
+                key.withUnsafeBytes { wanted in range.range.first { keyEquals(bytes[table.keys[$0]], wanted) } }
             }
             if let existing {
                 table.values[existing] = stored
-                return
+                return nil
             }
-            let keySlice = storage.appendToArena(key)
+            // A literal key is copied to the arena once per batch, then shared by every item.
+            let keySlice = interned ?? storage.appendToArena(key)
             Self.appendAttribute(&table, &range, keySlice, stored)
+            return keySlice
         }
+        if interned == nil, let appended, let identity = key.withUnsafeBufferPointer({ $0.baseAddress }) {
+            interned = appended
+            keySlices.append((UnsafeRawPointer(identity), appended))
+        }
+    }
+
+    /// The arena slice of a literal key already copied in this batch.
+    private func internedKey(_ key: [UInt8]) -> ByteSlice? {
+        guard let identity = key.withUnsafeBufferPointer({ $0.baseAddress }) else { return nil }
+        let pointer = UnsafeRawPointer(identity)
+        return keySlices.first { $0.0 == pointer }?.1
     }
 
     private func replaceAttributes(
@@ -454,9 +584,7 @@ extension RuleEvaluator {
         _ table: inout AttributeTable, _ range: inout RowRange, _ key: ByteSlice, _ value: AnyValueRef
     ) {
         if Int(range.start) + Int(range.count) != table.count || range.count == 0 {
-            let start = table.count
-            for index in range.range { table.append(key: table.keys[index], value: table.values[index]) }
-            range = RowRange(start: start, end: table.count)
+            range = table.copyToEnd(range)
         }
         table.append(key: key, value: value)
         range.count += 1

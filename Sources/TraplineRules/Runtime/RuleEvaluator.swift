@@ -7,6 +7,12 @@ struct RuleEvaluator<Batch: RuleBatch> {
     var cache = RuleMap()
     /// `Now()` for the whole batch, so every item sees the same time.
     let now: Int64
+    /// Literal attribute keys already copied to this batch's arena, by the address of the
+    /// compiled key's bytes (stable for the program's life). One evaluator serves one batch.
+    var keySlices: [(UnsafeRawPointer, ByteSlice)] = []
+    /// Buffers reused by every regex replacement of the batch.
+    var scratchVM: RegexPikeVM?
+    var scratchOutput: [UInt8] = []
 
     init(now: Int64) { self.now = now }
 
@@ -202,7 +208,7 @@ struct RuleEvaluator<Batch: RuleBatch> {
             case .multiply: return .int(a &* b)
             default:
                 guard b != 0 else { throw RuleRuntimeError("division by zero") }
-                return .int(a / b)
+                return .int(a.dividedReportingOverflow(by: b).partialValue)
             }
         case (_, .int, .double), (_, .double, .int), (_, .double, .double):
             let a: Double = if case .int(let x) = left { Double(x) } else if case .double(let x) = left { x } else { 0 }
@@ -225,7 +231,7 @@ struct RuleEvaluator<Batch: RuleBatch> {
             return .duration(a &* b)
         case (.divide, .duration(let a), .int(let b)):
             guard b != 0 else { throw RuleRuntimeError("division by zero") }
-            return .duration(a / b)
+            return .duration(a.dividedReportingOverflow(by: b).partialValue)
         default:
             throw RuleRuntimeError("'\(op.rawValue)' is not defined for \(left.typeName) and \(right.typeName)")
         }

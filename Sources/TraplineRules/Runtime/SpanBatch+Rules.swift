@@ -166,6 +166,36 @@ extension SpanBatch: RuleBatch {
         }
     }
 
+    func gather(
+        _ field: RuleField, _ items: [Int32], _ context: RuleContext, _ eventOwners: [Int32],
+        into column: inout [Int64]
+    ) -> Bool {
+        if context == .spanevent, case .eventTime = field {
+            for item in items { column.append(Int64(bitPattern: events.times[Int(item)])) }
+            return true
+        }
+        func rows(_ value: (Int) -> Int64) {
+            if context == .spanevent {
+                for item in items { column.append(value(Int(eventOwners[Int(item)]))) }
+            } else {
+                for item in items { column.append(value(Int(item))) }
+            }
+        }
+        guard context == .span || context == .spanevent else { return false }
+        switch field {
+        case .startTime: startTimes.withUnsafeBufferPointer { times in rows { Int64(bitPattern: times[$0]) } }
+        case .endTime: endTimes.withUnsafeBufferPointer { times in rows { Int64(bitPattern: times[$0]) } }
+        case .kind: kinds.withUnsafeBufferPointer { kinds in rows { Int64(kinds[$0]) } }
+        case .statusCode: rows { Int64(statuses[$0].code) }
+        case .flags: flags.withUnsafeBufferPointer { flags in rows { Int64(flags[$0]) } }
+        case .droppedAttributesCount(.record): rows { Int64(droppedCounts[$0].attributes) }
+        case .droppedEventsCount: rows { Int64(droppedCounts[$0].events) }
+        case .droppedLinksCount: rows { Int64(droppedCounts[$0].links) }
+        default: return false
+        }
+        return true
+    }
+
     mutating func removeEvents(ofRow row: Int, where drop: [Bool]) -> Int {
         let range = eventRanges[row].range
         var write = range.lowerBound

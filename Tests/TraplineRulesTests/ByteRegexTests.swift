@@ -1,4 +1,5 @@
 import Testing
+import TraplineTestSupport
 
 @testable import TraplineRules
 
@@ -98,5 +99,35 @@ import Testing
             RuleReplacement.replaceAll(regex, in: $0, with: testCase.2)
         }
         #expect((result ?? testCase.1) == testCase.3, "\(testCase.0)")
+    }
+}
+
+/// Trapline's regex engine against an independent one: random patterns and texts, the leftmost
+/// match compared with Python's `re` (ASCII mode, where it agrees with RE2).
+@Suite struct ByteRegexDifferentialTests {
+    @Test func leftmostMatchesAgreeWithPython() throws {
+        let run = try ProcessRunner.python("regex_cases.py", ["1500", "7"])
+        #expect(run.status == 0, "\(run.standardError)")
+        let lines = String(decoding: run.standardOutput, as: UTF8.self).split(separator: "\n")
+        #expect(lines.count == 1500)
+        var disagreements: [String] = []
+        for line in lines {
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            guard fields.count == 4, let start = Int(fields[2]), let end = Int(fields[3]) else { continue }
+            let regex: ByteRegex
+            do { regex = try ByteRegex(fields[0]) } catch {
+                disagreements.append("\(fields[0]): refused (\(error))")
+                continue
+            }
+            let text = Array(fields[1].utf8)
+            let match = text.withUnsafeBytes { regex.firstMatch($0) }
+            let found = match?[0].map { ($0.lowerBound, $0.upperBound) } ?? (-1, -1)
+            let matched = text.withUnsafeBytes { regex.isMatch($0) }
+            if found != (start, end) || matched != (start >= 0) {
+                disagreements.append(
+                    "\(fields[0]) on '\(fields[1])': python \(start)..<\(end), trapline \(found), isMatch \(matched)")
+            }
+        }
+        #expect(disagreements.isEmpty, "\(disagreements.prefix(10).joined(separator: "\n"))")
     }
 }

@@ -337,6 +337,11 @@ struct RuleCompiler {
             (converter, result) = (.duration, .duration)
         case "Time":
             try expect(0, [.string], "a string")
+            if let extra = arguments.dropFirst(2).compactMap({ $0 }).first {
+                throw RuleError(
+                    .argumentCount, column: extra.column,
+                    "Time's location and locale arguments are not supported yet; times are read as UTC or with %z")
+            }
             let format = try constantString(1, "the format")
             guard let parsed = TimeFormat(format) else {
                 throw RuleError(

@@ -24,6 +24,7 @@ final class RegexDFA: Sendable {
         let instructions = program.instructions
         var closureBuilder = RegexClosure(instructions: instructions)
         let restart = anchored ? [] : closureBuilder.closure(of: [0], atStart: false, atEnd: false)
+        let classes = Self.byteClasses(instructions)
         var states: [[Int]] = []
         var index: [[Int]: Int32] = [:]
         var transitions: [Int32] = []
@@ -68,19 +69,20 @@ final class RegexDFA: Sendable {
                 for byte in 0..<256 { transitions[Int(state) * 256 + byte] = state }
                 continue
             }
-            for byte in 0..<256 {
+            // One transition per byte class (bytes no instruction tells apart), copied to its bytes.
+            for (representative, members) in classes {
                 var next: [Int] = []
                 for position in set {
-                    if case .byteSet(let bytes) = instructions[position], bytes.contains(UInt8(byte)) {
+                    if case .byteSet(let bytes) = instructions[position], bytes.contains(representative) {
                         next.append(position + 1)
                     }
                 }
                 var nextSet = closureBuilder.closure(of: next, atStart: false, atEnd: false)
-                nextSet = Array(Set(nextSet).union(restart)).sorted()
+                if !restart.isEmpty { nextSet = Array(Set(nextSet).union(restart)).sorted() }
                 let known = index[nextSet] != nil
                 guard let target = stateIndex(nextSet) else { return nil }
                 if !known { pending.append(target) }
-                transitions[Int(state) * 256 + byte] = target
+                for byte in members { transitions[Int(state) * 256 + Int(byte)] = target }
             }
         }
         self.transitions = transitions
@@ -89,6 +91,28 @@ final class RegexDFA: Sendable {
         self.start = start
         self.startInside = startInside
         self.dead = dead
+    }
+
+    /// Groups the 256 bytes into classes no byte set of the program distinguishes, so building
+    /// a state costs one closure per class instead of one per byte.
+    static func byteClasses(_ instructions: [RegexInstruction]) -> [(representative: UInt8, members: [UInt8])] {
+        var signatures = [[Bool]](repeating: [], count: 256)
+        var distinct: [ByteSet] = []
+        for instruction in instructions {
+            if case .byteSet(let set) = instruction, !distinct.contains(set) { distinct.append(set) }
+        }
+        for byte in 0..<256 { signatures[byte] = distinct.map { $0.contains(UInt8(byte)) } }
+        var classes: [[Bool]: Int] = [:]
+        var result: [(representative: UInt8, members: [UInt8])] = []
+        for byte in 0..<256 {
+            if let existing = classes[signatures[byte]] {
+                result[existing].members.append(UInt8(byte))
+            } else {
+                classes[signatures[byte]] = result.count
+                result.append((UInt8(byte), [UInt8(byte)]))
+            }
+        }
+        return result
     }
 
     /// Anchored DFAs: where the first match that starts at `position` ends, or nil.

@@ -52,12 +52,10 @@ public struct FilterProgram: Sendable {
                     try selector.select(condition, &items, batch, bytes, &tally)
                 }
             } catch {
-                outcome.failed = true
-                outcome.firstError = error
+                outcome.fail(error)
                 return outcome
             }
-            outcome.errors += tally.errors
-            if outcome.firstError == nil { outcome.firstError = tally.firstError }
+            outcome.add(tally)
             drop(items, in: group.context, &batch, &mask, eventOwners: eventOwners, &outcome)
         }
         return outcome

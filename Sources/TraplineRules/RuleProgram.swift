@@ -131,6 +131,18 @@ public struct RuleOutcome: Sendable {
     public var failed = false
 
     public init() {}
+
+    /// Adds the errors one group counted.
+    mutating func add(_ tally: RuleTally) {
+        errors += tally.errors
+        if firstError == nil { firstError = tally.firstError }
+    }
+
+    /// A rule failed under `propagate`.
+    mutating func fail(_ error: RuleRuntimeError) {
+        failed = true
+        firstError = error
+    }
 }
 
 /// Items of `context` that still matter: kept records, their events, and the resources and

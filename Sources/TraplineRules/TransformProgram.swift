@@ -99,12 +99,10 @@ public struct TransformProgram: Sendable {
                     }
                 }
             } catch {
-                outcome.failed = true
-                outcome.firstError = error
+                outcome.fail(error)
                 return outcome
             }
-            outcome.errors += tally.errors
-            if outcome.firstError == nil { outcome.firstError = tally.firstError }
+            outcome.add(tally)
         }
         return outcome
     }

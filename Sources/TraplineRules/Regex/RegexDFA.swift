@@ -230,10 +230,8 @@ final class RegexPikeVM {
     }
 
     func firstMatch(_ bytes: UnsafeRawBufferPointer, from start: Int) -> [Range<Int>?]? {
-        var local = PikeState(program: state.program, empty: true)
-        swap(&local, &state)
-        defer { swap(&local, &state) }
-        return local.firstMatch(bytes, from: start)
+        guard search(bytes, from: start) else { return nil }
+        return state.groupRanges
     }
 }
 
@@ -323,9 +321,9 @@ struct PikeState {
         }
     }
 
-    mutating func firstMatch(_ bytes: UnsafeRawBufferPointer, from start: Int) -> [Range<Int>?]? {
-        guard search(bytes, from: start) else { return nil }
-        return stride(from: 0, to: slotCount, by: 2).map { slot in
+    /// The groups of the last match as ranges (nil for a group that took no part).
+    var groupRanges: [Range<Int>?] {
+        stride(from: 0, to: slotCount, by: 2).map { slot in
             matchedSlots[slot] >= 0 && matchedSlots[slot + 1] >= 0 ? matchedSlots[slot]..<matchedSlots[slot + 1] : nil
         }
     }

@@ -6,13 +6,10 @@ extension LogBatch: RuleBatch {
     func eventOwners() -> [Int32] { [] }
 
     func readField(_ field: RuleField, at position: RulePosition, _ bytes: BatchBytes) -> RuleValue {
+        if let value = readContainerField(field, at: position) { return value }
         let row = position.row
         switch field {
-        case .droppedAttributesCount(.resource): return .int(Int64(resources[position.resource].droppedAttributesCount))
-        case .droppedAttributesCount(.scope): return .int(Int64(scopes[position.scope].droppedAttributesCount))
         case .droppedAttributesCount: return .int(Int64(droppedAttributesCounts[row]))
-        case .scopeName: return .text(scopes[position.scope].name)
-        case .scopeVersion: return .text(scopes[position.scope].version)
         case .traceID(let hex):
             return hex ? .string(traceIDs[row].isZero ? "" : traceIDs[row].description) : .traceID(traceIDs[row])
         case .spanID(let hex):
@@ -35,18 +32,11 @@ extension LogBatch: RuleBatch {
     mutating func writeField(_ field: RuleField, at position: RulePosition, _ value: RuleValue)
         throws(RuleRuntimeError)
     {
+        if try writeContainerField(field, at: position, value) { return }
         let row = position.row
         switch field {
-        case .droppedAttributesCount(.resource):
-            resources[position.resource].droppedAttributesCount = UInt32(
-                clamping: try storedInt(value, field: "dropped_attributes_count"))
-        case .droppedAttributesCount(.scope):
-            scopes[position.scope].droppedAttributesCount = UInt32(
-                clamping: try storedInt(value, field: "dropped_attributes_count"))
         case .droppedAttributesCount:
             droppedAttributesCounts[row] = UInt32(clamping: try storedInt(value, field: "dropped_attributes_count"))
-        case .scopeName: scopes[position.scope].name = try storedString(value, &storage, field: "name")
-        case .scopeVersion: scopes[position.scope].version = try storedString(value, &storage, field: "version")
         case .traceID:
             traceIDs[row] = try storage.reading { bytes throws(RuleRuntimeError) in
                 try TraplineRules.traceID(from: value, bytes)

@@ -86,6 +86,35 @@ extension RuleBatch {
         return position
     }
 
+    /// Resource and scope fields, the same in both batch types; nil for record fields.
+    func readContainerField(_ field: RuleField, at position: RulePosition) -> RuleValue? {
+        switch field {
+        case .droppedAttributesCount(.resource): .int(Int64(resources[position.resource].droppedAttributesCount))
+        case .droppedAttributesCount(.scope): .int(Int64(scopes[position.scope].droppedAttributesCount))
+        case .scopeName: .text(scopes[position.scope].name)
+        case .scopeVersion: .text(scopes[position.scope].version)
+        default: nil
+        }
+    }
+
+    /// Writes a resource or scope field; false for record fields.
+    mutating func writeContainerField(_ field: RuleField, at position: RulePosition, _ value: RuleValue)
+        throws(RuleRuntimeError) -> Bool
+    {
+        switch field {
+        case .droppedAttributesCount(.resource):
+            resources[position.resource].droppedAttributesCount = UInt32(
+                clamping: try storedInt(value, field: "dropped_attributes_count"))
+        case .droppedAttributesCount(.scope):
+            scopes[position.scope].droppedAttributesCount = UInt32(
+                clamping: try storedInt(value, field: "dropped_attributes_count"))
+        case .scopeName: scopes[position.scope].name = try storedString(value, &storage, field: "name")
+        case .scopeVersion: scopes[position.scope].version = try storedString(value, &storage, field: "version")
+        default: return false
+        }
+        return true
+    }
+
     /// Marks the owner of an attribute table as changed.
     mutating func markModified(_ owner: AttributeOwner, at position: RulePosition) {
         switch owner {

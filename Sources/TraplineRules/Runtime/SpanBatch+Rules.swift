@@ -12,14 +12,11 @@ extension SpanBatch: RuleBatch {
     }
 
     func readField(_ field: RuleField, at position: RulePosition, _ bytes: BatchBytes) -> RuleValue {
+        if let value = readContainerField(field, at: position) { return value }
         let row = position.row
         switch field {
-        case .droppedAttributesCount(.resource): return .int(Int64(resources[position.resource].droppedAttributesCount))
-        case .droppedAttributesCount(.scope): return .int(Int64(scopes[position.scope].droppedAttributesCount))
         case .droppedAttributesCount(.record): return .int(Int64(droppedCounts[row].attributes))
         case .droppedAttributesCount(.event): return .int(Int64(events.droppedAttributesCounts[position.event]))
-        case .scopeName: return .text(scopes[position.scope].name)
-        case .scopeVersion: return .text(scopes[position.scope].version)
         case .traceID(let hex):
             return hex ? .string(traceIDs[row].isZero ? "" : traceIDs[row].description) : .traceID(traceIDs[row])
         case .spanID(let hex):
@@ -72,21 +69,14 @@ extension SpanBatch: RuleBatch {
     mutating func writeField(_ field: RuleField, at position: RulePosition, _ value: RuleValue)
         throws(RuleRuntimeError)
     {
+        if try writeContainerField(field, at: position, value) { return }
         let row = position.row
         switch field {
-        case .droppedAttributesCount(.resource):
-            resources[position.resource].droppedAttributesCount = UInt32(
-                clamping: try storedInt(value, field: "dropped_attributes_count"))
-        case .droppedAttributesCount(.scope):
-            scopes[position.scope].droppedAttributesCount = UInt32(
-                clamping: try storedInt(value, field: "dropped_attributes_count"))
         case .droppedAttributesCount(.record):
             droppedCounts[row].attributes = UInt32(clamping: try storedInt(value, field: "dropped_attributes_count"))
         case .droppedAttributesCount(.event):
             events.droppedAttributesCounts[position.event] = UInt32(
                 clamping: try storedInt(value, field: "dropped_attributes_count"))
-        case .scopeName: scopes[position.scope].name = try storedString(value, &storage, field: "name")
-        case .scopeVersion: scopes[position.scope].version = try storedString(value, &storage, field: "version")
         case .traceID:
             traceIDs[row] = try storage.reading { bytes throws(RuleRuntimeError) in
                 try TraplineRules.traceID(from: value, bytes)

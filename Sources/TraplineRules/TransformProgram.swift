@@ -13,8 +13,22 @@ public struct TransformProgram: Sendable {
 
     /// Makes a program from compiled groups.
     public init(groups: [RuleGroup]) {
-        self.groups = groups
-        itemByItem = groups.map { group in
+        // Consecutive groups of one context and error mode without conditions of their own (the
+        // basic list form) run as one: each item then meets every statement in turn.
+        var merged: [RuleGroup] = []
+        for group in groups {
+            if let last = merged.last, last.context == group.context, last.errorMode == group.errorMode,
+                last.conditions.isEmpty, group.conditions.isEmpty
+            {
+                merged[merged.count - 1] = RuleGroup(
+                    context: last.context, conditions: [], statements: last.statements + group.statements,
+                    errorMode: last.errorMode)
+            } else {
+                merged.append(group)
+            }
+        }
+        self.groups = merged
+        itemByItem = merged.map { group in
             group.statements.contains { statement in
                 let target = statement.editor.target
                 if case .cache = target.field { return true }
@@ -68,8 +82,7 @@ public struct TransformProgram: Sendable {
                                 let position = batch.position(
                                     of: Int(item), in: group.context, eventOwners: eventOwners)
                                 do { try evaluator.assign(path, .text(slice), &batch, position) } catch {
-                                    if group.errorMode == .propagate { throw error }
-                                    tally.record(error)
+                                    try RuleEvaluator<Batch>.absorb(error, group.errorMode, &tally)
                                 }
                             }
                             continue
@@ -82,20 +95,15 @@ public struct TransformProgram: Sendable {
                                     let position = batch.position(
                                         of: Int(item), in: group.context, eventOwners: eventOwners)
                                     do { try evaluator.assign(path, .int(values[index]), &batch, position) } catch {
-                                        if group.errorMode == .propagate { throw error }
-                                        tally.record(error)
+                                        try RuleEvaluator<Batch>.absorb(error, group.errorMode, &tally)
                                     }
                                 }
                                 continue
                             }
                         }
-                        for item in selected {
-                            let position = batch.position(of: Int(item), in: group.context, eventOwners: eventOwners)
-                            do { try evaluator.execute(editor, &batch, position) } catch {
-                                if group.errorMode == .propagate { throw error }
-                                tally.record(error)
-                            }
-                        }
+                        try evaluator.execute(
+                            editor, on: selected, &batch, context: group.context, eventOwners: eventOwners,
+                            errorMode: group.errorMode, tally: &tally)
                     }
                 }
             } catch {
@@ -117,16 +125,14 @@ public struct TransformProgram: Sendable {
             for statement in group.statements {
                 do {
                     if let condition = statement.condition {
-                        let current = evaluator
                         let holds = try batch.storage.reading { bytes throws(RuleRuntimeError) in
-                            try current.test(condition, batch, position, bytes)
+                            try evaluator.test(condition, batch, position, bytes)
                         }
                         if !holds { continue }
                     }
                     try evaluator.execute(statement.editor, &batch, position)
                 } catch {
-                    if group.errorMode == .propagate { throw error }
-                    tally.record(error)
+                    try RuleEvaluator<Batch>.absorb(error, group.errorMode, &tally)
                 }
             }
         }

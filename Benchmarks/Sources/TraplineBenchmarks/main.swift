@@ -284,7 +284,14 @@ let filterTransform = measure("trapline decode + filter + transform", spans: spa
 let filterTransformEncode = measure("  ... + encode", spans: spanCount, bytes: payloadBytes) { runRules(encode: true) }
 let rounds = Double(ruleTotals[0].received) / Double(spanCount)
 
-// TRAPLINE_RULES_PROBE=1: each condition and statement alone, to find what costs.
+// TRAPLINE_RULES_PROBE=full: the whole rules pipeline, long enough to profile.
+if ProcessInfo.processInfo.environment["TRAPLINE_RULES_PROBE"] == "full" {
+    let full = measure("probe full", spans: spanCount, bytes: payloadBytes, rounds: 30) { runRules(encode: false) }
+    print("full rules pipeline: \(String(format: "%.2f", decodeOnly.seconds / full.seconds))x of decode")
+    exit(0)
+}
+
+// TRAPLINE_RULES_PROBE=all (or an index): each condition and statement alone, to find what costs.
 if ProcessInfo.processInfo.environment["TRAPLINE_RULES_PROBE"] != nil {
     let lines = rulesPipeline.split(separator: "\n").map(String.init)
     // The pipeline's rules, then a few more that isolate costs.

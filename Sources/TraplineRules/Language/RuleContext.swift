@@ -81,6 +81,12 @@ enum RuleField: Hashable, Sendable {
     case logTime(unixNano: Bool), observedTime(unixNano: Bool)
     case severityNumber, severityText, body, logEventName
 
+    /// Whose attributes the field is, for `attributes` fields.
+    var attributeOwner: AttributeOwner? {
+        if case .attributes(let owner) = self { return owner }
+        return nil
+    }
+
     /// Paths of each context, with their types and whether `set` may write them.
     static func lookup(_ path: String, in context: RuleContext) -> (field: RuleField, type: RuleType, settable: Bool)? {
         switch (context, path) {

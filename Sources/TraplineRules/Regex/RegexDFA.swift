@@ -220,7 +220,10 @@ final class RegexPikeVM {
     /// The slots of the last match `search` found (start and end of each group, -1 when unset).
     var matchedSlots: [Int] { state.matchedSlots }
 
-    func reset(for program: RegexProgram) { state.reset(for: program) }
+    /// Makes `program` the one searched, keeping the buffers; nothing to do when it already is.
+    func use(_ program: RegexProgram) {
+        if state.program !== program { state.reset(for: program) }
+    }
 
     func search(_ bytes: UnsafeRawBufferPointer, from start: Int, anchored: Bool = false) -> Bool {
         var local = PikeState(program: state.program, empty: true)

@@ -145,10 +145,10 @@ enum RuleReplacement {
     /// matched. Allocates nothing once `vm` and `output` have grown.
     static func replaceAll(
         _ regex: ByteRegex, in text: UnsafeRawBufferPointer, with template: String, vm: RegexPikeVM,
-        into output: inout [UInt8]
+        into output: inout [UInt8], prechecked: Bool = false
     ) -> Bool {
-        if let dfa = regex.dfa, !dfa.isMatch(text) { return false }
-        vm.reset(for: regex.program)
+        if !prechecked, let dfa = regex.dfa, !dfa.isMatch(text) { return false }
+        vm.use(regex.program)
         output.removeAll(keepingCapacity: true)
         var copied = 0
         var searchFrom = 0
@@ -262,6 +262,76 @@ enum RuleReplacement {
 }
 
 extension RuleEvaluator {
+    /// Runs one editor on every item of `items` (a context's item indexes): the editor is taken
+    /// apart once, and the hot editors loop over the items with their parts in hand, so no item
+    /// pays for the dispatch. A failure on one item is counted (or, under `propagate`, thrown).
+    mutating func execute(
+        _ editor: Editor, on items: [Int32], _ batch: inout Batch, context: RuleContext, eventOwners: [Int32],
+        errorMode: RuleErrorMode, tally: inout RuleTally
+    ) throws(RuleRuntimeError) {
+        switch editor {
+        case .deleteKey(let path, _, .some(let literal)) where path.keys.isEmpty && path.field.attributeOwner != nil:
+            let owner = path.field.attributeOwner!
+            for item in items {
+                let position = batch.position(of: Int(item), in: context, eventOwners: eventOwners)
+                if Self.removeAttribute(owner, literal, &batch, position) { batch.markModified(owner, at: position) }
+            }
+        case .replacePattern(let path, let regex, let replacement):
+            for item in items {
+                let position = batch.position(of: Int(item), in: context, eventOwners: eventOwners)
+                do { try replacePattern(path, regex, replacement, &batch, position) } catch {
+                    try Self.absorb(error, errorMode, &tally)
+                }
+            }
+        case .set(let path, let value):
+            for item in items {
+                let position = batch.position(of: Int(item), in: context, eventOwners: eventOwners)
+                do {
+                    let newValue = try evaluateNow(value, batch, position)
+                    try assign(path, newValue, &batch, position)
+                } catch {
+                    try Self.absorb(error, errorMode, &tally)
+                }
+            }
+        default:
+            for item in items {
+                let position = batch.position(of: Int(item), in: context, eventOwners: eventOwners)
+                do { try execute(editor, &batch, position) } catch { try Self.absorb(error, errorMode, &tally) }
+            }
+        }
+    }
+
+    /// Counts a failure under `ignore`/`silent`; rethrows it under `propagate`.
+    static func absorb(_ error: RuleRuntimeError, _ mode: RuleErrorMode, _ tally: inout RuleTally)
+        throws(RuleRuntimeError)
+    {
+        if mode == .propagate { throw error }
+        tally.record(error)
+    }
+
+    /// `replace_pattern` on one item: the DFA rejects most values before any buffer is touched;
+    /// a replaced value is copied to the arena once and the field points at it.
+    mutating func replacePattern(
+        _ path: RulePath, _ regex: ByteRegex, _ replacement: Compiled, _ batch: inout Batch, _ position: RulePosition
+    ) throws(RuleRuntimeError) {
+        let current = try readNow(path, batch, position)
+        let candidate = batch.storage.withBytes { bytes in current.withUTF8(bytes) { regex.dfa?.isMatch($0) ?? true } }
+        guard candidate == true else { return }
+        let template = try evaluateString(replacement, batch, position)
+        let vm = scratchVM ?? RegexPikeVM(program: regex.program)
+        var output: [UInt8] = []
+        swap(&output, &scratchOutput)
+        let replaced = batch.storage.withBytes { bytes in
+            current.withUTF8(bytes) {
+                RuleReplacement.replaceAll(regex, in: $0, with: template, vm: vm, into: &output, prechecked: true)
+            }
+        }
+        scratchVM = vm
+        let slice = replaced == true ? batch.storage.appendToArena(output) : nil
+        swap(&output, &scratchOutput)
+        if let slice { try assign(path, .text(slice), &batch, position) }
+    }
+
     /// Runs one editor on the item at `position`.
     mutating func execute(_ editor: Editor, _ batch: inout Batch, _ position: RulePosition) throws(RuleRuntimeError) {
         switch editor {
@@ -291,26 +361,7 @@ extension RuleEvaluator {
             let template = try evaluateString(replacement, batch, position)
             try editMap(path, .replaceAllMatches(glob, template), &batch, position)
         case .replacePattern(let path, let regex, let replacement):
-            let current = try readNow(path, batch, position)
-            // Most values do not match: the DFA says so before any buffer is touched.
-            let candidate = batch.storage.withBytes { bytes in
-                current.withUTF8(bytes) { regex.dfa?.isMatch($0) ?? true }
-            }
-            guard candidate == true else { return }
-            let template = try evaluateString(replacement, batch, position)
-            let vm = scratchVM ?? RegexPikeVM(program: regex.program)
-            var output: [UInt8] = []
-            swap(&output, &scratchOutput)
-            let replaced = batch.storage.withBytes { bytes in
-                current.withUTF8(bytes) {
-                    RuleReplacement.replaceAll(regex, in: $0, with: template, vm: vm, into: &output)
-                }
-            }
-            scratchVM = vm
-            let slice = replaced == true ? batch.storage.appendToArena(output) : nil
-            swap(&output, &scratchOutput)
-            // The new text is copied to the arena once, and the field points at it.
-            if let slice { try assign(path, .text(slice), &batch, position) }
+            try replacePattern(path, regex, replacement, &batch, position)
         case .replaceMatch(let path, let glob, let replacement):
             let template = try evaluateString(replacement, batch, position)
             let current = try readNow(path, batch, position)

@@ -61,6 +61,12 @@ extension ReplayReport {
                     out.field("blocked", row.counts.blocked)
                     out.field("rejected", row.counts.rejected)
                     out.field("rule_errors", row.counts.ruleErrors)
+                    if row.counts.associationLookups > 0 || row.counts.podTableSize > 0 {
+                        out.field("pods", row.counts.podTableSize)
+                        out.field("association_lookups", row.counts.associationLookups)
+                        out.field("association_misses", row.counts.associationMisses)
+                        out.field("shared_ip_misses", row.counts.sharedIPMisses)
+                    }
                     out.field("seconds", String(Double(row.counts.nanoseconds) / 1e9))
                     out.field("records_per_second", Int(row.recordsPerSecond))
                 }

@@ -14,6 +14,14 @@ public struct StageCounts: Hashable, Sendable {
     public var rejected = 0
     /// Rule failures counted and passed over (`error_mode: ignore` or `silent`).
     public var ruleErrors = 0
+    /// Resources a `k8s_attributes` stage tried to associate with a pod.
+    public var associationLookups = 0
+    /// Of those, the ones no pod matched.
+    public var associationMisses = 0
+    /// Of the misses, the ones whose IP several pods share (host network).
+    public var sharedIPMisses = 0
+    /// Pods in the stage's table (the largest seen; a gauge, not a sum).
+    public var podTableSize = 0
     /// Time spent in the stage, in nanoseconds.
     public var nanoseconds: UInt64 = 0
 
@@ -31,6 +39,10 @@ public struct StageCounts: Hashable, Sendable {
         lhs.blocked += rhs.blocked
         lhs.rejected += rhs.rejected
         lhs.ruleErrors += rhs.ruleErrors
+        lhs.associationLookups += rhs.associationLookups
+        lhs.associationMisses += rhs.associationMisses
+        lhs.sharedIPMisses += rhs.sharedIPMisses
+        lhs.podTableSize = max(lhs.podTableSize, rhs.podTableSize)
         lhs.nanoseconds += rhs.nanoseconds
     }
 }

@@ -10,6 +10,9 @@ extern void *__libc_memalign(size_t alignment, size_t size);
 
 static _Atomic uint64_t allocations;
 
+#include <malloc.h>
+uint64_t malloc_counter_heap_bytes(void) { return (uint64_t)mallinfo2().uordblks; }
+
 uint64_t malloc_counter_allocations(void) { return atomic_load_explicit(&allocations, memory_order_relaxed); }
 
 void *malloc(size_t size) {

@@ -284,6 +284,71 @@ let filterTransform = measure("trapline decode + filter + transform", spans: spa
 let filterTransformEncode = measure("  ... + encode", spans: spanCount, bytes: payloadBytes) { runRules(encode: true) }
 let rounds = Double(ruleTotals[0].received) / Double(spanCount)
 
+// k8s_attributes (issue 6): 10,000 pods, and every resource of the stream is one of them
+// (associated by pod name and namespace, as the stream's resources carry them).
+var k8sTable = PodTable()
+var streamPods = Set<String>()
+for frame in frames {
+    decoder.decodeTraces(input: input, frame: frame, sourceOffset: frame.lowerBound, into: &batch)
+    batch.withBytes { bytes in
+        for resource in batch.resources {
+            for index in resource.attributes.range where bytes.string(batch.attributes.keys[index]) == "k8s.pod.name" {
+                streamPods.insert(bytes.string(batch.attributes.values[index].slice))
+            }
+        }
+    }
+}
+let heapBeforePods = malloc_counter_heap_bytes()
+let podNames = Array(streamPods) + (0..<max(0, 10_000 - streamPods.count)).map { "filler-\($0)" }
+for (index, name) in podNames.enumerated() {
+    let pod = PodTable.Pod(attributes: [
+        ("k8s.pod.uid", "uid-\(index)"), ("k8s.deployment.name", String(name.split(separator: "-").first ?? "")),
+        ("k8s.node.name", "node-\(index % 40)"), ("k8s.pod.start_time", "2026-11-25T10:00:00Z"),
+    ])
+    k8sTable.add(
+        pod,
+        identifiers: PodTable.Identifiers(
+            uid: "uid-\(index)", name: name, namespace: "shop",
+            ips: ["10.\(index / 65536).\(index / 256 % 256).\(index % 256)"],
+            containerIDs: []))
+}
+let loadedTable = k8sTable
+let bytesPerPod = Double(malloc_counter_heap_bytes() &- heapBeforePods) / Double(loadedTable.count)
+let k8sStage = K8sAttributesStage(
+    id: "k8sattributes", source: PodTableSource(path: nil, initial: loadedTable) { loadedTable },
+    rules: [
+        PodAssociationRule(sources: [.resourceAttribute("k8s.pod.name"), .resourceAttribute("k8s.namespace.name")])
+    ])
+let k8sChain = StageChain([k8sStage])
+var k8sCounts: [StageCounts] = []
+let k8sEnrich = measure("trapline decode + k8s_attributes", spans: spanCount, bytes: payloadBytes) {
+    for frame in frames {
+        decoder.decodeTraces(input: input, frame: frame, sourceOffset: frame.lowerBound, into: &batch)
+        k8sCounts = []
+        k8sChain.run(&batch, mask: &mask, counts: &k8sCounts)
+    }
+}
+precondition(k8sCounts[0].associationMisses == 0, "every resource of the stream has its pod")
+if ProcessInfo.processInfo.environment["TRAPLINE_K8S_PROFILE"] != nil {
+    for _ in 0..<60 {
+        for frame in frames {
+            decoder.decodeTraces(input: input, frame: frame, sourceOffset: frame.lowerBound, into: &batch)
+            k8sCounts = []
+            k8sChain.run(&batch, mask: &mask, counts: &k8sCounts)
+        }
+    }
+    exit(0)
+}
+var k8sNanoseconds: UInt64 = 0
+var k8sLookups = 0
+for frame in frames {
+    decoder.decodeTraces(input: input, frame: frame, sourceOffset: frame.lowerBound, into: &batch)
+    k8sCounts = []
+    k8sChain.run(&batch, mask: &mask, counts: &k8sCounts)
+    k8sNanoseconds += k8sCounts[0].nanoseconds
+    k8sLookups += k8sCounts[0].associationLookups
+}
+
 // TRAPLINE_RULES_PROBE=full: the whole rules pipeline, long enough to profile.
 if ProcessInfo.processInfo.environment["TRAPLINE_RULES_PROBE"] == "full" {
     let full = measure("probe full", spans: spanCount, bytes: payloadBytes, rounds: 30) { runRules(encode: false) }
@@ -349,7 +414,7 @@ print(
 )
 for measurement in [
     byteScan, protobufC, decodeOnly, copyThrough, columnEncode, walk, jsonByteScan, jsonDecode, jsonEncode,
-    filterTransform, filterTransformEncode,
+    filterTransform, filterTransformEncode, k8sEnrich,
 ] {
     print(line(measurement))
 }
@@ -362,6 +427,7 @@ let ratios: [(String, Double)] = [
     ("JSON decode vs protobuf decode (spans/s)", decodeOnly.seconds / jsonDecode.seconds),
     ("JSON decode vs byte scan of the JSON", jsonByteScan.seconds / jsonDecode.seconds),
     ("decode+filter+transform vs decode (spans/s)", decodeOnly.seconds / filterTransform.seconds),
+    ("decode+k8s_attributes (10k pods) vs decode", decodeOnly.seconds / k8sEnrich.seconds),
 ]
 print(
     "rules: filter \(String(format: "%.0f", Double(ruleTotals[0].nanoseconds) / Double(ruleTotals[0].received))) ns/span, transform \(String(format: "%.0f", Double(ruleTotals[1].nanoseconds) / Double(max(1, ruleTotals[1].received)))) ns/span it saw"
@@ -370,6 +436,9 @@ print(
     "rules: filter dropped \(String(format: "%.1f", Double(ruleTotals[0].filtered) / rounds)) of \(spanCount) spans per pass, transform saw \(String(format: "%.0f", Double(ruleTotals[1].received) / rounds)), rule errors \(ruleTotals[1].ruleErrors)"
 )
 print("decode: \(String(format: "%.0f", decodeOnly.seconds / Double(spanCount) * 1e9)) ns/span")
+print(
+    "k8s_attributes: \(loadedTable.count) pods, \(k8sLookups) resources looked up, \(String(format: "%.1f", Double(k8sNanoseconds) / Double(spanCount))) ns/span in the stage (\(String(format: "%.0f", Double(k8sNanoseconds) / Double(max(1, k8sLookups)))) ns per resource), \(String(format: "%.0f", bytesPerPod)) heap bytes per pod (4 attributes kept)"
+)
 print("in-memory decode scaling, 1 → 2 threads: \(String(format: "%.2f", oneThread / twoThreads))x")
 for (name, ratio) in ratios {
     print("ratio \(name.padding(toLength: 42, withPad: " ", startingAt: 0)) \(String(format: "%.2f", ratio))x")
@@ -394,6 +463,10 @@ if let index = arguments.firstIndex(of: "--thresholds"), index + 1 < arguments.c
     }
     if let floor = thresholds["min_rules_ratio_vs_decode"], decodeOnly.seconds / filterTransform.seconds < floor {
         print("THRESHOLD: decode + filter + transform below \(floor) of decode")
+        failed = true
+    }
+    if let floor = thresholds["min_k8s_ratio_vs_decode"], decodeOnly.seconds / k8sEnrich.seconds < floor {
+        print("THRESHOLD: decode + k8s_attributes below \(floor) of decode")
         failed = true
     }
     if let ceiling = thresholds["max_decode_allocations_per_span"],

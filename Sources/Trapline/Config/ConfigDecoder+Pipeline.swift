@@ -22,6 +22,7 @@ extension ConfigDecoder {
             case "processors":
                 for component in components(entry) {
                     declaredProcessorIDs.append(component.id)
+                    config.processorLocations[component.id] = component.location
                     if let processor = decodeProcessor(component) {
                         config.processors.append((component.id, processor))
                     }

@@ -5,6 +5,7 @@ extension ConfigDecoder {
         switch component.id.type {
         case "filter": return decodeFilter(component).map { .filter($0) }
         case "transform": return decodeTransform(component).map { .transform($0) }
+        case "k8sattributes", "k8s_attributes": return decodeK8sAttributes(component).map { .k8sAttributes($0) }
         default:
             unsupportedType("processor", component, supported: ProcessorConfig.supportedTypes)
             return nil

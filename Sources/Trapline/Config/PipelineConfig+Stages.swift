@@ -64,6 +64,21 @@ extension PipelineConfig {
                     TransformStage(
                         id: id.description, traces: tracePrograms.map(TransformProgram.init),
                         logs: logPrograms.map(TransformProgram.init)))
+            case .k8sAttributes(let k8s):
+                let loader = PodListLoader(config: k8s)
+                let initial: PodTable
+                do { initial = try loader.load() } catch {
+                    diagnostics.error(
+                        "cannot load the pod list: \(error)",
+                        at: processorLocations[id] ?? ConfigLocation(path: "processors", file: "", line: 1, column: 1))
+                    continue
+                }
+                let source = PodTableSource(path: k8s.podListFile, initial: initial) {
+                    do { return try loader.load() } catch { throw error }
+                }
+                stages.append(
+                    K8sAttributesStage(
+                        id: id.description, source: source, rules: k8s.associations, passthrough: k8s.passthrough))
             }
         }
         return StageChain(stages)

@@ -124,6 +124,8 @@ public struct PipelineConfig: Sendable {
     public var receivers: [(id: ComponentID, config: ReceiverConfig)] = []
     /// Processors by id, in file order.
     public var processors: [(id: ComponentID, config: ProcessorConfig)] = []
+    /// Where each processor is defined, for diagnostics found when it is built.
+    var processorLocations: [ComponentID: ConfigLocation] = [:]
     /// Exporters by id, in file order.
     public var exporters: [(id: ComponentID, config: ExporterConfig)] = []
     /// Pipelines, in file order.

@@ -20,6 +20,9 @@ final class TraplineMetrics: Sendable {
     private let filtered: [Counter]
     private let blocked: [Counter]
     private let ruleErrors: [Counter]
+    private let lookups: [Counter]
+    private let misses: [(noMatch: Counter, sharedIP: Counter)]
+    private let podTableSize: [Gauge]
     private let stageDuration: [DurationHistogram]
     private let decodeDuration: DurationHistogram
     private let encodeDuration: DurationHistogram
@@ -76,6 +79,23 @@ final class TraplineMetrics: Sendable {
                 name: "trapline_rule_errors_total", labels: [("stage", stage)],
                 help: "Rule failures a stage counted and passed over (error_mode ignore or silent), by stage.")
         }
+        lookups = stages.map { stage in
+            registry.makeCounter(
+                name: "trapline_k8s_association_lookups_total", labels: [("stage", stage)],
+                help: "Resources a k8s_attributes stage looked up a pod for, by stage.")
+        }
+        misses = stages.map { stage in
+            func miss(_ reason: String) -> Counter {
+                registry.makeCounter(
+                    name: "trapline_k8s_association_misses_total", labels: [("stage", stage), ("reason", reason)],
+                    help: "Lookups that found no pod, by stage and reason (shared_ip: several pods share the IP).")
+            }
+            return (miss("no_match"), miss("shared_ip"))
+        }
+        podTableSize = stages.map { stage in
+            registry.makeGauge(
+                name: "trapline_k8s_pods", labels: [("stage", stage)], help: "Pods in a k8s_attributes stage's table.")
+        }
         let buckets: [Duration] = [
             .microseconds(10), .microseconds(50), .microseconds(100), .microseconds(500), .milliseconds(1),
             .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(500), .seconds(1),
@@ -113,6 +133,11 @@ final class TraplineMetrics: Sendable {
             if counts.filtered > 0 { filtered[index].increment(by: Int64(counts.filtered)) }
             if counts.blocked > 0 { blocked[index].increment(by: Int64(counts.blocked)) }
             if counts.ruleErrors > 0 { ruleErrors[index].increment(by: Int64(counts.ruleErrors)) }
+            if counts.associationLookups > 0 { lookups[index].increment(by: Int64(counts.associationLookups)) }
+            let noMatch = counts.associationMisses - counts.sharedIPMisses
+            if noMatch > 0 { misses[index].noMatch.increment(by: Int64(noMatch)) }
+            if counts.sharedIPMisses > 0 { misses[index].sharedIP.increment(by: Int64(counts.sharedIPMisses)) }
+            if counts.podTableSize > 0 { podTableSize[index].set(to: Double(counts.podTableSize)) }
             stageDuration[index].recordNanoseconds(Int64(counts.nanoseconds))
         }
     }

@@ -1,0 +1,226 @@
+import Foundation
+import TraplineRules
+public import TraplineStages
+import Yams
+
+/// A pod list that cannot be read: the file and why.
+public struct PodListError: Error, CustomStringConvertible, Sendable {
+    public var path: String
+    public var reason: String
+    public var description: String { "\(path): \(reason)" }
+}
+
+/// Reads Kubernetes object lists (`kubectl get … -o json|yaml`, the kubelet's `/pods`) into the
+/// pod table a `k8sattributes` stage uses, keeping for each pod only the attributes the
+/// configuration extracts.
+public struct PodListLoader: Sendable {
+    public let config: K8sAttributesConfig
+    private let environment: [String: String]
+
+    /// - Parameter environment: for `filter.node_from_env_var`; nil reads the process environment.
+    public init(config: K8sAttributesConfig, environment: [String: String]? = nil) {
+        self.config = config
+        self.environment = environment ?? ProcessInfo.processInfo.environment
+    }
+
+    /// Reads the configured files and builds the table.
+    ///
+    /// - Throws: `PodListError` naming the file that cannot be read or parsed.
+    public func load() throws(PodListError) -> PodTable {
+        guard let podFile = config.podListFile else { return PodTable() }
+        let pods = try Self.objects(podFile, kind: "Pod")
+        let namespaces =
+            try config.namespaceListFile.map { path throws(PodListError) in
+                try Self.objects(path, kind: "Namespace")
+            } ?? []
+        let nodes =
+            try config.nodeListFile.map { path throws(PodListError) in try Self.objects(path, kind: "Node") }
+            ?? []
+        return table(pods: pods, namespaces: namespaces, nodes: nodes)
+    }
+
+    /// The objects of a file: a `List`/`…List`'s items, or the one object, of `kind`.
+    static func objects(_ path: String, kind: String) throws(PodListError) -> [[String: Any]] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PodListError(path: path, reason: "cannot read the file")
+        }
+        let parsed: Any?
+        let first = data.first { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }
+        if first == UInt8(ascii: "{") {
+            parsed = try? JSONSerialization.jsonObject(with: data)
+        } else {
+            parsed = (String(data: data, encoding: .utf8)).flatMap { try? Yams.load(yaml: $0) }
+        }
+        guard let root = parsed as? [String: Any] else {
+            throw PodListError(path: path, reason: "not a Kubernetes object or list in JSON or YAML")
+        }
+        let items = (root["items"] as? [[String: Any]]) ?? [root]
+        return items.filter { ($0["kind"] as? String).map { $0 == kind } ?? true }
+    }
+
+    private func table(pods: [[String: Any]], namespaces: [[String: Any]], nodes: [[String: Any]]) -> PodTable {
+        let namespaceByName = Dictionary(
+            namespaces.map { (Self.string($0, "metadata", "name") ?? "", $0) }, uniquingKeysWith: { first, _ in first })
+        let nodeByName = Dictionary(
+            nodes.map { (Self.string($0, "metadata", "name") ?? "", $0) }, uniquingKeysWith: { first, _ in first })
+        let clusterUID = namespaceByName["kube-system"].flatMap { Self.string($0, "metadata", "uid") }
+        let excluded = config.excludePods.compactMap { try? ByteRegex("^(?:" + $0 + ")$") }
+        let node = config.filterNode ?? config.filterNodeFromEnvVar.flatMap { environment[$0] }
+        var table = PodTable()
+        for pod in pods {
+            let name = Self.string(pod, "metadata", "name") ?? ""
+            let namespace = Self.string(pod, "metadata", "namespace") ?? ""
+            if excluded.contains(where: { $0.isMatch(name) }) { continue }
+            if let node, Self.string(pod, "spec", "nodeName") != node { continue }
+            if let wanted = config.filterNamespace, namespace != wanted { continue }
+            let labels = Self.map(pod, "metadata", "labels")
+            guard config.filterLabels.allSatisfy({ Self.passes($0, labels[$0.key]) }),
+                config.filterFields.allSatisfy({ Self.passes($0, Self.field(pod, $0.key)) })
+            else { continue }
+            let attributes = extracted(
+                pod, name: name, namespace: namespace, labels: labels, namespaceObject: namespaceByName[namespace],
+                nodeObject: Self.string(pod, "spec", "nodeName").flatMap { nodeByName[$0] }, clusterUID: clusterUID)
+            var ips = (Self.value(pod, "status", "podIPs") as? [[String: Any]] ?? []).compactMap { $0["ip"] as? String }
+            if let ip = Self.string(pod, "status", "podIP"), !ips.contains(ip) { ips.insert(ip, at: 0) }
+            let containerIDs = ((Self.value(pod, "status", "containerStatuses") as? [[String: Any]]) ?? []).compactMap {
+                ($0["containerID"] as? String).map { id in
+                    id.range(of: "://").map { String(id[$0.upperBound...]) } ?? id
+                }
+            }
+            table.add(
+                PodTable.Pod(attributes: attributes),
+                identifiers: PodTable.Identifiers(
+                    uid: Self.string(pod, "metadata", "uid") ?? "", name: name, namespace: namespace, ips: ips,
+                    containerIDs: containerIDs))
+        }
+        return table
+    }
+
+    private func extracted(
+        _ pod: [String: Any], name: String, namespace: String, labels: [String: String],
+        namespaceObject: [String: Any]?, nodeObject: [String: Any]?, clusterUID: String?
+    ) -> [(key: String, value: String)] {
+        var attributes: [(key: String, value: String)] = []
+        func put(_ key: String, _ value: String?) {
+            guard let value, !value.isEmpty, !attributes.contains(where: { $0.key == key }) else { return }
+            attributes.append((key, value))
+        }
+        let owners = Self.value(pod, "metadata", "ownerReferences") as? [[String: Any]] ?? []
+        func owner(_ kind: String) -> String? {
+            owners.first { $0["kind"] as? String == kind }?["name"] as? String
+        }
+        let replicaSet = owner("ReplicaSet")
+        let job = owner("Job")
+        let image = ((Self.value(pod, "spec", "containers") as? [[String: Any]])?.first?["image"] as? String)
+            .map(Self.splitImage)
+        for field in config.metadata {
+            switch field {
+            case "k8s.namespace.name": put(field, namespace)
+            case "k8s.pod.name": put(field, name)
+            case "k8s.pod.uid": put(field, Self.string(pod, "metadata", "uid"))
+            case "k8s.pod.start_time": put(field, Self.string(pod, "status", "startTime"))
+            case "k8s.node.name": put(field, Self.string(pod, "spec", "nodeName"))
+            case "k8s.replicaset.name": put(field, replicaSet)
+            case "k8s.deployment.name":
+                // A Deployment's ReplicaSet is named `<deployment>-<pod-template-hash>`.
+                if let replicaSet, let hash = labels["pod-template-hash"], replicaSet.hasSuffix("-" + hash) {
+                    put(field, String(replicaSet.dropLast(hash.count + 1)))
+                }
+            case "k8s.statefulset.name": put(field, owner("StatefulSet"))
+            case "k8s.daemonset.name": put(field, owner("DaemonSet"))
+            case "k8s.job.name": put(field, job)
+            case "k8s.cronjob.name":
+                // A CronJob's Job is named `<cronjob>-<scheduled time in minutes>`.
+                if let job, let dash = job.lastIndex(of: "-"), job[job.index(after: dash)...].allSatisfy(\.isNumber),
+                    job.index(after: dash) < job.endIndex
+                {
+                    put(field, String(job[..<dash]))
+                }
+            case "k8s.cluster.uid": put(field, clusterUID)
+            case "container.image.name": put(field, image?.name)
+            case "container.image.tag": put(field, image?.tag)
+            default: break
+            }
+        }
+        let sources: [FieldExtractionConfig.Source: [String: Any]] = [
+            .pod: pod, .namespace: namespaceObject ?? [:], .node: nodeObject ?? [:],
+        ]
+        for (extractions, kind) in [(config.labels, "labels"), (config.annotations, "annotations")] {
+            for extraction in extractions {
+                let fields = Self.map(sources[extraction.from] ?? [:], "metadata", kind)
+                for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
+                    guard let tag = tagName(extraction, key: key, kind: kind) else { continue }
+                    put(tag, Self.valueGroup(extraction.valueRegex, value))
+                }
+            }
+        }
+        return attributes
+    }
+
+    /// The attribute name for `key`, or nil when the extraction does not take this key.
+    private func tagName(_ extraction: FieldExtractionConfig, key: String, kind: String) -> String? {
+        let defaultName = "k8s.\(extraction.from.rawValue).\(kind).\(key)"
+        if let wanted = extraction.key {
+            return wanted == key ? (extraction.tagName ?? defaultName) : nil
+        }
+        guard let pattern = extraction.keyRegex, let regex = try? ByteRegex("^(?:" + pattern + ")$") else { return nil }
+        let bytes = Array(key.utf8)
+        guard let match = bytes.withUnsafeBytes({ regex.firstMatch($0) }) else { return nil }
+        guard var name = extraction.tagName else { return defaultName }
+        // `$1`…`$9` name the key regex's groups (the anchoring group added above captures nothing).
+        for group in stride(from: 9, through: 1, by: -1) where group < match.count {
+            let text = match[group].map { String(decoding: bytes[$0], as: UTF8.self) } ?? ""
+            name = name.replacingOccurrences(of: "$\(group)", with: text)
+        }
+        return name
+    }
+
+    /// The `value` group of `regex` in `value` (or the whole value without a regex).
+    private static func valueGroup(_ pattern: String?, _ value: String) -> String? {
+        guard let pattern else { return value }
+        guard let regex = try? ByteRegex(pattern), let index = regex.groupNames.firstIndex(of: "value") else {
+            return nil
+        }
+        let bytes = Array(value.utf8)
+        guard let match = bytes.withUnsafeBytes({ regex.firstMatch($0) }), let range = match[index] else { return nil }
+        return String(decoding: bytes[range], as: UTF8.self)
+    }
+
+    static func splitImage(_ image: String) -> (name: String, tag: String?) {
+        var name = image
+        if let at = name.firstIndex(of: "@") { name = String(name[..<at]) }
+        let slash = name.lastIndex(of: "/") ?? name.startIndex
+        if let colon = name[slash...].lastIndex(of: ":") {
+            return (String(name[..<colon]), String(name[name.index(after: colon)...]))
+        }
+        return (name, "latest")
+    }
+
+    private static func passes(_ selector: PodSelectorConfig, _ value: String?) -> Bool {
+        switch selector.operation {
+        case .equals: value == selector.value
+        case .notEquals: value != selector.value
+        case .exists: value != nil
+        case .doesNotExist: value == nil
+        }
+    }
+
+    private static func field(_ pod: [String: Any], _ path: String) -> String? {
+        let parts = path.split(separator: ".").map(String.init)
+        return value(pod, parts) as? String
+    }
+
+    static func value(_ object: [String: Any], _ path: String...) -> Any? { value(object, path) }
+
+    static func value(_ object: [String: Any], _ path: [String]) -> Any? {
+        var current: Any? = object
+        for part in path { current = (current as? [String: Any])?[part] }
+        return current
+    }
+
+    static func string(_ object: [String: Any], _ path: String...) -> String? { value(object, path) as? String }
+
+    static func map(_ object: [String: Any], _ path: String...) -> [String: String] {
+        (value(object, path) as? [String: Any] ?? [:]).compactMapValues { $0 as? String }
+    }
+}

@@ -1,0 +1,282 @@
+import Synchronization
+public import TraplineCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// How a resource finds its pod: the Collector's `pod_association` rules, tried in order; the
+/// first rule whose sources are all present decides (found or not).
+public struct PodAssociationRule: Sendable, Hashable {
+    /// Where an identifier comes from.
+    public enum Source: Sendable, Hashable {
+        /// A resource attribute: `k8s.pod.ip` (or the older `ip`, `host.name`), `k8s.pod.uid`,
+        /// `k8s.pod.name` with `k8s.namespace.name`, `container.id`.
+        case resourceAttribute(String)
+        /// The receiver's peer address (only a network receiver has one).
+        case connection
+    }
+
+    /// Up to four sources, all needed.
+    public var sources: [Source]
+
+    public init(sources: [Source]) { self.sources = sources }
+
+    /// The Collector's default rules: pod IP, pod UID, then the connection.
+    public static let defaults = [
+        PodAssociationRule(sources: [.resourceAttribute("k8s.pod.ip")]),
+        PodAssociationRule(sources: [.resourceAttribute("k8s.pod.uid")]),
+        PodAssociationRule(sources: [.connection]),
+    ]
+
+    /// Attribute names a rule may use.
+    public static let attributeNames = [
+        "k8s.pod.ip", "ip", "host.name", "k8s.pod.uid", "k8s.pod.name", "k8s.namespace.name", "container.id",
+    ]
+}
+
+/// The pod table a stage reads, reloaded when its file changes (checked at most once a second).
+public final class PodTableSource: Sendable {
+    private struct State {
+        var table: PodTable
+        var modified: timespec
+        var checked: UInt64
+    }
+
+    /// The file the table comes from (nil: a fixed table).
+    public let path: String?
+    private let load: @Sendable () throws -> PodTable
+    private let state: Mutex<State>
+    /// Reloads that failed (the last good table stays).
+    private let failedReloads = Atomic<Int>(0)
+
+    /// How often the file's modification time is checked, in nanoseconds.
+    private let checkInterval: UInt64
+
+    /// A table from a file; `load` reads and parses it.
+    ///
+    /// - Parameter checkInterval: nanoseconds between looks at the file (default one second).
+    public init(
+        path: String?, initial: PodTable, checkInterval: UInt64 = 1_000_000_000,
+        load: @escaping @Sendable () throws -> PodTable
+    ) {
+        self.path = path
+        self.load = load
+        self.checkInterval = checkInterval
+        state = Mutex(State(table: initial, modified: Self.modified(path), checked: Clock.nanoseconds()))
+    }
+
+    /// Reload failures so far.
+    public var reloadFailures: Int { failedReloads.load(ordering: .relaxed) }
+
+    /// The current table (one lock per batch, not per span).
+    public func current() -> PodTable {
+        let now = Clock.nanoseconds()
+        let (table, stale) = state.withLock { state -> (PodTable, Bool) in
+            guard path != nil, now &- state.checked >= checkInterval else { return (state.table, false) }
+            state.checked = now
+            let modified = Self.modified(path)
+            guard modified.tv_sec != state.modified.tv_sec || modified.tv_nsec != state.modified.tv_nsec else {
+                return (state.table, false)
+            }
+            state.modified = modified
+            return (state.table, true)
+        }
+        guard stale else { return table }
+        do {
+            let fresh = try load()
+            state.withLock { $0.table = fresh }
+            return fresh
+        } catch {
+            failedReloads.add(1, ordering: .relaxed)
+            return table
+        }
+    }
+
+    private static func modified(_ path: String?) -> timespec {
+        guard let path else { return timespec() }
+        var info = stat()
+        guard stat(path, &info) == 0 else { return timespec() }
+        return info.st_mtim
+    }
+}
+
+/// The `k8s_attributes` processor (`k8sattributes` in pipeline files): adds Kubernetes metadata
+/// to resources, once per resource (never per span), from the pod each resource is associated
+/// with.
+public struct K8sAttributesStage: Stage {
+    public let id: String
+    /// The pods.
+    public let source: PodTableSource
+    /// Association rules, in order.
+    public let rules: [PodAssociationRule]
+    /// With `passthrough`, only the pod IP from the connection is added (the Collector's agent
+    /// mode); without a connection there is nothing to add.
+    public let passthrough: Bool
+
+    /// The rules, reduced to the lookup each makes (nil: a rule that cannot apply here).
+    private let lookups: [Lookup?]
+
+    private enum Lookup {
+        case ip([UInt8])
+        case uid
+        case nameAndNamespace
+        case container
+    }
+
+    public init(id: String, source: PodTableSource, rules: [PodAssociationRule], passthrough: Bool = false) {
+        self.id = id
+        self.source = source
+        self.rules = rules.isEmpty ? PodAssociationRule.defaults : rules
+        self.passthrough = passthrough
+        lookups = self.rules.map { rule in
+            var names: [String] = []
+            for source in rule.sources {
+                // A connection needs a receiver's peer address, which batches do not carry yet.
+                guard case .resourceAttribute(let name) = source else { return nil }
+                names.append(name)
+            }
+            if names.contains("k8s.pod.name") { return .nameAndNamespace }
+            switch names.first {
+            case "k8s.pod.ip": return .ip(Self.podIP)
+            case "ip": return .ip(Self.ip)
+            case "host.name": return .ip(Self.hostName)
+            case "k8s.pod.uid": return .uid
+            case "container.id": return .container
+            default: return nil
+            }
+        }
+    }
+
+    public func process(_ batch: inout SpanBatch, mask: inout RowMask, counts: inout StageCounts) {
+        enrich(&batch.resources, batch.scopes, &batch.attributes, &batch.storage, mask, &counts)
+    }
+
+    public func process(_ batch: inout LogBatch, mask: inout RowMask, counts: inout StageCounts) {
+        enrich(&batch.resources, batch.scopes, &batch.attributes, &batch.storage, mask, &counts)
+    }
+
+    private func enrich(
+        _ resources: inout [ResourceEntry], _ scopes: [ScopeEntry], _ table: inout AttributeTable,
+        _ storage: inout SliceStorage, _ mask: RowMask, _ counts: inout StageCounts
+    ) {
+        let pods = source.current()
+        counts.podTableSize = max(counts.podTableSize, pods.count)
+        guard !passthrough else { return }
+        for index in resources.indices {
+            let resource = resources[index]
+            let live = resource.scopes.range.contains { scopes[$0].rows.range.contains { mask.kept[$0] } }
+            guard live else { continue }
+            counts.associationLookups += 1
+            let association = storage.withBytes { bytes in associate(resource.attributes, table, bytes, pods) }
+            switch association {
+            case .found(let pod):
+                add(pods.pods[Int(pod)], to: &resources[index], &table, &storage)
+            case .sharedIP:
+                counts.associationMisses += 1
+                counts.sharedIPMisses += 1
+            case .missing:
+                counts.associationMisses += 1
+            }
+        }
+    }
+
+    private enum Association {
+        case found(Int32)
+        case sharedIP
+        case missing
+    }
+
+    /// Byte equality, length first (most keys differ in length).
+    @inline(__always)
+    static func same(_ bytes: UnsafeRawBufferPointer, _ wanted: [UInt8]) -> Bool {
+        guard bytes.count == wanted.count else { return false }
+        return wanted.withUnsafeBytes { same(bytes, $0) }
+    }
+
+    @inline(__always)
+    static func same(_ bytes: UnsafeRawBufferPointer, _ wanted: UnsafeRawBufferPointer) -> Bool {
+        bytes.count == wanted.count
+            && (wanted.count == 0 || memcmp(bytes.baseAddress!, wanted.baseAddress!, wanted.count) == 0)
+    }
+
+    /// Attribute names rules read, as bytes.
+    private static let podIP = Array("k8s.pod.ip".utf8)
+    private static let ip = Array("ip".utf8)
+    private static let hostName = Array("host.name".utf8)
+    private static let podUID = Array("k8s.pod.uid".utf8)
+    private static let podName = Array("k8s.pod.name".utf8)
+    private static let namespaceName = Array("k8s.namespace.name".utf8)
+    private static let containerID = Array("container.id".utf8)
+
+    /// Finds the resource's pod: the first rule whose sources are all present decides.
+    private func associate(_ range: RowRange, _ table: AttributeTable, _ bytes: BatchBytes, _ pods: PodTable)
+        -> Association
+    {
+        func value(_ name: [UInt8]) -> UnsafeRawBufferPointer? {
+            for index in range.range where table.values[index].kind == .string {
+                if Self.same(bytes[table.keys[index]], name) {
+                    let text = bytes[table.values[index].slice]
+                    return text.isEmpty ? nil : text
+                }
+            }
+            return nil
+        }
+        func result(_ pod: Int32?) -> Association { pod.map { .found($0) } ?? .missing }
+        for lookup in lookups {
+            switch lookup {
+            case .nameAndNamespace:
+                guard let name = value(Self.podName), let namespace = value(Self.namespaceName) else { continue }
+                return result(pods.pod(name: name, namespace: namespace))
+            case .ip(let key):
+                guard let address = value(key) else { continue }
+                if pods.isShared(ip: address) { return .sharedIP }
+                return result(pods.lookup(.ip, address))
+            case .uid:
+                guard let uid = value(Self.podUID) else { continue }
+                return result(pods.lookup(.uid, uid))
+            case .container:
+                guard let id = value(Self.containerID) else { continue }
+                return result(pods.lookup(.container, id))
+            case nil: continue
+            }
+        }
+        return .missing
+    }
+
+    /// Adds the pod's attributes the resource does not already have (existing values win, as
+    /// in the Collector): the pod's bytes go to the arena in one piece, and the resource's
+    /// attributes move to the end of the table once.
+    private func add(
+        _ pod: PodTable.Pod, to resource: inout ResourceEntry, _ table: inout AttributeTable,
+        _ storage: inout SliceStorage
+    ) {
+        let range = resource.attributes
+        // Bit i: the resource already has the pod's attribute i (pods keep at most 64).
+        let present: UInt64 = storage.withBytes { bytes in
+            pod.blob.withUnsafeBytes { blob in
+                var present: UInt64 = 0
+                for (index, span) in pod.spans.prefix(64).enumerated() {
+                    let key = UnsafeRawBufferPointer(rebasing: blob[Int(span.key.0)..<Int(span.key.0 + span.key.1)])
+                    if range.range.contains(where: { Self.same(bytes[table.keys[$0]], key) }) {
+                        present |= 1 << UInt64(index)
+                    }
+                }
+                return present
+            }
+        }
+        let wanted = pod.spans.count >= 64 ? UInt64.max : (1 << UInt64(pod.spans.count)) - 1
+        guard present != wanted else { return }
+        let base = storage.appendToArena(pod.blob).offset
+        resource.attributes = table.copyToEnd(range)
+        for (index, span) in pod.spans.prefix(64).enumerated() where present & (1 << UInt64(index)) == 0 {
+            table.append(
+                key: .arena(start: base + Int(span.key.0), count: Int(span.key.1)),
+                value: .slice(.string, .arena(start: base + Int(span.value.0), count: Int(span.value.1))))
+            resource.attributes.count += 1
+        }
+        resource.isModified = true
+    }
+}

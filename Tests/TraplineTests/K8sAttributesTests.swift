@@ -1,0 +1,225 @@
+import Foundation
+import Testing
+import Trapline
+import TraplineCore
+import TraplineStages
+import TraplineTestSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `k8sattributes` with real pod lists (a kubelet `/pods` response and `kubectl` YAML from a
+/// Kubernetes 1.35 cluster, in `Fixtures/k8s/`).
+@Suite struct K8sAttributesTests {
+    static let kubeletPods = Fixtures.path("k8s/kubelet-pods.json")
+
+    static func config(_ body: (inout K8sAttributesConfig) -> Void = { _ in }) -> K8sAttributesConfig {
+        var config = K8sAttributesConfig()
+        config.podListFile = kubeletPods
+        config.namespaceListFile = Fixtures.path("k8s/namespaces.yaml")
+        body(&config)
+        return config
+    }
+
+    /// Runs a stage over one span whose resource has `attributes`; what a sink writes, and counts.
+    static func enrich(_ attributes: [(String, String)], rules: [PodAssociationRule] = [], config: K8sAttributesConfig)
+        throws -> (RecordView, StageCounts)
+    {
+        let table = try PodListLoader(config: config, environment: [:]).load()
+        let stage = K8sAttributesStage(
+            id: "k8sattributes", source: PodTableSource(path: nil, initial: table) { table }, rules: rules)
+        let resource = attributes.map { #"{"key":"\#($0.0)","value":{"stringValue":"\#($0.1)"}}"# }
+            .joined(separator: ",")
+        var batch = TelemetryFixture.spans(
+            #"{"resourceSpans":[{"resource":{"attributes":[\#(resource)]},"scopeSpans":[{"spans":[{"name":"s"}]}]}]}"#)
+        var mask = RowMask()
+        var counts: [StageCounts] = []
+        StageChain([stage]).run(&batch, mask: &mask, counts: &counts)
+        return (try #require(TelemetryFixture.view(batch, mask: mask).first), counts[0])
+    }
+
+    @Test func loadsKubeletAndKubectlListsAndRefusesSharedIPs() throws {
+        let json = try PodListLoader(config: Self.config(), environment: [:]).load()
+        #expect(json.count == 24)
+        // Eight host-network pods share the node's IP: never used to associate.
+        #expect(json.sharedIPs == ["192.168.67.2"])
+        var yaml = Self.config()
+        yaml.podListFile = Fixtures.path("k8s/pods.yaml")
+        #expect(try PodListLoader(config: yaml, environment: [:]).load().count == 25)
+        var missing = Self.config()
+        missing.podListFile = "/nonexistent/pods.json"
+        #expect(throws: PodListError.self) { try PodListLoader(config: missing, environment: [:]).load() }
+    }
+
+    @Test func associatesByIPAndDerivesTheDeployment() throws {
+        let (view, counts) = try Self.enrich([("k8s.pod.ip", "10.244.0.8")], config: Self.config())
+        #expect(view.resourceAttributes["k8s.pod.name"] == "e2e-deployment-79967c5968-8bnn8")
+        #expect(view.resourceAttributes["k8s.namespace.name"] == "scraper")
+        #expect(view.resourceAttributes["k8s.pod.uid"] == "da59f36e-a7a8-46ed-8d9d-36392eb967d4")
+        #expect(view.resourceAttributes["k8s.deployment.name"] == "e2e-deployment")
+        #expect(view.resourceAttributes["k8s.node.name"] == "datagen-1-35")
+        #expect(view.resourceAttributes["k8s.pod.start_time"] == "2026-06-26T10:12:51Z")
+        #expect(counts.associationLookups == 1 && counts.associationMisses == 0 && counts.podTableSize == 24)
+    }
+
+    @Test func associatesByUIDByNameAndByContainer() throws {
+        let (byUID, _) = try Self.enrich(
+            [("k8s.pod.uid", "36447428-81f8-45eb-b825-414de2e8012b")], config: Self.config())
+        #expect(byUID.resourceAttributes["k8s.pod.name"] == "coredns-7d764666f9-qdcxt")
+        let byName = try Self.enrich(
+            [("k8s.pod.name", "e2e-statefulset-1"), ("k8s.namespace.name", "scraper")],
+            rules: [
+                PodAssociationRule(sources: [
+                    .resourceAttribute("k8s.pod.name"), .resourceAttribute("k8s.namespace.name"),
+                ])
+            ],
+            config: Self.config { $0.metadata = ["k8s.pod.uid", "k8s.statefulset.name"] }
+        ).0
+        #expect(byName.resourceAttributes["k8s.statefulset.name"] == "e2e-statefulset")
+        #expect(byName.resourceAttributes["k8s.pod.uid"]?.hasPrefix("b74071bf") == true)
+        let byContainer = try Self.enrich(
+            [("container.id", "1049c9e937cb297fed12045bff1cf9495bd4c2b1df2c3f0cdbf448e7cf752c99")],
+            rules: [PodAssociationRule(sources: [.resourceAttribute("container.id")])],
+            config: Self.config {
+                $0.metadata = [
+                    "k8s.job.name", "k8s.cronjob.name", "container.image.name", "container.image.tag",
+                    "k8s.cluster.uid",
+                ]
+            }
+        ).0
+        #expect(byContainer.resourceAttributes["k8s.job.name"] == "e2e-cronjob-29707813")
+        #expect(byContainer.resourceAttributes["k8s.cronjob.name"] == "e2e-cronjob")
+        #expect(byContainer.resourceAttributes["container.image.name"] == "docker.io/library/perl")
+        #expect(byContainer.resourceAttributes["container.image.tag"] == "5.34.0")
+        #expect(byContainer.resourceAttributes["k8s.cluster.uid"]?.hasPrefix("0a8fd47f") == true)
+    }
+
+    @Test func missesAreCountedWithTheirReason() throws {
+        let (shared, sharedCounts) = try Self.enrich([("k8s.pod.ip", "192.168.67.2")], config: Self.config())
+        #expect(shared.resourceAttributes["k8s.pod.name"] == nil)
+        #expect(sharedCounts.associationMisses == 1 && sharedCounts.sharedIPMisses == 1)
+        let (_, unknown) = try Self.enrich([("k8s.pod.ip", "10.9.9.9")], config: Self.config())
+        #expect(unknown.associationMisses == 1 && unknown.sharedIPMisses == 0)
+        // A connection rule has no peer in a replay: no rule applies.
+        let (_, connection) = try Self.enrich(
+            [("k8s.pod.ip", "10.244.0.8")], rules: [PodAssociationRule(sources: [.connection])], config: Self.config())
+        #expect(connection.associationMisses == 1)
+    }
+
+    @Test func existingResourceAttributesWin() throws {
+        let (view, _) = try Self.enrich(
+            [("k8s.pod.ip", "10.244.0.8"), ("k8s.namespace.name", "mine")], config: Self.config())
+        #expect(view.resourceAttributes["k8s.namespace.name"] == "mine")
+        #expect(view.resourceAttributes["k8s.pod.name"] == "e2e-deployment-79967c5968-8bnn8")
+    }
+
+    @Test func labelsAndAnnotationsByKeyAndByRegex() throws {
+        let config = Self.config {
+            var byKey = FieldExtractionConfig()
+            byKey.key = "app"
+            var byRegex = FieldExtractionConfig()
+            byRegex.keyRegex = "pod-template-(.*)"
+            byRegex.tagName = "template.$1"
+            var namespaceLabel = FieldExtractionConfig()
+            namespaceLabel.key = "name"
+            namespaceLabel.from = .namespace
+            $0.labels = [byKey, byRegex, namespaceLabel]
+            var annotation = FieldExtractionConfig()
+            annotation.keyRegex = "kubernetes\\.io/config\\..*"
+            var valuePart = FieldExtractionConfig()
+            valuePart.key = "kubernetes.io/config.seen"
+            valuePart.tagName = "seen.date"
+            valuePart.valueRegex = "^(?P<value>\\d{4}-\\d{2}-\\d{2})T"
+            $0.annotations = [annotation, valuePart]
+        }
+        let (view, _) = try Self.enrich([("k8s.pod.ip", "10.244.0.8")], config: config)
+        #expect(view.resourceAttributes["k8s.pod.labels.app"] == "deployment")
+        #expect(view.resourceAttributes["template.hash"] == "79967c5968")
+        #expect(view.resourceAttributes["k8s.namespace.labels.name"] == "scraper")
+        #expect(view.resourceAttributes["k8s.pod.annotations.kubernetes.io/config.source"] == "api")
+        #expect(view.resourceAttributes["seen.date"] == "2026-06-26")
+    }
+
+    @Test func filtersAndExclusionsKeepOnlyTheWantedPods() throws {
+        let config = Self.config {
+            $0.filterNamespace = "scraper"
+            var label = PodSelectorConfig()
+            label.key = "app"
+            label.value = "failjob"
+            label.operation = .notEquals
+            $0.filterLabels = [label]
+            $0.excludePods = ["e2e-statefulset-.*"]
+        }
+        let table = try PodListLoader(config: config, environment: [:]).load()
+        // 15 pods in scraper, less 4 failjob pods and 2 statefulset pods.
+        #expect(table.count == 9)
+        #expect(table.pod(name: "e2e-statefulset-0", namespace: "scraper") == nil)
+        #expect(table.pod(name: "e2e-deployment-79967c5968-8bnn8", namespace: "scraper") != nil)
+    }
+
+    @Test func aChangedPodListIsReloadedAndABadOneKeepsTheLastGoodTable() throws {
+        let path = try Fixtures.temporaryDirectory().appendingPathComponent("pods.json").path
+        let original = try String(contentsOfFile: Self.kubeletPods, encoding: .utf8)
+        try original.write(toFile: path, atomically: false, encoding: .utf8)
+        let config = Self.config { $0.podListFile = path }
+        let loader = PodListLoader(config: config, environment: [:])
+        let source = PodTableSource(path: path, initial: try loader.load(), checkInterval: 0) { try loader.load() }
+        #expect(source.current().count == 24)
+        // The same cluster without one pod; the file's time moves on.
+        let fewer = original.replacingOccurrences(of: "coredns-7d764666f9-qdcxt", with: "renamed-pod")
+        try fewer.write(toFile: path, atomically: false, encoding: .utf8)
+        var times = [timespec(tv_sec: 2_000_000_000, tv_nsec: 0), timespec(tv_sec: 2_000_000_000, tv_nsec: 0)]
+        utimensat(AT_FDCWD, path, &times, 0)
+        #expect(source.current().pod(name: "renamed-pod", namespace: "kube-system") != nil)
+        try "{ not json".write(toFile: path, atomically: false, encoding: .utf8)
+        times[0].tv_sec += 10
+        times[1].tv_sec += 10
+        utimensat(AT_FDCWD, path, &times, 0)
+        #expect(source.current().count == 24)
+        #expect(source.reloadFailures == 1)
+    }
+
+    @Test func pipelineFilesUseTheCollectorSchema() {
+        let yaml = """
+            receivers:
+              stdin:
+            processors:
+              k8sattributes:
+                auth_type: serviceAccount
+                pod_list_file: \(Self.kubeletPods)
+                extract:
+                  metadata: [k8s.pod.name, k8s.deployment.name, k8s.pod.nmae]
+                  labels:
+                    - tag_name: l1
+                      key: app
+                      from: pod
+                    - key_regex: "("
+                pod_association:
+                  - sources:
+                      - from: resource_attribute
+                        name: k8s.pod.ip
+                  - sources:
+                      - from: resource_attribute
+                        name: k8s.pod.name
+                  - sources:
+                      - from: connection
+              k8sattributes/api:
+                auth_type: serviceAccount
+            exporters:
+              stdout:
+            service:
+              pipelines:
+                traces:
+                  receivers: [stdin]
+                  processors: [k8sattributes]
+                  exporters: [stdout]
+            """
+        let found = ConfigLoader.load(yaml: yaml, file: "k8s.yaml").diagnostics.sorted
+        #expect(found.map(\.line) == [8, 13, 18, 23], "\(found.map(\.description))")
+        #expect(found[0].hint == "did you mean 'k8s.pod.name'?")
+        #expect(found[1].message.contains("missing ')'"))
+        #expect(found[2].message.contains("only together"))
+        #expect(found[3].hint?.contains("pod_list_file") == true)
+    }
+}

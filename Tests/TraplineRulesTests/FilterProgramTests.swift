@@ -1,4 +1,5 @@
 import Testing
+import TraplineCore
 import TraplineRules
 import TraplineTestSupport
 
@@ -76,5 +77,28 @@ import TraplineTestSupport
     @Test func rootSpansByConverter() throws {
         let (spans, _) = try RuleFixtures.filterSpans(["IsRootSpan()"], context: .span)
         #expect(spans.map(\.name) == ["app_3", "db query"])
+    }
+}
+
+@Suite struct RawKeyValueAttributeTests {
+    /// A `KeyValue` with a field beyond key and value is kept raw by the decoder; rules still
+    /// read its value.
+    @Test func rulesReadAttributesKeptRaw() throws {
+        var span = ProtoBuilder(bytes: RequestBuilders.span(name: "raw"))
+        span.messageField(9) { pair in
+            pair.stringField(1, "k")
+            pair.messageField(2) { $0.stringField(1, "v") }
+            pair.varintField(15, 1)
+        }
+        let request = RequestBuilders.traceRequest(spans: [span.bytes])
+        var batch = SpanBatch()
+        let input = InputBuffer(request)
+        OTLPProtobufDecoder().decodeTraces(input: input, frame: 0..<request.count, sourceOffset: 0, into: &batch)
+        #expect(batch.attributes.values.contains { $0.kind == .rawKeyValue })
+        let group = try RuleFixtures.group(conditions: [#"span.attributes["k"] == "v""#], signal: .traces)
+        var mask = RowMask()
+        mask.reset(count: batch.count)
+        let outcome = FilterProgram(groups: [group]).apply(to: &batch, mask: &mask)
+        #expect(outcome.droppedRecords == 1)
     }
 }

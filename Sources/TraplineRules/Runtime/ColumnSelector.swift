@@ -120,7 +120,9 @@ struct ColumnSelector<Batch: RuleBatch> {
         throws(RuleRuntimeError) -> RuleValue
     {
         if case .attributes(let owner) = path.field, let key = path.literalKey {
-            return key.withUnsafeBytes { batch.attribute(owner, at: position, key: $0, bytes) }.map(RuleValue.init)
+            return key.withUnsafeBytes { batch.attribute(owner, at: position, key: $0, bytes) }.map {
+                RuleValue(attribute: $0, bytes)
+            }
                 ?? .null
         }
         return try evaluator.read(path, batch, position, bytes)

@@ -38,7 +38,7 @@ struct TableEntries: MapEntries {
     func withKey<Result>(_ index: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
         body(bytes[table.keys[Int(range.start) + index]])
     }
-    func value(_ index: Int) -> RuleValue { RuleValue(table.values[Int(range.start) + index]) }
+    func value(_ index: Int) -> RuleValue { RuleValue(attribute: table.values[Int(range.start) + index], bytes) }
 }
 
 extension RuleMap: MapEntries {

@@ -27,12 +27,12 @@ struct RuleEvaluator<Batch: RuleBatch> {
         case .attributes(let owner):
             if let literal = path.literalKey {
                 let found = literal.withUnsafeBytes { batch.attribute(owner, at: position, key: $0, bytes) }
-                value = found.map(RuleValue.init) ?? .null
+                value = found.map { RuleValue(attribute: $0, bytes) } ?? .null
                 keys = keys.dropFirst()
             } else if let first = keys.first {
                 let key = try evaluate(first, batch, position, bytes)
                 let found = key.withUTF8(bytes) { batch.attribute(owner, at: position, key: $0, bytes) }
-                value = found.flatMap { $0.map(RuleValue.init) } ?? .null
+                value = found.flatMap { $0.map { RuleValue(attribute: $0, bytes) } } ?? .null
                 keys = keys.dropFirst()
             } else {
                 value = .map(attributeMap(owner, batch, position, bytes))
@@ -52,7 +52,9 @@ struct RuleEvaluator<Batch: RuleBatch> {
         var map = RuleMap()
         let range = batch.attributeRange(owner, at: position)
         let table = batch.attributeTable(owner)
-        for index in range.range { map[bytes.string(table.keys[index])] = RuleValue(table.values[index]) }
+        for index in range.range {
+            map[bytes.string(table.keys[index])] = RuleValue(attribute: table.values[index], bytes)
+        }
         return map
     }
 

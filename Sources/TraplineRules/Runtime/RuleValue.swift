@@ -41,7 +41,17 @@ public enum RuleValue: Sendable {
         case .bool: self = .bool(value.bool)
         case .array: self = .rawList(value.slice)
         case .keyValueList: self = .rawMap(value.slice)
-        case .rawKeyValue: self = .rawMap(value.slice)  // resolved by `owned` (a KeyValue's value)
+        // A whole `KeyValue` kept raw: its value needs the bytes (`RuleValue(attribute:_:)`).
+        case .rawKeyValue: self = .null
+        }
+    }
+
+    /// An attribute's value, reading the value out of a `KeyValue` kept raw.
+    init(attribute value: AnyValueRef, _ bytes: BatchBytes) {
+        if value.kind == .rawKeyValue {
+            self = RawAnyValue.keyValue(bytes[value.slice]).1
+        } else {
+            self.init(value)
         }
     }
 

@@ -39,11 +39,11 @@ extension LogBatch: RuleBatch {
             droppedAttributesCounts[row] = UInt32(clamping: try storedInt(value, field: "dropped_attributes_count"))
         case .traceID:
             traceIDs[row] = try storage.reading { bytes throws(RuleRuntimeError) in
-                try TraplineRules.traceID(from: value, bytes)
+                try traceIDValue(from: value, bytes)
             }
         case .spanID:
             spanIDs[row] = try storage.reading { bytes throws(RuleRuntimeError) in
-                try TraplineRules.spanID(from: value, bytes)
+                try spanIDValue(from: value, bytes)
             }
         case .flags: flags[row] = UInt32(truncatingIfNeeded: try storedInt(value, field: "flags"))
         case .logTime: times[row] = UInt64(bitPattern: try storedInt(value, field: "time"))

@@ -214,7 +214,7 @@ func hexBytes(_ text: String, count: Int) -> [UInt8]? {
     return bytes
 }
 
-func traceID(from value: RuleValue, _ bytes: BatchBytes) throws(RuleRuntimeError) -> TraceID {
+func traceIDValue(from value: RuleValue, _ bytes: BatchBytes) throws(RuleRuntimeError) -> TraceID {
     switch value {
     case .traceID(let id): return id
     default:
@@ -227,7 +227,7 @@ func traceID(from value: RuleValue, _ bytes: BatchBytes) throws(RuleRuntimeError
     }
 }
 
-func spanID(from value: RuleValue, _ bytes: BatchBytes) throws(RuleRuntimeError) -> SpanID {
+func spanIDValue(from value: RuleValue, _ bytes: BatchBytes) throws(RuleRuntimeError) -> SpanID {
     switch value {
     case .spanID(let id): return id
     default:

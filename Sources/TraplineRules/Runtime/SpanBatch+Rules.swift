@@ -79,15 +79,15 @@ extension SpanBatch: RuleBatch {
                 clamping: try storedInt(value, field: "dropped_attributes_count"))
         case .traceID:
             traceIDs[row] = try storage.reading { bytes throws(RuleRuntimeError) in
-                try TraplineRules.traceID(from: value, bytes)
+                try traceIDValue(from: value, bytes)
             }
         case .spanID:
             spanIDs[row] = try storage.reading { bytes throws(RuleRuntimeError) in
-                try TraplineRules.spanID(from: value, bytes)
+                try spanIDValue(from: value, bytes)
             }
         case .parentSpanID:
             parentSpanIDs[row] = try storage.reading { bytes throws(RuleRuntimeError) in
-                try TraplineRules.spanID(from: value, bytes)
+                try spanIDValue(from: value, bytes)
             }
         case .traceState: traceStates[row] = try storedString(value, &storage, field: "trace_state")
         case .name: names[row] = try storedString(value, &storage, field: "name")

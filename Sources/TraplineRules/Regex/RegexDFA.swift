@@ -134,25 +134,6 @@ final class RegexDFA: Sendable {
         }
     }
 
-    /// Anchored DFAs: whether a match starts at `position` of `bytes`.
-    func matches(_ bytes: UnsafeRawBufferPointer, at position: Int) -> Bool {
-        transitions.withUnsafeBufferPointer { table in
-            matching.withUnsafeBufferPointer { matching in
-                var state = Int(position == 0 ? start : startInside)
-                if matching[state] { return true }
-                var index = position
-                while index < bytes.count {
-                    // Safe: every entry of a built state is a valid state index.
-                    state = Int(table[state &* 256 &+ Int(bytes[index])])
-                    if matching[state] { return true }
-                    if state == Int(dead) { return false }
-                    index += 1
-                }
-                return acceptsAtEnd[state]
-            }
-        }
-    }
-
     func isMatch(_ bytes: UnsafeRawBufferPointer) -> Bool {
         transitions.withUnsafeBufferPointer { table in
             matching.withUnsafeBufferPointer { matching in

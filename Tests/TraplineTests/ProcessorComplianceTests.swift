@@ -1,0 +1,49 @@
+import Foundation
+import Testing
+import Trapline
+import TraplineCore
+import TraplineStages
+import TraplineTestSupport
+
+/// The shared stage check (STYLE.md, Tests) for every processor Trapline ships, on the
+/// generated shop traces: each record that reaches a stage is forwarded, filtered, blocked or
+/// rejected exactly once.
+@Suite struct ProcessorComplianceTests {
+    static func stages() throws -> [any Stage] {
+        var stages: [any Stage] = []
+        for file in ["filter-transform.yaml", "k8s-enrich.yaml"] {
+            let path = Fixtures.root.appendingPathComponent("Pipelines/" + file).path
+            let loaded = ConfigLoader.load(path: path, environment: [:])
+            #expect(loaded.diagnostics.isEmpty, "\(loaded.diagnostics.sorted.map(\.description))")
+            stages += loaded.stages.stages
+        }
+        // A rule that fails on every span under `propagate`: the batch is refused, as rejected.
+        let failing = ConfigLoader.load(
+            yaml: """
+                receivers: {stdin: }
+                processors:
+                  transform/strict:
+                    error_mode: propagate
+                    trace_statements: ['set(span.attributes["n"], ParseJSON(span.name))']
+                exporters: {stdout: }
+                service: {pipelines: {traces: {receivers: [stdin], processors: [transform/strict], exporters: [stdout]}}}
+                """, file: "strict.yaml")
+        stages += failing.stages.stages
+        return stages
+    }
+
+    @Test func everyShippedProcessorKeepsTheAccounting() throws {
+        let batches = try StageChainTests.batches()
+        let stages = try Self.stages()
+        #expect(stages.map(\.id) == ["filter/noise", "transform/tidy", "k8sattributes", "transform/strict"])
+        for stage in stages {
+            #expect(StageCompliance.violations(of: stage, spans: batches) == [], "\(stage.id)")
+        }
+        // The strict transform refuses everything it sees.
+        var batch = batches[0]
+        var mask = RowMask()
+        var counts: [StageCounts] = []
+        StageChain([stages[3]]).run(&batch, mask: &mask, counts: &counts)
+        #expect(counts[0].rejected == batch.count && mask.keptCount == 0)
+    }
+}

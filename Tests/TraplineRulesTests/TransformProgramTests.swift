@@ -162,6 +162,17 @@ import TraplineTestSupport
         #expect(views[3].attributes["parts"] == "[a,b]")
     }
 
+    @Test func idsAndFlagsReadAndWrite() throws {
+        let views = try spans([
+            #"set(span.attributes["trace"], span.trace_id.string)"#,
+            #"set(span.trace_id.string, "ffffffffffffffffffffffffffffff01") where span.name == "db query""#,
+            #"set(span.attributes["flags"], span.flags + 1)"#,
+        ])
+        #expect(views[0].attributes["trace"] == "0102030405060708090a0b0c0d0e0f10")
+        #expect(views[2].traceID == "ffffffffffffffffffffffffffffff01")
+        #expect(views[0].attributes["flags"] == "1")
+    }
+
     @Test func runtimeErrorsAreCountedUnderIgnore() throws {
         let group = try RuleFixtures.group(
             statements: [#"set(span.attributes["n"], Int(span.name))"#, #"set(span.attributes["j"], ParseJSON("{"))"#],

@@ -10,11 +10,6 @@ extension LogBatch: RuleBatch {
         let row = position.row
         switch field {
         case .droppedAttributesCount: return .int(Int64(droppedAttributesCounts[row]))
-        case .traceID(let hex):
-            return hex ? .string(traceIDs[row].isZero ? "" : traceIDs[row].description) : .traceID(traceIDs[row])
-        case .spanID(let hex):
-            return hex ? .string(spanIDs[row].isZero ? "" : spanIDs[row].description) : .spanID(spanIDs[row])
-        case .flags: return .int(Int64(flags[row]))
         case .logTime(let unixNano):
             let time = Int64(bitPattern: times[row])
             return unixNano ? .int(time) : .time(time)
@@ -37,15 +32,6 @@ extension LogBatch: RuleBatch {
         switch field {
         case .droppedAttributesCount:
             droppedAttributesCounts[row] = UInt32(clamping: try storedInt(value, field: "dropped_attributes_count"))
-        case .traceID:
-            traceIDs[row] = try storage.reading { bytes throws(RuleRuntimeError) in
-                try traceIDValue(from: value, bytes)
-            }
-        case .spanID:
-            spanIDs[row] = try storage.reading { bytes throws(RuleRuntimeError) in
-                try spanIDValue(from: value, bytes)
-            }
-        case .flags: flags[row] = UInt32(truncatingIfNeeded: try storedInt(value, field: "flags"))
         case .logTime: times[row] = UInt64(bitPattern: try storedInt(value, field: "time"))
         case .observedTime: observedTimes[row] = UInt64(bitPattern: try storedInt(value, field: "observed_time"))
         case .severityNumber: severityNumbers[row] = Int32(clamping: try storedInt(value, field: "severity_number"))

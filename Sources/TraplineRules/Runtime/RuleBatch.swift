@@ -24,6 +24,10 @@ protocol RuleBatch: Sendable {
     var storage: SliceStorage { get set }
     var resources: [ResourceEntry] { get set }
     var scopes: [ScopeEntry] { get set }
+    /// Record trace ids, span ids and flags (both signals have them).
+    var traceIDs: [TraceID] { get set }
+    var spanIDs: [SpanID] { get set }
+    var flags: [UInt32] { get set }
     /// Number of records.
     var count: Int { get }
     /// Scope entry of a record row.
@@ -86,22 +90,36 @@ extension RuleBatch {
         return position
     }
 
-    /// Resource and scope fields, the same in both batch types; nil for record fields.
+    /// Resource and scope fields, and the record ids and flags both signals have; nil for
+    /// other fields.
     func readContainerField(_ field: RuleField, at position: RulePosition) -> RuleValue? {
+        let row = position.row
         switch field {
-        case .droppedAttributesCount(.resource): .int(Int64(resources[position.resource].droppedAttributesCount))
-        case .droppedAttributesCount(.scope): .int(Int64(scopes[position.scope].droppedAttributesCount))
-        case .scopeName: .text(scopes[position.scope].name)
-        case .scopeVersion: .text(scopes[position.scope].version)
-        default: nil
+        case .traceID(let hex):
+            return hex ? .string(traceIDs[row].isZero ? "" : traceIDs[row].description) : .traceID(traceIDs[row])
+        case .spanID(let hex):
+            return hex ? .string(spanIDs[row].isZero ? "" : spanIDs[row].description) : .spanID(spanIDs[row])
+        case .flags: return .int(Int64(flags[row]))
+        case .droppedAttributesCount(.resource): return .int(Int64(resources[position.resource].droppedAttributesCount))
+        case .droppedAttributesCount(.scope): return .int(Int64(scopes[position.scope].droppedAttributesCount))
+        case .scopeName: return .text(scopes[position.scope].name)
+        case .scopeVersion: return .text(scopes[position.scope].version)
+        default: return nil
         }
     }
 
-    /// Writes a resource or scope field; false for record fields.
+    /// Writes a resource or scope field, or a record id or flags; false for other fields.
     mutating func writeContainerField(_ field: RuleField, at position: RulePosition, _ value: RuleValue)
         throws(RuleRuntimeError) -> Bool
     {
+        let row = position.row
         switch field {
+        case .traceID:
+            traceIDs[row] = try storage.reading { bytes throws(RuleRuntimeError) in try traceIDValue(from: value, bytes)
+            }
+        case .spanID:
+            spanIDs[row] = try storage.reading { bytes throws(RuleRuntimeError) in try spanIDValue(from: value, bytes) }
+        case .flags: flags[row] = UInt32(truncatingIfNeeded: try storedInt(value, field: "flags"))
         case .droppedAttributesCount(.resource):
             resources[position.resource].droppedAttributesCount = UInt32(
                 clamping: try storedInt(value, field: "dropped_attributes_count"))

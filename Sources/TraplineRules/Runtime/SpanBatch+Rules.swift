@@ -17,10 +17,6 @@ extension SpanBatch: RuleBatch {
         switch field {
         case .droppedAttributesCount(.record): return .int(Int64(droppedCounts[row].attributes))
         case .droppedAttributesCount(.event): return .int(Int64(events.droppedAttributesCounts[position.event]))
-        case .traceID(let hex):
-            return hex ? .string(traceIDs[row].isZero ? "" : traceIDs[row].description) : .traceID(traceIDs[row])
-        case .spanID(let hex):
-            return hex ? .string(spanIDs[row].isZero ? "" : spanIDs[row].description) : .spanID(spanIDs[row])
         case .parentSpanID(let hex):
             let id = parentSpanIDs[row]
             return hex ? .string(id.isZero ? "" : id.description) : .spanID(id)
@@ -35,7 +31,6 @@ extension SpanBatch: RuleBatch {
         case .statusMessage: return .text(statuses[row].message)
         case .droppedEventsCount: return .int(Int64(droppedCounts[row].events))
         case .droppedLinksCount: return .int(Int64(droppedCounts[row].links))
-        case .flags: return .int(Int64(flags[row]))
         case .startTime(let unixNano):
             let time = Int64(bitPattern: startTimes[row])
             return unixNano ? .int(time) : .time(time)
@@ -77,14 +72,6 @@ extension SpanBatch: RuleBatch {
         case .droppedAttributesCount(.event):
             events.droppedAttributesCounts[position.event] = UInt32(
                 clamping: try storedInt(value, field: "dropped_attributes_count"))
-        case .traceID:
-            traceIDs[row] = try storage.reading { bytes throws(RuleRuntimeError) in
-                try traceIDValue(from: value, bytes)
-            }
-        case .spanID:
-            spanIDs[row] = try storage.reading { bytes throws(RuleRuntimeError) in
-                try spanIDValue(from: value, bytes)
-            }
         case .parentSpanID:
             parentSpanIDs[row] = try storage.reading { bytes throws(RuleRuntimeError) in
                 try spanIDValue(from: value, bytes)
@@ -102,7 +89,6 @@ extension SpanBatch: RuleBatch {
             droppedCounts[row].events = UInt32(clamping: try storedInt(value, field: "dropped_events_count"))
         case .droppedLinksCount:
             droppedCounts[row].links = UInt32(clamping: try storedInt(value, field: "dropped_links_count"))
-        case .flags: flags[row] = UInt32(truncatingIfNeeded: try storedInt(value, field: "flags"))
         case .startTime: startTimes[row] = UInt64(bitPattern: try storedInt(value, field: "start_time"))
         case .endTime: endTimes[row] = UInt64(bitPattern: try storedInt(value, field: "end_time"))
         case .eventName: events.names[position.event] = try storedString(value, &storage, field: "name")

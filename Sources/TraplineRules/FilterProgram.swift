@@ -48,9 +48,7 @@ public struct FilterProgram: Sendable {
             var tally = RuleTally()
             let condition = group.conditions.count == 1 ? group.conditions[0] : .or(group.conditions)
             do {
-                try batch.storage.reading { bytes throws(RuleRuntimeError) in
-                    try selector.select(condition, &items, batch, bytes, &tally)
-                }
+                try selector.select(condition, &items, in: batch, &tally)
             } catch {
                 outcome.fail(error)
                 return outcome

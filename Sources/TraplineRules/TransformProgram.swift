@@ -60,9 +60,7 @@ public struct TransformProgram: Sendable {
             do throws(RuleRuntimeError) {
                 if !group.conditions.isEmpty {
                     let condition = group.conditions.count == 1 ? group.conditions[0] : .or(group.conditions)
-                    try batch.storage.reading { bytes throws(RuleRuntimeError) in
-                        try selector.select(condition, &items, batch, bytes, &tally)
-                    }
+                    try selector.select(condition, &items, in: batch, &tally)
                 }
                 if itemByItem[index] {
                     try runItemByItem(group, items, &batch, &evaluator, eventOwners, &tally)
@@ -71,9 +69,7 @@ public struct TransformProgram: Sendable {
                         let editor = statement.editor
                         var selected = items
                         if let condition = statement.condition {
-                            try batch.storage.reading { bytes throws(RuleRuntimeError) in
-                                try selector.select(condition, &selected, batch, bytes, &tally)
-                            }
+                            try selector.select(condition, &selected, in: batch, &tally)
                         }
                         if case .set(let path, .constant(.string(let text))) = editor {
                             // A literal string goes to the arena once per batch, shared by every item.
@@ -125,9 +121,7 @@ public struct TransformProgram: Sendable {
             for statement in group.statements {
                 do {
                     if let condition = statement.condition {
-                        let holds = try batch.storage.reading { bytes throws(RuleRuntimeError) in
-                            try evaluator.test(condition, batch, position, bytes)
-                        }
+                        let holds = try evaluator.test(condition, in: batch, position)
                         if !holds { continue }
                     }
                     try evaluator.execute(statement.editor, &batch, position)

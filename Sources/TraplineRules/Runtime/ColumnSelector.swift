@@ -17,6 +17,18 @@ struct ColumnSelector<Batch: RuleBatch> {
         self.errorMode = errorMode
     }
 
+    /// Keeps in `items` only those for which `condition` holds, resolving the batch's bytes.
+    ///
+    /// `batch` is a plain (borrowed) parameter on purpose: a closure that captured a caller's
+    /// `inout` batch while reading its storage would make Swift copy the whole batch.
+    func select(_ condition: Compiled, _ items: inout [Int32], in batch: Batch, _ tally: inout RuleTally)
+        throws(RuleRuntimeError)
+    {
+        try batch.storage.reading { bytes throws(RuleRuntimeError) in
+            try select(condition, &items, batch, bytes, &tally)
+        }
+    }
+
     /// Keeps in `items` only those for which `condition` holds.
     ///
     /// - Throws: the first run-time error under `propagate`.

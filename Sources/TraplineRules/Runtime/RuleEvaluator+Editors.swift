@@ -277,7 +277,15 @@ extension RuleEvaluator {
                 if Self.removeAttribute(owner, literal, &batch, position) { batch.markModified(owner, at: position) }
             }
         case .replacePattern(let path, let regex, let replacement):
-            for item in items {
+            var candidates = items
+            if case .attributes(let owner) = path.field, path.keys.count == 1, let key = path.literalKey,
+                let dfa = regex.dfa
+            {
+                // One pass over the column keeps the items whose attribute is a string the DFA
+                // matches; only those pay for reading, replacing and writing.
+                candidates = Self.matching(items, owner, key, dfa, in: batch, context, eventOwners)
+            }
+            for item in candidates {
                 let position = batch.position(of: Int(item), in: context, eventOwners: eventOwners)
                 do { try replacePattern(path, regex, replacement, &batch, position) } catch {
                     try Self.absorb(error, errorMode, &tally)
@@ -297,6 +305,25 @@ extension RuleEvaluator {
             for item in items {
                 let position = batch.position(of: Int(item), in: context, eventOwners: eventOwners)
                 do { try execute(editor, &batch, position) } catch { try Self.absorb(error, errorMode, &tally) }
+            }
+        }
+    }
+
+    /// The items whose attribute `key` is a string the DFA matches, in one pass over the column
+    /// (`batch` borrowed: a closure capturing a caller's `inout` batch would copy it).
+    static func matching(
+        _ items: [Int32], _ owner: AttributeOwner, _ key: [UInt8], _ dfa: RegexDFA, in view: Batch,
+        _ context: RuleContext, _ eventOwners: [Int32]
+    ) -> [Int32] {
+        view.storage.withBytes { bytes in
+            key.withUnsafeBytes { key in
+                items.filter { item in
+                    let position = view.position(of: Int(item), in: context, eventOwners: eventOwners)
+                    guard let value = view.attribute(owner, at: position, key: key, bytes),
+                        value.kind == .string
+                    else { return false }
+                    return dfa.isMatch(bytes[value.slice])
+                }
             }
         }
     }

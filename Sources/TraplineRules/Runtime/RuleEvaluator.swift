@@ -92,6 +92,12 @@ struct RuleEvaluator<Batch: RuleBatch> {
         }
     }
 
+    /// A condition's truth for one item, resolving the batch's bytes (`batch` borrowed, never
+    /// captured from a caller's `inout`, which would copy it).
+    func test(_ condition: Compiled, in batch: Batch, _ position: RulePosition) throws(RuleRuntimeError) -> Bool {
+        try batch.storage.reading { bytes throws(RuleRuntimeError) in try test(condition, batch, position, bytes) }
+    }
+
     /// A condition's truth for one item.
     func test(_ condition: Compiled, _ batch: Batch, _ position: RulePosition, _ bytes: BatchBytes)
         throws(RuleRuntimeError) -> Bool

@@ -41,22 +41,32 @@ def parse(kind, blob):
     return message
 
 
+KINDS = {"traces": ExportTraceServiceRequest, "logs": ExportLogsServiceRequest}
+
+
+def differences(expected, actual):
+    """None when the request lists are equal as messages, else what differs."""
+    if len(expected) != len(actual):
+        return f"request count differs: expected {len(expected)}, got {len(actual)}"
+    for index, (left, right) in enumerate(zip(expected, actual)):
+        if left != right:
+            return f"request {index} differs:\n--- expected\n{left}\n--- actual\n{right}"
+    return None
+
+
 def main():
     signal, expected_path, expected_framing, actual_path, actual_framing = sys.argv[1:6]
-    kind = ExportTraceServiceRequest if signal == "traces" else ExportLogsServiceRequest
+    kind = KINDS[signal]
     try:
         expected = [parse(kind, b) for b in frames(open(expected_path, "rb").read(), expected_framing)]
         actual = [parse(kind, b) for b in frames(open(actual_path, "rb").read(), actual_framing)]
     except Exception as error:  # the reference decoder rejected the bytes
         print(f"parse error: {error}")
         return 2
-    if len(expected) != len(actual):
-        print(f"request count differs: expected {len(expected)}, got {len(actual)}")
+    problem = differences(expected, actual)
+    if problem:
+        print(problem)
         return 1
-    for index, (left, right) in enumerate(zip(expected, actual)):
-        if left != right:
-            print(f"request {index} differs:\n--- expected\n{left}\n--- actual\n{right}")
-            return 1
     print(f"equal {len(expected)}")
     return 0
 

@@ -1,0 +1,5 @@
+package main
+
+import "example.com/archonly/fast"
+
+func main() { println(fast.Double(21)) }

@@ -1,0 +1,5 @@
+package main
+
+import "example.com/hello/greet"
+
+func main() { greet.Hello() }

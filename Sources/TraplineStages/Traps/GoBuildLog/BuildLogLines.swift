@@ -1,0 +1,72 @@
+/// The text lines of a build log as the toolchain printed them, with `go build -json` / `go test -json`
+/// events unwrapped to the output they carry.
+struct BuildLogLines {
+    /// One line of output and the 1-based line of the log it came from.
+    struct Line {
+        var number: Int
+        var text: Substring
+    }
+
+    private(set) var lines: [Line] = []
+
+    /// Splits `text` at LF, CRLF and lone CR.
+    init(_ text: String) {
+        var number = 0
+        var rest = text[...]
+        while !rest.isEmpty {
+            number += 1
+            let end = rest.firstIndex(where: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) ?? rest.endIndex
+            append(rest[rest.startIndex..<end], number: number)
+            rest = end == rest.endIndex ? rest[end...] : rest[rest.index(after: end)...]
+        }
+    }
+
+    private mutating func append(_ raw: Substring, number: Int) {
+        guard raw.hasPrefix("{\""), raw.contains("\"Action\":") else {
+            lines.append(Line(number: number, text: raw))
+            return
+        }
+        // A -json event: only its Output is build output; events without one (build-fail, pass) carry none.
+        guard let output = Self.jsonStringField("Output", in: raw) else { return }
+        var pieces = output.split(separator: "\n", omittingEmptySubsequences: false)
+        if pieces.last == "" { pieces.removeLast() }
+        for piece in pieces { lines.append(Line(number: number, text: piece)) }
+    }
+
+    /// The value of the top-level string field `name` of one JSON object on one line, unescaped; `nil` when
+    /// absent or not a well-formed string.
+    static func jsonStringField(_ name: String, in object: Substring) -> String? {
+        guard let keyRange = object.firstRange(of: "\"\(name)\":\"") else { return nil }
+        var result = ""
+        var iterator = object[keyRange.upperBound...].unicodeScalars.makeIterator()
+        while let scalar = iterator.next() {
+            switch scalar {
+            case "\"":
+                return result
+            case "\\":
+                guard let escaped = iterator.next() else { return nil }
+                switch escaped {
+                case "n": result.unicodeScalars.append("\n")
+                case "t": result.unicodeScalars.append("\t")
+                case "r": result.unicodeScalars.append("\r")
+                case "b": result.unicodeScalars.append("\u{8}")
+                case "f": result.unicodeScalars.append("\u{C}")
+                case "u":
+                    var value: UInt32 = 0
+                    for _ in 0..<4 {
+                        guard let digit = iterator.next(), let nibble = UInt32(String(digit), radix: 16) else {
+                            return nil
+                        }
+                        value = value << 4 | nibble
+                    }
+                    // Lone surrogates (never in the toolchain's output) become U+FFFD.
+                    result.unicodeScalars.append(Unicode.Scalar(value) ?? "\u{FFFD}")
+                default: result.unicodeScalars.append(escaped)
+                }
+            default:
+                result.unicodeScalars.append(scalar)
+            }
+        }
+        return nil
+    }
+}

@@ -38,7 +38,7 @@ let package = Package(
         .executableTarget(
             name: "trapline",
             dependencies: [
-                "Trapline", "TraplineCore",
+                "Trapline", "TraplineCore", "TraplineStages",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: sharedSettings

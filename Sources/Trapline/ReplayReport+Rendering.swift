@@ -84,9 +84,45 @@ extension ReplayReport {
                 out.field("bytes", bytesWritten)
                 if let outputFailure { out.field("error", outputFailure.description) }
             }
+            if let trapEscapeRate { renderTraps(trapEscapeRate, into: out) }
             out.field("exit_status", Int(exitStatus))
         }
         return out.text + "\n"
+    }
+
+    /// `traps` (per class), `trap_events` and `ter`.
+    private func renderTraps(_ rate: TrapEscapeRate, into out: JSONWriter) {
+        out.key("traps")
+        out.array(Set(traps.map(\.trapClass)).sorted()) { trapClass in
+            let events = traps.filter { $0.trapClass == trapClass }
+            out.object {
+                out.field("class", trapClass.rawValue)
+                out.field("identified", events.count)
+                out.field("blocked", events.filter(\.blocked).count)
+            }
+        }
+        out.key("trap_events")
+        out.array(traps) { event in
+            out.object {
+                out.field("source", event.source)
+                out.field("line", event.line)
+                out.field("class", event.trapClass.rawValue)
+                out.field("blocked", event.blocked)
+                out.field("evidence", event.evidence)
+                out.field("remedy", event.remedy)
+            }
+        }
+        out.key("ter")
+        out.object {
+            out.key("value")
+            out.raw(rate.value.map { String($0) } ?? "null")
+            out.field("blocked", rate.blocked)
+            out.field("identified", rate.identified)
+            out.key("window_seconds")
+            out.raw(String(rate.windowSeconds))
+            out.key("density_per_second")
+            out.raw(rate.densityPerSecond.map { String($0) } ?? "null")
+        }
     }
 
     /// Decode, each stage of the chain, and encode, with what each saw and how fast it went
@@ -177,6 +213,18 @@ final class JSONWriter {
     func field(_ name: String, _ value: String) {
         key(name)
         string(value)
+    }
+
+    func field(_ name: String, _ value: Bool) {
+        key(name)
+        raw(value ? "true" : "false")
+    }
+
+    /// A JSON literal written as it is (a number, `true`, `null`).
+    func raw(_ literal: String) {
+        separate()
+        text += literal
+        needsComma = true
     }
 
     func string(_ value: String) {

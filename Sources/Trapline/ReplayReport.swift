@@ -43,13 +43,40 @@ public struct ReplayReport: Sendable {
     public var metricsText = ""
     /// The output failure that ended the replay, if any.
     public var outputFailure: IOFailure?
+    /// Every trap event, in input order (`trap_events`).
+    public var traps: [TrapEventRow] = []
+    /// The Trap Escape Rate over the run; `nil` when no trap rules ran (then the report has no trap keys).
+    public var trapEscapeRate: TrapEscapeRate?
+
+    /// One trap event as the report lists it.
+    public struct TrapEventRow: Sendable, Hashable {
+        /// The input (a path, or `-`).
+        public var source: String
+        /// The 1-based line of a text input.
+        public var line: Int
+        /// The trap's class.
+        public var trapClass: TrapClass
+        /// Whether the rule's action blocked it.
+        public var blocked: Bool
+        /// What the input shows.
+        public var evidence: String
+        /// What to do about it.
+        public var remedy: String
+    }
 
     /// Makes an empty report.
     public init() {}
 
+    /// Whether this is `trapline gate`'s report, whose exit status says whether the gate passed.
+    public var isGate = false
+
     /// Process exit status, as documented in the README: 0 ok, 65 some input rejected,
-    /// 66 no input, 74 I/O error.
+    /// 66 no input, 74 I/O error; for the gate: 3 a blocking trap fired, else 65 an input could not be read.
     public var exitStatus: Int32 {
+        if isGate {
+            if traps.contains(where: \.blocked) { return 3 }
+            return inputFailures.isEmpty ? 0 : 65
+        }
         if outputFailure != nil { return 74 }
         if inputFailures.contains(where: { $0.operation != "open" && $0.operation != "opendir" }) { return 74 }
         if !inputFailures.isEmpty || !emptyDirectories.isEmpty || filesRead == 0 { return 66 }

@@ -6,6 +6,6 @@ struct TraplineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trapline",
         abstract: "Process OpenTelemetry spans, logs and build logs: catch known failure patterns (traps).",
-        subcommands: [ReplayCommand.self, RunCommand.self, ValidateCommand.self]
+        subcommands: [ReplayCommand.self, RunCommand.self, ValidateCommand.self, GateCommand.self]
     )
 }

@@ -92,3 +92,57 @@ import TraplineTestSupport
         #expect(found * 10 >= labelled * 9)
     }
 }
+
+/// Behaviour the corpus shows only implicitly.
+@Suite struct GoBuildLogScannerRuleTests {
+    static let cgoOnlyLog = """
+        GOOS=linux GOARCH=arm64 go build -o /dev/null .
+        package example.com/cgoonly: build constraints exclude all Go files in $HOME/src/cgoonly
+        """
+
+    @Test func withoutTheSourcesAnAmbiguousExclusionStaysQuiet() {
+        // Only the package's files tell a cgo-only package from an arch-only one.
+        #expect(GoBuildLogScanner(defaultHost: ("linux", "amd64")).scan(Self.cgoOnlyLog).isEmpty)
+        let sources = FileSystemGoSources(environment: ["HOME": Fixtures.path("buildlogs-home")], workingDirectory: "/")
+        let traps = GoBuildLogScanner(defaultHost: ("linux", "amd64"), sources: sources).scan(Self.cgoOnlyLog)
+        #expect(traps.map(\.trapClass) == [.cgoImplicitlyDisabled])
+        #expect(traps.map(\.line) == [2])
+    }
+
+    @Test func anExplicitCgoSettingIsNeverATrap() {
+        let sources = FileSystemGoSources(environment: ["HOME": Fixtures.path("buildlogs-home")], workingDirectory: "/")
+        let log = Self.cgoOnlyLog.replacingOccurrences(of: "GOARCH=arm64 go", with: "GOARCH=arm64 CGO_ENABLED=0 go")
+        #expect(GoBuildLogScanner(defaultHost: ("linux", "amd64"), sources: sources).scan(log).isEmpty)
+    }
+
+    @Test func aNativeBuildOnTheSameHostIsNotCross() {
+        let sources = FileSystemGoSources(environment: ["HOME": Fixtures.path("buildlogs-home")], workingDirectory: "/")
+        // The same message on an arm64 host building for arm64: cgo was not switched off by cross-compiling.
+        #expect(GoBuildLogScanner(defaultHost: ("linux", "arm64"), sources: sources).scan(Self.cgoOnlyLog).isEmpty)
+    }
+
+    @Test func goSQLiteStubFiresUnlessCgoWasSwitchedOffOnPurpose() {
+        let stub =
+            "2026/12/02 sqlite: Binary was compiled with 'CGO_ENABLED=0', go-sqlite3 requires cgo to work. This is a stub"
+        #expect(GoBuildLogScanner().scan("GOARCH=arm64 go run .\n" + stub).map(\.trapClass) == [.cgoImplicitlyDisabled])
+        #expect(GoBuildLogScanner().scan("CGO_ENABLED=0 go run .\n" + stub).isEmpty)
+    }
+
+    @Test func jsonEventsAreUnwrappedAndEscapesDecoded() {
+        let log =
+            #"{"ImportPath":"x","Action":"build-output","Output":"vec/add.go:4:6: missing function body\n"}"#
+            + "\n" + #"{"ImportPath":"x","Action":"build-fail"}"#
+        let traps = GoBuildLogScanner().scan(log)
+        #expect(traps.map(\.evidence) == ["vec/add.go:4:6: missing function body"])
+        #expect(traps.map(\.line) == [1])
+    }
+
+    @Test func aValidGOARMForArmIsQuietAndAnInvalidOneTheToolchainRejectsToo() {
+        #expect(GoBuildLogScanner().scan("GOOS=linux GOARCH=arm GOARM=6,softfloat go build .").isEmpty)
+        #expect(
+            GoBuildLogScanner().scan("GOOS=linux GOARCH=arm GOARM=8 go build .\ngo: invalid GOARM: must be 5, 6, 7")
+                .isEmpty)
+        #expect(
+            GoBuildLogScanner().scan("GOOS=linux GOARCH=arm GOARM=8 go build .").map(\.trapClass) == [.goarmIgnored])
+    }
+}

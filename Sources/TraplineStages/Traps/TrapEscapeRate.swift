@@ -1,0 +1,48 @@
+/// The Trap Escape Rate as DESIGN.md defines it:
+/// `TER = blocked trap events / (observed time window × potential trap density)`.
+///
+/// The window is event time (first to last timestamp seen), so a replay gives what live processing gives.
+/// The density (events per second) is configured per pipeline; without it, it is estimated from every trap
+/// identified, blocked or not, over the same window, which makes TER the blocked share. Counts are additive:
+/// instances export `blocked`, `identified`, the window and the density, and Prometheus sums them.
+public struct TrapEscapeRate: Hashable, Sendable {
+    /// Trap events a rule's action blocked.
+    public var blocked = 0
+    /// Trap events identified, blocked or observed.
+    public var identified = 0
+    /// Event time from the first to the last timestamp seen, in seconds; 0 for input without timestamps
+    /// (build logs).
+    public var windowSeconds: Double = 0
+    /// The configured potential trap density, events per second; `nil` to estimate it.
+    public var configuredDensityPerSecond: Double?
+
+    /// Makes a rate from its parts.
+    public init(
+        blocked: Int = 0, identified: Int = 0, windowSeconds: Double = 0, configuredDensityPerSecond: Double? = nil
+    ) {
+        self.blocked = blocked
+        self.identified = identified
+        self.windowSeconds = windowSeconds
+        self.configuredDensityPerSecond = configuredDensityPerSecond
+    }
+
+    /// The density used: configured, else identified events over the window; `nil` when the window is empty
+    /// and nothing is configured.
+    public var densityPerSecond: Double? {
+        if let configuredDensityPerSecond { return configuredDensityPerSecond }
+        return windowSeconds > 0 ? Double(identified) / windowSeconds : nil
+    }
+
+    /// TER; `nil` when it is undefined (no trap identified and no density configured, or a configured density
+    /// with an empty window).
+    ///
+    /// With the estimated density the window cancels out (`blocked / identified`), so input without
+    /// timestamps, such as a build log, still has a rate.
+    public var value: Double? {
+        if let configuredDensityPerSecond {
+            let expected = windowSeconds * configuredDensityPerSecond
+            return expected > 0 ? Double(blocked) / expected : nil
+        }
+        return identified > 0 ? Double(blocked) / Double(identified) : nil
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+import TraplineTestSupport
+
+/// `trapline gate` through the binary: what it prints, its report and its exit status.
+@Suite struct GateCommandTests {
+    static func log(_ name: String) -> String { Fixtures.path("corpus/buildlogs/" + name) }
+
+    @Test func aBlockingTrapPrintsFileLineClassEvidenceAndRemedyAndExits3() throws {
+        let path = Self.log("asm-stub-missing.arm64.log")
+        let result = try ProcessRunner.trapline(["gate", path])
+        #expect(result.status == 3)
+        let output = String(decoding: result.standardOutput, as: UTF8.self)
+        #expect(output.hasPrefix("\(path):9: asm_stub_missing: vec/add.go:4:6: missing function body\n    remedy: "))
+        #expect(result.standardError.contains("1 blocking trap"))
+    }
+
+    @Test func aCleanLogFromStdinExits0AndPrintsNothing() throws {
+        let result = try ProcessRunner.trapline(
+            ["gate"], input: try Data(contentsOf: URL(fileURLWithPath: Self.log("asm-fallback-ok.arm64.log"))))
+        #expect(result.status == 0)
+        #expect(result.standardOutput.isEmpty)
+    }
+
+    @Test func goBuildJSONOnStdinIsReadToo() throws {
+        let result = try ProcessRunner.trapline(
+            ["gate", "-"],
+            input: try Data(contentsOf: URL(fileURLWithPath: Self.log("json-cache-foreign-arch-object.log"))))
+        #expect(result.status == 3)
+        let output = String(decoding: result.standardOutput, as: UTF8.self)
+        #expect(
+            output.hasPrefix(
+                "<stdin>:10: cache_pollution: ./main.go:7:2: could not import example.com/hello/greet (object is"))
+    }
+
+    @Test func anUnreadableInputExits65AndTheOthersAreStillScanned() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        let report = directory.appendingPathComponent("report.json").path
+        let clean = try ProcessRunner.trapline(
+            ["gate", "--report-file", report, Self.log("goenv-native.amd64.log"), "/nonexistent/build.log"])
+        #expect(clean.status == 65)
+        #expect(clean.standardError.contains("/nonexistent/build.log: open failed"))
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
+        #expect(json["exit_status"] as? Int == 65)
+        #expect((json["input_errors"] as? [Any])?.count == 1)
+
+        // A trap in any input wins over an unreadable one: the gate failed for a reason it can name.
+        let trapped = try ProcessRunner.trapline([
+            "gate", "/nonexistent/build.log", Self.log("goarm-invalid.arm.8.log"),
+        ])
+        #expect(trapped.status == 3)
+    }
+
+    @Test func theReportListsTrapsEventsAndTERAndKeepsTheAccounting() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        let report = directory.appendingPathComponent("report.json").path
+        let inputs = ["cache-stale-modindex.x.log", "goarm-invalid-8-accepted.arm.x.log", "asm-stub-native.amd64.log"]
+        let result = try ProcessRunner.trapline(["gate", "--quiet", "--report-file", report] + inputs.map(Self.log))
+        #expect(result.status == 3)
+        #expect(result.standardOutput.isEmpty)
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
+        let records = try #require(json["records"] as? [String: Int])
+        #expect(
+            records["received"] == records["forwarded"]! + records["filtered"]! + records["blocked"]! + records[
+                "rejected"]!)
+        // Lines that are not empty: every record of the three logs.
+        let lines = try inputs.map { try String(contentsOfFile: Self.log($0), encoding: .utf8) }
+            .flatMap { $0.split(separator: "\n") }.filter { !$0.allSatisfy(\.isWhitespace) }.count
+        #expect(records["received"] == lines)
+        let events = try #require(json["trap_events"] as? [[String: Any]])
+        #expect(events.map { $0["class"] as? String } == ["cache_pollution", "goarm_ignored"])
+        #expect(events.map { $0["line"] as? Int } == [19, 3])
+        let ter = try #require(json["ter"] as? [String: Any])
+        #expect(ter["identified"] as? Int == 2)
+        #expect(ter["blocked"] as? Int == 2)
+        // No timestamps in a build log and no configured density: TER is the blocked share, 2 / 2.
+        #expect(ter["value"] as? Double == 1.0)
+        #expect(ter["window_seconds"] as? Double == 0)
+        #expect(ter["density_per_second"] is NSNull)
+        #expect(json["exit_status"] as? Int == 3)
+    }
+}

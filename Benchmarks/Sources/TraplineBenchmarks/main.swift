@@ -403,6 +403,28 @@ if ProcessInfo.processInfo.environment["TRAPLINE_RULES_PROBE"] != nil {
     exit(0)
 }
 
+/// Build-log traps: the go-crossbuild scan of every corpus log (one log at a time, as `trapline gate` reads
+/// them), against counting the same bytes' newlines (the least a line-based reader must do).
+func measureBuildLogScan() -> (scan: Measurement, newlines: Measurement) {
+    let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../../Fixtures/corpus/buildlogs").standardizedFileURL.path
+    let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".log") }
+    let logs = names.sorted().compactMap { try? String(contentsOfFile: directory + "/" + $0, encoding: .utf8) }
+    let bytes = logs.reduce(0) { $0 + $1.utf8.count }
+    let scanner = GoBuildLogScanner(defaultHost: ("linux", "amd64"))
+    var found = 0
+    let scan = measure("build-log scan (go-crossbuild, 85 logs)", spans: logs.count, bytes: bytes, rounds: 15) {
+        for log in logs { found &+= scanner.scan(log).count }
+    }
+    var newlines = 0
+    let peer = measure("newline count over the same logs", spans: logs.count, bytes: bytes, rounds: 15) {
+        for log in logs { newlines &+= log.utf8.reduce(0) { $0 &+ ($1 == 10 ? 1 : 0) } }
+    }
+    sink ^= UInt64(truncatingIfNeeded: found ^ newlines)
+    return (scan, peer)
+}
+let buildLogs = measureBuildLogScan()
+
 func line(_ measurement: Measurement) -> String {
     let name = measurement.name.padding(toLength: 42, withPad: " ", startingAt: 0)
     return
@@ -438,6 +460,9 @@ print(
 print("decode: \(String(format: "%.0f", decodeOnly.seconds / Double(spanCount) * 1e9)) ns/span")
 print(
     "k8s_attributes: \(loadedTable.count) pods, \(k8sLookups) resources looked up, \(String(format: "%.1f", Double(k8sNanoseconds) / Double(spanCount))) ns/span in the stage (\(String(format: "%.0f", Double(k8sNanoseconds) / Double(max(1, k8sLookups)))) ns per resource), \(String(format: "%.0f", bytesPerPod)) heap bytes per pod (4 attributes kept)"
+)
+print(
+    "build logs: \(String(format: "%.1f", buildLogs.scan.megabytesPerSecond)) MB/s scanned for traps, \(String(format: "%.0f", buildLogs.newlines.megabytesPerSecond)) MB/s newline count (\(String(format: "%.3f", buildLogs.newlines.seconds / buildLogs.scan.seconds))x of it)"
 )
 print("in-memory decode scaling, 1 → 2 threads: \(String(format: "%.2f", oneThread / twoThreads))x")
 for (name, ratio) in ratios {

@@ -405,10 +405,12 @@ if ProcessInfo.processInfo.environment["TRAPLINE_RULES_PROBE"] != nil {
 
 /// Build-log traps: the go-crossbuild scan of every corpus log (one log at a time, as `trapline gate` reads
 /// them), against counting the same bytes' newlines (the least a line-based reader must do).
-func measureBuildLogScan() -> (scan: Measurement, newlines: Measurement) {
+@MainActor func measureBuildLogScan() -> (scan: Measurement, newlines: Measurement) {
     let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../../Fixtures/corpus/buildlogs").standardizedFileURL.path
-    let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".log") }
+    let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter {
+        $0.hasSuffix(".log")
+    }
     let logs = names.sorted().compactMap { try? String(contentsOfFile: directory + "/" + $0, encoding: .utf8) }
     let bytes = logs.reduce(0) { $0 + $1.utf8.count }
     let scanner = GoBuildLogScanner(defaultHost: ("linux", "amd64"))
@@ -418,7 +420,9 @@ func measureBuildLogScan() -> (scan: Measurement, newlines: Measurement) {
     }
     var newlines = 0
     let peer = measure("newline count over the same logs", spans: logs.count, bytes: bytes, rounds: 15) {
-        for log in logs { newlines &+= log.utf8.reduce(0) { $0 &+ ($1 == 10 ? 1 : 0) } }
+        for log in logs {
+            newlines &+= log.utf8.withContiguousStorageIfAvailable { $0.reduce(0) { $0 &+ ($1 == 10 ? 1 : 0) } } ?? 0
+        }
     }
     sink ^= UInt64(truncatingIfNeeded: found ^ newlines)
     return (scan, peer)

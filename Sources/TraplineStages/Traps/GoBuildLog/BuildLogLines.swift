@@ -9,20 +9,29 @@ struct BuildLogLines {
 
     private(set) var lines: [Line] = []
 
-    /// Splits `text` at LF, CRLF and lone CR.
+    /// Splits `text` at LF, CRLF and lone CR (over UTF-8 code units: no grapheme breaking per byte).
     init(_ text: String) {
+        let bytes = text.utf8
         var number = 0
-        var rest = text[...]
-        while !rest.isEmpty {
+        var start = bytes.startIndex
+        var index = start
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            guard byte == 10 || byte == 13 else {
+                index = bytes.index(after: index)
+                continue
+            }
             number += 1
-            let end = rest.firstIndex(where: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) ?? rest.endIndex
-            append(rest[rest.startIndex..<end], number: number)
-            rest = end == rest.endIndex ? rest[end...] : rest[rest.index(after: end)...]
+            append(text[start..<index], number: number)
+            index = bytes.index(after: index)
+            if byte == 13, index < bytes.endIndex, bytes[index] == 10 { index = bytes.index(after: index) }
+            start = index
         }
+        if start < bytes.endIndex { append(text[start...], number: number + 1) }
     }
 
     private mutating func append(_ raw: Substring, number: Int) {
-        guard raw.hasPrefix("{\""), raw.contains("\"Action\":") else {
+        guard raw.hasPrefix("{\""), raw.has("\"Action\":") else {
             lines.append(Line(number: number, text: raw))
             return
         }

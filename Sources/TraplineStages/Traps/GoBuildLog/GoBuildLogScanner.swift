@@ -76,9 +76,9 @@ public struct GoBuildLogScanner: Sendable {
             if let rest = text.dropPrefix("vet: ") { text = rest }
             defer { index += 1 }
 
-            if text.contains("could not import "),
-                text.contains("(object is [go object") || text.contains("not the start of an archive file")
-                    || text.contains("can't find export data") || text.contains("(open : no such file or directory)")
+            if text.has("could not import "),
+                text.has("(object is [go object") || text.has("not the start of an archive file")
+                    || text.has("can't find export data") || text.has("(open : no such file or directory)")
             {
                 // The object-header message spans lines: join until its parentheses close.
                 var joined = String(text)
@@ -91,25 +91,27 @@ public struct GoBuildLogScanner: Sendable {
                     depth += Self.parenthesisDepth(lines[index].text)
                 }
                 findings.add(.cachePollution, subject: joined, lines: numbers, evidence: joined)
-            } else if text.contains("linked object header mismatch") || text.contains("cache verify failed") {
+            } else if text.has("linked object header mismatch") || text.has("cache verify failed") {
                 findings.add(.cachePollution, subject: String(text), lines: [line.number], evidence: String(text))
             } else if text.hasSuffix(": missing function body")
-                || (text.contains("relocation target ") && text.hasSuffix(" not defined"))
+                || (text.has("relocation target ") && text.hasSuffix(" not defined"))
             {
                 findings.add(.asmStubMissing, subject: String(text), lines: [line.number], evidence: String(text))
-            } else if text.contains("requires cgo to work") {
+            } else if text.has("requires cgo to work") {
                 // go-sqlite3's stub: a trap unless cgo was switched off on purpose.
                 if context.setting("CGO_ENABLED")?.value != "0" {
                     findings.add(
                         .cgoImplicitlyDisabled, subject: String(text), lines: [line.number], evidence: String(text))
                 }
-            } else if cgoOff, let directory = text.firstRange(of: "build constraints exclude all Go files in ") {
+            } else if cgoOff, text.has("build constraints exclude"),
+                let directory = text.firstRange(of: "build constraints exclude all Go files in ")
+            {
                 let path = String(text[directory.upperBound...])
                 if sources.packageUsesCgo(directory: join(context.workingDirectory, path)) == true {
                     findings.add(
                         .cgoImplicitlyDisabled, subject: String(text), lines: [line.number], evidence: String(text))
                 }
-            } else if cgoOff, let undefined = text.firstRange(of: ": undefined: ") {
+            } else if cgoOff, text.has(": undefined: "), let undefined = text.firstRange(of: ": undefined: ") {
                 // `./main.go:6:22: undefined: sum`: a trap when the name lives in an import "C" file.
                 let name = String(text[undefined.upperBound...])
                 let file = text[..<undefined.lowerBound].split(separator: ":").first.map(String.init) ?? "."
@@ -145,7 +147,7 @@ public struct GoBuildLogScanner: Sendable {
             // Go 1.23+ takes it silently: the assembler gets only GOARM_5, the compiler uses 7.
             if !goarm.hasPrefix("5") {
                 for line in lines
-                where line.text.contains("-D GOARCH_arm -D GOARM_5") && !line.text.contains("-D GOARM_6") {
+                where line.text.has("-D GOARCH_arm -D GOARM_5") && !line.text.has("-D GOARM_6") {
                     evidence.append(line.number)
                 }
             }
@@ -194,7 +196,9 @@ public struct GoBuildLogScanner: Sendable {
         var defined = Set<Substring>()
         var undefined: [(symbol: Substring, line: Int)] = []
         for line in lines {
-            let listing = line.text.firstRange(of: "):\t").map { line.text[$0.upperBound...] } ?? line.text
+            let listing =
+                line.text.has("):\t")
+                ? line.text.firstRange(of: "):\t").map { line.text[$0.upperBound...] } ?? line.text : line.text
             guard listing.first == " " || listing.first == "\t" else { continue }
             let words = listing.split(whereSeparator: { $0 == " " || $0 == "\t" })
             if words.count == 2, words[0] == "U" {

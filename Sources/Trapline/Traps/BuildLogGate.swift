@@ -11,7 +11,8 @@ public import TraplineStages
 /// `trapline gate`: the build-log traps of whole logs, for CI (`go build ./... 2>&1 | trapline gate`).
 ///
 /// Each log is read whole (its evidence may come after what it explains) and scanned with the built-in
-/// `go-crossbuild` pack, every rule with `action: block`. Each non-empty line is one record: the lines of a
+/// `go-crossbuild` pack, every rule with `action: block`. Each non-empty line is one record (as a replay of
+/// the log as text counts them): the lines of a
 /// blocked trap are counted as blocked, the others as forwarded, so the report keeps
 /// `received = forwarded + filtered + blocked + rejected`.
 public struct BuildLogGate: Sendable {
@@ -61,7 +62,7 @@ public struct BuildLogGate: Sendable {
                 rate.identified += 1
                 rate.blocked += 1
             }
-            let lines = Self.nonEmptyLines(text)
+            let lines = GoBuildLogScanner.recordLines(in: text)
             let blocked = blockedLines.intersection(lines).count
             report.records += RecordCounts(
                 received: lines.count, forwarded: lines.count - blocked, filtered: 0, blocked: blocked, rejected: 0)
@@ -74,19 +75,6 @@ public struct BuildLogGate: Sendable {
         }
         report.trapEscapeRate = rate
         return (report, events)
-    }
-
-    /// The numbers of the lines that hold more than white space (the records of a text log).
-    static func nonEmptyLines(_ text: String) -> Set<Int> {
-        var lines = Set<Int>()
-        var number = 0
-        for line in text.split(
-            omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
-        {
-            number += 1
-            if line.contains(where: { !$0.isWhitespace }) { lines.insert(number) }
-        }
-        return lines
     }
 
     /// The whole of a file, or of standard input for `-`.

@@ -9,8 +9,14 @@ struct BuildLogLines {
 
     private(set) var lines: [Line] = []
 
-    /// Splits `text` at LF, CRLF and lone CR (over UTF-8 code units: no grapheme breaking per byte).
+    /// Splits `text` at LF, CRLF and lone CR.
     init(_ text: String) {
+        Self.forEachLine(of: text) { line, number in append(line, number: number) }
+    }
+
+    /// Calls `body` with each line of `text` (without its terminator: LF, CRLF or lone CR, as the text
+    /// decoder ends lines) and its 1-based number. Over UTF-8 code units: no grapheme breaking per byte.
+    static func forEachLine(of text: String, _ body: (Substring, Int) -> Void) {
         let bytes = text.utf8
         var number = 0
         var start = bytes.startIndex
@@ -22,12 +28,12 @@ struct BuildLogLines {
                 continue
             }
             number += 1
-            append(text[start..<index], number: number)
+            body(text[start..<index], number)
             index = bytes.index(after: index)
             if byte == 13, index < bytes.endIndex, bytes[index] == 10 { index = bytes.index(after: index) }
             start = index
         }
-        if start < bytes.endIndex { append(text[start...], number: number + 1) }
+        if start < bytes.endIndex { body(text[start...], number + 1) }
     }
 
     private mutating func append(_ raw: Substring, number: Int) {

@@ -61,6 +61,14 @@ public struct GoBuildLogScanner: Sendable {
         return findings.traps
     }
 
+    /// The numbers of the lines of `log` that are records: every non-empty line, as `TextLogDecoder` makes
+    /// one log record of each (so a gate and a replay of the same log count the same records).
+    public static func recordLines(in log: String) -> Set<Int> {
+        var lines = Set<Int>()
+        BuildLogLines.forEachLine(of: log) { line, number in if !line.isEmpty { lines.insert(number) } }
+        return lines
+    }
+
     // MARK: Messages on one line (or one message over a few)
 
     private func scanMessages(_ lines: [BuildLogLines.Line], context: GoBuildContext, into findings: inout Findings) {

@@ -23,6 +23,19 @@ struct FrameOutcome: Sendable {
     var json: [UInt8] = []
     /// What each stage of the chain did, in chain order.
     var stages: [StageCounts] = []
+    /// The trap events of the frame, in row order (rows are the batch's).
+    var trapEvents: [TrapLedger.Event] = []
+    /// The source the trap events came from.
+    var trapSource = ""
+    /// Whether a trap stage saw the frame's records, and the event time they covered.
+    var sawTrapStage = false
+    var earliestTime = UInt64.max
+    var latestTime: UInt64 = 0
+    /// The records trap rules blocked, encoded for the quarantine routes.
+    var quarantineProto: [UInt8] = []
+    var quarantineJSON: [UInt8] = []
+    /// The signal of the quarantined records, when any were.
+    var quarantineSignal: Signal?
     /// Time spent decoding and encoding the frame, in nanoseconds.
     var decodeNanoseconds: UInt64 = 0
     var encodeNanoseconds: UInt64 = 0
@@ -42,6 +55,13 @@ struct FrameOutcome: Sendable {
         signal = nil
         proto.removeAll(keepingCapacity: true)
         json.removeAll(keepingCapacity: true)
+        trapEvents.removeAll(keepingCapacity: true)
+        sawTrapStage = false
+        earliestTime = .max
+        latestTime = 0
+        quarantineProto.removeAll(keepingCapacity: true)
+        quarantineJSON.removeAll(keepingCapacity: true)
+        quarantineSignal = nil
         if stages.count != stageCount { stages = Array(repeating: StageCounts(), count: stageCount) }
         for index in stages.indices { stages[index] = StageCounts() }
         decodeNanoseconds = 0
@@ -64,6 +84,19 @@ struct FrameOutcome: Sendable {
             report.stages[index].counts += counts
         }
         for rejection in rejections { report.record(rejection, cap: cap) }
+        if sawTrapStage {
+            report.recordTrapWindow(earliest: earliestTime, latest: latestTime)
+            let base = report.recordsRead[trapSource, default: 0]
+            for event in trapEvents {
+                report.traps.append(
+                    ReplayReport.TrapEventRow(
+                        source: trapSource, line: event.line ?? 0,
+                        record: event.line == nil ? base + Int(event.row) : nil,
+                        trapClass: event.trapClass, blocked: event.blocked, evidence: event.evidence,
+                        remedy: event.remedy))
+            }
+        }
+        if !trapSource.isEmpty { report.recordsRead[trapSource, default: 0] += records.received }
     }
 }
 
@@ -74,6 +107,9 @@ struct FrameProcessor {
     let encodesProto: Bool
     /// Whether some route writes JSON.
     let encodesJSON: Bool
+    /// Whether some quarantine route writes protobuf, or JSON.
+    let quarantinesProto: Bool
+    let quarantinesJSON: Bool
     let observedTime: UInt64
     let decoder = OTLPProtobufDecoder()
     let textDecoder = TextLogDecoder()
@@ -85,6 +121,10 @@ struct FrameProcessor {
     var spans = SpanBatch()
     var logs = LogBatch()
     var mask = RowMask()
+    /// The trap events of the current batch, reused.
+    var traps = TrapLedger()
+    /// The rows trap rules blocked, for the quarantine encoders; reused.
+    var quarantineMask = RowMask()
     /// Per-batch stage counts, reused.
     var batchStageCounts: [StageCounts] = []
     /// This worker's buffer for frames read from their file (`Frame.load`), reused.
@@ -96,9 +136,14 @@ struct FrameProcessor {
         frameBuffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     }
 
-    init(encodesProto: Bool, encodesJSON: Bool, observedTime: UInt64, chain: StageChain) {
+    init(
+        encodesProto: Bool, encodesJSON: Bool, quarantinesProto: Bool = false, quarantinesJSON: Bool = false,
+        observedTime: UInt64, chain: StageChain
+    ) {
         self.encodesProto = encodesProto
         self.encodesJSON = encodesJSON
+        self.quarantinesProto = quarantinesProto
+        self.quarantinesJSON = quarantinesJSON
         self.observedTime = observedTime
         self.chain = chain
     }
@@ -179,12 +224,24 @@ struct FrameProcessor {
     private mutating func forwardSpans(path: String, into outcome: inout FrameOutcome) {
         record(spans.rejections, path: path, into: &outcome)
         resetStageCounts()
-        chain.run(&spans, mask: &mask, counts: &batchStageCounts)
+        chain.run(&spans, mask: &mask, counts: &batchStageCounts, traps: &traps)
         recordRefused(offset: spans.storage.frameSourceOffset, path: path, into: &outcome)
         let counts = BatchAccounting.counts(for: spans, mask: mask, stages: batchStageCounts)
         addStageCounts(into: &outcome)
         outcome.records += counts
         outcome.spansForwarded += counts.forwarded
+        if traps.sawTrapStage { recordTraps(count: spans.count, path: path, into: &outcome) }
+        if traps.blocksAny && (quarantinesProto || quarantinesJSON) {
+            let start = Clock.nanoseconds()
+            if quarantinesProto {
+                writer.reset()
+                encoder.encode(spans, keeping: quarantineMask, into: writer)
+                outcome.quarantineProto.append(contentsOf: writer.bytes)
+            }
+            if quarantinesJSON { jsonEncoder.encode(spans, keeping: quarantineMask, into: &outcome.quarantineJSON) }
+            outcome.quarantineSignal = .traces
+            outcome.encodeNanoseconds += Clock.nanoseconds() &- start
+        }
         // A request whose every record was rejected writes nothing; an empty one stays empty.
         guard spans.count > 0 || spans.rejections.isEmpty, mask.keptCount > 0 || spans.count == 0 else { return }
         outcome.signal = .traces
@@ -201,12 +258,24 @@ struct FrameProcessor {
     private mutating func forwardLogs(path: String, into outcome: inout FrameOutcome) {
         record(logs.rejections, path: path, into: &outcome)
         resetStageCounts()
-        chain.run(&logs, mask: &mask, counts: &batchStageCounts)
+        chain.run(&logs, mask: &mask, counts: &batchStageCounts, traps: &traps)
         recordRefused(offset: logs.storage.frameSourceOffset, path: path, into: &outcome)
         let counts = BatchAccounting.counts(for: logs, mask: mask, stages: batchStageCounts)
         addStageCounts(into: &outcome)
         outcome.records += counts
         outcome.logRecordsForwarded += counts.forwarded
+        if traps.sawTrapStage { recordTraps(count: logs.count, path: path, into: &outcome) }
+        if traps.blocksAny && (quarantinesProto || quarantinesJSON) {
+            let start = Clock.nanoseconds()
+            if quarantinesProto {
+                writer.reset()
+                encoder.encode(logs, keeping: quarantineMask, into: writer)
+                outcome.quarantineProto.append(contentsOf: writer.bytes)
+            }
+            if quarantinesJSON { jsonEncoder.encode(logs, keeping: quarantineMask, into: &outcome.quarantineJSON) }
+            outcome.quarantineSignal = .logs
+            outcome.encodeNanoseconds += Clock.nanoseconds() &- start
+        }
         guard logs.count > 0 || logs.rejections.isEmpty, mask.keptCount > 0 || logs.count == 0 else { return }
         outcome.signal = .logs
         let start = Clock.nanoseconds()
@@ -217,6 +286,21 @@ struct FrameProcessor {
         }
         if encodesJSON { jsonEncoder.encode(logs, keeping: mask, into: &outcome.json) }
         outcome.encodeNanoseconds += Clock.nanoseconds() &- start
+    }
+
+    /// Moves the batch's trap events into the outcome and marks the blocked rows for the
+    /// quarantine encoders (only when something was blocked).
+    private mutating func recordTraps(count: Int, path: String, into outcome: inout FrameOutcome) {
+        outcome.sawTrapStage = true
+        outcome.trapSource = path
+        outcome.earliestTime = min(outcome.earliestTime, traps.earliest)
+        outcome.latestTime = max(outcome.latestTime, traps.latest)
+        outcome.trapEvents.append(contentsOf: traps.events)
+        guard traps.blocksAny else { return }
+        quarantineMask.reset(count: count)
+        var blocked = [Bool](repeating: false, count: count)
+        for row in traps.blockedRows { blocked[Int(row)] = true }
+        for row in 0..<count where !blocked[row] { quarantineMask.drop(row) }
     }
 
     /// Records refused by a stage (a rule failed under `error_mode: propagate`) go to the

@@ -48,14 +48,18 @@ public struct Replay {
                 return report
             }
         }
-        let metrics = TraplineMetrics(version: TraplineVersion.current, stages: options.stages.stages.map(\.id))
+        let metrics = TraplineMetrics(
+            version: TraplineVersion.current, stages: options.stages.stages.map(\.id),
+            trapClasses: options.stages.trapClasses)
         let workers = max(1, options.workers)
         let observedTime = options.observedTimeUnixNano ?? Self.now()
         let processors = (0..<workers).map { _ in
             FrameProcessor(
-                encodesProto: options.routes.contains { $0.format == .proto },
-                encodesJSON: options.routes.contains { $0.format == .json }, observedTime: observedTime,
-                chain: options.stages)
+                encodesProto: options.routes.contains { $0.format == .proto && !$0.isQuarantine },
+                encodesJSON: options.routes.contains { $0.format == .json && !$0.isQuarantine },
+                quarantinesProto: options.routes.contains { $0.format == .proto && $0.isQuarantine },
+                quarantinesJSON: options.routes.contains { $0.format == .json && $0.isQuarantine },
+                observedTime: observedTime, chain: options.stages)
         }
         report.stages = options.stages.stages.map { ($0.id, StageCounts()) }
         // Two sets of outcome slots: while the workers fill one with window k, this thread
@@ -156,6 +160,10 @@ public struct Replay {
             }
             report.bytesWritten += sink.bytesWritten
         }
+        if options.stages.stages.contains(where: { $0 is TrapStage }) {
+            report.computeTrapEscapeRate(densityPerSecond: options.trapDensityPerSecond)
+            if let rate = report.trapEscapeRate { metrics.record(rate) }
+        }
         if let metricsFile = options.metricsFile {
             do throws(IOFailure) {
                 try metrics.write(to: metricsFile)
@@ -193,9 +201,13 @@ public struct Replay {
         for outcome in slots.prefix(count) {
             outcome.merge(into: &report, cap: options.maxReportedRejections)
             metrics.record(outcome)
-            guard let signal = outcome.signal else { continue }
-            for (route, sink) in sinks where route.signals.contains(signal) {
-                let bytes = route.format == .proto ? outcome.proto : outcome.json
+            for (route, sink) in sinks {
+                let signal = route.isQuarantine ? outcome.quarantineSignal : outcome.signal
+                guard let signal, route.signals.contains(signal) else { continue }
+                let bytes =
+                    route.isQuarantine
+                    ? (route.format == .proto ? outcome.quarantineProto : outcome.quarantineJSON)
+                    : (route.format == .proto ? outcome.proto : outcome.json)
                 guard !bytes.isEmpty else { continue }
                 do throws(IOFailure) {
                     try sink.write(bytes)

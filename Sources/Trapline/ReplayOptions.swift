@@ -31,6 +31,9 @@ public struct OutputRoute: Hashable, Sendable {
     public var compression: ExportCompression
     /// The signals whose records go here (from the pipelines that list the exporter).
     public var signals: Set<Signal>
+    /// Whether the route takes the records trap rules blocked (a `traps` processor's
+    /// `quarantine`) instead of the records that go on.
+    public var isQuarantine = false
 
     /// Makes a route.
     public init(
@@ -57,6 +60,9 @@ public struct ReplayOptions: Sendable {
     public var metricsFile: String?
     /// The stages every batch runs through (the pipeline's processors).
     public var stages = StageChain()
+    /// The potential trap density for TER, events per second; nil estimates it from the traps
+    /// identified.
+    public var trapDensityPerSecond: Double?
     /// `observed_time_unix_nano` given to records made from text lines; `nil` uses the clock
     /// at the start of the replay.
     public var observedTimeUnixNano: UInt64?

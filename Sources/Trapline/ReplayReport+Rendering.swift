@@ -95,17 +95,22 @@ extension ReplayReport {
         out.key("traps")
         out.array(Set(traps.map(\.trapClass)).sorted()) { trapClass in
             let events = traps.filter { $0.trapClass == trapClass }
+            var classRate = rate
+            classRate.identified = events.count
+            classRate.blocked = events.filter(\.blocked).count
             out.object {
                 out.field("class", trapClass.rawValue)
-                out.field("identified", events.count)
-                out.field("blocked", events.filter(\.blocked).count)
+                out.field("identified", classRate.identified)
+                out.field("blocked", classRate.blocked)
+                out.key("ter")
+                out.raw(classRate.value.map { String($0) } ?? "null")
             }
         }
         out.key("trap_events")
         out.array(traps) { event in
             out.object {
                 out.field("source", event.source)
-                out.field("line", event.line)
+                if let record = event.record { out.field("record", record) } else { out.field("line", event.line) }
                 out.field("class", event.trapClass.rawValue)
                 out.field("blocked", event.blocked)
                 out.field("evidence", event.evidence)

@@ -52,8 +52,10 @@ public struct ReplayReport: Sendable {
     public struct TrapEventRow: Sendable, Hashable {
         /// The input (a path, or `-`).
         public var source: String
-        /// The 1-based line of a text input.
+        /// The 1-based line of a text input (0 for records that have none).
         public var line: Int
+        /// The 0-based index of the record in its input, for records without a line (spans).
+        public var record: Int?
         /// The trap's class.
         public var trapClass: TrapClass
         /// Whether the rule's action blocked it.
@@ -66,6 +68,26 @@ public struct ReplayReport: Sendable {
 
     /// Makes an empty report.
     public init() {}
+
+    /// Records received per input so far, to number the records of trap events.
+    var recordsRead: [String: Int] = [:]
+    /// The event time trap stages saw, Unix nanoseconds (`earliest > latest`: none).
+    var trapWindow = (earliest: UInt64.max, latest: UInt64(0))
+
+    mutating func recordTrapWindow(earliest: UInt64, latest: UInt64) {
+        trapWindow = (min(trapWindow.earliest, earliest), max(trapWindow.latest, latest))
+    }
+
+    /// Sets `trapEscapeRate` from the trap events and the event-time window.
+    mutating func computeTrapEscapeRate(densityPerSecond: Double?) {
+        var rate = TrapEscapeRate(configuredDensityPerSecond: densityPerSecond)
+        rate.identified = traps.count
+        rate.blocked = traps.filter(\.blocked).count
+        if trapWindow.earliest < trapWindow.latest {
+            rate.windowSeconds = Double(trapWindow.latest - trapWindow.earliest) / 1e9
+        }
+        trapEscapeRate = rate
+    }
 
     /// Whether this is `trapline gate`'s report, whose exit status says whether the gate passed.
     public var isGate = false

@@ -139,7 +139,7 @@ public struct RuleOutcome: Sendable {
     }
 
     /// A rule failed under `propagate`.
-    mutating func fail(_ error: RuleRuntimeError) {
+    public mutating func fail(_ error: RuleRuntimeError) {
         failed = true
         firstError = error
     }

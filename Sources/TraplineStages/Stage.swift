@@ -62,6 +62,27 @@ public protocol Stage: Sendable {
 
     /// Processes a batch of log records.
     func process(_ batch: inout LogBatch, mask: inout RowMask, counts: inout StageCounts)
+
+    /// Processes a batch of spans, recording the trap events it identifies in `traps`. Stages
+    /// that identify no traps get this for free (it calls the method without `traps`).
+    func process(_ batch: inout SpanBatch, mask: inout RowMask, counts: inout StageCounts, traps: inout TrapLedger)
+
+    /// Processes a batch of log records, recording the trap events it identifies in `traps`.
+    func process(_ batch: inout LogBatch, mask: inout RowMask, counts: inout StageCounts, traps: inout TrapLedger)
+}
+
+extension Stage {
+    public func process(
+        _ batch: inout SpanBatch, mask: inout RowMask, counts: inout StageCounts, traps: inout TrapLedger
+    ) {
+        process(&batch, mask: &mask, counts: &counts)
+    }
+
+    public func process(
+        _ batch: inout LogBatch, mask: inout RowMask, counts: inout StageCounts, traps: inout TrapLedger
+    ) {
+        process(&batch, mask: &mask, counts: &counts)
+    }
 }
 
 /// The stages of one pipeline, run in order over each batch.
@@ -75,19 +96,38 @@ public struct StageChain: Sendable {
     /// Runs every stage over `batch`, resetting `mask` to keep all rows first.
     ///
     /// - Parameter counts: one entry per stage (resized if needed), added to.
-    public func run(_ batch: inout SpanBatch, mask: inout RowMask, counts: inout [StageCounts]) {
+    /// - Parameter traps: reset, then filled with the trap events the stages identify.
+    public func run(
+        _ batch: inout SpanBatch, mask: inout RowMask, counts: inout [StageCounts], traps: inout TrapLedger
+    ) {
         mask.reset(count: batch.count)
+        traps.reset()
         run(mask: &mask, counts: &counts) { stage, mask, stageCounts in
-            stage.process(&batch, mask: &mask, counts: &stageCounts)
+            stage.process(&batch, mask: &mask, counts: &stageCounts, traps: &traps)
         }
     }
 
     /// Runs every stage over `batch`, resetting `mask` to keep all rows first.
-    public func run(_ batch: inout LogBatch, mask: inout RowMask, counts: inout [StageCounts]) {
+    public func run(
+        _ batch: inout LogBatch, mask: inout RowMask, counts: inout [StageCounts], traps: inout TrapLedger
+    ) {
         mask.reset(count: batch.count)
+        traps.reset()
         run(mask: &mask, counts: &counts) { stage, mask, stageCounts in
-            stage.process(&batch, mask: &mask, counts: &stageCounts)
+            stage.process(&batch, mask: &mask, counts: &stageCounts, traps: &traps)
         }
+    }
+
+    /// Runs every stage over `batch`, discarding trap events.
+    public func run(_ batch: inout SpanBatch, mask: inout RowMask, counts: inout [StageCounts]) {
+        var traps = TrapLedger()
+        run(&batch, mask: &mask, counts: &counts, traps: &traps)
+    }
+
+    /// Runs every stage over `batch`, discarding trap events.
+    public func run(_ batch: inout LogBatch, mask: inout RowMask, counts: inout [StageCounts]) {
+        var traps = TrapLedger()
+        run(&batch, mask: &mask, counts: &counts, traps: &traps)
     }
 
     private func run(

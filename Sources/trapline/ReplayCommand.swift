@@ -135,6 +135,7 @@ struct ReplayCommand: ParsableCommand {
         options.routes = outputs.routes
         options.metricsFile = outputs.metricsFile
         options.stages = loaded.stages
+        options.trapDensityPerSecond = loaded.config.trapDensityPerSecond
         var replay = Replay(options: options)
         let showProgress = progress == .always || (progress == .auto && !quiet && isatty(STDERR_FILENO) != 0)
         let printer = ProgressPrinter()

@@ -64,6 +64,7 @@ struct RunCommand: ParsableCommand {
         options.routes = outputs.routes
         options.metricsFile = outputs.metricsFile
         options.stages = loaded.stages
+        options.trapDensityPerSecond = loaded.config.trapDensityPerSecond
         let report = Replay(options: options).run()
         if let reportFile, let failure = ReportFile.write(reportFile, report.json) {
             FileHandleOutput.standardError("trapline: \(failure)\n")

@@ -6,6 +6,7 @@ extension ConfigDecoder {
         case "filter": return decodeFilter(component).map { .filter($0) }
         case "transform": return decodeTransform(component).map { .transform($0) }
         case "k8sattributes", "k8s_attributes": return decodeK8sAttributes(component).map { .k8sAttributes($0) }
+        case "traps": return decodeTraps(component).map { .traps($0) }
         default:
             unsupportedType("processor", component, supported: ProcessorConfig.supportedTypes)
             return nil
@@ -128,7 +129,7 @@ extension ConfigDecoder {
         return groups
     }
 
-    private mutating func ruleTexts(_ setting: Entry) -> [RuleText] {
+    mutating func ruleTexts(_ setting: Entry) -> [RuleText] {
         guard case .sequence(let items) = setting.node.value else {
             if let text = setting.node.scalar {
                 return [RuleText(text, location: setting.location, textOffset: setting.node.textOffset)]

@@ -43,6 +43,29 @@ extension PipelineConfig {
                 }
             }
         }
+        for pipeline in pipelines {
+            for id in pipeline.processors {
+                guard case .traps(let traps)? = processor(id), let quarantine = traps.quarantine else { continue }
+                let name = quarantine.description
+                if let index = outputs.routes.firstIndex(where: { $0.name == name && $0.isQuarantine }) {
+                    outputs.routes[index].signals.insert(pipeline.signal)
+                    continue
+                }
+                var route: OutputRoute
+                switch exporter(quarantine) {
+                case .file(let file)?:
+                    route = OutputRoute(
+                        name: name, destination: .file(file.path), format: file.format, compression: file.compression,
+                        signals: [pipeline.signal])
+                case .stdout(let format)?:
+                    route = OutputRoute(
+                        name: name, destination: .standardOutput, format: format, signals: [pipeline.signal])
+                default: continue
+                }
+                route.isQuarantine = true
+                outputs.routes.append(route)
+            }
+        }
         return outputs
     }
 }

@@ -79,9 +79,67 @@ extension PipelineConfig {
                 stages.append(
                     K8sAttributesStage(
                         id: id.description, source: source, rules: k8s.associations, passthrough: k8s.passthrough))
+            case .traps(let traps):
+                checkQuarantine(traps, &diagnostics)
+                var rules: [TrapRule] = []
+                for rule in traps.rules {
+                    let wanted = rule.signal == .traces ? forTraces : forLogs
+                    guard wanted else { continue }
+                    var group = RuleGroupConfig(errorMode: rule.errorMode)
+                    group.conditions = rule.when
+                    guard
+                        let groups = compile(
+                            [group],
+                            rule.signal == .traces ? .traces : .logs, traps.errorMode, &diagnostics),
+                        let compiled = groups.first
+                    else { continue }
+                    rules.append(
+                        TrapRule(
+                            name: rule.name, trapClass: TrapClass(rawValue: rule.trapClass),
+                            signal: rule.signal == .traces ? .traces : .logs, condition: MatchProgram(group: compiled),
+                            action: rule.action, remedy: rule.remedy))
+                }
+                let buildLogs = traps.goCrossBuild.flatMap { action in
+                    forLogs
+                        ? BuildLogTrapRules(scanner: GoBuildLogScanner(sources: FileSystemGoSources()), action: action)
+                        : nil
+                }
+                stages.append(TrapStage(id: id.description, rules: rules, buildLogs: buildLogs))
             }
         }
         return StageChain(stages)
+    }
+
+    /// The quarantine exporter must be defined, and listed by no pipeline (blocked records would
+    /// otherwise flow back out with the rest).
+    private func checkQuarantine(_ traps: TrapsProcessorConfig, _ diagnostics: inout ConfigDiagnostics) {
+        guard let id = traps.quarantine, let location = traps.quarantineLocation else { return }
+        guard let exporter = exporter(id) else {
+            let names = exporters.map(\.id.description)
+            diagnostics.error(
+                "exporter '\(id)' is not defined", at: location,
+                hint: NearestName.suggestion(for: id.description, among: names).map { "did you mean '\($0)'?" }
+                    ?? "define it under 'exporters'")
+            return
+        }
+        if case .prometheus = exporter {
+            diagnostics.error("a quarantine exporter writes records; '\(id)' writes metrics", at: location)
+        }
+        if pipelines.contains(where: { $0.exporters.contains(id) }) {
+            diagnostics.error(
+                "exporter '\(id)' is both a pipeline exporter and the quarantine", at: location,
+                hint: "give blocked records an exporter of their own")
+        }
+    }
+
+    /// The potential trap density the `traps` processors configure, in events per second (their
+    /// sum); nil when none configures one (then TER estimates it).
+    public var trapDensityPerSecond: Double? {
+        let densities = processors.compactMap { entry -> Double? in
+            guard case .traps(let traps) = entry.config else { return nil }
+            return traps.expectedDensityPerHour
+        }
+        return densities.isEmpty ? nil : densities.reduce(0, +) / 3600
     }
 
     /// Compiles groups; nil when there are none (the stage passes the signal through).

@@ -1,3 +1,4 @@
+public import TraplineCore
 public import TraplineRules
 public import TraplineStages
 
@@ -77,9 +78,56 @@ public enum ProcessorConfig: Hashable, Sendable {
     case filter(FilterProcessorConfig)
     case transform(TransformProcessorConfig)
     case k8sAttributes(K8sAttributesConfig)
+    case traps(TrapsProcessorConfig)
 
     /// The processor types Trapline supports.
-    public static let supportedTypes = ["filter", "transform", "k8sattributes"]
+    public static let supportedTypes = ["filter", "transform", "k8sattributes", "traps"]
+}
+
+/// One trap rule as written: inline in a `traps` processor, or in a rule pack.
+public struct TrapRuleConfig: Hashable, Sendable {
+    /// The rule's name (default: its class).
+    public var name = ""
+    /// The trap class it identifies (snake_case).
+    public var trapClass = ""
+    /// `traces` (spans) or `logs` (log records).
+    public var signal = Signal.traces
+    /// `when`: OTTL conditions, ORed; the context is inferred from the paths.
+    public var when: [RuleText] = []
+    /// What happens to identified records; default `observe` (nothing leaves the flow unless
+    /// a rule says so).
+    public var action = TrapAction.observe
+    /// What to do about the trap.
+    public var remedy = ""
+    /// Overrides the processor's `error_mode`.
+    public var errorMode: RuleErrorMode?
+    /// Where the rule is, for diagnostics.
+    public var location: ConfigLocation
+
+    public init(location: ConfigLocation) { self.location = location }
+}
+
+/// The `traps` processor: trap rules (inline or the built-in packs), the quarantine exporter for
+/// what they block, and the TER density.
+public struct TrapsProcessorConfig: Hashable, Sendable {
+    /// OTTL rules, in order (built-in `runtime` rules expanded in place).
+    public var rules: [TrapRuleConfig] = []
+    /// The built-in `go-crossbuild` pack over log records, with its action, when listed.
+    public var goCrossBuild: TrapAction?
+    /// The exporter blocked records are written to (defined under `exporters`, listed in no
+    /// pipeline).
+    public var quarantine: ComponentID?
+    /// `ter.expected_density_per_hour`: the potential trap density; nil estimates it.
+    public var expectedDensityPerHour: Double?
+    /// What a rule failure does; default `ignore`.
+    public var errorMode = RuleErrorMode.ignore
+    /// Where the quarantine reference is, for diagnostics.
+    var quarantineLocation: ConfigLocation?
+
+    /// The built-in packs.
+    public static let builtinPacks = ["go-crossbuild", "runtime"]
+
+    public init() {}
 }
 
 /// One label or annotation to copy (`extract.labels` / `extract.annotations`).

@@ -26,9 +26,16 @@ final class TraplineMetrics: Sendable {
     private let stageDuration: [DurationHistogram]
     private let decodeDuration: DurationHistogram
     private let encodeDuration: DurationHistogram
+    private let trapIdentified: [TrapClass: Counter]
+    private let trapBlocked: [TrapClass: Counter]
+    private let terWindow: Gauge?
+    private let terDensity: Gauge?
+    private let terExpected: Gauge?
 
     /// - Parameter stages: the ids of the pipeline's stages, which label their series.
-    init(version: String, stages: [String] = []) {
+    /// - Parameter trapClasses: the classes the pipeline's trap rules can identify (declared
+    ///   from the configuration, never from input); empty when no `traps` processor runs.
+    init(version: String, stages: [String] = [], trapClasses: [TrapClass] = []) {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
         received = registry.makeCounter(
@@ -108,6 +115,39 @@ final class TraplineMetrics: Sendable {
         decodeDuration = histogram("decode")
         encodeDuration = histogram("encode")
         stageDuration = stages.map(histogram)
+        trapIdentified = Dictionary(
+            uniqueKeysWithValues: trapClasses.map { trapClass in
+                (
+                    trapClass,
+                    registry.makeCounter(
+                        name: "trapline_trap_events_identified_total", labels: [("class", trapClass.rawValue)],
+                        help: "Trap events the rules identified, blocked or observed, by class.")
+                )
+            })
+        trapBlocked = Dictionary(
+            uniqueKeysWithValues: trapClasses.map { trapClass in
+                (
+                    trapClass,
+                    registry.makeCounter(
+                        name: "trapline_trap_events_blocked_total", labels: [("class", trapClass.rawValue)],
+                        help: "Trap events a rule's action blocked, by class (the TER numerator).")
+                )
+            })
+        if trapClasses.isEmpty {
+            (terWindow, terDensity, terExpected) = (nil, nil, nil)
+        } else {
+            terWindow = registry.makeGauge(
+                name: "trapline_ter_window_seconds",
+                help: "Event time from the first to the last timestamp the trap stages saw, in seconds.")
+            terDensity = registry.makeGauge(
+                name: "trapline_ter_density_per_second",
+                help: "Potential trap density used for TER: configured, else identified events over the window.")
+            terExpected = registry.makeGauge(
+                name: "trapline_ter_expected_events",
+                help:
+                    "The TER denominator, window times density; TER across instances is sum(trapline_trap_events_blocked_total) / sum(trapline_ter_expected_events)."
+            )
+        }
         let buildInfo = registry.makeGauge(
             name: "trapline_build_info", labels: [("version", version)], help: "Trapline's version; always 1.")
         buildInfo.set(to: 1.0)
@@ -126,6 +166,10 @@ final class TraplineMetrics: Sendable {
         for (kind, count) in outcome.jsonLeniency.byKind where count > 0 {
             jsonLenient[kind]?.increment(by: Int64(count))
         }
+        for event in outcome.trapEvents {
+            trapIdentified[event.trapClass]?.increment()
+            if event.blocked { trapBlocked[event.trapClass]?.increment() }
+        }
         guard outcome.frames > 0 else { return }
         decodeDuration.recordNanoseconds(Int64(outcome.decodeNanoseconds))
         if outcome.signal != nil { encodeDuration.recordNanoseconds(Int64(outcome.encodeNanoseconds)) }
@@ -140,6 +184,16 @@ final class TraplineMetrics: Sendable {
             if counts.podTableSize > 0 { podTableSize[index].set(to: Double(counts.podTableSize)) }
             stageDuration[index].recordNanoseconds(Int64(counts.nanoseconds))
         }
+    }
+
+    /// Sets the TER gauges at the end of a run. With an estimated density the denominator is the
+    /// number of events identified, so the PromQL ratio is the blocked share, as TER is then.
+    func record(_ rate: TrapEscapeRate) {
+        terWindow?.set(to: rate.windowSeconds)
+        terDensity?.set(to: rate.densityPerSecond ?? 0)
+        let expected =
+            rate.configuredDensityPerSecond.map { $0 * rate.windowSeconds } ?? Double(rate.identified)
+        terExpected?.set(to: expected)
     }
 
     /// The exposition text.

@@ -66,6 +66,8 @@ enum Converter: Sendable {
     case now
     case hex
     case isRootSpan
+    /// Trapline's own: the sampling probability a W3C `tracestate`'s `ot=th:` threshold gives.
+    case samplingProbability
 
     enum CaseMode: String, Sendable { case lower, upper, snake, camel }
 

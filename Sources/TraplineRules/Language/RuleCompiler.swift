@@ -357,6 +357,9 @@ struct RuleCompiler {
             (converter, result) = (units[call.name]!, .int)
         case "Now": (converter, result) = (.now, .time)
         case "Hex": (converter, result) = (.hex, .string)
+        case "SamplingProbability":
+            try expect(0, [.string], "a tracestate string")
+            (converter, result) = (.samplingProbability, .double)
         case "IsRootSpan":
             guard context == .span else {
                 throw RuleError(.contextConflict, column: call.column, "IsRootSpan() is only defined for spans")
@@ -639,6 +642,7 @@ enum RuleFunctions {
         "Now": .init(parameters: [], required: 0),
         "Hex": .init(parameters: ["value"], required: 1),
         "IsRootSpan": .init(parameters: [], required: 0),
+        "SamplingProbability": .init(parameters: ["trace_state"], required: 1),
     ]
 
     static let editors: [String: RuleSignature] = [

@@ -389,6 +389,8 @@ struct RuleEvaluator<Batch: RuleBatch> {
             default: raw = Self.rawBytes(value, bytes) ?? Array((value.string(bytes) ?? "").utf8)
             }
             return .string(raw.map { byte in String(byte >> 4, radix: 16) + String(byte & 15, radix: 16) }.joined())
+        case .samplingProbability:
+            return SamplingThreshold.probability(inTraceState: try string(0)).map { .double($0) } ?? .null
         case .isRootSpan:
             guard case .spanID(let parent) = batch.readField(.parentSpanID(hex: false), at: position, bytes) else {
                 return .bool(false)

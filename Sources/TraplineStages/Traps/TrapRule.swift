@@ -1,0 +1,46 @@
+public import TraplineRules
+
+/// One trap rule: an OTTL condition over spans or log records, the class of trap it identifies,
+/// and what to do about it.
+public struct TrapRule: Sendable {
+    /// The rule's name in its pack or file, for messages.
+    public var name: String
+    /// The class of trap the rule identifies.
+    public var trapClass: TrapClass
+    /// Spans or log records.
+    public var signal: RuleSignal
+    /// `when`: the records the rule identifies.
+    public var condition: MatchProgram
+    /// What happens to them.
+    public var action: TrapAction
+    /// What to do about the trap, for the report and the `trap.remedy` attribute.
+    public var remedy: String
+
+    /// Makes a rule.
+    public init(
+        name: String, trapClass: TrapClass, signal: RuleSignal, condition: MatchProgram, action: TrapAction,
+        remedy: String
+    ) {
+        self.name = name
+        self.trapClass = trapClass
+        self.signal = signal
+        self.condition = condition
+        self.action = action
+        self.remedy = remedy
+    }
+}
+
+/// The built-in `go-crossbuild` pack over log records: the build-log scanner reads the kept
+/// records' bodies of a batch as one log, in row order.
+public struct BuildLogTrapRules: Sendable {
+    /// The scanner (its rules and where it reads package sources).
+    public var scanner: GoBuildLogScanner
+    /// What happens to the records of an identified trap.
+    public var action: TrapAction
+
+    /// Makes the pack.
+    public init(scanner: GoBuildLogScanner, action: TrapAction = .block) {
+        self.scanner = scanner
+        self.action = action
+    }
+}

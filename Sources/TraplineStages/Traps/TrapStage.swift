@@ -1,0 +1,277 @@
+public import TraplineCore
+public import TraplineRules
+
+/// The `traps` processor: identifies trap events with its rules, marks each record with
+/// `trap.class`, `trap.action` and `trap.remedy`, and blocks what a `block` rule identified
+/// (the record leaves the main flow, counted as blocked, for the quarantine exporter).
+///
+/// Rules run in order over whole columns; a record is one event of the first rule that matches
+/// it (so `blocked` records and blocked events agree). Conditions run once per batch, the
+/// per-record work happens only for matched records.
+public struct TrapStage: Stage {
+    public let id: String
+    /// OTTL rules, in order.
+    public let rules: [TrapRule]
+    /// The `go-crossbuild` pack over log records, when configured.
+    public let buildLogs: BuildLogTrapRules?
+
+    /// The attribute keys every identified record gets.
+    public static let classKey = "trap.class"
+    public static let actionKey = "trap.action"
+    public static let remedyKey = "trap.remedy"
+
+    /// Makes the stage.
+    public init(id: String, rules: [TrapRule], buildLogs: BuildLogTrapRules? = nil) {
+        self.id = id
+        self.rules = rules
+        self.buildLogs = buildLogs
+    }
+
+    public func process(_ batch: inout SpanBatch, mask: inout RowMask, counts: inout StageCounts) {
+        var traps = TrapLedger()
+        process(&batch, mask: &mask, counts: &counts, traps: &traps)
+    }
+
+    public func process(_ batch: inout LogBatch, mask: inout RowMask, counts: inout StageCounts) {
+        var traps = TrapLedger()
+        process(&batch, mask: &mask, counts: &counts, traps: &traps)
+    }
+
+    public func process(
+        _ batch: inout SpanBatch, mask: inout RowMask, counts: inout StageCounts, traps: inout TrapLedger
+    ) {
+        traps.sawTrapStage = true
+        for row in mask.kept.indices where mask.kept[row] {
+            traps.see(batch.startTimes[row])
+            traps.see(batch.endTimes[row])
+        }
+        let firstEvent = (traps.events.count, traps.blockedRows.count)
+        var outcome = RuleOutcome()
+        var stamps = TrapStamps()
+        var claimed: [Bool] = []
+        for rule in rules where rule.signal == .traces {
+            let rows: [Int32]
+            do throws(RuleRuntimeError) {
+                rows = try rule.condition.matchingRows(in: batch, mask: mask, errors: &outcome)
+            } catch {
+                outcome.fail(error)
+                break
+            }
+            guard !rows.isEmpty else { continue }
+            if claimed.isEmpty { claimed = Array(repeating: false, count: batch.count) }
+            for row in rows where !claimed[Int(row)] {
+                claimed[Int(row)] = true
+                stamps.stamp(
+                    rule.trapClass, rule.action, rule.remedy, &batch.attributes, &batch.spanAttributes[Int(row)],
+                    &batch.storage)
+                batch.markModified(Int(row))
+                let evidence = batch.withBytes { bytes in
+                    "span '\(String(decoding: bytes[batch.names[Int(row)]], as: UTF8.self))' trace \(batch.traceIDs[Int(row)]) span \(batch.spanIDs[Int(row)])"
+                }
+                record(rule, row: row, evidence: evidence, line: nil, &mask, &counts, &traps)
+            }
+        }
+        finish(outcome, firstEvent: firstEvent, &mask, &counts, &traps)
+    }
+
+    public func process(
+        _ batch: inout LogBatch, mask: inout RowMask, counts: inout StageCounts, traps: inout TrapLedger
+    ) {
+        traps.sawTrapStage = true
+        for row in mask.kept.indices where mask.kept[row] { traps.see(batch.times[row]) }
+        let firstEvent = (traps.events.count, traps.blockedRows.count)
+        var outcome = RuleOutcome()
+        var stamps = TrapStamps()
+        var claimed: [Bool] = []
+        for rule in rules where rule.signal == .logs {
+            let rows: [Int32]
+            do throws(RuleRuntimeError) {
+                rows = try rule.condition.matchingRows(in: batch, mask: mask, errors: &outcome)
+            } catch {
+                outcome.fail(error)
+                break
+            }
+            guard !rows.isEmpty else { continue }
+            if claimed.isEmpty { claimed = Array(repeating: false, count: batch.count) }
+            for row in rows where !claimed[Int(row)] {
+                claimed[Int(row)] = true
+                stamps.stamp(
+                    rule.trapClass, rule.action, rule.remedy, &batch.attributes, &batch.recordAttributes[Int(row)],
+                    &batch.storage)
+                batch.markModified(Int(row))
+                let (evidence, line) = Self.describe(row: Int(row), of: batch)
+                record(rule, row: row, evidence: evidence, line: line, &mask, &counts, &traps)
+            }
+        }
+        if !outcome.failed, let buildLogs { scanBuildLog(buildLogs, &batch, &mask, &counts, &traps, &claimed) }
+        finish(outcome, firstEvent: firstEvent, &mask, &counts, &traps)
+    }
+
+    private func record(
+        _ rule: TrapRule, row: Int32, evidence: String, line: Int?, _ mask: inout RowMask,
+        _ counts: inout StageCounts, _ traps: inout TrapLedger
+    ) {
+        let blocked = rule.action == .block
+        traps.events.append(
+            TrapLedger.Event(
+                row: row, trapClass: rule.trapClass, blocked: blocked, evidence: evidence, remedy: rule.remedy,
+                line: line))
+        if blocked && mask.drop(Int(row)) {
+            counts.blocked += 1
+            traps.blockedRows.append(row)
+        }
+    }
+
+    /// Folds rule errors in; under `propagate` a failed rule refuses the batch, as a filter's
+    /// does, and the events of this stage are withdrawn (their records are rejected, not trapped).
+    private func finish(
+        _ outcome: RuleOutcome, firstEvent: (events: Int, blockedRows: Int), _ mask: inout RowMask,
+        _ counts: inout StageCounts,
+        _ traps: inout TrapLedger
+    ) {
+        counts.ruleErrors += outcome.errors
+        guard outcome.failed else { return }
+        traps.events.removeSubrange(firstEvent.events...)
+        traps.blockedRows.removeSubrange(firstEvent.blockedRows...)
+        counts.rejected += counts.blocked
+        counts.blocked = 0
+        for row in mask.kept.indices where mask.drop(row) { counts.rejected += 1 }
+    }
+
+    /// The body of a log record and its text line (`log.file.line_number`), for the report.
+    private static func describe(row: Int, of batch: LogBatch) -> (String, Int?) {
+        batch.withBytes { bytes in
+            let body = batch.bodies[row]
+            let text = body.kind == .string ? String(decoding: bytes[body.slice], as: UTF8.self) : ""
+            var line: Int?
+            for index in batch.recordAttributes[row].range
+            where batch.attributes.values[index].kind == .int
+                && Self.equals(bytes[batch.attributes.keys[index]], TextLogDecoder.lineAttributeKey)
+            {
+                line = Int(batch.attributes.values[index].int)
+            }
+            return (text, line)
+        }
+    }
+
+    static func equals(_ bytes: UnsafeRawBufferPointer, _ text: String) -> Bool {
+        bytes.count == text.utf8.count && zip(bytes, text.utf8).allSatisfy { $0 == $1 }
+    }
+
+    /// Runs the build-log scanner over the kept records' bodies as one log (a record with
+    /// several lines is several lines of it), then maps each trap's lines back to records: the
+    /// event is the record of the trap's first line, and a blocking trap blocks every record
+    /// its evidence is on.
+    private func scanBuildLog(
+        _ pack: BuildLogTrapRules, _ batch: inout LogBatch, _ mask: inout RowMask, _ counts: inout StageCounts,
+        _ traps: inout TrapLedger, _ claimed: inout [Bool]
+    ) {
+        var text = ""
+        var lineRows: [Int32] = []
+        batch.withBytes { bytes in
+            for row in mask.kept.indices where mask.kept[row] && batch.bodies[row].kind == .string {
+                let body = bytes[batch.bodies[row].slice]
+                text += String(decoding: body, as: UTF8.self)
+                text += "\n"
+                let lines = 1 + body.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
+                lineRows.append(contentsOf: repeatElement(Int32(row), count: lines))
+            }
+        }
+        guard !lineRows.isEmpty else { return }
+        let found = pack.scanner.scan(text)
+        guard !found.isEmpty else { return }
+        if claimed.isEmpty { claimed = Array(repeating: false, count: batch.count) }
+        var stamps = TrapStamps()
+        for trap in found {
+            guard trap.line >= 1, trap.line <= lineRows.count else { continue }
+            let row = lineRows[trap.line - 1]
+            let (_, line) = Self.describe(row: Int(row), of: batch)
+            traps.events.append(
+                TrapLedger.Event(
+                    row: row, trapClass: trap.trapClass, blocked: pack.action == .block, evidence: trap.evidence,
+                    remedy: trap.remedy, line: line))
+            for evidenceLine in Set(trap.evidenceLines + [trap.line]).sorted()
+            where evidenceLine >= 1 && evidenceLine <= lineRows.count {
+                let evidenceRow = Int(lineRows[evidenceLine - 1])
+                guard !claimed[evidenceRow] else { continue }
+                claimed[evidenceRow] = true
+                stamps.stamp(
+                    trap.trapClass, pack.action, trap.remedy, &batch.attributes,
+                    &batch.recordAttributes[evidenceRow], &batch.storage)
+                batch.markModified(evidenceRow)
+                if pack.action == .block && mask.drop(evidenceRow) {
+                    counts.blocked += 1
+                    traps.blockedRows.append(Int32(evidenceRow))
+                }
+            }
+        }
+    }
+}
+
+/// Writes `trap.class`, `trap.action` and `trap.remedy` onto records: each key and each value
+/// goes to the batch arena once per batch, however many records a rule identifies.
+struct TrapStamps {
+    private var keys: (ByteSlice, ByteSlice, ByteSlice)?
+    private var values: [String: ByteSlice] = [:]
+
+    mutating func stamp(
+        _ trapClass: TrapClass, _ action: TrapAction, _ remedy: String, _ table: inout AttributeTable,
+        _ range: inout RowRange, _ storage: inout SliceStorage
+    ) {
+        let keys =
+            self.keys
+            ?? (
+                storage.appendToArena(TrapStage.classKey.utf8), storage.appendToArena(TrapStage.actionKey.utf8),
+                storage.appendToArena(TrapStage.remedyKey.utf8)
+            )
+        self.keys = keys
+        set(keys.0, value(trapClass.rawValue, &storage), &table, &range, storage)
+        set(keys.1, value(action.rawValue, &storage), &table, &range, storage)
+        set(keys.2, value(remedy, &storage), &table, &range, storage)
+    }
+
+    private mutating func value(_ text: String, _ storage: inout SliceStorage) -> ByteSlice {
+        if let slice = values[text] { return slice }
+        let slice = storage.appendToArena(text.utf8)
+        values[text] = slice
+        return slice
+    }
+
+    /// Replaces the key's value when the record has it (a record trapped twice keeps the last
+    /// stage's verdict), else appends it; a range not at the end of the table moves there first.
+    private func set(
+        _ key: ByteSlice, _ value: ByteSlice, _ table: inout AttributeTable, _ range: inout RowRange,
+        _ storage: SliceStorage
+    ) {
+        let stored = AnyValueRef.slice(.string, value)
+        let existing = storage.withBytes { bytes in
+            range.range.first { index in
+                let candidate = bytes[table.keys[index]]
+                let wanted = bytes[key]
+                return candidate.count == wanted.count && candidate.elementsEqual(wanted)
+            }
+        }
+        if let existing {
+            table.values[existing] = stored
+            return
+        }
+        if Int(range.start) + Int(range.count) != table.count || range.count == 0 {
+            range = table.copyToEnd(range)
+        }
+        table.append(key: key, value: stored)
+        range.count += 1
+    }
+}
+
+extension StageChain {
+    /// Every trap class the chain's trap stages can identify, sorted (for metric families
+    /// declared once, from the configuration).
+    public var trapClasses: [TrapClass] {
+        var classes = Set<TrapClass>()
+        for case let stage as TrapStage in stages {
+            classes.formUnion(stage.rules.map(\.trapClass))
+            if stage.buildLogs != nil { classes.formUnion(TrapClass.goCrossBuild) }
+        }
+        return classes.sorted()
+    }
+}

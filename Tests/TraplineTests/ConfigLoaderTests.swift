@@ -31,6 +31,28 @@ import TraplineTestSupport
         #expect(result.config.pipelines.map(\.signal) == [.traces, .logs])
     }
 
+    @Test func builtInRuntimeTrapPackIsItsPipelinesFile() throws {
+        let file = try String(
+            contentsOf: Fixtures.root.appendingPathComponent("Pipelines/traps/runtime.yaml"), encoding: .utf8)
+        #expect(BuiltinTrapPacks.runtimeYAML == file)
+        let pack = BuiltinTrapPacks.decodePack(file, file: BuiltinTrapPacks.runtimeFileName)
+        #expect(pack.diagnostics.isEmpty, "\(pack.diagnostics.sorted.map(\.description))")
+        #expect(
+            pack.rules.map(\.trapClass) == [
+                "latency_slo_breach", "tls_handshake_failure", "waf_block_legitimate", "sampling_below_floor",
+                "export_success_below_floor",
+            ])
+        // Every rule compiles: a pipeline using the pack loads without problems.
+        let result = ConfigLoader.load(
+            yaml: """
+                receivers: {stdin: }
+                processors: {traps: {rules: [{builtin: runtime}]}}
+                exporters: {stdout: }
+                service: {pipelines: {traces: {receivers: [stdin], processors: [traps], exporters: [stdout]}}}
+                """, file: "inline.yaml")
+        #expect(result.diagnostics.isEmpty, "\(result.diagnostics.sorted.map(\.description))")
+    }
+
     @Test func everyMistakeIsReportedWithItsLineAndColumn() {
         let yaml = """
             receivers:

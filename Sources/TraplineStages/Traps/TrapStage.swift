@@ -130,7 +130,11 @@ public struct TrapStage: Stage {
         _ traps: inout TrapLedger
     ) {
         counts.ruleErrors += outcome.errors
-        guard outcome.failed else { return }
+        guard outcome.failed else {
+            // Events in row order (rules found them rule by rule), as the report lists them.
+            traps.events[firstEvent.events...].sort { $0.row < $1.row }
+            return
+        }
         traps.events.removeSubrange(firstEvent.events...)
         traps.blockedRows.removeSubrange(firstEvent.blockedRows...)
         counts.rejected += counts.blocked

@@ -403,6 +403,66 @@ if ProcessInfo.processInfo.environment["TRAPLINE_RULES_PROBE"] != nil {
     exit(0)
 }
 
+// Traps (issue 7): both built-in packs on (the runtime rules run on spans; go-crossbuild reads log
+// records and is inert here), with the trap events and blocked rows a replay would report.
+let trapsPipeline = """
+    receivers: {stdin: }
+    processors:
+      traps:
+        rules:
+          - builtin: runtime
+          - builtin: go-crossbuild
+    exporters: {stdout: }
+    service:
+      pipelines:
+        traces: {receivers: [stdin], processors: [traps], exporters: [stdout]}
+        logs: {receivers: [stdin], processors: [traps], exporters: [stdout]}
+    """
+let trapsChain = ConfigLoader.load(yaml: trapsPipeline, file: "traps-benchmark.yaml")
+precondition(trapsChain.diagnostics.isEmpty, "\(trapsChain.diagnostics.sorted)")
+var trapLedger = TrapLedger()
+var trapEvents = 0
+let trapDetection = measure("trapline decode + traps (both packs)", spans: spanCount, bytes: payloadBytes) {
+    for frame in frames {
+        decoder.decodeTraces(input: input, frame: frame, sourceOffset: frame.lowerBound, into: &batch)
+        trapsChain.stages.run(&batch, mask: &mask, counts: &stageCounts, traps: &trapLedger)
+        trapEvents &+= trapLedger.events.count
+    }
+}
+
+// TRAPLINE_TRAPS_PROBE=1: each runtime rule alone, to find what costs.
+if ProcessInfo.processInfo.environment["TRAPLINE_TRAPS_PROBE"] != nil {
+    let pack = BuiltinTrapPacks.decodePack(BuiltinTrapPacks.runtimeYAML, file: "runtime.yaml")
+    for rule in pack.rules {
+        for condition in rule.when {
+            let yaml = """
+                receivers: {stdin: }
+                processors:
+                  traps:
+                    rules:
+                      - class: probe
+                        when: '\(condition.text.replacingOccurrences(of: "'", with: "''"))'
+                exporters: {stdout: }
+                service: {pipelines: {traces: {receivers: [stdin], processors: [traps], exporters: [stdout]}}}
+                """
+            let single = ConfigLoader.load(yaml: yaml, file: "probe.yaml")
+            precondition(single.diagnostics.isEmpty, "\(single.diagnostics.sorted)")
+            let probe = measure(
+                "probe " + String(condition.text.prefix(54)), spans: spanCount, bytes: payloadBytes, rounds: 3
+            ) {
+                for frame in frames {
+                    decoder.decodeTraces(input: input, frame: frame, sourceOffset: frame.lowerBound, into: &batch)
+                    single.stages.run(&batch, mask: &mask, counts: &stageCounts, traps: &trapLedger)
+                }
+            }
+            print(
+                "\(probe.name.padding(toLength: 62, withPad: " ", startingAt: 0)) \(String(format: "%.2f", decodeOnly.seconds / probe.seconds))x of decode  \(String(format: "%6.3f", Double(probe.allocations) / Double(spanCount))) allocs/span"
+            )
+        }
+    }
+    exit(0)
+}
+
 /// Build-log traps: the go-crossbuild scan of every corpus log (one log at a time, as `trapline gate` reads
 /// them), against counting the same bytes' newlines (the least a line-based reader must do).
 @MainActor func measureBuildLogScan() -> (scan: Measurement, newlines: Measurement) {
@@ -440,7 +500,7 @@ print(
 )
 for measurement in [
     byteScan, protobufC, decodeOnly, copyThrough, columnEncode, walk, jsonByteScan, jsonDecode, jsonEncode,
-    filterTransform, filterTransformEncode, k8sEnrich,
+    filterTransform, filterTransformEncode, k8sEnrich, trapDetection,
 ] {
     print(line(measurement))
 }
@@ -454,6 +514,7 @@ let ratios: [(String, Double)] = [
     ("JSON decode vs byte scan of the JSON", jsonByteScan.seconds / jsonDecode.seconds),
     ("decode+filter+transform vs decode (spans/s)", decodeOnly.seconds / filterTransform.seconds),
     ("decode+k8s_attributes (10k pods) vs decode", decodeOnly.seconds / k8sEnrich.seconds),
+    ("decode+traps (both packs) vs decode", decodeOnly.seconds / trapDetection.seconds),
 ]
 print(
     "rules: filter \(String(format: "%.0f", Double(ruleTotals[0].nanoseconds) / Double(ruleTotals[0].received))) ns/span, transform \(String(format: "%.0f", Double(ruleTotals[1].nanoseconds) / Double(max(1, ruleTotals[1].received)))) ns/span it saw"
@@ -465,6 +526,7 @@ print("decode: \(String(format: "%.0f", decodeOnly.seconds / Double(spanCount) *
 print(
     "k8s_attributes: \(loadedTable.count) pods, \(k8sLookups) resources looked up, \(String(format: "%.1f", Double(k8sNanoseconds) / Double(spanCount))) ns/span in the stage (\(String(format: "%.0f", Double(k8sNanoseconds) / Double(max(1, k8sLookups)))) ns per resource), \(String(format: "%.0f", bytesPerPod)) heap bytes per pod (4 attributes kept)"
 )
+print("traps: \(trapEvents) trap events over all passes (runtime pack on the realistic stream)")
 print(
     "build logs: \(String(format: "%.1f", buildLogs.scan.megabytesPerSecond)) MB/s scanned for traps, \(String(format: "%.0f", buildLogs.newlines.megabytesPerSecond)) MB/s newline count (\(String(format: "%.3f", buildLogs.newlines.seconds / buildLogs.scan.seconds))x of it)"
 )
@@ -496,6 +558,10 @@ if let index = arguments.firstIndex(of: "--thresholds"), index + 1 < arguments.c
     }
     if let floor = thresholds["min_k8s_ratio_vs_decode"], decodeOnly.seconds / k8sEnrich.seconds < floor {
         print("THRESHOLD: decode + k8s_attributes below \(floor) of decode")
+        failed = true
+    }
+    if let floor = thresholds["min_traps_ratio_vs_decode"], decodeOnly.seconds / trapDetection.seconds < floor {
+        print("THRESHOLD: decode + traps below \(floor) of decode")
         failed = true
     }
     if let ceiling = thresholds["max_decode_allocations_per_span"],

@@ -55,7 +55,7 @@ extension BuiltinTrapPacks {
           - name: sampling-floor
             class: sampling_below_floor
             signal: traces
-            when: 'SamplingProbability(trace_state) < 0.01'
+            when: 'trace_state != "" and SamplingProbability(trace_state) < 0.01'
             action: observe
             remedy: >-
               Raise the sampler's probability for this service, or add a tail-sampling policy that keeps

@@ -12,12 +12,16 @@ struct GateCommand: ParsableCommand {
         discussion: """
             Reads each LOG whole (or stdin for - or no LOG), as plain output, `go build -json` events or both, \
             and prints each trap as `file:line: class: evidence` with its remedy. Uses the built-in \
-            go-crossbuild pack with action block. Package sources the log names are read from disk ($HOME and \
+            go-crossbuild pack with action block; with --config, the traps processors of a pipeline file (their \
+            inline log rules, built-in packs and actions, its quarantine and prometheus exporters). Package sources the log names are read from disk ($HOME and \
             other variables expanded, relative paths from the current directory) to tell cgo packages apart. \
             Exit status: 0 clean, 3 a blocking trap fired, 65 an input could not be read.
             Example: go build ./... 2>&1 | trapline gate
             """
     )
+
+    @Option(name: .long, help: "A pipeline file whose traps processors replace the built-in go-crossbuild pack.")
+    var config: String?
 
     @Option(name: .long, help: "Write the JSON report (the same shape as replay's, with traps, trap_events and ter).")
     var reportFile: String?
@@ -29,13 +33,15 @@ struct GateCommand: ParsableCommand {
     var logs: [String] = []
 
     func run() throws {
-        let (report, events) = BuildLogGate().run(inputs: logs.isEmpty ? ["-"] : logs)
+        let inputs = logs.isEmpty ? ["-"] : logs
+        let report =
+            try config.map { try Self.runConfigured($0, inputs: inputs) } ?? BuildLogGate().run(inputs: inputs).report
         if !quiet {
             var output = ""
-            for event in events {
+            for event in report.traps {
                 let source = event.source == "-" ? "<stdin>" : event.source
-                output += "\(source):\(event.trap.line): \(event.trap.trapClass): \(event.trap.evidence)\n"
-                output += "    remedy: \(event.trap.remedy)\n"
+                output += "\(source):\(event.line): \(event.trapClass): \(event.evidence)\n"
+                output += "    remedy: \(event.remedy)\n"
             }
             print(output, terminator: "")
         }
@@ -48,10 +54,37 @@ struct GateCommand: ParsableCommand {
                 throw ExitCode(74)
             }
         }
-        let blocking = events.filter(\.blocked).count
+        let blocking = report.traps.filter(\.blocked).count
         if blocking > 0 {
             FileHandleOutput.standardError("trapline: gate: \(blocking) blocking trap\(blocking == 1 ? "" : "s")\n")
         }
         if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }
+    }
+
+    /// Replays the logs as text through the pipeline file's stage chain: its traps processors
+    /// decide what is a trap and what blocks. Exporters that write to standard output are left
+    /// out (the gate prints its findings there); files, the quarantine and metrics are written.
+    static func runConfigured(_ path: String, inputs: [String]) throws -> ReplayReport {
+        let loaded = ConfigLoader.load(path: path)
+        if !loaded.diagnostics.isEmpty {
+            FileHandleOutput.standardError(loaded.diagnostics.sorted.map { "\($0)\n" }.joined())
+            throw ExitCode(78)
+        }
+        guard loaded.stages.stages.contains(where: { $0 is TrapStage }) else {
+            FileHandleOutput.standardError(
+                "trapline: \(path): no pipeline lists a traps processor; the gate has nothing to run\n")
+            throw ExitCode(78)
+        }
+        let outputs = loaded.config.outputs()
+        var read = ReadOptions()
+        read.inputFormat = .text
+        var options = ReplayOptions(inputs: inputs, read: read, outputFormat: .none)
+        options.routes = outputs.routes.filter { $0.destination != .standardOutput }
+        options.metricsFile = outputs.metricsFile
+        options.stages = loaded.stages
+        options.trapDensityPerSecond = loaded.config.trapDensityPerSecond
+        var report = Replay(options: options).run()
+        report.isGate = true
+        return report
     }
 }

@@ -81,4 +81,51 @@ import TraplineTestSupport
         #expect(ter["density_per_second"] is NSNull)
         #expect(json["exit_status"] as? Int == 3)
     }
+
+    /// `--config`: the pipeline's traps processors decide: go-crossbuild only observed, an inline
+    /// log rule blocking; the exit status follows the blocking one alone.
+    @Test func aConfigReplacesTheBuiltInPackAndItsActions() throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        let config = directory + "/gate.yaml"
+        try """
+        receivers: {stdin: }
+        processors:
+          traps:
+            rules:
+              - builtin: go-crossbuild
+                action: observe
+              - class: panic_in_build
+                signal: logs
+                when: 'IsMatch(body, "^panic: ")'
+                action: block
+                remedy: read the stack trace
+        exporters: {stdout: }
+        service: {pipelines: {logs: {receivers: [stdin], processors: [traps], exporters: [stdout]}}}
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let observed = try ProcessRunner.trapline(["gate", "--config", config, Self.log("asm-stub-missing.arm64.log")])
+        #expect(observed.status == 0)
+        let output = String(decoding: observed.standardOutput, as: UTF8.self)
+        #expect(output.hasPrefix("\(Self.log("asm-stub-missing.arm64.log")):9: asm_stub_missing: "))
+
+        let report = directory + "/report.json"
+        let panic = Self.log("exportdata-skew.tool-go1.23-on-go1.24.log")
+        let blocked = try ProcessRunner.trapline(["gate", "--config", config, "--report-file", report, panic])
+        #expect(blocked.status == 3)
+        #expect(
+            String(decoding: blocked.standardOutput, as: UTF8.self)
+                == "\(panic):11: panic_in_build: panic: unsupported version: 2\n    remedy: read the stack trace\n")
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
+        let records = try #require(json["records"] as? [String: Int])
+        #expect(records["blocked"] == 1)
+        #expect(records["received"] == records["forwarded"]! + 1)
+
+        let noTraps = directory + "/none.yaml"
+        try
+            "receivers: {stdin: }\nexporters: {stdout: }\nservice: {pipelines: {logs: {receivers: [stdin], exporters: [stdout]}}}\n"
+            .write(toFile: noTraps, atomically: true, encoding: .utf8)
+        let refused = try ProcessRunner.trapline(["gate", "--config", noTraps, panic])
+        #expect(refused.status == 78)
+        #expect(refused.standardError.contains("no pipeline lists a traps processor"))
+    }
 }

@@ -36,6 +36,8 @@ struct FrameOutcome: Sendable {
     var quarantineJSON: [UInt8] = []
     /// The signal of the quarantined records, when any were.
     var quarantineSignal: Signal?
+    /// The `spanmetrics` series of the frame's forwarded spans.
+    var spanMetrics = SpanMetricsBatch()
     /// Time spent decoding and encoding the frame, in nanoseconds.
     var decodeNanoseconds: UInt64 = 0
     var encodeNanoseconds: UInt64 = 0
@@ -62,6 +64,7 @@ struct FrameOutcome: Sendable {
         quarantineProto.removeAll(keepingCapacity: true)
         quarantineJSON.removeAll(keepingCapacity: true)
         quarantineSignal = nil
+        spanMetrics.reset()
         if stages.count != stageCount { stages = Array(repeating: StageCounts(), count: stageCount) }
         for index in stages.indices { stages[index] = StageCounts() }
         decodeNanoseconds = 0
@@ -118,6 +121,8 @@ struct FrameProcessor {
     let jsonDecoder = OTLPJSONDecoder()
     let jsonEncoder = OTLPJSONEncoder()
     let chain: StageChain
+    /// The `spanmetrics` connector, when a traces pipeline exports to one.
+    let spanMetrics: SpanMetricsAggregator?
     var spans = SpanBatch()
     var logs = LogBatch()
     var mask = RowMask()
@@ -138,8 +143,9 @@ struct FrameProcessor {
 
     init(
         encodesProto: Bool, encodesJSON: Bool, quarantinesProto: Bool = false, quarantinesJSON: Bool = false,
-        observedTime: UInt64, chain: StageChain
+        observedTime: UInt64, chain: StageChain, spanMetrics: SpanMetricsAggregator? = nil
     ) {
+        self.spanMetrics = spanMetrics
         self.encodesProto = encodesProto
         self.encodesJSON = encodesJSON
         self.quarantinesProto = quarantinesProto
@@ -231,6 +237,7 @@ struct FrameProcessor {
         outcome.records += counts
         outcome.spansForwarded += counts.forwarded
         if traps.sawTrapStage { recordTraps(count: spans.count, path: path, into: &outcome) }
+        spanMetrics?.aggregate(spans, mask: mask, into: &outcome.spanMetrics)
         if traps.blocksAny && (quarantinesProto || quarantinesJSON) {
             let start = Clock.nanoseconds()
             if quarantinesProto {

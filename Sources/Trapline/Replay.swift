@@ -59,7 +59,7 @@ public struct Replay {
                 encodesJSON: options.routes.contains { $0.format == .json && !$0.isQuarantine },
                 quarantinesProto: options.routes.contains { $0.format == .proto && $0.isQuarantine },
                 quarantinesJSON: options.routes.contains { $0.format == .json && $0.isQuarantine },
-                observedTime: observedTime, chain: options.stages)
+                observedTime: observedTime, chain: options.stages, spanMetrics: options.spanMetrics)
         }
         report.stages = options.stages.stages.map { ($0.id, StageCounts()) }
         // Two sets of outcome slots: while the workers fill one with window k, this thread
@@ -81,6 +81,7 @@ public struct Replay {
             states.deinitialize()
             states.deallocate()
         }
+        var spanMetrics = options.spanMetrics.map(SpanMetricsTable.init)
         let pool = workers > 1 ? WorkerPool(workers: workers) : nil
         defer { pool?.shutDown() }
         let start = Clock.nanoseconds()
@@ -121,7 +122,8 @@ public struct Replay {
                 // Overlapped with the workers: write out the window before, read the next.
                 var failure = previous.flatMap { previous in
                     merge(
-                        slotSets[previous.slots], count: previous.count, into: &report, metrics: metrics, sinks: sinks)
+                        slotSets[previous.slots], count: previous.count, into: &report, metrics: metrics, sinks: sinks,
+                        spanMetrics: &spanMetrics)
                 }
                 let stopped = options.read.stopRequested?() == true
                 let ended = window.isEmpty || current.readFailure != nil || stopped
@@ -131,7 +133,10 @@ public struct Replay {
                 if let readFailure = current.readFailure { report.inputFailures.append(readFailure) }
                 if ended {
                     failure =
-                        failure ?? merge(slots, count: window.count, into: &report, metrics: metrics, sinks: sinks)
+                        failure
+                        ?? merge(
+                            slots, count: window.count, into: &report, metrics: metrics, sinks: sinks,
+                            spanMetrics: &spanMetrics)
                 }
                 if let failure {
                     report.outputFailure = failure
@@ -166,12 +171,12 @@ public struct Replay {
         }
         if let metricsFile = options.metricsFile {
             do throws(IOFailure) {
-                try metrics.write(to: metricsFile)
+                try metrics.write(to: metricsFile, appending: spanMetrics?.exposition ?? "")
             } catch {
                 report.outputFailure = report.outputFailure ?? error
             }
         }
-        report.metricsText = metrics.text
+        report.metricsText = metrics.text + (spanMetrics?.exposition ?? "")
         return report
     }
 
@@ -196,10 +201,12 @@ public struct Replay {
     /// order; returns the output failure that stops the replay, if any.
     private func merge(
         _ slots: UnsafeMutableBufferPointer<FrameOutcome>, count: Int, into report: inout ReplayReport,
-        metrics: TraplineMetrics, sinks: [(route: OutputRoute, sink: OutputSink)]
+        metrics: TraplineMetrics, sinks: [(route: OutputRoute, sink: OutputSink)],
+        spanMetrics: inout SpanMetricsTable?
     ) -> IOFailure? {
         for outcome in slots.prefix(count) {
             outcome.merge(into: &report, cap: options.maxReportedRejections)
+            spanMetrics?.merge(outcome.spanMetrics)
             metrics.record(outcome)
             for (route, sink) in sinks {
                 let signal = route.isQuarantine ? outcome.quarantineSignal : outcome.signal

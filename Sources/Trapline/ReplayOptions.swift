@@ -60,6 +60,8 @@ public struct ReplayOptions: Sendable {
     public var metricsFile: String?
     /// The stages every batch runs through (the pipeline's processors).
     public var stages = StageChain()
+    /// The `spanmetrics` connector's series, computed from the spans that go on; nil: none.
+    public var spanMetrics: SpanMetricsAggregator?
     /// The potential trap density for TER, events per second; nil estimates it from the traps
     /// identified.
     public var trapDensityPerSecond: Double?

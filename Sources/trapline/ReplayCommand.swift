@@ -1,6 +1,7 @@
 public import ArgumentParser
 import Trapline
 import TraplineCore
+import TraplineStages
 
 #if canImport(Glibc)
     import Glibc
@@ -136,6 +137,7 @@ struct ReplayCommand: ParsableCommand {
         options.metricsFile = outputs.metricsFile
         options.stages = loaded.stages
         options.trapDensityPerSecond = loaded.config.trapDensityPerSecond
+        options.spanMetrics = loaded.config.spanMetrics.map(SpanMetricsAggregator.init)
         var replay = Replay(options: options)
         let showProgress = progress == .always || (progress == .auto && !quiet && isatty(STDERR_FILENO) != 0)
         let printer = ProgressPrinter()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Trapline
 import TraplineCore
+import TraplineStages
 
 #if canImport(Glibc)
     import Glibc
@@ -65,6 +66,7 @@ struct RunCommand: ParsableCommand {
         options.metricsFile = outputs.metricsFile
         options.stages = loaded.stages
         options.trapDensityPerSecond = loaded.config.trapDensityPerSecond
+        options.spanMetrics = loaded.config.spanMetrics.map(SpanMetricsAggregator.init)
         let report = Replay(options: options).run()
         if let reportFile, let failure = ReportFile.write(reportFile, report.json) {
             FileHandleOutput.standardError("trapline: \(failure)\n")

@@ -27,18 +27,25 @@ extension ConfigDecoder {
                         config.processors.append((component.id, processor))
                     }
                 }
-            case "connectors", "extensions":
+            case "connectors":
+                for component in components(entry) {
+                    if let connector = decodeConnector(component) {
+                        config.connectors.append((component.id, connector))
+                    }
+                }
+            case "extensions":
                 for component in components(entry) {
                     diagnostics.error(
-                        "\(entry.key == "connectors" ? "connector" : "extension") type '\(component.id.type)' is not supported",
-                        at: component.location, hint: "remove it from the file")
+                        "extension type '\(component.id.type)' is not supported", at: component.location,
+                        hint: "remove it from the file")
                 }
             case "service": serviceEntry = entry
             default: break
             }
         }
         if let serviceEntry {
-            config.pipelines = decodeService(serviceEntry, config: config)
+            config.pipelines = decodeService(serviceEntry, config: &config)
+            checkConnectors(config, at: serviceEntry.location)
         } else {
             diagnostics.error("missing 'service' with its pipelines", at: rootLocation, hint: "add service.pipelines")
         }
@@ -148,7 +155,7 @@ extension ConfigDecoder {
         }
     }
 
-    mutating func decodeService(_ service: Entry, config: PipelineConfig) -> [PipelineDefinition] {
+    mutating func decodeService(_ service: Entry, config: inout PipelineConfig) -> [PipelineDefinition] {
         guard let settings = entries(service.node, at: service.location) else { return [] }
         rejectUnknownKeys(settings, known: ["pipelines", "extensions", "telemetry"])
         var pipelines: [PipelineDefinition] = []
@@ -167,7 +174,11 @@ extension ConfigDecoder {
                 guard let definitions = entries(setting.node, at: setting.location) else { continue }
                 if definitions.isEmpty { diagnostics.error("no pipelines defined", at: setting.location) }
                 for definition in definitions {
-                    if let pipeline = decodePipeline(definition, config: config) { pipelines.append(pipeline) }
+                    if ComponentID(parsing: definition.key)?.type == "metrics" {
+                        decodeMetricsPipeline(definition, config: &config)
+                    } else if let pipeline = decodePipeline(definition, config: config) {
+                        pipelines.append(pipeline)
+                    }
                 }
             default: break
             }
@@ -183,8 +194,7 @@ extension ConfigDecoder {
             return nil
         }
         guard let signal = Signal(rawValue: id.type) else {
-            let hint =
-                id.type == "metrics" ? "Trapline processes traces and logs" : "write traces[/name] or logs[/name]"
+            let hint = "write traces[/name], logs[/name] or metrics[/name] (fed by a connector)"
             diagnostics.error("pipeline signal '\(id.type)' is not supported", at: definition.location, hint: hint)
             return nil
         }
@@ -201,7 +211,10 @@ extension ConfigDecoder {
                 pipeline.processorsLocation = setting.location
                 pipeline.processors = resolve(references, kind: "processor", defined: declaredProcessorIDs)
             case "exporters":
-                pipeline.exporters = resolve(references, kind: "exporter", defined: config.exporters.map(\.id))
+                // A traces pipeline may export to a connector (spanmetrics).
+                let connectors = signal == .traces ? config.connectors.map(\.id) : []
+                pipeline.exporters = resolve(
+                    references, kind: "exporter", defined: config.exporters.map(\.id) + connectors)
             default: break
             }
         }

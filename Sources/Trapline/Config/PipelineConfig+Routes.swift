@@ -43,6 +43,12 @@ extension PipelineConfig {
                 }
             }
         }
+        for pipeline in metricsPipelines {
+            for id in pipeline.exporters {
+                guard case .prometheus(let prometheus)? = exporter(id) else { continue }
+                if let path = prometheus.path { outputs.metricsFile = path }
+            }
+        }
         for pipeline in pipelines {
             for id in pipeline.processors {
                 guard case .traps(let traps)? = processor(id), let quarantine = traps.quarantine else { continue }

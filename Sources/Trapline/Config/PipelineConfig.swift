@@ -1,4 +1,5 @@
 public import TraplineCore
+public import TraplineStages
 
 /// A component id, `type[/name]`, as in the Collector.
 public struct ComponentID: Hashable, Sendable, Comparable, CustomStringConvertible {
@@ -118,6 +119,25 @@ public struct PipelineDefinition: Hashable, Sendable {
     }
 }
 
+/// A connector: the exporter of one pipeline and the receiver of another.
+public enum ConnectorConfig: Hashable, Sendable {
+    /// `spanmetrics`: calls and duration series from the spans a traces pipeline exports.
+    case spanMetrics(SpanMetricsConfig)
+
+    /// The connector types Trapline supports.
+    public static let supportedTypes = ["spanmetrics"]
+}
+
+/// A `metrics[/name]` pipeline: Trapline has no metrics input of its own, so its receivers are
+/// connectors and its exporters `prometheus`.
+public struct MetricsPipelineDefinition: Hashable, Sendable {
+    public var id: String
+    public var receivers: [ComponentID] = []
+    public var exporters: [ComponentID] = []
+
+    public init(id: String) { self.id = id }
+}
+
 /// A whole pipeline file, typed. Built by `ConfigLoader`; knows nothing of YAML.
 public struct PipelineConfig: Sendable {
     /// Receivers by id, in file order.
@@ -130,6 +150,10 @@ public struct PipelineConfig: Sendable {
     public var exporters: [(id: ComponentID, config: ExporterConfig)] = []
     /// Pipelines, in file order.
     public var pipelines: [PipelineDefinition] = []
+    /// Connectors by id, in file order.
+    public var connectors: [(id: ComponentID, config: ConnectorConfig)] = []
+    /// `metrics[/name]` pipelines: a connector's metrics to the `prometheus` exporter.
+    public var metricsPipelines: [MetricsPipelineDefinition] = []
 
     /// Makes an empty configuration.
     public init() {}
@@ -139,6 +163,16 @@ public struct PipelineConfig: Sendable {
 
     /// The processor with `id`.
     public func processor(_ id: ComponentID) -> ProcessorConfig? { processors.first { $0.id == id }?.config }
+
+    /// The `spanmetrics` connector a traces pipeline exports to, if any.
+    public var spanMetrics: SpanMetricsConfig? {
+        for pipeline in pipelines where pipeline.signal == .traces {
+            for id in pipeline.exporters {
+                if case .spanMetrics(let config)? = connectors.first(where: { $0.id == id })?.config { return config }
+            }
+        }
+        return nil
+    }
 
     /// The exporter with `id`.
     public func exporter(_ id: ComponentID) -> ExporterConfig? { exporters.first { $0.id == id }?.config }

@@ -201,9 +201,9 @@ final class TraplineMetrics: Sendable {
 
     /// Writes the exposition to `path` through a temporary and a rename, so a scraper reading
     /// the textfile never sees half of it.
-    func write(to path: String) throws(IOFailure) {
+    func write(to path: String, appending extra: String = "") throws(IOFailure) {
         let sink = try OutputSink(.file(path))
-        try sink.write(Array(text.utf8))
+        try sink.write(Array((text + extra).utf8))
         try sink.finish()
     }
 }

@@ -1,6 +1,9 @@
 /// Go-style duration text (`300ms`, `1.5s`, `1h30m`, `-2m`) as nanoseconds.
-enum DurationText {
-    static func parse(_ text: String) -> Int64? {
+/// Go duration text (`300ms`, `1.5s`, `1h30m`), as OTTL's `Duration` and the Collector's
+/// configuration write durations.
+public enum DurationText {
+    /// The nanoseconds `text` stands for; nil when it is not a duration.
+    public static func parse(_ text: String) -> Int64? {
         var characters = Substring(text)
         var negative = false
         if characters.first == "-" || characters.first == "+" {

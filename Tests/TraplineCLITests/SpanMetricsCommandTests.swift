@@ -57,7 +57,8 @@ import TraplineTestSupport
             URL(fileURLWithPath: "/bin/sh"), ["-c", "promtool check metrics < '\(directory)/metrics.prom'"])
         #expect(check.status == 0, "\(check.standardError)")
         let text = try String(contentsOfFile: directory + "/metrics.prom", encoding: .utf8)
-        return text.split(separator: "\n").filter { !$0.hasPrefix("trapline_") && !$0.hasPrefix("#") }.joined(separator: "\n")
+        let lines = text.split(separator: "\n").filter { !$0.hasPrefix("trapline_") && !$0.hasPrefix("#") }
+        return lines.joined(separator: "\n")
     }
 
     @Test func defaultDimensionsAndBucketsCountEachSpanOnce() throws {

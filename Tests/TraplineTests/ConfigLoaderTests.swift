@@ -86,12 +86,15 @@ import TraplineTestSupport
                 "9:5 exporters.file/out.format",  // invalid value
                 "10:3 exporters.prometheus",  // both endpoint and path
                 "17:19 service.pipelines.traces.exporters",  // undefined reference
-                "18:5 service.pipelines.metrics",  // unsupported signal
+                "19:19 service.pipelines.metrics.receivers",  // a metrics pipeline receives from connectors
+                "20:19 service.pipelines.metrics.exporters",  // and exports to prometheus
             ])
         #expect(found[1].hint == "did you mean 'include'?")
         #expect(found[2].message.contains("kafka") && found[2].hint?.contains("file, otlpjsonfile, stdin") == true)
         #expect(found[5].hint == "did you mean 'file/out'?")
         #expect(found[0].description.hasPrefix("bad.yaml:2:3: error: receivers.file/in: "))
+        #expect(found[6].message == "connector 'file/in' is not defined")
+        #expect(found[7].message == "exporter 'file/out' cannot take metrics")
     }
 
     @Test func duplicateIdsAreReported() {

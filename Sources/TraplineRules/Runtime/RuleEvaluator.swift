@@ -390,7 +390,9 @@ struct RuleEvaluator<Batch: RuleBatch> {
             }
             return .string(raw.map { byte in String(byte >> 4, radix: 16) + String(byte & 15, radix: 16) }.joined())
         case .samplingProbability:
-            return SamplingThreshold.probability(inTraceState: try string(0)).map { .double($0) } ?? .null
+            let value = try argument(0)
+            let probability = value.withUTF8(bytes) { SamplingThreshold.probability(inTraceState: $0) }
+            return probability?.map { .double($0) } ?? .null
         case .isRootSpan:
             guard case .spanID(let parent) = batch.readField(.parentSpanID(hex: false), at: position, bytes) else {
                 return .bool(false)

@@ -6,7 +6,13 @@ enum SamplingThreshold {
     /// The probability the `th` threshold of `traceState` gives; nil when there is no `ot=…th:`
     /// or it is not 1 to 14 hex digits (the span's probability is then unknown, not 1).
     static func probability(inTraceState traceState: String) -> Double? {
-        for member in traceState.utf8.split(separator: UInt8(ascii: ",")) {
+        var text = traceState
+        return text.withUTF8 { probability(inTraceState: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The same over the bytes of a `tracestate` (no copy: the per-span path).
+    static func probability(inTraceState bytes: UnsafeRawBufferPointer) -> Double? {
+        for member in bytes.split(separator: UInt8(ascii: ",")) {
             let trimmed = member.drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
             guard trimmed.starts(with: "ot=".utf8) else { continue }
             for field in trimmed.dropFirst(3).split(separator: UInt8(ascii: ";")) {
@@ -17,7 +23,7 @@ enum SamplingThreshold {
         return nil
     }
 
-    private static func probability(threshold digits: Substring.UTF8View.SubSequence) -> Double? {
+    private static func probability(threshold digits: Slice<UnsafeRawBufferPointer>) -> Double? {
         guard (1...14).contains(digits.count) else { return nil }
         var threshold: UInt64 = 0
         for digit in digits {

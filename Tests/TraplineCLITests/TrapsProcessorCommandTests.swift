@@ -199,6 +199,44 @@ import TraplineTestSupport
         }
     }
 
+    /// OTLP log records carry the build's settings as attributes (`GOARM` on the record or
+    /// `go.env.GOARCH` on the resource): the go-crossbuild pack reads them as the log's context.
+    @Test func logRecordAttributesGiveTheBuildContext() throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        let logs = [
+            #"{"resourceLogs":[{"resource":{"attributes":[{"key":"go.env.GOOS","value":{"stringValue":"linux"}},"#,
+            #"{"key":"go.env.GOARCH","value":{"stringValue":"amd64"}}]},"scopeLogs":[{"logRecords":["#,
+            #"{"timeUnixNano":"1700000000000000000","body":{"stringValue":"go build ./..."},"#,
+            #""attributes":[{"key":"GOARM","value":{"stringValue":"7"}}]},"#,
+            #"{"timeUnixNano":"1700000001000000000","body":{"stringValue":"ok"}}]}]}]}"#,
+        ].joined()
+        try (logs + "\n").write(toFile: directory + "/logs.json", atomically: true, encoding: .utf8)
+        try """
+        receivers: {stdin: }
+        processors:
+          traps:
+            rules: [{builtin: go-crossbuild}]
+        exporters: {stdout: }
+        service: {pipelines: {logs: {receivers: [stdin], processors: [traps], exporters: [stdout]}}}
+        """.write(toFile: directory + "/traps.yaml", atomically: true, encoding: .utf8)
+        let run = try ProcessRunner.trapline([
+            "replay", "-q", "--config", directory + "/traps.yaml", "--output-format", "none", "--report-file",
+            directory + "/report.json", directory + "/logs.json",
+        ])
+        #expect(run.status == 0, "\(run.standardError)")
+        let report = try Self.json(directory + "/report.json")
+        let events = try #require(report["trap_events"] as? [[String: Any]])
+        #expect(events.count == 1)
+        #expect(events.first?["class"] as? String == "goarm_ignored")
+        #expect(events.first?["record"] as? Int == 0)
+        #expect(
+            report["records"] as? [String: Int] == [
+                "received": 2, "forwarded": 1, "filtered": 0, "blocked": 1, "rejected": 0,
+            ])
+        let ter = try #require(report["ter"] as? [String: Any])
+        #expect(ter["window_seconds"] as? Double == 1)  // event time of the two records
+    }
+
     @Test func trapsConfigMistakesAreReportedWithTheirPlace() throws {
         let directory = try Fixtures.temporaryDirectory().path
         let config = directory + "/bad.yaml"

@@ -158,6 +158,36 @@ public struct TrapStage: Stage {
         }
     }
 
+    /// The Go build settings OTLP log records carry as resource or record attributes (`GOOS`, or
+    /// `go.env.GOOS`, and so on for GOARCH, GOARM, CGO_ENABLED, CC), as the `# env:` line of a
+    /// capture header; nil when none does. The first kept record that has a setting wins.
+    static func buildEnvironment(of batch: LogBatch, mask: RowMask) -> String? {
+        let names = ["GOOS", "GOARCH", "GOARM", "CGO_ENABLED", "CC"]
+        // Keys compared as bytes: no String per attribute.
+        let keys = names.map { (name: $0, bare: Array($0.utf8), prefixed: Array(("go.env." + $0).utf8)) }
+        var values: [String: String] = [:]
+        batch.withBytes { bytes in
+            func scan(_ range: RowRange) {
+                for index in range.range where batch.attributes.values[index].kind == .string {
+                    let key = bytes[batch.attributes.keys[index]]
+                    guard
+                        let match = keys.first(where: { key.elementsEqual($0.bare) || key.elementsEqual($0.prefixed) }),
+                        values[match.name] == nil
+                    else { continue }
+                    values[match.name] = bytes.string(batch.attributes.values[index].slice)
+                }
+            }
+            var seenResources = Set<Int>()
+            for row in mask.kept.indices where mask.kept[row] {
+                scan(batch.recordAttributes[row])
+                let resource = Int(batch.scopes[Int(batch.scopeIndexes[row])].resourceIndex)
+                if seenResources.insert(resource).inserted { scan(batch.resources[resource].attributes) }
+            }
+        }
+        guard !values.isEmpty else { return nil }
+        return names.compactMap { name in values[name].map { "\(name)=\($0)" } }.joined(separator: " ")
+    }
+
     static func equals(_ bytes: UnsafeRawBufferPointer, _ text: String) -> Bool {
         bytes.count == text.utf8.count && zip(bytes, text.utf8).allSatisfy { $0 == $1 }
     }
@@ -171,7 +201,13 @@ public struct TrapStage: Stage {
         _ traps: inout TrapLedger, _ claimed: inout [Bool]
     ) {
         var text = ""
+        // The row of each line of `text`; -1 for the context line made from attributes.
         var lineRows: [Int32] = []
+        if let environment = Self.buildEnvironment(of: batch, mask: mask) {
+            text = "# env: " + environment + "\n"
+            lineRows.append(-1)
+        }
+        let firstRow = mask.kept.firstIndex(of: true).map(Int32.init) ?? 0
         batch.withBytes { bytes in
             for row in mask.kept.indices where mask.kept[row] && batch.bodies[row].kind == .string {
                 let body = bytes[batch.bodies[row].slice]
@@ -181,22 +217,26 @@ public struct TrapStage: Stage {
                 lineRows.append(contentsOf: repeatElement(Int32(row), count: lines))
             }
         }
-        guard !lineRows.isEmpty else { return }
+        guard lineRows.contains(where: { $0 >= 0 }) else { return }
         let found = pack.scanner.scan(text)
         guard !found.isEmpty else { return }
         if claimed.isEmpty { claimed = Array(repeating: false, count: batch.count) }
         var stamps = TrapStamps()
         for trap in found {
             guard trap.line >= 1, trap.line <= lineRows.count else { continue }
-            let row = lineRows[trap.line - 1]
+            // A trap shown only by the attributes' context line belongs to the batch's first record.
+            let row = lineRows[trap.line - 1] >= 0 ? lineRows[trap.line - 1] : firstRow
             let (_, line) = Self.describe(row: Int(row), of: batch)
             traps.events.append(
                 TrapLedger.Event(
                     row: row, trapClass: trap.trapClass, blocked: pack.action == .block, evidence: trap.evidence,
                     remedy: trap.remedy, line: line))
-            for evidenceLine in Set(trap.evidenceLines + [trap.line]).sorted()
-            where evidenceLine >= 1 && evidenceLine <= lineRows.count {
-                let evidenceRow = Int(lineRows[evidenceLine - 1])
+            var rows: Set<Int> = [Int(row)]
+            for evidenceLine in trap.evidenceLines
+            where evidenceLine >= 1 && evidenceLine <= lineRows.count && lineRows[evidenceLine - 1] >= 0 {
+                rows.insert(Int(lineRows[evidenceLine - 1]))
+            }
+            for evidenceRow in rows.sorted() {
                 guard !claimed[evidenceRow] else { continue }
                 claimed[evidenceRow] = true
                 stamps.stamp(

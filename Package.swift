@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // The system zlib, reached through a module map (the only C dependency of the product).
@@ -35,10 +36,19 @@ let package = Package(
             ],
             swiftSettings: sharedSettings
         ),
+        // Sidecar mode: the OTLP/HTTP receiver, /metrics and the otlphttp exporter.
+        .target(
+            name: "TraplineServer",
+            dependencies: [
+                "Trapline", "TraplineCore", "TraplineStages", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: sharedSettings
+        ),
         .executableTarget(
             name: "trapline",
             dependencies: [
-                "Trapline", "TraplineCore", "TraplineStages",
+                "Trapline", "TraplineCore", "TraplineStages", "TraplineServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: sharedSettings

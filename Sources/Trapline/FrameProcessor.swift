@@ -155,7 +155,12 @@ struct FrameProcessor {
     }
 
     /// Decodes, accounts for and encodes one event of `path` into `outcome` (reset first).
-    mutating func process(_ event: FrameEvent, path: String, into outcome: inout FrameOutcome) {
+    ///
+    /// - Parameter forcedSignal: the signal a receiver's path names, for JSON (whose signal is
+    ///   otherwise read from its keys).
+    mutating func process(
+        _ event: FrameEvent, path: String, forcedSignal: Signal? = nil, into outcome: inout FrameOutcome
+    ) {
         outcome.reset(stageCount: chain.stages.count)
         switch event {
         case .rejected(let error, let records):
@@ -173,14 +178,16 @@ struct FrameProcessor {
             outcome.frames = 1
             outcome.inputBytes = frame.range.count
             let start = Clock.nanoseconds()
-            process(frame, path: path, into: &outcome)
+            process(frame, path: path, forcedSignal: forcedSignal, into: &outcome)
             // Decoding is the frame's time less what the stages and the encoders took.
             let stageTime = outcome.stages.reduce(0) { $0 + $1.nanoseconds }
             outcome.decodeNanoseconds = (Clock.nanoseconds() &- start) &- stageTime &- outcome.encodeNanoseconds
         }
     }
 
-    private mutating func process(_ frame: Frame, path: String, into outcome: inout FrameOutcome) {
+    private mutating func process(
+        _ frame: Frame, path: String, forcedSignal: Signal?, into outcome: inout FrameOutcome
+    ) {
         switch frame.payload {
         case .protobuf(.traces):
             decoder.decodeTraces(input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, into: &spans)
@@ -189,7 +196,7 @@ struct FrameProcessor {
             decoder.decodeLogs(input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, into: &logs)
             forwardLogs(path: path, into: &outcome)
         case .json(let firstLine):
-            processJSON(frame, firstLine: firstLine, path: path, into: &outcome)
+            processJSON(frame, firstLine: firstLine, path: path, forcedSignal: forcedSignal, into: &outcome)
         case .text(let firstLine, let continuesLine):
             let summary = textDecoder.decode(
                 input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, firstLine: firstLine,
@@ -201,8 +208,10 @@ struct FrameProcessor {
         }
     }
 
-    private mutating func processJSON(_ frame: Frame, firstLine: Int, path: String, into outcome: inout FrameOutcome) {
-        switch jsonDecoder.payloadKind(input: frame.input, frame: frame.range) {
+    private mutating func processJSON(
+        _ frame: Frame, firstLine: Int, path: String, forcedSignal: Signal?, into outcome: inout FrameOutcome
+    ) {
+        switch forcedSignal.map({ .signal($0) }) ?? jsonDecoder.payloadKind(input: frame.input, frame: frame.range) {
         case .signal(.logs):
             outcome.jsonLeniency += jsonDecoder.decodeLogs(
                 input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, firstLine: firstLine,

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Foundation
 import Trapline
+import TraplineServer
 import TraplineCore
 import TraplineStages
 
@@ -38,6 +40,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Frames processed at once, one per core by default.")
     var workers: Int = ReplayOptions.defaultWorkers
 
+    @Option(name: .long, help: "Sidecar mode: seconds to drain the queues and flush on SIGTERM/SIGINT (default 30).")
+    var shutdownTimeout: Double = 30
+
     func run() throws {
         let loaded =
             config.map { ConfigLoader.load(path: $0) }
@@ -47,6 +52,10 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(78)
         }
         let outputs = loaded.config.outputs()
+        if !loaded.config.otlpReceivers.isEmpty {
+            try runSidecar(loaded, outputs)
+            return
+        }
         if !outputs.problems.isEmpty {
             FileHandleOutput.standardError(outputs.problems.map { "trapline: \($0)\n" }.joined())
             throw ExitCode(78)
@@ -74,6 +83,40 @@ struct RunCommand: ParsableCommand {
         }
         if !quiet { FileHandleOutput.standardError(report.summary) }
         if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }
+    }
+
+    /// Sidecar mode: serve the `otlp` receivers until SIGTERM or SIGINT, then stop accepting,
+    /// drain the queues within `--shutdown-timeout`, flush every exporter and exit 0.
+    private func runSidecar(_ loaded: ConfigLoader.Result, _ outputs: PipelineConfig.Outputs) throws {
+        let (inputs, _) = loaded.config.receiverInputs()
+        guard inputs.isEmpty else {
+            FileHandleOutput.standardError(
+                "trapline: an otlp receiver cannot run beside file or stdin receivers in this version\n")
+            throw ExitCode(78)
+        }
+        Self.installStopHandlers()
+        let sidecar: Sidecar
+        let ports: [String: Int]
+        do {
+            sidecar = try Sidecar(loaded: loaded, outputs: outputs)
+            ports = try sidecar.start()
+        } catch {
+            FileHandleOutput.standardError("trapline: cannot start: \(error)\n")
+            throw ExitCode(74)
+        }
+        if !quiet {
+            let listening = ports.sorted { $0.key < $1.key }.map { "\($0.key) on port \($0.value)" }
+            FileHandleOutput.standardError("trapline: listening: \(listening.joined(separator: ", "))\n")
+        }
+        // Wait for a stop signal: its handler writes to the stop pipe.
+        var byte: UInt8 = 0
+        while stopSignalled == 0 { _ = read(stopPipe.read, &byte, 1) }
+        if !quiet { FileHandleOutput.standardError("trapline: stopping: draining queues, flushing exporters\n") }
+        let failure = sidecar.stop(deadline: Date().addingTimeInterval(shutdownTimeout))
+        if let failure {
+            FileHandleOutput.standardError("trapline: \(failure)\n")
+            throw ExitCode(74)
+        }
     }
 
     /// SIGTERM and SIGINT set a flag and write to the stop pipe instead of ending the process

@@ -103,6 +103,7 @@ extension ConfigDecoder {
                     "'include' is required", at: component.location, hint: "list the files or globs to read")
             }
             return .file(file)
+        case "otlp": return decodeOTLPReceiver(component).map { .otlp($0) }
         default:
             unsupportedType("receiver", component, supported: ReceiverConfig.supportedTypes)
             return nil
@@ -149,6 +150,7 @@ extension ConfigDecoder {
                     at: component.location)
             }
             return .prometheus(prometheus)
+        case "otlphttp", "otlp_http": return decodeOTLPHTTPExporter(component, settings).map { .otlpHTTP($0) }
         default:
             unsupportedType("exporter", component, supported: ExporterConfig.supportedTypes)
             return nil

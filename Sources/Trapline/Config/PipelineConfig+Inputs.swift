@@ -1,4 +1,5 @@
 import Foundation
+public import TraplineCore
 
 #if canImport(Glibc)
     import Glibc
@@ -30,12 +31,28 @@ extension PipelineConfig {
                         if matches.isEmpty { unmatched.append(pattern) }
                         for path in matches where !inputs.contains(path) { inputs.append(path) }
                     }
-                case nil:
+                case .otlp?, nil:
                     continue
                 }
             }
         }
         return (inputs, unmatched)
+    }
+
+    /// The `otlp` receivers some pipeline lists, with the signals of those pipelines.
+    public var otlpReceivers: [(id: String, config: OTLPReceiverConfig, signals: Set<Signal>)] {
+        var found: [(id: String, config: OTLPReceiverConfig, signals: Set<Signal>)] = []
+        for pipeline in pipelines {
+            for id in pipeline.receivers {
+                guard case .otlp(let config)? = receiver(id) else { continue }
+                if let index = found.firstIndex(where: { $0.id == id.description }) {
+                    found[index].signals.insert(pipeline.signal)
+                } else {
+                    found.append((id.description, config, [pipeline.signal]))
+                }
+            }
+        }
+        return found
     }
 
     /// Paths matching a shell glob, sorted.

@@ -7,8 +7,13 @@ extension PipelineConfig {
         public var routes: [OutputRoute] = []
         /// The textfile of the `prometheus` exporter with `path`, if any.
         public var metricsFile: String?
-        /// Exporters this kind of run cannot serve (a `prometheus` endpoint before sidecar mode).
+        /// Exporters only sidecar mode serves (a `prometheus` endpoint, `otlphttp`): a replay
+        /// refuses them.
         public var problems: [String] = []
+        /// The `prometheus` exporter's `endpoint` (serve `/metrics` there), if any.
+        public var metricsEndpoint: String?
+        /// The `otlphttp` exporters, with the signals of the pipelines that list them.
+        public var forwarders: [(id: String, config: OTLPHTTPExporterConfig, signals: Set<Signal>)] = []
     }
 
     /// The routes of every exporter that some pipeline lists.
@@ -30,9 +35,19 @@ extension PipelineConfig {
                     if let path = prometheus.path {
                         outputs.metricsFile = path
                     } else if let endpoint = prometheus.endpoint {
+                        outputs.metricsEndpoint = endpoint
                         let problem =
-                            "exporter '\(id)': serving /metrics on \(endpoint) needs sidecar mode, which this version does not have yet; use 'path' to write a textfile"
+                            "exporter '\(id)': serving /metrics on \(endpoint) needs sidecar mode (`trapline run` with an otlp receiver); use 'path' to write a textfile"
                         if !outputs.problems.contains(problem) { outputs.problems.append(problem) }
+                    }
+                    continue
+                case .otlpHTTP(let config):
+                    if let index = outputs.forwarders.firstIndex(where: { $0.id == id.description }) {
+                        outputs.forwarders[index].signals.insert(pipeline.signal)
+                    } else {
+                        outputs.forwarders.append((id.description, config, [pipeline.signal]))
+                        outputs.problems.append(
+                            "exporter '\(id)': forwarding to the next hop needs sidecar mode (`trapline run` with an otlp receiver)")
                     }
                     continue
                 }
@@ -47,6 +62,7 @@ extension PipelineConfig {
             for id in pipeline.exporters {
                 guard case .prometheus(let prometheus)? = exporter(id) else { continue }
                 if let path = prometheus.path { outputs.metricsFile = path }
+                if let endpoint = prometheus.endpoint { outputs.metricsEndpoint = endpoint }
             }
         }
         for pipeline in pipelines {

@@ -40,9 +40,66 @@ public enum ReceiverConfig: Hashable, Sendable {
     case file(FileReceiverConfig)
     /// `stdin`: standard input, until it ends.
     case stdin
+    /// `otlp`: OTLP/HTTP requests (sidecar mode).
+    case otlp(OTLPReceiverConfig)
 
     /// The receiver types Trapline supports.
-    public static let supportedTypes = ["file", "otlpjsonfile", "stdin"]
+    public static let supportedTypes = ["file", "otlp", "otlpjsonfile", "stdin"]
+}
+
+/// The `otlp` receiver's HTTP protocol (`protocols.http`), with the Collector's defaults.
+public struct OTLPReceiverConfig: Hashable, Sendable {
+    /// `host:port` to listen on; default `localhost:4318` (loopback, as the Collector's).
+    public var endpoint = "127.0.0.1:4318"
+    /// Largest request body after decompression, in bytes; default 64 MiB.
+    public var maxRequestBodySize = 64 << 20
+    /// Seconds a client may take to send a request (head and body); default 30.
+    public var readTimeoutSeconds = 30.0
+    /// Seconds an idle keep-alive connection stays open; default 60.
+    public var idleTimeoutSeconds = 60.0
+
+    public init() {}
+}
+
+/// The `otlphttp` exporter: OTLP/HTTP protobuf to the next hop.
+public struct OTLPHTTPExporterConfig: Hashable, Sendable {
+    /// Base URL; `/v1/traces` and `/v1/logs` are appended.
+    public var endpoint = ""
+    /// Full URL for traces (overrides `endpoint`).
+    public var tracesEndpoint: String?
+    /// Full URL for logs (overrides `endpoint`).
+    public var logsEndpoint: String?
+    /// `gzip` (default, as the Collector's) or `none`.
+    public var compression = ExportCompression.gzip
+    /// Seconds one attempt may take; default 5.
+    public var timeoutSeconds = 5.0
+    /// `retry_on_failure`.
+    public var retryEnabled = true
+    public var initialIntervalSeconds = 5.0
+    public var maxIntervalSeconds = 30.0
+    /// Give up on a request after this long (0: never); default 300 s, as the Collector's.
+    public var maxElapsedSeconds = 300.0
+    /// `sending_queue.queue_size`: requests waiting to be sent; default 1000. When it is full
+    /// the receiver answers 503 instead of taking more.
+    public var queueSize = 1000
+    /// `sending_queue.num_consumers`: requests sent at once; default 10.
+    public var consumers = 10
+    /// Extra request headers.
+    public var headers: [String: String] = [:]
+
+    public init() {}
+
+    /// The URL for a signal.
+    public func url(for signal: Signal) -> String {
+        switch signal {
+        case .traces: tracesEndpoint ?? Self.join(endpoint, "v1/traces")
+        case .logs: logsEndpoint ?? Self.join(endpoint, "v1/logs")
+        }
+    }
+
+    private static func join(_ base: String, _ path: String) -> String {
+        base.hasSuffix("/") ? base + path : base + "/" + path
+    }
 }
 
 /// The encoding of an exporter's output.
@@ -91,9 +148,11 @@ public enum ExporterConfig: Hashable, Sendable {
     case stdout(ExportFormat)
     /// `prometheus`: Trapline's metrics.
     case prometheus(PrometheusExporterConfig)
+    /// `otlphttp`: forwards to the next hop (sidecar mode).
+    case otlpHTTP(OTLPHTTPExporterConfig)
 
     /// The exporter types Trapline supports.
-    public static let supportedTypes = ["file", "stdout", "prometheus"]
+    public static let supportedTypes = ["file", "otlphttp", "prometheus", "stdout"]
 }
 
 /// One `service.pipelines` entry: `traces[/name]` or `logs[/name]`.

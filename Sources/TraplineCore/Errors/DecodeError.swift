@@ -49,6 +49,8 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let decompressedTooLarge = Code("decompressed_too_large")
         /// A compression format Trapline does not read (zstd).
         public static let unsupportedCompression = Code("unsupported_compression")
+        /// A request whose media type a receiver does not take (OTLP/HTTP: protobuf or JSON).
+        public static let unsupportedMediaType = Code("unsupported_media_type")
         /// Bytes that are not JSON (a syntax error); what follows in the same value is lost.
         public static let invalidJSON = Code("invalid_json")
         /// A JSON value of the wrong type for its field (a string where an object belongs …).
@@ -74,7 +76,7 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
             .truncatedVarint, .varintTooLong, .truncatedFixed, .lengthPastEnd, .invalidWireType, .fieldNumberZero,
             .wrongWireType, .unbalancedGroup, .nestingTooDeep, .invalidUTF8, .invalidIDLength, .invalidParent,
             .truncatedFrame, .frameTooLarge, .unknownSignal, .corruptGzip, .decompressedTooLarge,
-            .unsupportedCompression, .invalidJSON, .wrongJSONType, .invalidHexID, .invalidNumber, .loneSurrogate,
+            .unsupportedCompression, .unsupportedMediaType, .invalidJSON, .wrongJSONType, .invalidHexID, .invalidNumber, .loneSurrogate,
             .invalidBase64, .unknownEnumName, .unsupportedSignal, .ruleError,
         ]
     }
@@ -147,6 +149,7 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         case .corruptGzip: text = "gzip data is corrupt"
         case .decompressedTooLarge: text = "decompressed size is over the \(limit ?? 0)-byte limit"
         case .unsupportedCompression: text = "zstd-compressed input is not supported; decompress it first (zstd -d)"
+        case .unsupportedMediaType: text = "request of a media type the receiver does not take"
         case .invalidJSON: text = "not valid JSON"
         case .wrongJSONType: text = "JSON value of the wrong type for this field"
         case .invalidHexID: text = "id is not hexadecimal (OTLP JSON ids are hex, not base64)"

@@ -52,6 +52,18 @@ public struct Frame: Sendable {
     /// Where the bytes still are, for a frame handed out before being read (`ReadOptions.
     /// deferFileFrames`); `input` is empty until `load` reads them.
     public var fileRegion: FileRegion?
+
+    /// A frame of bytes already in memory (a request body a receiver read whole).
+    public init(
+        input: InputBuffer, range: Range<Int>, sourceOffset: Int = 0, payload: FramePayload,
+        fileRegion: FileRegion? = nil
+    ) {
+        self.input = input
+        self.range = range
+        self.sourceOffset = sourceOffset
+        self.payload = payload
+        self.fileRegion = fileRegion
+    }
 }
 
 /// A frame's place in a file, read later by whoever decodes it.

@@ -1,0 +1,175 @@
+public import TraplineCore
+public import TraplineStages
+import Foundation
+import Synchronization
+
+/// What processing one OTLP export request gave.
+public struct RequestOutcome: Sendable {
+    /// The request's signal.
+    public var signal: Signal
+    /// The accounting of the request's records.
+    public var records: RecordCounts
+    /// Records decoded (the rest of `records.received` could not be read).
+    public var decodedRecords: Int
+    /// The first problem, for a `partial_success` message or a `google.rpc.Status`.
+    public var firstError: String?
+    /// The records that go on, as one OTLP protobuf export request; empty when none do.
+    public var forwarded: [UInt8]
+    /// Trap events the pipeline's `traps` stages identified.
+    public var trapEvents: [TrapLedger.Event]
+
+    /// Whether nothing in the request could be read (answered 400, not `partial_success`).
+    public var isUndecodable: Bool { decodedRecords == 0 && records.rejected > 0 }
+}
+
+/// A pipeline for requests that arrive one by one (a receiver), on any thread: the stage chain,
+/// the file and quarantine exporters, the spanmetrics connector, and Trapline's metrics.
+///
+/// Each call borrows one of a pool of decoders and batches (made on demand, reused), so steady
+/// traffic stops allocating per record as a replay does.
+public final class RequestPipeline: Sendable {
+    private let chain: StageChain
+    private let spanMetricsAggregator: SpanMetricsAggregator?
+    private let routes: [OutputRoute]
+    private let metrics: TraplineMetrics
+    private let densityPerSecond: Double?
+    private let hasTrapStage: Bool
+    private let observedTime: UInt64
+    private let processors = ProcessorPool()
+    private let shared: Mutex<SharedState>
+
+    private struct SharedState: @unchecked Sendable {
+        var sinks: [(route: OutputRoute, sink: OutputSink)] = []
+        var spanMetrics: SpanMetricsTable?
+        var rate: TrapEscapeRate
+        var earliest = UInt64.max
+        var latest: UInt64 = 0
+        var outputFailure: IOFailure?
+    }
+
+    /// Makes the pipeline of a loaded configuration (its diagnostics must be empty).
+    ///
+    /// - Parameter routes: the file and stdout exporters (and quarantines) to write; the
+    ///   forwarding exporter takes `RequestOutcome.forwarded` instead.
+    /// - Throws: `IOFailure` when an output cannot be opened.
+    public init(loaded: ConfigLoader.Result, routes: [OutputRoute]) throws(IOFailure) {
+        chain = loaded.stages
+        spanMetricsAggregator = loaded.config.spanMetrics.map(SpanMetricsAggregator.init)
+        self.routes = routes
+        densityPerSecond = loaded.config.trapDensityPerSecond
+        hasTrapStage = loaded.stages.stages.contains { $0 is TrapStage }
+        metrics = TraplineMetrics(
+            version: TraplineVersion.current, stages: loaded.stages.stages.map(\.id),
+            trapClasses: loaded.stages.trapClasses)
+        var state = SharedState(rate: TrapEscapeRate(configuredDensityPerSecond: loaded.config.trapDensityPerSecond))
+        for route in routes {
+            state.sinks.append((route, try OutputSink(route.destination, gzip: route.compression == .gzip)))
+        }
+        state.spanMetrics = spanMetricsAggregator.map(SpanMetricsTable.init)
+        shared = Mutex(state)
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        observedTime = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    }
+
+    /// Runs one request through the pipeline.
+    ///
+    /// - Parameters:
+    ///   - bytes: the request body, decompressed.
+    ///   - json: OTLP JSON (else protobuf).
+    ///   - signal: the signal the request's path names.
+    ///   - source: names the receiver in rejections.
+    /// - Returns: the accounting, the first error, and the bytes to forward.
+    public func process(_ bytes: [UInt8], json: Bool, signal: Signal, source: String) -> RequestOutcome {
+        var processor =
+            processors.take()
+            ?? FrameProcessor(
+                encodesProto: true, encodesJSON: routes.contains { $0.format == .json && !$0.isQuarantine },
+                quarantinesProto: routes.contains { $0.format == .proto && $0.isQuarantine },
+                quarantinesJSON: routes.contains { $0.format == .json && $0.isQuarantine }, observedTime: observedTime,
+                chain: chain, spanMetrics: spanMetricsAggregator)
+        var outcome = FrameOutcome()
+        let frame = Frame(
+            input: InputBuffer(bytes), range: 0..<bytes.count, payload: json ? .json(firstLine: 1) : .protobuf(signal))
+        processor.process(.frame(frame), path: source, forcedSignal: signal, into: &outcome)
+        processors.give(processor)
+        record(outcome)
+        // The encoder frames each request with a 4-byte length; the next hop takes the message.
+        let forwarded = outcome.records.forwarded > 0 && outcome.proto.count > 4 ? Array(outcome.proto.dropFirst(4)) : []
+        return RequestOutcome(
+            signal: signal, records: outcome.records,
+            decodedRecords: outcome.records.received - outcome.rejections.reduce(0) { $0 + $1.records },
+            firstError: outcome.rejections.first.map { $0.error.description }, forwarded: forwarded,
+            trapEvents: outcome.trapEvents)
+    }
+
+    private func record(_ outcome: FrameOutcome) {
+        metrics.record(outcome)
+        shared.withLock { state in
+            state.spanMetrics?.merge(outcome.spanMetrics)
+            for (route, sink) in state.sinks where state.outputFailure == nil {
+                let signal = route.isQuarantine ? outcome.quarantineSignal : outcome.signal
+                guard let signal, route.signals.contains(signal) else { continue }
+                let bytes =
+                    route.isQuarantine
+                    ? (route.format == .proto ? outcome.quarantineProto : outcome.quarantineJSON)
+                    : (route.format == .proto ? outcome.proto : outcome.json)
+                guard !bytes.isEmpty else { continue }
+                do throws(IOFailure) { try sink.write(bytes) } catch { state.outputFailure = error }
+            }
+            guard hasTrapStage, outcome.sawTrapStage else { return }
+            state.earliest = min(state.earliest, outcome.earliestTime)
+            state.latest = max(state.latest, outcome.latestTime)
+            state.rate.identified += outcome.trapEvents.count
+            state.rate.blocked += outcome.trapEvents.filter(\.blocked).count
+            if state.earliest < state.latest {
+                state.rate.windowSeconds = Double(state.latest - state.earliest) / 1e9
+            }
+            metrics.record(state.rate)
+        }
+    }
+
+    /// Counts records a receiver refused before decoding them (a body over the limit, an
+    /// unsupported media type), one per request as their number cannot be known.
+    public func recordRefused(_ code: DecodeError.Code, source: String) {
+        var outcome = FrameOutcome()
+        outcome.records = BatchAccounting.counts(rejectedRecords: 1)
+        outcome.rejections = [Rejection(source: source, error: DecodeError(code, offset: 0), records: 1)]
+        metrics.record(outcome)
+    }
+
+    /// Trapline's metrics now, with the spanmetrics series, in the Prometheus text format.
+    public var metricsText: String {
+        metrics.text + (shared.withLock { $0.spanMetrics?.exposition } ?? "")
+    }
+
+    /// The first output failure, if an exporter could not write.
+    public var outputFailure: IOFailure? { shared.withLock { $0.outputFailure } }
+
+    /// Finishes every file exporter (the temporary becomes the file).
+    public func finish() -> IOFailure? {
+        shared.withLock { state in
+            for (_, sink) in state.sinks {
+                do throws(IOFailure) { try sink.finish() } catch {
+                    state.outputFailure = state.outputFailure ?? error
+                }
+            }
+            return state.outputFailure
+        }
+    }
+}
+
+/// Idle frame processors, one taken per request in flight.
+private final class ProcessorPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var idle: [FrameProcessor] = []
+
+    func take() -> FrameProcessor? { lock.withLock { idle.popLast() } }
+    func give(_ processor: FrameProcessor) { lock.withLock { idle.append(processor) } }
+}
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif

@@ -1,0 +1,227 @@
+public import Foundation
+public import Trapline
+public import TraplineCore
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// The `otlphttp` exporter: a bounded queue of export requests and consumers that POST them to
+/// the next hop as OTLP protobuf, retrying 429, 502, 503, 504 and connection errors with
+/// exponential backoff and jitter (honouring `Retry-After`), and counting every record as sent,
+/// rejected downstream (400, `partial_success`) or failed after the retries: none is dropped
+/// without a count. When the queue is full, `offer` says so and the receiver answers 503.
+public final class ForwardingExporter: @unchecked Sendable {
+    /// One export request waiting to be sent.
+    struct Item {
+        var signal: Signal
+        var body: [UInt8]
+        var records: Int
+    }
+
+    public let id: String
+    let config: OTLPHTTPExporterConfig
+    let signals: Set<Signal>
+    private let condition = NSCondition()
+    private var queue: [Item] = []
+    private var sending = 0
+    private var stopping = false
+    private var threads: [Thread] = []
+    private let session: URLSession
+
+    // Counters (under `condition`).
+    private(set) var sentRecords = 0
+    private(set) var rejectedDownstream = 0
+    private(set) var failedRecords = 0
+    private(set) var retries = 0
+    private(set) var refusedRequests = 0
+
+    public init(id: String, config: OTLPHTTPExporterConfig, signals: Set<Signal>) {
+        self.id = id
+        self.config = config
+        self.signals = signals
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = config.timeoutSeconds
+        configuration.httpMaximumConnectionsPerHost = config.consumers
+        session = URLSession(configuration: configuration)
+    }
+
+    /// Starts the consumers.
+    public func start() {
+        for index in 0..<config.consumers {
+            let thread = Thread { [self] in consume() }
+            thread.name = "otlphttp-\(id)-\(index)"
+            threads.append(thread)
+            thread.start()
+        }
+    }
+
+    /// Whether the queue can take another request now.
+    public var hasRoom: Bool { condition.withLock { queue.count < config.queueSize } }
+
+    /// Queues an export request; false (and counted) when the queue is full.
+    public func offer(signal: Signal, body: [UInt8], records: Int) -> Bool {
+        guard signals.contains(signal), records > 0 else { return true }
+        return condition.withLock {
+            guard queue.count < config.queueSize, !stopping else {
+                refusedRequests += 1
+                return false
+            }
+            queue.append(Item(signal: signal, body: body, records: records))
+            condition.signal()
+            return true
+        }
+    }
+
+    /// Requests queued or being sent.
+    public var pending: Int { condition.withLock { queue.count + sending } }
+
+    /// Sends what is queued until it is empty or `deadline` passes, then stops the consumers;
+    /// what is left is counted as failed.
+    public func drain(until deadline: Date) {
+        condition.withLock {
+            while (!queue.isEmpty || sending > 0) && Date() < deadline {
+                _ = condition.wait(until: min(deadline, Date().addingTimeInterval(0.05)))
+            }
+            stopping = true
+            for item in queue { failedRecords += item.records }
+            queue.removeAll()
+            condition.broadcast()
+        }
+    }
+
+    private func consume() {
+        while true {
+            let item: Item? = condition.withLock {
+                while queue.isEmpty && !stopping { condition.wait() }
+                guard !queue.isEmpty else { return nil }
+                sending += 1
+                return queue.removeFirst()
+            }
+            guard let item else { return }
+            let result = send(item)
+            condition.withLock {
+                sending -= 1
+                switch result {
+                case .sent(let rejected):
+                    sentRecords += item.records - rejected
+                    rejectedDownstream += rejected
+                case .rejected: rejectedDownstream += item.records
+                case .failed: failedRecords += item.records
+                }
+                condition.broadcast()
+            }
+        }
+    }
+
+    enum Result {
+        case sent(rejected: Int)
+        case rejected
+        case failed
+    }
+
+    /// Sends one request with retries.
+    private func send(_ item: Item) -> Result {
+        guard let url = URL(string: config.url(for: item.signal)) else { return .failed }
+        var body = item.body
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        request.setValue("application/x-protobuf", forHTTPHeaderField: "Content-Type")
+        if config.compression == .gzip {
+            let writer = GzipWriter()
+            var compressed: [UInt8] = []
+            body.withUnsafeBytes { writer.compress($0) { compressed.append(contentsOf: $0) } }
+            writer.finish { compressed.append(contentsOf: $0) }
+            body = compressed
+            request.setValue("gzip", forHTTPHeaderField: "Content-Encoding")
+        }
+        for (name, value) in config.headers { request.setValue(value, forHTTPHeaderField: name) }
+        request.httpBody = Data(body)
+        let started = Date()
+        var interval = config.initialIntervalSeconds
+        while true {
+            let (status, headers, responseBody) = post(request)
+            switch status {
+            case .some(200..<300):
+                return .sent(rejected: min(item.records, OTLPWire.rejectedCount(inResponse: responseBody)))
+            case 429, 502, 503, 504, nil:
+                break  // retryable
+            default:
+                return .rejected  // 400 and the rest: the next hop will not take it, retrying will not help
+            }
+            guard config.retryEnabled else { return .failed }
+            var wait = interval * Double.random(in: 0.5...1.5)
+            if let retryAfter = headers["retry-after"].flatMap(Self.retryAfterSeconds) { wait = retryAfter }
+            let elapsed = Date().timeIntervalSince(started)
+            if config.maxElapsedSeconds > 0 && elapsed + wait > config.maxElapsedSeconds { return .failed }
+            if condition.withLock({ stopping }) { return .failed }
+            condition.withLock { retries += 1 }
+            Thread.sleep(forTimeInterval: wait)
+            interval = min(interval * 1.5, config.maxIntervalSeconds)
+        }
+    }
+
+    /// One POST; status nil for a connection error or timeout.
+    private func post(_ request: URLRequest) -> (Int?, [String: String], [UInt8]) {
+        let done = DispatchSemaphore(value: 0)
+        let box = ResponseBox()
+        let task = session.dataTask(with: request) { data, response, _ in
+            if let http = response as? HTTPURLResponse {
+                box.status = http.statusCode
+                for (key, value) in http.allHeaderFields {
+                    if let key = key as? String, let value = value as? String { box.headers[key.lowercased()] = value }
+                }
+            }
+            box.body = data.map { Array($0) } ?? []
+            done.signal()
+        }
+        task.resume()
+        done.wait()
+        return (box.status, box.headers, box.body)
+    }
+
+    private final class ResponseBox: @unchecked Sendable {
+        var status: Int?
+        var headers: [String: String] = [:]
+        var body: [UInt8] = []
+    }
+
+    /// `Retry-After`: seconds, or an HTTP date.
+    static func retryAfterSeconds(_ value: String) -> Double? {
+        if let seconds = Double(value.trimmingCharacters(in: .whitespaces)), seconds >= 0 { return seconds }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: value) else { return nil }
+        return max(0, date.timeIntervalSinceNow)
+    }
+
+    /// The exporter's series in the Prometheus text format (families declared per exporter id).
+    public var exposition: String {
+        condition.withLock {
+            let label = "exporter=\"\(id)\""
+            return """
+                # HELP trapline_exporter_sent_records_total Records the next hop accepted.
+                # TYPE trapline_exporter_sent_records_total counter
+                trapline_exporter_sent_records_total{\(label)} \(sentRecords)
+                # HELP trapline_exporter_rejected_records_total Records the next hop refused (400, partial_success); not retried.
+                # TYPE trapline_exporter_rejected_records_total counter
+                trapline_exporter_rejected_records_total{\(label)} \(rejectedDownstream)
+                # HELP trapline_exporter_failed_records_total Records not delivered after every retry, or left in the queue at shutdown.
+                # TYPE trapline_exporter_failed_records_total counter
+                trapline_exporter_failed_records_total{\(label)} \(failedRecords)
+                # HELP trapline_exporter_retries_total Retried sends (429, 502, 503, 504, connection errors).
+                # TYPE trapline_exporter_retries_total counter
+                trapline_exporter_retries_total{\(label)} \(retries)
+                # HELP trapline_exporter_queue_size Export requests queued or being sent.
+                # TYPE trapline_exporter_queue_size gauge
+                trapline_exporter_queue_size{\(label)} \(queue.count + sending)
+                # HELP trapline_exporter_queue_capacity The sending queue's size.
+                # TYPE trapline_exporter_queue_capacity gauge
+                trapline_exporter_queue_capacity{\(label)} \(config.queueSize)
+
+                """
+        }
+    }
+}

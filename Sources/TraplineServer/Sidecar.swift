@@ -1,0 +1,209 @@
+public import Foundation
+import NIOHTTP1
+public import Trapline
+public import TraplineCore
+import Synchronization
+import TraplineStages
+
+/// Sidecar mode: `otlp` receivers on HTTP, the pipeline, `otlphttp` exporters to the next hop,
+/// and `/metrics`, `/healthz`, `/readyz` (on the `prometheus` exporter's endpoint, and on every
+/// receiver's port).
+public final class Sidecar: Sendable {
+    private let pipeline: RequestPipeline
+    private let forwarders: [ForwardingExporter]
+    private let receivers: [(id: String, config: OTLPReceiverConfig, signals: Set<Signal>)]
+    private let metricsEndpoint: String?
+    private let servers = Mutex<[String: HTTPServerBox]>([:])
+    private let stopping = Atomic<Bool>(false)
+
+    private struct HTTPServerBox: @unchecked Sendable { let server: HTTPServer }
+
+    /// Makes the sidecar of a loaded configuration.
+    ///
+    /// - Throws: `IOFailure` when a file exporter cannot be opened.
+    public init(loaded: ConfigLoader.Result, outputs: PipelineConfig.Outputs) throws(IOFailure) {
+        pipeline = try RequestPipeline(loaded: loaded, routes: outputs.routes)
+        forwarders = outputs.forwarders.map { ForwardingExporter(id: $0.id, config: $0.config, signals: $0.signals) }
+        receivers = loaded.config.otlpReceivers
+        metricsEndpoint = outputs.metricsEndpoint
+    }
+
+    /// Starts the exporters and binds every listener.
+    ///
+    /// - Returns: the bound port of each receiver id, and of `prometheus` for the metrics endpoint.
+    public func start() throws -> [String: Int] {
+        for forwarder in forwarders { forwarder.start() }
+        var ports: [String: Int] = [:]
+        for receiver in receivers {
+            guard let address = HostPort(receiver.config.endpoint) else { continue }
+            let routes = OTLPRoutes(
+                pipeline: pipeline, forwarders: forwarders, signals: receiver.signals, source: receiver.id,
+                maxBodyBytes: receiver.config.maxRequestBodySize, sidecar: self)
+            let server = try HTTPServer(
+                host: address.host, port: address.port, routes: routes,
+                readTimeout: receiver.config.readTimeoutSeconds, idleTimeout: receiver.config.idleTimeoutSeconds)
+            servers.withLock { $0[receiver.id] = HTTPServerBox(server: server) }
+            ports[receiver.id] = server.port
+        }
+        if let metricsEndpoint, let address = HostPort(metricsEndpoint) {
+            let server = try HTTPServer(
+                host: address.host, port: address.port, routes: MetricsRoutes(sidecar: self), readTimeout: 30,
+                idleTimeout: 60)
+            servers.withLock { $0["prometheus"] = HTTPServerBox(server: server) }
+            ports["prometheus"] = server.port
+        }
+        return ports
+    }
+
+    /// Whether the sidecar is shutting down (`/readyz` answers 503).
+    var isStopping: Bool { stopping.load(ordering: .relaxed) }
+
+    /// The metrics text `/metrics` serves.
+    var metricsText: String { pipeline.metricsText + forwarders.map(\.exposition).joined() }
+
+    /// Stops: no new connections or requests, then what was accepted is processed and the
+    /// queues are sent until `deadline`, then every file exporter is finished.
+    ///
+    /// - Returns: the first output failure, if any.
+    public func stop(deadline: Date) -> IOFailure? {
+        stopping.store(true, ordering: .relaxed)
+        let all = servers.withLock { Array($0.values) }
+        for box in all where box.server !== metricsServer { box.server.stopAccepting() }
+        // Requests already read finish on their own threads; give them a moment to queue.
+        while inFlight.load(ordering: .relaxed) > 0 && Date() < deadline { usleep(10_000) }
+        for forwarder in forwarders { forwarder.drain(until: deadline) }
+        let failure = pipeline.finish()
+        for box in all { box.server.stopAccepting() }
+        for box in all { box.server.shutDown() }
+        return failure
+    }
+
+    private var metricsServer: HTTPServer? { servers.withLock { $0["prometheus"]?.server } }
+
+    /// Requests being processed (read, not yet answered).
+    let inFlight = Atomic<Int>(0)
+}
+
+/// `/metrics`, `/healthz`, `/readyz`.
+struct MetricsRoutes: HTTPRoutes {
+    let sidecar: Sidecar
+
+    var maxBodyBytes: Int { 0 }
+
+    func early(_ head: HTTPRequestHead) -> HTTPReply? {
+        switch head.uri.split(separator: "?").first.map(String.init) ?? "" {
+        case "/metrics", "/healthz", "/readyz":
+            return head.method == .GET || head.method == .HEAD
+                ? nil : .text(.methodNotAllowed, "use GET", headers: [("Allow", "GET")])
+        default:
+            return .text(.notFound, "not found: this endpoint serves /metrics, /healthz and /readyz")
+        }
+    }
+
+    func respond(_ head: HTTPRequestHead, body: [UInt8]) -> HTTPReply {
+        Self.serve(head, sidecar: sidecar) ?? .text(.notFound, "not found")
+    }
+
+    static func serve(_ head: HTTPRequestHead, sidecar: Sidecar) -> HTTPReply? {
+        switch head.uri.split(separator: "?").first.map(String.init) ?? "" {
+        case "/metrics":
+            return HTTPReply(
+                status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
+                body: Array(sidecar.metricsText.utf8))
+        case "/healthz": return .text(.ok, "ok")
+        case "/readyz": return sidecar.isStopping ? .text(.serviceUnavailable, "shutting down") : .text(.ok, "ready")
+        default: return nil
+        }
+    }
+}
+
+/// `POST /v1/traces` and `/v1/logs` as the OTLP/HTTP specification describes them.
+struct OTLPRoutes: HTTPRoutes {
+    let pipeline: RequestPipeline
+    let forwarders: [ForwardingExporter]
+    let signals: Set<Signal>
+    let source: String
+    let maxBodyBytes: Int
+    let sidecar: Sidecar
+
+    static let paths: [String: Signal] = ["/v1/traces": .traces, "/v1/logs": .logs]
+
+    func early(_ head: HTTPRequestHead) -> HTTPReply? {
+        let path = head.uri.split(separator: "?").first.map(String.init) ?? ""
+        if ["/metrics", "/healthz", "/readyz"].contains(path) { return MetricsRoutes(sidecar: sidecar).early(head) }
+        guard let signal = Self.paths[path] else {
+            return .text(.notFound, "not found: send OTLP with POST to /v1/traces or /v1/logs")
+        }
+        guard head.method == .POST else {
+            return .text(.methodNotAllowed, "\(path) takes POST", headers: [("Allow", "POST")])
+        }
+        guard signals.contains(signal) else {
+            return .text(.notFound, "no \(signal.rawValue) pipeline takes this receiver's \(path)")
+        }
+        guard OTLPWire.MediaType(contentType: head.headers["content-type"].first ?? "") != nil else {
+            pipeline.recordRefused(.unsupportedMediaType, source: source)
+            return .text(
+                .unsupportedMediaType,
+                "unsupported Content-Type '\(head.headers["content-type"].first ?? "")': send application/x-protobuf or application/json")
+        }
+        let encoding = (head.headers["content-encoding"].first ?? "identity").lowercased()
+        guard ["gzip", "identity", "none", ""].contains(encoding) else {
+            pipeline.recordRefused(.unsupportedCompression, source: source)
+            return .text(.unsupportedMediaType, "unsupported Content-Encoding '\(encoding)': send gzip or none")
+        }
+        if sidecar.isStopping {
+            return .text(.serviceUnavailable, "shutting down", headers: [("Retry-After", "5")])
+        }
+        // Backpressure before the body is read or decoded: a full sending queue refuses.
+        if forwarders.contains(where: { $0.signals.contains(signal) && !$0.hasRoom }) {
+            return .text(.serviceUnavailable, "the sending queue is full; retry later", headers: [("Retry-After", "1")])
+        }
+        return nil
+    }
+
+    func respond(_ head: HTTPRequestHead, body: [UInt8]) -> HTTPReply {
+        let path = head.uri.split(separator: "?").first.map(String.init) ?? ""
+        if let reply = MetricsRoutes.serve(head, sidecar: sidecar) { return reply }
+        guard let signal = Self.paths[path],
+            let type = OTLPWire.MediaType(contentType: head.headers["content-type"].first ?? "")
+        else { return .text(.notFound, "not found") }
+        sidecar.inFlight.add(1, ordering: .relaxed)
+        defer { sidecar.inFlight.subtract(1, ordering: .relaxed) }
+        var bytes = body
+        if (head.headers["content-encoding"].first ?? "").lowercased() == "gzip" {
+            do throws(RequestInflater.Failure) {
+                bytes = try RequestInflater.gunzip(body, limit: maxBodyBytes)
+            } catch {
+                switch error {
+                case .tooLarge:
+                    pipeline.recordRefused(.decompressedTooLarge, source: source)
+                    return reply(.payloadTooLarge, code: 8, "decompressed body larger than max_request_body_size", type)
+                case .corrupt(let reason):
+                    pipeline.recordRefused(.corruptGzip, source: source)
+                    return reply(.badRequest, code: 3, "corrupt gzip body: \(reason)", type)
+                }
+            }
+        }
+        let outcome = pipeline.process(bytes, json: type == .json, signal: signal, source: source)
+        if outcome.isUndecodable {
+            return reply(.badRequest, code: 3, outcome.firstError ?? "the request cannot be decoded", type)
+        }
+        for forwarder in forwarders where !outcome.forwarded.isEmpty {
+            // The room was checked at the head; a burst can still fill it (counted as failed).
+            _ = forwarder.offer(signal: signal, body: outcome.forwarded, records: outcome.records.forwarded)
+        }
+        let rejected = outcome.records.rejected
+        let message = rejected > 0 ? outcome.firstError : nil
+        return HTTPReply(
+            status: .ok, headers: [("Content-Type", type.contentType)],
+            body: OTLPWire.exportResponse(signal: signal, rejected: rejected, message: message, as: type))
+    }
+
+    private func reply(_ status: HTTPResponseStatus, code: Int, _ message: String, _ type: OTLPWire.MediaType)
+        -> HTTPReply
+    {
+        HTTPReply(
+            status: status, headers: [("Content-Type", type.contentType)],
+            body: OTLPWire.status(code: code, message: message, as: type))
+    }
+}

@@ -2,7 +2,8 @@
 # Installs what the test suite needs on a fresh Debian 12 machine, skipping what is present:
 # libprotobuf-c (the oracle), zlib headers, promtool (Debian's prometheus, to check the metrics
 # text), and PyPI's opentelemetry-proto (the upb reference
-# decoder and the fixture generator's encoder).
+# decoder and the fixture generator's encoder), opentelemetry-sdk with its OTLP/HTTP exporter
+# (a real client for the sidecar tests).
 set -euo pipefail
 missing=()
 [ -f /usr/include/protobuf-c/protobuf-c.h ] || missing+=(libprotobuf-c-dev)
@@ -15,3 +16,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 python3 -c 'import opentelemetry.proto.collector.trace.v1.trace_service_pb2' 2>/dev/null \
     || python3 -m pip install -q 'opentelemetry-proto>=1.27' 'protobuf>=5'
+# A real OTLP/HTTP client for the sidecar tests: the SDK and its protobuf-over-HTTP exporter.
+python3 -c 'import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http' 2>/dev/null \
+    || python3 -m pip install -q 'opentelemetry-sdk>=1.27' 'opentelemetry-exporter-otlp-proto-http>=1.27'

@@ -1,7 +1,7 @@
-public import TraplineCore
-public import TraplineStages
 import Foundation
 import Synchronization
+public import TraplineCore
+public import TraplineStages
 
 /// What processing one OTLP export request gave.
 public struct RequestOutcome: Sendable {
@@ -95,7 +95,8 @@ public final class RequestPipeline: Sendable {
         processors.give(processor)
         record(outcome)
         // The encoder frames each request with a 4-byte length; the next hop takes the message.
-        let forwarded = outcome.records.forwarded > 0 && outcome.proto.count > 4 ? Array(outcome.proto.dropFirst(4)) : []
+        let forwarded =
+            outcome.records.forwarded > 0 && outcome.proto.count > 4 ? Array(outcome.proto.dropFirst(4)) : []
         return RequestOutcome(
             signal: signal, records: outcome.records,
             decodedRecords: outcome.records.received - outcome.rejections.reduce(0) { $0 + $1.records },

@@ -25,6 +25,8 @@ public final class ForwardingExporter: @unchecked Sendable {
     private let condition = NSCondition()
     private var queue: [Item] = []
     private var sending = 0
+    /// Slots promised to requests whose bodies are still being read or processed.
+    private var reserved = 0
     private var stopping = false
     private var threads: [Thread] = []
     private let session: URLSession
@@ -56,20 +58,31 @@ public final class ForwardingExporter: @unchecked Sendable {
         }
     }
 
-    /// Whether the queue can take another request now.
-    public var hasRoom: Bool { condition.withLock { queue.count < config.queueSize } }
-
-    /// Queues an export request; false (and counted) when the queue is full.
-    public func offer(signal: Signal, body: [UInt8], records: Int) -> Bool {
-        guard signals.contains(signal), records > 0 else { return true }
-        return condition.withLock {
-            guard queue.count < config.queueSize, !stopping else {
+    /// Promises a slot to a request about to be read: false when the queue (with the slots
+    /// already promised) is full, so the receiver refuses before reading the body.
+    public func reserve() -> Bool {
+        condition.withLock {
+            guard queue.count + reserved < config.queueSize, !stopping else {
                 refusedRequests += 1
                 return false
             }
+            reserved += 1
+            return true
+        }
+    }
+
+    /// Gives back a promised slot the request did not use.
+    public func release() {
+        condition.withLock { reserved = max(0, reserved - 1) }
+    }
+
+    /// Queues an export request in its promised slot (`reserve()` came first).
+    public func offer(signal: Signal, body: [UInt8], records: Int) {
+        condition.withLock {
+            reserved = max(0, reserved - 1)
+            guard records > 0 else { return }
             queue.append(Item(signal: signal, body: body, records: records))
             condition.signal()
-            return true
         }
     }
 

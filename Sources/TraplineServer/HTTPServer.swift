@@ -2,19 +2,45 @@ import Dispatch
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 public import Trapline
 import TraplineCore
 
 /// What the server does with a request once its body is in: the OTLP endpoints, `/metrics`
 /// and the health checks. Called off the event loop (decoding and stages take CPU).
 protocol HTTPRoutes: Sendable {
-    /// Answers a request whose head arrived, before its body is read: nil to read the body
-    /// (and answer `100 Continue` when asked), or a response that ends the request now.
-    func early(_ head: HTTPRequestHead) -> HTTPReply?
+    /// Decides on a request whose head arrived, before its body is read: admit it (the body
+    /// is read, `100 Continue` answered when asked; what it reserved travels with it) or answer
+    /// now, which ends the request.
+    func admit(_ head: HTTPRequestHead) -> Admission
     /// The largest body to read, compressed.
     var maxBodyBytes: Int { get }
-    /// Answers a whole request.
-    func respond(_ head: HTTPRequestHead, body: [UInt8]) -> HTTPReply
+    /// Answers a whole admitted request.
+    func respond(_ head: HTTPRequestHead, body: [UInt8], reservation: Reservation?) -> HTTPReply
+}
+
+/// What a request holds while its body is read: slots in the exporters' queues. Released once,
+/// by whoever ends the request.
+final class Reservation: Sendable {
+    let exporters: [ForwardingExporter]
+    private let released = Atomic<Bool>(false)
+
+    init(exporters: [ForwardingExporter]) { self.exporters = exporters }
+
+    /// Gives the slots back (a request that ended without forwarding).
+    func release() {
+        guard !released.exchange(true, ordering: .relaxed) else { return }
+        for exporter in exporters { exporter.release() }
+    }
+
+    /// Marks the slots used (the exporters' `offer` consumed them).
+    func consume() { _ = released.exchange(true, ordering: .relaxed) }
+}
+
+/// A routing decision on a request's head.
+enum Admission: Sendable {
+    case admit(Reservation?)
+    case refuse(HTTPReply)
 }
 
 /// A response.
@@ -89,6 +115,7 @@ private final class RequestHandler: ChannelInboundHandler {
     /// A response already decided (refused early, or body too large): the rest of the body is
     /// read and dropped, then it is sent.
     private var decided: HTTPReply?
+    private var reservation: Reservation?
     private var started = NIODeadline.now()
     private var lastActivity = NIODeadline.now()
     private var busy = false
@@ -107,13 +134,15 @@ private final class RequestHandler: ChannelInboundHandler {
             body.removeAll(keepingCapacity: true)
             started = .now()
             busy = true
-            if let reply = routes.early(requestHead) {
+            switch routes.admit(requestHead) {
+            case .refuse(var reply):
                 // Refused before the body: answer now and close, so the body is never read.
-                var reply = reply
                 reply.close = true
                 write(reply, context: context, keepAlive: false)
                 decided = reply
                 return
+            case .admit(let held):
+                reservation = held
             }
             decided = nil
             if requestHead.headers["expect"].contains(where: { $0.lowercased() == "100-continue" }) {
@@ -126,6 +155,8 @@ private final class RequestHandler: ChannelInboundHandler {
             if body.count + buffer.readableBytes > routes.maxBodyBytes {
                 decided = .text(.payloadTooLarge, "request body larger than max_request_body_size")
                 body.removeAll()
+                reservation?.release()
+                reservation = nil
                 return
             }
             body.append(contentsOf: buffer.readBytes(length: buffer.readableBytes) ?? [])
@@ -141,10 +172,13 @@ private final class RequestHandler: ChannelInboundHandler {
             let requestBody = body
             body = []
             let routes = routes
+            let held = reservation
+            reservation = nil
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let eventLoop = context.eventLoop
             DispatchQueue.global().async {
-                let reply = routes.respond(requestHead, body: requestBody)
+                let reply = routes.respond(requestHead, body: requestBody, reservation: held)
+                held?.release()
                 eventLoop.execute {
                     let (handler, context) = bound.value
                     handler.write(reply, context: context, keepAlive: requestHead.isKeepAlive && !reply.close)
@@ -157,14 +191,24 @@ private final class RequestHandler: ChannelInboundHandler {
         var headers = HTTPHeaders(reply.headers)
         headers.replaceOrAdd(name: "Content-Length", value: String(reply.body.count))
         if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: reply.status, headers: headers))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: reply.status, headers: headers))),
+            promise: nil)
         if !reply.body.isEmpty {
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: reply.body)))), promise: nil)
+            context.write(
+                wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: reply.body)))), promise: nil)
         }
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         busy = false
         lastActivity = .now()
         if !keepAlive { done.whenComplete { _ in context.close(promise: nil) } }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // A client gone mid-body: its slots go back.
+        reservation?.release()
+        reservation = nil
+        context.fireChannelInactive()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -176,7 +220,9 @@ private final class RequestHandler: ChannelInboundHandler {
         if busy && head != nil {
             // A client too slow to send its request.
             if now - started >= .milliseconds(Int64(readTimeout * 1000)) {
-                write(.text(.requestTimeout, "request not received within read_timeout"), context: context, keepAlive: false)
+                write(
+                    .text(.requestTimeout, "request not received within read_timeout"), context: context,
+                    keepAlive: false)
             }
         } else if !busy && now - lastActivity >= .milliseconds(Int64(idleTimeout * 1000)) {
             context.close(promise: nil)

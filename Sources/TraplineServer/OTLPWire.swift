@@ -11,7 +11,8 @@ enum OTLPWire {
         /// Parses a `Content-Type` value: type and subtype case-insensitively, parameters ignored.
         init?(contentType: String) {
             let essence = contentType.split(separator: ";", maxSplits: 1).first.map(String.init) ?? ""
-            let trimmed = essence.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()
+            let trimmed = essence.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }
+                .reversed()
             switch String(trimmed).lowercased() {
             case "application/x-protobuf", "application/protobuf": self = .protobuf
             case "application/json": self = .json
@@ -79,7 +80,8 @@ enum OTLPWire {
             case "\t": out += "\\t"
             default:
                 if scalar.value < 0x20 {
-                    out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                    out +=
+                        "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
                         + String(scalar.value, radix: 16)
                 } else {
                     out.unicodeScalars.append(scalar)

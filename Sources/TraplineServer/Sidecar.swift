@@ -1,8 +1,8 @@
 public import Foundation
 import NIOHTTP1
+import Synchronization
 public import Trapline
 public import TraplineCore
-import Synchronization
 import TraplineStages
 
 /// Sidecar mode: `otlp` receivers on HTTP, the pipeline, `otlphttp` exporters to the next hop,
@@ -90,17 +90,17 @@ struct MetricsRoutes: HTTPRoutes {
 
     var maxBodyBytes: Int { 0 }
 
-    func early(_ head: HTTPRequestHead) -> HTTPReply? {
+    func admit(_ head: HTTPRequestHead) -> Admission {
         switch head.uri.split(separator: "?").first.map(String.init) ?? "" {
         case "/metrics", "/healthz", "/readyz":
             return head.method == .GET || head.method == .HEAD
-                ? nil : .text(.methodNotAllowed, "use GET", headers: [("Allow", "GET")])
+                ? .admit(nil) : .refuse(.text(.methodNotAllowed, "use GET", headers: [("Allow", "GET")]))
         default:
-            return .text(.notFound, "not found: this endpoint serves /metrics, /healthz and /readyz")
+            return .refuse(.text(.notFound, "not found: this endpoint serves /metrics, /healthz and /readyz"))
         }
     }
 
-    func respond(_ head: HTTPRequestHead, body: [UInt8]) -> HTTPReply {
+    func respond(_ head: HTTPRequestHead, body: [UInt8], reservation: Reservation?) -> HTTPReply {
         Self.serve(head, sidecar: sidecar) ?? .text(.notFound, "not found")
     }
 
@@ -128,40 +128,50 @@ struct OTLPRoutes: HTTPRoutes {
 
     static let paths: [String: Signal] = ["/v1/traces": .traces, "/v1/logs": .logs]
 
-    func early(_ head: HTTPRequestHead) -> HTTPReply? {
+    func admit(_ head: HTTPRequestHead) -> Admission {
         let path = head.uri.split(separator: "?").first.map(String.init) ?? ""
-        if ["/metrics", "/healthz", "/readyz"].contains(path) { return MetricsRoutes(sidecar: sidecar).early(head) }
+        if ["/metrics", "/healthz", "/readyz"].contains(path) { return MetricsRoutes(sidecar: sidecar).admit(head) }
         guard let signal = Self.paths[path] else {
-            return .text(.notFound, "not found: send OTLP with POST to /v1/traces or /v1/logs")
+            return .refuse(.text(.notFound, "not found: send OTLP with POST to /v1/traces or /v1/logs"))
         }
         guard head.method == .POST else {
-            return .text(.methodNotAllowed, "\(path) takes POST", headers: [("Allow", "POST")])
+            return .refuse(.text(.methodNotAllowed, "\(path) takes POST", headers: [("Allow", "POST")]))
         }
         guard signals.contains(signal) else {
-            return .text(.notFound, "no \(signal.rawValue) pipeline takes this receiver's \(path)")
+            return .refuse(.text(.notFound, "no \(signal.rawValue) pipeline takes this receiver's \(path)"))
         }
-        guard OTLPWire.MediaType(contentType: head.headers["content-type"].first ?? "") != nil else {
+        let contentType = head.headers["content-type"].first ?? ""
+        guard OTLPWire.MediaType(contentType: contentType) != nil else {
             pipeline.recordRefused(.unsupportedMediaType, source: source)
-            return .text(
-                .unsupportedMediaType,
-                "unsupported Content-Type '\(head.headers["content-type"].first ?? "")': send application/x-protobuf or application/json")
+            return .refuse(
+                .text(
+                    .unsupportedMediaType,
+                    "unsupported Content-Type '\(contentType)': send application/x-protobuf or application/json"))
         }
         let encoding = (head.headers["content-encoding"].first ?? "identity").lowercased()
         guard ["gzip", "identity", "none", ""].contains(encoding) else {
             pipeline.recordRefused(.unsupportedCompression, source: source)
-            return .text(.unsupportedMediaType, "unsupported Content-Encoding '\(encoding)': send gzip or none")
+            return .refuse(
+                .text(.unsupportedMediaType, "unsupported Content-Encoding '\(encoding)': send gzip or none"))
         }
         if sidecar.isStopping {
-            return .text(.serviceUnavailable, "shutting down", headers: [("Retry-After", "5")])
+            return .refuse(.text(.serviceUnavailable, "shutting down", headers: [("Retry-After", "5")]))
         }
-        // Backpressure before the body is read or decoded: a full sending queue refuses.
-        if forwarders.contains(where: { $0.signals.contains(signal) && !$0.hasRoom }) {
-            return .text(.serviceUnavailable, "the sending queue is full; retry later", headers: [("Retry-After", "1")])
+        // Backpressure before the body is read or decoded: each exporter of the signal promises a
+        // slot in its queue, or the request is refused.
+        var held: [ForwardingExporter] = []
+        for forwarder in forwarders where forwarder.signals.contains(signal) {
+            guard forwarder.reserve() else {
+                for exporter in held { exporter.release() }
+                return .refuse(
+                    .text(
+                        .serviceUnavailable, "the sending queue is full; retry later", headers: [("Retry-After", "1")]))
+            }
+            held.append(forwarder)
         }
-        return nil
+        return .admit(held.isEmpty ? nil : Reservation(exporters: held))
     }
-
-    func respond(_ head: HTTPRequestHead, body: [UInt8]) -> HTTPReply {
+    func respond(_ head: HTTPRequestHead, body: [UInt8], reservation: Reservation?) -> HTTPReply {
         let path = head.uri.split(separator: "?").first.map(String.init) ?? ""
         if let reply = MetricsRoutes.serve(head, sidecar: sidecar) { return reply }
         guard let signal = Self.paths[path],
@@ -188,9 +198,12 @@ struct OTLPRoutes: HTTPRoutes {
         if outcome.isUndecodable {
             return reply(.badRequest, code: 3, outcome.firstError ?? "the request cannot be decoded", type)
         }
-        for forwarder in forwarders where !outcome.forwarded.isEmpty {
-            // The room was checked at the head; a burst can still fill it (counted as failed).
-            _ = forwarder.offer(signal: signal, body: outcome.forwarded, records: outcome.records.forwarded)
+        if let reservation, !outcome.forwarded.isEmpty {
+            // Into the slots promised at the head: accepted now means queued, never dropped.
+            reservation.consume()
+            for forwarder in reservation.exporters {
+                forwarder.offer(signal: signal, body: outcome.forwarded, records: outcome.records.forwarded)
+            }
         }
         let rejected = outcome.records.rejected
         let message = rejected > 0 ? outcome.firstError : nil

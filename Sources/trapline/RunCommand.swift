@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import Trapline
-import TraplineServer
 import TraplineCore
+import TraplineServer
 import TraplineStages
 
 #if canImport(Glibc)

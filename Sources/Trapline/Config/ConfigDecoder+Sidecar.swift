@@ -21,7 +21,8 @@ extension ConfigDecoder {
                 guard let keys = entries(entry.node, at: entry.location) else { continue }
                 rejectUnknownKeys(
                     keys,
-                    known: ["endpoint", "max_request_body_size", "read_timeout", "idle_timeout", "traces_url_path",
+                    known: [
+                        "endpoint", "max_request_body_size", "read_timeout", "idle_timeout", "traces_url_path",
                         "logs_url_path", "include_metadata",
                     ])
                 for key in keys {
@@ -29,7 +30,8 @@ extension ConfigDecoder {
                     case "endpoint":
                         guard let text = string(key.node, at: key.location) else { continue }
                         if HostPort(text) == nil {
-                            diagnostics.error("'\(text)' is not host:port", at: key.location, hint: "e.g. 127.0.0.1:4318")
+                            diagnostics.error(
+                                "'\(text)' is not host:port", at: key.location, hint: "e.g. 127.0.0.1:4318")
                         }
                         otlp.endpoint = text
                     case "max_request_body_size":
@@ -40,7 +42,9 @@ extension ConfigDecoder {
                         otlp.maxRequestBodySize = size
                     case "read_timeout", "idle_timeout":
                         guard let seconds = seconds(key) else { continue }
-                        if key.key == "read_timeout" { otlp.readTimeoutSeconds = seconds } else {
+                        if key.key == "read_timeout" {
+                            otlp.readTimeoutSeconds = seconds
+                        } else {
                             otlp.idleTimeoutSeconds = seconds
                         }
                     case "traces_url_path", "logs_url_path", "include_metadata":
@@ -65,7 +69,8 @@ extension ConfigDecoder {
     mutating func decodeOTLPHTTPExporter(_ component: Component, _ settings: [Entry]) -> OTLPHTTPExporterConfig? {
         rejectUnknownKeys(
             settings,
-            known: ["endpoint", "traces_endpoint", "logs_endpoint", "compression", "timeout", "headers",
+            known: [
+                "endpoint", "traces_endpoint", "logs_endpoint", "compression", "timeout", "headers",
                 "retry_on_failure", "sending_queue", "encoding",
             ])
         var config = OTLPHTTPExporterConfig()
@@ -89,11 +94,14 @@ extension ConfigDecoder {
                 for key in entries(setting.node, at: setting.location) ?? [] {
                     switch key.key {
                     case "enabled": config.retryEnabled = key.node.scalar == "true"
-                    case "initial_interval": config.initialIntervalSeconds = seconds(key) ?? config.initialIntervalSeconds
+                    case "initial_interval":
+                        config.initialIntervalSeconds = seconds(key) ?? config.initialIntervalSeconds
                     case "max_interval": config.maxIntervalSeconds = seconds(key) ?? config.maxIntervalSeconds
                     case "max_elapsed_time": config.maxElapsedSeconds = seconds(key) ?? config.maxElapsedSeconds
                     case "multiplier", "randomization_factor": break
-                    default: rejectUnknownKeys([key], known: ["enabled", "initial_interval", "max_interval", "max_elapsed_time"])
+                    default:
+                        rejectUnknownKeys(
+                            [key], known: ["enabled", "initial_interval", "max_interval", "max_elapsed_time"])
                     }
                 }
             case "sending_queue":

@@ -47,7 +47,8 @@ extension PipelineConfig {
                     } else {
                         outputs.forwarders.append((id.description, config, [pipeline.signal]))
                         outputs.problems.append(
-                            "exporter '\(id)': forwarding to the next hop needs sidecar mode (`trapline run` with an otlp receiver)")
+                            "exporter '\(id)': forwarding to the next hop needs sidecar mode (`trapline run` with an otlp receiver)"
+                        )
                     }
                     continue
                 }

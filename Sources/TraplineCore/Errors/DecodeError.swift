@@ -76,7 +76,8 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
             .truncatedVarint, .varintTooLong, .truncatedFixed, .lengthPastEnd, .invalidWireType, .fieldNumberZero,
             .wrongWireType, .unbalancedGroup, .nestingTooDeep, .invalidUTF8, .invalidIDLength, .invalidParent,
             .truncatedFrame, .frameTooLarge, .unknownSignal, .corruptGzip, .decompressedTooLarge,
-            .unsupportedCompression, .unsupportedMediaType, .invalidJSON, .wrongJSONType, .invalidHexID, .invalidNumber, .loneSurrogate,
+            .unsupportedCompression, .unsupportedMediaType, .invalidJSON, .wrongJSONType, .invalidHexID, .invalidNumber,
+            .loneSurrogate,
             .invalidBase64, .unknownEnumName, .unsupportedSignal, .ruleError,
         ]
     }

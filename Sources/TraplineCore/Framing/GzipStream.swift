@@ -47,8 +47,14 @@ public struct GzipStream<Inner: ByteStream>: ByteStream {
         let produced = room - Int(stream.pointee.avail_out)
         decompressedCount += produced
         if decompressedCount > maxDecompressedBytes {
-            pendingFailure = StreamError(
+            let failure = StreamError(
                 .input(DecodeError(.decompressedTooLarge, offset: maxDecompressedBytes, limit: maxDecompressedBytes)))
+            // Only the byte past the cap came out: fail now, since returning 0 would read as the end.
+            if produced == 1 {
+                finished = true
+                throw failure
+            }
+            pendingFailure = failure
             return produced - 1
         }
         return produced

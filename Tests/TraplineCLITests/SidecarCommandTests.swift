@@ -1,0 +1,394 @@
+import Foundation
+import Testing
+import TraplineTestSupport
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// A process left running while a test talks to it.
+final class BackgroundProcess: @unchecked Sendable {
+    let process = Process()
+    private let output = Pipe()
+    private let errors = Pipe()
+    private let lock = NSLock()
+    private var outputText = ""
+    private var errorText = ""
+
+    init(_ executable: String, _ arguments: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = output
+        process.standardError = errors
+        process.standardInput = FileHandle.nullDevice
+        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let text = String(decoding: handle.availableData, as: UTF8.self)
+            self?.lock.withLock { self?.outputText += text }
+        }
+        errors.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let text = String(decoding: handle.availableData, as: UTF8.self)
+            self?.lock.withLock { self?.errorText += text }
+        }
+        try process.run()
+    }
+
+    var standardOutput: String { lock.withLock { outputText } }
+    var standardError: String { lock.withLock { errorText } }
+
+    /// Waits until `predicate` holds for what the process printed (stdout, stderr).
+    func wait(seconds: Double = 30, until predicate: (String, String) -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if predicate(standardOutput, standardError) { return true }
+            if !process.isRunning { return predicate(standardOutput, standardError) }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    /// Sends `signal` and waits for the exit status.
+    func stop(_ signal: Int32 = SIGTERM, seconds: Double = 60) -> Int32? {
+        if process.isRunning { kill(process.processIdentifier, signal) }
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        guard !process.isRunning else {
+            kill(process.processIdentifier, SIGKILL)
+            return nil
+        }
+        return process.terminationStatus
+    }
+
+    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+}
+
+/// Sidecar mode through the binary, on loopback, with real clients: the OpenTelemetry Python SDK
+/// and curl send, a Python OTLP/HTTP server is the next hop, Prometheus scrapes.
+@Suite(.serialized) struct SidecarCommandTests {
+    struct Running {
+        var trapline: BackgroundProcess
+        var nextHop: BackgroundProcess
+        var countFile: String
+        var receiverPort: Int
+        var metricsPort: Int
+        var directory: String
+
+        /// Spans and log records the next hop accepted.
+        var received: (spans: Int, logs: Int) {
+            let text = (try? String(contentsOfFile: countFile, encoding: .utf8)) ?? ""
+            let fields = text.split(separator: " ").map { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            return (fields.count > 2 ? fields[1] ?? 0 : 0, fields.count > 2 ? fields[2] ?? 0 : 0)
+        }
+
+        func url(_ path: String) -> String { "http://127.0.0.1:\(receiverPort)\(path)" }
+
+        /// The sidecar's metrics as `name{labels}` → value.
+        func metrics() throws -> [String: Double] {
+            let (status, _, body) = try SidecarCommandTests.request("http://127.0.0.1:\(metricsPort)/metrics")
+            #expect(status == 200)
+            return PipelineCommandTests.samples(String(decoding: body, as: UTF8.self))
+        }
+    }
+
+    /// Starts a next hop and `trapline run` with `processors` and `exporter` settings.
+    static func start(
+        nextHop hopArguments: [String] = [], filter: Bool = true, exporterSettings: String = "",
+        receiverSettings: String = ""
+    ) throws -> Running {
+        let directory = try Fixtures.temporaryDirectory().path
+        let countFile = directory + "/next-hop.txt"
+        let nextHop = try BackgroundProcess(
+            "/usr/bin/env",
+            [
+                "python3", Fixtures.root.appendingPathComponent("Tests/Scripts/otlp_next_hop.py").path, "--count",
+                countFile,
+            ] + hopArguments)
+        #expect(nextHop.wait { output, _ in output.contains("\n") }, "\(nextHop.standardError)")
+        let hopPort = Int(nextHop.standardOutput.split(separator: "\n").first ?? "") ?? 0
+        let config = """
+            receivers:
+              otlp:
+                protocols:
+                  http:
+                    endpoint: 127.0.0.1:0
+            \(receiverSettings)
+            processors:
+              filter:
+                trace_conditions:
+                  - 'attributes["test.drop"] == true'
+            exporters:
+              otlphttp:
+                endpoint: http://127.0.0.1:\(hopPort)
+                retry_on_failure:
+                  initial_interval: 100ms
+                  max_interval: 1s
+            \(exporterSettings)
+              prometheus:
+                endpoint: 127.0.0.1:0
+              file/quarantine:
+                path: \(directory)/quarantine.json
+            service:
+              pipelines:
+                traces:
+                  receivers: [otlp]
+                  processors: [\(filter ? "filter" : "")]
+                  exporters: [otlphttp, prometheus]
+                logs:
+                  receivers: [otlp]
+                  exporters: [otlphttp]
+            """
+        try config.write(toFile: directory + "/sidecar.yaml", atomically: true, encoding: .utf8)
+        let trapline = try BackgroundProcess(
+            ProcessRunner.traplineBinary.path,
+            ["run", "--config", directory + "/sidecar.yaml", "--shutdown-timeout", "20"])
+        #expect(trapline.wait { _, errors in errors.contains("listening:") }, "\(trapline.standardError)")
+        func port(_ name: String) -> Int {
+            let text = trapline.standardError
+            guard let range = text.range(of: "\(name) on port ") else { return 0 }
+            return Int(text[range.upperBound...].prefix { $0.isNumber }) ?? 0
+        }
+        return Running(
+            trapline: trapline, nextHop: nextHop, countFile: countFile, receiverPort: port("otlp"),
+            metricsPort: port("prometheus"), directory: directory)
+    }
+
+    /// One HTTP request; returns status, headers (lowercased names) and body.
+    static func request(
+        _ url: String, method: String = "GET", headers: [String: String] = [:], body: [UInt8]? = nil
+    ) throws -> (Int, [String: String], [UInt8]) {
+        var arguments = ["-s", "-i", "-X", method, url, "--data-binary", "@-", "-H", "Expect:"]
+        for (name, value) in headers { arguments += ["-H", "\(name): \(value)"] }
+        if body == nil { arguments = ["-s", "-i", "-X", method, url] }
+        let result = try ProcessRunner.run(
+            URL(fileURLWithPath: "/usr/bin/curl"), arguments, input: body.map { Data($0) } ?? nil)
+        let raw = [UInt8](result.standardOutput)
+        // Skip interim 100 responses; split head and body at the blank line.
+        var text = raw
+        while true {
+            guard let split = Self.find([13, 10, 13, 10], in: text) else { return (0, [:], []) }
+            let head = String(decoding: text[..<split], as: UTF8.self)
+            let rest = Array(text[(split + 4)...])
+            let lines = head.split(separator: "\r\n")
+            let status = Int(lines.first?.split(separator: " ").dropFirst().first ?? "") ?? 0
+            if status == 100 {
+                text = rest
+                continue
+            }
+            var fields: [String: String] = [:]
+            for line in lines.dropFirst() {
+                let parts = line.split(separator: ":", maxSplits: 1)
+                if parts.count == 2 {
+                    fields[parts[0].lowercased()] = parts[1].trimmingCharacters(in: .whitespaces)
+                }
+            }
+            return (status, fields, rest)
+        }
+    }
+
+    static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        return (0...(haystack.count - needle.count)).first { Array(haystack[$0..<$0 + needle.count]) == needle }
+    }
+
+    static func waitFor(seconds: Double = 30, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(50_000)
+        }
+        return condition()
+    }
+
+    static func accountingHolds(_ samples: [String: Double]) -> Bool {
+        let received = samples["trapline_records_received_total"] ?? -1
+        return received
+            == PipelineCommandTests.sum(samples, "trapline_records_forwarded_total")
+            + PipelineCommandTests.sum(samples, "trapline_records_filtered_total")
+            + PipelineCommandTests.sum(samples, "trapline_records_blocked_total")
+            + PipelineCommandTests.sum(samples, "trapline_records_rejected_total")
+    }
+
+    /// Acceptance (issue 8): the SDK's OTLP/HTTP exporter sends N spans (gzip on and off); the
+    /// next hop receives N minus what the filter dropped, and /metrics keeps the accounting.
+    @Test(arguments: [true, false])
+    func sdkSpansReachTheNextHopMinusWhatWasFiltered(gzip: Bool) throws {
+        let running = try Self.start()
+        let send = try ProcessRunner.run(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            [
+                "python3", Fixtures.root.appendingPathComponent("Tests/Scripts/otlp_sdk_send.py").path,
+                running.url("/v1/traces"), "500",
+                "--drop-every", "5",
+            ] + (gzip ? ["--gzip"] : []))
+        #expect(send.status == 0, "\(send.standardError)")
+        #expect(Self.waitFor { running.received.spans == 400 }, "next hop got \(running.received)")
+        let samples = try running.metrics()
+        #expect(samples["trapline_records_received_total"] == 500)
+        #expect(samples["trapline_records_filtered_total{stage=\"filter\"}"] == 100)
+        #expect(samples["trapline_records_forwarded_total{signal=\"traces\"}"] == 400)
+        #expect(Self.accountingHolds(samples))
+        #expect(
+            Self.waitFor {
+                (try? running.metrics()["trapline_exporter_sent_records_total{exporter=\"otlphttp\"}"]) == 400
+            })
+        #expect(running.trapline.stop() == 0)
+        #expect(running.received.spans == 400)
+    }
+
+    /// JSON through curl: good records kept and a `partial_success` for the bad one; answers in
+    /// the request's encoding; the errors the specification names.
+    @Test func jsonPartialSuccessAndTheErrorAnswers() throws {
+        let running = try Self.start()
+        let good = #"{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708","name":"ok"}"#
+        let bad = #"{"traceId":"zz02030405060708090a0b0c0d0e0f10","spanId":"0102030405060709","name":"bad id"}"#
+        let document =
+            #"{"resourceSpans":[{"resource":{},"scopeSpans":[{"spans":["# + [good, bad, good].joined(separator: ",")
+            + "]}]}]}"
+        let (status, headers, body) = try Self.request(
+            running.url("/v1/traces"), method: "POST", headers: ["Content-Type": "Application/JSON; charset=utf-8"],
+            body: Array(document.utf8))
+        #expect(status == 200)
+        #expect(headers["content-type"] == "application/json")
+        let answer = String(decoding: body, as: UTF8.self)
+        #expect(answer.hasPrefix(#"{"partialSuccess":{"rejectedSpans":"1","errorMessage":""#), "\(answer)")
+        #expect(Self.waitFor { running.received.spans == 2 })
+
+        // Undecodable protobuf: 400 with a google.rpc.Status (code 3) in protobuf.
+        let (garbage, _, status400) = try Self.request(
+            running.url("/v1/traces"), method: "POST", headers: ["Content-Type": "application/x-protobuf"],
+            body: [0x0A, 0xFF, 0xFF, 0xFF, 0x0F, 1, 2])
+        #expect(garbage == 400)
+        #expect(status400.first == 0x08 && status400.dropFirst().first == 3)
+
+        #expect(try Self.request(running.url("/v1/metrics"), method: "POST", body: [1]).0 == 404)
+        let (notAllowed, allowHeaders, _) = try Self.request(running.url("/v1/traces"))
+        #expect(notAllowed == 405 && allowHeaders["allow"] == "POST")
+        #expect(
+            try Self.request(
+                running.url("/v1/traces"), method: "POST", headers: ["Content-Type": "text/plain"], body: [1]
+            )
+            .0 == 415)
+        #expect(
+            try Self.request(
+                running.url("/v1/traces"), method: "POST",
+                headers: ["Content-Type": "application/x-protobuf", "Content-Encoding": "br"], body: [1]
+            ).0 == 415)
+        let samples = try running.metrics()
+        #expect(Self.accountingHolds(samples))
+        #expect(running.trapline.stop() == 0)
+    }
+
+    /// 413 when the body passes max_request_body_size after decompression, found while inflating
+    /// (a 1000:1 gzip bomb is refused without inflating it all).
+    @Test func aGzipBombIsRefusedWith413WhileInflating() throws {
+        let running = try Self.start(
+            receiverSettings: "            max_request_body_size: 1048576".replacingOccurrences(
+                of: "            ", with: "        "))
+        let zeros = [UInt8](repeating: 0, count: 8 << 20)
+        let writer = try ProcessRunner.run(URL(fileURLWithPath: "/bin/gzip"), ["-c", "-9"], input: Data(zeros))
+        #expect(writer.standardOutput.count < 20_000)
+        let (status, _, _) = try Self.request(
+            running.url("/v1/traces"), method: "POST",
+            headers: ["Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"],
+            body: [UInt8](writer.standardOutput))
+        #expect(status == 413)
+        #expect(try running.metrics()["trapline_records_rejected_total{reason=\"decompressed_too_large\"}"] == 1)
+        #expect(running.trapline.stop() == 0)
+    }
+
+    /// Acceptance (issue 8): with a small queue and a slow next hop, clients get 503 with
+    /// Retry-After; after recovery every span accepted was delivered — none silently dropped.
+    @Test func overloadAnswers503WithRetryAfterAndLosesNothingAccepted() throws {
+        let running = try Self.start(
+            nextHop: ["--delay", "0.5"],
+            exporterSettings: """
+                    sending_queue:
+                      queue_size: 1
+                      num_consumers: 1
+                """)
+        let request = try Self.generatedRequest(spans: 10)
+        let path = running.directory + "/request.pb"
+        try Data(request).write(to: URL(fileURLWithPath: path))
+        let script = """
+            for i in $(seq 12); do
+              curl -s -o /dev/null -D - -H 'Content-Type: application/x-protobuf' -H 'Expect:' \
+                --data-binary @\(path) \(running.url("/v1/traces")) | tr -d '\\r' | grep -E '^(HTTP|Retry-After)' &
+            done; wait
+            """
+        let burst = try ProcessRunner.run(URL(fileURLWithPath: "/bin/bash"), ["-c", script])
+        let lines = String(decoding: burst.standardOutput, as: UTF8.self).split(separator: "\n")
+        let accepted = lines.filter { $0.hasPrefix("HTTP/1.1 200") }.count
+        let refused = lines.filter { $0.hasPrefix("HTTP/1.1 503") }.count
+        #expect(accepted + refused == 12, "\(lines)")
+        #expect(refused > 0, "a queue of 1 and a hop taking 0.5 s per request must refuse some of 12")
+        #expect(lines.filter { $0 == "Retry-After: 1" }.count == refused)
+        #expect(Self.waitFor(seconds: 60) { running.received.spans == accepted * 10 }, "\(running.received)")
+        #expect(running.trapline.stop() == 0)
+        #expect(running.received.spans == accepted * 10)
+    }
+
+    /// SIGTERM while requests are queued for a slow next hop: what was accepted is still sent,
+    /// and the process exits 0.
+    @Test func sigtermDrainsTheQueueBeforeExiting() throws {
+        let running = try Self.start(nextHop: ["--delay", "0.2"])
+        let request = try Self.generatedRequest(spans: 10)
+        for _ in 0..<8 {
+            let (status, _, _) = try Self.request(
+                running.url("/v1/traces"), method: "POST", headers: ["Content-Type": "application/x-protobuf"],
+                body: request)
+            #expect(status == 200)
+        }
+        #expect(running.received.spans < 80)  // most are still queued
+        #expect(running.trapline.stop() == 0)
+        #expect(running.received.spans == 80)
+    }
+
+    /// Acceptance (issue 8): a real Prometheus server scrapes /metrics on loopback; its query API
+    /// returns the forwarded-span counter.
+    @Test func prometheusScrapesTheForwardedCounter() throws {
+        let running = try Self.start()
+        let request = try Self.generatedRequest(spans: 10)
+        #expect(
+            try Self.request(
+                running.url("/v1/traces"), method: "POST", headers: ["Content-Type": "application/x-protobuf"],
+                body: request
+            ).0 == 200)
+        let webPort = 20_000 + Int(getpid() % 20_000)
+        let config = running.directory + "/prometheus.yml"
+        try """
+        global: {scrape_interval: 1s}
+        scrape_configs:
+          - job_name: trapline
+            static_configs: [{targets: ['127.0.0.1:\(running.metricsPort)']}]
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let prometheus = try BackgroundProcess(
+            "/usr/bin/prometheus",
+            [
+                "--config.file=\(config)", "--storage.tsdb.path=\(running.directory)/tsdb",
+                "--web.listen-address=127.0.0.1:\(webPort)",
+            ])
+        let query =
+            "http://127.0.0.1:\(webPort)/api/v1/query?query=trapline_records_forwarded_total%7Bsignal%3D%22traces%22%7D"
+        var answer = ""
+        let found = Self.waitFor(seconds: 60) {
+            answer = (try? Self.request(query)).map { String(decoding: $0.2, as: UTF8.self) } ?? ""
+            return answer.contains(#""value":["#) && answer.contains(#","10"]"#)
+        }
+        #expect(found, "\(answer) \(prometheus.standardError.suffix(500))")
+        _ = prometheus.stop()
+        #expect(running.trapline.stop() == 0)
+    }
+
+    /// One ExportTraceServiceRequest of `spans` spans, from the fixture generator (PyPI's encoder).
+    static func generatedRequest(spans: Int) throws -> [UInt8] {
+        let directory = try Fixtures.temporaryDirectory().path
+        let run = try ProcessRunner.run(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            [
+                "python3", Fixtures.root.appendingPathComponent("Scripts/generate-otlp.py").path, "--signal", "traces",
+                "--requests", "1",
+                "--records-per-request", String(spans), "--seed", "5", "--framing", "single", directory + "/one.pb",
+            ])
+        #expect(run.status == 0, "\(run.standardError)")
+        return [UInt8](try Data(contentsOf: URL(fileURLWithPath: directory + "/one.pb")))
+    }
+}

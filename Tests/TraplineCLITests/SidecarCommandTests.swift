@@ -326,6 +326,45 @@ final class BackgroundProcess: @unchecked Sendable {
         #expect(running.received.spans == accepted * 10)
     }
 
+    /// A next hop answering 503 with Retry-After: the exporter waits and retries, and everything
+    /// arrives; a next hop answering 400 is not retried, and its records are counted as rejected
+    /// downstream.
+    @Test func retriesHonourRetryAfterAndRejectionsAreNotRetried() throws {
+        let flaky = try Self.start(nextHop: ["--unavailable", "2"])
+        let request = try Self.generatedRequest(spans: 10)
+        let started = Date()
+        for _ in 0..<3 {
+            #expect(
+                try Self.request(
+                    flaky.url("/v1/traces"), method: "POST", headers: ["Content-Type": "application/x-protobuf"],
+                    body: request
+                ).0 == 200)
+        }
+        #expect(Self.waitFor { flaky.received.spans == 30 }, "\(flaky.received)")
+        // Two refusals with Retry-After: 1, retried in parallel by the consumers: a wait of 1 s,
+        // not the configured 100 ms backoff.
+        #expect(Date().timeIntervalSince(started) >= 0.95)
+        let retried = try flaky.metrics()
+        #expect(retried["trapline_exporter_retries_total{exporter=\"otlphttp\"}"] == 2)
+        #expect(retried["trapline_exporter_sent_records_total{exporter=\"otlphttp\"}"] == 30)
+        #expect(flaky.trapline.stop() == 0)
+
+        let refusing = try Self.start(nextHop: ["--reject-all"])
+        #expect(
+            try Self.request(
+                refusing.url("/v1/traces"), method: "POST", headers: ["Content-Type": "application/x-protobuf"],
+                body: request
+            ).0 == 200)
+        #expect(
+            Self.waitFor {
+                (try? refusing.metrics()["trapline_exporter_rejected_records_total{exporter=\"otlphttp\"}"]) == 10
+            })
+        let rejected = try refusing.metrics()
+        #expect(rejected["trapline_exporter_retries_total{exporter=\"otlphttp\"}"] == 0)
+        #expect(rejected["trapline_exporter_sent_records_total{exporter=\"otlphttp\"}"] == 0)
+        #expect(refusing.trapline.stop() == 0)
+    }
+
     /// SIGTERM while requests are queued for a slow next hop: what was accepted is still sent,
     /// and the process exits 0.
     @Test func sigtermDrainsTheQueueBeforeExiting() throws {

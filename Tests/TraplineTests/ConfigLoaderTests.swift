@@ -90,7 +90,8 @@ import TraplineTestSupport
                 "20:19 service.pipelines.metrics.exporters",  // and exports to prometheus
             ])
         #expect(found[1].hint == "did you mean 'include'?")
-        #expect(found[2].message.contains("kafka") && found[2].hint?.contains("file, otlp, otlpjsonfile, stdin") == true)
+        #expect(
+            found[2].message.contains("kafka") && found[2].hint?.contains("file, otlp, otlpjsonfile, stdin") == true)
         #expect(found[5].hint == "did you mean 'file/out'?")
         #expect(found[0].description.hasPrefix("bad.yaml:2:3: error: receivers.file/in: "))
         #expect(found[6].message == "connector 'file/in' is not defined")

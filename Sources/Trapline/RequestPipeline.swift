@@ -1,4 +1,5 @@
 import Foundation
+import Prometheus
 import Synchronization
 public import TraplineCore
 public import TraplineStages
@@ -36,9 +37,15 @@ public final class RequestPipeline: Sendable {
     private let hasTrapStage: Bool
     private let observedTime: UInt64
     private let processors = ProcessorPool()
-    private let shared: Mutex<SharedState>
+    private let outputs: SharedOutputs
 
-    private struct SharedState: @unchecked Sendable {
+    /// What outlives a reload: the open exporters, the spanmetrics series, the TER counts.
+    private final class SharedOutputs: Sendable {
+        let state: Mutex<SharedState>
+        init(_ state: SharedState) { self.state = Mutex(state) }
+    }
+
+    fileprivate struct SharedState: @unchecked Sendable {
         var sinks: [(route: OutputRoute, sink: OutputSink)] = []
         var spanMetrics: SpanMetricsTable?
         var rate: TrapEscapeRate
@@ -52,7 +59,21 @@ public final class RequestPipeline: Sendable {
     /// - Parameter routes: the file and stdout exporters (and quarantines) to write; the
     ///   forwarding exporter takes `RequestOutcome.forwarded` instead.
     /// - Throws: `IOFailure` when an output cannot be opened.
-    public init(loaded: ConfigLoader.Result, routes: [OutputRoute]) throws(IOFailure) {
+    public convenience init(loaded: ConfigLoader.Result, routes: [OutputRoute]) throws(IOFailure) {
+        var state = SharedState(rate: TrapEscapeRate(configuredDensityPerSecond: loaded.config.trapDensityPerSecond))
+        for route in routes {
+            state.sinks.append((route, try OutputSink(route.destination, gzip: route.compression == .gzip)))
+        }
+        state.spanMetrics = loaded.config.spanMetrics.map {
+            SpanMetricsTable(aggregator: SpanMetricsAggregator(config: $0))
+        }
+        self.init(loaded: loaded, routes: routes, outputs: SharedOutputs(state), registry: nil)
+    }
+
+    private init(
+        loaded: ConfigLoader.Result, routes: [OutputRoute], outputs: SharedOutputs,
+        registry: PrometheusCollectorRegistry?
+    ) {
         chain = loaded.stages
         spanMetricsAggregator = loaded.config.spanMetrics.map(SpanMetricsAggregator.init)
         self.routes = routes
@@ -60,17 +81,31 @@ public final class RequestPipeline: Sendable {
         hasTrapStage = loaded.stages.stages.contains { $0 is TrapStage }
         metrics = TraplineMetrics(
             version: TraplineVersion.current, stages: loaded.stages.stages.map(\.id),
-            trapClasses: loaded.stages.trapClasses)
-        var state = SharedState(rate: TrapEscapeRate(configuredDensityPerSecond: loaded.config.trapDensityPerSecond))
-        for route in routes {
-            state.sinks.append((route, try OutputSink(route.destination, gzip: route.compression == .gzip)))
-        }
-        state.spanMetrics = spanMetricsAggregator.map(SpanMetricsTable.init)
-        shared = Mutex(state)
+            trapClasses: loaded.stages.trapClasses, sharing: registry)
+        self.outputs = outputs
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         observedTime = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     }
+
+    /// The pipeline of a new configuration that keeps this one's exporters (still open, so file
+    /// outputs go on), metrics (counters never go back) and TER counts. The exporters must be the
+    /// same: the caller checks it (`reloadProblem`).
+    public func reloaded(with loaded: ConfigLoader.Result) -> RequestPipeline {
+        let next = RequestPipeline(loaded: loaded, routes: routes, outputs: outputs, registry: metrics.registry)
+        outputs.state.withLock { state in
+            state.rate.configuredDensityPerSecond = loaded.config.trapDensityPerSecond
+            let config = loaded.config.spanMetrics
+            if state.spanMetrics?.aggregator.config != config {
+                // Other dimensions or buckets: the series start again.
+                state.spanMetrics = config.map { SpanMetricsTable(aggregator: SpanMetricsAggregator(config: $0)) }
+            }
+        }
+        return next
+    }
+
+    /// Counts a reload on SIGHUP in `trapline_config_reloads_total{result}`.
+    public func recordReload(succeeded: Bool) { metrics.recordReload(succeeded: succeeded) }
 
     /// Runs one request through the pipeline.
     ///
@@ -106,7 +141,7 @@ public final class RequestPipeline: Sendable {
 
     private func record(_ outcome: FrameOutcome) {
         metrics.record(outcome)
-        shared.withLock { state in
+        outputs.state.withLock { state in
             state.spanMetrics?.merge(outcome.spanMetrics)
             for (route, sink) in state.sinks where state.outputFailure == nil {
                 let signal = route.isQuarantine ? outcome.quarantineSignal : outcome.signal
@@ -141,15 +176,15 @@ public final class RequestPipeline: Sendable {
 
     /// Trapline's metrics now, with the spanmetrics series, in the Prometheus text format.
     public var metricsText: String {
-        metrics.text + (shared.withLock { $0.spanMetrics?.exposition } ?? "")
+        metrics.text + (outputs.state.withLock { $0.spanMetrics?.exposition } ?? "")
     }
 
     /// The first output failure, if an exporter could not write.
-    public var outputFailure: IOFailure? { shared.withLock { $0.outputFailure } }
+    public var outputFailure: IOFailure? { outputs.state.withLock { $0.outputFailure } }
 
     /// Finishes every file exporter (the temporary becomes the file).
     public func finish() -> IOFailure? {
-        shared.withLock { state in
+        outputs.state.withLock { state in
             for (_, sink) in state.sinks {
                 do throws(IOFailure) { try sink.finish() } catch {
                     state.outputFailure = state.outputFailure ?? error

@@ -9,7 +9,8 @@ import TraplineStages
 /// and `/metrics`, `/healthz`, `/readyz` (on the `prometheus` exporter's endpoint, and on every
 /// receiver's port).
 public final class Sidecar: Sendable {
-    private let pipeline: RequestPipeline
+    private let current: Mutex<RequestPipeline>
+    private let started: (routes: [OutputRoute], forwarders: [String], metricsEndpoint: String?, receivers: [String])
     private let forwarders: [ForwardingExporter]
     private let receivers: [(id: String, config: OTLPReceiverConfig, signals: Set<Signal>)]
     private let metricsEndpoint: String?
@@ -22,10 +23,53 @@ public final class Sidecar: Sendable {
     ///
     /// - Throws: `IOFailure` when a file exporter cannot be opened.
     public init(loaded: ConfigLoader.Result, outputs: PipelineConfig.Outputs) throws(IOFailure) {
-        pipeline = try RequestPipeline(loaded: loaded, routes: outputs.routes)
+        current = Mutex(try RequestPipeline(loaded: loaded, routes: outputs.routes))
+        started = Self.shape(loaded, outputs)
         forwarders = outputs.forwarders.map { ForwardingExporter(id: $0.id, config: $0.config, signals: $0.signals) }
         receivers = loaded.config.otlpReceivers
         metricsEndpoint = outputs.metricsEndpoint
+    }
+
+    /// The pipeline requests run through now (a reload swaps it).
+    var pipeline: RequestPipeline { current.withLock { $0 } }
+
+    /// What a reload may not change: receivers and exporters (their listeners and open files).
+    private static func shape(_ loaded: ConfigLoader.Result, _ outputs: PipelineConfig.Outputs) -> (
+        routes: [OutputRoute], forwarders: [String], metricsEndpoint: String?, receivers: [String]
+    ) {
+        (
+            outputs.routes,
+            outputs.forwarders.map { "\($0.id) \($0.config) \($0.signals.sorted { $0.rawValue < $1.rawValue })" },
+            outputs.metricsEndpoint,
+            loaded.config.otlpReceivers.map {
+                "\($0.id) \($0.config) \($0.signals.sorted { $0.rawValue < $1.rawValue })"
+            }
+        )
+    }
+
+    /// Replaces the pipeline with a new configuration's (SIGHUP): its processors and connectors
+    /// take the next request; receivers and exporters must stay as they are. A configuration
+    /// with problems keeps the running pipeline. Either way it is counted in
+    /// `trapline_config_reloads_total{result}`.
+    ///
+    /// - Returns: nil when the new pipeline runs, else why not.
+    public func reload(_ loaded: ConfigLoader.Result) -> String? {
+        let running = pipeline
+        guard loaded.diagnostics.isEmpty else {
+            running.recordReload(succeeded: false)
+            return loaded.diagnostics.sorted.map(\.description).joined(separator: "\n")
+        }
+        let shape = Self.shape(loaded, loaded.config.outputs())
+        guard shape.routes == started.routes, shape.forwarders == started.forwarders,
+            shape.metricsEndpoint == started.metricsEndpoint, shape.receivers == started.receivers
+        else {
+            running.recordReload(succeeded: false)
+            return "receivers and exporters cannot change on reload in this version; restart to change them"
+        }
+        let next = running.reloaded(with: loaded)
+        current.withLock { $0 = next }
+        next.recordReload(succeeded: true)
+        return nil
     }
 
     /// Starts the exporters and binds every listener.
@@ -37,7 +81,7 @@ public final class Sidecar: Sendable {
         for receiver in receivers {
             guard let address = HostPort(receiver.config.endpoint) else { continue }
             let routes = OTLPRoutes(
-                pipeline: pipeline, forwarders: forwarders, signals: receiver.signals, source: receiver.id,
+                forwarders: forwarders, signals: receiver.signals, source: receiver.id,
                 maxBodyBytes: receiver.config.maxRequestBodySize, sidecar: self)
             let server = try HTTPServer(
                 host: address.host, port: address.port, routes: routes,
@@ -119,7 +163,6 @@ struct MetricsRoutes: HTTPRoutes {
 
 /// `POST /v1/traces` and `/v1/logs` as the OTLP/HTTP specification describes them.
 struct OTLPRoutes: HTTPRoutes {
-    let pipeline: RequestPipeline
     let forwarders: [ForwardingExporter]
     let signals: Set<Signal>
     let source: String
@@ -127,6 +170,9 @@ struct OTLPRoutes: HTTPRoutes {
     let sidecar: Sidecar
 
     static let paths: [String: Signal] = ["/v1/traces": .traces, "/v1/logs": .logs]
+
+    /// The sidecar's pipeline of the moment (a reload swaps it between requests).
+    var pipeline: RequestPipeline { sidecar.pipeline }
 
     func admit(_ head: HTTPRequestHead) -> Admission {
         let path = head.uri.split(separator: "?").first.map(String.init) ?? ""

@@ -13,6 +13,8 @@ import TraplineStages
 
 /// Set by SIGTERM and SIGINT; read between windows and before each read.
 nonisolated(unsafe) private var stopSignalled: sig_atomic_t = 0
+/// Set by SIGHUP (sidecar mode: reload the configuration).
+nonisolated(unsafe) private var reloadSignalled: sig_atomic_t = 0
 /// The pipe a stop signal writes to, waking a read blocked on a live stream.
 nonisolated(unsafe) private var stopPipe: (read: Int32, write: Int32) = (-1, -1)
 
@@ -108,15 +110,43 @@ struct RunCommand: ParsableCommand {
             let listening = ports.sorted { $0.key < $1.key }.map { "\($0.key) on port \($0.value)" }
             FileHandleOutput.standardError("trapline: listening: \(listening.joined(separator: ", "))\n")
         }
-        // Wait for a stop signal: its handler writes to the stop pipe.
+        Self.installReloadHandler()
+        // Wait for a stop signal (its handler writes to the stop pipe); SIGHUP reloads.
         var byte: UInt8 = 0
-        while stopSignalled == 0 { _ = read(stopPipe.read, &byte, 1) }
+        while stopSignalled == 0 {
+            _ = read(stopPipe.read, &byte, 1)
+            guard reloadSignalled != 0, stopSignalled == 0 else { continue }
+            reloadSignalled = 0
+            guard let config else { continue }
+            if let problem = sidecar.reload(ConfigLoader.load(path: config)) {
+                FileHandleOutput.standardError("trapline: reload refused, the running pipeline stays:\n\(problem)\n")
+            } else if !quiet {
+                FileHandleOutput.standardError("trapline: reloaded \(config)\n")
+            }
+        }
         if !quiet { FileHandleOutput.standardError("trapline: stopping: draining queues, flushing exporters\n") }
         let failure = sidecar.stop(deadline: Date().addingTimeInterval(shutdownTimeout))
         if let failure {
             FileHandleOutput.standardError("trapline: \(failure)\n")
             throw ExitCode(74)
         }
+    }
+
+    /// SIGHUP sets the reload flag and wakes the waiting loop through the stop pipe.
+    static func installReloadHandler() {
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in
+            reloadSignalled = 1
+            var byte: UInt8 = 2
+            _ = write(stopPipe.write, &byte, 1)
+        }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = 0
+        sigaction(SIGHUP, &action, nil)
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGHUP)
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
     }
 
     /// SIGTERM and SIGINT set a flag and write to the stop pipe instead of ending the process

@@ -365,6 +365,46 @@ final class BackgroundProcess: @unchecked Sendable {
         #expect(refusing.trapline.stop() == 0)
     }
 
+    /// SIGHUP reloads the pipeline file: new processors take the next request; an invalid file
+    /// keeps the running pipeline; both counted in trapline_config_reloads_total{result}.
+    @Test func sighupReloadsAndAnInvalidFileKeepsTheRunningPipeline() throws {
+        let running = try Self.start()
+        let path = running.directory + "/sidecar.yaml"
+        func send() throws {
+            let run = try ProcessRunner.run(
+                URL(fileURLWithPath: "/usr/bin/env"),
+                [
+                    "python3", Fixtures.root.appendingPathComponent("Tests/Scripts/otlp_sdk_send.py").path,
+                    running.url("/v1/traces"), "100", "--drop-every", "5",
+                ])
+            #expect(run.status == 0, "\(run.standardError)")
+        }
+        try send()
+        #expect(Self.waitFor { running.received.spans == 80 })
+        let original = try String(contentsOfFile: path, encoding: .utf8)
+        try original.replacingOccurrences(of: "processors: [filter]", with: "processors: []")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        kill(running.trapline.process.processIdentifier, SIGHUP)
+        #expect(
+            running.trapline.wait { _, errors in errors.contains("trapline: reloaded") },
+            "\(running.trapline.standardError)")
+        try send()
+        #expect(Self.waitFor { running.received.spans == 180 }, "\(running.received)")
+
+        try (original + "\nbogus_section: 1\n").write(toFile: path, atomically: true, encoding: .utf8)
+        kill(running.trapline.process.processIdentifier, SIGHUP)
+        #expect(running.trapline.wait { _, errors in errors.contains("reload refused") })
+        #expect(running.trapline.standardError.contains("unknown key 'bogus_section'"))
+        try send()
+        #expect(Self.waitFor { running.received.spans == 280 }, "the filterless pipeline still runs")
+        let samples = try running.metrics()
+        #expect(samples["trapline_config_reloads_total{result=\"success\"}"] == 1)
+        #expect(samples["trapline_config_reloads_total{result=\"failure\"}"] == 1)
+        #expect(samples["trapline_records_received_total"] == 300)
+        #expect(Self.accountingHolds(samples))
+        #expect(running.trapline.stop() == 0)
+    }
+
     /// SIGTERM while requests are queued for a slow next hop: what was accepted is still sent,
     /// and the process exits 0.
     @Test func sigtermDrainsTheQueueBeforeExiting() throws {

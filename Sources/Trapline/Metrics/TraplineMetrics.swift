@@ -35,8 +35,13 @@ final class TraplineMetrics: Sendable {
     /// - Parameter stages: the ids of the pipeline's stages, which label their series.
     /// - Parameter trapClasses: the classes the pipeline's trap rules can identify (declared
     ///   from the configuration, never from input); empty when no `traps` processor runs.
-    init(version: String, stages: [String] = [], trapClasses: [TrapClass] = []) {
-        let registry = PrometheusCollectorRegistry()
+    /// - Parameter sharing: a registry to declare the families in (a reloaded pipeline keeps the
+    ///   series it shares with the one before, so counters never go back).
+    init(
+        version: String, stages: [String] = [], trapClasses: [TrapClass] = [],
+        sharing: PrometheusCollectorRegistry? = nil
+    ) {
+        let registry = sharing ?? PrometheusCollectorRegistry()
         self.registry = registry
         received = registry.makeCounter(
             name: "trapline_records_received_total",
@@ -194,6 +199,14 @@ final class TraplineMetrics: Sendable {
         let expected =
             rate.configuredDensityPerSecond.map { $0 * rate.windowSeconds } ?? Double(rate.identified)
         terExpected?.set(to: expected)
+    }
+
+    /// Counts a configuration reload (`trapline_config_reloads_total{result}`).
+    func recordReload(succeeded: Bool) {
+        registry.makeCounter(
+            name: "trapline_config_reloads_total", labels: [("result", succeeded ? "success" : "failure")],
+            help: "Configuration reloads on SIGHUP; an invalid file keeps the running pipeline (failure)."
+        ).increment()
     }
 
     /// The exposition text.

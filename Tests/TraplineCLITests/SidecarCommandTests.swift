@@ -322,6 +322,14 @@ final class BackgroundProcess: @unchecked Sendable {
         #expect(refused > 0, "a queue of 1 and a hop taking 0.5 s per request must refuse some of 12")
         #expect(lines.filter { $0 == "Retry-After: 1" }.count == refused)
         #expect(Self.waitFor(seconds: 60) { running.received.spans == accepted * 10 }, "\(running.received)")
+        // Memory is bounded by the queue (1 request) and the requests being read: the peak stays
+        // far under what unbounded buffering of a burst would take.
+        let status = try String(
+            contentsOfFile: "/proc/\(running.trapline.process.processIdentifier)/status", encoding: .utf8)
+        let peakKiB =
+            status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
+            .flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") } ?? 0
+        #expect(peakKiB > 0 && peakKiB < 128 * 1024, "peak RSS \(peakKiB) KiB")
         #expect(running.trapline.stop() == 0)
         #expect(running.received.spans == accepted * 10)
     }

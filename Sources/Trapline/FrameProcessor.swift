@@ -158,9 +158,13 @@ struct FrameProcessor {
     ///
     /// - Parameter forcedSignal: the signal a receiver's path names, for JSON (whose signal is
     ///   otherwise read from its keys).
+    ///   - clientAddress: the sender's IP, for the `connection` pod association; empty for files.
     mutating func process(
-        _ event: FrameEvent, path: String, forcedSignal: Signal? = nil, into outcome: inout FrameOutcome
+        _ event: FrameEvent, path: String, forcedSignal: Signal? = nil, clientAddress: [UInt8] = [],
+        into outcome: inout FrameOutcome
     ) {
+        if spans.clientAddress != clientAddress { spans.clientAddress = clientAddress }
+        if logs.clientAddress != clientAddress { logs.clientAddress = clientAddress }
         outcome.reset(stageCount: chain.stages.count)
         switch event {
         case .rejected(let error, let records):

@@ -115,7 +115,10 @@ public final class RequestPipeline: Sendable {
     ///   - signal: the signal the request's path names.
     ///   - source: names the receiver in rejections.
     /// - Returns: the accounting, the first error, and the bytes to forward.
-    public func process(_ bytes: [UInt8], json: Bool, signal: Signal, source: String) -> RequestOutcome {
+    ///   - clientAddress: the sender's IP (for the `connection` pod association), if known.
+    public func process(
+        _ bytes: [UInt8], json: Bool, signal: Signal, source: String, clientAddress: String? = nil
+    ) -> RequestOutcome {
         var processor =
             processors.take()
             ?? FrameProcessor(
@@ -126,7 +129,9 @@ public final class RequestPipeline: Sendable {
         var outcome = FrameOutcome()
         let frame = Frame(
             input: InputBuffer(bytes), range: 0..<bytes.count, payload: json ? .json(firstLine: 1) : .protobuf(signal))
-        processor.process(.frame(frame), path: source, forcedSignal: signal, into: &outcome)
+        processor.process(
+            .frame(frame), path: source, forcedSignal: signal, clientAddress: Array((clientAddress ?? "").utf8),
+            into: &outcome)
         processors.give(processor)
         record(outcome)
         // The encoder frames each request with a 4-byte length; the next hop takes the message.

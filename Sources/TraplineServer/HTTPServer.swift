@@ -16,7 +16,9 @@ protocol HTTPRoutes: Sendable {
     /// The largest body to read, compressed.
     var maxBodyBytes: Int { get }
     /// Answers a whole admitted request.
-    func respond(_ head: HTTPRequestHead, body: [UInt8], reservation: Reservation?) -> HTTPReply
+    ///
+    /// - Parameter peer: the client's IP address.
+    func respond(_ head: HTTPRequestHead, body: [UInt8], reservation: Reservation?, peer: String?) -> HTTPReply
 }
 
 /// What a request holds while its body is read: slots in the exporters' queues. Released once,
@@ -174,10 +176,11 @@ private final class RequestHandler: ChannelInboundHandler {
             let routes = routes
             let held = reservation
             reservation = nil
+            let peer = context.remoteAddress?.ipAddress
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let eventLoop = context.eventLoop
             DispatchQueue.global().async {
-                let reply = routes.respond(requestHead, body: requestBody, reservation: held)
+                let reply = routes.respond(requestHead, body: requestBody, reservation: held, peer: peer)
                 held?.release()
                 eventLoop.execute {
                     let (handler, context) = bound.value

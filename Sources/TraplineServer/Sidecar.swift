@@ -144,7 +144,7 @@ struct MetricsRoutes: HTTPRoutes {
         }
     }
 
-    func respond(_ head: HTTPRequestHead, body: [UInt8], reservation: Reservation?) -> HTTPReply {
+    func respond(_ head: HTTPRequestHead, body: [UInt8], reservation: Reservation?, peer: String?) -> HTTPReply {
         Self.serve(head, sidecar: sidecar) ?? .text(.notFound, "not found")
     }
 
@@ -217,7 +217,7 @@ struct OTLPRoutes: HTTPRoutes {
         }
         return .admit(held.isEmpty ? nil : Reservation(exporters: held))
     }
-    func respond(_ head: HTTPRequestHead, body: [UInt8], reservation: Reservation?) -> HTTPReply {
+    func respond(_ head: HTTPRequestHead, body: [UInt8], reservation: Reservation?, peer: String?) -> HTTPReply {
         let path = head.uri.split(separator: "?").first.map(String.init) ?? ""
         if let reply = MetricsRoutes.serve(head, sidecar: sidecar) { return reply }
         guard let signal = Self.paths[path],
@@ -240,7 +240,8 @@ struct OTLPRoutes: HTTPRoutes {
                 }
             }
         }
-        let outcome = pipeline.process(bytes, json: type == .json, signal: signal, source: source)
+        let outcome = pipeline.process(
+            bytes, json: type == .json, signal: signal, source: source, clientAddress: peer)
         if outcome.isUndecodable {
             return reply(.badRequest, code: 3, outcome.firstError ?? "the request cannot be decoded", type)
         }

@@ -413,6 +413,72 @@ final class BackgroundProcess: @unchecked Sendable {
         #expect(running.trapline.stop() == 0)
     }
 
+    /// Issue 6's `connection` association: a resource without pod attributes gets the pod whose
+    /// IP sent the request (a real pod from Fixtures/k8s/p1.json, its IP set to the loopback
+    /// address the test sends from); `passthrough` adds only `k8s.pod.ip`.
+    @Test(arguments: [false, true])
+    func theConnectionAssociatesThePodThatSent(passthrough: Bool) throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        var pod = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.url("k8s/p1.json"))) as? [String: Any])
+        var status = pod["status"] as? [String: Any] ?? [:]
+        status["podIP"] = "127.0.0.2"
+        status["podIPs"] = [["ip": "127.0.0.2"]]
+        pod["status"] = status
+        try JSONSerialization.data(withJSONObject: ["kind": "PodList", "items": [pod]]).write(
+            to: URL(fileURLWithPath: directory + "/pods.json"))
+        let config = """
+            receivers:
+              otlp:
+                protocols: {http: {endpoint: "127.0.0.1:0"}}
+            processors:
+              k8sattributes:
+                passthrough: \(passthrough)
+                pod_list_file: \(directory)/pods.json
+                pod_association:
+                  - sources: [{from: connection}]
+            exporters:
+              file/out: {path: "\(directory)/out.json"}
+            service:
+              pipelines:
+                traces: {receivers: [otlp], processors: [k8sattributes], exporters: [file/out]}
+            """
+        try config.write(toFile: directory + "/sidecar.yaml", atomically: true, encoding: .utf8)
+        let trapline = try BackgroundProcess(
+            ProcessRunner.traplineBinary.path, ["run", "--config", directory + "/sidecar.yaml"])
+        #expect(trapline.wait { _, errors in errors.contains("listening:") }, "\(trapline.standardError)")
+        let text = trapline.standardError
+        let port = text.range(of: "otlp on port ").map { Int(text[$0.upperBound...].prefix { $0.isNumber }) ?? 0 } ?? 0
+        let span =
+            #"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"web"}}]},"#
+            + #""scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708","#
+            + #""name":"GET /"}]}]}]}"#
+        for source in ["127.0.0.2", "127.0.0.3"] {
+            let post = try ProcessRunner.run(
+                URL(fileURLWithPath: "/usr/bin/curl"),
+                [
+                    "-s", "-o", "/dev/null", "-w", "%{http_code}", "--interface", source, "-H",
+                    "Content-Type: application/json", "--data-binary", span, "http://127.0.0.1:\(port)/v1/traces",
+                ])
+            #expect(String(decoding: post.standardOutput, as: UTF8.self) == "200")
+        }
+        #expect(trapline.stop() == 0)
+        let lines = try String(contentsOfFile: directory + "/out.json", encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2)
+        let fromPod = String(lines.first ?? "")
+        let fromElsewhere = String(lines.last ?? "")
+        if passthrough {
+            #expect(fromPod.contains(#"{"key":"k8s.pod.ip","value":{"stringValue":"127.0.0.2"}}"#))
+            #expect(fromElsewhere.contains(#"{"key":"k8s.pod.ip","value":{"stringValue":"127.0.0.3"}}"#))
+            #expect(!fromPod.contains("k8s.pod.name"))
+        } else {
+            #expect(fromPod.contains(#"{"key":"k8s.pod.name","value":{"stringValue":"nginx-7fb78fb6d8-2w75j"}}"#))
+            #expect(fromPod.contains(#"{"key":"k8s.namespace.name","value":{"stringValue":"default"}}"#))
+            #expect(fromPod.contains(#"{"key":"k8s.deployment.name","value":{"stringValue":"nginx"}}"#))
+            #expect(!fromElsewhere.contains("k8s.pod.name"))
+        }
+    }
+
     /// SIGTERM while requests are queued for a slow next hop: what was accepted is still sent,
     /// and the process exits 0.
     @Test func sigtermDrainsTheQueueBeforeExiting() throws {

@@ -45,6 +45,11 @@ public struct LogBatch: Sendable {
     /// What was rejected while decoding this frame.
     public var rejections = BatchRejections()
 
+    /// The IP address of the client that sent the batch (a receiver's peer, as text); empty for
+    /// input from files and stdin. The `connection` pod association reads it. Not reset with the
+    /// batch: whoever hands a batch to the stages sets it.
+    public var clientAddress: [UInt8] = []
+
     /// Makes an empty batch.
     public init() {}
 

@@ -120,6 +120,7 @@ public struct K8sAttributesStage: Stage {
     private let lookups: [Lookup?]
 
     private enum Lookup {
+        case connection
         case ip([UInt8])
         case uid
         case nameAndNamespace
@@ -134,8 +135,10 @@ public struct K8sAttributesStage: Stage {
         lookups = self.rules.map { rule in
             var names: [String] = []
             for source in rule.sources {
-                // A connection needs a receiver's peer address, which batches do not carry yet.
-                guard case .resourceAttribute(let name) = source else { return nil }
+                // The connection: the address of the client that sent the batch (a receiver's peer).
+                guard case .resourceAttribute(let name) = source else {
+                    return rule.sources.count == 1 ? .connection : nil
+                }
                 names.append(name)
             }
             if names.contains("k8s.pod.name") { return .nameAndNamespace }
@@ -151,26 +154,34 @@ public struct K8sAttributesStage: Stage {
     }
 
     public func process(_ batch: inout SpanBatch, mask: inout RowMask, counts: inout StageCounts) {
-        enrich(&batch.resources, batch.scopes, &batch.attributes, &batch.storage, mask, &counts)
+        enrich(&batch.resources, batch.scopes, &batch.attributes, &batch.storage, batch.clientAddress, mask, &counts)
     }
 
     public func process(_ batch: inout LogBatch, mask: inout RowMask, counts: inout StageCounts) {
-        enrich(&batch.resources, batch.scopes, &batch.attributes, &batch.storage, mask, &counts)
+        enrich(&batch.resources, batch.scopes, &batch.attributes, &batch.storage, batch.clientAddress, mask, &counts)
     }
 
     private func enrich(
         _ resources: inout [ResourceEntry], _ scopes: [ScopeEntry], _ table: inout AttributeTable,
-        _ storage: inout SliceStorage, _ mask: RowMask, _ counts: inout StageCounts
+        _ storage: inout SliceStorage, _ client: [UInt8], _ mask: RowMask, _ counts: inout StageCounts
     ) {
+        if passthrough {
+            // Agent mode: only the connection's IP, as k8s.pod.ip, for a gateway to associate by.
+            guard !client.isEmpty else { return }
+            let ip = PodTable.Pod(attributes: [("k8s.pod.ip", String(decoding: client, as: UTF8.self))])
+            for index in resources.indices { add(ip, to: &resources[index], &table, &storage) }
+            return
+        }
         let pods = source.current()
         counts.podTableSize = max(counts.podTableSize, pods.count)
-        guard !passthrough else { return }
         for index in resources.indices {
             let resource = resources[index]
             let live = resource.scopes.range.contains { scopes[$0].rows.range.contains { mask.kept[$0] } }
             guard live else { continue }
             counts.associationLookups += 1
-            let association = storage.withBytes { bytes in associate(resource.attributes, table, bytes, pods) }
+            let association = storage.withBytes { bytes in
+                associate(resource.attributes, table, bytes, pods, client: client)
+            }
             switch association {
             case .found(let pod):
                 add(pods.pods[Int(pod)], to: &resources[index], &table, &storage)
@@ -212,9 +223,9 @@ public struct K8sAttributesStage: Stage {
     private static let containerID = Array("container.id".utf8)
 
     /// Finds the resource's pod: the first rule whose sources are all present decides.
-    private func associate(_ range: RowRange, _ table: AttributeTable, _ bytes: BatchBytes, _ pods: PodTable)
-        -> Association
-    {
+    private func associate(
+        _ range: RowRange, _ table: AttributeTable, _ bytes: BatchBytes, _ pods: PodTable, client: [UInt8]
+    ) -> Association {
         func value(_ name: [UInt8]) -> UnsafeRawBufferPointer? {
             for index in range.range where table.values[index].kind == .string {
                 if Self.same(bytes[table.keys[index]], name) {
@@ -227,6 +238,11 @@ public struct K8sAttributesStage: Stage {
         func result(_ pod: Int32?) -> Association { pod.map { .found($0) } ?? .missing }
         for lookup in lookups {
             switch lookup {
+            case .connection:
+                guard !client.isEmpty else { continue }
+                return client.withUnsafeBytes { address in
+                    pods.isShared(ip: address) ? .sharedIP : result(pods.lookup(.ip, address))
+                }
             case .nameAndNamespace:
                 guard let name = value(Self.podName), let namespace = value(Self.namespaceName) else { continue }
                 return result(pods.pod(name: name, namespace: namespace))

@@ -22,7 +22,14 @@ public final class Sidecar: Sendable {
     /// Makes the sidecar of a loaded configuration.
     ///
     /// - Throws: `IOFailure` when a file exporter cannot be opened.
-    public init(loaded: ConfigLoader.Result, outputs: PipelineConfig.Outputs) throws(IOFailure) {
+    private let watchers: [KubernetesPodWatcher]
+
+    /// - Parameter watchers: the Kubernetes API watches feeding `k8sattributes` stages (their
+    ///   series join `/metrics`).
+    public init(
+        loaded: ConfigLoader.Result, outputs: PipelineConfig.Outputs, watchers: [KubernetesPodWatcher] = []
+    ) throws(IOFailure) {
+        self.watchers = watchers
         current = Mutex(try RequestPipeline(loaded: loaded, routes: outputs.routes))
         started = Self.shape(loaded, outputs)
         forwarders = outputs.forwarders.map { ForwardingExporter(id: $0.id, config: $0.config, signals: $0.signals) }
@@ -103,7 +110,9 @@ public final class Sidecar: Sendable {
     var isStopping: Bool { stopping.load(ordering: .relaxed) }
 
     /// The metrics text `/metrics` serves.
-    var metricsText: String { pipeline.metricsText + forwarders.map(\.exposition).joined() }
+    var metricsText: String {
+        pipeline.metricsText + forwarders.map(\.exposition).joined() + watchers.map(\.exposition).joined()
+    }
 
     /// Stops: no new connections or requests, then what was accepted is processed and the
     /// queues are sent until `deadline`, then every file exporter is finished.

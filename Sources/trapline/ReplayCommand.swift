@@ -1,6 +1,7 @@
 public import ArgumentParser
 import Trapline
 import TraplineCore
+import TraplineServer
 import TraplineStages
 
 #if canImport(Glibc)
@@ -131,6 +132,14 @@ struct ReplayCommand: ParsableCommand {
             FileHandleOutput.standardError(loaded.diagnostics.sorted.map { "\($0)\n" }.joined())
             throw ExitCode(78)
         }
+        let watchers: [KubernetesPodWatcher]
+        do throws(KubernetesPodWatcher.StartError) {
+            watchers = try KubernetesPodWatcher.start(loaded.kubernetesSources)
+        } catch {
+            FileHandleOutput.standardError("trapline: \(error)\n")
+            throw ExitCode(78)
+        }
+        defer { for watcher in watchers { watcher.stop() } }
         let outputs = try routedOutputs(of: loaded.config)
         var options = ReplayOptions(inputs: inputs, read: read, outputFormat: .none, workers: workers)
         options.routes = outputs.routes

@@ -53,9 +53,17 @@ struct RunCommand: ParsableCommand {
             FileHandleOutput.standardError(loaded.diagnostics.sorted.map { "\($0)\n" }.joined())
             throw ExitCode(78)
         }
+        let watchers: [KubernetesPodWatcher]
+        do throws(KubernetesPodWatcher.StartError) {
+            watchers = try KubernetesPodWatcher.start(loaded.kubernetesSources)
+        } catch {
+            FileHandleOutput.standardError("trapline: \(error)\n")
+            throw ExitCode(78)
+        }
+        defer { for watcher in watchers { watcher.stop() } }
         let outputs = loaded.config.outputs()
         if !loaded.config.otlpReceivers.isEmpty {
-            try runSidecar(loaded, outputs)
+            try runSidecar(loaded, outputs, watchers)
             return
         }
         if !outputs.problems.isEmpty {
@@ -89,7 +97,9 @@ struct RunCommand: ParsableCommand {
 
     /// Sidecar mode: serve the `otlp` receivers until SIGTERM or SIGINT, then stop accepting,
     /// drain the queues within `--shutdown-timeout`, flush every exporter and exit 0.
-    private func runSidecar(_ loaded: ConfigLoader.Result, _ outputs: PipelineConfig.Outputs) throws {
+    private func runSidecar(
+        _ loaded: ConfigLoader.Result, _ outputs: PipelineConfig.Outputs, _ watchers: [KubernetesPodWatcher]
+    ) throws {
         let (inputs, _) = loaded.config.receiverInputs()
         guard inputs.isEmpty else {
             FileHandleOutput.standardError(
@@ -100,7 +110,7 @@ struct RunCommand: ParsableCommand {
         let sidecar: Sidecar
         let ports: [String: Int]
         do {
-            sidecar = try Sidecar(loaded: loaded, outputs: outputs)
+            sidecar = try Sidecar(loaded: loaded, outputs: outputs, watchers: watchers)
             ports = try sidecar.start()
         } catch {
             FileHandleOutput.standardError("trapline: cannot start: \(error)\n")

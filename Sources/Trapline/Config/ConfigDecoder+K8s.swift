@@ -45,10 +45,11 @@ extension ConfigDecoder {
             default: break  // wait_for_metadata*: a file-backed table is complete when loaded
             }
         }
-        if config.podListFile == nil && !config.passthrough {
+        if config.podListFile == nil && !config.passthrough && config.authType != "serviceAccount" {
             diagnostics.error(
-                "reading pods from the Kubernetes API is not built yet", at: component.location,
-                hint: "give pod_list_file (kubectl get pods -A -o json, or the kubelet's /pods)")
+                "without pod_list_file the pods come from the Kubernetes API, which needs auth_type: serviceAccount",
+                at: component.location,
+                hint: "give pod_list_file (kubectl get pods -A -o json, or the kubelet's /pods), or use serviceAccount")
         }
         return config
     }

@@ -16,6 +16,9 @@ public enum ConfigLoader {
         public var diagnostics: ConfigDiagnostics
         /// The pipelines' processors, compiled (meaningful only without diagnostics).
         public var stages = StageChain()
+        /// `k8sattributes` stages whose pods come from the Kubernetes API: the caller runs a
+        /// watch that fills each source (the stages start with an empty table).
+        public var kubernetesSources: [KubernetesSourceRequest] = []
     }
 
     /// Loads the file at `path`.
@@ -60,8 +63,10 @@ public enum ConfigLoader {
             return Result(config: PipelineConfig(), diagnostics: decoder.diagnostics)
         }
         let config = decoder.decodePipelineConfig(root)
-        let stages = config.stageChain(diagnostics: &decoder.diagnostics)
-        return Result(config: config, diagnostics: decoder.diagnostics, stages: stages)
+        var kubernetesSources: [KubernetesSourceRequest] = []
+        let stages = config.stageChain(diagnostics: &decoder.diagnostics, kubernetesSources: &kubernetesSources)
+        return Result(
+            config: config, diagnostics: decoder.diagnostics, stages: stages, kubernetesSources: kubernetesSources)
     }
 }
 

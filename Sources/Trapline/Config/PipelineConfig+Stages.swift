@@ -11,6 +11,14 @@ extension PipelineConfig {
     /// processors, and processors shared by a traces and a logs pipeline must keep their order;
     /// a stage only runs rules for the signals of the pipelines that list it.
     public func stageChain(diagnostics: inout ConfigDiagnostics) -> StageChain {
+        var ignored: [KubernetesSourceRequest] = []
+        return stageChain(diagnostics: &diagnostics, kubernetesSources: &ignored)
+    }
+
+    /// The stage chain, and the `k8sattributes` stages that read the Kubernetes API.
+    public func stageChain(
+        diagnostics: inout ConfigDiagnostics, kubernetesSources: inout [KubernetesSourceRequest]
+    ) -> StageChain {
         var lists: [Signal: [ComponentID]] = [:]
         for pipeline in pipelines {
             if let existing = lists[pipeline.signal] {
@@ -64,6 +72,20 @@ extension PipelineConfig {
                     TransformStage(
                         id: id.description, traces: tracePrograms.map(TransformProgram.init),
                         logs: logPrograms.map(TransformProgram.init)))
+            case .k8sAttributes(let k8s) where k8s.podListFile == nil && !k8s.passthrough:
+                let loader = PodListLoader(config: k8s)
+                let context: PodListLoader.Context
+                do { context = try loader.context() } catch {
+                    diagnostics.error(
+                        "cannot load the namespace or node list: \(error)",
+                        at: processorLocations[id] ?? ConfigLocation(path: "processors", file: "", line: 1, column: 1))
+                    continue
+                }
+                let source = PodTableSource(path: nil, initial: PodTable()) { PodTable() }
+                kubernetesSources.append(KubernetesSourceRequest(id: id.description, context: context, source: source))
+                stages.append(
+                    K8sAttributesStage(
+                        id: id.description, source: source, rules: k8s.associations, passthrough: k8s.passthrough))
             case .k8sAttributes(let k8s):
                 let loader = PodListLoader(config: k8s)
                 let initial: PodTable
@@ -168,4 +190,15 @@ extension PipelineConfig {
         }
         return compiled
     }
+}
+
+/// A `k8sattributes` stage whose pods come from the Kubernetes API (no `pod_list_file`): the
+/// watch that fills `source` runs outside the pipeline (sidecar mode, or before a replay).
+public struct KubernetesSourceRequest: Sendable {
+    /// The processor id.
+    public var id: String
+    /// Reduces each pod to what the processor extracts, with its filters.
+    public var context: PodListLoader.Context
+    /// The table the stage reads.
+    public var source: PodTableSource
 }

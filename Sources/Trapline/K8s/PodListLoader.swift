@@ -15,7 +15,7 @@ public struct PodListError: Error, CustomStringConvertible, Sendable {
 /// configuration extracts.
 public struct PodListLoader: Sendable {
     public let config: K8sAttributesConfig
-    private let environment: [String: String]
+    let environment: [String: String]
 
     /// - Parameter environment: for `filter.node_from_env_var`; nil reads the process environment.
     public init(config: K8sAttributesConfig, environment: [String: String]? = nil) {
@@ -59,44 +59,93 @@ public struct PodListLoader: Sendable {
     }
 
     private func table(pods: [[String: Any]], namespaces: [[String: Any]], nodes: [[String: Any]]) -> PodTable {
-        let namespaceByName = Dictionary(
-            namespaces.map { (Self.string($0, "metadata", "name") ?? "", $0) }, uniquingKeysWith: { first, _ in first })
-        let nodeByName = Dictionary(
-            nodes.map { (Self.string($0, "metadata", "name") ?? "", $0) }, uniquingKeysWith: { first, _ in first })
-        let clusterUID = namespaceByName["kube-system"].flatMap { Self.string($0, "metadata", "uid") }
-        let excluded = config.excludePods.compactMap { try? ByteRegex("^(?:" + $0 + ")$") }
-        let node = config.filterNode ?? config.filterNodeFromEnvVar.flatMap { environment[$0] }
+        let context = Context(loader: self, namespaces: namespaces, nodes: nodes)
+        return Self.table(entries: pods.compactMap { context.entry(forPod: $0) })
+    }
+
+    /// A table of reduced pods.
+    public static func table(entries: some Sequence<(pod: PodTable.Pod, identifiers: PodTable.Identifiers)>)
+        -> PodTable
+    {
         var table = PodTable()
-        for pod in pods {
-            let name = Self.string(pod, "metadata", "name") ?? ""
-            let namespace = Self.string(pod, "metadata", "namespace") ?? ""
-            if excluded.contains(where: { $0.isMatch(name) }) { continue }
-            if let node, Self.string(pod, "spec", "nodeName") != node { continue }
-            if let wanted = config.filterNamespace, namespace != wanted { continue }
-            let labels = Self.map(pod, "metadata", "labels")
-            guard config.filterLabels.allSatisfy({ Self.passes($0, labels[$0.key]) }),
-                config.filterFields.allSatisfy({ Self.passes($0, Self.field(pod, $0.key)) })
-            else { continue }
-            let attributes = extracted(
-                pod, name: name, namespace: namespace, labels: labels, namespaceObject: namespaceByName[namespace],
-                nodeObject: Self.string(pod, "spec", "nodeName").flatMap { nodeByName[$0] }, clusterUID: clusterUID)
-            var ips = (Self.value(pod, "status", "podIPs") as? [[String: Any]] ?? []).compactMap { $0["ip"] as? String }
-            if let ip = Self.string(pod, "status", "podIP"), !ips.contains(ip) { ips.insert(ip, at: 0) }
-            let containerIDs = ((Self.value(pod, "status", "containerStatuses") as? [[String: Any]]) ?? []).compactMap {
-                ($0["containerID"] as? String).map { id in
-                    id.range(of: "://").map { String(id[$0.upperBound...]) } ?? id
-                }
-            }
-            table.add(
-                PodTable.Pod(attributes: attributes),
-                identifiers: PodTable.Identifiers(
-                    uid: Self.string(pod, "metadata", "uid") ?? "", name: name, namespace: namespace, ips: ips,
-                    containerIDs: containerIDs))
-        }
+        for entry in entries { table.add(entry.pod, identifiers: entry.identifiers) }
         return table
     }
 
-    private func extracted(
+    /// The configuration's filters and the namespace and node objects, ready to reduce pods
+    /// one at a time (a watch of the Kubernetes API adds and removes them one by one).
+    public struct Context: @unchecked Sendable {
+        /// The loader, with the processor's configuration.
+        public let loader: PodListLoader
+        let namespaceByName: [String: [String: Any]]
+        let nodeByName: [String: [String: Any]]
+        let clusterUID: String?
+        let excluded: [ByteRegex]
+        let node: String?
+
+        init(loader: PodListLoader, namespaces: [[String: Any]], nodes: [[String: Any]]) {
+            self.loader = loader
+            namespaceByName = Dictionary(
+                namespaces.map { (PodListLoader.string($0, "metadata", "name") ?? "", $0) },
+                uniquingKeysWith: { first, _ in first })
+            nodeByName = Dictionary(
+                nodes.map { (PodListLoader.string($0, "metadata", "name") ?? "", $0) },
+                uniquingKeysWith: { first, _ in first })
+            clusterUID = namespaceByName["kube-system"].flatMap { PodListLoader.string($0, "metadata", "uid") }
+            excluded = loader.config.excludePods.compactMap { try? ByteRegex("^(?:" + $0 + ")$") }
+            node = loader.config.filterNode ?? loader.config.filterNodeFromEnvVar.flatMap { loader.environment[$0] }
+        }
+
+        /// The pod reduced to what the configuration extracts, or nil when a filter or an
+        /// exclusion leaves it out.
+        public func entry(forPod pod: [String: Any]) -> (pod: PodTable.Pod, identifiers: PodTable.Identifiers)? {
+            let config = loader.config
+            let name = PodListLoader.string(pod, "metadata", "name") ?? ""
+            let namespace = PodListLoader.string(pod, "metadata", "namespace") ?? ""
+            if excluded.contains(where: { $0.isMatch(name) }) { return nil }
+            if let node, PodListLoader.string(pod, "spec", "nodeName") != node { return nil }
+            if let wanted = config.filterNamespace, namespace != wanted { return nil }
+            let labels = PodListLoader.map(pod, "metadata", "labels")
+            guard config.filterLabels.allSatisfy({ PodListLoader.passes($0, labels[$0.key]) }),
+                config.filterFields.allSatisfy({ PodListLoader.passes($0, PodListLoader.field(pod, $0.key)) })
+            else { return nil }
+            let attributes = loader.extracted(
+                pod, name: name, namespace: namespace, labels: labels, namespaceObject: namespaceByName[namespace],
+                nodeObject: PodListLoader.string(pod, "spec", "nodeName").flatMap { nodeByName[$0] },
+                clusterUID: clusterUID)
+            var ips = (PodListLoader.value(pod, "status", "podIPs") as? [[String: Any]] ?? []).compactMap {
+                $0["ip"] as? String
+            }
+            if let ip = PodListLoader.string(pod, "status", "podIP"), !ips.contains(ip) { ips.insert(ip, at: 0) }
+            let containerIDs = ((PodListLoader.value(pod, "status", "containerStatuses") as? [[String: Any]]) ?? [])
+                .compactMap {
+                    ($0["containerID"] as? String).map { id in
+                        id.range(of: "://").map { String(id[$0.upperBound...]) } ?? id
+                    }
+                }
+            return (
+                PodTable.Pod(attributes: attributes),
+                PodTable.Identifiers(
+                    uid: PodListLoader.string(pod, "metadata", "uid") ?? "", name: name, namespace: namespace, ips: ips,
+                    containerIDs: containerIDs)
+            )
+        }
+    }
+
+    /// The context for reducing pods one by one: the namespace and node files, when configured.
+    ///
+    /// - Throws: `PodListError` naming a file that cannot be read.
+    public func context() throws(PodListError) -> Context {
+        let namespaces =
+            try config.namespaceListFile.map { path throws(PodListError) in
+                try Self.objects(path, kind: "Namespace")
+            } ?? []
+        let nodes =
+            try config.nodeListFile.map { path throws(PodListError) in try Self.objects(path, kind: "Node") } ?? []
+        return Context(loader: self, namespaces: namespaces, nodes: nodes)
+    }
+
+    func extracted(
         _ pod: [String: Any], name: String, namespace: String, labels: [String: String],
         namespaceObject: [String: Any]?, nodeObject: [String: Any]?, clusterUID: String?
     ) -> [(key: String, value: String)] {
@@ -196,7 +245,7 @@ public struct PodListLoader: Sendable {
         return (name, "latest")
     }
 
-    private static func passes(_ selector: PodSelectorConfig, _ value: String?) -> Bool {
+    static func passes(_ selector: PodSelectorConfig, _ value: String?) -> Bool {
         switch selector.operation {
         case .equals: value == selector.value
         case .notEquals: value != selector.value
@@ -205,7 +254,7 @@ public struct PodListLoader: Sendable {
         }
     }
 
-    private static func field(_ pod: [String: Any], _ path: String) -> String? {
+    static func field(_ pod: [String: Any], _ path: String) -> String? {
         let parts = path.split(separator: ".").map(String.init)
         return value(pod, parts) as? String
     }
@@ -218,7 +267,8 @@ public struct PodListLoader: Sendable {
         return current
     }
 
-    static func string(_ object: [String: Any], _ path: String...) -> String? { value(object, path) as? String }
+    /// The string at a path of keys in a decoded JSON or YAML object.
+    public static func string(_ object: [String: Any], _ path: String...) -> String? { value(object, path) as? String }
 
     static func map(_ object: [String: Any], _ path: String...) -> [String: String] {
         (value(object, path) as? [String: Any] ?? [:]).compactMapValues { $0 as? String }

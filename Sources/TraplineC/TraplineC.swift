@@ -71,8 +71,8 @@ public func traplineProcess(
         report("unknown format \(format)", error, errorSize)
         return argumentError
     }
-    let bytes = input.map { Array(UnsafeBufferPointer(start: $0, count: inputSize)) } ?? []
-    let result = pipeline.process(bytes, format: payload)
+    // The caller's bytes are read in place: the call is synchronous and keeps no reference.
+    let result = pipeline.process(borrowing: UnsafeRawBufferPointer(start: input, count: inputSize), format: payload)
     output.pointee = nil
     outputSize.pointee = 0
     if !result.output.isEmpty, let buffer = malloc(result.output.count)?.assumingMemoryBound(to: UInt8.self) {

@@ -3,6 +3,7 @@
 // Usage: TraplineBenchmarks STREAM [--thresholds FILE]
 // STREAM is a 4-byte big-endian length-prefixed OTLP trace stream (Benchmarks/run.sh makes one).
 import COTLPOracle
+import CTraplineABI
 import Dispatch
 import Foundation
 import MallocCounter
@@ -464,6 +465,49 @@ if ProcessInfo.processInfo.environment["TRAPLINE_TRAPS_PROBE"] != nil {
     exit(0)
 }
 
+// Embedding (issue 10): the realistic stream through `Pipeline.process` (the Swift API) and
+// through libTraplineC's `trapline_process` (the C ABI: input copied in, output malloc'd and
+// freed), the same pipeline (a filter) built from the same YAML, one request at a time.
+let embeddingYAML = """
+    receivers: {stdin: }
+    processors:
+      filter:
+        trace_conditions: ['attributes["http.route"] == "/health"']
+    exporters: {stdout: }
+    service: {pipelines: {traces: {receivers: [stdin], processors: [filter], exporters: [stdout]}}}
+    """
+let swiftPipeline = try! Pipeline(yaml: embeddingYAML)
+let requestBodies = frames.map { Array(raw[$0]) }
+@MainActor func runSwiftAPI() {
+    for body in requestBodies { sink ^= UInt64(swiftPipeline.process(body, format: .protobuf(.traces)).output.count) }
+}
+var abiError = [CChar](repeating: 0, count: 256)
+let cPipeline = trapline_pipeline_new(embeddingYAML, &abiError, abiError.count)!
+@MainActor func runCABI() {
+    for body in requestBodies {
+        var output: UnsafeMutablePointer<UInt8>?
+        var outputSize = 0
+        body.withUnsafeBufferPointer { bytes in
+            _ = trapline_process(
+                cPipeline, bytes.baseAddress, bytes.count, TRAPLINE_FORMAT_PROTOBUF_TRACES, &output, &outputSize,
+                &abiError, abiError.count)
+        }
+        sink ^= UInt64(outputSize)
+        trapline_buffer_free(output)
+    }
+}
+// Interleaved (Swift, C, Swift, C …) so that drift of the machine's speed hits both alike.
+var swiftAPI = measure("Swift API: Pipeline.process", spans: spanCount, bytes: payloadBytes, rounds: 3, runSwiftAPI)
+var cABI = measure("C ABI: trapline_process", spans: spanCount, bytes: payloadBytes, rounds: 3, runCABI)
+for _ in 0..<4 {
+    let swiftRound = measure(
+        "Swift API: Pipeline.process", spans: spanCount, bytes: payloadBytes, rounds: 3, runSwiftAPI)
+    let cRound = measure("C ABI: trapline_process", spans: spanCount, bytes: payloadBytes, rounds: 3, runCABI)
+    if swiftRound.seconds < swiftAPI.seconds { swiftAPI = swiftRound }
+    if cRound.seconds < cABI.seconds { cABI = cRound }
+}
+trapline_pipeline_free(cPipeline)
+
 /// Build-log traps: the go-crossbuild scan of every corpus log (one log at a time, as `trapline gate` reads
 /// them), against counting the same bytes' newlines (the least a line-based reader must do).
 @MainActor func measureBuildLogScan() -> (scan: Measurement, newlines: Measurement) {
@@ -501,7 +545,7 @@ print(
 )
 for measurement in [
     byteScan, protobufC, decodeOnly, copyThrough, columnEncode, walk, jsonByteScan, jsonDecode, jsonEncode,
-    filterTransform, filterTransformEncode, k8sEnrich, trapDetection,
+    filterTransform, filterTransformEncode, k8sEnrich, trapDetection, swiftAPI, cABI,
 ] {
     print(line(measurement))
 }
@@ -516,6 +560,7 @@ let ratios: [(String, Double)] = [
     ("decode+filter+transform vs decode (spans/s)", decodeOnly.seconds / filterTransform.seconds),
     ("decode+k8s_attributes (10k pods) vs decode", decodeOnly.seconds / k8sEnrich.seconds),
     ("decode+traps (both packs) vs decode", decodeOnly.seconds / trapDetection.seconds),
+    ("C ABI vs Swift API (1.00 = no cost)", swiftAPI.seconds / cABI.seconds),
 ]
 print(
     "rules: filter \(String(format: "%.0f", Double(ruleTotals[0].nanoseconds) / Double(ruleTotals[0].received))) ns/span, transform \(String(format: "%.0f", Double(ruleTotals[1].nanoseconds) / Double(max(1, ruleTotals[1].received)))) ns/span it saw"
@@ -559,6 +604,10 @@ if let index = arguments.firstIndex(of: "--thresholds"), index + 1 < arguments.c
     }
     if let floor = thresholds["min_k8s_ratio_vs_decode"], decodeOnly.seconds / k8sEnrich.seconds < floor {
         print("THRESHOLD: decode + k8s_attributes below \(floor) of decode")
+        failed = true
+    }
+    if let floor = thresholds["min_c_abi_ratio_vs_swift_api"], swiftAPI.seconds / cABI.seconds < floor {
+        print("THRESHOLD: the C ABI costs more than \(Int((1 - floor) * 100))% over the Swift API")
         failed = true
     }
     if let floor = thresholds["min_traps_ratio_vs_decode"], decodeOnly.seconds / trapDetection.seconds < floor {

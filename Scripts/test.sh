@@ -8,7 +8,8 @@ bash Scripts/install-test-deps.sh
 swift format lint --strict --recursive Sources Tests Benchmarks/Sources Examples/EmbeddingExample/Sources Package.swift
 swift build --build-tests
 swift test --skip-build
-example=$(swift run --package-path Examples/EmbeddingExample EmbeddingExample Fixtures/generated/shop-traces.otlp)
+swift build --package-path Examples/EmbeddingExample
+example=$(Examples/EmbeddingExample/.build/debug/EmbeddingExample Fixtures/generated/shop-traces.otlp)
 echo "embedding example: $example"
 # 2,000 spans: 514 DELETE spans filtered by the file's filter, 45 more by the example's own stage.
 case "$example" in

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what it needs, checks formatting, runs
-# swift test (Swift Testing), then builds and runs the embedding example (Examples/), which uses
-# Trapline as a library the way another collector would.
+# swift test (Swift Testing), checks that the DocC documentation builds without warnings, then
+# builds and runs the embedding example (Examples/), which uses Trapline as a library the way
+# another collector would.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/install-test-deps.sh
 swift format lint --strict --recursive Sources Tests Benchmarks/Sources Examples/EmbeddingExample/Sources Package.swift
 swift build --build-tests
 swift test --skip-build
+bash Scripts/check-docs.sh
 swift build --package-path Examples/EmbeddingExample
 example=$(Examples/EmbeddingExample/.build/debug/EmbeddingExample Fixtures/generated/shop-traces.otlp)
 echo "embedding example: $example"

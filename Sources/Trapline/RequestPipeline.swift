@@ -56,8 +56,10 @@ public final class RequestPipeline: Sendable {
 
     /// Makes the pipeline of a loaded configuration (its diagnostics must be empty).
     ///
-    /// - Parameter routes: the file and stdout exporters (and quarantines) to write; the
-    ///   forwarding exporter takes `RequestOutcome.forwarded` instead.
+    /// - Parameters:
+    ///   - loaded: the loaded pipeline file.
+    ///   - routes: the file and stdout exporters (and quarantines) to write; the forwarding
+    ///     exporter takes `RequestOutcome.forwarded` instead.
     /// - Throws: `IOFailure` when an output cannot be opened.
     public convenience init(loaded: ConfigLoader.Result, routes: [OutputRoute]) throws(IOFailure) {
         var state = SharedState(rate: TrapEscapeRate(configuredDensityPerSecond: loaded.config.trapDensityPerSecond))
@@ -114,8 +116,9 @@ public final class RequestPipeline: Sendable {
     ///   - json: OTLP JSON (else protobuf).
     ///   - signal: the signal the request's path names.
     ///   - source: names the receiver in rejections.
-    /// - Returns: the accounting, the first error, and the bytes to forward.
     ///   - clientAddress: the sender's IP (for the `connection` pod association), if known.
+    /// - Returns: the accounting, the first error, and the bytes to forward. Copies nothing of
+    ///   `bytes`; allocates the forwarded bytes and per-request state, not per record.
     public func process(
         _ bytes: [UInt8], json: Bool, signal: Signal, source: String, clientAddress: String? = nil
     ) -> RequestOutcome {

@@ -28,7 +28,9 @@ public struct FilterProgram: Sendable {
 
     /// Drops the spans (and span events) the conditions match.
     ///
-    /// - Parameter mask: kept rows; matched rows are cleared here.
+    /// - Parameters:
+    ///   - batch: the records (span events matched are removed from it).
+    ///   - mask: kept rows; matched rows are cleared here.
     /// - Returns: what was dropped and any run-time errors. Allocates per batch (selections),
     ///   never per span, unless a condition builds values (converters, nested maps).
     public func apply(to batch: inout SpanBatch, mask: inout RowMask) -> RuleOutcome { run(&batch, &mask) }

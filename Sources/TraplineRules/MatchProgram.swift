@@ -14,7 +14,10 @@ public struct MatchProgram: Sendable {
 
     /// The kept spans the conditions match, in row order.
     ///
-    /// - Parameter tally: run-time errors under `ignore`/`silent` are added here.
+    /// - Parameters:
+    ///   - batch: the spans.
+    ///   - mask: only kept rows are tested.
+    ///   - errors: run-time errors under `ignore`/`silent` are added here.
     /// - Returns: row indexes; allocates per batch (the selection), never per span.
     /// - Throws: the first run-time error under `propagate`.
     public func matchingRows(in batch: SpanBatch, mask: RowMask, errors: inout RuleOutcome) throws(RuleRuntimeError)

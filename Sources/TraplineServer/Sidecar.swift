@@ -19,13 +19,16 @@ public final class Sidecar: Sendable {
 
     private struct HTTPServerBox: @unchecked Sendable { let server: HTTPServer }
 
-    /// Makes the sidecar of a loaded configuration.
-    ///
-    /// - Throws: `IOFailure` when a file exporter cannot be opened.
     private let watchers: [KubernetesPodWatcher]
 
-    /// - Parameter watchers: the Kubernetes API watches feeding `k8sattributes` stages (their
-    ///   series join `/metrics`).
+    /// Makes the sidecar of a loaded configuration.
+    ///
+    /// - Parameters:
+    ///   - loaded: the pipeline file, loaded without problems.
+    ///   - outputs: its exporters (files and quarantines, `otlphttp`, the metrics endpoint).
+    ///   - watchers: the Kubernetes API watches feeding `k8sattributes` stages (their series join
+    ///     `/metrics`).
+    /// - Throws: `IOFailure` when a file exporter cannot be opened.
     public init(
         loaded: ConfigLoader.Result, outputs: PipelineConfig.Outputs, watchers: [KubernetesPodWatcher] = []
     ) throws(IOFailure) {

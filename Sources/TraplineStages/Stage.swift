@@ -95,8 +95,11 @@ public struct StageChain: Sendable {
 
     /// Runs every stage over `batch`, resetting `mask` to keep all rows first.
     ///
-    /// - Parameter counts: one entry per stage (resized if needed), added to.
-    /// - Parameter traps: reset, then filled with the trap events the stages identify.
+    /// - Parameters:
+    ///   - batch: the batch, changed in place by stages that rewrite rows.
+    ///   - mask: reset to keep every row, then cleared for each row a stage drops.
+    ///   - counts: one entry per stage (resized if needed), added to.
+    ///   - traps: reset, then filled with the trap events the stages identify.
     public func run(
         _ batch: inout SpanBatch, mask: inout RowMask, counts: inout [StageCounts], traps: inout TrapLedger
     ) {

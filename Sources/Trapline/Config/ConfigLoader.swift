@@ -22,7 +22,12 @@ public enum ConfigLoader {
     }
 
     /// Loads the file at `path`.
-    /// - Parameter environment: variables for `${env:…}`; nil uses the process environment.
+    ///
+    /// - Parameters:
+    ///   - path: the pipeline file.
+    ///   - environment: variables for `${env:…}`; nil uses the process environment.
+    /// - Returns: the configuration, every problem found, and the compiled stages. Reads the file
+    ///   and allocates the configuration; never throws (problems are diagnostics).
     public static func load(path: String, environment: [String: String]? = nil) -> Result {
         let environment = environment ?? ProcessInfo.processInfo.environment
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)

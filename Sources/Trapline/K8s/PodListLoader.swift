@@ -17,7 +17,9 @@ public struct PodListLoader: Sendable {
     public let config: K8sAttributesConfig
     let environment: [String: String]
 
-    /// - Parameter environment: for `filter.node_from_env_var`; nil reads the process environment.
+    /// - Parameters:
+    ///   - config: the processor's settings.
+    ///   - environment: for `filter.node_from_env_var`; nil reads the process environment.
     public init(config: K8sAttributesConfig, environment: [String: String]? = nil) {
         self.config = config
         self.environment = environment ?? ProcessInfo.processInfo.environment

@@ -1,7 +1,7 @@
 import Foundation
 public import TraplineStages
 
-/// Reads Go package sources from the file system for ``GoBuildLogScanner``'s rules that need them.
+/// Reads Go package sources from the file system for `GoBuildLogScanner`'s rules that need them.
 ///
 /// Paths come from the log as printed: `$HOME`-style variables are expanded from `environment` (logs often
 /// have local paths replaced by them), relative paths are taken from `workingDirectory`.

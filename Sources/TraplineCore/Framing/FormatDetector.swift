@@ -151,8 +151,10 @@ public enum SignalDetector {
     /// The signal of the export request in `bytes`, or `nil` when it holds no record that
     /// tells (no records, or only empty ones).
     ///
-    /// - Parameter clipped: `bytes` is only the head of the request: containers that run past
-    ///   it are read as far as they go.
+    /// - Parameters:
+    ///   - bytes: the request, or its head.
+    ///   - clipped: `bytes` is only the head of the request: containers that run past it are
+    ///     read as far as they go.
     public static func detect(_ bytes: UnsafeRawBufferPointer, clipped: Bool = false) -> Signal? {
         var request = WireReader(frame: bytes)
         while !request.isAtEnd {

@@ -189,6 +189,7 @@ public struct FrameReader {
     /// - Parameters:
     ///   - name: how rejections name the input.
     ///   - stream: the bytes; gzip is detected and inflated as for files.
+    ///   - options: limits and the input format.
     public init(name: String, stream: some ByteStream, options: ReadOptions = ReadOptions()) {
         self.path = name
         self.options = options

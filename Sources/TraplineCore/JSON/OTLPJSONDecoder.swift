@@ -62,8 +62,11 @@ public struct OTLPJSONDecoder: Sendable {
     /// Decodes a traces document held in `input[frame]` into `batch` (reset first).
     ///
     /// - Parameters:
+    ///   - input: the buffer holding the frame (the batch keeps slices of it).
+    ///   - frame: the document's bytes within `input`.
     ///   - sourceOffset: offset of the frame in its source.
     ///   - firstLine: the source line the frame starts on, for error positions.
+    ///   - batch: reset, then filled.
     /// - Returns: what was read leniently.
     @discardableResult
     public func decodeTraces(

@@ -9,7 +9,10 @@ public struct OTLPJSONEncoder: Sendable {
 
     /// Appends `batch` as one JSON line.
     ///
-    /// - Parameter mask: rows to leave out (dropped by a stage); nil keeps every row.
+    /// - Parameters:
+    ///   - batch: the records.
+    ///   - mask: rows to leave out (dropped by a stage); nil keeps every row.
+    ///   - out: the line is appended here.
     public func encode(_ batch: SpanBatch, keeping mask: RowMask? = nil, into out: inout [UInt8]) {
         batch.withBytes { bytes in
             var writer = JSONTextWriter(out: out, bytes: bytes)
@@ -28,7 +31,10 @@ public struct OTLPJSONEncoder: Sendable {
 
     /// Appends `batch` as one JSON line.
     ///
-    /// - Parameter mask: rows to leave out (dropped by a stage); nil keeps every row.
+    /// - Parameters:
+    ///   - batch: the records.
+    ///   - mask: rows to leave out (dropped by a stage); nil keeps every row.
+    ///   - out: the line is appended here.
     public func encode(_ batch: LogBatch, keeping mask: RowMask? = nil, into out: inout [UInt8]) {
         batch.withBytes { bytes in
             var writer = JSONTextWriter(out: out, bytes: bytes)

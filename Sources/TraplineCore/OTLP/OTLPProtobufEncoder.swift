@@ -27,7 +27,10 @@ public struct OTLPProtobufEncoder: Sendable {
 
     /// Prepends `batch` as one `ExportTraceServiceRequest` to `writer`.
     ///
-    /// - Parameter mask: rows to leave out (dropped by a stage); nil keeps every row.
+    /// - Parameters:
+    ///   - batch: the records.
+    ///   - mask: rows to leave out (dropped by a stage); nil keeps every row.
+    ///   - writer: the request is written here (with the encoder's framing).
     public func encode(_ batch: SpanBatch, keeping mask: RowMask? = nil, into writer: WireWriter) {
         let mark = writer.count
         batch.withBytes { bytes in
@@ -43,7 +46,10 @@ public struct OTLPProtobufEncoder: Sendable {
 
     /// Prepends `batch` as one `ExportLogsServiceRequest` to `writer`.
     ///
-    /// - Parameter mask: rows to leave out (dropped by a stage); nil keeps every row.
+    /// - Parameters:
+    ///   - batch: the records.
+    ///   - mask: rows to leave out (dropped by a stage); nil keeps every row.
+    ///   - writer: the request is written here (with the encoder's framing).
     public func encode(_ batch: LogBatch, keeping mask: RowMask? = nil, into writer: WireWriter) {
         let mark = writer.count
         batch.withBytes { bytes in

@@ -45,10 +45,14 @@ public struct TextLogDecoder: Sendable {
     /// Decodes the lines of `input[frame]` into `batch` (which is reset first).
     ///
     /// - Parameters:
+    ///   - input: the buffer holding the lines (valid UTF-8 bodies are slices of it).
+    ///   - frame: the lines' bytes within `input`.
+    ///   - sourceOffset: offset of the frame in its source.
     ///   - firstLine: the line number of the frame's first line.
     ///   - continuesLine: whether the frame starts in the middle of a split line.
     ///   - sourcePath: the value of `log.file.path`.
     ///   - observedTime: `observed_time_unix_nano` for every record.
+    ///   - batch: reset, then filled.
     /// - Returns: what was repaired.
     public func decode(
         input: InputBuffer, frame: Range<Int>, sourceOffset: Int, firstLine: Int, continuesLine: Bool,

@@ -57,7 +57,11 @@ public final class PodTableSource: Sendable {
 
     /// A table from a file; `load` reads and parses it.
     ///
-    /// - Parameter checkInterval: nanoseconds between looks at the file (default one second).
+    /// - Parameters:
+    ///   - path: the file (nil: a fixed table, or one a watch replaces).
+    ///   - initial: the table to start with.
+    ///   - checkInterval: nanoseconds between looks at the file (default one second).
+    ///   - load: reads and parses the file when it changed.
     public init(
         path: String?, initial: PodTable, checkInterval: UInt64 = 1_000_000_000,
         load: @escaping @Sendable () throws -> PodTable

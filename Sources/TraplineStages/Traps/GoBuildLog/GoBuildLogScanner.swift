@@ -4,7 +4,7 @@
 /// show (Go 1.21–1.27), including the near misses that must stay quiet: an arch-only package, an explicit
 /// `CGO_ENABLED=1` with the wrong compiler, an explicit `CGO_ENABLED=0`, a GOARM the toolchain rejects,
 /// tools older than the toolchain, package names containing "error". Context comes from the log itself
-/// (``GoBuildContext``); whether a package has cgo files comes from its sources (``GoSourceInspector``).
+/// (`GoBuildContext`); whether a package has cgo files comes from its sources (``GoSourceInspector``).
 ///
 /// A whole log is read before anything is reported, because evidence may come after what it explains
 /// (`go env` output, a later rejection of GOARM). Not on the span hot path: it works on `Substring`s.

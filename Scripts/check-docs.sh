@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Builds the DocC documentation of the library targets (swift-docc-plugin) and fails on any
+# documentation warning: an undocumented parameter, a broken symbol link. Warnings SwiftPM prints
+# about dependencies' own packaging are not ours and are left out.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+for target in Trapline TraplineStages TraplineRules TraplineCore TraplineServer; do
+    swift package generate-documentation --target "$target" >"$log" 2>&1 || { cat "$log"; exit 1; }
+    if grep -E "^warning:" "$log" | grep -vE "^warning: '[^']+': found [0-9]+ file\(s\) which are unhandled"; then
+        echo "documentation warnings in $target" >&2
+        exit 1
+    fi
+done
+echo "documentation: no warnings"

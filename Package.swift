@@ -42,7 +42,10 @@ let package = Package(
             ],
             swiftSettings: sharedSettings
         ),
-        .target(name: "TraplineC", dependencies: ["Trapline", "TraplineCore", "TraplineStages"], swiftSettings: sharedSettings),
+        // The C ABI over `Pipeline` (include/trapline.h).
+        .target(
+            name: "TraplineC", dependencies: ["Trapline", "TraplineCore", "TraplineStages"],
+            swiftSettings: sharedSettings),
         // Sidecar mode: the OTLP/HTTP receiver, /metrics and the otlphttp exporter.
         .target(
             name: "TraplineServer",

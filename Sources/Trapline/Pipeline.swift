@@ -29,6 +29,7 @@ public final class Pipeline: Sendable {
     }
 
     private let requests: RequestPipeline
+    private let chain: StageChain
     private let totals = Totals()
 
     /// Builds a pipeline from the text of a pipeline file (its receivers and exporters are not
@@ -45,6 +46,7 @@ public final class Pipeline: Sendable {
         var loaded = ConfigLoader.load(yaml: yaml, file: "pipeline.yaml", environment: environment)
         guard loaded.diagnostics.isEmpty else { throw ConfigurationError(diagnostics: loaded.diagnostics.sorted) }
         loaded.stages = StageChain(loaded.stages.stages + extraStages)
+        chain = loaded.stages
         do throws(IOFailure) {
             requests = try RequestPipeline(loaded: loaded, routes: [])
         } catch {
@@ -88,7 +90,33 @@ public final class Pipeline: Sendable {
             firstError: outcome.firstError)
     }
 
-    /// The accounting of every body so far: `received = forwarded + filtered + blocked + rejected`.
+    /// Runs the stages over a batch the caller decoded (or built) itself: rows a stage drops are
+    /// cleared in `mask`, trap events land in `traps`. The batch's own rejections and the rows
+    /// are added to the running accounting.
+    ///
+    /// - Parameters:
+    ///   - batch: the spans, rewritten in place by stages that change rows.
+    ///   - mask: reset to keep every row, then cleared for the rows the stages drop.
+    ///   - traps: reset, then filled with the batch's trap events.
+    /// - Returns: what each stage did, in order. Allocates the counts array, not per record.
+    @discardableResult
+    public func process(_ batch: inout SpanBatch, mask: inout RowMask, traps: inout TrapLedger) -> [StageCounts] {
+        var counts: [StageCounts] = []
+        chain.run(&batch, mask: &mask, counts: &counts, traps: &traps)
+        totals.add(BatchAccounting.counts(for: batch, mask: mask, stages: counts), traps: traps.events)
+        return counts
+    }
+
+    /// Runs the stages over a batch of log records; see the span variant.
+    @discardableResult
+    public func process(_ batch: inout LogBatch, mask: inout RowMask, traps: inout TrapLedger) -> [StageCounts] {
+        var counts: [StageCounts] = []
+        chain.run(&batch, mask: &mask, counts: &counts, traps: &traps)
+        totals.add(BatchAccounting.counts(for: batch, mask: mask, stages: counts), traps: traps.events)
+        return counts
+    }
+
+    /// The accounting of every body and batch so far: `received = forwarded + filtered + blocked + rejected`.
     public var records: RecordCounts { totals.records }
 
     /// Trap events identified and blocked so far (TER with the density estimated: the blocked
@@ -105,11 +133,13 @@ private final class Totals: @unchecked Sendable {
     private var counts = RecordCounts()
     private var escape = TrapEscapeRate()
 
-    func add(_ outcome: RequestOutcome) {
+    func add(_ outcome: RequestOutcome) { add(outcome.records, traps: outcome.trapEvents) }
+
+    func add(_ records: RecordCounts, traps: [TrapLedger.Event]) {
         lock.withLock {
-            counts += outcome.records
-            escape.identified += outcome.trapEvents.count
-            escape.blocked += outcome.trapEvents.filter(\.blocked).count
+            counts += records
+            escape.identified += traps.count
+            escape.blocked += traps.filter(\.blocked).count
         }
     }
 

@@ -29,7 +29,8 @@ enum OTLPWire {
         let text = message ?? ""
         if type == .json {
             let key = signal == .traces ? "rejectedSpans" : "rejectedLogRecords"
-            return Array("{\"partialSuccess\":{\"\(key)\":\"\(rejected)\",\"errorMessage\":\(jsonString(text))}}".utf8)
+            return Array(
+                "{\"partialSuccess\":{\"\(key)\":\"\(rejected)\",\"errorMessage\":\(JSONQuoting.quoted(text))}}".utf8)
         }
         var inner: [UInt8] = []
         if rejected > 0 {
@@ -45,7 +46,7 @@ enum OTLPWire {
     /// `google.rpc.Status` (code 3, INVALID_ARGUMENT, for a request that cannot be read; other
     /// codes for refusals).
     static func status(code: Int, message: String, as type: MediaType) -> [UInt8] {
-        if type == .json { return Array("{\"code\":\(code),\"message\":\(jsonString(message))}".utf8) }
+        if type == .json { return Array("{\"code\":\(code),\"message\":\(JSONQuoting.quoted(message))}".utf8) }
         var bytes: [UInt8] = [0x08]
         appendVarint(UInt64(code), to: &bytes)
         appendString(field: 2, message, to: &bytes)
@@ -67,28 +68,6 @@ enum OTLPWire {
             guard reader.skip(wire) else { return 0 }
         }
         return 0
-    }
-
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out +=
-                        "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
-                        + String(scalar.value, radix: 16)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 
     private static func appendVarint(_ value: UInt64, to bytes: inout [UInt8]) {

@@ -47,30 +47,8 @@ public struct TrapStage: Stage {
         }
         let firstEvent = (traps.events.count, traps.blockedRows.count)
         var outcome = RuleOutcome()
-        var stamps = TrapStamps()
         var claimed: [Bool] = []
-        for rule in rules where rule.signal == .traces {
-            let rows: [Int32]
-            do throws(RuleRuntimeError) {
-                rows = try rule.condition.matchingRows(in: batch, mask: mask, errors: &outcome)
-            } catch {
-                outcome.fail(error)
-                break
-            }
-            guard !rows.isEmpty else { continue }
-            if claimed.isEmpty { claimed = Array(repeating: false, count: batch.count) }
-            for row in rows where !claimed[Int(row)] {
-                claimed[Int(row)] = true
-                stamps.stamp(
-                    rule.trapClass, rule.action, rule.remedy, &batch.attributes, &batch.spanAttributes[Int(row)],
-                    &batch.storage)
-                batch.markModified(Int(row))
-                let evidence = batch.withBytes { bytes in
-                    "span '\(String(decoding: bytes[batch.names[Int(row)]], as: UTF8.self))' trace \(batch.traceIDs[Int(row)]) span \(batch.spanIDs[Int(row)])"
-                }
-                record(rule, row: row, evidence: evidence, line: nil, &mask, &counts, &traps)
-            }
-        }
+        runRules(.traces, &batch, &mask, &counts, &traps, &outcome, &claimed)
         finish(outcome, firstEvent: firstEvent, &mask, &counts, &traps)
     }
 
@@ -81,30 +59,36 @@ public struct TrapStage: Stage {
         for row in mask.kept.indices where mask.kept[row] { traps.see(batch.times[row]) }
         let firstEvent = (traps.events.count, traps.blockedRows.count)
         var outcome = RuleOutcome()
-        var stamps = TrapStamps()
         var claimed: [Bool] = []
-        for rule in rules where rule.signal == .logs {
+        runRules(.logs, &batch, &mask, &counts, &traps, &outcome, &claimed)
+        if !outcome.failed, let buildLogs { scanBuildLog(buildLogs, &batch, &mask, &counts, &traps, &claimed) }
+        finish(outcome, firstEvent: firstEvent, &mask, &counts, &traps)
+    }
+
+    /// Runs the rules of `signal` in order: a record is one event of the first rule that matches
+    /// it (`claimed`), marked with the trap's attributes, and blocked when the rule says so.
+    private func runRules<Batch: TrapRuleBatch>(
+        _ signal: RuleSignal, _ batch: inout Batch, _ mask: inout RowMask, _ counts: inout StageCounts,
+        _ traps: inout TrapLedger, _ outcome: inout RuleOutcome, _ claimed: inout [Bool]
+    ) {
+        var stamps = TrapStamps()
+        for rule in rules where rule.signal == signal {
             let rows: [Int32]
             do throws(RuleRuntimeError) {
-                rows = try rule.condition.matchingRows(in: batch, mask: mask, errors: &outcome)
+                rows = try batch.rows(matching: rule.condition, mask: mask, errors: &outcome)
             } catch {
                 outcome.fail(error)
-                break
+                return
             }
             guard !rows.isEmpty else { continue }
-            if claimed.isEmpty { claimed = Array(repeating: false, count: batch.count) }
+            if claimed.isEmpty { claimed = Array(repeating: false, count: batch.recordCount) }
             for row in rows where !claimed[Int(row)] {
                 claimed[Int(row)] = true
-                stamps.stamp(
-                    rule.trapClass, rule.action, rule.remedy, &batch.attributes, &batch.recordAttributes[Int(row)],
-                    &batch.storage)
-                batch.markModified(Int(row))
-                let (evidence, line) = Self.describe(row: Int(row), of: batch)
+                batch.stamp(rule, row: Int(row), &stamps)
+                let (evidence, line) = batch.evidence(row: Int(row))
                 record(rule, row: row, evidence: evidence, line: line, &mask, &counts, &traps)
             }
         }
-        if !outcome.failed, let buildLogs { scanBuildLog(buildLogs, &batch, &mask, &counts, &traps, &claimed) }
-        finish(outcome, firstEvent: firstEvent, &mask, &counts, &traps)
     }
 
     private func record(
@@ -143,7 +127,7 @@ public struct TrapStage: Stage {
     }
 
     /// The body of a log record and its text line (`log.file.line_number`), for the report.
-    private static func describe(row: Int, of batch: LogBatch) -> (String, Int?) {
+    static func describe(row: Int, of batch: LogBatch) -> (String, Int?) {
         batch.withBytes { bytes in
             let body = batch.bodies[row]
             let text = body.kind == .string ? String(decoding: bytes[body.slice], as: UTF8.self) : ""
@@ -318,4 +302,52 @@ extension StageChain {
         }
         return classes.sorted()
     }
+}
+
+/// What the trap rules need from a batch of spans or of log records.
+protocol TrapRuleBatch {
+    var recordCount: Int { get }
+    func rows(matching condition: MatchProgram, mask: RowMask, errors: inout RuleOutcome) throws(RuleRuntimeError)
+        -> [Int32]
+    /// Writes the trap's attributes on the record and marks it changed.
+    mutating func stamp(_ rule: TrapRule, row: Int, _ stamps: inout TrapStamps)
+    /// What the report shows of the record, and its text line if it has one.
+    func evidence(row: Int) -> (String, Int?)
+}
+
+extension SpanBatch: TrapRuleBatch {
+    var recordCount: Int { count }
+
+    func rows(matching condition: MatchProgram, mask: RowMask, errors: inout RuleOutcome) throws(RuleRuntimeError)
+        -> [Int32]
+    {
+        try condition.matchingRows(in: self, mask: mask, errors: &errors)
+    }
+
+    mutating func stamp(_ rule: TrapRule, row: Int, _ stamps: inout TrapStamps) {
+        stamps.stamp(rule.trapClass, rule.action, rule.remedy, &attributes, &spanAttributes[row], &storage)
+        markModified(row)
+    }
+
+    func evidence(row: Int) -> (String, Int?) {
+        let name = withBytes { bytes in String(decoding: bytes[names[row]], as: UTF8.self) }
+        return ("span '\(name)' trace \(traceIDs[row]) span \(spanIDs[row])", nil)
+    }
+}
+
+extension LogBatch: TrapRuleBatch {
+    var recordCount: Int { count }
+
+    func rows(matching condition: MatchProgram, mask: RowMask, errors: inout RuleOutcome) throws(RuleRuntimeError)
+        -> [Int32]
+    {
+        try condition.matchingRows(in: self, mask: mask, errors: &errors)
+    }
+
+    mutating func stamp(_ rule: TrapRule, row: Int, _ stamps: inout TrapStamps) {
+        stamps.stamp(rule.trapClass, rule.action, rule.remedy, &attributes, &recordAttributes[row], &storage)
+        markModified(row)
+    }
+
+    func evidence(row: Int) -> (String, Int?) { TrapStage.describe(row: row, of: self) }
 }

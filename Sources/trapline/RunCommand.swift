@@ -27,6 +27,9 @@ struct RunCommand: ParsableCommand {
         discussion: """
             Without --config the built-in default pipeline runs: stdin to stdout. On SIGTERM or SIGINT \
             Trapline stops reading, finishes what it has read, writes every exporter's output and exits 0.
+            With an otlp receiver it runs as a sidecar: OTLP/HTTP in, otlphttp out, /metrics, /healthz and \
+            /readyz; SIGTERM drains the queues within --shutdown-timeout, SIGHUP reloads the file (an \
+            invalid one keeps the running pipeline).
             """
     )
 

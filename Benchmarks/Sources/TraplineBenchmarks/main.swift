@@ -432,6 +432,43 @@ let trapDetection = measure("trapline decode + traps (both packs)", spans: spanC
     }
 }
 
+// TRAPLINE_CHAIN_PROBE=1: decode plus a chain of one stage that does nothing, against decode:
+// what running a stage costs before the stage does any work.
+struct NothingStage: Stage {
+    let id = "nothing"
+    func process(_ batch: inout SpanBatch, mask: inout RowMask, counts: inout StageCounts) {}
+    func process(_ batch: inout LogBatch, mask: inout RowMask, counts: inout StageCounts) {}
+}
+if ProcessInfo.processInfo.environment["TRAPLINE_CHAIN_PROBE"] != nil {
+    let nothing = StageChain([NothingStage()])
+    var nothingCounts = [StageCounts()]
+    for _ in 0..<3 {
+        let empty = measure("decode + a stage doing nothing", spans: spanCount, bytes: payloadBytes) {
+            for frame in frames {
+                decoder.decodeTraces(input: input, frame: frame, sourceOffset: frame.lowerBound, into: &batch)
+                nothingCounts[0] = StageCounts()
+                nothing.run(&batch, mask: &mask, counts: &nothingCounts)
+            }
+        }
+        let plain = measure("trapline decode", spans: spanCount, bytes: payloadBytes) {
+            for frame in frames {
+                decoder.decodeTraces(input: input, frame: frame, sourceOffset: frame.lowerBound, into: &batch)
+            }
+        }
+        let k8s = measure("decode + k8s", spans: spanCount, bytes: payloadBytes) {
+            for frame in frames {
+                decoder.decodeTraces(input: input, frame: frame, sourceOffset: frame.lowerBound, into: &batch)
+                k8sCounts[0] = StageCounts()
+                k8sChain.run(&batch, mask: &mask, counts: &k8sCounts)
+            }
+        }
+        print(
+            "empty stage \(String(format: "%.3f", plain.seconds / empty.seconds))x of decode, k8s \(String(format: "%.3f", plain.seconds / k8s.seconds))x"
+        )
+    }
+    exit(0)
+}
+
 // TRAPLINE_TRAPS_PROBE=1: each runtime rule alone, to find what costs.
 if ProcessInfo.processInfo.environment["TRAPLINE_TRAPS_PROBE"] != nil {
     let pack = BuiltinTrapPacks.decodePack(BuiltinTrapPacks.runtimeYAML, file: "runtime.yaml")

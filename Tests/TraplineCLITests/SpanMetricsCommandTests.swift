@@ -28,7 +28,15 @@ import TraplineTestSupport
 
     static func run(connector: String, workers: Int = 1) throws -> String {
         let directory = try Fixtures.temporaryDirectory().path
-        try (spans.replacingOccurrences(of: "\n", with: "") + "\n").write(
+        // One request per resource, one per line: two frames, so workers can split them.
+        let flat = spans.components(separatedBy: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined()
+        let resources = flat.dropFirst(#"{"resourceSpans":["#.count).dropLast(2)
+            .components(separatedBy: #"]}]},{"resource""#)
+        #expect(resources.count == 2)
+        let requests = [resources[0] + "]}]}", #"{"resource""# + resources[1]].map {
+            #"{"resourceSpans":["# + $0 + "]}"
+        }
+        try (requests.joined(separator: "\n") + "\n").write(
             toFile: directory + "/spans.json", atomically: true, encoding: .utf8)
         try """
         receivers: {stdin: }

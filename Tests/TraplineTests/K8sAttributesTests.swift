@@ -43,7 +43,9 @@ import TraplineTestSupport
         let json = try PodListLoader(config: Self.config(), environment: [:]).load()
         #expect(json.count == 24)
         // Eight host-network pods share the node's IP: never used to associate.
-        #expect(json.sharedIPs == ["192.168.67.2"])
+        #expect(json.sharedIPCount == 1)
+        #expect(json.isShared(ip: "192.168.67.2"))
+        #expect(json.pod(ip: "192.168.67.2") == nil)
         var yaml = Self.config()
         yaml.podListFile = Fixtures.path("k8s/pods.yaml")
         #expect(try PodListLoader(config: yaml, environment: [:]).load().count == 25)
@@ -93,6 +95,88 @@ import TraplineTestSupport
         #expect(byContainer.resourceAttributes["container.image.name"] == "docker.io/library/perl")
         #expect(byContainer.resourceAttributes["container.image.tag"] == "5.34.0")
         #expect(byContainer.resourceAttributes["k8s.cluster.uid"]?.hasPrefix("0a8fd47f") == true)
+    }
+
+    /// Drops every span of the resources whose index `drops` accepts (so the next stage sees
+    /// resources with nothing kept).
+    struct DropResources: Stage {
+        let id = "drop"
+        let drops: @Sendable (Int) -> Bool
+
+        func process(_ batch: inout SpanBatch, mask: inout RowMask, counts: inout StageCounts) {
+            for (index, resource) in batch.resources.enumerated() where drops(index) {
+                for scope in resource.scopes.range {
+                    for row in batch.scopes[scope].rows.range where mask.drop(row) { counts.filtered += 1 }
+                }
+            }
+        }
+
+        func process(_ batch: inout LogBatch, mask: inout RowMask, counts: inout StageCounts) {}
+    }
+
+    /// Many resources in one batch (more than the stage looks up at once), associated by every
+    /// kind of identifier, with misses, a shared IP and resources whose spans were all dropped
+    /// in between: each resource gets its own pod's attributes and the counts add up.
+    @Test func eachOfManyResourcesGetsItsOwnPod() throws {
+        var table = PodTable()
+        for index in 0..<2_000 {
+            table.add(
+                PodTable.Pod(attributes: [("k8s.pod.name", "pod-\(index)"), ("pod.index", "\(index)")]),
+                identifiers: PodTable.Identifiers(
+                    uid: "uid-\(index)", name: "pod-\(index)", namespace: "ns-\(index % 7)",
+                    // Pods 1990...1999 run on the host network: they share one IP.
+                    ips: [index >= 1_990 ? "192.168.0.1" : "10.\(index / 256).\(index % 256).1"],
+                    containerIDs: ["c\(index)"]))
+        }
+        #expect(table.count == 2_000 && table.sharedIPCount == 1)
+        let loaded = table
+        let stage = K8sAttributesStage(
+            id: "k8sattributes", source: PodTableSource(path: nil, initial: loaded) { loaded },
+            rules: [
+                PodAssociationRule(sources: [.resourceAttribute("k8s.pod.ip")]),
+                PodAssociationRule(sources: [.resourceAttribute("k8s.pod.uid")]),
+                PodAssociationRule(
+                    sources: [.resourceAttribute("k8s.pod.name"), .resourceAttribute("k8s.namespace.name")]),
+                PodAssociationRule(sources: [.resourceAttribute("container.id")]),
+            ])
+        // Resource r: what it carries, and the pod it must get (nil: a miss).
+        var resources: [(attributes: [(String, String)], pod: Int?)] = []
+        for r in 0..<83 {
+            let pod = (r * 37) % 1_990
+            switch r % 6 {
+            case 0: resources.append(([("k8s.pod.ip", "10.\(pod / 256).\(pod % 256).1")], pod))
+            case 1: resources.append(([("k8s.pod.uid", "uid-\(pod)")], pod))
+            case 2: resources.append(([("k8s.pod.name", "pod-\(pod)"), ("k8s.namespace.name", "ns-\(pod % 7)")], pod))
+            case 3: resources.append(([("container.id", "c\(pod)")], pod))
+            case 4: resources.append(([("k8s.pod.name", "pod-\(pod)"), ("k8s.namespace.name", "wrong")], nil))
+            default: resources.append(([("k8s.pod.ip", "192.168.0.1")], nil))
+            }
+        }
+        let json = resources.enumerated().map { index, resource in
+            let attributes = (resource.attributes + [("r", "\(index)")])
+                .map { #"{"key":"\#($0.0)","value":{"stringValue":"\#($0.1)"}}"# }.joined(separator: ",")
+            return #"{"resource":{"attributes":[\#(attributes)]},"scopeSpans":[{"spans":[{"name":"s\#(index)"}]}]}"#
+        }.joined(separator: ",")
+        var batch = TelemetryFixture.spans(#"{"resourceSpans":[\#(json)]}"#)
+        var mask = RowMask()
+        var counts: [StageCounts] = []
+        let dropped: @Sendable (Int) -> Bool = { $0 % 10 == 9 }
+        StageChain([DropResources(drops: dropped), stage]).run(&batch, mask: &mask, counts: &counts)
+
+        let views = TelemetryFixture.view(batch, mask: mask)
+        #expect(views.count == 83 - 8)
+        for view in views {
+            let r = try #require(Int(view.resourceAttributes["r"] ?? ""))
+            if let pod = resources[r].pod {
+                #expect(view.resourceAttributes["pod.index"] == "\(pod)", "resource \(r)")
+            } else {
+                #expect(view.resourceAttributes["pod.index"] == nil, "resource \(r)")
+            }
+        }
+        let live = (0..<83).filter { !dropped($0) }
+        #expect(counts[1].associationLookups == live.count)
+        #expect(counts[1].associationMisses == live.filter { resources[$0].pod == nil }.count)
+        #expect(counts[1].sharedIPMisses == live.filter { $0 % 6 == 5 }.count)
     }
 
     @Test func missesAreCountedWithTheirReason() throws {

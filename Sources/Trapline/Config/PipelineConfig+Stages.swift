@@ -1,5 +1,5 @@
 import TraplineCore
-public import TraplineRules
+import TraplineRules
 public import TraplineStages
 
 extension PipelineConfig {

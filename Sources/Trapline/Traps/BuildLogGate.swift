@@ -1,5 +1,5 @@
 import Foundation
-public import TraplineCore
+import TraplineCore
 public import TraplineStages
 
 #if canImport(Glibc)

@@ -1,4 +1,4 @@
-public import TraplineCore
+import TraplineCore
 
 /// Reads and writes the protobuf forms of nested values: `AnyValue`, `ArrayValue` and
 /// `KeyValueList` content. The decoders validated these bytes already, so a read that fails

@@ -1,4 +1,4 @@
-public import TraplineCore
+import TraplineCore
 
 /// Where an item is: its resource, scope, record row and span event.
 struct RulePosition {

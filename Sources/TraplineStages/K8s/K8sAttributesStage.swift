@@ -178,49 +178,105 @@ public struct K8sAttributesStage: Stage {
         if passthrough {
             // Agent mode: only the connection's IP, as k8s.pod.ip, for a gateway to associate by.
             guard !client.isEmpty else { return }
-            let ip = PodTable.Pod(attributes: [("k8s.pod.ip", String(decoding: client, as: UTF8.self))])
-            for index in resources.indices { add(ip, to: &resources[index], &table, &storage) }
+            var ip = PodTable()
+            ip.add(
+                PodTable.Pod(attributes: [("k8s.pod.ip", String(decoding: client, as: UTF8.self))]),
+                identifiers: PodTable.Identifiers(uid: "", name: "", namespace: "", ips: [], containerIDs: []))
+            for index in resources.indices { add(0, of: ip, to: &resources[index], &table, &storage) }
             return
         }
         let pods = source.current()
         counts.podTableSize = max(counts.podTableSize, pods.count)
-        for index in resources.indices {
-            let resource = resources[index]
-            let live = resource.scopes.range.contains { scopes[$0].rows.range.contains { mask.kept[$0] } }
-            guard live else { continue }
-            counts.associationLookups += 1
-            let association = storage.withBytes { bytes in
-                associate(resource.attributes, table, bytes, pods, client: client)
-            }
-            switch association {
-            case .found(let pod):
-                add(pods.pods[Int(pod)], to: &resources[index], &table, &storage)
-            case .sharedIP:
-                counts.associationMisses += 1
-                counts.sharedIPMisses += 1
-            case .missing:
-                counts.associationMisses += 1
+        // Resources in chunks of 16, looked up before any is enriched: with thousands of pods
+        // every lookup misses the cache twice (index slot, pod record), and misses that wait
+        // together cost about one.
+        withUnsafeTemporaryAllocation(of: PodTable.Found.self, capacity: Self.chunk) { found in
+            for chunkStart in stride(from: 0, to: resources.count, by: Self.chunk) {
+                let chunk = chunkStart..<min(chunkStart + Self.chunk, resources.count)
+                storage.withBytes { bytes in
+                    client.withUnsafeBytes { client in
+                        lookUp(resources[chunk], scopes, table, bytes, mask, pods, client: client, into: found, &counts)
+                    }
+                }
+                for index in chunk {
+                    if case .pod(let record) = found[index - chunkStart] {
+                        add(record, of: pods, to: &resources[index], &table, &storage)
+                    }
+                }
             }
         }
     }
 
-    private enum Association {
-        case found(Int32)
-        case sharedIP
-        case missing
+    /// Finds the pods of a chunk of resources, in passes: identifiers (from the batch, in
+    /// cache), then a tight loop loading each index slot, one loading each candidate record, and
+    /// the lookups proper, which now find their memory loaded.
+    private func lookUp(
+        _ resources: ArraySlice<ResourceEntry>, _ scopes: [ScopeEntry], _ table: AttributeTable,
+        _ bytes: BatchBytes, _ mask: RowMask, _ pods: PodTable, client: UnsafeRawBufferPointer,
+        into found: UnsafeMutableBufferPointer<PodTable.Found>, _ counts: inout StageCounts
+    ) {
+        withUnsafeTemporaryAllocation(of: Identifier.self, capacity: resources.count) { identifiers in
+            for (offset, resource) in resources.enumerated() {
+                let live = resource.scopes.range.contains { scopes[$0].rows.range.contains { mask.kept[$0] } }
+                identifiers[offset] =
+                    live ? identifierOf(resource.attributes, table, bytes, pods, client: client) : .dead
+            }
+            var touched: UInt64 = 0
+            for identifier in identifiers {
+                if let hash = identifier.hash { touched &+= pods.touchSlot(hash) }
+            }
+            for identifier in identifiers {
+                if let hash = identifier.hash { touched &+= UInt64(pods.touchCandidate(hash)) }
+            }
+            PodTable.keep(touched)
+            for (offset, identifier) in identifiers.enumerated() {
+                found[offset] = identifier.lookup(in: pods)
+                if case .dead = identifier { continue }
+                counts.associationLookups += 1
+                switch found[offset] {
+                case .pod: break
+                case .sharedIP:
+                    counts.associationMisses += 1
+                    counts.sharedIPMisses += 1
+                case .missing: counts.associationMisses += 1
+                }
+            }
+        }
+    }
+
+    /// Resources looked up together.
+    private static let chunk = 16
+
+    /// What a resource is looked up by (its bytes are valid inside the batch's byte view).
+    private enum Identifier {
+        /// No kept record: not looked up.
+        case dead
+        /// No rule applies: a miss.
+        case none
+        case key(PodTable.Kind, UnsafeRawBufferPointer, hash: UInt64)
+        case name(UnsafeRawBufferPointer, namespace: UnsafeRawBufferPointer, hash: UInt64)
+
+        var hash: UInt64? {
+            switch self {
+            case .dead, .none: nil
+            case .key(_, _, let hash), .name(_, _, let hash): hash
+            }
+        }
+
+        func lookup(in pods: PodTable) -> PodTable.Found {
+            switch self {
+            case .dead, .none: .missing
+            case .key(let kind, let key, let hash): pods.lookup(kind, key, hash: hash)
+            case .name(let name, let namespace, let hash): pods.lookup(name: name, namespace: namespace, hash: hash)
+            }
+        }
     }
 
     /// Byte equality, length first (most keys differ in length).
     @inline(__always)
     static func same(_ bytes: UnsafeRawBufferPointer, _ wanted: [UInt8]) -> Bool {
         guard bytes.count == wanted.count else { return false }
-        return wanted.withUnsafeBytes { same(bytes, $0) }
-    }
-
-    @inline(__always)
-    static func same(_ bytes: UnsafeRawBufferPointer, _ wanted: UnsafeRawBufferPointer) -> Bool {
-        bytes.count == wanted.count
-            && (wanted.count == 0 || memcmp(bytes.baseAddress!, wanted.baseAddress!, wanted.count) == 0)
+        return wanted.withUnsafeBytes { PodTable.same(bytes, $0) }
     }
 
     /// Attribute names rules read, as bytes.
@@ -232,10 +288,11 @@ public struct K8sAttributesStage: Stage {
     private static let namespaceName = Array("k8s.namespace.name".utf8)
     private static let containerID = Array("container.id".utf8)
 
-    /// Finds the resource's pod: the first rule whose sources are all present decides.
-    private func associate(
-        _ range: RowRange, _ table: AttributeTable, _ bytes: BatchBytes, _ pods: PodTable, client: [UInt8]
-    ) -> Association {
+    /// What the resource's pod is looked up by: the first rule whose sources are all present decides.
+    private func identifierOf(
+        _ range: RowRange, _ table: AttributeTable, _ bytes: BatchBytes, _ pods: PodTable,
+        client: UnsafeRawBufferPointer
+    ) -> Identifier {
         func value(_ name: [UInt8]) -> UnsafeRawBufferPointer? {
             for index in range.range where table.values[index].kind == .string {
                 if Self.same(bytes[table.keys[index]], name) {
@@ -245,64 +302,64 @@ public struct K8sAttributesStage: Stage {
             }
             return nil
         }
-        func result(_ pod: Int32?) -> Association { pod.map { .found($0) } ?? .missing }
+        func key(_ kind: PodTable.Kind, _ key: UnsafeRawBufferPointer) -> Identifier {
+            .key(kind, key, hash: pods.hash(kind, key))
+        }
         for lookup in lookups {
             switch lookup {
             case .connection:
                 guard !client.isEmpty else { continue }
-                return client.withUnsafeBytes { address in
-                    pods.isShared(ip: address) ? .sharedIP : result(pods.lookup(.ip, address))
-                }
+                return key(.ip, client)
             case .nameAndNamespace:
                 guard let name = value(Self.podName), let namespace = value(Self.namespaceName) else { continue }
-                return result(pods.pod(name: name, namespace: namespace))
-            case .ip(let key):
-                guard let address = value(key) else { continue }
-                if pods.isShared(ip: address) { return .sharedIP }
-                return result(pods.lookup(.ip, address))
+                return .name(name, namespace: namespace, hash: pods.hash(namespace, name))
+            case .ip(let name):
+                guard let address = value(name) else { continue }
+                return key(.ip, address)
             case .uid:
                 guard let uid = value(Self.podUID) else { continue }
-                return result(pods.lookup(.uid, uid))
+                return key(.uid, uid)
             case .container:
                 guard let id = value(Self.containerID) else { continue }
-                return result(pods.lookup(.container, id))
+                return key(.container, id)
             case nil: continue
             }
         }
-        return .missing
+        return .none
     }
 
     /// Adds the pod's attributes the resource does not already have (existing values win, as
     /// in the Collector): the pod's bytes go to the arena in one piece, and the resource's
     /// attributes move to the end of the table once.
     private func add(
-        _ pod: PodTable.Pod, to resource: inout ResourceEntry, _ table: inout AttributeTable,
+        _ pod: Int32, of pods: PodTable, to resource: inout ResourceEntry, _ table: inout AttributeTable,
         _ storage: inout SliceStorage
     ) {
-        let range = resource.attributes
-        // Bit i: the resource already has the pod's attribute i (pods keep at most 64).
-        let present: UInt64 = storage.withBytes { bytes in
-            pod.blob.withUnsafeBytes { blob in
+        pods.withPod(pod) { blob, spans in
+            let range = resource.attributes
+            // Bit i: the resource already has the pod's attribute i (pods keep at most 64).
+            let present: UInt64 = storage.withBytes { bytes in
                 var present: UInt64 = 0
-                for (index, span) in pod.spans.prefix(64).enumerated() {
-                    let key = UnsafeRawBufferPointer(rebasing: blob[Int(span.key.0)..<Int(span.key.0 + span.key.1)])
-                    if range.range.contains(where: { Self.same(bytes[table.keys[$0]], key) }) {
+                for (index, span) in spans.prefix(64).enumerated() {
+                    let key = UnsafeRawBufferPointer(
+                        rebasing: blob[Int(span.keyStart)..<Int(span.keyStart + span.keyCount)])
+                    if range.range.contains(where: { PodTable.same(bytes[table.keys[$0]], key) }) {
                         present |= 1 << UInt64(index)
                     }
                 }
                 return present
             }
+            let wanted = spans.count >= 64 ? UInt64.max : (1 << UInt64(spans.count)) - 1
+            guard present != wanted else { return }
+            let base = storage.appendToArena(blob).offset
+            resource.attributes = table.copyToEnd(range)
+            for (index, span) in spans.prefix(64).enumerated() where present & (1 << UInt64(index)) == 0 {
+                table.append(
+                    key: .arena(start: base + Int(span.keyStart), count: Int(span.keyCount)),
+                    value: .slice(.string, .arena(start: base + Int(span.valueStart), count: Int(span.valueCount))))
+                resource.attributes.count += 1
+            }
+            resource.isModified = true
         }
-        let wanted = pod.spans.count >= 64 ? UInt64.max : (1 << UInt64(pod.spans.count)) - 1
-        guard present != wanted else { return }
-        let base = storage.appendToArena(pod.blob).offset
-        resource.attributes = table.copyToEnd(range)
-        for (index, span) in pod.spans.prefix(64).enumerated() where present & (1 << UInt64(index)) == 0 {
-            table.append(
-                key: .arena(start: base + Int(span.key.0), count: Int(span.key.1)),
-                value: .slice(.string, .arena(start: base + Int(span.value.0), count: Int(span.value.1))))
-            resource.attributes.count += 1
-        }
-        resource.isModified = true
     }
 }

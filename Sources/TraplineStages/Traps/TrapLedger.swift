@@ -1,4 +1,4 @@
-public import TraplineCore
+import TraplineCore
 
 /// What a rule's action does with the records it identifies.
 public enum TrapAction: String, Hashable, Sendable, CaseIterable {

@@ -1,5 +1,5 @@
 public import TraplineCore
-public import TraplineRules
+import TraplineRules
 
 /// The `traps` processor: identifies trap events with its rules, marks each record with
 /// `trap.class`, `trap.action` and `trap.remedy`, and blocks what a `block` rule identified

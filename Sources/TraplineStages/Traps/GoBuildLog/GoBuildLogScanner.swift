@@ -211,7 +211,7 @@ public struct GoBuildLogScanner: Sendable {
             let words = listing.split(whereSeparator: { $0 == " " || $0 == "\t" })
             if words.count == 2, words[0] == "U" {
                 undefined.append((words[1], line.number))
-            } else if words.count == 3, words[1].count == 1, words[1] != "U", words[0].allSatisfy { $0.isHexDigit } {
+            } else if words.count == 3, words[1].count == 1, words[1] != "U", words[0].allSatisfy(\.isHexDigit) {
                 defined.insert(words[2])
             }
         }

@@ -74,6 +74,13 @@ public struct TransformProgram: Sendable {
                         if case .set(let path, .constant(.string(let text))) = editor {
                             // A literal string goes to the arena once per batch, shared by every item.
                             let slice = batch.storage.appendToArena(text.utf8)
+                            if RuleEvaluator<Batch>.setsRecordAttribute(path, group.context) {
+                                var updates = selected.map {
+                                    RecordAttributeUpdate(row: $0, value: .slice(.string, slice))
+                                }
+                                evaluator.setRecordAttribute(path.literalKey!, &updates, &batch, group.context)
+                                continue
+                            }
                             for item in selected {
                                 let position = batch.position(
                                     of: Int(item), in: group.context, eventOwners: eventOwners)
@@ -87,6 +94,14 @@ public struct TransformProgram: Sendable {
                             // A number computed from fields: the whole column at once.
                             values.removeAll(keepingCapacity: true)
                             if column.evaluate(selected, batch, group.context, eventOwners, into: &values) {
+                                if RuleEvaluator<Batch>.setsRecordAttribute(path, group.context) {
+                                    var updates = zip(selected, values).map {
+                                        RecordAttributeUpdate(
+                                            row: $0, value: AnyValueRef(kind: .int, payload: UInt64(bitPattern: $1)))
+                                    }
+                                    evaluator.setRecordAttribute(path.literalKey!, &updates, &batch, group.context)
+                                    continue
+                                }
                                 for (index, item) in selected.enumerated() {
                                     let position = batch.position(
                                         of: Int(item), in: group.context, eventOwners: eventOwners)

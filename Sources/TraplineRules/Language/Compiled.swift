@@ -19,6 +19,12 @@ indirect enum Compiled: Sendable {
         if case .constant(let value) = self { return value }
         return nil
     }
+
+    /// The string, when the expression is a constant string.
+    var constantString: String? {
+        if case .constant(.string(let string)) = self { return string }
+        return nil
+    }
 }
 
 /// A path into the item: its field and the keys after it.

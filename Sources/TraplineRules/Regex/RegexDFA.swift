@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 /// A DFA for "does the pattern match", built in full when the regex is compiled.
 ///
 /// States are sets of NFA positions. Unanchored, every step also re-enters the program's start
@@ -16,6 +22,10 @@ final class RegexDFA: Sendable {
     private let startInside: Int32
     /// The state no match can come from (an empty set), or -1 when there is none.
     private let dead: Int32
+    /// Per state, the one byte that leaves it when every other byte loops back (-1 otherwise).
+    /// An unanchored search spends most of its time in such a state (waiting for the pattern's
+    /// first byte), and `memchr` finds that byte many bytes at a time.
+    private let escapes: [Int16]
 
     static let maxStates = 2_000
 
@@ -85,6 +95,14 @@ final class RegexDFA: Sendable {
                 for byte in members { transitions[Int(state) * 256 + Int(byte)] = target }
             }
         }
+        escapes = (0..<states.count).map { state in
+            var escape: Int16 = -1
+            for byte in 0..<256 where transitions[state * 256 + byte] != Int32(state) {
+                guard escape == -1 else { return -1 }
+                escape = Int16(byte)
+            }
+            return escape
+        }
         self.transitions = transitions
         self.matching = matching
         self.acceptsAtEnd = acceptsAtEnd
@@ -137,16 +155,29 @@ final class RegexDFA: Sendable {
     func isMatch(_ bytes: UnsafeRawBufferPointer) -> Bool {
         transitions.withUnsafeBufferPointer { table in
             matching.withUnsafeBufferPointer { matching in
-                var state = Int(start)
-                if matching[state] { return true }
-                let dead = Int(self.dead)
-                for byte in bytes {
-                    // Safe: every entry of a built state is a valid state index.
-                    state = Int(table[state &* 256 &+ Int(byte)])
+                escapes.withUnsafeBufferPointer { escapes in
+                    var state = Int(start)
                     if matching[state] { return true }
-                    if state == dead { return false }
+                    guard let base = bytes.baseAddress else { return acceptsAtEnd[state] }
+                    let dead = Int(self.dead)
+                    var index = 0
+                    while index < bytes.count {
+                        let escape = escapes[state]
+                        if escape >= 0 {
+                            // Nothing but `escape` leaves this state: jump to it.
+                            guard let found = memchr(base + index, Int32(escape), bytes.count - index) else {
+                                return acceptsAtEnd[state]
+                            }
+                            index = UnsafeRawPointer(found) - base
+                        }
+                        // Safe: every entry of a built state is a valid state index.
+                        state = Int(table[state &* 256 &+ Int(bytes[index])])
+                        if matching[state] { return true }
+                        if state == dead { return false }
+                        index += 1
+                    }
+                    return acceptsAtEnd[state]
                 }
-                return acceptsAtEnd[state]
             }
         }
     }

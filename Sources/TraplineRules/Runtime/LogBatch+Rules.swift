@@ -60,6 +60,12 @@ extension LogBatch: RuleBatch {
         findAttribute(attributes, attributeRange(owner, at: position), key: key, bytes)
     }
 
+    mutating func editRecordAttributes<Result>(
+        _ body: (inout AttributeTable, inout [RowRange], inout SliceStorage) -> Result
+    ) -> Result {
+        body(&attributes, &recordAttributes, &storage)
+    }
+
     mutating func editAttributes<Result>(
         _ owner: AttributeOwner, at position: RulePosition,
         _ body: (inout AttributeTable, inout RowRange, inout SliceStorage) -> Result

@@ -54,6 +54,12 @@ protocol RuleBatch: Sendable {
         _ body: (inout AttributeTable, inout RowRange, inout SliceStorage) -> Result
     ) -> Result
 
+    /// Runs `body` on the record attribute table, every record's range and the batch storage at
+    /// once (editors that change many records in one pass).
+    mutating func editRecordAttributes<Result>(
+        _ body: (inout AttributeTable, inout [RowRange], inout SliceStorage) -> Result
+    ) -> Result
+
     /// Marks what holds `field` at `position` as changed, so encoders write it from columns.
     mutating func markModified(_ context: RuleContext, at position: RulePosition)
 

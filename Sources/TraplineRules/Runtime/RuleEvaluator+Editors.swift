@@ -261,6 +261,14 @@ enum RuleReplacement {
     }
 }
 
+/// One record's new attribute value, for `RuleEvaluator.setRecordAttribute`.
+struct RecordAttributeUpdate {
+    var row: Int32
+    var value: AnyValueRef
+    /// The row of the table holding the key already (-1: none; filled in while setting).
+    var existing: Int32 = -1
+}
+
 extension RuleEvaluator {
     /// Runs one editor on every item of `items` (a context's item indexes): the editor is taken
     /// apart once, and the hot editors loop over the items with their parts in hand, so no item
@@ -276,18 +284,48 @@ extension RuleEvaluator {
                 let position = batch.position(of: Int(item), in: context, eventOwners: eventOwners)
                 if Self.removeAttribute(owner, literal, &batch, position) { batch.markModified(owner, at: position) }
             }
+        case .replacePattern(let path, let regex, let replacement)
+        where path.keys.count == 1 && path.literalKey != nil && path.field.attributeOwner != nil
+            && regex.dfa != nil && replacement.constantString != nil:
+            // `replace_pattern(x.attributes["literal"], "re", "literal")`, the common form: one
+            // pass finds, tests, replaces and stores each value in place.
+            replaceInAttribute(
+                items, path.field.attributeOwner!, path.literalKey!, regex, replacement.constantString!, &batch,
+                context, eventOwners)
         case .replacePattern(let path, let regex, let replacement):
             var candidates = items
+            var prechecked = false
             if case .attributes(let owner) = path.field, path.keys.count == 1, let key = path.literalKey,
                 let dfa = regex.dfa
             {
                 // One pass over the column keeps the items whose attribute is a string the DFA
                 // matches; only those pay for reading, replacing and writing.
                 candidates = Self.matching(items, owner, key, dfa, in: batch, context, eventOwners)
+                prechecked = true
             }
             for item in candidates {
                 let position = batch.position(of: Int(item), in: context, eventOwners: eventOwners)
-                do { try replacePattern(path, regex, replacement, &batch, position) } catch {
+                do {
+                    try replacePattern(path, regex, replacement, &batch, position, prechecked: prechecked)
+                } catch {
+                    try Self.absorb(error, errorMode, &tally)
+                }
+            }
+        case .set(let path, let value) where Self.setsRecordAttribute(path, context):
+            try setRecordAttribute(path.literalKey!, value, items, &batch, context, errorMode, &tally)
+        case .set(let path, let value)
+        where path.keys.count == 1 && path.literalKey != nil && path.field.attributeOwner != nil:
+            // `set(x.attributes["literal"], …)`: owner and key taken out once, not per item.
+            let owner = path.field.attributeOwner!
+            let key = path.literalKey!
+            for item in items {
+                let position = batch.position(of: Int(item), in: context, eventOwners: eventOwners)
+                do {
+                    let newValue = try evaluateNow(value, batch, position)
+                    if newValue.isNull { continue }
+                    setAttribute(owner, key, newValue, &batch, position)
+                    batch.markModified(owner, at: position)
+                } catch {
                     try Self.absorb(error, errorMode, &tally)
                 }
             }
@@ -305,6 +343,139 @@ extension RuleEvaluator {
             for item in items {
                 let position = batch.position(of: Int(item), in: context, eventOwners: eventOwners)
                 do { try execute(editor, &batch, position) } catch { try Self.absorb(error, errorMode, &tally) }
+            }
+        }
+    }
+
+    /// `set(span.attributes["literal"], value)` (or a log record's) on every item at once. Item
+    /// by item, an attribute the record lacks moved its whole range to the end of the table
+    /// (several array appends, each checking uniqueness and capacity); here the values are
+    /// computed first, the table grows once by what every record needs, and the ranges move
+    /// in one pass over raw buffers. Items are records (span or log context), each once.
+    mutating func setRecordAttribute(
+        _ key: [UInt8], _ value: Compiled, _ items: [Int32], _ batch: inout Batch, _ context: RuleContext,
+        _ errorMode: RuleErrorMode, _ tally: inout RuleTally
+    ) throws(RuleRuntimeError) {
+        var updates: [RecordAttributeUpdate] = []
+        updates.reserveCapacity(items.count)
+        for item in items {
+            do {
+                let position = batch.position(of: Int(item), in: context, eventOwners: [])
+                let newValue = try evaluateNow(value, batch, position)
+                guard let stored = storedValue(newValue, &batch.storage) else { continue }
+                updates.append(RecordAttributeUpdate(row: item, value: stored))
+            } catch {
+                try Self.absorb(error, errorMode, &tally)
+            }
+        }
+        setRecordAttribute(key, &updates, &batch, context)
+    }
+
+    /// Whether `set` on `path` can take the many-records path: a literal key of the record's
+    /// own attributes, with items that are records (each at most once).
+    static func setsRecordAttribute(_ path: RulePath, _ context: RuleContext) -> Bool {
+        path.keys.count == 1 && path.literalKey != nil && path.field.attributeOwner == .record
+            && (context == .span || context == .log)
+    }
+
+    /// Sets attribute `key` of each record in `updates` to its value (see above).
+    mutating func setRecordAttribute(
+        _ key: [UInt8], _ updates: inout [RecordAttributeUpdate], _ batch: inout Batch, _ context: RuleContext
+    ) {
+        guard !updates.isEmpty else { return }
+        var keySlice = internedKey(key)
+        if keySlice == nil {
+            let slice = batch.storage.appendToArena(key)
+            keySlice = slice
+            if let identity = key.withUnsafeBufferPointer({ $0.baseAddress }) {
+                keySlices.append((UnsafeRawPointer(identity), slice))
+            }
+        }
+        let newKey = keySlice!
+        batch.editRecordAttributes { table, ranges, storage in
+            // Which records have the key already, and how many rows the others need.
+            var extra = 0
+            storage.withBytes { bytes in
+                key.withUnsafeBytes { key in
+                    for index in updates.indices {
+                        let range = ranges[Int(updates[index].row)]
+                        if let row = range.range.first(where: { keyEquals(bytes[table.keys[$0]], key) }) {
+                            updates[index].existing = Int32(row)
+                        } else {
+                            extra += Int(range.count) + 1
+                        }
+                    }
+                }
+            }
+            var cursor = table.keys.count
+            if extra > 0 {
+                table.keys.append(contentsOf: repeatElement(.empty, count: extra))
+                table.values.append(contentsOf: repeatElement(.absent, count: extra))
+            }
+            table.keys.withUnsafeMutableBufferPointer { keys in
+                table.values.withUnsafeMutableBufferPointer { values in
+                    ranges.withUnsafeMutableBufferPointer { ranges in
+                        for update in updates {
+                            if update.existing >= 0 {
+                                values[Int(update.existing)] = update.value
+                                continue
+                            }
+                            let range = ranges[Int(update.row)]
+                            let count = Int(range.count)
+                            // Safe: source rows lie before `cursor`, destination rows at and after it.
+                            keys.baseAddress!.advanced(by: cursor).update(
+                                from: keys.baseAddress!.advanced(by: Int(range.start)), count: count)
+                            values.baseAddress!.advanced(by: cursor).update(
+                                from: values.baseAddress!.advanced(by: Int(range.start)), count: count)
+                            keys[cursor + count] = newKey
+                            values[cursor + count] = update.value
+                            ranges[Int(update.row)] = RowRange(start: cursor, end: cursor + count + 1)
+                            cursor += count + 1
+                        }
+                    }
+                }
+            }
+        }
+        for update in updates {
+            batch.markModified(.record, at: batch.position(of: Int(update.row), in: context, eventOwners: []))
+        }
+    }
+
+    /// `replace_pattern` of a literal template over one literal-keyed attribute of every item.
+    /// A read-only pass over the column lets the DFA reject most values; only the matches are
+    /// then replaced, the new value going to the arena with the attribute's row pointing at it
+    /// (the row stays where it is: no range moves).
+    mutating func replaceInAttribute(
+        _ items: [Int32], _ owner: AttributeOwner, _ key: [UInt8], _ regex: ByteRegex, _ template: String,
+        _ batch: inout Batch, _ context: RuleContext, _ eventOwners: [Int32]
+    ) {
+        guard let dfa = regex.dfa else { return }
+        let matches = Self.matching(items, owner, key, dfa, in: batch, context, eventOwners)
+        guard !matches.isEmpty else { return }
+        let vm = scratchVM ?? RegexPikeVM(program: regex.program)
+        scratchVM = vm
+        var output: [UInt8] = []
+        swap(&output, &scratchOutput)
+        defer { swap(&output, &scratchOutput) }
+        key.withUnsafeBytes { key in
+            for item in matches {
+                let position = batch.position(of: Int(item), in: context, eventOwners: eventOwners)
+                let replaced = batch.editAttributes(owner, at: position) { table, range, storage -> Bool in
+                    let row = storage.withBytes { bytes -> Int? in
+                        // The first row with the key decides (as reading the attribute does).
+                        guard let row = range.range.first(where: { keyEquals(bytes[table.keys[$0]], key) }),
+                            table.values[row].kind == .string,
+                            RuleReplacement.replaceAll(
+                                regex, in: bytes[table.values[row].slice], with: template, vm: vm, into: &output,
+                                prechecked: true)
+                        else { return nil }
+                        return row
+                    }
+                    guard let row else { return false }
+                    table.values[row] = .slice(.string, storage.appendToArena(output))
+                    return true
+                }
+                if replaced { batch.markModified(owner, at: position) }
             }
         }
     }
@@ -336,14 +507,20 @@ extension RuleEvaluator {
         tally.record(error)
     }
 
-    /// `replace_pattern` on one item: the DFA rejects most values before any buffer is touched;
-    /// a replaced value is copied to the arena once and the field points at it.
+    /// `replace_pattern` on one item: the DFA rejects most values before any buffer is touched
+    /// (unless `prechecked`: the caller's pass over the column already ran it); a replaced value
+    /// is copied to the arena once and the field points at it.
     mutating func replacePattern(
-        _ path: RulePath, _ regex: ByteRegex, _ replacement: Compiled, _ batch: inout Batch, _ position: RulePosition
+        _ path: RulePath, _ regex: ByteRegex, _ replacement: Compiled, _ batch: inout Batch, _ position: RulePosition,
+        prechecked: Bool = false
     ) throws(RuleRuntimeError) {
         let current = try readNow(path, batch, position)
-        let candidate = batch.storage.withBytes { bytes in current.withUTF8(bytes) { regex.dfa?.isMatch($0) ?? true } }
-        guard candidate == true else { return }
+        if !prechecked {
+            let candidate = batch.storage.withBytes { bytes in
+                current.withUTF8(bytes) { regex.dfa?.isMatch($0) ?? true }
+            }
+            guard candidate == true else { return }
+        }
         let template = try evaluateString(replacement, batch, position)
         let vm = scratchVM ?? RegexPikeVM(program: regex.program)
         var output: [UInt8] = []
@@ -612,7 +789,7 @@ extension RuleEvaluator {
         }
     }
 
-    private mutating func setAttribute(
+    mutating func setAttribute(
         _ owner: AttributeOwner, _ key: [UInt8], _ value: RuleValue, _ batch: inout Batch, _ position: RulePosition
     ) {
         var interned = internedKey(key)

@@ -122,6 +122,12 @@ extension SpanBatch: RuleBatch {
         }
     }
 
+    mutating func editRecordAttributes<Result>(
+        _ body: (inout AttributeTable, inout [RowRange], inout SliceStorage) -> Result
+    ) -> Result {
+        body(&attributes, &spanAttributes, &storage)
+    }
+
     mutating func editAttributes<Result>(
         _ owner: AttributeOwner, at position: RulePosition,
         _ body: (inout AttributeTable, inout RowRange, inout SliceStorage) -> Result

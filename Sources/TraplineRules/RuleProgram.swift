@@ -149,22 +149,30 @@ public struct RuleOutcome: Sendable {
 /// scopes that still have kept records.
 func liveItems<Batch: RuleBatch>(_ batch: Batch, _ context: RuleContext, mask: RowMask, eventOwners: [Int32]) -> [Int32]
 {
+    // Room for every item at once (growing by doubling cost several allocations per batch).
+    var items: [Int32] = []
     switch context {
     case .span, .log:
-        return (0..<batch.count).compactMap { mask.kept[$0] ? Int32($0) : nil }
+        items.reserveCapacity(batch.count)
+        for row in 0..<batch.count where mask.kept[row] { items.append(Int32(row)) }
     case .spanevent:
-        return eventOwners.indices.compactMap { mask.kept[Int(eventOwners[$0])] ? Int32($0) : nil }
+        items.reserveCapacity(eventOwners.count)
+        for event in eventOwners.indices where mask.kept[Int(eventOwners[event])] { items.append(Int32(event)) }
     case .scope:
-        return batch.scopes.indices.compactMap { scope in
-            batch.scopes[scope].rows.range.contains { mask.kept[$0] } ? Int32(scope) : nil
+        items.reserveCapacity(batch.scopes.count)
+        for scope in batch.scopes.indices where batch.scopes[scope].rows.range.contains(where: { mask.kept[$0] }) {
+            items.append(Int32(scope))
         }
     case .resource:
-        return batch.resources.indices.compactMap { resource in
-            batch.resources[resource].scopes.range.contains { scope in
-                batch.scopes[scope].rows.range.contains { mask.kept[$0] }
-            } ? Int32(resource) : nil
+        items.reserveCapacity(batch.resources.count)
+        for resource in batch.resources.indices
+        where batch.resources[resource].scopes.range.contains(where: { scope in
+            batch.scopes[scope].rows.range.contains { mask.kept[$0] }
+        }) {
+            items.append(Int32(resource))
         }
     }
+    return items
 }
 
 /// Nanoseconds since the epoch, for `Now()`.

@@ -1,4 +1,5 @@
 import Testing
+import TraplineCore
 import TraplineRules
 import TraplineTestSupport
 
@@ -29,6 +30,43 @@ import TraplineTestSupport
         let app = try #require(views.first { $0.name == "app_3" })
         #expect(app.attributes == ["process.command_line": "run --password=***-v", "service.namespace": "shop"])
         #expect(views.first { $0.name == "GET /healthz" }?.attributes == [:])
+    }
+
+    /// The editors that change every record of a batch in one pass (set of a record attribute,
+    /// delete_key, replace_pattern with a literal): keys new to some records and present in
+    /// others, a `where` that selects some, values computed per record.
+    @Test func columnEditorsChangeEachRecordOnItsOwn() throws {
+        let statements = [
+            #"set(span.attributes["http.request.method"], "PATCH") where span.name == "charge""#,
+            #"set(span.attributes["duration_ms"], (span.end_time_unix_nano - span.start_time_unix_nano) / 1000000)"#,
+            #"set(span.attributes["tier"], "gold") where span.kind == SPAN_KIND_SERVER"#,
+            #"set(span.attributes["span_name"], span.name)"#,
+            #"delete_key(span.attributes, "container.name")"#,
+            #"replace_pattern(span.attributes["http.request.method"], "^P", "p")"#,
+        ]
+        let views = try spans(statements)
+        // Row counts too: a views' dictionary would hide a key left twice.
+        var batch = TelemetryFixture.spans(RuleFixtures.traces)
+        var mask = RowMask()
+        mask.reset(count: batch.count)
+        _ = TransformProgram(groups: [try RuleFixtures.group(statements: statements, signal: .traces)])
+            .apply(to: &batch, mask: mask)
+        #expect(batch.spanAttributes.map(\.count) == [4, 6, 3, 4])
+        let byName = Dictionary(uniqueKeysWithValues: views.map { ($0.name, $0.attributes) })
+        #expect(
+            byName["GET /healthz"] == [
+                "http.request.method": "GET", "duration_ms": "5", "tier": "gold", "span_name": "GET /healthz",
+            ])
+        #expect(
+            byName["app_3"] == [
+                "http.request.method": "pOST", "process.command_line": "run --password=secret -v",
+                "service.namespace": "shop", "retries": "3", "duration_ms": "2000", "span_name": "app_3",
+            ])
+        #expect(byName["db query"] == ["db.system": "postgresql", "duration_ms": "1500", "span_name": "db query"])
+        #expect(
+            byName["charge"] == [
+                "http.request.method": "pATCH", "duration_ms": "300", "tier": "gold", "span_name": "charge",
+            ])
     }
 
     @Test func limitKeepsPriorityKeysFirstAndTruncateCutsValues() throws {

@@ -181,12 +181,17 @@ final class RegexProgram: Sendable {
     /// Whether the program branches (alternation, repetition). Without branches a match that
     /// starts at a position has one end, which the anchored DFA finds without the Pike VM.
     let hasSplits: Bool
+    /// The one byte every match starts with, when there is exactly one (searched with `memchr`).
+    let firstByte: UInt8?
 
     init(instructions: [RegexInstruction], slotCount: Int, usesWordBoundary: Bool) {
         self.instructions = instructions
         self.slotCount = slotCount
         self.usesWordBoundary = usesWordBoundary
-        firstBytes = Self.firstBytes(instructions)
+        let firstBytes = Self.firstBytes(instructions)
+        self.firstBytes = firstBytes
+        let candidates = firstBytes.map { set in (0...255).filter { set.contains(UInt8($0)) } } ?? []
+        firstByte = candidates.count == 1 ? UInt8(candidates[0]) : nil
         hasSplits = instructions.contains { if case .split = $0 { true } else { false } }
     }
 

@@ -61,8 +61,7 @@ struct ColumnSelector<Batch: RuleBatch> {
             var hits = items
             try select(inner, &hits, batch, bytes, &tally)
             items = Self.difference(items, hits)
-        case .compare(let op, let left, let right)
-        where IntegerColumn(left) != nil && IntegerColumn(right) != nil:
+        case .compare(let op, let left, let right) where IntegerColumn.isColumn(left) && IntegerColumn.isColumn(right):
             // Numbers and times: both sides as columns of integers, compared in one loop.
             guard selectIntegers(op, IntegerColumn(left)!, IntegerColumn(right)!, &items, batch) else {
                 try generic(condition, &items, batch, bytes, &tally)
@@ -222,6 +221,8 @@ struct ColumnSelector<Batch: RuleBatch> {
 
     static func difference(_ a: [Int32], _ b: [Int32]) -> [Int32] {
         var result: [Int32] = []
+        // Room for all of `a` at once: growing by doubling cost several allocations per batch.
+        result.reserveCapacity(a.count)
         var j = 0
         for value in a {
             while j < b.count && b[j] < value { j += 1 }
@@ -263,17 +264,40 @@ indirect enum IntegerColumn {
     case constant(Int64)
     case binary(BinaryOperator, IntegerColumn, IntegerColumn)
 
+    /// Whether `IntegerColumn(expression)` would succeed, without building it (building one
+    /// allocates a box per node).
+    static func isColumn(_ expression: Compiled) -> Bool {
+        switch expression {
+        case .constant(.int), .constant(.time), .constant(.duration): return true
+        case .path(let path) where path.keys.isEmpty: return isIntegerField(path.field)
+        case .arithmetic(let op, let left, let right):
+            guard isColumn(left), isColumn(right) else { return false }
+            guard op == .divide else { return true }
+            switch right {
+            case .constant(.int(let divisor)), .constant(.time(let divisor)), .constant(.duration(let divisor)):
+                return divisor != 0
+            default: return false
+            }
+        default: return false
+        }
+    }
+
+    private static func isIntegerField(_ field: RuleField) -> Bool {
+        switch field {
+        case .startTime, .endTime, .kind, .statusCode, .flags, .droppedAttributesCount(.record),
+            .droppedEventsCount, .droppedLinksCount, .eventTime, .logTime, .observedTime, .severityNumber:
+            true
+        default: false
+        }
+    }
+
     init?(_ expression: Compiled) {
         switch expression {
         case .constant(.int(let value)), .constant(.time(let value)), .constant(.duration(let value)):
             self = .constant(value)
         case .path(let path) where path.keys.isEmpty:
-            switch path.field {
-            case .startTime, .endTime, .kind, .statusCode, .flags, .droppedAttributesCount(.record),
-                .droppedEventsCount, .droppedLinksCount, .eventTime, .logTime, .observedTime, .severityNumber:
-                self = .field(path.field)
-            default: return nil
-            }
+            guard Self.isIntegerField(path.field) else { return nil }
+            self = .field(path.field)
         case .arithmetic(let op, let left, let right):
             guard let lhs = IntegerColumn(left), let rhs = IntegerColumn(right) else { return nil }
             // Division only by a constant that is not zero, so no item can fail.
@@ -288,6 +312,7 @@ indirect enum IntegerColumn {
     func evaluate<Batch: RuleBatch>(
         _ items: [Int32], _ batch: Batch, _ context: RuleContext, _ eventOwners: [Int32], into column: inout [Int64]
     ) -> Bool {
+        column.reserveCapacity(column.count + items.count)
         switch self {
         case .constant(let value):
             column.append(contentsOf: repeatElement(value, count: items.count))

@@ -1,5 +1,11 @@
 import TraplineCore
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 /// Map edits that read entries and decide (`plan`), then change the map (`apply`), so the same
 /// decision code serves attribute tables (zero-copy) and owned maps (`cache`, nested values).
 enum MapOperation {
@@ -194,7 +200,12 @@ enum RuleReplacement {
         let firstBytes = program.firstBytes
         var start = position
         while start <= text.count {
-            if let firstBytes {
+            if let firstByte = program.firstByte {
+                guard start < text.count,
+                    let found = memchr(text.baseAddress! + start, Int32(firstByte), text.count - start)
+                else { return nil }
+                start = UnsafeRawPointer(found) - text.baseAddress!
+            } else if let firstBytes {
                 while start < text.count && !firstBytes.contains(text[start]) { start += 1 }
                 if start >= text.count { return nil }
             }
@@ -278,6 +289,9 @@ extension RuleEvaluator {
         errorMode: RuleErrorMode, tally: inout RuleTally
     ) throws(RuleRuntimeError) {
         switch editor {
+        case .deleteKey(let path, _, .some(let literal))
+        where path.keys.isEmpty && path.field.attributeOwner == .record && (context == .span || context == .log):
+            Self.removeRecordAttribute(literal, items, &batch, context)
         case .deleteKey(let path, _, .some(let literal)) where path.keys.isEmpty && path.field.attributeOwner != nil:
             let owner = path.field.attributeOwner!
             for item in items {
@@ -629,6 +643,44 @@ extension RuleEvaluator {
     }
 
     /// Removes `key` from an owner's attributes in place; whether it was there.
+    /// `delete_key(span.attributes, "literal")` (or a log record's) on every item in one pass over
+    /// raw buffers: the rows after the key's move up by one within the record's range.
+    static func removeRecordAttribute(
+        _ key: [UInt8], _ items: [Int32], _ batch: inout Batch, _ context: RuleContext
+    ) {
+        var removed: [Int32] = []
+        removed.reserveCapacity(items.count)
+        batch.editRecordAttributes { table, ranges, storage in
+            storage.withBytes { bytes in
+                key.withUnsafeBytes { wanted in
+                    table.keys.withUnsafeMutableBufferPointer { keys in
+                        table.values.withUnsafeMutableBufferPointer { values in
+                            for item in items {
+                                let range = ranges[Int(item)]
+                                guard let found = range.range.first(where: { sameBytes(bytes[keys[$0]], wanted) })
+                                else { continue }
+                                let following = range.range.upperBound - found - 1
+                                // Safe: both runs lie inside the record's range, and rows are
+                                // plain values (the move is a memmove of overlapping bytes).
+                                UnsafeMutableRawPointer(keys.baseAddress! + found).copyMemory(
+                                    from: keys.baseAddress! + found + 1,
+                                    byteCount: following * MemoryLayout<ByteSlice>.stride)
+                                UnsafeMutableRawPointer(values.baseAddress! + found).copyMemory(
+                                    from: values.baseAddress! + found + 1,
+                                    byteCount: following * MemoryLayout<AnyValueRef>.stride)
+                                ranges[Int(item)].count -= 1
+                                removed.append(item)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for item in removed {
+            batch.markModified(.record, at: batch.position(of: Int(item), in: context, eventOwners: []))
+        }
+    }
+
     static func removeAttribute(_ owner: AttributeOwner, _ key: [UInt8], _ batch: inout Batch, _ position: RulePosition)
         -> Bool
     {

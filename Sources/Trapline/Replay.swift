@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 import TraplineCore
 import TraplineStages
 
@@ -53,6 +54,9 @@ public struct Replay {
             trapClasses: options.stages.trapClasses)
         let workers = max(1, options.workers)
         let observedTime = options.observedTimeUnixNano ?? Self.now()
+        // One processor per worker; with several, this thread is one of them (it takes frames
+        // once it has merged and read, see below) and the pool runs the others, so the threads
+        // busy at once never outnumber the workers asked for.
         let processors = (0..<workers).map { _ in
             FrameProcessor(
                 encodesProto: options.routes.contains { $0.format == .proto && !$0.isQuarantine },
@@ -70,7 +74,7 @@ public struct Replay {
             _ = slots.initialize(from: repeatElement(FrameOutcome(), count: windowFrames))
             return slots
         }
-        let states = UnsafeMutableBufferPointer<FrameProcessor>.allocate(capacity: workers)
+        let states = UnsafeMutableBufferPointer<FrameProcessor>.allocate(capacity: processors.count)
         _ = states.initialize(from: processors)
         defer {
             for slots in slotSets {
@@ -82,7 +86,7 @@ public struct Replay {
             states.deallocate()
         }
         var spanMetrics = options.spanMetrics.map(SpanMetricsTable.init)
-        let pool = workers > 1 ? WorkerPool(workers: workers) : nil
+        let pool = workers > 1 ? WorkerPool(workers: workers - 1) : nil
         defer { pool?.shutDown() }
         let start = Clock.nanoseconds()
         var progress = ReplayProgress(bytesTotal: expansion.files.reduce(0) { $0 + Self.size(of: $1) })
@@ -107,13 +111,14 @@ public struct Replay {
                 let window = current.window
                 nonisolated(unsafe) let workerStates = states
                 nonisolated(unsafe) let workerSlots = slots
+                // Frames go to whichever thread asks next (not in fixed shares): with this
+                // thread also running, a fixed share left one worker's frames waiting while the
+                // other had finished, and the window waited for the slowest.
+                let cursor = FrameCursor()
                 if let pool, window.count > 1 {
-                    let workers = states.count
                     pool.begin { worker in
-                        var index = worker
-                        while index < window.count {
+                        while let index = cursor.next(below: window.count) {
                             workerStates[worker].process(window[index], path: path, into: &workerSlots[index])
-                            index += workers
                         }
                     }
                 } else {
@@ -129,7 +134,13 @@ public struct Replay {
                 let ended = window.isEmpty || current.readFailure != nil || stopped
                 let next =
                     ended ? ([], nil) : Self.readWindow(&reader, frames: windowFrames, bytes: options.windowBytes)
-                if let pool, window.count > 1 { pool.wait() }
+                if let pool, window.count > 1 {
+                    // Merged and read: take frames too until none are left, then wait.
+                    while let index = cursor.next(below: window.count) {
+                        states[workers - 1].process(window[index], path: path, into: &slots[index])
+                    }
+                    pool.wait()
+                }
                 if let readFailure = current.readFailure { report.inputFailures.append(readFailure) }
                 if ended {
                     failure =
@@ -281,5 +292,16 @@ public struct ReplayProgress: Sendable {
         text += "  \(Int(recordsPerSecond)) records/s  \(rejected) rejected"
         if let left = secondsLeft { text += String(format: "  ETA %d:%02d", Int(left) / 60, Int(left) % 60) }
         return text
+    }
+}
+
+/// The next frame of a window to process, shared by the threads processing it.
+final class FrameCursor: Sendable {
+    private let taken = Atomic<Int>(0)
+
+    /// The next index below `count`, or nil when every frame is taken.
+    func next(below count: Int) -> Int? {
+        let index = taken.wrappingAdd(1, ordering: .relaxed).oldValue
+        return index < count ? index : nil
     }
 }

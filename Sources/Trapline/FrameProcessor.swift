@@ -174,7 +174,7 @@ struct FrameProcessor {
             guard let frame = deferred.load(into: &frameBuffer) else {
                 // The file shrank after the frame was found in it.
                 let error = DecodeError(
-                    .truncatedFrame, offset: deferred.sourceOffset, value: deferred.fileRegion?.count)
+                    .inputShrank, offset: deferred.sourceOffset, value: deferred.fileRegion?.count)
                 outcome.records += BatchAccounting.counts(rejectedRecords: 1)
                 outcome.rejections.append(Rejection(source: path, error: error, records: 1))
                 return

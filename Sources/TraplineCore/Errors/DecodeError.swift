@@ -41,6 +41,9 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let truncatedFrame = Code("truncated_frame")
         /// A frame larger than the configured limit.
         public static let frameTooLarge = Code("frame_too_large")
+        /// A file that became shorter while it was read (another process truncated it): the
+        /// frames past its new end are gone.
+        public static let inputShrank = Code("input_shrank")
         /// A protobuf request whose records are neither spans nor log records.
         public static let unknownSignal = Code("unknown_signal")
         /// gzip data that zlib cannot inflate (bad header, data or CRC).
@@ -75,7 +78,7 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let all: [Code] = [
             .truncatedVarint, .varintTooLong, .truncatedFixed, .lengthPastEnd, .invalidWireType, .fieldNumberZero,
             .wrongWireType, .unbalancedGroup, .nestingTooDeep, .invalidUTF8, .invalidIDLength, .invalidParent,
-            .truncatedFrame, .frameTooLarge, .unknownSignal, .corruptGzip, .decompressedTooLarge,
+            .truncatedFrame, .frameTooLarge, .inputShrank, .unknownSignal, .corruptGzip, .decompressedTooLarge,
             .unsupportedCompression, .unsupportedMediaType, .invalidJSON, .wrongJSONType, .invalidHexID, .invalidNumber,
             .loneSurrogate,
             .invalidBase64, .unknownEnumName, .unsupportedSignal, .ruleError,
@@ -142,6 +145,8 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         case .invalidParent: text = "its resource or scope was rejected"
         case .truncatedFrame:
             text = "frame of \(value ?? 0) bytes runs past the end of the input (\(limit ?? 0) bytes left)"
+        case .inputShrank:
+            text = "the file shrank while being read (truncated by another process?): the frame of \(value ?? 0) bytes here is gone"
         case .frameTooLarge:
             text =
                 value.map { "frame of \($0) bytes is over the \(limit ?? 0)-byte limit" }

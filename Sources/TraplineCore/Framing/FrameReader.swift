@@ -57,6 +57,11 @@ public struct FrameReader {
         var prefix = [UInt8](repeating: 0, count: 10)
         let got = try readAt(&prefix, offset: file.position, file: file)
         let offset = file.position
+        if got < min(prefix.count, file.size - offset) {
+            // Fewer bytes than the file had when it was opened: it was truncated meanwhile.
+            finish()
+            return .rejected(DecodeError(.inputShrank, offset: offset, value: file.size - offset), records: 1)
+        }
         var prefixLength = 0
         var length = -1
         if format == .otlpProtoLengthPrefixed {
@@ -90,7 +95,10 @@ public struct FrameReader {
         }
         // The signal from the frame's head; the whole frame only when its head does not tell.
         var head = [UInt8](repeating: 0, count: min(length, 4096))
-        _ = try readAt(&head, offset: start, file: file)
+        guard try readAt(&head, offset: start, file: file) == head.count else {
+            finish()
+            return .rejected(DecodeError(.inputShrank, offset: offset, value: length), records: 1)
+        }
         var signal = options.signal ?? head.withUnsafeBytes { SignalDetector.detect($0, clipped: true) }
         if signal == nil && options.signal == nil && length > head.count {
             var whole = [UInt8](repeating: 0, count: length)

@@ -146,7 +146,9 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         case .truncatedFrame:
             text = "frame of \(value ?? 0) bytes runs past the end of the input (\(limit ?? 0) bytes left)"
         case .inputShrank:
-            text = "the file shrank while being read (truncated by another process?): the frame of \(value ?? 0) bytes here is gone"
+            text =
+                "the file shrank while being read (truncated by another process?): "
+                + "the frame of \(value ?? 0) bytes here is gone"
         case .frameTooLarge:
             text =
                 value.map { "frame of \($0) bytes is over the \(limit ?? 0)-byte limit" }

@@ -17,5 +17,8 @@ for sanitizer in "${sanitizers[@]}"; do
     esac
     echo "== swift test --sanitize=$sanitizer"
     swift build --build-tests --sanitize="$sanitizer" --build-path ".build-$sanitizer"
-    swift test --skip-build --sanitize="$sanitizer" --build-path ".build-$sanitizer"
+    # CABITests link a C and a Go program against libTraplineC.so; instrumented, the library
+    # needs its sanitizer's runtime in those programs too (gcc and cgo have their own, which do
+    # not mix with the toolchain's), so they run in the plain suite only.
+    swift test --skip-build --sanitize="$sanitizer" --build-path ".build-$sanitizer" --skip CABITests
 done

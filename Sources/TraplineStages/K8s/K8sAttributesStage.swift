@@ -178,11 +178,12 @@ public struct K8sAttributesStage: Stage {
         if passthrough {
             // Agent mode: only the connection's IP, as k8s.pod.ip, for a gateway to associate by.
             guard !client.isEmpty else { return }
-            var ip = PodTable()
-            ip.add(
-                PodTable.Pod(attributes: [("k8s.pod.ip", String(decoding: client, as: UTF8.self))]),
-                identifiers: PodTable.Identifiers(uid: "", name: "", namespace: "", ips: [], containerIDs: []))
-            for index in resources.indices { add(0, of: ip, to: &resources[index], &table, &storage) }
+            let ip = PodTable.Pod(attributes: [("k8s.pod.ip", String(decoding: client, as: UTF8.self))])
+            ip.blob.withUnsafeBytes { blob in
+                ip.spans.withUnsafeBufferPointer { spans in
+                    for index in resources.indices { add(blob, spans, to: &resources[index], &table, &storage) }
+                }
+            }
             return
         }
         let pods = source.current()
@@ -335,31 +336,38 @@ public struct K8sAttributesStage: Stage {
         _ pod: Int32, of pods: PodTable, to resource: inout ResourceEntry, _ table: inout AttributeTable,
         _ storage: inout SliceStorage
     ) {
-        pods.withPod(pod) { blob, spans in
-            let range = resource.attributes
-            // Bit i: the resource already has the pod's attribute i (pods keep at most 64).
-            let present: UInt64 = storage.withBytes { bytes in
-                var present: UInt64 = 0
-                for (index, span) in spans.prefix(64).enumerated() {
-                    let key = UnsafeRawBufferPointer(
-                        rebasing: blob[Int(span.keyStart)..<Int(span.keyStart + span.keyCount)])
-                    if range.range.contains(where: { PodTable.same(bytes[table.keys[$0]], key) }) {
-                        present |= 1 << UInt64(index)
-                    }
+        pods.withPod(pod) { blob, spans in add(blob, spans, to: &resource, &table, &storage) }
+    }
+
+    /// Adds attributes given as bytes and where each lies within them (a pod's, or the
+    /// connection's IP in passthrough mode).
+    private func add(
+        _ blob: UnsafeRawBufferPointer, _ spans: UnsafeBufferPointer<PodTable.AttributeSpan>,
+        to resource: inout ResourceEntry, _ table: inout AttributeTable, _ storage: inout SliceStorage
+    ) {
+        let range = resource.attributes
+        // Bit i: the resource already has the pod's attribute i (pods keep at most 64).
+        let present: UInt64 = storage.withBytes { bytes in
+            var present: UInt64 = 0
+            for (index, span) in spans.prefix(64).enumerated() {
+                let key = UnsafeRawBufferPointer(
+                    rebasing: blob[Int(span.keyStart)..<Int(span.keyStart + span.keyCount)])
+                if range.range.contains(where: { PodTable.same(bytes[table.keys[$0]], key) }) {
+                    present |= 1 << UInt64(index)
                 }
-                return present
             }
-            let wanted = spans.count >= 64 ? UInt64.max : (1 << UInt64(spans.count)) - 1
-            guard present != wanted else { return }
-            let base = storage.appendToArena(blob).offset
-            resource.attributes = table.copyToEnd(range)
-            for (index, span) in spans.prefix(64).enumerated() where present & (1 << UInt64(index)) == 0 {
-                table.append(
-                    key: .arena(start: base + Int(span.keyStart), count: Int(span.keyCount)),
-                    value: .slice(.string, .arena(start: base + Int(span.valueStart), count: Int(span.valueCount))))
-                resource.attributes.count += 1
-            }
-            resource.isModified = true
+            return present
         }
+        let wanted = spans.count >= 64 ? UInt64.max : (1 << UInt64(spans.count)) - 1
+        guard present != wanted else { return }
+        let base = storage.appendToArena(blob).offset
+        resource.attributes = table.copyToEnd(range)
+        for (index, span) in spans.prefix(64).enumerated() where present & (1 << UInt64(index)) == 0 {
+            table.append(
+                key: .arena(start: base + Int(span.keyStart), count: Int(span.keyCount)),
+                value: .slice(.string, .arena(start: base + Int(span.valueStart), count: Int(span.valueCount))))
+            resource.attributes.count += 1
+        }
+        resource.isModified = true
     }
 }

@@ -2,7 +2,8 @@
 # The whole test suite on a fresh machine: installs what it needs, checks formatting, runs
 # swift test (Swift Testing), checks that the DocC documentation builds without warnings, then
 # builds and runs the embedding example (Examples/), which uses Trapline as a library the way
-# another collector would.
+# another collector would, and ends with a one-minute fuzz smoke of each libFuzzer target
+# (Fuzz/run.sh; a crash fails the run and its input lands in fuzz-artifacts/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/install-test-deps.sh
@@ -18,3 +19,11 @@ case "$example" in
     "requests 20 received 2000 forwarded 1441 filtered 559 blocked 0 rejected 0 traps 88 output "*) ;;
     *) echo "embedding example: unexpected result" >&2; exit 1 ;;
 esac
+for target in decode rules; do
+    bash Fuzz/run.sh 60 "$target" > "${TMPDIR:-/tmp}/trapline-fuzz-$target.log" 2>&1 || {
+        tail -n 40 "${TMPDIR:-/tmp}/trapline-fuzz-$target.log" >&2
+        echo "fuzz smoke: $target found a crash (input in fuzz-artifacts/)" >&2
+        exit 1
+    }
+    echo "fuzz smoke: $target $(grep -o 'Done [0-9]* runs in [0-9]* second(s)' "${TMPDIR:-/tmp}/trapline-fuzz-$target.log")"
+done

@@ -14,6 +14,9 @@ let package = Package(
     products: [
         .library(name: "Trapline", targets: ["Trapline", "TraplineStages", "TraplineRules", "TraplineCore"]),
         .executable(name: "trapline", targets: ["trapline"]),
+        // Sidecar mode (OTLP/HTTP receiver, otlphttp exporter, /metrics) for embedders on SwiftNIO;
+        // the fuzz package (Fuzz/) drives its request handler in process.
+        .library(name: "TraplineServer", targets: ["TraplineServer"]),
         // The C ABI (include/trapline.h) for collectors written in C or Go.
         .library(name: "TraplineC", type: .dynamic, targets: ["TraplineC"]),
     ],

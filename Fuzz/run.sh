@@ -1,42 +1,95 @@
 #!/usr/bin/env bash
-# Builds a libFuzzer target (the sources it needs compiled in, with AddressSanitizer) and fuzzes it.
-#   Fuzz/run.sh [SECONDS] [decode|rules]   (default 60 s of decode: the CI smoke; use 600+ for a real run)
-#   decode: detection, framing, gzip, both decoders, text, re-encoding (Fuzz/DecodeFuzzTarget.swift)
-#   rules:  OTTL parser/compiler/evaluator and the regex engine (Fuzz/RulesFuzzTarget.swift)
-# Seeds come from Fixtures/; findings land in fuzz-artifacts/ and belong in Fixtures/regressions/.
+# Builds a libFuzzer target (with AddressSanitizer) and fuzzes it.
+#   Fuzz/run.sh [SECONDS] [TARGET]   (default 60 s of decode: the CI smoke; use 1800 for a real run)
+# Targets compiled here with swiftc, from the sources they need:
+#   decode:       detection, framing, gzip, both decoders, text, re-encoding (Fuzz/DecodeFuzzTarget.swift)
+#   rules:        OTTL parser/compiler/evaluator and the regex engine (Fuzz/RulesFuzzTarget.swift)
+# Targets of the fuzz package (Fuzz/Package.swift, `swift build --sanitize fuzzer`):
+#   config:       the YAML -> pipeline builder (Fuzz/Sources/FuzzConfig)
+#   http:         the sidecar's OTLP/HTTP request handler, in process (Fuzz/Sources/FuzzHTTP)
+#   text:         the text-log splitter against a reference splitter (Fuzz/Sources/FuzzText)
+#   differential: the protobuf decoder and encoders against libprotobuf-c (Fuzz/Sources/FuzzDifferential)
+# Seeds come from Fixtures/ and Pipelines/; findings land in fuzz-artifacts/ and belong in
+# Fixtures/regressions/ (replayed by `swift test`, RegressionTests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 target="${2:-decode}"
 work="${FUZZ_WORK:-.build-fuzz}/$target"
 mkdir -p "$work/corpus" fuzz-artifacts
-sources=$(find Sources/TraplineCore -name '*.swift' | sort)
-case "$target" in
-    decode) entry=Fuzz/DecodeFuzzTarget.swift ;;
-    rules)
-        entry=Fuzz/RulesFuzzTarget.swift
-        # One module: the Rules sources with their imports of Core taken out.
-        mkdir -p "$work/rules"
-        for file in $(find Sources/TraplineRules -name '*.swift' | sort); do
-            sed -E 's/^(public )?import TraplineCore$//' "$file" > "$work/rules/$(basename "$file")"
-        done
-        sources="$sources $(find "$work/rules" -name '*.swift' | sort)"
-        ;;
-    *) echo "unknown target $target (decode or rules)" >&2; exit 64 ;;
-esac
-swiftc -sanitize=fuzzer,address -parse-as-library -O -g \
-    -module-name TraplineFuzz -I Sources/CZlib -lz $sources "$entry" -o "$work/trapline-fuzz"
 seeds="$work/seeds"
 rm -rf "$seeds"
 mkdir -p "$seeds"
-if [ "$target" = rules ]; then
-    # Seeds: every rule and pattern of the shipped pipelines, one per file.
-    grep -hoE "^ *- .*" Pipelines/*.yaml | sed -E 's/^ *- //' | awk '{ print > "'"$seeds"'/rule-" NR }'
-else
-    find Fixtures -type f ! -name '*.md' -size -64k -print0 | while IFS= read -r -d '' file; do
-        cp "$file" "$seeds/$(echo "$file" | tr '/' '_')"
+
+# Small fixtures matching a pattern, one seed each, prefixed with the bytes given (printf format).
+seed_fixtures() {
+    local prefix="$1"
+    shift
+    find Fixtures -type f "$@" -size -64k -print0 | while IFS= read -r -d '' file; do
+        { printf "$prefix"; cat "$file"; } > "$seeds/$(echo "$file" | tr '/' '_')"
     done
-fi
-"$work/trapline-fuzz" -max_total_time="$seconds" -max_len=16384 -timeout=10 -rss_limit_mb=4096 \
+}
+
+build_package_target() {
+    command -v protoc-c >/dev/null || apt-get install -y protobuf-c-compiler libprotobuf-c-dev >/dev/null
+    # The Swift driver keeps only the last -sanitize flag it is given, and SwiftPM gives one per
+    # --sanitize: without the combined flag the Swift code would be built without libFuzzer's
+    # coverage (only the C targets would have it). -enable-testing: the http target reaches the
+    # receiver's internal request handler.
+    swift build --package-path Fuzz -c release --sanitize fuzzer --sanitize address \
+        -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing --product "$1" >&2
+    program="Fuzz/.build/release/$1"
+}
+
+case "$target" in
+    decode | rules)
+        sources=$(find Sources/TraplineCore -name '*.swift' | sort)
+        entry=Fuzz/DecodeFuzzTarget.swift
+        if [ "$target" = rules ]; then
+            entry=Fuzz/RulesFuzzTarget.swift
+            # One module: the Rules sources with their imports of Core taken out.
+            mkdir -p "$work/rules"
+            for file in $(find Sources/TraplineRules -name '*.swift' | sort); do
+                sed -E 's/^(public )?import TraplineCore$//' "$file" > "$work/rules/$(basename "$file")"
+            done
+            sources="$sources $(find "$work/rules" -name '*.swift' | sort)"
+            # Every rule and pattern of the shipped pipelines, one per file.
+            grep -hoE "^ *- .*" Pipelines/*.yaml | sed -E 's/^ *- //' | awk '{ print > "'"$seeds"'/rule-" NR }'
+        else
+            seed_fixtures "" ! -name '*.md'
+        fi
+        # shellcheck disable=SC2086
+        swiftc -sanitize=fuzzer,address -parse-as-library -O -g \
+            -module-name TraplineFuzz -I Sources/CZlib -lz $sources "$entry" -o "$work/trapline-fuzz"
+        program="$work/trapline-fuzz"
+        ;;
+    config)
+        build_package_target FuzzConfig
+        for file in Pipelines/*.yaml Fixtures/k8s/*.yaml Fixtures/corpus/otlp/collector-configs/*.yaml; do
+            cp "$file" "$seeds/$(echo "$file" | tr '/' '_')"
+        done
+        ;;
+    http)
+        build_package_target FuzzHTTP
+        python3 Fuzz/http-seeds.py "$seeds"
+        ;;
+    text)
+        build_package_target FuzzText
+        # First byte: the line limit (here 16 or 32 bytes); second: how the stream trickles.
+        seed_fixtures '\x0f\x03' -name '*.log'
+        seed_fixtures '\x1f\x05' -name '*.go'
+        printf '\x04\x01one\r\ntwo\rthree\n\n\xe2\x82\xacuro \xff bad\n' > "$seeds/terminators"
+        ;;
+    differential)
+        build_package_target FuzzDifferential
+        seed_fixtures "" \( -name '*.pb' -o -name '*.bin' \)
+        ;;
+    *)
+        echo "unknown target $target (decode, rules, config, http, text or differential)" >&2
+        exit 64
+        ;;
+esac
+# The Swift runtime's own crash handler would read the process's memory under ASan and report
+# that instead of the failure: leave crashes to libFuzzer.
+SWIFT_BACKTRACE=enable=no "$program" -max_total_time="$seconds" -max_len=16384 -timeout=10 -rss_limit_mb=4096 \
     -artifact_prefix=fuzz-artifacts/ -print_final_stats=1 "$work/corpus" "$seeds"
-# Every input that ever crashed is replayed by the test suite from Fixtures/regressions/.

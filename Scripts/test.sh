@@ -2,12 +2,14 @@
 # The whole test suite on a fresh machine: installs what it needs, checks formatting, runs
 # swift test (Swift Testing), checks that the DocC documentation builds without warnings, then
 # builds and runs the embedding example (Examples/), which uses Trapline as a library the way
-# another collector would, and ends with a one-minute fuzz smoke of each libFuzzer target
-# (Fuzz/run.sh; a crash fails the run and its input lands in fuzz-artifacts/).
+# another collector would, and ends with a one-minute fuzz smoke of each of the six libFuzzer
+# targets, two at a time, one per core (Fuzz/run.sh; a finding fails the run and its input lands
+# in fuzz-artifacts/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/install-test-deps.sh
-swift format lint --strict --recursive Sources Tests Benchmarks/Sources Examples/EmbeddingExample/Sources Package.swift
+swift format lint --strict --recursive Sources Tests Benchmarks/Sources Examples/EmbeddingExample/Sources Package.swift \
+    Fuzz/Sources Fuzz/Package.swift Fuzz/*.swift
 swift build --build-tests
 swift test --skip-build
 bash Scripts/check-docs.sh
@@ -19,11 +21,23 @@ case "$example" in
     "requests 20 received 2000 forwarded 1441 filtered 559 blocked 0 rejected 0 traps 88 output "*) ;;
     *) echo "embedding example: unexpected result" >&2; exit 1 ;;
 esac
-for target in decode rules; do
-    bash Fuzz/run.sh 60 "$target" > "${TMPDIR:-/tmp}/trapline-fuzz-$target.log" 2>&1 || {
-        tail -n 40 "${TMPDIR:-/tmp}/trapline-fuzz-$target.log" >&2
-        echo "fuzz smoke: $target found a crash (input in fuzz-artifacts/)" >&2
-        exit 1
-    }
-    echo "fuzz smoke: $target $(grep -o 'Done [0-9]* runs in [0-9]* second(s)' "${TMPDIR:-/tmp}/trapline-fuzz-$target.log")"
+fuzz_smoke() {
+    local log="${TMPDIR:-/tmp}/trapline-fuzz-$1.log"
+    if ! bash Fuzz/run.sh 60 "$1" > "$log" 2>&1; then
+        tail -n 40 "$log" >&2
+        echo "fuzz smoke: $1 found a crash or failed a check (input in fuzz-artifacts/)" >&2
+        return 1
+    fi
+    echo "fuzz smoke: $1 $(grep -o 'Done [0-9]* runs in [0-9]* second(s)' "$log")"
+}
+# The package targets share Fuzz/.build: the second of a pair waits for the first one's build.
+for pair in "decode rules" "config text" "http differential"; do
+    pids=()
+    for target in $pair; do
+        fuzz_smoke "$target" &
+        pids+=($!)
+    done
+    failed=0
+    for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+    [ "$failed" = 0 ] || exit 1
 done

@@ -105,7 +105,7 @@ final class HTTPServer: Sendable {
 
 /// One connection's requests, one at a time (HTTP/1.1 pipelining is serialised by NIO's
 /// server pipeline handler).
-private final class RequestHandler: ChannelInboundHandler {
+final class RequestHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
@@ -121,11 +121,20 @@ private final class RequestHandler: ChannelInboundHandler {
     private var started = NIODeadline.now()
     private var lastActivity = NIODeadline.now()
     private var busy = false
+    /// Where a whole request is answered: off the event loop, since decoding and stages take
+    /// CPU (the fuzz target answers in place, on an embedded channel).
+    private let offload: @Sendable (@escaping @Sendable () -> Void) -> Void
 
-    init(routes: any HTTPRoutes, readTimeout: Double, idleTimeout: Double) {
+    init(
+        routes: any HTTPRoutes, readTimeout: Double, idleTimeout: Double,
+        offload: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void = {
+            DispatchQueue.global().async(execute: $0)
+        }
+    ) {
         self.routes = routes
         self.readTimeout = readTimeout
         self.idleTimeout = idleTimeout
+        self.offload = offload
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -179,7 +188,7 @@ private final class RequestHandler: ChannelInboundHandler {
             let peer = context.remoteAddress?.ipAddress
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let eventLoop = context.eventLoop
-            DispatchQueue.global().async {
+            offload {
                 let reply = routes.respond(requestHead, body: requestBody, reservation: held, peer: peer)
                 held?.release()
                 eventLoop.execute {

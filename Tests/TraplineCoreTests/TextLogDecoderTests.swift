@@ -63,6 +63,35 @@ import TraplineTestSupport
         #expect(try FramingVerifier.disagreements(Array(text.utf8), options: options) == [])
     }
 
+    @Test func crlfJustPastTheLimitStaysOneLineBreak() throws {
+        // The CR is the 17th byte, the one the reader looks at to see whether the line ends there:
+        // cutting between it and its LF counted a line more for every such line after.
+        var options = ReadOptions()
+        options.maxLineBytes = 16
+        let text = String(repeating: "a", count: 16) + "\r\nnext\r\n" + String(repeating: "b", count: 16) + "\r\nlast"
+        let (lines, _) = try Self.decode(Array(text.utf8), options: options)
+        #expect(lines.map(\.number) == [1, 2, 3, 4])
+        #expect(try FramingVerifier.disagreements(Array(text.utf8), options: options) == [])
+    }
+
+    @Test func splitsKeepFourByteCharactersWhole() throws {
+        // A 4-byte character across the limit: the split backs up to its first byte.
+        var options = ReadOptions()
+        options.maxLineBytes = 16
+        let text = String(repeating: "a", count: 13) + String(repeating: "😀", count: 3)
+        let (lines, summary) = try Self.decode(Array(text.utf8), options: options)
+        #expect(lines.map(\.body.count) == [13, 12])
+        #expect(lines.allSatisfy { String(validating: $0.body, as: UTF8.self) != nil })
+        #expect(summary.repairedLines == 0)
+    }
+
+    @Test func limitsUnderOneCharacterAreRaisedToFourBytes() throws {
+        var options = ReadOptions()
+        options.maxLineBytes = 1
+        let (lines, _) = try Self.decode(Array("ab€😀".utf8), options: options)
+        #expect(lines.map { String(decoding: $0.body, as: UTF8.self) } == ["ab", "€", "😀"])
+    }
+
     @Test func crlfSplitAcrossReadsIsOneLineBreak() throws {
         var options = ReadOptions()
         options.inputFormat = .text

@@ -130,4 +130,17 @@ import TraplineTestSupport
         }
         #expect(disagreements.isEmpty, "\(disagreements.prefix(10).joined(separator: "\n"))")
     }
+
+    /// The config fuzz target's timeout (`regressions/fuzz/config/long-key-regex.yaml`): a
+    /// pattern whose DFA would take more building than `RegexDFA.maxWork` allows runs on the
+    /// Pike VM instead, and matches the same.
+    @Test func patternTooCostlyForTheDFAStillMatches() throws {
+        let regex = try ByteRegex("te.m|enviro" + String(repeating: ".", count: 97) + "nment")
+        #expect(regex.dfa == nil)
+        let long = "enviro" + String(repeating: "é", count: 97) + "nment"
+        #expect(regex.isMatch("x" + long + "y"))
+        #expect(regex.isMatch("a team"))
+        #expect(!regex.isMatch("enviro" + String(repeating: "x", count: 96) + "nment"))
+        #expect(Array(long.utf8).withUnsafeBytes { regex.firstMatch($0)?[0] } == 0..<long.utf8.count)
+    }
 }

@@ -159,4 +159,45 @@ import TraplineTestSupport
         #expect(found.first?.line == 3)
         #expect(found.first?.message.hasPrefix("not valid YAML") == true)
     }
+
+    /// A fuzz finding (`regressions/fuzz/config/`): a file whose first line holds 86 lone CRs.
+    /// YAML ends a line at a lone CR as at LF, and so do the diagnostics' line numbers.
+    @Test func loneCarriageReturnsEndLinesInDiagnostics() throws {
+        let text = String(
+            decoding: try Fixtures.bytes("regressions/fuzz/config/lone-cr-line-breaks.yaml"), as: UTF8.self)
+        let result = ConfigLoader.load(yaml: text, file: "lone-cr.yaml", environment: [:])
+        #expect(result.diagnostics.sorted.map(\.line) == [90])
+        let small = ConfigLoader.load(yaml: "receivers: {}\r\rprocessors: [\r", file: "cr.yaml", environment: [:])
+        #expect(small.diagnostics.sorted.map(\.line) == [4])
+    }
+
+    /// A fuzz finding (`regressions/fuzz/config/`): one mapping repeats three keys and a key that
+    /// is itself a list. Yams then names a different place on every run; the diagnostics must not
+    /// change from one load to the next.
+    @Test func duplicateKeysGiveTheSameDiagnosticsEveryTime() throws {
+        let bytes = try Fixtures.bytes("regressions/fuzz/config/duplicate-list-keys.yaml")
+        let text = String(decoding: bytes, as: UTF8.self)
+        let first = ConfigLoader.load(yaml: text, file: "fuzz.yaml", environment: [:]).diagnostics.sorted
+        #expect(
+            first.map(\.message) == [
+                "a mapping or list used as a key, more than once in one mapping",
+                "duplicate key 'connectors' in this mapping", "duplicate key 'processors' in this mapping",
+                "duplicate key 'receivers' in this mapping",
+            ])
+        for _ in 0..<20 {
+            let again = ConfigLoader.load(yaml: text, file: "fuzz.yaml", environment: [:]).diagnostics.sorted
+            #expect(again.map(\.description) == first.map(\.description))
+        }
+    }
+
+    /// The config fuzz target's timeout (`regressions/fuzz/config/long-key-regex.yaml`): a
+    /// `key_regex` of a hundred `.`s (K8sAttributesTests shows it matching). The regex itself is
+    /// valid; the mutations around it are what is reported.
+    @Test func longKeyRegexFindingGivesItsDiagnostics() throws {
+        let bytes = try Fixtures.bytes("regressions/fuzz/config/long-key-regex.yaml")
+        let text = String(decoding: bytes, as: UTF8.self)
+        let diagnostics = ConfigLoader.load(yaml: text, file: "fuzz.yaml", environment: [:]).diagnostics.sorted
+        #expect(diagnostics.map(\.line) == [20, 28, 35, 48, 64])
+        #expect(!diagnostics.contains { $0.message.contains("regex") || $0.line == 33 })
+    }
 }

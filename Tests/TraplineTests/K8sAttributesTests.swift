@@ -22,6 +22,24 @@ import TraplineTestSupport
         return config
     }
 
+    /// The config fuzz target's timeout (`regressions/fuzz/config/long-key-regex.yaml`): its
+    /// `key_regex` of a hundred `.`s was compiled again for every pod and key; compiled once, it
+    /// still picks the keys it names.
+    @Test func longKeyRegexIsCompiledOnceAndStillMatches() throws {
+        let config = Self.config {
+            var extraction = FieldExtractionConfig()
+            extraction.keyRegex = "te.m|enviro" + String(repeating: ".", count: 97) + "nment|name"
+            extraction.from = .namespace
+            $0.labels = [extraction]
+        }
+        let (view, _) = try Self.enrich([("k8s.pod.ip", "10.244.0.8")], config: config)
+        #expect(view.resourceAttributes["k8s.namespace.labels.name"] == "scraper")
+        #expect(
+            view.resourceAttributes.keys.filter { $0.hasPrefix("k8s.namespace.labels.") } == [
+                "k8s.namespace.labels.name"
+            ])
+    }
+
     /// Runs a stage over one span whose resource has `attributes`; what a sink writes, and counts.
     static func enrich(_ attributes: [(String, String)], rules: [PodAssociationRule] = [], config: K8sAttributesConfig)
         throws -> (RecordView, StageCounts)

@@ -28,7 +28,7 @@ import TraplineTestSupport
 
     @Test func everyRegressionInputHasAnExpectation() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Fixtures.path("regressions"))
-            .filter { $0 != "EXPECTED.tsv" && !$0.hasSuffix(".md") }
+            .filter { $0 != "EXPECTED.tsv" && $0 != "fuzz" && !$0.hasSuffix(".md") }
         #expect(Set(files) == Set(Self.expectations.map(\.file)))
     }
 
@@ -53,5 +53,31 @@ import TraplineTestSupport
         #expect(written.records == report.records)
         let again = Replay(options: ReplayOptions(inputs: [output], outputFormat: .none)).run()
         #expect(again.records.forwarded == report.records.forwarded)
+    }
+
+    /// What the text fuzz target found (`regressions/fuzz/text/`): each input splits into the
+    /// records the plain reference gives, whole and trickled.
+    @Test(arguments: Fixtures.files(under: "regressions/fuzz/text", suffixes: [""]))
+    func textSplitterFindingHolds(file: String) throws {
+        #expect(TextSplitCheck.problem(try Fixtures.bytes(file)) == nil)
+    }
+
+    @Test func everyFuzzTargetWithFindingsIsReplayed() throws {
+        // Findings of the text target are replayed above, of the differential target by
+        // DifferentialTests, of the config target by ConfigLoaderTests.
+        let targets = try FileManager.default.contentsOfDirectory(atPath: Fixtures.path("regressions/fuzz"))
+        #expect(Set(targets) == ["text", "differential", "config"])
+        func names(_ target: String) -> [String] {
+            Fixtures.files(under: "regressions/fuzz/" + target, suffixes: [""]).map {
+                String($0.split(separator: "/").last!)
+            }
+        }
+        #expect(names("text").count == 3)
+        // Each of these has its own test: a new finding needs one too.
+        #expect(
+            names("differential") == [
+                "bool-value-as-bytes.pb", "field-number-zero.pb", "group-in-unknown-field.pb", "overlong-varint.pb",
+            ])
+        #expect(names("config") == ["duplicate-list-keys.yaml", "lone-cr-line-breaks.yaml", "long-key-regex.yaml"])
     }
 }

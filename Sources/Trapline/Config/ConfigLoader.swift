@@ -52,12 +52,21 @@ public enum ConfigLoader {
             }
             root = decoder.convert(node)
         } catch YamlError.duplicatedKeysInMapping(let duplicates, let context) {
-            // Yams refuses duplicate keys outright, so this one problem ends the check.
-            for key in duplicates {
+            // Yams refuses duplicate keys outright, so this one problem ends the check. It names
+            // a key that is itself a mapping or list "<uncovertable>", and with one among the
+            // duplicates the place it gives changes from run to run (it sorts keys that do not
+            // compare): then the mapping cannot be placed, and the file's start is named instead.
+            let complexKey = "<uncovertable>"
+            let location =
+                duplicates.contains(complexKey)
+                ? decoder.rootLocation
+                : ConfigLocation(path: "", file: file, line: context.mark.line, column: context.mark.column)
+            for key in duplicates.sorted() {
                 decoder.diagnostics.error(
-                    "duplicate key '\(key)' in this mapping",
-                    at: ConfigLocation(path: "", file: file, line: context.mark.line, column: context.mark.column),
-                    hint: "each id may appear once")
+                    key == complexKey
+                        ? "a mapping or list used as a key, more than once in one mapping"
+                        : "duplicate key '\(key)' in this mapping",
+                    at: location, hint: "each id may appear once")
             }
             return Result(config: PipelineConfig(), diagnostics: decoder.diagnostics)
         } catch let error as YamlError {

@@ -16,6 +16,9 @@ public struct PodListError: Error, CustomStringConvertible, Sendable {
 public struct PodListLoader: Sendable {
     public let config: K8sAttributesConfig
     let environment: [String: String]
+    /// The labels' and annotations' `key_regex` (anchored to the whole key) and `regex`
+    /// settings, compiled once: compiling per pod and key cost seconds for a large pattern.
+    private let patterns: [String: ByteRegex]
 
     /// - Parameters:
     ///   - config: the processor's settings.
@@ -23,7 +26,19 @@ public struct PodListLoader: Sendable {
     public init(config: K8sAttributesConfig, environment: [String: String]? = nil) {
         self.config = config
         self.environment = environment ?? ProcessInfo.processInfo.environment
+        var patterns: [String: ByteRegex] = [:]
+        for extraction in config.labels + config.annotations {
+            for pattern in [extraction.keyRegex.map(Self.wholeKey), extraction.valueRegex].compactMap({ $0 })
+            where patterns[pattern] == nil {
+                // The configuration decoder reported a pattern that does not compile.
+                patterns[pattern] = try? ByteRegex(pattern)
+            }
+        }
+        self.patterns = patterns
     }
+
+    /// `key_regex` matches the whole key, as in the Collector.
+    private static func wholeKey(_ pattern: String) -> String { "^(?:" + pattern + ")$" }
 
     /// Reads the configured files and builds the table.
     ///
@@ -201,7 +216,7 @@ public struct PodListLoader: Sendable {
                 let fields = Self.map(sources[extraction.from] ?? [:], "metadata", kind)
                 for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
                     guard let tag = tagName(extraction, key: key, kind: kind) else { continue }
-                    put(tag, Self.valueGroup(extraction.valueRegex, value))
+                    put(tag, valueGroup(extraction.valueRegex, value))
                 }
             }
         }
@@ -214,7 +229,7 @@ public struct PodListLoader: Sendable {
         if let wanted = extraction.key {
             return wanted == key ? (extraction.tagName ?? defaultName) : nil
         }
-        guard let pattern = extraction.keyRegex, let regex = try? ByteRegex("^(?:" + pattern + ")$") else { return nil }
+        guard let pattern = extraction.keyRegex, let regex = patterns[Self.wholeKey(pattern)] else { return nil }
         let bytes = Array(key.utf8)
         guard let match = bytes.withUnsafeBytes({ regex.firstMatch($0) }) else { return nil }
         guard var name = extraction.tagName else { return defaultName }
@@ -227,9 +242,9 @@ public struct PodListLoader: Sendable {
     }
 
     /// The `value` group of `regex` in `value` (or the whole value without a regex).
-    private static func valueGroup(_ pattern: String?, _ value: String) -> String? {
+    private func valueGroup(_ pattern: String?, _ value: String) -> String? {
         guard let pattern else { return value }
-        guard let regex = try? ByteRegex(pattern), let index = regex.groupNames.firstIndex(of: "value") else {
+        guard let regex = patterns[pattern], let index = regex.groupNames.firstIndex(of: "value") else {
             return nil
         }
         let bytes = Array(value.utf8)

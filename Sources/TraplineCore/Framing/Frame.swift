@@ -8,7 +8,8 @@ public struct ReadOptions: Sendable {
     public var maxFrameBytes: Int = 256 << 20
     /// The most bytes a gzip input may inflate to.
     public var maxDecompressedBytes: Int = 4 << 30
-    /// Text lines longer than this are split into several records, in bytes.
+    /// Text lines longer than this are split into several records, in bytes (at least 4, so a
+    /// split keeps every UTF-8 character whole).
     public var maxLineBytes: Int = 1 << 20
     /// For regular files framed as protobuf streams: hand out frames as file regions for the
     /// consumer to read (`Frame.load`), instead of slices of a memory mapping. Workers then read

@@ -403,7 +403,8 @@ public struct FrameReader {
     }
 
     private mutating func nextText() throws(StreamError) -> FrameEvent? {
-        let chunk = options.maxLineBytes
+        // At least one UTF-8 character's worth, so a split never has to cut a character.
+        let chunk = max(options.maxLineBytes, 4)
         try window.fill(atLeast: chunk + 1)
         let bytes = window.available
         guard !bytes.isEmpty else { return endOfInput(nil) }
@@ -416,13 +417,22 @@ public struct FrameReader {
         } else {
             // No line end within the limit: split the line, at a UTF-8 boundary when there is one.
             cut = min(bytes.count, chunk)
+            // Step back over up to three continuation bytes to the first byte of the character
+            // the cut falls in; a fourth continuation byte means there is no character to keep.
             var back = 0
             while back < 3 && cut - back > 0 && bytes[cut - back] & 0xC0 == 0x80 { back += 1 }
-            if back < 3 && cut - back > 0 { cut -= back }
+            if cut - back > 0 && bytes[cut - back] & 0xC0 != 0x80 { cut -= back }
             splitsLine = true
         }
-        // A CR that may be the first half of a CRLF waits for the next frame.
-        if cut == bytes.count, !window.isAtStreamEnd, bytes[cut - 1] == 0x0D, cut > 1 { cut -= 1 }
+        if bytes[cut - 1] == 0x0D {
+            if cut < bytes.count && bytes[cut] == 0x0A {
+                // The LF of a CRLF goes with its CR: alone in the next frame it would end a line more.
+                cut += 1
+            } else if cut == bytes.count && !window.isAtStreamEnd && cut > 1 {
+                // A CR that may be the first half of a CRLF waits for the next frame.
+                cut -= 1
+            }
+        }
         let frame = window.takeFrame(count: cut)
         let payload = FramePayload.text(firstLine: nextLine, continuesLine: continuesLine)
         nextLine += TextLogDecoder.lineBreakCount(UnsafeRawBufferPointer(rebasing: frame.input.bytes[frame.range]))

@@ -9,7 +9,8 @@
 /// States are sets of NFA positions. Unanchored, every step also re-enters the program's start
 /// ("anywhere"); anchored, it does not ("starting here", and an empty set is a dead state). A
 /// state that contains `match` ends the search. Nil when the program uses word boundaries
-/// (they depend on the previous byte) or needs more than `maxStates` states.
+/// (they depend on the previous byte), needs more than `maxStates` states, or would take more
+/// than `maxWork` steps to build.
 final class RegexDFA: Sendable {
     /// `transitions[state * 256 + byte]`.
     private let transitions: [Int32]
@@ -28,6 +29,11 @@ final class RegexDFA: Sendable {
     private let escapes: [Int16]
 
     static let maxStates = 2_000
+    /// Positions visited by closures and scanned in states. Building a state costs one closure
+    /// (up to the whole program) per byte class, so the state cap alone lets a long pattern
+    /// take many seconds to compile (found by fuzzing a `key_regex` of a hundred `.`s). Past
+    /// this budget the Pike VM runs instead.
+    static let maxWork = 5_000_000
 
     init?(program: RegexProgram, anchored: Bool = false) {
         guard !program.usesWordBoundary else { return nil }
@@ -70,8 +76,11 @@ final class RegexDFA: Sendable {
             (startInside, dead) = (inside, empty)
             pending += [inside, empty]
         }
+        var scanned = 0
         while let state = pending.popLast() {
             let set = states[Int(state)]
+            scanned += classes.count * (set.count + restart.count)
+            guard scanned + closureBuilder.steps <= Self.maxWork else { return nil }
             // What `$` would allow if the input ended in this state.
             let atEnd = closureBuilder.closure(of: set, atStart: false, atEnd: true)
             acceptsAtEnd[Int(state)] = atEnd.contains { if case .match = instructions[$0] { true } else { false } }
@@ -190,6 +199,8 @@ struct RegexClosure {
     let instructions: [RegexInstruction]
     private var seen: [Int]
     private var generation = 0
+    /// Positions visited by every closure so far: the cost of building a DFA.
+    private(set) var steps = 0
 
     init(instructions: [RegexInstruction]) {
         self.instructions = instructions
@@ -201,6 +212,7 @@ struct RegexClosure {
         var result: [Int] = []
         var stack = positions.reversed().map { $0 }
         while let position = stack.popLast() {
+            steps += 1
             guard seen[position] != generation else { continue }
             seen[position] = generation
             switch instructions[position] {

@@ -155,12 +155,13 @@ private struct DumpText {
     mutating func keyValue(_ name: String, _ message: RawMessage, _ depth: Int) {
         var message = message
         var key = UnsafeRawBufferPointer(start: nil, count: 0)
-        var value: UnsafeRawBufferPointer?
+        // `value` met more than once merges, as protobuf merges a message: its bytes joined.
+        var value: [UInt8]?
         var keyIndex: UInt64 = 0
         while let (field, item) = message.next() {
             switch field {
             case 1: key = item.bytes
-            case 2: value = item.bytes
+            case 2: value = (value ?? []) + Array(item.bytes)
             case 3: keyIndex = item.number
             default: break
             }
@@ -169,7 +170,7 @@ private struct DumpText {
         line("key", Self.quoted(key), depth + 1)
         if let value {
             open("value", depth + 1)
-            rawAnyValue(RawMessage(value), depth + 2)
+            value.withUnsafeBytes { rawAnyValue(RawMessage($0), depth + 2) }
             close(depth + 1)
         }
         line("key_strindex", String(Int32(truncatingIfNeeded: keyIndex)), depth + 1)
@@ -216,12 +217,17 @@ private struct DumpText {
         close(depth)
     }
 
-    /// An `AnyValue` from raw bytes: the last oneof case wins, as in protobuf.
+    /// An `AnyValue` from raw bytes, as protobuf reads it: the last oneof case wins, and an array
+    /// or list following one of its own kind joins it.
     mutating func rawAnyValue(_ message: RawMessage, _ depth: Int) {
         var message = message
         var last: (UInt32, RawMessage.Value)?
+        var joined: [UInt8] = []
         while let (field, item) = message.next() {
             guard (1...8).contains(field) else { continue }
+            if field == 5 || field == 6 {
+                joined = (last?.0 == field ? joined : []) + Array(item.bytes)
+            }
             last = (field, item)
         }
         guard let (field, item) = last else { return }
@@ -234,8 +240,8 @@ private struct DumpText {
                 "double_value",
                 "double:" + String(repeating: "0", count: 16 - String(item.number, radix: 16).count)
                     + String(item.number, radix: 16), depth)
-        case 5: arrayValue(RawMessage(item.bytes), depth)
-        case 6: keyValueList(RawMessage(item.bytes), depth)
+        case 5: joined.withUnsafeBytes { arrayValue(RawMessage($0), depth) }
+        case 6: joined.withUnsafeBytes { keyValueList(RawMessage($0), depth) }
         case 7: line("bytes_value", Self.hex(item.bytes), depth)
         default: line("string_value_strindex", String(Int32(truncatingIfNeeded: item.number)), depth)
         }

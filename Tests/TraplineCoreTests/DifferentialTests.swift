@@ -137,4 +137,155 @@ import TraplineTestSupport
         #expect(batch.count > 0)
         #expect(compare(.traces, bytes, label: "group-in-unknown-field") == .onlyOracleRejected)
     }
+
+    /// A fuzz finding (`regressions/fuzz/differential/`): a `ResourceSpans` holding `resource`
+    /// twice, first with an attribute, then empty. Protobuf merges the two (libprotobuf-c and upb
+    /// keep the attribute); Trapline used to keep only the second and lose the attribute unsaid.
+    @Test func resourceMetTwiceMergesAsProtobufSays() throws {
+        let bytes = try Fixtures.bytes("regressions/fuzz/differential/resource-twice.pb")
+        #expect(compare(.traces, bytes, label: "resource-twice") == .bothAccepted)
+        let batch = TestDecode.traces(bytes)
+        #expect(batch.resources.first?.attributes.count == 1)
+        compare(.logs, bytes, label: "resource-twice as logs")
+    }
+
+    /// `resource` and `scope` met twice with entries between them, so the first occurrence's
+    /// attributes are not at the table's end when the second comes: every attribute, in order,
+    /// later scalars winning, in the columns and in both encodings.
+    @Test func messageFieldsMetTwiceMergeAroundOtherEntries() {
+        func keyValue(_ key: String, _ value: String) -> (inout ProtoBuilder) -> Void {
+            { kv in
+                kv.stringField(1, key)
+                kv.messageField(2) { $0.stringField(1, value) }
+            }
+        }
+        var request = ProtoBuilder()
+        request.messageField(1) { resourceSpans in
+            resourceSpans.messageField(1) { resource in
+                resource.messageField(1, keyValue("service.name", "cart"))
+                resource.varintField(2, 3)
+            }
+            resourceSpans.messageField(2) { scopeSpans in
+                scopeSpans.messageField(1) { scope in
+                    scope.stringField(1, "first-name")
+                    scope.stringField(2, "v1")
+                    scope.messageField(3, keyValue("scope.a", "1"))
+                }
+                scopeSpans.messageField(2) { span in
+                    span.bytesField(1, Array(1...16))
+                    span.bytesField(2, Array(1...8))
+                    span.stringField(5, "checkout")
+                }
+                scopeSpans.messageField(1) { scope in
+                    scope.stringField(1, "second-name")
+                    scope.messageField(3, keyValue("scope.b", "2"))
+                }
+            }
+            resourceSpans.messageField(1) { resource in
+                resource.messageField(1, keyValue("host.name", "node-1"))
+            }
+        }
+        let bytes = request.bytes
+        #expect(compare(.traces, bytes, label: "resource and scope twice") == .bothAccepted)
+        let batch = TestDecode.traces(bytes)
+        #expect(batch.rejections.isEmpty)
+        let keys = batch.withBytes { resolved in
+            (
+                batch.resources[0].attributes.range.map {
+                    String(decoding: resolved[batch.attributes.keys[$0]], as: UTF8.self)
+                },
+                batch.scopes[0].attributes.range.map {
+                    String(decoding: resolved[batch.attributes.keys[$0]], as: UTF8.self)
+                },
+                String(decoding: resolved[batch.scopes[0].name], as: UTF8.self),
+                String(decoding: resolved[batch.scopes[0].version], as: UTF8.self)
+            )
+        }
+        #expect(keys.0 == ["service.name", "host.name"])
+        #expect(keys.1 == ["scope.a", "scope.b"])
+        #expect(keys.2 == "second-name")
+        #expect(keys.3 == "v1")
+        #expect(batch.resources[0].droppedAttributesCount == 3)
+        let expected = Oracle.dump(.traces, bytes)
+        #expect(Oracle.dump(.traces, TestDecode.encode(batch)) == expected)
+        #expect(Oracle.dump(.traces, TestDecode.encode(batch, fromColumns: true)) == expected)
+    }
+
+    /// Attribute values and log bodies met twice merge as protobuf says: an `AnyValue` that sets
+    /// nothing keeps the earlier value, a later case replaces it, and arrays or lists that follow
+    /// their own kind join, whether in two `value`s or inside one. Attributes keep their bytes
+    /// (a reader merges); bodies are merged in the column.
+    @Test func valuesMetTwiceMergeAsProtobufSays() {
+        func array(_ numbers: [UInt64]) -> (inout ProtoBuilder) -> Void {
+            { value in
+                value.messageField(5) { list in
+                    for number in numbers { list.messageField(1) { $0.varintField(3, number) } }
+                }
+            }
+        }
+        func kvlist(_ key: String) -> (inout ProtoBuilder) -> Void {
+            { value in value.messageField(6) { list in list.messageField(1) { $0.stringField(1, key) } } }
+        }
+        let cases: [[(inout ProtoBuilder) -> Void]] = [
+            [array([1]), array([2])],
+            [{ $0.stringField(1, "kept") }, { _ in }],
+            [{ $0.stringField(1, "replaced") }, { $0.varintField(3, 7) }],
+            [
+                { value in
+                    array([1])(&value); array([2, 3])(&value)
+                }
+            ],
+            [
+                { value in
+                    kvlist("a")(&value); kvlist("b")(&value)
+                }
+            ],
+            [
+                { value in
+                    array([1])(&value); value.stringField(1, "x"); array([2])(&value)
+                }
+            ],
+            [array([1]), kvlist("a"), kvlist("b")],
+        ]
+        var spans = ProtoBuilder()
+        var logs = ProtoBuilder()
+        spans.messageField(1) { resourceSpans in
+            resourceSpans.messageField(2) { scopeSpans in
+                scopeSpans.messageField(2) { span in
+                    span.bytesField(1, Array(1...16))
+                    span.bytesField(2, Array(1...8))
+                    for (index, values) in cases.enumerated() {
+                        span.messageField(9) { keyValue in
+                            keyValue.stringField(1, "case.\(index)")
+                            for value in values { keyValue.messageField(2, value) }
+                        }
+                    }
+                }
+            }
+        }
+        logs.messageField(1) { resourceLogs in
+            resourceLogs.messageField(2) { scopeLogs in
+                for values in cases {
+                    scopeLogs.messageField(2) { record in
+                        for value in values { record.messageField(5, value) }
+                    }
+                }
+            }
+        }
+        #expect(compare(.traces, spans.bytes, label: "attribute values twice") == .bothAccepted)
+        #expect(compare(.logs, logs.bytes, label: "bodies twice") == .bothAccepted)
+        let spanBatch = TestDecode.traces(spans.bytes)
+        let logBatch = TestDecode.logs(logs.bytes)
+        #expect(logBatch.count == cases.count)
+        #expect(logBatch.bodies.map(\.kind) == [.array, .string, .int, .array, .keyValueList, .array, .keyValueList])
+        for (signal, encodings, original) in [
+            (
+                Signal.traces, [TestDecode.encode(spanBatch), TestDecode.encode(spanBatch, fromColumns: true)],
+                spans.bytes
+            ),
+            (Signal.logs, [TestDecode.encode(logBatch), TestDecode.encode(logBatch, fromColumns: true)], logs.bytes),
+        ] {
+            for encoded in encodings { #expect(Oracle.dump(signal, encoded) == Oracle.dump(signal, original)) }
+        }
+    }
 }

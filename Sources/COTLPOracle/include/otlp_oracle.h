@@ -11,7 +11,8 @@ enum { OTLP_ORACLE_TRACES = 1, OTLP_ORACLE_LOGS = 2 };
 /// Unpacks an Export{Trace,Logs}ServiceRequest and renders every known field in a canonical
 /// text form (fields in number order, proto3 scalars always shown, absent messages omitted).
 /// Returns 0 and a malloc'd NUL-terminated text in *out (free with otlp_oracle_free), or -1 when
-/// libprotobuf-c rejects the bytes.
+/// libprotobuf-c rejects the bytes. Message fields met more than once are merged on the wire
+/// first, as protobuf specifies (libprotobuf-c's own merge differs; see otlp_oracle.c).
 int otlp_oracle_dump(int signal, const uint8_t *bytes, size_t length, char **out);
 
 /// Unpacks and frees the request; returns the number of spans or log records, or -1 on reject.

@@ -47,6 +47,13 @@ public struct AttributeTable: Sendable {
         return RowRange(start: start, end: start + count)
     }
 
+    /// `range` itself when it ends at the table's end, else a copy of its rows put there: either
+    /// way, rows appended next extend it (a message field met twice merges its attributes).
+    @inlinable
+    public mutating func growableAtEnd(_ range: RowRange) -> RowRange {
+        Int(range.start) + Int(range.count) == count ? range : copyToEnd(range)
+    }
+
     /// Empties the table, keeping storage.
     public mutating func removeAll() {
         keys.removeAll(keepingCapacity: true)

@@ -32,6 +32,15 @@ public struct SliceStorage: Sendable {
         return .arena(start: start, count: arena.count - start)
     }
 
+    /// Appends the bytes of `first` then `second` (slices of this storage) to the arena as one
+    /// slice. A message field met twice is kept this way: on the wire, concatenating two
+    /// encodings of a message is merging them, so copying the joined bytes out keeps the merge.
+    public mutating func appendToArena(joining first: ByteSlice, _ second: ByteSlice) -> ByteSlice {
+        // Copied out first: the arena may grow (and move) while it is appended to.
+        let joined: [UInt8] = withBytes { Array($0[first]) + Array($0[second]) }
+        return appendToArena(joined)
+    }
+
     /// Calls `body` with the frame and arena bytes that slices point into.
     ///
     /// Inlinable: stages call it per item, so it must not cost a generic call.

@@ -56,7 +56,11 @@ extension LogBatch: OTLPContainerBatch {
                 row.severityText = try decoder.readString(&reader, field: "LogRecord.severity_text")
             case 5:
                 try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "LogRecord.body")
-                row.body = try decoder.decodeAnyValue(try reader.readLengthDelimited(), depth: depth + 1)
+                let body = try reader.readLengthDelimited()
+                var needsMerge = row.body.kind != .absent
+                let value = try decoder.decodeAnyValue(body, depth: depth + 1, needsMerge: &needsMerge)
+                // `body` met twice, or an array or list met twice in it: protobuf merges them.
+                row.body = needsMerge ? try decoder.mergeAnyValue(body, into: row.body, storage: &storage) : value
             case 6:
                 try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "LogRecord.attributes")
                 try decoder.decodeKeyValue(try reader.readLengthDelimited(), depth: depth + 1, into: &attributes)

@@ -25,6 +25,7 @@ protocol OTLPContainerBatch {
     var resources: [ResourceEntry] { get set }
     var scopes: [ScopeEntry] { get set }
     var attributes: AttributeTable { get set }
+    var storage: SliceStorage { get set }
     var rejections: BatchRejections { get set }
     var count: Int { get }
 
@@ -78,8 +79,14 @@ extension OTLPFieldDecoder {
                     try expect(tag, .lengthDelimited, at: tagStart, field: "Resource")
                     let inner = try reader.readLengthDelimited()
                     do throws(DecodeError) {
+                        // Met again, `resource` merges into the earlier one, as protobuf specifies.
                         var entry = batch.resources[resourceIndex]
+                        let earlier = entry.raw
+                        if earlier != nil { entry.attributes = batch.attributes.growableAtEnd(entry.attributes) }
                         try decodeResource(inner, depth: depth + 1, into: &entry, attributes: &batch.attributes)
+                        if let earlier, let later = entry.raw {
+                            entry.raw = batch.storage.appendToArena(joining: earlier, later)
+                        }
                         batch.resources[resourceIndex] = entry
                     } catch {
                         resourceError = resourceError ?? error
@@ -131,8 +138,14 @@ extension OTLPFieldDecoder {
                     try expect(tag, .lengthDelimited, at: tagStart, field: "InstrumentationScope")
                     let inner = try reader.readLengthDelimited()
                     do throws(DecodeError) {
+                        // Met again, `scope` merges into the earlier one, as protobuf specifies.
                         var entry = batch.scopes[scopeIndex]
+                        let earlier = entry.raw
+                        if earlier != nil { entry.attributes = batch.attributes.growableAtEnd(entry.attributes) }
                         try decodeScope(inner, depth: depth + 1, into: &entry, attributes: &batch.attributes)
+                        if let earlier, let later = entry.raw {
+                            entry.raw = batch.storage.appendToArena(joining: earlier, later)
+                        }
                         batch.scopes[scopeIndex] = entry
                     } catch {
                         scopeError = scopeError ?? error

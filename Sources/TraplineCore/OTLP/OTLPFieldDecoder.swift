@@ -105,7 +105,11 @@ struct OTLPFieldDecoder {
                 key = try readString(&reader, field: "KeyValue.key")
             case 2:
                 try expect(tag, .lengthDelimited, at: tagStart, field: "KeyValue.value")
-                value = try decodeAnyValue(try reader.readLengthDelimited(), depth: depth + 1)
+                // `value` met twice, or an array or list met twice inside it, is a protobuf merge
+                // one column cannot hold: the bytes are kept as they came, and a reader merges.
+                var needsMerge = value.kind != .absent
+                value = try decodeAnyValue(try reader.readLengthDelimited(), depth: depth + 1, needsMerge: &needsMerge)
+                keepRaw = keepRaw || needsMerge
             case 3:
                 try expect(tag, .varint, at: tagStart, field: "KeyValue.key_strindex")
                 _ = try reader.readVarint()
@@ -121,6 +125,15 @@ struct OTLPFieldDecoder {
     /// Decodes one `AnyValue` at `depth`; arrays and key-value lists are validated and kept raw.
     @inlinable
     func decodeAnyValue(_ region: Range<Int>, depth: Int) throws(DecodeError) -> AnyValueRef {
+        var needsMerge = false
+        return try decodeAnyValue(region, depth: depth, needsMerge: &needsMerge)
+    }
+
+    /// Decodes one `AnyValue` at `depth`, setting `needsMerge` when an array or key-value list
+    /// follows one of its own kind: protobuf joins the two, which one slice cannot point at, so
+    /// the value returned holds only the later one (`mergeAnyValue` joins them).
+    @inlinable
+    func decodeAnyValue(_ region: Range<Int>, depth: Int, needsMerge: inout Bool) throws(DecodeError) -> AnyValueRef {
         try checkDepth(depth, at: region.lowerBound)
         var reader = reader(region)
         var value = AnyValueRef(kind: .empty)
@@ -144,11 +157,13 @@ struct OTLPFieldDecoder {
                 try expect(tag, .lengthDelimited, at: tagStart, field: "AnyValue.array_value")
                 let inner = try reader.readLengthDelimited()
                 try validateArrayValue(inner, depth: depth + 1)
+                needsMerge = needsMerge || value.kind == .array
                 value = .slice(.array, slice(inner))
             case 6:
                 try expect(tag, .lengthDelimited, at: tagStart, field: "AnyValue.kvlist_value")
                 let inner = try reader.readLengthDelimited()
                 try validateKeyValueList(inner, depth: depth + 1)
+                needsMerge = needsMerge || value.kind == .keyValueList
                 value = .slice(.keyValueList, slice(inner))
             case 7:
                 try expect(tag, .lengthDelimited, at: tagStart, field: "AnyValue.bytes_value")
@@ -160,6 +175,36 @@ struct OTLPFieldDecoder {
                     payload: UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: try reader.readVarint()))))
             default:
                 try reader.skipField(tag, depth: depth, maxDepth: maxDepth)
+            }
+        }
+        return value
+    }
+
+    /// Merges the already validated `AnyValue` in `region` into `earlier`, as protobuf merges a
+    /// message met twice: the oneof case set last wins, except that an array or key-value list
+    /// following one of its own kind joins it (the joined bytes go to `storage`'s arena), and an
+    /// `AnyValue` that sets no case leaves `earlier` as it was. The rare path: only input that
+    /// repeats a message field comes here.
+    @usableFromInline
+    func mergeAnyValue(
+        _ region: Range<Int>, into earlier: AnyValueRef, storage: inout SliceStorage
+    ) throws(DecodeError) -> AnyValueRef {
+        var value = earlier.kind == .absent ? AnyValueRef(kind: .empty) : earlier
+        var reader = reader(region)
+        while !reader.isAtEnd {
+            let tagStart = reader.position
+            let tag = try reader.readTag()
+            switch tag.number {
+            case 5, 6:
+                let kind: AnyValueRef.Kind = tag.number == 5 ? .array : .keyValueList
+                let later = slice(try reader.readLengthDelimited())
+                value = .slice(kind, value.kind == kind ? storage.appendToArena(joining: value.slice, later) : later)
+            case 1...8:
+                // A scalar case replaces whatever was set: decode the field alone, as an AnyValue.
+                try reader.skipField(tag, depth: 0, maxDepth: maxDepth)
+                value = try decodeAnyValue(tagStart..<reader.position, depth: 0)
+            default:
+                try reader.skipField(tag, depth: 0, maxDepth: maxDepth)
             }
         }
         return value
@@ -206,7 +251,9 @@ struct OTLPFieldDecoder {
     ) throws(DecodeError) {
         try checkDepth(depth, at: region.lowerBound)
         var reader = reader(region)
-        let firstAttribute = table.count
+        // An entry decoded before (the field met twice) keeps its rows, which the caller put at
+        // the table's end, and the new ones follow them.
+        let firstAttribute = entry.raw == nil ? table.count : Int(entry.attributes.start)
         while !reader.isAtEnd {
             let tagStart = reader.position
             let tag = try reader.readTag()
@@ -252,7 +299,9 @@ struct OTLPFieldDecoder {
     ) throws(DecodeError) {
         try checkDepth(depth, at: region.lowerBound)
         var reader = reader(region)
-        let firstAttribute = table.count
+        // An entry decoded before (the field met twice) keeps its rows, which the caller put at
+        // the table's end, and the new ones follow them.
+        let firstAttribute = entry.raw == nil ? table.count : Int(entry.attributes.start)
         while !reader.isAtEnd {
             let tagStart = reader.position
             let tag = try reader.readTag()

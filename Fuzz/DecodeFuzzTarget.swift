@@ -14,8 +14,10 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     // The bytes as a bare request of either signal.
     decoder.decodeTraces(input: input, frame: 0..<size, sourceOffset: 0, into: &spans)
     checkRoundTrip(spans, decoder: decoder, writer: writer)
+    checkJSONRoundTrip(spans)
     decoder.decodeLogs(input: input, frame: 0..<size, sourceOffset: 0, into: &logs)
     checkRoundTrip(logs, decoder: decoder, writer: writer)
+    checkJSONRoundTrip(logs)
 
     // The bytes as one OTLP JSON document of either signal; whatever is accepted must also
     // survive the JSON encoder and decoder.
@@ -79,7 +81,7 @@ func checkRoundTrip(_ batch: LogBatch, decoder: OTLPProtobufDecoder, writer: Wir
     }
 }
 
-/// Spans accepted from JSON re-encode to JSON that decodes to the same number of spans.
+/// Spans accepted (from either encoding) re-encode to JSON that decodes to the same number of spans.
 func checkJSONRoundTrip(_ batch: SpanBatch) {
     var json: [UInt8] = []
     OTLPJSONEncoder().encode(batch, into: &json)
@@ -87,4 +89,14 @@ func checkJSONRoundTrip(_ batch: SpanBatch) {
     let copy = InputBuffer(json)
     OTLPJSONDecoder().decodeTraces(input: copy, frame: 0..<json.count, sourceOffset: 0, into: &again)
     precondition(again.count == batch.count && again.rejections.isEmpty, "JSON re-encoding changed the spans")
+}
+
+/// Log records accepted from protobuf re-encode to JSON that decodes to the same number of records.
+func checkJSONRoundTrip(_ batch: LogBatch) {
+    var json: [UInt8] = []
+    OTLPJSONEncoder().encode(batch, into: &json)
+    var again = LogBatch()
+    let copy = InputBuffer(json)
+    OTLPJSONDecoder().decodeLogs(input: copy, frame: 0..<json.count, sourceOffset: 0, into: &again)
+    precondition(again.count == batch.count && again.rejections.isEmpty, "JSON re-encoding changed the log records")
 }

@@ -151,7 +151,7 @@ import TraplineTestSupport
 
     /// `resource` and `scope` met twice with entries between them, so the first occurrence's
     /// attributes are not at the table's end when the second comes: every attribute, in order,
-    /// later scalars winning, in the columns and in both encodings.
+    /// later scalars winning, in the columns and in all three encodings.
     @Test func messageFieldsMetTwiceMergeAroundOtherEntries() {
         func keyValue(_ key: String, _ value: String) -> (inout ProtoBuilder) -> Void {
             { kv in
@@ -209,6 +209,7 @@ import TraplineTestSupport
         let expected = Oracle.dump(.traces, bytes)
         #expect(Oracle.dump(.traces, TestDecode.encode(batch)) == expected)
         #expect(Oracle.dump(.traces, TestDecode.encode(batch, fromColumns: true)) == expected)
+        #expect(Oracle.dump(.traces, TestDecode.encode(jsonRoundTrip(batch))) == expected)
     }
 
     /// Attribute values and log bodies met twice merge as protobuf says: an `AnyValue` that sets
@@ -287,5 +288,27 @@ import TraplineTestSupport
         ] {
             for encoded in encodings { #expect(Oracle.dump(signal, encoded) == Oracle.dump(signal, original)) }
         }
+        // The JSON encoder reads the kept encodings as protobuf would: what it writes, read
+        // back, holds the merged fields.
+        #expect(Oracle.dump(.traces, TestDecode.encode(jsonRoundTrip(spanBatch))) == Oracle.dump(.traces, spans.bytes))
+        #expect(Oracle.dump(.logs, TestDecode.encode(jsonRoundTrip(logBatch))) == Oracle.dump(.logs, logs.bytes))
+    }
+
+    private func jsonRoundTrip(_ batch: SpanBatch) -> SpanBatch {
+        var json: [UInt8] = []
+        OTLPJSONEncoder().encode(batch, into: &json)
+        var decoded = SpanBatch()
+        OTLPJSONDecoder().decodeTraces(input: InputBuffer(json), frame: 0..<json.count, sourceOffset: 0, into: &decoded)
+        #expect(decoded.rejections.isEmpty)
+        return decoded
+    }
+
+    private func jsonRoundTrip(_ batch: LogBatch) -> LogBatch {
+        var json: [UInt8] = []
+        OTLPJSONEncoder().encode(batch, into: &json)
+        var decoded = LogBatch()
+        OTLPJSONDecoder().decodeLogs(input: InputBuffer(json), frame: 0..<json.count, sourceOffset: 0, into: &decoded)
+        #expect(decoded.rejections.isEmpty)
+        return decoded
     }
 }

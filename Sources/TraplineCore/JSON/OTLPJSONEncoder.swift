@@ -207,19 +207,36 @@ struct JSONTextWriter {
         }
     }
 
-    /// An `AnyValue` from its protobuf encoding (nested values stay protobuf in batches).
+    /// An `AnyValue` from its protobuf encoding (nested values stay protobuf in batches), read as
+    /// protobuf reads it: the oneof case set last wins, and an array or key-value list following
+    /// one of its own kind joins it.
     mutating func rawAnyValue(_ encoded: UnsafeRawBufferPointer) {
         var reader = WireReader(frame: encoded)
-        var last: (UInt32, UInt64, Range<Int>)?
+        var last: (field: UInt32, number: UInt64, range: Range<Int>)?
+        // Where the run of array (or key-value list) occurrences that `last` ends began, and how
+        // many it holds: more than one is the rare case that needs joining.
+        var runStart = 0
+        var runLength = 0
         while !reader.isAtEnd {
+            let tagStart = reader.position
             guard let tag = try? reader.readTag() else { break }
+            var current: (field: UInt32, number: UInt64, range: Range<Int>)
             switch tag.wireType {
-            case .varint: last = (tag.number, (try? reader.readVarint()) ?? 0, 0..<0)
-            case .fixed64: last = (tag.number, (try? reader.readFixed64()) ?? 0, 0..<0)
-            case .lengthDelimited: last = (tag.number, 0, (try? reader.readLengthDelimited()) ?? 0..<0)
-            default: _ = try? reader.skipField(tag, depth: 0, maxDepth: 100)
+            case .varint: current = (tag.number, (try? reader.readVarint()) ?? 0, 0..<0)
+            case .fixed64: current = (tag.number, (try? reader.readFixed64()) ?? 0, 0..<0)
+            case .lengthDelimited: current = (tag.number, 0, (try? reader.readLengthDelimited()) ?? 0..<0)
+            default:
+                _ = try? reader.skipField(tag, depth: 0, maxDepth: 100)
+                continue
             }
-            if let current = last, !(1...8).contains(current.0) { last = nil }
+            guard (1...8).contains(current.field) else { continue }
+            if (current.field == 5 || current.field == 6) && last?.field == current.field {
+                runLength += 1
+            } else {
+                runStart = tagStart
+                runLength = 1
+            }
+            last = current
         }
         guard let (field, number, range) = last else {
             open(UInt8(ascii: "{"))
@@ -238,8 +255,15 @@ struct JSONTextWriter {
             out.append(contentsOf: (number != 0 ? "true" : "false").utf8)
         case 3: quotedInteger("intValue", String(Int64(bitPattern: number)), omitZero: false)
         case 4: double(Double(bitPattern: number))
-        case 5: arrayValue(content)
-        case 6: keyValueList(content)
+        case 5, 6:
+            let render = { (writer: inout JSONTextWriter, joined: UnsafeRawBufferPointer) in
+                if field == 5 { writer.arrayValue(joined) } else { writer.keyValueList(joined) }
+            }
+            if runLength == 1 {
+                render(&self, content)
+            } else {
+                Self.joinedOccurrences(of: field, in: encoded, from: runStart).withUnsafeBytes { render(&self, $0) }
+            }
         case 7:
             key("bytesValue")
             separator()
@@ -252,6 +276,21 @@ struct JSONTextWriter {
             out.append(contentsOf: String(Int32(truncatingIfNeeded: number)).utf8)
         }
         close(UInt8(ascii: "}"))
+    }
+
+    /// The contents of every length-delimited `field` in `encoded` from `start` on, joined: how
+    /// protobuf merges a message field met more than once (its repeated `values` add up).
+    static func joinedOccurrences(of field: UInt32, in encoded: UnsafeRawBufferPointer, from start: Int) -> [UInt8] {
+        var joined: [UInt8] = []
+        var reader = WireReader(frame: encoded, start: start)
+        while !reader.isAtEnd, let tag = try? reader.readTag() {
+            if tag.number == field, tag.wireType == .lengthDelimited, let range = try? reader.readLengthDelimited() {
+                joined.append(contentsOf: UnsafeRawBufferPointer(rebasing: encoded[range]))
+            } else if (try? reader.skipField(tag, depth: 0, maxDepth: 100)) == nil {
+                break
+            }
+        }
+        return joined
     }
 
     private mutating func arrayValue(_ content: UnsafeRawBufferPointer) {
@@ -289,11 +328,14 @@ struct JSONTextWriter {
         var reader = WireReader(frame: encoded)
         var keyRange = 0..<0
         var valueRange: Range<Int>?
+        var valueCount = 0
         var keyIndex: UInt64 = 0
         while !reader.isAtEnd, let tag = try? reader.readTag() {
             switch (tag.number, tag.wireType) {
             case (1, .lengthDelimited): keyRange = (try? reader.readLengthDelimited()) ?? 0..<0
-            case (2, .lengthDelimited): valueRange = try? reader.readLengthDelimited()
+            case (2, .lengthDelimited):
+                valueRange = try? reader.readLengthDelimited()
+                valueCount += 1
             case (3, .varint): keyIndex = (try? reader.readVarint()) ?? 0
             default: _ = try? reader.skipField(tag, depth: 0, maxDepth: 100)
             }
@@ -303,7 +345,12 @@ struct JSONTextWriter {
         string(UnsafeRawBufferPointer(rebasing: encoded[keyRange]))
         if let valueRange {
             key("value")
-            rawAnyValue(UnsafeRawBufferPointer(rebasing: encoded[valueRange]))
+            if valueCount == 1 {
+                rawAnyValue(UnsafeRawBufferPointer(rebasing: encoded[valueRange]))
+            } else {
+                // A value met twice is one value: protobuf merges the occurrences.
+                Self.joinedOccurrences(of: 2, in: encoded, from: 0).withUnsafeBytes { rawAnyValue($0) }
+            }
         }
         if keyIndex != 0 { number("keyStrindex", Int64(Int32(truncatingIfNeeded: keyIndex))) }
         close(UInt8(ascii: "}"))

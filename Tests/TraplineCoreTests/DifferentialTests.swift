@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TraplineCore
 import TraplineTestSupport
@@ -136,6 +137,29 @@ import TraplineTestSupport
         #expect(batch.rejections.isEmpty)
         #expect(batch.count > 0)
         #expect(compare(.traces, bytes, label: "group-in-unknown-field") == .onlyOracleRejected)
+    }
+
+    /// A fuzz finding (`regressions/fuzz/differential/`): an empty group (field 14) inside the
+    /// first element of an array attribute. Nested values go out with the bytes they came in,
+    /// unknown fields included, so both encodings keep the group and libprotobuf-c rejects them
+    /// as it rejects the input. Trapline reads them back to the same fields, and upb (PyPI's
+    /// protobuf, which compares unknown fields too) reads each as the very request it was given.
+    @Test func groupInsideANestedValueGoesOutAsItCame() throws {
+        let path = Fixtures.path("regressions/fuzz/differential/group-in-array-value.pb")
+        let bytes = try Fixtures.bytes("regressions/fuzz/differential/group-in-array-value.pb")
+        #expect(compare(.traces, bytes, label: "group-in-array-value") == .onlyOracleRejected)
+        let batch = TestDecode.traces(bytes)
+        #expect(batch.count == 2)
+        let directory = try Fixtures.temporaryDirectory()
+        for (index, encoded) in [TestDecode.encode(batch), TestDecode.encode(batch, fromColumns: true)].enumerated() {
+            #expect(OracleAgreement.containsGroup(encoded))
+            #expect(BatchDump.render(TestDecode.traces(encoded)) == BatchDump.render(batch))
+            let output = directory.appendingPathComponent("encoded-\(index).pb")
+            try Data(encoded).write(to: output)
+            let run = try ProcessRunner.python("otlp_equal.py", ["traces", path, "single", output.path, "single"])
+            #expect(run.status == 0, "\(String(decoding: run.standardOutput, as: UTF8.self))\(run.standardError)")
+        }
+        compare(.logs, bytes, label: "group-in-array-value as logs")
     }
 
     /// A fuzz finding (`regressions/fuzz/differential/`): a `ResourceSpans` holding `resource`

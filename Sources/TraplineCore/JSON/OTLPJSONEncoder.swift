@@ -256,13 +256,10 @@ struct JSONTextWriter {
         case 3: quotedInteger("intValue", String(Int64(bitPattern: number)), omitZero: false)
         case 4: double(Double(bitPattern: number))
         case 5, 6:
-            let render = { (writer: inout JSONTextWriter, joined: UnsafeRawBufferPointer) in
-                if field == 5 { writer.arrayValue(joined) } else { writer.keyValueList(joined) }
-            }
             if runLength == 1 {
-                render(&self, content)
+                listValue(field, content)
             } else {
-                Self.joinedOccurrences(of: field, in: encoded, from: runStart).withUnsafeBytes { render(&self, $0) }
+                Self.joinedOccurrences(of: field, in: encoded, from: runStart).withUnsafeBytes { listValue(field, $0) }
             }
         case 7:
             key("bytesValue")
@@ -291,6 +288,11 @@ struct JSONTextWriter {
             }
         }
         return joined
+    }
+
+    /// The array (`AnyValue` field 5) or key-value list (field 6) whose encoded content is `content`.
+    private mutating func listValue(_ field: UInt32, _ content: UnsafeRawBufferPointer) {
+        if field == 5 { arrayValue(content) } else { keyValueList(content) }
     }
 
     private mutating func arrayValue(_ content: UnsafeRawBufferPointer) {

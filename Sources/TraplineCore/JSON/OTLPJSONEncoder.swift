@@ -229,7 +229,11 @@ struct JSONTextWriter {
                 _ = try? reader.skipField(tag, depth: 0, maxDepth: 100)
                 continue
             }
-            guard (1...8).contains(current.field) else { continue }
+            // A field of another number, or of the oneof with the wire type of another kind,
+            // is unknown to protobuf: it neither sets nor clears the value.
+            guard (1...8).contains(current.field), tag.wireType == Self.anyValueWireType(current.field) else {
+                continue
+            }
             if (current.field == 5 || current.field == 6) && last?.field == current.field {
                 runLength += 1
             } else {
@@ -273,6 +277,15 @@ struct JSONTextWriter {
             out.append(contentsOf: String(Int32(truncatingIfNeeded: number)).utf8)
         }
         close(UInt8(ascii: "}"))
+    }
+
+    /// The wire type of the `AnyValue` oneof case numbered `field` (1...8).
+    static func anyValueWireType(_ field: UInt32) -> WireType {
+        switch field {
+        case 1, 5, 6, 7: .lengthDelimited
+        case 4: .fixed64
+        default: .varint
+        }
     }
 
     /// The contents of every length-delimited `field` in `encoded` from `start` on, joined: how

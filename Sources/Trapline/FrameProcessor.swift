@@ -114,6 +114,8 @@ struct FrameProcessor {
     let quarantinesProto: Bool
     let quarantinesJSON: Bool
     let observedTime: UInt64
+    /// The signals some pipeline takes; records of another are rejected (`no_pipeline`).
+    let signals: Set<Signal>
     let decoder = OTLPProtobufDecoder()
     let textDecoder = TextLogDecoder()
     let encoder = OTLPProtobufEncoder(framing: .bigEndianLengthPrefix)
@@ -143,8 +145,10 @@ struct FrameProcessor {
 
     init(
         encodesProto: Bool, encodesJSON: Bool, quarantinesProto: Bool = false, quarantinesJSON: Bool = false,
-        observedTime: UInt64, chain: StageChain, spanMetrics: SpanMetricsAggregator? = nil
+        observedTime: UInt64, chain: StageChain, spanMetrics: SpanMetricsAggregator? = nil,
+        signals: Set<Signal> = Set(Signal.allCases)
     ) {
+        self.signals = signals
         self.spanMetrics = spanMetrics
         self.encodesProto = encodesProto
         self.encodesJSON = encodesJSON
@@ -242,6 +246,11 @@ struct FrameProcessor {
 
     private mutating func forwardSpans(path: String, into outcome: inout FrameOutcome) {
         record(spans.rejections, path: path, into: &outcome)
+        guard signals.contains(.traces) else {
+            return refuseUnpiped(
+                rows: spans.count, rejections: spans.rejections, offset: spans.storage.frameSourceOffset, path: path,
+                into: &outcome)
+        }
         resetStageCounts()
         chain.run(&spans, mask: &mask, counts: &batchStageCounts, traps: &traps)
         recordRefused(offset: spans.storage.frameSourceOffset, path: path, into: &outcome)
@@ -277,6 +286,11 @@ struct FrameProcessor {
 
     private mutating func forwardLogs(path: String, into outcome: inout FrameOutcome) {
         record(logs.rejections, path: path, into: &outcome)
+        guard signals.contains(.logs) else {
+            return refuseUnpiped(
+                rows: logs.count, rejections: logs.rejections, offset: logs.storage.frameSourceOffset, path: path,
+                into: &outcome)
+        }
         resetStageCounts()
         chain.run(&logs, mask: &mask, counts: &batchStageCounts, traps: &traps)
         recordRefused(offset: logs.storage.frameSourceOffset, path: path, into: &outcome)
@@ -306,6 +320,17 @@ struct FrameProcessor {
         }
         if encodesJSON { jsonEncoder.encode(logs, keeping: mask, into: &outcome.json) }
         outcome.encodeNanoseconds += Clock.nanoseconds() &- start
+    }
+
+    /// Records of a signal no pipeline takes: no stage runs on them and nothing writes them, so
+    /// they are rejected (`no_pipeline`) rather than counted as forwarded to nowhere.
+    private func refuseUnpiped(
+        rows: Int, rejections: BatchRejections, offset: Int, path: String, into outcome: inout FrameOutcome
+    ) {
+        outcome.records += BatchAccounting.counts(rejectedRecords: rejections.recordCount)
+        guard rows > 0 else { return }
+        outcome.records += BatchAccounting.counts(rejectedRecords: rows)
+        outcome.rejections.append(Rejection(source: path, error: DecodeError(.noPipeline, offset: offset), records: rows))
     }
 
     /// Moves the batch's trap events into the outcome and marks the blocked rows for the

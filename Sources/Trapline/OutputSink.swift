@@ -1,4 +1,4 @@
-import TraplineCore
+package import TraplineCore
 
 #if canImport(Glibc)
     import Glibc
@@ -12,23 +12,27 @@ public enum OutputDestination: Hashable, Sendable {
     case none
     /// Standard output.
     case standardOutput
-    /// A file, written to a temporary beside it and renamed into place when complete, so a
-    /// failed or killed run never leaves a half-written file.
+    /// A file path. A regular file (or a new path) is written to a temporary beside it and
+    /// renamed into place when complete, so a failed or killed run never leaves a half-written
+    /// file; a device, FIFO or `/dev/stdout` is written in place, and a symbolic link is
+    /// followed (`OutputTarget`).
     case file(String)
 }
 
 /// Writes bytes to an `OutputDestination`, reporting failures with the path; optionally
 /// gzip-compressed.
-final class OutputSink {
+package final class OutputSink {
     private let destination: OutputDestination
     private let gzip: GzipWriter?
     private var descriptor: Int32 = -1
     private var temporaryPath: String?
     private let displayPath: String
+    /// The file a temporary is renamed to (a symbolic link's target, not the link).
+    private var finalPath: String?
     /// Bytes written so far.
     private(set) var bytesWritten = 0
 
-    init(_ destination: OutputDestination, gzip: Bool = false) throws(IOFailure) {
+    package init(_ destination: OutputDestination, gzip: Bool = false) throws(IOFailure) {
         self.destination = destination
         self.gzip = gzip ? GzipWriter() : nil
         switch destination {
@@ -39,25 +43,37 @@ final class OutputSink {
             descriptor = STDOUT_FILENO
         case .file(let path):
             displayPath = path
-            var info = stat()
-            if stat(path, &info) == 0 && info.st_mode & S_IFMT != S_IFREG {
-                // A device or FIFO (/dev/null, a named pipe): write to it directly.
-                descriptor = open(path, O_WRONLY | O_CLOEXEC)
+            switch OutputTarget.resolve(path) {
+            case .failure(let failure):
+                throw failure
+            case .success(.descriptor(let inherited)):
+                descriptor = dup(inherited)
                 guard descriptor >= 0 else { throw IOFailure(path: path, operation: "open", errorNumber: errno) }
-                return
+            case .success(.inPlace(let target)):
+                // A device, FIFO or socket: written as it is, never replaced by a regular file.
+                descriptor = open(target, O_WRONLY | O_CLOEXEC)
+                guard descriptor >= 0 else { throw IOFailure(path: path, operation: "open", errorNumber: errno) }
+            case .success(.replace(let target)):
+                let temporary = target + ".tmp-\(getpid())"
+                descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+                guard descriptor >= 0 else { throw IOFailure(path: path, operation: "create", errorNumber: errno) }
+                temporaryPath = temporary
+                finalPath = target
             }
-            let temporary = path + ".tmp-\(getpid())"
-            descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard descriptor >= 0 else { throw IOFailure(path: path, operation: "create", errorNumber: errno) }
-            temporaryPath = temporary
         }
     }
+
+    /// Whether nothing written reaches the destination unless `finish()` succeeds (a regular
+    /// file written through a temporary); otherwise each write is delivered as it is made.
+    var isAllOrNothing: Bool { temporaryPath != nil }
 
     deinit {
         // An unfinished file output is removed, never left half-written.
         if let temporaryPath {
             close(descriptor)
             unlink(temporaryPath)
+        } else if case .file = destination, descriptor >= 0 {
+            close(descriptor)
         }
     }
 
@@ -88,7 +104,7 @@ final class OutputSink {
     }
 
     /// Writes all of `bytes`.
-    func write(_ bytes: [UInt8]) throws(IOFailure) {
+    package func write(_ bytes: [UInt8]) throws(IOFailure) {
         var failure: IOFailure?
         bytes.withUnsafeBytes { buffer in
             do throws(IOFailure) { try write(buffer) } catch { failure = error }
@@ -97,7 +113,7 @@ final class OutputSink {
     }
 
     /// Flushes to stable storage and moves a file output into place.
-    func finish() throws(IOFailure) {
+    package func finish() throws(IOFailure) {
         if let gzip {
             var failure: IOFailure?
             gzip.finish { piece in
@@ -106,20 +122,23 @@ final class OutputSink {
             }
             if let failure { throw failure }
         }
-        guard let temporaryPath, case .file(let path) = destination else {
+        guard let temporaryPath, let finalPath else {
             if case .file = destination, descriptor >= 0 {
-                close(descriptor)
+                let closed = close(descriptor)
                 descriptor = -1
+                guard closed == 0 else { throw IOFailure(path: displayPath, operation: "close", errorNumber: errno) }
             }
             return
         }
         if fsync(descriptor) != 0 && errno != EINVAL {
-            throw IOFailure(path: path, operation: "fsync", errorNumber: errno)
+            throw IOFailure(path: displayPath, operation: "fsync", errorNumber: errno)
         }
-        guard close(descriptor) == 0 else { throw IOFailure(path: path, operation: "close", errorNumber: errno) }
+        guard close(descriptor) == 0 else {
+            throw IOFailure(path: displayPath, operation: "close", errorNumber: errno)
+        }
         descriptor = -1
-        guard rename(temporaryPath, path) == 0 else {
-            let failure = IOFailure(path: path, operation: "rename", errorNumber: errno)
+        guard rename(temporaryPath, finalPath) == 0 else {
+            let failure = IOFailure(path: displayPath, operation: "rename", errorNumber: errno)
             unlink(temporaryPath)
             self.temporaryPath = nil
             throw failure

@@ -40,10 +40,10 @@ public struct Replay {
         let expansion = InputPaths.expand(options.inputs)
         report.inputFailures = expansion.failures
         report.emptyDirectories = expansion.emptyDirectories
-        var sinks: [(route: OutputRoute, sink: OutputSink)] = []
+        var sinks: [RouteSink] = []
         for route in options.routes {
             do throws(IOFailure) {
-                sinks.append((route, try OutputSink(route.destination, gzip: route.compression == .gzip)))
+                sinks.append(RouteSink(route: route, sink: try OutputSink(route.destination, gzip: route.compression == .gzip)))
             } catch {
                 report.outputFailure = error
                 return report
@@ -63,7 +63,8 @@ public struct Replay {
                 encodesJSON: options.routes.contains { $0.format == .json && !$0.isQuarantine },
                 quarantinesProto: options.routes.contains { $0.format == .proto && $0.isQuarantine },
                 quarantinesJSON: options.routes.contains { $0.format == .json && $0.isQuarantine },
-                observedTime: observedTime, chain: options.stages, spanMetrics: options.spanMetrics)
+                observedTime: observedTime, chain: options.stages, spanMetrics: options.spanMetrics,
+                signals: options.signals)
         }
         report.stages = options.stages.stages.map { ($0.id, StageCounts()) }
         // Two sets of outcome slots: while the workers fill one with window k, this thread
@@ -125,9 +126,9 @@ public struct Replay {
                     Self.processHere(window, path: path, with: states, into: slots)
                 }
                 // Overlapped with the workers: write out the window before, read the next.
-                var failure = previous.flatMap { previous in
+                if let previous {
                     merge(
-                        slotSets[previous.slots], count: previous.count, into: &report, metrics: metrics, sinks: sinks,
+                        slotSets[previous.slots], count: previous.count, into: &report, metrics: metrics, sinks: &sinks,
                         spanMetrics: &spanMetrics)
                 }
                 let stopped = options.read.stopRequested?() == true
@@ -143,15 +144,9 @@ public struct Replay {
                 }
                 if let readFailure = current.readFailure { report.inputFailures.append(readFailure) }
                 if ended {
-                    failure =
-                        failure
-                        ?? merge(
-                            slots, count: window.count, into: &report, metrics: metrics, sinks: sinks,
-                            spanMetrics: &spanMetrics)
-                }
-                if let failure {
-                    report.outputFailure = failure
-                    return report
+                    merge(
+                        slots, count: window.count, into: &report, metrics: metrics, sinks: &sinks,
+                        spanMetrics: &spanMetrics)
                 }
                 if let onProgress {
                     progress.bytesDone = min(progress.bytesTotal, progress.filesDoneBytes + reader.position)
@@ -168,14 +163,19 @@ public struct Replay {
             progress.filesDoneBytes += Self.size(of: path)
             if options.read.stopRequested?() == true { break }
         }
-        for (_, sink) in sinks {
-            do throws(IOFailure) {
-                try sink.finish()
-            } catch {
-                report.outputFailure = report.outputFailure ?? error
+        for index in sinks.indices {
+            if sinks[index].failure == nil {
+                do throws(IOFailure) {
+                    try sinks[index].sink.finish()
+                } catch {
+                    sinks[index].failure = error
+                    report.outputFailure = report.outputFailure ?? error
+                }
             }
-            report.bytesWritten += sink.bytesWritten
+            report.bytesWritten += sinks[index].sink.bytesWritten
         }
+        RouteSink.accountFailures(sinks, in: &report)
+        report.stoppedBySignal = options.read.stopRequested?() == true
         if options.stages.stages.contains(where: { $0 is TrapStage }) {
             report.computeTrapEscapeRate(densityPerSecond: options.trapDensityPerSecond)
             if let rate = report.trapEscapeRate { metrics.record(rate) }
@@ -209,17 +209,19 @@ public struct Replay {
     }
 
     /// Folds a processed window into the report and metrics and writes its output, in input
-    /// order; returns the output failure that stops the replay, if any.
+    /// order. An output that fails takes nothing more, and reading goes on, so every record is
+    /// still accounted for (`RouteSink.accountFailures` moves what was not written).
     private func merge(
         _ slots: UnsafeMutableBufferPointer<FrameOutcome>, count: Int, into report: inout ReplayReport,
-        metrics: TraplineMetrics, sinks: [(route: OutputRoute, sink: OutputSink)],
-        spanMetrics: inout SpanMetricsTable?
-    ) -> IOFailure? {
+        metrics: TraplineMetrics, sinks: inout [RouteSink], spanMetrics: inout SpanMetricsTable?
+    ) {
         for outcome in slots.prefix(count) {
             outcome.merge(into: &report, cap: options.maxReportedRejections)
             spanMetrics?.merge(outcome.spanMetrics)
             metrics.record(outcome)
-            for (route, sink) in sinks {
+            var lostBy: Int?
+            for index in sinks.indices {
+                let route = sinks[index].route
                 let signal = route.isQuarantine ? outcome.quarantineSignal : outcome.signal
                 guard let signal, route.signals.contains(signal) else { continue }
                 let bytes =
@@ -227,14 +229,29 @@ public struct Replay {
                     ? (route.format == .proto ? outcome.quarantineProto : outcome.quarantineJSON)
                     : (route.format == .proto ? outcome.proto : outcome.json)
                 guard !bytes.isEmpty else { continue }
-                do throws(IOFailure) {
-                    try sink.write(bytes)
-                } catch {
-                    return error
+                if sinks[index].failure == nil {
+                    do throws(IOFailure) {
+                        try sinks[index].sink.write(bytes)
+                    } catch {
+                        sinks[index].failure = error
+                        report.outputFailure = report.outputFailure ?? error
+                    }
+                }
+                if !route.isQuarantine && sinks[index].failure != nil { lostBy = lostBy ?? index }
+            }
+            let forwarded = (spans: outcome.spansForwarded, logs: outcome.logRecordsForwarded)
+            if let lostBy {
+                // A record is forwarded only when every route of its signal took it.
+                sinks[lostBy].lost.spans += forwarded.spans
+                sinks[lostBy].lost.logs += forwarded.logs
+            } else {
+                for index in sinks.indices where sinks[index].failure == nil && !sinks[index].route.isQuarantine {
+                    let signals = sinks[index].route.signals
+                    if signals.contains(.traces) { sinks[index].taken.spans += forwarded.spans }
+                    if signals.contains(.logs) { sinks[index].taken.logs += forwarded.logs }
                 }
             }
         }
-        return nil
     }
 
     /// Processes a window on this thread with the first worker's state (one worker, or a

@@ -58,6 +58,9 @@ public struct ReplayOptions: Sendable {
     public var routes: [OutputRoute]
     /// A Prometheus textfile to write with Trapline's metrics when the replay ends.
     public var metricsFile: String?
+    /// The signals some pipeline takes; records of another signal are rejected as
+    /// `no_pipeline`, never counted as forwarded.
+    public var signals = Set(Signal.allCases)
     /// The stages every batch runs through (the pipeline's processors).
     public var stages = StageChain()
     /// The `spanmetrics` connector's series, computed from the spans that go on; nil: none.

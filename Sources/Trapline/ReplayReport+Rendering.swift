@@ -85,6 +85,7 @@ extension ReplayReport {
                 if let outputFailure { out.field("error", outputFailure.description) }
             }
             if let trapEscapeRate { renderTraps(trapEscapeRate, into: out) }
+            out.field("stopped_by_signal", stoppedBySignal)
             out.field("exit_status", Int(exitStatus))
         }
         return out.text + "\n"
@@ -175,6 +176,9 @@ extension ReplayReport {
             lines.append("trapline: \(continuedTextLines) text records continue over-long lines")
         }
         if let outputFailure { lines.append("trapline: output: \(outputFailure.description)") }
+        if stoppedBySignal {
+            lines.append("trapline: stopped by SIGTERM/SIGINT: what was read was processed and written")
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -43,6 +43,8 @@ public struct ReplayReport: Sendable {
     public var metricsText = ""
     /// The output failure that ended the replay, if any.
     public var outputFailure: IOFailure?
+    /// Whether a stop (SIGTERM, SIGINT) ended reading before the inputs ended.
+    public var stoppedBySignal = false
     /// Every trap event, in input order (`trap_events`).
     public var traps: [TrapEventRow] = []
     /// The Trap Escape Rate over the run; `nil` when no trap rules ran (then the report has no trap keys).
@@ -102,7 +104,11 @@ public struct ReplayReport: Sendable {
         if outputFailure != nil { return 74 }
         if inputFailures.contains(where: { $0.operation != "open" && $0.operation != "opendir" }) { return 74 }
         if !inputFailures.isEmpty || !emptyDirectories.isEmpty || filesRead == 0 { return 66 }
-        if records.rejected > 0 || !rejections.isEmpty { return 65 }
+        // A frame cut off by a stop is not bad input: a stopped run with nothing else wrong exits 0.
+        let interrupted = rejectedByReason[DecodeError.Code.interrupted.name] ?? 0
+        if records.rejected > interrupted || rejections.contains(where: { $0.error.code != .interrupted }) {
+            return 65
+        }
         return 0
     }
 

@@ -46,13 +46,9 @@ struct GateCommand: ParsableCommand {
             print(output, terminator: "")
         }
         for failure in report.inputFailures { FileHandleOutput.standardError("trapline: \(failure.description)\n") }
-        if let reportFile {
-            do {
-                try Data(report.json.utf8).write(to: URL(fileURLWithPath: reportFile), options: .atomic)
-            } catch {
-                FileHandleOutput.standardError("trapline: \(reportFile): write failed: \(error)\n")
-                throw ExitCode(74)
-            }
+        if let reportFile, let failure = ReportFile.write(reportFile, report.json) {
+            FileHandleOutput.standardError("trapline: \(failure)\n")
+            throw ExitCode(74)
         }
         let blocking = report.traps.filter(\.blocked).count
         if blocking > 0 {
@@ -82,6 +78,7 @@ struct GateCommand: ParsableCommand {
         options.routes = outputs.routes.filter { $0.destination != .standardOutput }
         options.metricsFile = outputs.metricsFile
         options.stages = loaded.stages
+        options.signals = Set(loaded.config.pipelines.map(\.signal))
         options.trapDensityPerSecond = loaded.config.trapDensityPerSecond
         var report = Replay(options: options).run()
         report.isGate = true

@@ -125,6 +125,8 @@ struct ReplayCommand: ParsableCommand {
         read.maxFrameBytes = maxFrameBytes
         read.maxDecompressedBytes = maxDecompressedBytes
         read.maxLineBytes = maxLineBytes
+        StopSignals.install()
+        StopSignals.configure(&read)
         let loaded =
             config.map { ConfigLoader.load(path: $0) }
             ?? ConfigLoader.load(yaml: DefaultPipeline.yaml, file: DefaultPipeline.fileName)
@@ -145,6 +147,7 @@ struct ReplayCommand: ParsableCommand {
         options.routes = outputs.routes
         options.metricsFile = outputs.metricsFile
         options.stages = loaded.stages
+        options.signals = Set(loaded.config.pipelines.map(\.signal))
         options.trapDensityPerSecond = loaded.config.trapDensityPerSecond
         options.spanMetrics = loaded.config.spanMetrics.map(SpanMetricsAggregator.init)
         var replay = Replay(options: options)
@@ -173,25 +176,18 @@ enum FileHandleOutput {
     }
 }
 
-/// The JSON report file, written through a temporary and a rename.
+/// The JSON report file, written as every output path is (`OutputTarget`): a regular file
+/// through a temporary and a rename, a device, FIFO or `/dev/stdout` in place.
 enum ReportFile {
-    /// Writes `text` to `path` through a temporary and a rename; returns the failure text.
+    /// Writes `text` to `path`; returns the failure text.
     static func write(_ path: String, _ text: String) -> String? {
-        let temporary = path + ".tmp-\(getpid())"
-        guard let file = fopen(temporary, "w") else {
-            return "\(path): create failed: \(String(cString: strerror(errno)))"
+        do throws(IOFailure) {
+            let sink = try OutputSink(.file(path))
+            try sink.write(Array(text.utf8))
+            try sink.finish()
+            return nil
+        } catch {
+            return error.description
         }
-        let bytes = Array(text.utf8)
-        let written = fwrite(bytes, 1, bytes.count, file)
-        let closed = fclose(file)
-        guard written == bytes.count, closed == 0 else {
-            unlink(temporary)
-            return "\(path): write failed: \(String(cString: strerror(errno)))"
-        }
-        guard rename(temporary, path) == 0 else {
-            unlink(temporary)
-            return "\(path): rename failed: \(String(cString: strerror(errno)))"
-        }
-        return nil
     }
 }

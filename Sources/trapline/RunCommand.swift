@@ -11,13 +11,6 @@ import TraplineStages
     import Musl
 #endif
 
-/// Set by SIGTERM and SIGINT; read between windows and before each read.
-nonisolated(unsafe) private var stopSignalled: sig_atomic_t = 0
-/// Set by SIGHUP (sidecar mode: reload the configuration).
-nonisolated(unsafe) private var reloadSignalled: sig_atomic_t = 0
-/// The pipe a stop signal writes to, waking a read blocked on a live stream.
-nonisolated(unsafe) private var stopPipe: (read: Int32, write: Int32) = (-1, -1)
-
 /// `trapline run`: runs a pipeline file with its own receivers until they end (files) or
 /// until SIGTERM/SIGINT (stdin), then flushes every exporter and exits 0.
 struct RunCommand: ParsableCommand {
@@ -79,14 +72,14 @@ struct RunCommand: ParsableCommand {
             FileHandleOutput.standardError("trapline: no input to read\n")
             throw ExitCode(66)
         }
-        Self.installStopHandlers()
+        StopSignals.install()
         var read = ReadOptions()
-        read.stopRequested = { stopSignalled != 0 }
-        read.stopDescriptor = stopPipe.read
+        StopSignals.configure(&read)
         var options = ReplayOptions(inputs: inputs, read: read, outputFormat: .none, workers: max(1, workers))
         options.routes = outputs.routes
         options.metricsFile = outputs.metricsFile
         options.stages = loaded.stages
+        options.signals = Set(loaded.config.pipelines.map(\.signal))
         options.trapDensityPerSecond = loaded.config.trapDensityPerSecond
         options.spanMetrics = loaded.config.spanMetrics.map(SpanMetricsAggregator.init)
         let report = Replay(options: options).run()
@@ -109,7 +102,7 @@ struct RunCommand: ParsableCommand {
                 "trapline: an otlp receiver cannot run beside file or stdin receivers in this version\n")
             throw ExitCode(78)
         }
-        Self.installStopHandlers()
+        StopSignals.install()
         let sidecar: Sidecar
         let ports: [String: Int]
         do {
@@ -123,13 +116,9 @@ struct RunCommand: ParsableCommand {
             let listening = ports.sorted { $0.key < $1.key }.map { "\($0.key) on port \($0.value)" }
             FileHandleOutput.standardError("trapline: listening: \(listening.joined(separator: ", "))\n")
         }
-        Self.installReloadHandler()
+        StopSignals.installReload()
         // Wait for a stop signal (its handler writes to the stop pipe); SIGHUP reloads.
-        var byte: UInt8 = 0
-        while stopSignalled == 0 {
-            _ = read(stopPipe.read, &byte, 1)
-            guard reloadSignalled != 0, stopSignalled == 0 else { continue }
-            reloadSignalled = 0
+        while StopSignals.waitForStopOrReload() {
             guard let config else { continue }
             if let problem = sidecar.reload(ConfigLoader.load(path: config)) {
                 FileHandleOutput.standardError("trapline: reload refused, the running pipeline stays:\n\(problem)\n")
@@ -143,47 +132,5 @@ struct RunCommand: ParsableCommand {
             FileHandleOutput.standardError("trapline: \(failure)\n")
             throw ExitCode(74)
         }
-    }
-
-    /// SIGHUP sets the reload flag and wakes the waiting loop through the stop pipe.
-    static func installReloadHandler() {
-        var action = sigaction()
-        action.__sigaction_handler.sa_handler = { _ in
-            reloadSignalled = 1
-            var byte: UInt8 = 2
-            _ = write(stopPipe.write, &byte, 1)
-        }
-        sigemptyset(&action.sa_mask)
-        action.sa_flags = 0
-        sigaction(SIGHUP, &action, nil)
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        sigaddset(&signals, SIGHUP)
-        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
-    }
-
-    /// SIGTERM and SIGINT set a flag and write to the stop pipe instead of ending the process
-    /// (both async-signal-safe), so the replay ends at its next read or window.
-    static func installStopHandlers() {
-        var descriptors: [Int32] = [0, 0]
-        guard pipe(&descriptors) == 0 else { return }
-        stopPipe = (descriptors[0], descriptors[1])
-        var action = sigaction()
-        action.__sigaction_handler.sa_handler = { _ in
-            stopSignalled = 1
-            var byte: UInt8 = 1
-            _ = write(stopPipe.write, &byte, 1)
-        }
-        sigemptyset(&action.sa_mask)
-        action.sa_flags = 0
-        sigaction(SIGTERM, &action, nil)
-        sigaction(SIGINT, &action, nil)
-        // A parent may hand down a mask that blocks them (test runners do); a stop that came
-        // before now is delivered here, to the handler.
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        sigaddset(&signals, SIGTERM)
-        sigaddset(&signals, SIGINT)
-        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
     }
 }

@@ -204,8 +204,10 @@ extension ConfigDecoder {
         pipeline.processorsLocation = definition.location
         guard let settings = entries(definition.node, at: definition.location) else { return nil }
         rejectUnknownKeys(settings, known: ["receivers", "processors", "exporters"])
+        var listed: [String: Int] = [:]
         for setting in settings {
             let references = strings(setting.node, at: setting.location)
+            listed[setting.key] = references.count
             switch setting.key {
             case "receivers":
                 pipeline.receivers = resolve(references, kind: "receiver", defined: config.receivers.map(\.id))
@@ -220,11 +222,15 @@ extension ConfigDecoder {
             default: break
             }
         }
-        if pipeline.receivers.isEmpty && !settings.contains(where: { $0.key == "receivers" }) {
-            diagnostics.error("pipeline '\(definition.key)' has no receivers", at: definition.location)
-        }
-        if pipeline.exporters.isEmpty && !settings.contains(where: { $0.key == "exporters" }) {
-            diagnostics.error("pipeline '\(definition.key)' has no exporters", at: definition.location)
+        // As the Collector: a pipeline needs a receiver and an exporter (records that reach no
+        // exporter would be counted as forwarded and written nowhere). An empty list is
+        // reported where it stands; listed but undefined ids were reported by `resolve`.
+        for (key, ids) in [("receivers", pipeline.receivers), ("exporters", pipeline.exporters)] where ids.isEmpty {
+            guard (listed[key] ?? 0) == 0 else { continue }
+            let setting = settings.first { $0.key == key }
+            diagnostics.error(
+                "pipeline '\(definition.key)' has no \(key)", at: setting?.location ?? definition.location,
+                hint: "list at least one; a pipeline without \(key) \(key == "receivers" ? "reads nothing" : "writes nothing")")
         }
         return pipeline
     }

@@ -73,6 +73,17 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         /// A processor's rule failed under `error_mode: propagate`, so the processor refused
         /// the records of the frame (the Collector drops the payload).
         public static let ruleError = Code("rule_error")
+        /// Records of a signal that no pipeline takes (a traces-only pipeline file replaying
+        /// logs): nothing would export them, so they are not counted as forwarded.
+        public static let noPipeline = Code("no_pipeline")
+        /// Records an exporter could not write (the output failed: disk full, a closed pipe …).
+        /// `offset` is the bytes the output took before it failed.
+        public static let exportFailed = Code("export_failed")
+        /// A frame cut off by a stop (SIGTERM, SIGINT) before it had arrived whole: not damaged
+        /// input, so it does not make the exit status say so.
+        public static let interrupted = Code("interrupted")
+        /// Binary input that fits no OTLP layout and is not text (`value`: the offending byte).
+        public static let unrecognizedInput = Code("unrecognized_input")
 
         /// Every code, so metric families can be declared once, before any input is seen.
         public static let all: [Code] = [
@@ -81,7 +92,8 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
             .truncatedFrame, .frameTooLarge, .inputShrank, .unknownSignal, .corruptGzip, .decompressedTooLarge,
             .unsupportedCompression, .unsupportedMediaType, .invalidJSON, .wrongJSONType, .invalidHexID, .invalidNumber,
             .loneSurrogate,
-            .invalidBase64, .unknownEnumName, .unsupportedSignal, .ruleError,
+            .invalidBase64, .unknownEnumName, .unsupportedSignal, .ruleError, .noPipeline, .exportFailed,
+            .interrupted, .unrecognizedInput,
         ]
     }
 
@@ -168,6 +180,13 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         case .unsupportedSignal: text = "OTLP JSON of a signal Trapline does not process (metrics or profiles)"
         case .ruleError:
             text = "a processor rule failed under error_mode: propagate, so the frame's records were refused"
+        case .noPipeline:
+            text = "no pipeline takes records of this signal; nothing would export them"
+        case .exportFailed: text = "the output failed after \(offset) bytes; these records were not written"
+        case .interrupted:
+            text = "reading stopped (SIGTERM/SIGINT) before this frame had arrived whole"
+        case .unrecognizedInput:
+            text = "binary input that is no OTLP protobuf layout and not text (byte 0x\(String(value ?? 0, radix: 16)))"
         default: text = code.name
         }
         if let field { text += " (field \(field))" }

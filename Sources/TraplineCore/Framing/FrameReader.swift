@@ -265,7 +265,19 @@ public struct FrameReader {
     private mutating func endOfInput(_ cutOff: DecodeError?) -> FrameEvent? {
         finish()
         if let failure = window.streamFailure { return .rejected(failure, records: 1) }
-        return cutOff.map { .rejected($0, records: 1) }
+        return cutOff.map { .rejected(interruptedIfStopped($0), records: 1) }
+    }
+
+    /// Whether a stop (SIGTERM, SIGINT) ended a stream that was still arriving; a mapped file
+    /// is whole whatever the stop, so its cut-off frames are the file's own.
+    private var stoppedMidStream: Bool { !window.isMapped && options.stopRequested?() == true }
+
+    /// A frame cut off because a stop ended the stream is `interrupted`, not damaged input.
+    private func interruptedIfStopped(_ error: DecodeError) -> DecodeError {
+        guard stoppedMidStream else { return error }
+        var error = error
+        error.code = .interrupted
+        return error
     }
 
     private mutating func finish() {
@@ -340,6 +352,11 @@ public struct FrameReader {
         if let failure = window.streamFailure {
             // The message never arrived whole: nothing in it can be trusted to be complete.
             return .rejected(failure, records: 1)
+        }
+        if stoppedMidStream {
+            // The stop ended the stream, not the sender: the message may be missing its end.
+            try window.discardRest()
+            return .rejected(DecodeError(.interrupted, offset: offset, value: count), records: 1)
         }
         guard fits else {
             try window.discardRest()
@@ -488,6 +505,14 @@ public struct FrameReader {
                     DecodeError(.frameTooLarge, offset: offset, limit: options.maxFrameBytes, line: line, column: 1),
                     records: 1)
             }
+            if newline == nil && stoppedMidStream {
+                // The stop came in the middle of this line: the rest of it never arrived.
+                let offset = window.offset
+                window.consume(lineEnd)
+                finish()
+                return .rejected(
+                    DecodeError(.interrupted, offset: offset, value: lineEnd, line: line, column: 1), records: 1)
+            }
             var contentEnd = lineEnd
             if contentEnd > 0 && bytes[contentEnd - 1] == 0x0D { contentEnd -= 1 }
             let isBlank = bytes[0..<contentEnd].allSatisfy { $0 == 0x20 || $0 == 0x09 }
@@ -530,6 +555,12 @@ public struct FrameReader {
             try window.fill(atLeast: max(bytes.count * 2, 1 << 20))
             bytes = window.available
             end = JSONValueScanner.valueEnd(bytes, from: 0)
+        }
+        if end == nil && stoppedMidStream {
+            let offset = window.offset
+            try window.discardRest()
+            finish()
+            return .rejected(DecodeError(.interrupted, offset: offset, value: bytes.count, line: nextLine, column: 1), records: 1)
         }
         // A document cut off at the end still goes to the decoder, which says where it breaks.
         let count = end ?? bytes.count

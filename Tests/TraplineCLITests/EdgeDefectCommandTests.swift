@@ -1,0 +1,244 @@
+import Foundation
+import Testing
+import TraplineTestSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The edges where data was lost or misreported (issue 22), through the `trapline` binary: each
+/// case asserts the exit status, the message, and `received = forwarded + filtered + blocked +
+/// rejected` from the report.
+@Suite(.tags(.slow)) struct EdgeDefectCommandTests {
+    /// 20 length-prefixed requests of 100 spans.
+    static let shop = Fixtures.path("generated/shop-traces.otlp")
+
+    static func bash(_ script: String) throws -> ProcessRunner.Result {
+        try ProcessRunner.run(URL(fileURLWithPath: "/bin/bash"), ["-c", script])
+    }
+
+    static func report(at path: String) throws -> [String: Any] {
+        try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+    }
+
+    static func records(_ report: [String: Any]) throws -> [String: Int] {
+        try #require(report["records"] as? [String: Int])
+    }
+
+    /// received = forwarded + filtered + blocked + rejected.
+    static func balanced(_ records: [String: Int]) -> Bool {
+        records["received"] == records["forwarded"]! + records["filtered"]! + records["blocked"]! + records["rejected"]!
+    }
+
+    static func fileType(_ path: String) -> mode_t {
+        var info = stat()
+        return lstat(path, &info) == 0 ? info.st_mode & S_IFMT : 0
+    }
+
+    static var binary: String { ProcessRunner.traplineBinary.path }
+
+    // MARK: 1. Output paths never replace what is not a regular file
+
+    /// `/dev/full` as the report (replay and gate): a clear write error, exit 74, and the device
+    /// is still a character device (it became a regular file when the report was renamed over it).
+    @Test(arguments: ["replay", "gate"]) func aReportOnADeviceIsWrittenInPlace(command: String) throws {
+        let input = command == "gate" ? Fixtures.path("corpus/buildlogs") : Self.shop
+        let run = try ProcessRunner.trapline([command, "-q", "--report-file", "/dev/full", input])
+        #expect(run.status == 74, "\(run.standardError)")
+        #expect(run.standardError.contains("/dev/full: write failed: No space left on device"), "\(run.standardError)")
+        #expect(Self.fileType("/dev/full") == S_IFCHR)
+        #expect(Self.fileType("/dev/null") == S_IFCHR)
+    }
+
+    /// Every output path of a replay on `/dev/null`: all written, exit 0, `/dev/null` still a device.
+    @Test func everyOutputOnDevNullLeavesItADevice() throws {
+        let run = try ProcessRunner.trapline([
+            "replay", "-q", "--report-file", "/dev/null", "--metrics-file", "/dev/null", "--output", "/dev/null",
+            Self.shop,
+        ])
+        #expect(run.status == 0, "\(run.standardError)")
+        #expect(Self.fileType("/dev/null") == S_IFCHR)
+    }
+
+    /// A FIFO gets the report through it (a reader sees it), and stays a FIFO; a symbolic link is
+    /// followed (the file it names holds the report) and stays a link; `/dev/stdout` is the
+    /// process's standard output.
+    @Test func aFIFOASymlinkAndDevStdoutAreWrittenThrough() throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        let fifo = directory + "/report.fifo"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let target = directory + "/target.json"
+        try "old".write(toFile: target, atomically: false, encoding: .utf8)
+        let link = directory + "/link.json"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "target.json")
+        let run = try Self.bash(
+            """
+            cat '\(fifo)' > '\(directory)/from-fifo.json' &
+            '\(Self.binary)' replay -q --output-format none --report-file '\(fifo)' '\(Self.shop)' || exit 1
+            wait
+            '\(Self.binary)' replay -q --output-format none --report-file '\(link)' '\(Self.shop)' || exit 2
+            '\(Self.binary)' replay -q --output-format none --report-file /dev/stdout '\(Self.shop)'
+            """)
+        #expect(run.status == 0, "\(run.standardError)")
+        #expect(Self.fileType(fifo) == S_IFIFO)
+        #expect(Self.fileType(link) == S_IFLNK)
+        for path in [directory + "/from-fifo.json", target] {
+            #expect(try Self.records(Self.report(at: path))["forwarded"] == 2000, "\(path)")
+        }
+        let printed = try JSONSerialization.jsonObject(with: run.standardOutput) as? [String: Any]
+        #expect((printed?["records"] as? [String: Int])?["forwarded"] == 2000)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == [
+            "from-fifo.json", "link.json", "report.fifo", "target.json",
+        ])
+    }
+
+    // MARK: 3. Records that reach no exporter
+
+    /// A pipeline file with `exporters: []` does not validate (as the Collector says), and the
+    /// problem is reported where the empty list stands.
+    @Test func aPipelineWithoutExportersDoesNotValidate() throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        let config = directory + "/no-exporters.yaml"
+        try """
+        receivers:
+          stdin:
+        exporters:
+          stdout:
+        service:
+          pipelines:
+            traces:
+              receivers: [stdin]
+              exporters: []
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let run = try ProcessRunner.trapline(["validate", "--config", config])
+        #expect(run.status == 78)
+        #expect(run.standardError.contains("no-exporters.yaml:9:"), "\(run.standardError)")
+        #expect(run.standardError.contains("pipeline 'traces' has no exporters"), "\(run.standardError)")
+        let replay = try ProcessRunner.trapline(["replay", "--config", config, Self.shop])
+        #expect(replay.status == 78)
+    }
+
+    /// Logs replayed through a traces-only pipeline file: rejected as `no_pipeline`, not
+    /// counted as forwarded; the spans beside them go on.
+    @Test func recordsOfASignalNoPipelineTakesAreRejectedWithTheirOwnReason() throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        let config = directory + "/traces-only.yaml"
+        try """
+        receivers:
+          stdin:
+        exporters:
+          file:
+            path: \(directory)/out.jsonl
+        service:
+          pipelines:
+            traces:
+              receivers: [stdin]
+              exporters: [file]
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let report = directory + "/report.json"
+        let run = try ProcessRunner.trapline([
+            "replay", "-q", "--config", config, "--report-file", report, Self.shop,
+            Fixtures.path("generated/shop-logs.varint.otlp"),
+        ])
+        #expect(run.status == 65, "\(run.standardError)")
+        let object = try Self.report(at: report)
+        let records = try Self.records(object)
+        #expect(records == ["received": 3000, "forwarded": 2000, "filtered": 0, "blocked": 0, "rejected": 1000])
+        #expect(object["rejected_by_reason"] as? [String: Int] == ["no_pipeline": 1000])
+        let rejection = try #require((object["rejections"] as? [[String: Any]])?.first)
+        #expect((rejection["source"] as? String)?.hasSuffix("shop-logs.varint.otlp") == true)
+        #expect((rejection["message"] as? String)?.contains("no pipeline takes records of this signal") == true)
+    }
+
+    // MARK: 4. SIGTERM and SIGINT
+
+    /// SIGTERM in the middle of a replay of a large file: it stops reading, writes what it read
+    /// and the report, leaves no temporary, and exits 0; the output holds exactly the records
+    /// the report counts as forwarded.
+    @Test(arguments: [SIGTERM, SIGINT]) func aStoppedReplayWritesItsReportAndOutput(signal: Int32) throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        let input = directory + "/big.otlp"
+        _ = try Self.bash("for i in $(seq 200); do cat '\(Self.shop)'; done > '\(input)'")
+        // The replay's output goes to a reader that holds it back, so it is still running at the signal.
+        let run = try Self.bash(
+            """
+            '\(Self.binary)' replay -q --report-file '\(directory)/report.json' --output-format otlp-json \
+              --output - '\(input)' | { head -c 100000 > '\(directory)/head'; sleep 1; cat > /dev/null; } &
+            sleep 0.5
+            pkill -\(signal) -f -x "\(Self.binary) replay -q --report-file \(directory)/report.json.*"
+            wait
+            echo done
+            """)
+        #expect(run.status == 0, "\(run.standardError)")
+        let object = try Self.report(at: directory + "/report.json")
+        let records = try Self.records(object)
+        #expect(Self.balanced(records))
+        #expect(object["stopped_by_signal"] as? Bool == true, "\(records)")
+        #expect(records["received"]! < 400_000, "the stop came after the whole input was read: \(records)")
+        #expect(object["exit_status"] as? Int == 0)
+        #expect(!(try FileManager.default.contentsOfDirectory(atPath: directory)).contains { $0.contains(".tmp-") })
+    }
+
+    /// `run` reading stdin, stopped while a frame is half sent: exit 0, the frames before it go
+    /// on, and the cut frame is counted as `interrupted`, not as damaged input.
+    @Test func aFrameCutByTheStopIsInterruptedNotTruncated() throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        let report = directory + "/report.json"
+        let run = try Self.bash(
+            """
+            { cat '\(Self.shop)'; head -c 3000 '\(Self.shop)'; sleep 3; } 2> /dev/null \
+              | '\(Self.binary)' run -q --report-file '\(report)' > /dev/null &
+            run=$!
+            sleep 1
+            kill -TERM $run
+            wait $run
+            echo "status $?"
+            """)
+        #expect(String(decoding: run.standardOutput, as: UTF8.self).contains("status 0"), "\(run.standardError)")
+        let object = try Self.report(at: report)
+        let records = try Self.records(object)
+        #expect(records == ["received": 2001, "forwarded": 2000, "filtered": 0, "blocked": 0, "rejected": 1])
+        #expect(object["rejected_by_reason"] as? [String: Int] == ["interrupted": 1])
+    }
+
+    // MARK: 5. Failed output writes
+
+    /// Output to `/dev/full`, a file past `ulimit -f`, and a pipe whose reader leaves: the records
+    /// not written are `export_failed`, not forwarded; the rest of the input is still read and
+    /// counted; the report is written; exit 74.
+    @Test(arguments: ["device", "file-size-limit", "broken-pipe"]) func recordsWhoseWriteFailedAreNotForwarded(
+        fault: String
+    ) throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        let input = directory + "/big.otlp"
+        _ = try Self.bash("for i in $(seq 20); do cat '\(Self.shop)'; done > '\(input)'")
+        let report = directory + "/report.json"
+        let replay = "'\(Self.binary)' replay -q --report-file '\(report)'"
+        let script: String
+        switch fault {
+        case "device": script = "\(replay) --output /dev/full '\(input)'; echo $?"
+        case "file-size-limit": script = "ulimit -f 100; \(replay) --output '\(directory)/out.otlp' '\(input)'; echo $?"
+        default: script = "\(replay) --output - '\(input)' | head -c 10 > /dev/null; echo ${PIPESTATUS[0]}"
+        }
+        let run = try Self.bash(script)
+        #expect(String(decoding: run.standardOutput, as: UTF8.self) == "74\n", "\(run.standardError)")
+        let object = try Self.report(at: report)
+        let records = try Self.records(object)
+        #expect(records["received"] == 40_000, "the rest of the input was not accounted for: \(records)")
+        #expect(Self.balanced(records))
+        let failed = (object["rejected_by_reason"] as? [String: Int])?["export_failed"] ?? 0
+        #expect(failed > 0 && failed == records["rejected"], "\(records)")
+        if fault != "broken-pipe" {
+            // Nothing reached a device that takes nothing, nor a file that was never completed.
+            #expect(records["forwarded"] == 0)
+        }
+        #expect((object["output"] as? [String: Any])?["error"] != nil)
+        #expect(!(try FileManager.default.contentsOfDirectory(atPath: directory)).contains { $0.contains(".tmp-") })
+    }
+}
+
+extension Tag {
+    /// Tests that launch processes and take seconds.
+    @Tag static var slow: Self
+}

@@ -93,6 +93,54 @@ import TraplineTestSupport
         ])
     }
 
+    // MARK: 2. Format detection from evidence across the input
+
+    /// A capture with one damaged frame (in the middle, or the first byte of the first) stays
+    /// spans: the damaged frame is one rejection at its offset, the others go on; never log
+    /// records made of its bytes. JSON lines whose first line is broken stay JSON lines.
+    @Test(arguments: ["middle-frame", "first-byte", "json-first-line"]) func aDamagedCaptureKeepsItsSignal(
+        damage: String
+    ) throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        var bytes = try Fixtures.bytes("generated/shop-traces.otlp")
+        var expectedOffset = 4
+        var expectedReason = "invalid_wire_type"
+        var input = directory + "/damaged.otlp"
+        switch damage {
+        case "middle-frame":
+            var position = 0
+            for _ in 0..<10 {
+                let length =
+                    Int(bytes[position]) << 24 | Int(bytes[position + 1]) << 16 | Int(bytes[position + 2]) << 8
+                    | Int(bytes[position + 3])
+                position += 4 + length
+            }
+            bytes[position + 4] = 0xFF
+            expectedOffset = position + 4
+        case "first-byte":
+            bytes[4] = 0x0F
+        default:
+            // The capture as JSON lines, its first line cut at the front.
+            let json = try ProcessRunner.trapline(["replay", "-q", "--output-format", "otlp-json", Self.shop])
+            bytes = Array(json.standardOutput.dropFirst(7))
+            input = directory + "/damaged.jsonl"
+            expectedOffset = 0
+            expectedReason = "invalid_json"
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: input))
+        let report = directory + "/report.json"
+        let run = try ProcessRunner.trapline(["replay", "--output-format", "none", "--report-file", report, input])
+        #expect(run.status == 65, "\(run.standardError)")
+        let object = try Self.report(at: report)
+        let records = try Self.records(object)
+        #expect(records == ["received": 1901, "forwarded": 1900, "filtered": 0, "blocked": 0, "rejected": 1])
+        #expect(object["forwarded_by_signal"] as? [String: Int] == ["spans": 1900, "log_records": 0])
+        let rejection = try #require((object["rejections"] as? [[String: Any]])?.first)
+        #expect(rejection["offset"] as? Int == expectedOffset, "\(rejection)")
+        #expect(rejection["reason"] as? String == expectedReason, "\(rejection)")
+        #expect(run.standardError.contains("rejected \(input) at byte \(expectedOffset)"), "\(run.standardError)")
+    }
+
     // MARK: 3. Records that reach no exporter
 
     /// A pipeline file with `exporters: []` does not validate (as the Collector says), and the

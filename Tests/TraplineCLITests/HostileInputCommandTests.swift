@@ -255,16 +255,18 @@ import TraplineTestSupport
         #expect(try FileManager.default.contentsOfDirectory(atPath: readOnly.path).isEmpty)
     }
 
-    /// Piped into `head`, which stops reading: the replay ends on SIGPIPE without a word.
-    @Test func aReaderThatStopsEndsTheReplayQuietly() throws {
+    /// Piped into `head`, which stops reading: the replay is not killed by SIGPIPE; it says the
+    /// pipe broke, counts what it could not write (`export_failed`) and exits 74.
+    @Test func aReaderThatStopsEndsTheReplayWithAnAccountedWriteFailure() throws {
         let directory = try Fixtures.temporaryDirectory()
         let input = directory.appendingPathComponent("big.otlp")
         try Self.repeatedShop(50, at: input)
         let run = try Self.bash(
             "'\(ProcessRunner.traplineBinary.path)' replay --output - '\(input.path)' | head -c 100 > /dev/null; "
                 + "echo \"${PIPESTATUS[0]}\"")
-        #expect(String(decoding: run.standardOutput, as: UTF8.self) == "141\n")  // 128 + SIGPIPE
-        #expect(run.standardError.isEmpty, "\(run.standardError)")
+        #expect(String(decoding: run.standardOutput, as: UTF8.self) == "74\n")
+        #expect(run.standardError.contains("-: write failed: Broken pipe"), "\(run.standardError)")
+        #expect(run.standardError.contains("[export_failed,"), "\(run.standardError)")
     }
 
     /// SIGKILL in the middle of writing: the destination never holds a partial frame (it is

@@ -32,8 +32,58 @@ import TraplineTestSupport
         (Array("{ not quite json".utf8), .format(.text)),
         (Array("\u{FEFF}  {\"resourceSpans\":[]}".utf8), .format(.otlpJSON)),
         ([0x00, 0x00, 0x00, 0x00], .format(.otlpProtoLengthPrefixed)),
+        (Array(" \n\t\r\n  ".utf8), .empty),
+        (Array("\u{1B}[31mred\u{1B}[0m build output\n".utf8), .format(.text)),
+        (Array("garbage\n{\"resourceSpans\":[]}\n{\"resourceSpans\":[]}\n".utf8), .format(.otlpJSON)),
+        (Array("first\n{ not json\nplain\nlines\n".utf8), .format(.text)),
+        ([0x0F, 0x01, 0x02, 0x03, 0x04], .format(.otlpProto)),
     ])
     func detectsEdgeCases(bytes: [UInt8], expected: DetectedInput) {
         #expect(bytes.withUnsafeBytes { FormatDetector.detect($0, isComplete: true) } == expected)
+    }
+
+    /// One damaged frame anywhere in a framed capture, or a broken first one, does not make it
+    /// text (issue 22): the framing that holds across the input decides.
+    @Test(arguments: [
+        ("generated/shop-traces.otlp", DetectedInput.format(.otlpProtoLengthPrefixed)),
+        ("generated/shop-logs.varint.otlp", .format(.otlpProtoVarintDelimited)),
+    ])
+    func aDamagedFrameKeepsTheLayout(path: String, expected: DetectedInput) throws {
+        let bytes = try Fixtures.bytes(path)
+        let isPrefixed = expected == .format(.otlpProtoLengthPrefixed)
+        var frameStarts: [Int] = []
+        var position = 0
+        while position < bytes.count {
+            frameStarts.append(position)
+            if isPrefixed {
+                let length =
+                    Int(bytes[position]) << 24 | Int(bytes[position + 1]) << 16 | Int(bytes[position + 2]) << 8
+                    | Int(bytes[position + 3])
+                position += 4 + length
+            } else {
+                var length = 0
+                var shift = 0
+                while bytes[position] & 0x80 != 0 {
+                    length |= Int(bytes[position] & 0x7F) << shift
+                    shift += 7
+                    position += 1
+                }
+                length |= Int(bytes[position]) << shift
+                position += 1 + length
+            }
+        }
+        try #require(frameStarts.count >= 3)
+        // The first content byte of the first, a middle and the last frame: wire type 7.
+        for frame in [0, frameStarts.count / 2, frameStarts.count - 1] {
+            var damaged = bytes
+            damaged[frameStarts[frame] + (isPrefixed ? 4 : 2)] = 0x0F
+            for count in [damaged.count, min(damaged.count, FormatDetector.preferredPrefixLength)] {
+                let prefix = Array(damaged.prefix(count))
+                let detected = prefix.withUnsafeBytes {
+                    FormatDetector.detect($0, isComplete: count == damaged.count)
+                }
+                #expect(detected == expected, "frame \(frame), \(count) bytes")
+            }
+        }
     }
 }

@@ -172,7 +172,10 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         case .unsupportedMediaType: text = "request of a media type the receiver does not take"
         case .invalidJSON: text = "not valid JSON"
         case .wrongJSONType: text = "JSON value of the wrong type for this field"
-        case .invalidHexID: text = "id is not hexadecimal (OTLP JSON ids are hex, not base64)"
+        case .invalidHexID:
+            text =
+                value.map { "id has an odd number of hex digits (\($0), expected \(limit ?? 0) or none)" }
+                ?? "id is not hexadecimal (OTLP JSON ids are hex, not base64)"
         case .invalidNumber: text = "number does not fit the field (a fraction, an exponent or out of range)"
         case .loneSurrogate: text = "\\u escape is half a surrogate pair"
         case .invalidBase64: text = "bytes value is not base64"

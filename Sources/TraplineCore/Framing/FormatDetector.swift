@@ -19,8 +19,18 @@ public enum DetectedInput: Hashable, Sendable {
 public enum FormatDetector {
     /// How many bytes detection wants to see when a stream can give them.
     public static let preferredPrefixLength = 64 * 1024
+    /// The most bytes detection reads ahead when the first line of text fills the prefix.
+    public static let maxPrefixLength = 4 << 20
 
     /// Detects the layout of `prefix`, the first bytes of the input.
+    ///
+    /// Binary layouts are tried strictly first (every frame walks as a request). When none fits,
+    /// the evidence across the prefix decides, so one damaged frame or a broken first line does
+    /// not change the signal of a whole capture: text is chosen only for bytes that are text; a
+    /// stream framed as length-prefixed or varint-delimited requests stays so (its damaged frame
+    /// is then a rejection at its offset); JSON lines whose first line is broken stay JSON; and
+    /// binary that fits no layout is read as one protobuf request, whose decoder names the
+    /// offset and the reason.
     ///
     /// - Parameters:
     ///   - prefix: the first bytes (all of them when `isComplete`).
@@ -31,13 +41,119 @@ public enum FormatDetector {
         if prefix.count >= 4 && prefix[0] == 0x28 && prefix[1] == 0xB5 && prefix[2] == 0x2F && prefix[3] == 0xFD {
             return .zstd
         }
+        // Only white space: nothing to read, in any layout.
+        if isComplete && firstSignificantOffset(prefix) == prefix.count { return .empty }
         if startsLikeJSON(prefix) { return .format(.otlpJSON) }
         if prefix[0] == 0 && fitsLengthPrefixed(prefix, isComplete: isComplete) {
             return .format(.otlpProtoLengthPrefixed)
         }
         if fitsSingleMessage(prefix, isComplete: isComplete) { return .format(.otlpProto) }
         if fitsVarintDelimited(prefix, isComplete: isComplete) { return .format(.otlpProtoVarintDelimited) }
-        return .format(.text)
+        if looksLikeText(prefix) {
+            return jsonLinesAfterTheFirst(prefix, isComplete: isComplete) ? .format(.otlpJSON) : .format(.text)
+        }
+        // Binary that no layout fits whole: the framing that holds across the prefix wins.
+        if prefix[0] == 0 && framingEvidence(prefix, isComplete: isComplete, lengthAt: bigEndianLength).holds {
+            return .format(.otlpProtoLengthPrefixed)
+        }
+        if prefix[0] != 0x0A && framingEvidence(prefix, isComplete: isComplete, lengthAt: varintLength).holds {
+            return .format(.otlpProtoVarintDelimited)
+        }
+        return .format(.otlpProto)
+    }
+
+    /// Whether `bytes` read as text: no NUL, and hardly any other control character but white
+    /// space, ESC (ANSI colours), BS and BEL. Every OTLP protobuf request has field tags and
+    /// lengths among 0x01–0x1F (and ids with random bytes), so it fails this at once.
+    static func looksLikeText(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var controls = 0
+        for byte in bytes where byte < 0x20 {
+            switch byte {
+            case 0x00: return false
+            case 0x07, 0x08, 0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1B: continue
+            default: controls += 1
+            }
+        }
+        return controls * 200 <= bytes.count
+    }
+
+    /// Whether text whose first line is not JSON is JSON lines all the same: most of the lines
+    /// after it (and at least one) start like a JSON object. The broken first line is then a
+    /// rejection at line 1, not the reason the whole input becomes log records.
+    static func jsonLinesAfterTheFirst(_ bytes: UnsafeRawBufferPointer, isComplete: Bool) -> Bool {
+        var lineStart = 0
+        var lines = 0
+        var jsonLines = 0
+        var first = true
+        while lineStart < bytes.count {
+            // The last line of a cut-off prefix may be cut too: its start still tells.
+            let newline = bytes[lineStart...].firstIndex(of: 0x0A)
+            let line = UnsafeRawBufferPointer(rebasing: bytes[lineStart..<(newline ?? bytes.count)])
+            lineStart = (newline ?? bytes.count) + 1
+            guard firstSignificantOffset(line) < line.count else { continue }
+            if first {
+                first = false
+                continue
+            }
+            lines += 1
+            if startsLikeJSON(line) && line[firstSignificantOffset(line)] == UInt8(ascii: "{") { jsonLines += 1 }
+        }
+        return jsonLines > 0 && jsonLines * 2 > lines
+    }
+
+    /// A 4-byte big-endian length at `position`: `(prefix bytes, length)`, or nil past the end.
+    private static func bigEndianLength(_ bytes: UnsafeRawBufferPointer, _ position: Int) -> (Int, Int)? {
+        guard position + 4 <= bytes.count else { return nil }
+        let length =
+            Int(bytes[position]) << 24 | Int(bytes[position + 1]) << 16 | Int(bytes[position + 2]) << 8
+            | Int(bytes[position + 3])
+        return (4, length)
+    }
+
+    /// A varint length at `position`: `(prefix bytes, length)`, or nil when none can be read.
+    private static func varintLength(_ bytes: UnsafeRawBufferPointer, _ position: Int) -> (Int, Int)? {
+        var reader = WireReader(frame: bytes, start: position, end: bytes.count)
+        guard let length = try? reader.readVarint(), length <= UInt64(Int32.max) else { return nil }
+        return (reader.position - position, Int(length))
+    }
+
+    /// How far a framing holds over `bytes`: frames whose lengths chain from the start, and how
+    /// many of them walk as requests. It holds when a request is among them and the chain
+    /// reaches the end (or the cut of an incomplete prefix) or breaks only after two frames.
+    static func framingEvidence(
+        _ bytes: UnsafeRawBufferPointer, isComplete: Bool,
+        lengthAt: (UnsafeRawBufferPointer, Int) -> (Int, Int)?
+    ) -> (frames: Int, requests: Int, holds: Bool) {
+        var position = 0
+        var frames = 0
+        var requests = 0
+        var reachedEnd = false
+        while true {
+            if position == bytes.count {
+                reachedEnd = true
+                break
+            }
+            guard let (prefixLength, length) = lengthAt(bytes, position) else {
+                reachedEnd = !isComplete
+                break
+            }
+            let start = position + prefixLength
+            if length > bytes.count - start {
+                // Cut off by the end of an incomplete prefix: as far as it goes, it holds.
+                reachedEnd = !isComplete
+                if reachedEnd && looksLikeRequest(bytes, start..<bytes.count, cutOff: true, strictFirstEntry: false) {
+                    requests += 1
+                }
+                break
+            }
+            frames += 1
+            // An empty frame walks as anything: only a frame with content is evidence.
+            if length > 0 && looksLikeRequest(bytes, start..<(start + length), cutOff: false, strictFirstEntry: false) {
+                requests += 1
+            }
+            position = start + length
+        }
+        return (frames, requests, requests > 0 && (reachedEnd || frames >= 2))
     }
 
     /// Offset of the first byte that is not a UTF-8 BOM or JSON white space.

@@ -292,10 +292,22 @@ public struct FrameReader {
         try window.fill(atLeast: FormatDetector.preferredPrefixLength)
         // Only the first bytes decide, as for a stream: walking a whole mapped file's framing
         // here would be a serial pass over all of it before any worker starts.
-        let available = window.available
-        let prefix = UnsafeRawBufferPointer(rebasing: available.prefix(FormatDetector.preferredPrefixLength))
+        var available = window.available
+        var prefixLength = FormatDetector.preferredPrefixLength
+        var prefix = UnsafeRawBufferPointer(rebasing: available.prefix(prefixLength))
         var detected = FormatDetector.detect(
             prefix, isComplete: window.isAtStreamEnd && prefix.count == available.count)
+        // Text whose first line fills the prefix (JSON lines of large requests, its first one
+        // broken): the next line's start is the evidence, so look further, within a bound.
+        while options.inputFormat == .auto, detected == .format(.text), !window.isAtStreamEnd || prefix.count < available.count,
+            prefixLength < FormatDetector.maxPrefixLength, prefix.filter({ $0 == 0x0A }).count < 2
+        {
+            prefixLength *= 4
+            try window.fill(atLeast: prefixLength)
+            available = window.available
+            prefix = UnsafeRawBufferPointer(rebasing: available.prefix(prefixLength))
+            detected = FormatDetector.detect(prefix, isComplete: window.isAtStreamEnd && prefix.count == available.count)
+        }
         if options.inputFormat != .auto, detected != .empty {
             detected = .format(options.inputFormat)
         }
@@ -472,6 +484,10 @@ public struct FrameReader {
     private static func looksLikeJSONLines(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var start = 0
         while start < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[start]) { start += 1 }
+        // A first line that is not JSON at all (detection saw JSON lines after it): lines.
+        guard start < bytes.count, bytes[start] == UInt8(ascii: "{") || bytes[start] == UInt8(ascii: "[") else {
+            return true
+        }
         let end = JSONValueScanner.valueEnd(bytes, from: start) ?? bytes.count
         return !bytes[start..<end].contains(0x0A)
     }

@@ -312,9 +312,12 @@ struct JSONFieldDecoder {
         field: StaticString,
         or fallback: T
     ) -> T {
-        let isHex = text.count % 2 == 0 && text.allSatisfy { TextCodecs.hexValue($0) != nil }
-        if isHex {
+        let digitsOnly = text.allSatisfy { TextCodecs.hexValue($0) != nil }
+        if digitsOnly && text.count % 2 == 0 {
             state.fail(error(.invalidIDLength, at: start, field: field, value: text.count / 2, limit: expected))
+        } else if digitsOnly {
+            // Hex, but an odd number of digits: half a byte is missing, which says more than "not hex".
+            state.fail(error(.invalidHexID, at: start, field: field, value: text.count, limit: expected * 2))
         } else {
             state.fail(error(.invalidHexID, at: start, field: field))
         }

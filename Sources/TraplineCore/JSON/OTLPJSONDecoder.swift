@@ -111,7 +111,10 @@ public struct OTLPJSONDecoder: Sendable {
         _ fields: JSONFieldDecoder, _ state: inout JSONDecodeState, into batch: inout Batch, envelope: Bool
     ) throws(DecodeError) {
         guard state.reader.peek() == UInt8(ascii: "{") else {
-            throw fields.error(.wrongJSONType, at: state.reader.position)
+            // A JSON value of another type (`[]`, `"text"`) is the wrong type; `oops {` is no JSON.
+            var probe = state.reader
+            let isValue = (try? probe.skipValue(depth: 0, maxDepth: fields.maxDepth)) != nil
+            throw fields.error(isValue ? .wrongJSONType : .invalidJSON, at: state.reader.position)
         }
         try state.reader.beginObject()
         var first = true

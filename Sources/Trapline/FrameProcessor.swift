@@ -330,7 +330,8 @@ struct FrameProcessor {
         outcome.records += BatchAccounting.counts(rejectedRecords: rejections.recordCount)
         guard rows > 0 else { return }
         outcome.records += BatchAccounting.counts(rejectedRecords: rows)
-        outcome.rejections.append(Rejection(source: path, error: DecodeError(.noPipeline, offset: offset), records: rows))
+        outcome.rejections.append(
+            Rejection(source: path, error: DecodeError(.noPipeline, offset: offset), records: rows))
     }
 
     /// Moves the batch's trap events into the outcome and marks the blocked rows for the

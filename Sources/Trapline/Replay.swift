@@ -43,7 +43,8 @@ public struct Replay {
         var sinks: [RouteSink] = []
         for route in options.routes {
             do throws(IOFailure) {
-                sinks.append(RouteSink(route: route, sink: try OutputSink(route.destination, gzip: route.compression == .gzip)))
+                sinks.append(
+                    RouteSink(route: route, sink: try OutputSink(route.destination, gzip: route.compression == .gzip)))
             } catch {
                 report.outputFailure = error
                 return report

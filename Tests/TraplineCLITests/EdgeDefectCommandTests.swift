@@ -88,9 +88,10 @@ import TraplineTestSupport
         }
         let printed = try JSONSerialization.jsonObject(with: run.standardOutput) as? [String: Any]
         #expect((printed?["records"] as? [String: Int])?["forwarded"] == 2000)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == [
-            "from-fifo.json", "link.json", "report.fifo", "target.json",
-        ])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == [
+                "from-fifo.json", "link.json", "report.fifo", "target.json",
+            ])
     }
 
     // MARK: 2. Format detection from evidence across the input
@@ -139,6 +140,44 @@ import TraplineTestSupport
         #expect(rejection["offset"] as? Int == expectedOffset, "\(rejection)")
         #expect(rejection["reason"] as? String == expectedReason, "\(rejection)")
         #expect(run.standardError.contains("rejected \(input) at byte \(expectedOffset)"), "\(run.standardError)")
+    }
+
+    // MARK: 7. Empty frames
+
+    /// Runs of empty requests (zero bytes) are skipped at memory speed, not handed out one by
+    /// one: 100 MiB of zeros as a file, gzip-compressed and on stdin, and zeros around a
+    /// capture, give no frame and no record but the capture's; a gzip of 256 MiB of zeros stops at
+    /// the decompression cap. The frame count is the check (26 million frames at 3 µs each took a
+    /// minute); the time is shown in Benchmarks.
+    @Test func runsOfEmptyFramesAreSkippedNotDecoded() throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        let run = try Self.bash(
+            """
+            cd '\(directory)'
+            head -c 100M /dev/zero > zeros.otlp
+            gzip -1 -c zeros.otlp > zeros.otlp.gz
+            { head -c 4000 /dev/zero; cat '\(Self.shop)'; head -c 4000000 /dev/zero; } > around.otlp
+            head -c 256M /dev/zero | gzip -1 > bomb.gz
+            '\(Self.binary)' replay -q --output-format none --report-file file.json zeros.otlp || exit 1
+            '\(Self.binary)' replay -q --output-format none --report-file gzip.json zeros.otlp.gz || exit 2
+            '\(Self.binary)' replay -q --output-format none --report-file stdin.json - < zeros.otlp || exit 3
+            '\(Self.binary)' replay -q --output-format none --report-file around.json around.otlp || exit 4
+            cat around.otlp | '\(Self.binary)' replay -q --output-format none --report-file around-stdin.json - || exit 5
+            '\(Self.binary)' replay -q --output-format none --max-decompressed-bytes 100000000 \
+              --report-file bomb.json bomb.gz
+            echo "bomb $?"
+            """)
+        #expect(run.status == 0, "\(run.standardError)")
+        for name in ["file", "gzip", "stdin", "around", "around-stdin"] {
+            let object = try Self.report(at: directory + "/\(name).json")
+            let records = try Self.records(object)
+            let expected = name.hasPrefix("around") ? 2000 : 0
+            #expect(records["received"] == expected && records["forwarded"] == expected, "\(name): \(records)")
+            #expect(object["frames"] as? Int == expected / 100, "\(name): empty frames were decoded one by one")
+        }
+        #expect(String(decoding: run.standardOutput, as: UTF8.self) == "bomb 65\n")
+        let bomb = try Self.report(at: directory + "/bomb.json")
+        #expect(bomb["rejected_by_reason"] as? [String: Int] == ["decompressed_too_large": 1])
     }
 
     // MARK: 3. Records that reach no exporter

@@ -1,8 +1,9 @@
 import Foundation
 import Testing
-import Trapline
 import TraplineCore
 import TraplineTestSupport
+
+@testable import Trapline
 
 @Suite struct ConfigLoaderTests {
     static var pipelineFiles: [String] {
@@ -108,7 +109,51 @@ import TraplineTestSupport
         let messages = ConfigLoader.load(yaml: yaml, file: "dup.yaml").diagnostics.sorted.map {
             "\($0.line): \($0.message)"
         }
-        #expect(messages == ["2: duplicate key 'stdin' in this mapping"])
+        #expect(messages == ["3: duplicate key 'stdin' in this mapping (first at line 2)"])
+    }
+
+    /// A duplicate key no longer hides the file's other problems (issue 22): each is reported
+    /// where it stands, with the rest.
+    @Test func aDuplicateKeyIsReportedWithEveryOtherProblem() {
+        let yaml = """
+            receivers:
+              stdin:
+            exporters:
+              stdout:
+              stdout:
+                format: proto
+            processors:
+              filter:
+                trace_conditions: ['name == ']
+                trace_conditions: []
+            service:
+              pipelines:
+                traces:
+                  receivers: [stdin]
+                  processors: [filter]
+                  exporters: [stdot]
+            """
+        let messages = ConfigLoader.load(yaml: yaml, file: "dup.yaml").diagnostics.sorted.map {
+            "\($0.line):\($0.column): \($0.message)"
+        }
+        #expect(messages.count == 4, "\(messages)")
+        #expect(messages.contains("5:3: duplicate key 'stdout' in this mapping (first at line 4)"))
+        #expect(messages.contains("10:5: duplicate key 'trace_conditions' in this mapping (first at line 9)"))
+        #expect(messages.contains { $0.hasPrefix("9:") }, "the rule error is lost: \(messages)")
+        #expect(messages.contains { $0.hasPrefix("16:") && $0.contains("'stdot' is not defined") })
+    }
+
+    /// `$$` is a literal `$`, as in the Collector's confmap: `$$1` reaches the replacement as
+    /// `$1` and `$${env:X}` stays literal text; a lone `$` is itself.
+    @Test func doubleDollarIsALiteralDollar() {
+        var decoder = ConfigDecoder(file: "x.yaml", environment: ["NAME": "v"])
+        let at = ConfigLocation(path: "", file: "x.yaml", line: 1, column: 1)
+        #expect(decoder.substitute("X-$$1", at: at) == "X-$1")
+        #expect(decoder.substitute("k8s.pod.labels.$$1", at: at) == "k8s.pod.labels.$1")
+        #expect(decoder.substitute("$${env:NAME} is ${env:NAME}", at: at) == "${env:NAME} is v")
+        #expect(decoder.substitute("^a$ costs $5 $", at: at) == "^a$ costs $5 $")
+        #expect(decoder.substitute("$$$$", at: at) == "$$")
+        #expect(decoder.diagnostics.isEmpty)
     }
 
     @Test func wrongTypesAreReported() {

@@ -230,7 +230,9 @@ extension ConfigDecoder {
             let setting = settings.first { $0.key == key }
             diagnostics.error(
                 "pipeline '\(definition.key)' has no \(key)", at: setting?.location ?? definition.location,
-                hint: "list at least one; a pipeline without \(key) \(key == "receivers" ? "reads nothing" : "writes nothing")")
+                hint:
+                    "list at least one; a pipeline without \(key) \(key == "receivers" ? "reads nothing" : "writes nothing")"
+            )
         }
         return pipeline
     }

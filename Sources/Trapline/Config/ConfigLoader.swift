@@ -44,38 +44,48 @@ public enum ConfigLoader {
     /// Loads YAML text; `file` names it in diagnostics.
     public static func load(yaml: String, file: String, environment: [String: String] = [:]) -> Result {
         var decoder = ConfigDecoder(file: file, environment: environment)
-        let root: ConfigNode
-        do {
-            guard let node = try Yams.compose(yaml: yaml) else {
-                decoder.diagnostics.error("the pipeline file is empty", at: decoder.rootLocation)
+        var root: ConfigNode
+        var text = yaml
+        var renamed: [DuplicateKeys.Renamed] = []
+        while true {
+            do {
+                guard let node = try Yams.compose(yaml: text) else {
+                    decoder.diagnostics.error("the pipeline file is empty", at: decoder.rootLocation)
+                    return Result(config: PipelineConfig(), diagnostics: decoder.diagnostics)
+                }
+                root = decoder.convert(node)
+                break
+            } catch YamlError.duplicatedKeysInMapping(let duplicates, let context) {
+                // Yams refuses duplicate keys outright. Where the later occurrence can be found
+                // in the text (a plain key of a block mapping), it is renamed and the file is
+                // read again, so every other problem is reported too; else this one ends the check.
+                if renamed.count < DuplicateKeys.maxRenamed,
+                    let rename = DuplicateKeys.rename(
+                        duplicates, firstAt: context.mark.line, column: context.mark.column, in: text,
+                        count: renamed.count)
+                {
+                    text = rename.text
+                    renamed.append(rename.renamed)
+                    continue
+                }
+                DuplicateKeys.report(duplicates, context: context, file: file, into: &decoder)
+                return Result(config: PipelineConfig(), diagnostics: decoder.diagnostics)
+            } catch let error as YamlError {
+                decoder.diagnostics.error(
+                    "not valid YAML: \(decoder.problem(of: error))", at: decoder.location(of: error))
+                return Result(config: PipelineConfig(), diagnostics: decoder.diagnostics)
+            } catch {
+                decoder.diagnostics.error("not valid YAML: \(error)", at: decoder.rootLocation)
                 return Result(config: PipelineConfig(), diagnostics: decoder.diagnostics)
             }
-            root = decoder.convert(node)
-        } catch YamlError.duplicatedKeysInMapping(let duplicates, let context) {
-            // Yams refuses duplicate keys outright, so this one problem ends the check. It names
-            // a key that is itself a mapping or list "<uncovertable>", and with one among the
-            // duplicates the place it gives changes from run to run (it sorts keys that do not
-            // compare): then the mapping cannot be placed, and the file's start is named instead.
-            let complexKey = "<uncovertable>"
-            let location =
-                duplicates.contains(complexKey)
-                ? decoder.rootLocation
-                : ConfigLocation(path: "", file: file, line: context.mark.line, column: context.mark.column)
-            for key in duplicates.sorted() {
-                decoder.diagnostics.error(
-                    key == complexKey
-                        ? "a mapping or list used as a key, more than once in one mapping"
-                        : "duplicate key '\(key)' in this mapping",
-                    at: location, hint: "each id may appear once")
-            }
-            return Result(config: PipelineConfig(), diagnostics: decoder.diagnostics)
-        } catch let error as YamlError {
-            decoder.diagnostics.error("not valid YAML: \(decoder.problem(of: error))", at: decoder.location(of: error))
-            return Result(config: PipelineConfig(), diagnostics: decoder.diagnostics)
-        } catch {
-            decoder.diagnostics.error("not valid YAML: \(error)", at: decoder.rootLocation)
-            return Result(config: PipelineConfig(), diagnostics: decoder.diagnostics)
         }
+        for duplicate in renamed {
+            decoder.diagnostics.error(
+                "duplicate key '\(duplicate.key)' in this mapping (first at line \(duplicate.firstLine))",
+                at: ConfigLocation(path: "", file: file, line: duplicate.line, column: duplicate.column),
+                hint: "each key may appear once")
+        }
+        DuplicateKeys.remove(from: &root)
         let config = decoder.decodePipelineConfig(root)
         var kubernetesSources: [KubernetesSourceRequest] = []
         let stages = config.stageChain(diagnostics: &decoder.diagnostics, kubernetesSources: &kubernetesSources)
@@ -149,23 +159,34 @@ struct ConfigDecoder {
     }
 
     /// `${env:NAME}` and `${env:NAME:-default}`; an unset variable without a default is a
-    /// problem (the Collector would silently use an empty string).
+    /// problem (the Collector would silently use an empty string). `$$` is a literal `$`, as in
+    /// the Collector's confmap, so values pasted from its files (`$$1` in a replacement,
+    /// `k8s.pod.labels.$$1` in a tag name) mean what they meant there.
     mutating func substitute(_ text: String, at location: ConfigLocation) -> String {
-        guard text.contains("${") else { return text }
+        guard text.contains("$") else { return text }
         var result = ""
         var rest = Substring(text)
-        while let start = rest.range(of: "${") {
-            result += rest[..<start.lowerBound]
-            guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
-                result += rest[start.lowerBound...]
-                return result
+        while let dollar = rest.firstIndex(of: "$") {
+            result += rest[..<dollar]
+            let next = rest.index(after: dollar)
+            if next < rest.endIndex && rest[next] == "$" {
+                result += "$"
+                rest = rest[rest.index(after: next)...]
+                continue
             }
-            let reference = String(rest[start.upperBound..<end])
+            guard next < rest.endIndex, rest[next] == "{",
+                let end = rest[next...].firstIndex(of: "}")
+            else {
+                result += "$"
+                rest = rest[next...]
+                continue
+            }
+            let reference = String(rest[rest.index(after: next)..<end])
             rest = rest[rest.index(after: end)...]
             guard reference.hasPrefix("env:") else {
                 diagnostics.error(
                     "unsupported substitution ${\(reference)}", at: location,
-                    hint: "use ${env:NAME} or ${env:NAME:-default}")
+                    hint: "use ${env:NAME} or ${env:NAME:-default}; write $$ for a literal $")
                 continue
             }
             let body = reference.dropFirst(4)

@@ -61,8 +61,11 @@ extension ReplayReport {
                     out.field("blocked", row.counts.blocked)
                     out.field("rejected", row.counts.rejected)
                     out.field("rule_errors", row.counts.ruleErrors)
-                    if row.counts.associationLookups > 0 || row.counts.podTableSize > 0 {
+                    if row.counts.associationLookups > 0 || row.counts.podTableSize > 0
+                        || row.counts.podListItemsSkipped > 0
+                    {
                         out.field("pods", row.counts.podTableSize)
+                        out.field("pod_list_items_skipped", row.counts.podListItemsSkipped)
                         out.field("association_lookups", row.counts.associationLookups)
                         out.field("association_misses", row.counts.associationMisses)
                         out.field("shared_ip_misses", row.counts.sharedIPMisses)
@@ -174,6 +177,12 @@ extension ReplayReport {
         }
         if continuedTextLines > 0 {
             lines.append("trapline: \(continuedTextLines) text records continue over-long lines")
+        }
+        for stage in stages where stage.counts.podListItemsSkipped > 0 {
+            let count = stage.counts.podListItemsSkipped
+            lines.append(
+                "trapline: warning: \(stage.id): \(count) item\(count == 1 ? "" : "s") of its pod, namespace or node "
+                    + "lists skipped (null, not an object, or without metadata.name and metadata.uid)")
         }
         if let outputFailure { lines.append("trapline: output: \(outputFailure.description)") }
         if stoppedBySignal {

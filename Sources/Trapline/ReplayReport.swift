@@ -91,6 +91,9 @@ public struct ReplayReport: Sendable {
         trapEscapeRate = rate
     }
 
+    /// Whether this is sidecar mode's report: its input is its receivers, not files.
+    public var isSidecar = false
+
     /// Whether this is `trapline gate`'s report, whose exit status says whether the gate passed.
     public var isGate = false
 
@@ -102,8 +105,10 @@ public struct ReplayReport: Sendable {
             return inputFailures.isEmpty ? 0 : 65
         }
         if outputFailure != nil { return 74 }
+        // A sidecar answered each bad request to its client; a stop with nothing failed is 0.
+        if isSidecar { return 0 }
         if inputFailures.contains(where: { $0.operation != "open" && $0.operation != "opendir" }) { return 74 }
-        if !inputFailures.isEmpty || !emptyDirectories.isEmpty || filesRead == 0 { return 66 }
+        if !inputFailures.isEmpty || !emptyDirectories.isEmpty || (filesRead == 0 && !isSidecar) { return 66 }
         // A frame cut off by a stop is not bad input: a stopped run with nothing else wrong exits 0.
         let interrupted = rejectedByReason[DecodeError.Code.interrupted.name] ?? 0
         if records.rejected > interrupted || rejections.contains(where: { $0.error.code != .interrupted }) {

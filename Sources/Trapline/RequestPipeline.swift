@@ -52,6 +52,8 @@ public final class RequestPipeline: Sendable {
         var earliest = UInt64.max
         var latest: UInt64 = 0
         var outputFailure: IOFailure?
+        /// The accounting since start, for the report written at shutdown.
+        var report = ReplayReport()
     }
 
     /// Makes the pipeline of a loaded configuration (its diagnostics must be empty).
@@ -69,6 +71,7 @@ public final class RequestPipeline: Sendable {
         state.spanMetrics = loaded.config.spanMetrics.map {
             SpanMetricsTable(aggregator: SpanMetricsAggregator(config: $0))
         }
+        state.report.stages = loaded.stages.stages.map { ($0.id, StageCounts()) }
         self.init(loaded: loaded, routes: routes, outputs: SharedOutputs(state), registry: nil)
     }
 
@@ -158,6 +161,7 @@ public final class RequestPipeline: Sendable {
     private func record(_ outcome: FrameOutcome) {
         metrics.record(outcome)
         outputs.state.withLock { state in
+            outcome.merge(into: &state.report, cap: Self.maxReportedRejections)
             state.spanMetrics?.merge(outcome.spanMetrics)
             for (route, sink) in state.sinks where state.outputFailure == nil {
                 let signal = route.isQuarantine ? outcome.quarantineSignal : outcome.signal
@@ -188,6 +192,28 @@ public final class RequestPipeline: Sendable {
         outcome.records = BatchAccounting.counts(rejectedRecords: 1)
         outcome.rejections = [Rejection(source: source, error: DecodeError(code, offset: 0), records: 1)]
         metrics.record(outcome)
+        outputs.state.withLock { outcome.merge(into: &$0.report, cap: Self.maxReportedRejections) }
+    }
+
+    /// Rejections the report lists one by one (all are counted by reason).
+    static let maxReportedRejections = 1000
+
+    /// What the pipeline did since it started (reloads keep counting): the accounting, the
+    /// rejections, each stage's counts, the traps and TER, and the metrics, as `trapline run`
+    /// writes it with `--report-file` at shutdown.
+    public func report() -> ReplayReport {
+        var report = outputs.state.withLock { state in
+            var report = state.report
+            report.outputFailure = state.outputFailure
+            report.bytesWritten = state.sinks.reduce(0) { $0 + $1.sink.bytesWritten }
+            return report
+        }
+        if hasTrapStage {
+            report.computeTrapEscapeRate(densityPerSecond: densityPerSecond)
+        }
+        report.isSidecar = true
+        report.metricsText = metricsText
+        return report
     }
 
     /// Trapline's metrics now, with the spanmetrics series, in the Prometheus text format.

@@ -109,6 +109,9 @@ public final class Sidecar: Sendable {
         return ports
     }
 
+    /// What the sidecar's pipeline did since start (for `--report-file` at shutdown).
+    public var report: ReplayReport { pipeline.report() }
+
     /// Whether the sidecar is shutting down (`/readyz` answers 503).
     var isStopping: Bool { stopping.load(ordering: .relaxed) }
 

@@ -22,6 +22,9 @@ public struct StageCounts: Hashable, Sendable {
     public var sharedIPMisses = 0
     /// Pods in the stage's table (the largest seen; a gauge, not a sum).
     public var podTableSize = 0
+    /// Items of the stage's pod list that were no pod (null, not an object, no name or uid)
+    /// and were skipped (a gauge, like the table size).
+    public var podListItemsSkipped = 0
     /// Time spent in the stage, in nanoseconds.
     public var nanoseconds: UInt64 = 0
 
@@ -43,6 +46,7 @@ public struct StageCounts: Hashable, Sendable {
         lhs.associationMisses += rhs.associationMisses
         lhs.sharedIPMisses += rhs.sharedIPMisses
         lhs.podTableSize = max(lhs.podTableSize, rhs.podTableSize)
+        lhs.podListItemsSkipped = max(lhs.podListItemsSkipped, rhs.podListItemsSkipped)
         lhs.nanoseconds += rhs.nanoseconds
     }
 }

@@ -128,9 +128,16 @@ struct RunCommand: ParsableCommand {
         }
         if !quiet { FileHandleOutput.standardError("trapline: stopping: draining queues, flushing exporters\n") }
         let failure = sidecar.stop(deadline: Date().addingTimeInterval(shutdownTimeout))
-        if let failure {
-            FileHandleOutput.standardError("trapline: \(failure)\n")
-            throw ExitCode(74)
+        // The report and the summary at shutdown, as a replay ends with them. Rejected requests
+        // were answered to their clients; only a failed output changes the exit status.
+        let report = sidecar.report
+        var status: Int32 = failure == nil ? 0 : 74
+        if let reportFile, let problem = ReportFile.write(reportFile, report.json) {
+            FileHandleOutput.standardError("trapline: \(problem)\n")
+            status = 74
         }
+        if !quiet { FileHandleOutput.standardError(report.summary) }
+        if let failure { FileHandleOutput.standardError("trapline: \(failure)\n") }
+        if status != 0 { throw ExitCode(status) }
     }
 }

@@ -289,6 +289,51 @@ import TraplineTestSupport
         #expect(object["rejected_by_reason"] as? [String: Int] == ["interrupted": 1])
     }
 
+    // MARK: 11. The report in sidecar mode
+
+    /// `trapline run --report-file` in sidecar mode writes the report and prints the summary at
+    /// shutdown: one good request (60 spans) and one that cannot be read are in it.
+    @Test func theSidecarWritesItsReportAtShutdown() throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        try """
+        receivers:
+          otlp:
+            protocols:
+              http:
+                endpoint: 127.0.0.1:0
+        exporters:
+          file:
+            path: \(directory)/out.jsonl
+        service:
+          pipelines:
+            traces:
+              receivers: [otlp]
+              exporters: [file]
+        """.write(toFile: directory + "/sidecar.yaml", atomically: true, encoding: .utf8)
+        let run = try Self.bash(
+            """
+            cd '\(directory)'
+            '\(Self.binary)' run --config sidecar.yaml --report-file report.json 2> stderr.txt &
+            pid=$!
+            for i in $(seq 300); do grep -q 'listening:' stderr.txt && break; sleep 0.1; done
+            port=$(sed -n 's/.*otlp on port \\([0-9]*\\).*/\\1/p' stderr.txt | head -n 1)
+            curl -s -o /dev/null -w '%{http_code} ' -H 'Content-Type: application/x-protobuf' \
+              --data-binary @'\(Fixtures.path("generated/shop-traces-single.pb"))' "http://127.0.0.1:$port/v1/traces"
+            curl -s -o /dev/null -w '%{http_code} ' -H 'Content-Type: application/x-protobuf' \
+              --data-binary 'not protobuf' "http://127.0.0.1:$port/v1/traces"
+            kill -TERM $pid
+            wait $pid
+            echo "status $?"
+            cat stderr.txt >&2
+            """)
+        #expect(String(decoding: run.standardOutput, as: UTF8.self) == "200 400 status 0\n", "\(run.standardError)")
+        let object = try Self.report(at: directory + "/report.json")
+        let records = try Self.records(object)
+        #expect(records == ["received": 61, "forwarded": 60, "filtered": 0, "blocked": 0, "rejected": 1])
+        #expect(object["exit_status"] as? Int == 0)
+        #expect(run.standardError.contains("61 records received, 60 forwarded"), "\(run.standardError)")
+    }
+
     // MARK: 5. Failed output writes
 
     /// Output to `/dev/full`, a file past `ulimit -f`, and a pipe whose reader leaves: the records

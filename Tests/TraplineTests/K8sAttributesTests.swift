@@ -1,9 +1,10 @@
 import Foundation
 import Testing
-import Trapline
 import TraplineCore
 import TraplineStages
 import TraplineTestSupport
+
+@testable import Trapline
 
 #if canImport(Glibc)
     import Glibc
@@ -70,6 +71,41 @@ import TraplineTestSupport
         var missing = Self.config()
         missing.podListFile = "/nonexistent/pods.json"
         #expect(throws: PodListError.self) { try PodListLoader(config: missing, environment: [:]).load() }
+    }
+
+    /// A `null` item, a `{}` item and a string item in a pod list are skipped and counted; the
+    /// good pods beside them stay (a `null` item made the loader keep 0 pods, and `{}` counted as
+    /// a pod).
+    @Test func badPodListItemsAreSkippedAndCountedNotFatal() throws {
+        let original = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Self.kubeletPods)))
+        var list = try #require(original as? [String: Any])
+        let items = try #require(list["items"] as? [Any])
+        list["items"] = [NSNull(), [String: Any](), "a string"] + items + [NSNull()]
+        let directory = try Fixtures.temporaryDirectory()
+        let path = directory.appendingPathComponent("pods-with-holes.json").path
+        try JSONSerialization.data(withJSONObject: list).write(to: URL(fileURLWithPath: path))
+        let config = Self.config { $0.podListFile = path }
+        let table = try PodListLoader(config: config, environment: [:]).load()
+        #expect(table.count == 24)
+        #expect(table.skippedItems == 4)
+        let (view, counts) = try Self.enrich([("k8s.pod.ip", "10.244.0.8")], config: config)
+        #expect(view.resourceAttributes["k8s.pod.name"] == "e2e-deployment-79967c5968-8bnn8")
+        #expect(counts.podTableSize == 24 && counts.podListItemsSkipped == 4)
+    }
+
+    /// The Deployment is derived from the ReplicaSet's name as the Collector does: a 10-character
+    /// lowercase-alphanumeric suffix is the hash, whatever the `pod-template-hash` label says.
+    @Test(
+        arguments: [
+            ("shop-api-79967c5968", "shop-api"),
+            ("my-app-v2-5d8b9f6c7a", "my-app-v2"),
+            ("shop-api-79967C5968", nil),
+            ("shop-api-7996", nil),
+            ("noreplicasethash", nil),
+            ("-79967c5968", nil),
+        ] as [(String, String?)])
+    func deploymentNameComesFromTheReplicaSetName(replicaSet: String, deployment: String?) {
+        #expect(PodListLoader.deploymentName(ofReplicaSet: replicaSet) == deployment)
     }
 
     @Test func associatesByIPAndDerivesTheDeployment() throws {

@@ -37,6 +37,19 @@ public struct PodListLoader: Sendable {
         self.patterns = patterns
     }
 
+    /// The Deployment a ReplicaSet belongs to, from its name as the Collector derives it: a
+    /// Deployment's ReplicaSet is named `<deployment>-<hash>`, the hash 10 lowercase letters or
+    /// digits; a name without such a suffix names no Deployment. The `pod-template-hash` label
+    /// is not consulted (the Collector does not), so a label that disagrees changes nothing.
+    static func deploymentName(ofReplicaSet name: String) -> String? {
+        guard let dash = name.lastIndex(of: "-"), dash > name.startIndex else { return nil }
+        let hash = name[name.index(after: dash)...]
+        guard hash.utf8.count == 10,
+            hash.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x7A).contains($0) })
+        else { return nil }
+        return String(name[..<dash])
+    }
+
     /// `key_regex` matches the whole key, as in the Collector.
     private static func wholeKey(_ pattern: String) -> String { "^(?:" + pattern + ")$" }
 
@@ -45,19 +58,31 @@ public struct PodListLoader: Sendable {
     /// - Throws: `PodListError` naming the file that cannot be read or parsed.
     public func load() throws(PodListError) -> PodTable {
         guard let podFile = config.podListFile else { return PodTable() }
-        let pods = try Self.objects(podFile, kind: "Pod")
+        var skipped = 0
+        let pods = try Self.objects(podFile, kind: "Pod", skipped: &skipped)
         let namespaces =
             try config.namespaceListFile.map { path throws(PodListError) in
-                try Self.objects(path, kind: "Namespace")
+                try Self.objects(path, kind: "Namespace", skipped: &skipped)
             } ?? []
         let nodes =
-            try config.nodeListFile.map { path throws(PodListError) in try Self.objects(path, kind: "Node") }
-            ?? []
-        return table(pods: pods, namespaces: namespaces, nodes: nodes)
+            try config.nodeListFile.map { path throws(PodListError) in
+                try Self.objects(path, kind: "Node", skipped: &skipped)
+            } ?? []
+        var table = table(pods: pods, namespaces: namespaces, nodes: nodes)
+        table.skippedItems = skipped
+        return table
     }
 
     /// The objects of a file: a `List`/`…List`'s items, or the one object, of `kind`.
     static func objects(_ path: String, kind: String) throws(PodListError) -> [[String: Any]] {
+        var skipped = 0
+        return try objects(path, kind: kind, skipped: &skipped)
+    }
+
+    /// The objects of a file, counting in `skipped` the items that are no object of a kind:
+    /// `null`, not a mapping, or without `metadata.name` and `metadata.uid` (`{}`). One bad item
+    /// never hides the good ones beside it.
+    static func objects(_ path: String, kind: String, skipped: inout Int) throws(PodListError) -> [[String: Any]] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw PodListError(path: path, reason: "cannot read the file")
         }
@@ -71,8 +96,26 @@ public struct PodListLoader: Sendable {
         guard let root = parsed as? [String: Any] else {
             throw PodListError(path: path, reason: "not a Kubernetes object or list in JSON or YAML")
         }
-        let items = (root["items"] as? [[String: Any]]) ?? [root]
-        return items.filter { ($0["kind"] as? String).map { $0 == kind } ?? true }
+        let items: [Any]
+        if let list = root["items"] as? [Any] {
+            items = list
+        } else if root["items"] == nil || root["items"] is NSNull {
+            // A List with `items: null` holds nothing; an object without `items` is itself the one.
+            items = root["items"] is NSNull || (root["kind"] as? String)?.hasSuffix("List") == true ? [] : [root]
+        } else {
+            throw PodListError(path: path, reason: "'items' is not a list")
+        }
+        var objects: [[String: Any]] = []
+        for item in items {
+            guard let object = item as? [String: Any],
+                string(object, "metadata", "name") != nil || string(object, "metadata", "uid") != nil
+            else {
+                skipped += 1
+                continue
+            }
+            if (object["kind"] as? String).map({ $0 == kind }) ?? true { objects.append(object) }
+        }
+        return objects
     }
 
     private func table(pods: [[String: Any]], namespaces: [[String: Any]], nodes: [[String: Any]]) -> PodTable {
@@ -188,10 +231,7 @@ public struct PodListLoader: Sendable {
             case "k8s.node.name": put(field, Self.string(pod, "spec", "nodeName"))
             case "k8s.replicaset.name": put(field, replicaSet)
             case "k8s.deployment.name":
-                // A Deployment's ReplicaSet is named `<deployment>-<pod-template-hash>`.
-                if let replicaSet, let hash = labels["pod-template-hash"], replicaSet.hasSuffix("-" + hash) {
-                    put(field, String(replicaSet.dropLast(hash.count + 1)))
-                }
+                put(field, replicaSet.flatMap(Self.deploymentName(ofReplicaSet:)))
             case "k8s.statefulset.name": put(field, owner("StatefulSet"))
             case "k8s.daemonset.name": put(field, owner("DaemonSet"))
             case "k8s.job.name": put(field, job)

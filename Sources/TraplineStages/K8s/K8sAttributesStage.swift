@@ -188,6 +188,7 @@ public struct K8sAttributesStage: Stage {
         }
         let pods = source.current()
         counts.podTableSize = max(counts.podTableSize, pods.count)
+        counts.podListItemsSkipped = max(counts.podListItemsSkipped, pods.skippedItems)
         // Resources in chunks of 16, looked up before any is enriched: with thousands of pods
         // every lookup misses the cache twice (index slot, pod record), and misses that wait
         // together cost about one.

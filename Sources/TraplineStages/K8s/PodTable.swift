@@ -123,6 +123,9 @@ public struct PodTable: Sendable {
     public private(set) var sharedIPCount = 0
     /// Number of pods kept.
     public private(set) var count = 0
+    /// Items of the list the table was read from that were no pod (null, not an object, or
+    /// without a name or uid): skipped, and counted so the report can say so.
+    public var skippedItems = 0
 
     /// An empty table.
     public init() {

@@ -148,7 +148,8 @@ struct MemoryStream: ByteStream {
 enum RequestInflater {
     enum Failure: Error {
         case tooLarge
-        case corrupt(String)
+        /// Why the body cannot be inflated (truncated, a failed check, trailing bytes, bad data).
+        case corrupt(DecodeError)
     }
 
     static func gunzip(_ bytes: [UInt8], limit: Int) throws(Failure) -> [UInt8] {
@@ -162,10 +163,11 @@ enum RequestInflater {
                 do throws(StreamError) { count = try stream.read(into: buffer) } catch { failure = error }
             }
             if let error = failure {
-                if case .input(let decodeError) = error.failure, decodeError.code == .decompressedTooLarge {
-                    throw .tooLarge
+                guard case .input(let decodeError) = error.failure else {
+                    throw .corrupt(DecodeError(.corruptGzip, offset: 0))
                 }
-                throw .corrupt("\(error.failure)")
+                if decodeError.code == .decompressedTooLarge { throw .tooLarge }
+                throw .corrupt(decodeError)
             }
             if count == 0 { return output }
             output.append(contentsOf: chunk[0..<count])

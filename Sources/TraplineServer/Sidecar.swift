@@ -249,9 +249,9 @@ struct OTLPRoutes: HTTPRoutes {
                 case .tooLarge:
                     pipeline.recordRefused(.decompressedTooLarge, source: source)
                     return reply(.payloadTooLarge, code: 8, "decompressed body larger than max_request_body_size", type)
-                case .corrupt(let reason):
-                    pipeline.recordRefused(.corruptGzip, source: source)
-                    return reply(.badRequest, code: 3, "corrupt gzip body: \(reason)", type)
+                case .corrupt(let failure):
+                    pipeline.recordRefused(failure.code, source: source)
+                    return reply(.badRequest, code: 3, "gzip body cannot be read: \(failure)", type)
                 }
             }
         }

@@ -289,6 +289,46 @@ import TraplineTestSupport
         #expect(object["rejected_by_reason"] as? [String: Int] == ["interrupted": 1])
     }
 
+    // MARK: 12. gzip faults, each by name
+
+    /// Each gzip fault has its own reason and message; a member whose CRC fails gives none of
+    /// its records; zero padding after the last member is accepted as gzip(1) accepts it.
+    @Test(
+        arguments: [
+            (
+                "crc", 65, 31, 30, "gzip_checksum_mismatch",
+                "fails its CRC-32 or length check: none of its data was used"
+            ),
+            ("truncated", 65, 31, 30, "gzip_truncated", "the input was cut short"),
+            ("garbage", 65, 51, 50, "gzip_trailing_garbage", "are neither gzip nor zero padding"),
+            ("padding", 0, 50, 50, "", ""),
+        ] as [(String, Int32, Int, Int, String, String)])
+    func gzipFaultsAreToldApart(
+        fault: String, status: Int32, received: Int, forwarded: Int, reason: String, message: String
+    ) throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        var gzip = try Fixtures.bytes("generated/multi-member.otlp.gz")
+        switch fault {
+        case "crc": gzip[gzip.count - 6] ^= 0xFF
+        case "truncated": gzip.removeLast(600)  // inside the second member
+        case "garbage": gzip += Array("not gzip".utf8)
+        default: gzip += [UInt8](repeating: 0, count: 512)
+        }
+        let input = directory + "/damaged.otlp.gz"
+        try Data(gzip).write(to: URL(fileURLWithPath: input))
+        let report = directory + "/report.json"
+        let run = try ProcessRunner.trapline(["replay", "--output-format", "none", "--report-file", report, input])
+        #expect(run.status == status, "\(run.standardError)")
+        let object = try Self.report(at: report)
+        let records = try Self.records(object)
+        #expect(Self.balanced(records))
+        #expect(records["forwarded"] == forwarded && records["received"] == received, "\(records)")
+        if !reason.isEmpty {
+            #expect(object["rejected_by_reason"] as? [String: Int] == [reason: 1])
+            #expect(run.standardError.contains(message), "\(run.standardError)")
+        }
+    }
+
     // MARK: 11. The report in sidecar mode
 
     /// `trapline run --report-file` in sidecar mode writes the report and prints the summary at

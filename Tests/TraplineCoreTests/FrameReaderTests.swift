@@ -86,25 +86,43 @@ import TraplineTestSupport
         #expect(try FramingVerifier.wholeEvents([]) == [])
     }
 
-    @Test func corruptGzipKeepsWhatInflatedBefore() throws {
+    /// A member whose CRC fails gives none of its records (issue 22): the first member's 3
+    /// frames stay, the last member's 2 are not handed on, and the reason names the check.
+    @Test func aMemberThatFailsItsCRCGivesNothing() throws {
         var gzip = try Fixtures.bytes("generated/multi-member.otlp.gz")
         gzip[gzip.count - 6] ^= 0xFF  // the last member's CRC
         let events = try FramingVerifier.wholeEvents(gzip)
         let frames = events.filter { if case .frame = $0 { return true } else { return false } }
-        #expect(frames.count >= 3)
+        #expect(frames.count == 3)
         guard case .rejected(let code, _, 1) = events.last else {
             Issue.record("expected a rejection last: \(events)")
             return
         }
-        #expect(code == "corrupt_gzip")
+        #expect(code == "gzip_checksum_mismatch")
     }
 
-    @Test func gzipTrailingGarbageIsRejected() throws {
-        let gzip = try Fixtures.bytes("generated/multi-member.otlp.gz") + Array("garbage".utf8)
-        let events = try FramingVerifier.wholeEvents(gzip)
+    @Test func gzipTrailingGarbageIsRejectedAndZeroPaddingIsNot() throws {
+        let gzip = try Fixtures.bytes("generated/multi-member.otlp.gz")
+        let events = try FramingVerifier.wholeEvents(gzip + Array("garbage".utf8))
         #expect(events.count == 6)
-        guard case .rejected("corrupt_gzip", _, 1) = events.last else {
-            Issue.record("expected corrupt_gzip last: \(events)")
+        guard case .rejected("gzip_trailing_garbage", _, 1) = events.last else {
+            Issue.record("expected gzip_trailing_garbage last: \(events)")
+            return
+        }
+        // gzip(1) ignores zero bytes after the last member; so does Trapline.
+        #expect(try FramingVerifier.wholeEvents(gzip + [UInt8](repeating: 0, count: 1000)).count == 5)
+        let afterPadding = try FramingVerifier.wholeEvents(gzip + [0, 0, 0x1F, 0x8B])
+        #expect(afterPadding.count == 6)
+    }
+
+    /// A gzip input cut short keeps the whole frames before the cut and says it was cut.
+    @Test func aTruncatedGzipKeepsWhatCameBeforeTheCut() throws {
+        let gzip = try Fixtures.bytes("generated/multi-member.otlp.gz")
+        let events = try FramingVerifier.wholeEvents(Array(gzip.dropLast(200)))
+        let frames = events.filter { if case .frame = $0 { return true } else { return false } }
+        #expect(frames.count >= 3, "\(events)")
+        guard case .rejected("gzip_truncated", _, 1) = events.last else {
+            Issue.record("expected gzip_truncated last: \(events)")
             return
         }
     }

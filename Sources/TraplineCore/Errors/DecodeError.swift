@@ -46,8 +46,15 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let inputShrank = Code("input_shrank")
         /// A protobuf request whose records are neither spans nor log records.
         public static let unknownSignal = Code("unknown_signal")
-        /// gzip data that zlib cannot inflate (bad header, data or CRC).
+        /// gzip data that zlib cannot inflate (a bad header or bad compressed data); `value`: the
+        /// compressed offset of the member.
         public static let corruptGzip = Code("corrupt_gzip")
+        /// gzip input that ends inside a member (cut short).
+        public static let gzipTruncated = Code("gzip_truncated")
+        /// A gzip member whose CRC-32 or length does not match its data: none of it is used.
+        public static let gzipChecksumMismatch = Code("gzip_checksum_mismatch")
+        /// Bytes after the last gzip member that are neither a member nor zero padding.
+        public static let gzipTrailingGarbage = Code("gzip_trailing_garbage")
         /// Decompressed output past the configured cap.
         public static let decompressedTooLarge = Code("decompressed_too_large")
         /// A compression format Trapline does not read (zstd).
@@ -89,7 +96,8 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let all: [Code] = [
             .truncatedVarint, .varintTooLong, .truncatedFixed, .lengthPastEnd, .invalidWireType, .fieldNumberZero,
             .wrongWireType, .unbalancedGroup, .nestingTooDeep, .invalidUTF8, .invalidIDLength, .invalidParent,
-            .truncatedFrame, .frameTooLarge, .inputShrank, .unknownSignal, .corruptGzip, .decompressedTooLarge,
+            .truncatedFrame, .frameTooLarge, .inputShrank, .unknownSignal, .corruptGzip, .gzipTruncated,
+            .gzipChecksumMismatch, .gzipTrailingGarbage, .decompressedTooLarge,
             .unsupportedCompression, .unsupportedMediaType, .invalidJSON, .wrongJSONType, .invalidHexID, .invalidNumber,
             .loneSurrogate,
             .invalidBase64, .unknownEnumName, .unsupportedSignal, .ruleError, .noPipeline, .exportFailed,
@@ -166,7 +174,18 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
                 value.map { "frame of \($0) bytes is over the \(limit ?? 0)-byte limit" }
                 ?? "frame is over the \(limit ?? 0)-byte limit"
         case .unknownSignal: text = "request holds neither spans nor log records"
-        case .corruptGzip: text = "gzip data is corrupt"
+        case .corruptGzip:
+            text =
+                "gzip data is corrupt (a bad header or bad compressed data) in the member at compressed byte \(value ?? 0)"
+        case .gzipTruncated:
+            text = "gzip data ends inside the member at compressed byte \(value ?? 0): the input was cut short"
+        case .gzipChecksumMismatch:
+            text =
+                "the gzip member at compressed byte \(value ?? 0) fails its CRC-32 or length check: "
+                + "none of its data was used"
+        case .gzipTrailingGarbage:
+            text =
+                "bytes after the last gzip member, at compressed byte \(value ?? 0), are neither gzip nor zero padding"
         case .decompressedTooLarge: text = "decompressed size is over the \(limit ?? 0)-byte limit"
         case .unsupportedCompression: text = "zstd-compressed input is not supported; decompress it first (zstd -d)"
         case .unsupportedMediaType: text = "request of a media type the receiver does not take"

@@ -344,8 +344,8 @@ public struct FrameReader {
         }
         switch detected {
         case .empty:
-            finish()
-            return nil
+            // Nothing to read, or a gzip input whose only member failed its checks: say which.
+            return endOfInput(nil)
         case .zstd:
             return try rejectAll(.unsupportedCompression)
         case .gzip:

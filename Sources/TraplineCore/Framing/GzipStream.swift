@@ -2,40 +2,124 @@ import CZlib
 
 /// Inflates gzip data (every member of a multi-member file) from another stream, with a cap on
 /// the decompressed size so a gzip bomb ends in a clear error instead of a full disk or memory.
+///
+/// A member's output is held back until its CRC-32 and length check out, so records from a
+/// member that fails them are never handed on as good; only a member larger than
+/// `maxHeldBytes` decompressed streams through (memory stays bounded), and a failed check at its
+/// end is then reported after what it gave. Faults are told apart: `gzip_truncated`,
+/// `gzip_checksum_mismatch`, `gzip_trailing_garbage`, `corrupt_gzip` (header or data); zero
+/// bytes after the last member are padding, as gzip(1) takes them.
 public struct GzipStream<Inner: ByteStream>: ByteStream {
     private var inner: Inner
     private let state: InflateState
     private var inputEnded = false
     private var finished = false
-    /// Decompressed bytes produced so far.
+    /// Decompressed bytes inflated so far (held or handed out).
     public private(set) var decompressedCount = 0
     /// Compressed bytes consumed so far.
     public private(set) var compressedCount = 0
     /// The cap on decompressed bytes.
     public let maxDecompressedBytes: Int
+    /// The largest member output held back until its checks pass.
+    public let maxHeldBytes: Int
+    /// Where the current member started: compressed and decompressed offsets.
+    private var memberStart = (compressed: 0, decompressed: 0)
+    /// The current member is too large to hold: it streams through.
+    private var streamingMember = false
+    /// Only zero bytes have followed the last member so far.
+    private var inPadding = false
+    private var pendingFailure: StreamError?
 
     /// Wraps `inner`, whose first bytes are the gzip magic.
-    public init(_ inner: Inner, maxDecompressedBytes: Int) {
+    ///
+    /// - Parameters:
+    ///   - maxDecompressedBytes: the cap on the whole stream's decompressed size.
+    ///   - maxHeldBytes: members up to this size decompressed are checked before use.
+    public init(_ inner: Inner, maxDecompressedBytes: Int, maxHeldBytes: Int = 64 << 20) {
         self.inner = inner
         self.state = InflateState()
         self.maxDecompressedBytes = maxDecompressedBytes
+        self.maxHeldBytes = max(1, maxHeldBytes)
     }
 
     public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(StreamError) -> Int {
-        if let pendingFailure {
-            self.pendingFailure = nil
-            finished = true
-            throw pendingFailure
+        if buffer.count == 0 { return 0 }
+        while true {
+            if state.heldUnread > 0 { return state.handOut(into: buffer) }
+            if let pendingFailure {
+                self.pendingFailure = nil
+                finished = true
+                throw pendingFailure
+            }
+            if finished { return 0 }
+            if streamingMember { return try readThrough(into: buffer) }
+            try holdNextMember()
         }
-        if finished || buffer.count == 0 { return 0 }
+    }
+
+    /// Inflates the next member into the held buffer; its output becomes readable when the
+    /// member ends with its checks passed, or when it outgrows the hold (then it streams on).
+    private mutating func holdNextMember() throws(StreamError) {
+        state.clearHeld()
+        while true {
+            let room = state.reserveHeld(upTo: min(maxHeldBytes - state.heldCount, 1 << 20))
+            let allowance = maxDecompressedBytes - decompressedCount + 1
+            let stream = state.stream
+            stream.pointee.next_out = room.baseAddress!.assumingMemoryBound(to: Bytef.self)
+            stream.pointee.avail_out = UInt32(min(room.count, allowance, Int(UInt32.max)))
+            let offered = Int(stream.pointee.avail_out)
+            let outcome: InflateOutcome
+            do throws(StreamError) {
+                outcome = try inflateInto(stream)
+            } catch {
+                if case .input(let failure) = error.failure, failure.code == .gzipTruncated {
+                    // Cut short (a writer killed mid-file): what inflated before the cut is as
+                    // good as a truncated stream's whole frames; then the cut is reported.
+                    let produced = offered - Int(stream.pointee.avail_out)
+                    state.heldCount += produced
+                    decompressedCount += produced
+                    pendingFailure = error
+                    return
+                }
+                // A failed check or bad data: nothing of the member is used.
+                state.clearHeld()
+                throw error
+            }
+            let produced = offered - Int(stream.pointee.avail_out)
+            state.heldCount += produced
+            decompressedCount += produced
+            if decompressedCount > maxDecompressedBytes {
+                // Over the cap: what came before the byte past it is handed out, then the failure.
+                state.heldCount -= 1
+                pendingFailure = StreamError(
+                    .input(
+                        DecodeError(.decompressedTooLarge, offset: maxDecompressedBytes, limit: maxDecompressedBytes)))
+                return
+            }
+            switch outcome {
+            case .memberEnded, .inputEnded:
+                return
+            case .outputFull:
+                if state.heldCount >= maxHeldBytes {
+                    // Too large to hold: hand out what is held and stream the rest of the member.
+                    streamingMember = true
+                    return
+                }
+            }
+        }
+    }
+
+    /// Inflates straight into the caller's buffer (a member too large to hold).
+    private mutating func readThrough(into buffer: UnsafeMutableRawBufferPointer) throws(StreamError) -> Int {
         // One byte past the cap is allowed, so going over it is seen without inflating more.
         let allowance = maxDecompressedBytes - decompressedCount + 1
         let stream = state.stream
         stream.pointee.next_out = buffer.baseAddress!.assumingMemoryBound(to: Bytef.self)
         stream.pointee.avail_out = UInt32(min(buffer.count, allowance, Int(UInt32.max)))
         let room = Int(stream.pointee.avail_out)
+        var outcome = InflateOutcome.outputFull
         do throws(StreamError) {
-            try inflateInto(stream)
+            outcome = try inflateInto(stream)
         } catch {
             // Hand out what was inflated before the failure; report the failure on the next read.
             let produced = room - Int(stream.pointee.avail_out)
@@ -44,6 +128,7 @@ public struct GzipStream<Inner: ByteStream>: ByteStream {
             pendingFailure = error
             return produced
         }
+        if outcome == .memberEnded { streamingMember = false }
         let produced = room - Int(stream.pointee.avail_out)
         decompressedCount += produced
         if decompressedCount > maxDecompressedBytes {
@@ -60,9 +145,12 @@ public struct GzipStream<Inner: ByteStream>: ByteStream {
         return produced
     }
 
-    private var pendingFailure: StreamError?
+    private enum InflateOutcome { case outputFull, memberEnded, inputEnded }
 
-    private mutating func inflateInto(_ stream: UnsafeMutablePointer<z_stream>) throws(StreamError) {
+    /// Inflates until the output is full, the member ends or the input ends.
+    private mutating func inflateInto(_ stream: UnsafeMutablePointer<z_stream>) throws(StreamError)
+        -> InflateOutcome
+    {
         while stream.pointee.avail_out > 0 {
             if stream.pointee.avail_in == 0 && !inputEnded {
                 let count = try inner.read(into: state.input)
@@ -74,43 +162,65 @@ public struct GzipStream<Inner: ByteStream>: ByteStream {
                 }
             }
             if stream.pointee.avail_in == 0 && inputEnded {
-                if state.inMember { throw corrupt("gzip data ends inside a member") }
+                if state.inMember { throw failure(.gzipTruncated) }
                 finished = true
-                break
+                return .inputEnded
             }
             if !state.inMember {
-                // Between members: only another gzip member may follow.
-                guard stream.pointee.next_in.pointee == 0x1F else {
-                    throw corrupt("trailing bytes after the last gzip member")
+                // Between members: another member, or zero padding to the end (as gzip(1) takes it).
+                let next = stream.pointee.next_in.pointee
+                if next == 0 {
+                    inPadding = true
+                    stream.pointee.next_in += 1
+                    stream.pointee.avail_in -= 1
+                    compressedCount += 1
+                    continue
                 }
+                guard next == 0x1F, !inPadding else { throw failure(.gzipTrailingGarbage, at: compressedCount) }
                 inflateReset(stream)
                 state.inMember = true
+                // A member starts at the start of a call (the last one returned at its end), so no
+                // output of this call precedes it.
+                memberStart = (compressedCount, decompressedCount)
             }
             let availableBefore = stream.pointee.avail_in
             let result = inflate(stream, Z_NO_FLUSH)
             compressedCount += Int(availableBefore - stream.pointee.avail_in)
             if result == Z_STREAM_END {
                 state.inMember = false
+                return .memberEnded
             } else if result == Z_BUF_ERROR {
                 continue  // needs more input; the loop reads it
             } else if result != Z_OK {
-                throw corrupt(stream.pointee.msg.map { String(cString: $0) } ?? "inflate error \(result)")
+                let message = stream.pointee.msg.map { String(cString: $0) } ?? ""
+                // zlib checks the trailer last: "incorrect data check" (CRC-32), "incorrect length check".
+                throw failure(
+                    message.hasPrefix("incorrect data") || message.hasPrefix("incorrect length")
+                        ? .gzipChecksumMismatch : .corruptGzip)
             }
         }
+        return .outputFull
     }
 
-    private func corrupt(_ reason: String) -> StreamError {
-        _ = reason  // zlib's text is not kept: the code and offsets say what and where
-        let produced = Int(state.stream.pointee.total_out)
-        return StreamError(.input(DecodeError(.corruptGzip, offset: produced, value: compressedCount)))
+    /// A fault of the current member: `offset` is where its decompressed output began (what
+    /// came before is good), `value` where it began in the compressed input.
+    private func failure(_ code: DecodeError.Code, at compressedOffset: Int? = nil) -> StreamError {
+        let start = compressedOffset.map { ($0, decompressedCount) } ?? memberStart
+        return StreamError(
+            .input(DecodeError(code, offset: start.1, value: start.0, limit: decompressedCount - start.1)))
     }
 }
 
-/// zlib's stream state and input buffer (a class: zlib keeps pointers into it).
+/// zlib's stream state, its input buffer and the held output of a member (a class: zlib keeps
+/// pointers into it).
 private final class InflateState {
     let stream: UnsafeMutablePointer<z_stream>
     let input: UnsafeMutableRawBufferPointer
     var inMember = true
+    /// The held output: `heldCount` bytes in `held`, of which `heldRead` were handed out.
+    private var held = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    var heldCount = 0
+    private var heldRead = 0
 
     init() {
         stream = .allocate(capacity: 1)
@@ -124,5 +234,34 @@ private final class InflateState {
         inflateEnd(stream)
         stream.deallocate()
         input.deallocate()
+        if held.count > 0 { held.deallocate() }
+    }
+
+    var heldUnread: Int { heldCount - heldRead }
+
+    func clearHeld() {
+        heldCount = 0
+        heldRead = 0
+    }
+
+    /// Room for `count` more held bytes (the buffer grows by doubling, kept for the next member).
+    func reserveHeld(upTo count: Int) -> UnsafeMutableRawBufferPointer {
+        let needed = heldCount + max(count, 1)
+        if needed > held.count {
+            var capacity = max(held.count, 64 * 1024)
+            while capacity < needed { capacity *= 2 }
+            let grown = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
+            if heldCount > 0 { grown.copyMemory(from: UnsafeRawBufferPointer(rebasing: held[..<heldCount])) }
+            if held.count > 0 { held.deallocate() }
+            held = grown
+        }
+        return UnsafeMutableRawBufferPointer(rebasing: held[heldCount..<(heldCount + max(count, 1))])
+    }
+
+    func handOut(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        let count = min(buffer.count, heldUnread)
+        buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: held[heldRead..<(heldRead + count)]))
+        heldRead += count
+        return count
     }
 }

@@ -102,7 +102,7 @@ public struct ReplayReport: Sendable {
     public var exitStatus: Int32 {
         if isGate {
             if traps.contains(where: \.blocked) { return 3 }
-            return inputFailures.isEmpty ? 0 : 65
+            return inputFailures.isEmpty && emptyDirectories.isEmpty && rejections.isEmpty ? 0 : 65
         }
         if outputFailure != nil { return 74 }
         // A sidecar answered each bad request to its client; a stop with nothing failed is 0.

@@ -128,22 +128,6 @@ enum OTLPWire {
     }
 }
 
-/// Bytes in memory as a stream, for the gzip inflater.
-struct MemoryStream: ByteStream {
-    let bytes: [UInt8]
-    var position = 0
-
-    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(StreamError) -> Int {
-        let count = min(buffer.count, bytes.count - position)
-        guard count > 0 else { return 0 }
-        bytes.withUnsafeBytes { source in
-            buffer.baseAddress!.copyMemory(from: source.baseAddress! + position, byteCount: count)
-        }
-        position += count
-        return count
-    }
-}
-
 /// Inflates a gzip request body, refusing to grow past `limit` bytes while inflating.
 enum RequestInflater {
     enum Failure: Error {
@@ -153,25 +137,11 @@ enum RequestInflater {
     }
 
     static func gunzip(_ bytes: [UInt8], limit: Int) throws(Failure) -> [UInt8] {
-        var stream = GzipStream(MemoryStream(bytes: bytes), maxDecompressedBytes: limit)
-        var output: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 << 10)
-        while true {
-            var count = 0
-            var failure: StreamError?
-            chunk.withUnsafeMutableBytes { buffer in
-                do throws(StreamError) { count = try stream.read(into: buffer) } catch { failure = error }
-            }
-            if let error = failure {
-                guard case .input(let decodeError) = error.failure else {
-                    throw .corrupt(DecodeError(.corruptGzip, offset: 0))
-                }
-                if decodeError.code == .decompressedTooLarge { throw .tooLarge }
-                throw .corrupt(decodeError)
-            }
-            if count == 0 { return output }
-            output.append(contentsOf: chunk[0..<count])
-            if output.count > limit { throw .tooLarge }
+        do throws(DecodeError) {
+            return try GzipBuffer.inflate(bytes, limit: limit)
+        } catch {
+            if error.code == .decompressedTooLarge { throw .tooLarge }
+            throw .corrupt(error)
         }
     }
 }

@@ -10,7 +10,8 @@ struct GateCommand: ParsableCommand {
         commandName: "gate",
         abstract: "Find Go cross-compilation traps in build logs; exit 3 when a blocking trap fired.",
         discussion: """
-            Reads each LOG whole (or stdin for - or no LOG), as plain output, `go build -json` events or both, \
+            Reads each LOG whole (files, gzip-compressed or not, directories read recursively, or stdin for - or \
+            no LOG), as plain output, `go build -json` events or both, \
             and prints each trap as `file:line: class: evidence` with its remedy. Uses the built-in \
             go-crossbuild pack with action block; with --config, the traps processors of a pipeline file (their \
             inline log rules, built-in packs and actions, its quarantine and prometheus exporters). Package sources the log names are read from disk ($HOME and \
@@ -29,7 +30,7 @@ struct GateCommand: ParsableCommand {
     @Flag(name: [.short, .long], help: "Print nothing on stdout (exit status and --report-file only).")
     var quiet = false
 
-    @Argument(help: "Build logs; - or none for stdin.")
+    @Argument(help: "Build logs (files, .gz, directories); - or none for stdin.")
     var logs: [String] = []
 
     func run() throws {
@@ -46,6 +47,19 @@ struct GateCommand: ParsableCommand {
             print(output, terminator: "")
         }
         for failure in report.inputFailures { FileHandleOutput.standardError("trapline: \(failure.description)\n") }
+        for directory in report.emptyDirectories {
+            FileHandleOutput.standardError("trapline: \(directory): directory holds no file\n")
+        }
+        for rejection in report.rejections {
+            FileHandleOutput.standardError(
+                "trapline: rejected \(rejection.source) at byte \(rejection.error.offset): \(rejection.error)\n")
+        }
+        if !quiet && report.traps.isEmpty && report.filesRead > 0 {
+            // Silence would look like nothing ran: say what was read and that it was clean.
+            let logs = report.filesRead
+            FileHandleOutput.standardError(
+                "trapline: gate: \(logs) log\(logs == 1 ? "" : "s") (\(report.records.received) lines) read, no trap found\n")
+        }
         if let reportFile, let failure = ReportFile.write(reportFile, report.json) {
             FileHandleOutput.standardError("trapline: \(failure)\n")
             throw ExitCode(74)

@@ -19,14 +19,18 @@ extension ProgressMode: ExpressibleByArgument {}
 struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
-        abstract: "Replay captured OTLP (protobuf) or text logs through the pipeline.",
+        abstract: "Replay captured OTLP (protobuf or JSON), gzip-compressed or not, or text logs through the pipeline.",
         discussion: """
             Inputs are files, directories (read recursively, in sorted order) or - for stdin. The format \
             is detected from the bytes: gzip, one OTLP protobuf request, a varint-delimited or 4-byte \
             big-endian length-prefixed stream of requests, OTLP JSON (JSON lines or one document), or text lines.
 
+            SIGTERM or SIGINT stops reading: what was read is processed and written, the report is \
+            written, and the exit status is as if the input had ended there.
+
             Exit status: 0 ok, 64 usage error, 65 some input rejected (all good records still \
-            processed), 66 no input, 74 I/O error, 78 bad configuration.
+            processed), 66 no input, 74 I/O error (an output that failed; its records are counted as \
+            export_failed), 78 bad configuration.
             """
     )
 

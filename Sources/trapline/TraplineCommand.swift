@@ -1,4 +1,5 @@
 import ArgumentParser
+import Trapline
 
 /// The `trapline` command-line tool.
 @main
@@ -6,6 +7,7 @@ struct TraplineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trapline",
         abstract: "Process OpenTelemetry spans, logs and build logs: catch known failure patterns (traps).",
+        version: "trapline \(TraplineVersion.current)",
         subcommands: [ReplayCommand.self, RunCommand.self, ValidateCommand.self, GateCommand.self]
     )
 }

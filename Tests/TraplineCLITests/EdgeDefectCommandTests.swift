@@ -180,6 +180,47 @@ import TraplineTestSupport
         #expect(bomb["rejected_by_reason"] as? [String: Int] == ["decompressed_too_large": 1])
     }
 
+    // MARK: 15. The main job shows what Trapline is for
+
+    /// The demo pipeline over the demo capture (what `Scripts/replay-demo.sh` runs, in release):
+    /// the filter drops the probes, the transform removes personal data, k8sattributes enriches
+    /// from the pod list, the runtime traps block and observe, and TER is computed.
+    @Test func theDemoShowsEveryStageAtWork() throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        let run = try Self.bash(
+            """
+            cd '\(Fixtures.root.path)'
+            TRAPLINE_OUTPUT='\(directory)/out.otlp' TRAPLINE_QUARANTINE='\(directory)/q.jsonl' \
+            TRAPLINE_METRICS='\(directory)/demo.prom' '\(Self.binary)' replay -q --config Pipelines/demo.yaml \
+              --report-file '\(directory)/report.json' Fixtures/generated/demo-shop.otlp.gz
+            """)
+        #expect(run.status == 0, "\(run.standardError)")
+        let object = try Self.report(at: directory + "/report.json")
+        #expect(
+            try Self.records(object) == [
+                "received": 1922, "forwarded": 1618, "filtered": 300, "blocked": 4, "rejected": 0,
+            ])
+        let stages = try #require(object["stages"] as? [[String: Any]])
+        #expect(
+            stages.map { $0["id"] as? String } == [
+                "decode", "filter/probes", "transform/privacy", "k8sattributes", "traps/runtime", "encode",
+            ])
+        #expect(stages[3]["pods"] as? Int == 24 && stages[3]["association_misses"] as? Int == 1)
+        let traps = try #require(object["traps"] as? [[String: Any]])
+        #expect(
+            traps.map { "\($0["class"]!) \($0["identified"]!) \($0["blocked"]!)" } == [
+                "export_success_below_floor 1 1", "latency_slo_breach 2 0", "sampling_below_floor 1 0",
+                "tls_handshake_failure 2 2", "waf_block_legitimate 1 1",
+            ])
+        let ter = try #require(object["ter"] as? [String: Any])
+        #expect(abs((ter["value"] as? Double ?? 0) - 0.4008) < 0.001)
+        // What went on: enriched, without e-mail addresses, statements masked, no probes.
+        let json = try ProcessRunner.trapline(["replay", "-q", "--output-format", "otlp-json", directory + "/out.otlp"])
+        let output = String(decoding: json.standardOutput, as: UTF8.self)
+        #expect(output.contains("\"k8s.deployment.name\",\"value\":{\"stringValue\":\"e2e-deployment\"}"))
+        #expect(!output.contains("@example.com") && !output.contains("/healthz") && output.contains("VALUES ('?'"))
+    }
+
     // MARK: 3. Records that reach no exporter
 
     /// A pipeline file with `exporters: []` does not validate (as the Collector says), and the

@@ -8,7 +8,8 @@ public enum DefaultPipeline {
     public static let yaml = """
         # The pipeline `trapline replay` uses without --config (compiled into the binary): what the
         # inputs hold goes to standard output unchanged, as length-prefixed OTLP protobuf, or to the
-        # file named by --output. No processor runs yet.
+        # file named by --output. It runs no processor, so a replay copies what it reads (and accounts for
+        # every record); Pipelines/demo.yaml and the other files there filter, transform, enrich and catch traps.
         receivers:
           stdin:
 

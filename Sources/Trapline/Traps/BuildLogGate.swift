@@ -34,7 +34,8 @@ public struct BuildLogGate: Sendable {
         self.scanner = scanner
     }
 
-    /// Scans `inputs` (paths, or `-` for standard input) and reports what it found.
+    /// Scans `inputs` (files, directories read recursively in sorted order, or `-` for standard
+    /// input; gzip-compressed or not) and reports what it found.
     ///
     /// - Returns: the report (traps, TER, accounting, unreadable inputs) and every event in input order.
     public func run(inputs: [String]) -> (report: ReplayReport, events: [Event]) {
@@ -42,8 +43,12 @@ public struct BuildLogGate: Sendable {
         report.isGate = true
         var events: [Event] = []
         var rate = TrapEscapeRate()
-        for input in inputs {
-            let bytes: [UInt8]
+        // Directories are read as replay reads them: every file below, in sorted order.
+        let expansion = InputPaths.expand(inputs)
+        report.inputFailures = expansion.failures
+        report.emptyDirectories = expansion.emptyDirectories
+        for input in expansion.files {
+            var bytes: [UInt8]
             do {
                 bytes = try Self.readAll(input)
             } catch {
@@ -51,6 +56,16 @@ public struct BuildLogGate: Sendable {
                 continue
             }
             report.filesRead += 1
+            if bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B {
+                // A gzipped log (CI artifacts often are), inflated with the replay's cap.
+                do throws(DecodeError) {
+                    bytes = try GzipBuffer.inflate(bytes, limit: ReadOptions().maxDecompressedBytes)
+                } catch {
+                    report.records += RecordCounts(received: 1, forwarded: 0, filtered: 0, blocked: 0, rejected: 1)
+                    report.record(Rejection(source: input, error: error, records: 1), cap: .max)
+                    continue
+                }
+            }
             report.inputBytes += bytes.count
             let text = String(decoding: bytes, as: UTF8.self)
             let traps = scanner.scan(text)

@@ -89,8 +89,6 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         /// A frame cut off by a stop (SIGTERM, SIGINT) before it had arrived whole: not damaged
         /// input, so it does not make the exit status say so.
         public static let interrupted = Code("interrupted")
-        /// Binary input that fits no OTLP layout and is not text (`value`: the offending byte).
-        public static let unrecognizedInput = Code("unrecognized_input")
 
         /// Every code, so metric families can be declared once, before any input is seen.
         public static let all: [Code] = [
@@ -101,7 +99,7 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
             .unsupportedCompression, .unsupportedMediaType, .invalidJSON, .wrongJSONType, .invalidHexID, .invalidNumber,
             .loneSurrogate,
             .invalidBase64, .unknownEnumName, .unsupportedSignal, .ruleError, .noPipeline, .exportFailed,
-            .interrupted, .unrecognizedInput,
+            .interrupted,
         ]
     }
 
@@ -207,8 +205,6 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         case .exportFailed: text = "the output failed after \(offset) bytes; these records were not written"
         case .interrupted:
             text = "reading stopped (SIGTERM/SIGINT) before this frame had arrived whole"
-        case .unrecognizedInput:
-            text = "binary input that is no OTLP protobuf layout and not text (byte 0x\(String(value ?? 0, radix: 16)))"
         default: text = code.name
         }
         if let field { text += " (field \(field))" }

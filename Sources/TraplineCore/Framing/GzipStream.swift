@@ -265,3 +265,33 @@ private final class InflateState {
         return count
     }
 }
+
+/// Whole gzip buffers in memory: request bodies, gzipped build logs.
+public enum GzipBuffer {
+    /// Inflates a whole gzip buffer (a request body, a gzipped build log), refusing to grow past
+    /// `limit` bytes while inflating.
+    ///
+    /// - Throws: the `DecodeError` that stopped it: `decompressed_too_large`, `gzip_truncated`,
+    ///   `gzip_checksum_mismatch`, `gzip_trailing_garbage` or `corrupt_gzip`.
+    /// - Returns: the decompressed bytes (allocates them).
+    public static func inflate(_ bytes: [UInt8], limit: Int) throws(DecodeError) -> [UInt8] {
+        var stream = GzipStream(MappedStream(InputBuffer(bytes)), maxDecompressedBytes: limit)
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            var count = 0
+            var failure: StreamError?
+            chunk.withUnsafeMutableBytes { buffer in
+                do throws(StreamError) { count = try stream.read(into: buffer) } catch { failure = error }
+            }
+            if let failure {
+                guard case .input(let decodeError) = failure.failure else {
+                    throw DecodeError(.corruptGzip, offset: output.count)
+                }
+                throw decodeError
+            }
+            if count == 0 { return output }
+            output.append(contentsOf: chunk[0..<count])
+        }
+    }
+}

@@ -58,7 +58,8 @@ struct GateCommand: ParsableCommand {
             // Silence would look like nothing ran: say what was read and that it was clean.
             let logs = report.filesRead
             FileHandleOutput.standardError(
-                "trapline: gate: \(logs) log\(logs == 1 ? "" : "s") (\(report.records.received) lines) read, no trap found\n")
+                "trapline: gate: \(logs) log\(logs == 1 ? "" : "s") (\(report.records.received) lines) read, no trap found\n"
+            )
         }
         if let reportFile, let failure = ReportFile.write(reportFile, report.json) {
             FileHandleOutput.standardError("trapline: \(failure)\n")

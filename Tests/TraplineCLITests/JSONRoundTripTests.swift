@@ -118,9 +118,12 @@ import TraplineTestSupport
         try reference(signal, directory + "/generated.json", to: directory + "/reference.pb")
         let events = try FramingVerifier.wholeEvents(
             Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/reference.pb"))))
-        #expect(events.count == originals.count)
+        // Empty requests (zero bytes) hold no record: they are skipped, not written on.
+        let nonEmpty = originals.filter { !$0.isEmpty }
+        #expect(nonEmpty.count < originals.count, "the generator made no empty request: the filter tests nothing")
+        #expect(events.count == nonEmpty.count)
         var compared = 0
-        for (original, event) in zip(originals, events) {
+        for (original, event) in zip(nonEmpty, events) {
             guard case .frame(_, _, let bytes) = event else {
                 Issue.record("not a frame: \(event)")
                 continue
@@ -128,6 +131,6 @@ import TraplineTestSupport
             #expect(Oracle.dump(signal, bytes) == Oracle.dump(signal, original), "request \(compared)")
             compared += 1
         }
-        #expect(compared == 1500)
+        #expect(compared == nonEmpty.count)
     }
 }

@@ -44,15 +44,17 @@ final class TraplineMetrics: Sendable {
         let registry = sharing ?? PrometheusCollectorRegistry()
         self.registry = registry
         received = registry.makeCounter(
-            name: "trapline_records_received_total",
-            help: "Records that entered: decoded, or counted for input that could not be decoded.")
+            descriptor: Self.named(
+                "trapline_records_received_total",
+                help: "Records that entered: decoded, or counted for input that could not be decoded."))
         forwarded = Dictionary(
             uniqueKeysWithValues: Signal.allCases.map { signal in
                 (
                     signal,
                     registry.makeCounter(
-                        name: "trapline_records_forwarded_total", labels: [("signal", signal.rawValue)],
-                        help: "Records written on to the exporters.")
+                        descriptor: Self.named(
+                            "trapline_records_forwarded_total", help: "Records written on to the exporters."),
+                        labels: [("signal", signal.rawValue)])
                 )
             })
         rejected = Dictionary(
@@ -60,53 +62,67 @@ final class TraplineMetrics: Sendable {
                 (
                     code.name,
                     registry.makeCounter(
-                        name: "trapline_records_rejected_total", labels: [("reason", code.name)],
-                        help: "Records rejected as bad input, by reason.")
+                        descriptor: Self.named(
+                            "trapline_records_rejected_total", help: "Records rejected as bad input, by reason."),
+                        labels: [("reason", code.name)])
                 )
             })
         inputBytes = registry.makeCounter(
-            name: "trapline_input_bytes_total", help: "Bytes of input frames decoded (after decompression).")
-        frames = registry.makeCounter(name: "trapline_input_frames_total", help: "Input frames decoded.")
+            descriptor: Self.named(
+                "trapline_input_bytes_total", help: "Bytes of input frames decoded (after decompression)."))
+        frames = registry.makeCounter(
+            descriptor: Self.named("trapline_input_frames_total", help: "Input frames decoded."))
         jsonLenient = Dictionary(
             uniqueKeysWithValues: JSONLeniency().byKind.map { kind in
                 (
                     kind.kind,
                     registry.makeCounter(
-                        name: "trapline_json_lenient_total", labels: [("kind", kind.kind)],
-                        help: "OTLP JSON read leniently (outside the OTLP JSON encoding), by kind.")
+                        descriptor: Self.named(
+                            "trapline_json_lenient_total",
+                            help: "OTLP JSON read leniently (outside the OTLP JSON encoding), by kind."),
+                        labels: [("kind", kind.kind)])
                 )
             })
         filtered = stages.map { stage in
             registry.makeCounter(
-                name: "trapline_records_filtered_total", labels: [("stage", stage)],
-                help: "Records a stage dropped on purpose, by stage.")
+                descriptor: Self.named(
+                    "trapline_records_filtered_total", help: "Records a stage dropped on purpose, by stage."),
+                labels: [("stage", stage)])
         }
         blocked = stages.map { stage in
             registry.makeCounter(
-                name: "trapline_records_blocked_total", labels: [("stage", stage)],
-                help: "Trap events a stage blocked, by stage.")
+                descriptor: Self.named(
+                    "trapline_records_blocked_total", help: "Trap events a stage blocked, by stage."),
+                labels: [("stage", stage)])
         }
         ruleErrors = stages.map { stage in
             registry.makeCounter(
-                name: "trapline_rule_errors_total", labels: [("stage", stage)],
-                help: "Rule failures a stage counted and passed over (error_mode ignore or silent), by stage.")
+                descriptor: Self.named(
+                    "trapline_rule_errors_total",
+                    help: "Rule failures a stage counted and passed over (error_mode ignore or silent), by stage."),
+                labels: [("stage", stage)])
         }
         lookups = stages.map { stage in
             registry.makeCounter(
-                name: "trapline_k8s_association_lookups_total", labels: [("stage", stage)],
-                help: "Resources a k8s_attributes stage looked up a pod for, by stage.")
+                descriptor: Self.named(
+                    "trapline_k8s_association_lookups_total",
+                    help: "Resources a k8s_attributes stage looked up a pod for, by stage."), labels: [("stage", stage)]
+            )
         }
         misses = stages.map { stage in
             func miss(_ reason: String) -> Counter {
                 registry.makeCounter(
-                    name: "trapline_k8s_association_misses_total", labels: [("stage", stage), ("reason", reason)],
-                    help: "Lookups that found no pod, by stage and reason (shared_ip: several pods share the IP).")
+                    descriptor: Self.named(
+                        "trapline_k8s_association_misses_total",
+                        help: "Lookups that found no pod, by stage and reason (shared_ip: several pods share the IP)."),
+                    labels: [("stage", stage), ("reason", reason)])
             }
             return (miss("no_match"), miss("shared_ip"))
         }
         podTableSize = stages.map { stage in
             registry.makeGauge(
-                name: "trapline_k8s_pods", labels: [("stage", stage)], help: "Pods in a k8s_attributes stage's table.")
+                descriptor: Self.named("trapline_k8s_pods", help: "Pods in a k8s_attributes stage's table."),
+                labels: [("stage", stage)])
         }
         let buckets: [Duration] = [
             .microseconds(10), .microseconds(50), .microseconds(100), .microseconds(500), .milliseconds(1),
@@ -114,8 +130,10 @@ final class TraplineMetrics: Sendable {
         ]
         func histogram(_ stage: String) -> DurationHistogram {
             registry.makeDurationHistogram(
-                name: "trapline_stage_duration_seconds", labels: [("stage", stage)], buckets: buckets,
-                help: "Time one batch spends in a stage (decode and encode included), by stage.")
+                descriptor: Self.named(
+                    "trapline_stage_duration_seconds",
+                    help: "Time one batch spends in a stage (decode and encode included), by stage."),
+                labels: [("stage", stage)], buckets: buckets)
         }
         decodeDuration = histogram("decode")
         encodeDuration = histogram("encode")
@@ -125,8 +143,10 @@ final class TraplineMetrics: Sendable {
                 (
                     trapClass,
                     registry.makeCounter(
-                        name: "trapline_trap_events_identified_total", labels: [("class", trapClass.rawValue)],
-                        help: "Trap events the rules identified, blocked or observed, by class.")
+                        descriptor: Self.named(
+                            "trapline_trap_events_identified_total",
+                            help: "Trap events the rules identified, blocked or observed, by class."),
+                        labels: [("class", trapClass.rawValue)])
                 )
             })
         trapBlocked = Dictionary(
@@ -134,27 +154,33 @@ final class TraplineMetrics: Sendable {
                 (
                     trapClass,
                     registry.makeCounter(
-                        name: "trapline_trap_events_blocked_total", labels: [("class", trapClass.rawValue)],
-                        help: "Trap events a rule's action blocked, by class (the TER numerator).")
+                        descriptor: Self.named(
+                            "trapline_trap_events_blocked_total",
+                            help: "Trap events a rule's action blocked, by class (the TER numerator)."),
+                        labels: [("class", trapClass.rawValue)])
                 )
             })
         if trapClasses.isEmpty {
             (terWindow, terDensity, terExpected) = (nil, nil, nil)
         } else {
             terWindow = registry.makeGauge(
-                name: "trapline_ter_window_seconds",
-                help: "Event time from the first to the last timestamp the trap stages saw, in seconds.")
+                descriptor: Self.named(
+                    "trapline_ter_window_seconds",
+                    help: "Event time from the first to the last timestamp the trap stages saw, in seconds."))
             terDensity = registry.makeGauge(
-                name: "trapline_ter_density_per_second",
-                help: "Potential trap density used for TER: configured, else identified events over the window.")
+                descriptor: Self.named(
+                    "trapline_ter_density_per_second",
+                    help: "Potential trap density used for TER: configured, else identified events over the window."))
             terExpected = registry.makeGauge(
-                name: "trapline_ter_expected_events",
-                help:
-                    "The TER denominator, window times density; TER across instances is sum(trapline_trap_events_blocked_total) / sum(trapline_ter_expected_events)."
-            )
+                descriptor: Self.named(
+                    "trapline_ter_expected_events",
+                    help:
+                        "The TER denominator, window times density; TER across instances is sum(trapline_trap_events_blocked_total) / sum(trapline_ter_expected_events)."
+                ))
         }
         let buildInfo = registry.makeGauge(
-            name: "trapline_build_info", labels: [("version", version)], help: "Trapline's version; always 1.")
+            descriptor: Self.named("trapline_build_info", help: "Trapline's version; always 1."),
+            labels: [("version", version)])
         buildInfo.set(to: 1.0)
     }
 
@@ -204,9 +230,17 @@ final class TraplineMetrics: Sendable {
     /// Counts a configuration reload (`trapline_config_reloads_total{result}`).
     func recordReload(succeeded: Bool) {
         registry.makeCounter(
-            name: "trapline_config_reloads_total", labels: [("result", succeeded ? "success" : "failure")],
-            help: "Configuration reloads on SIGHUP; an invalid file keeps the running pipeline (failure)."
+            descriptor: Self.named(
+                "trapline_config_reloads_total",
+                help: "Configuration reloads on SIGHUP; an invalid file keeps the running pipeline (failure)."),
+            labels: [("result", succeeded ? "success" : "failure")]
         ).increment()
+    }
+
+    /// A metric's name and help as swift-prometheus describes them: Trapline's names already end
+    /// in their unit (`_total`, `_seconds`), so the descriptor adds none.
+    static func named(_ name: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 
     /// The exposition text.

@@ -49,6 +49,17 @@ public struct FrameReader {
     /// The next frame of a deferred file: its prefix and the head of its content are read
     /// here (for the length and the signal); the rest is left for `Frame.load`.
     private mutating func nextDeferred() throws(IOFailure) -> FrameEvent? {
+        // Runs of empty frames are skipped inside, one run a turn (a loop, not recursion).
+        while true {
+            guard let file = deferred, !finished else { return nil }
+            let position = file.position
+            let event = try nextDeferredOrSkip()
+            if event != nil || finished || deferred?.position == position { return event }
+        }
+    }
+
+    /// The next deferred frame, or nil after skipping a run of empty frames (the caller loops).
+    private mutating func nextDeferredOrSkip() throws(IOFailure) -> FrameEvent? {
         guard var file = deferred, !finished else { return nil }
         if options.stopRequested?() == true || file.position >= file.size {
             finish()
@@ -85,9 +96,11 @@ public struct FrameReader {
         if length == 0 {
             // Empty requests hold no record: skip the run of zero bytes a chunk at a time (one
             // `pread` per empty frame made 100 MiB of zeros take a minute).
-            file.position = try endOfZeroRun(from: offset, file: file, unit: prefixLength)
+            // The empty frame itself first (its varint may be overlong, 0x80 0x00), then the run.
+            let unit = format == .otlpProtoLengthPrefixed ? 4 : 1
+            file.position = try endOfZeroRun(from: offset + prefixLength, file: file, unit: unit)
             deferred = file
-            return try nextDeferred()
+            return nil
         }
         if length > options.maxFrameBytes {
             finish()
@@ -124,7 +137,8 @@ public struct FrameReader {
 
     /// Where the run of zero bytes from `offset` ends, in whole `unit`s.
     private func endOfZeroRun(from offset: Int, file: DeferredFile, unit: Int) throws(IOFailure) -> Int {
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        // Small first (a lone empty frame costs one short read), larger while the run goes on.
+        var chunk = [UInt8](repeating: 0, count: 256)
         var position = offset
         while position < file.size {
             let got = try readAt(&chunk, offset: position, file: file)
@@ -140,6 +154,7 @@ public struct FrameReader {
             }
             position += zeros
             if zeros < got || options.stopRequested?() == true { break }
+            if chunk.count < 1 << 20 { chunk = [UInt8](repeating: 0, count: chunk.count * 16) }
         }
         return offset + (position - offset) / unit * unit
     }
@@ -438,16 +453,17 @@ public struct FrameReader {
         guard var (prefixLength, length) = try readLength(window) else {
             return endOfInput(nil)
         }
-        if length == 0 && prefixLength > 0 {
-            // Empty requests hold no record: a run of them is skipped at memory speed, not
-            // handed out one by one (100 MiB of zero bytes is 26 million of them).
+        // Empty requests hold no record: a run of them is skipped at memory speed, not handed
+        // out one by one (100 MiB of zero bytes is 26 million of them). A loop, not recursion:
+        // overlong empty varints (0x80 0x00) are not zero bytes, and a file of them must not
+        // grow the stack.
+        while length == 0 && prefixLength > 0 {
             window.consume(prefixLength)
-            try skipZeroBytes(inUnitsOf: prefixLength)
+            try skipZeroBytes(inUnitsOf: format == .otlpProtoLengthPrefixed ? 4 : 1)
             if options.stopRequested?() == true { return endOfInput(nil) }
             offset = window.offset
             guard let next = try readLength(window) else { return endOfInput(nil) }
             (prefixLength, length) = next
-            if length == 0 && prefixLength > 0 { return try nextPrefixed(readLength) }
         }
         guard length >= 0 else {
             // The prefix itself is cut off or unreadable: nothing after it can be framed.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TraplineCore
 import TraplineTestSupport
 
 #if canImport(Glibc)
@@ -140,6 +141,45 @@ import TraplineTestSupport
         #expect(rejection["offset"] as? Int == expectedOffset, "\(rejection)")
         #expect(rejection["reason"] as? String == expectedReason, "\(rejection)")
         #expect(run.standardError.contains("rejected \(input) at byte \(expectedOffset)"), "\(run.standardError)")
+    }
+
+    // MARK: 6. All-zero ids are data
+
+    /// All-zero trace, span, parent and link ids (invalid in OTLP, but data) go through JSON and
+    /// protobuf alike: Trapline's protobuf from the JSON equals upb's reading of the same JSON,
+    /// and the JSON written back holds every id (a link came out as `{}`).
+    @Test(arguments: [Signal.traces, .logs]) func allZeroIDsSurviveEveryEncoding(signal: Signal) throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        let zero32 = String(repeating: "0", count: 32)
+        let zero16 = String(repeating: "0", count: 16)
+        let json =
+            signal == .traces
+            ? #"{"resourceSpans":[{"resource":{},"scopeSpans":[{"spans":[{"traceId":"\#(zero32)","spanId":"\#(zero16)","parentSpanId":"\#(zero16)","name":"zero","links":[{"traceId":"\#(zero32)","spanId":"\#(zero16)"}]},{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708","name":"set","links":[{}]}]}]}]}"#
+            : #"{"resourceLogs":[{"resource":{},"scopeLogs":[{"logRecords":[{"traceId":"\#(zero32)","spanId":"\#(zero16)","body":{"stringValue":"zero"}},{"body":{"stringValue":"unset"}}]}]}]}"#
+        try (json + "\n").write(toFile: directory + "/zero.json", atomically: true, encoding: .utf8)
+        let toProto = try ProcessRunner.trapline([
+            "replay", "-q", "--output-format", "otlp-proto", "--output", directory + "/ours.pb",
+            directory + "/zero.json",
+        ])
+        #expect(toProto.status == 0, "\(toProto.standardError)")
+        let reference = try ProcessRunner.python(
+            "otlp_json_to_proto.py", [signal.rawValue, directory + "/zero.json", directory + "/reference.pb"])
+        #expect(reference.status == 0, "\(reference.standardError)")
+        let equal = try ProcessRunner.python(
+            "otlp_equal.py",
+            [
+                signal.rawValue, directory + "/reference.pb", "length-prefixed", directory + "/ours.pb",
+                "length-prefixed",
+            ])
+        #expect(equal.status == 0, "\(String(decoding: equal.standardOutput, as: UTF8.self)) \(equal.standardError)")
+        // protobuf → JSON, and JSON → JSON: every id is there, as it came.
+        for input in [directory + "/ours.pb", directory + "/zero.json"] {
+            let back = try ProcessRunner.trapline(["replay", "-q", "--output-format", "otlp-json", input])
+            let text = String(decoding: back.standardOutput, as: UTF8.self)
+            let expected = signal == .traces ? 3 : 1  // span, link; log record
+            #expect(text.components(separatedBy: "\"traceId\":\"\(zero32)\"").count - 1 == (signal == .traces ? 2 : 1))
+            #expect(text.components(separatedBy: "\"\(zero16)\"").count - 1 == expected, "\(text)")
+        }
     }
 
     // MARK: 7. Empty frames

@@ -34,6 +34,8 @@ public struct LogBatch: Sendable {
     public var traceIDs: [TraceID] = []
     /// `LogRecord.span_id` (zero when unset).
     public var spanIDs: [SpanID] = []
+    /// Trace and span ids that arrived all zero (told apart from unset).
+    public var zeroIDs = ZeroIDMarks()
     /// `LogRecord.event_name`.
     public var eventNames: [ByteSlice] = []
     /// Index of each row's scope entry.
@@ -77,6 +79,7 @@ public struct LogBatch: Sendable {
     /// Appends one row; every column gets exactly one element.
     @inlinable
     mutating func appendRow(_ row: LogRow) {
+        if !row.zeroIDs.isEmpty { zeroIDs.mark(row.zeroIDs, row: spanIDs.count) }
         times.append(row.time)
         observedTimes.append(row.observedTime)
         severityNumbers.append(row.severityNumber)
@@ -95,6 +98,7 @@ public struct LogBatch: Sendable {
     /// Drops rows from `count` on.
     @usableFromInline
     mutating func truncateRows(to count: Int) {
+        zeroIDs.truncate(to: count)
         times.removeSubrange(count...)
         observedTimes.removeSubrange(count...)
         severityNumbers.removeSubrange(count...)
@@ -129,6 +133,7 @@ struct LogRow {
     @usableFromInline var flags: UInt32 = 0
     @usableFromInline var traceID: TraceID = .zero
     @usableFromInline var spanID: SpanID = .zero
+    @usableFromInline var zeroIDs: ZeroIDMarks.Field = []
     @usableFromInline var eventName: ByteSlice = .empty
     @usableFromInline var scopeIndex: UInt32 = 0
     @usableFromInline var encoded: ByteSlice = .empty

@@ -23,6 +23,8 @@ public struct SpanBatch: Sendable {
     public var spanIDs: [SpanID] = []
     /// `Span.parent_span_id` (zero for a root span).
     public var parentSpanIDs: [SpanID] = []
+    /// Trace, span and parent ids that arrived all zero (told apart from unset).
+    public var zeroIDs = ZeroIDMarks()
     /// `Span.trace_state` (W3C tracestate text).
     public var traceStates: [ByteSlice] = []
     /// `Span.name`.
@@ -93,6 +95,7 @@ public struct SpanBatch: Sendable {
     /// Appends one row; every column gets exactly one element.
     @inlinable
     mutating func appendRow(_ row: SpanRow) {
+        if !row.zeroIDs.isEmpty { zeroIDs.mark(row.zeroIDs, row: spanIDs.count) }
         traceIDs.append(row.traceID)
         spanIDs.append(row.spanID)
         parentSpanIDs.append(row.parentSpanID)
@@ -114,6 +117,7 @@ public struct SpanBatch: Sendable {
     /// Drops rows from `count` on (used when a record is rejected after its row was added).
     @usableFromInline
     mutating func truncateRows(to count: Int) {
+        zeroIDs.truncate(to: count)
         traceIDs.removeSubrange(count...)
         spanIDs.removeSubrange(count...)
         parentSpanIDs.removeSubrange(count...)
@@ -222,6 +226,8 @@ public struct SpanLinkTable: Sendable {
     public var traceIDs: [TraceID] = []
     /// `Link.span_id`.
     public var spanIDs: [SpanID] = []
+    /// Link trace and span ids that arrived all zero.
+    public var zeroIDs = ZeroIDMarks()
     /// `Link.trace_state`.
     public var traceStates: [ByteSlice] = []
     /// Each link's attributes in `attributeTable`.
@@ -241,8 +247,9 @@ public struct SpanLinkTable: Sendable {
     @inlinable
     mutating func append(
         traceID: TraceID, spanID: SpanID, traceState: ByteSlice, attributes range: RowRange,
-        droppedAttributesCount: UInt32, flags linkFlags: UInt32
+        droppedAttributesCount: UInt32, flags linkFlags: UInt32, zeroIDs marked: ZeroIDMarks.Field = []
     ) {
+        if !marked.isEmpty { zeroIDs.mark(marked, row: spanIDs.count) }
         traceIDs.append(traceID)
         spanIDs.append(spanID)
         traceStates.append(traceState)
@@ -253,6 +260,7 @@ public struct SpanLinkTable: Sendable {
 
     @usableFromInline
     mutating func truncate(to count: Int) {
+        zeroIDs.truncate(to: count)
         traceIDs.removeSubrange(count...)
         spanIDs.removeSubrange(count...)
         traceStates.removeSubrange(count...)
@@ -301,6 +309,7 @@ struct SpanRow {
     @usableFromInline var traceID = TraceID.zero
     @usableFromInline var spanID = SpanID.zero
     @usableFromInline var parentSpanID = SpanID.zero
+    @usableFromInline var zeroIDs: ZeroIDMarks.Field = []
     @usableFromInline var traceState = ByteSlice.empty
     @usableFromInline var name = ByteSlice.empty
     @usableFromInline var kind: Int32 = 0

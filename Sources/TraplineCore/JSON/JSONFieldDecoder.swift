@@ -271,25 +271,35 @@ struct JSONFieldDecoder {
         return try wrongType(&state, field: field, or: false)
     }
 
-    /// A trace id: 32 hex digits (either case) or empty for unset.
-    func readTraceID(_ state: inout JSONDecodeState, field: StaticString) throws(DecodeError) -> TraceID {
+    /// A trace id: 32 hex digits (either case) or empty for unset. Thirty-two zeros are marked
+    /// in `marks` as `mark`, as the protobuf decoder marks sixteen zero bytes.
+    func readTraceID(
+        _ state: inout JSONDecodeState, field: StaticString, mark: ZeroIDMarks.Field, in marks: inout ZeroIDMarks.Field
+    ) throws(DecodeError) -> TraceID {
+        marks.subtract(mark)  // the last occurrence wins, mark included
         guard let (text, start) = try idText(&state, field: field) else { return .zero }
         guard text.count == 32 else { return badID(&state, text, start, expected: 16, field: field, or: .zero) }
         guard let high = TextCodecs.hexWord(text, 0), let low = TextCodecs.hexWord(text, 16) else {
             state.fail(error(.invalidHexID, at: start, field: field))
             return .zero
         }
-        return TraceID(high: high, low: low)
+        let id = TraceID(high: high, low: low)
+        if id.isZero { marks.formUnion(mark) }
+        return id
     }
 
-    /// A span id: 16 hex digits or empty for unset.
-    func readSpanID(_ state: inout JSONDecodeState, field: StaticString) throws(DecodeError) -> SpanID {
+    /// A span id: 16 hex digits or empty for unset; sixteen zeros are marked as for trace ids.
+    func readSpanID(
+        _ state: inout JSONDecodeState, field: StaticString, mark: ZeroIDMarks.Field, in marks: inout ZeroIDMarks.Field
+    ) throws(DecodeError) -> SpanID {
+        marks.subtract(mark)
         guard let (text, start) = try idText(&state, field: field) else { return .zero }
         guard text.count == 16 else { return badID(&state, text, start, expected: 8, field: field, or: .zero) }
         guard let value = TextCodecs.hexWord(text, 0) else {
             state.fail(error(.invalidHexID, at: start, field: field))
             return .zero
         }
+        if value == 0 { marks.formUnion(mark) }
         return SpanID(value)
     }
 

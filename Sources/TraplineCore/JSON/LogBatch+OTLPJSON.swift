@@ -31,8 +31,11 @@ extension LogBatch: OTLPJSONBatch {
             case 6:
                 row.droppedAttributesCount = try fields.readUInt32(&state, field: "LogRecord.droppedAttributesCount")
             case 7: row.flags = try fields.readUInt32(&state, field: "LogRecord.flags")
-            case 8: row.traceID = try fields.readTraceID(&state, field: "LogRecord.traceId")
-            case 9: row.spanID = try fields.readSpanID(&state, field: "LogRecord.spanId")
+            case 8:
+                row.traceID = try fields.readTraceID(
+                    &state, field: "LogRecord.traceId", mark: .traceID, in: &row.zeroIDs)
+            case 9:
+                row.spanID = try fields.readSpanID(&state, field: "LogRecord.spanId", mark: .spanID, in: &row.zeroIDs)
             case 10: row.eventName = try fields.readString(&state, arena: &storage.arena, field: "LogRecord.eventName")
             default: try state.reader.skipValue(depth: depth, maxDepth: fields.maxDepth)
             }

@@ -144,8 +144,9 @@ struct JSONTextWriter {
         out.append(contentsOf: String(value).utf8)
     }
 
-    mutating func traceID(_ name: StaticString, _ id: TraceID) {
-        guard !id.isZero else { return }
+    /// An id; a zero id is unset (not written) unless it arrived all zero (`present`).
+    mutating func traceID(_ name: StaticString, _ id: TraceID, present: Bool = false) {
+        guard !id.isZero || present else { return }
         key(name)
         separator()
         out.append(UInt8(ascii: "\""))
@@ -154,8 +155,8 @@ struct JSONTextWriter {
         out.append(UInt8(ascii: "\""))
     }
 
-    mutating func spanID(_ name: StaticString, _ id: SpanID) {
-        guard !id.isZero else { return }
+    mutating func spanID(_ name: StaticString, _ id: SpanID, present: Bool = false) {
+        guard !id.isZero || present else { return }
         key(name)
         separator()
         out.append(UInt8(ascii: "\""))
@@ -504,10 +505,11 @@ struct JSONTextWriter {
 
     mutating func span(_ batch: SpanBatch, _ row: Int) {
         open(UInt8(ascii: "{"))
-        traceID("traceId", batch.traceIDs[row])
-        spanID("spanId", batch.spanIDs[row])
+        let zeroIDs = batch.zeroIDs
+        traceID("traceId", batch.traceIDs[row], present: zeroIDs.contains(.traceID, row: row))
+        spanID("spanId", batch.spanIDs[row], present: zeroIDs.contains(.spanID, row: row))
         stringField("traceState", batch.traceStates[row])
-        spanID("parentSpanId", batch.parentSpanIDs[row])
+        spanID("parentSpanId", batch.parentSpanIDs[row], present: zeroIDs.contains(.parentSpanID, row: row))
         number("flags", Int64(batch.flags[row]))
         stringField("name", batch.names[row])
         number("kind", Int64(batch.kinds[row]))
@@ -537,8 +539,9 @@ struct JSONTextWriter {
             open(UInt8(ascii: "["))
             for link in linkRange.range {
                 open(UInt8(ascii: "{"))
-                traceID("traceId", batch.links.traceIDs[link])
-                spanID("spanId", batch.links.spanIDs[link])
+                traceID(
+                    "traceId", batch.links.traceIDs[link], present: batch.links.zeroIDs.contains(.traceID, row: link))
+                spanID("spanId", batch.links.spanIDs[link], present: batch.links.zeroIDs.contains(.spanID, row: link))
                 stringField("traceState", batch.links.traceStates[link])
                 attributes("attributes", batch.links.attributeTable, batch.links.attributes[link])
                 number("droppedAttributesCount", Int64(batch.links.droppedAttributesCounts[link]))
@@ -573,8 +576,8 @@ struct JSONTextWriter {
         attributes("attributes", batch.attributes, batch.recordAttributes[row])
         number("droppedAttributesCount", Int64(batch.droppedAttributesCounts[row]))
         number("flags", Int64(batch.flags[row]))
-        traceID("traceId", batch.traceIDs[row])
-        spanID("spanId", batch.spanIDs[row])
+        traceID("traceId", batch.traceIDs[row], present: batch.zeroIDs.contains(.traceID, row: row))
+        spanID("spanId", batch.spanIDs[row], present: batch.zeroIDs.contains(.spanID, row: row))
         stringField("eventName", batch.eventNames[row])
         close(UInt8(ascii: "}"))
     }

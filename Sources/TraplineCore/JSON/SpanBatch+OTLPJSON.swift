@@ -21,9 +21,12 @@ extension SpanBatch: OTLPJSONBatch {
         var first = true
         while let key = try state.reader.nextMember(&first) {
             switch fields.lookup(key, in: fields.keys.span, &state) {
-            case 0: row.traceID = try fields.readTraceID(&state, field: "Span.traceId")
-            case 1: row.spanID = try fields.readSpanID(&state, field: "Span.spanId")
-            case 2: row.parentSpanID = try fields.readSpanID(&state, field: "Span.parentSpanId")
+            case 0:
+                row.traceID = try fields.readTraceID(&state, field: "Span.traceId", mark: .traceID, in: &row.zeroIDs)
+            case 1: row.spanID = try fields.readSpanID(&state, field: "Span.spanId", mark: .spanID, in: &row.zeroIDs)
+            case 2:
+                row.parentSpanID = try fields.readSpanID(
+                    &state, field: "Span.parentSpanId", mark: .parentSpanID, in: &row.zeroIDs)
             case 3: row.name = try fields.readString(&state, arena: &storage.arena, field: "Span.name")
             case 4: row.kind = try fields.readEnum(&state, names: OTLPEnumNames.spanKind, field: "Span.kind")
             case 5: row.startTime = try fields.readUInt64(&state, field: "Span.startTimeUnixNano")
@@ -123,6 +126,7 @@ extension SpanBatch: OTLPJSONBatch {
         try state.reader.beginObject()
         var traceID = TraceID.zero
         var spanID = SpanID.zero
+        var zeroIDs: ZeroIDMarks.Field = []
         var traceState = ByteSlice.empty
         var dropped: UInt32 = 0
         var linkFlags: UInt32 = 0
@@ -130,9 +134,9 @@ extension SpanBatch: OTLPJSONBatch {
         var first = true
         while let key = try state.reader.nextMember(&first) {
             if fields.matches(key, "traceId", "trace_id", &state) {
-                traceID = try fields.readTraceID(&state, field: "Link.traceId")
+                traceID = try fields.readTraceID(&state, field: "Link.traceId", mark: .traceID, in: &zeroIDs)
             } else if fields.matches(key, "spanId", "span_id", &state) {
-                spanID = try fields.readSpanID(&state, field: "Link.spanId")
+                spanID = try fields.readSpanID(&state, field: "Link.spanId", mark: .spanID, in: &zeroIDs)
             } else if fields.matches(key, "traceState", "trace_state", &state) {
                 traceState = try fields.readString(&state, arena: &storage.arena, field: "Link.traceState")
             } else if fields.matches(key, "attributes", "attributes", &state) {
@@ -148,6 +152,6 @@ extension SpanBatch: OTLPJSONBatch {
         links.append(
             traceID: traceID, spanID: spanID, traceState: traceState,
             attributes: RowRange(start: firstAttribute, end: links.attributeTable.count),
-            droppedAttributesCount: dropped, flags: linkFlags)
+            droppedAttributesCount: dropped, flags: linkFlags, zeroIDs: zeroIDs)
     }
 }

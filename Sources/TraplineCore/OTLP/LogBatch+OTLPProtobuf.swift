@@ -72,10 +72,12 @@ extension LogBatch: OTLPContainerBatch {
                 row.flags = try reader.readFixed32()
             case 9:
                 try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "LogRecord.trace_id")
-                row.traceID = try decoder.readTraceID(&reader, field: "LogRecord.trace_id")
+                row.traceID = try decoder.readTraceID(
+                    &reader, field: "LogRecord.trace_id", mark: .traceID, in: &row.zeroIDs)
             case 10:
                 try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "LogRecord.span_id")
-                row.spanID = try decoder.readSpanID(&reader, field: "LogRecord.span_id")
+                row.spanID = try decoder.readSpanID(
+                    &reader, field: "LogRecord.span_id", mark: .spanID, in: &row.zeroIDs)
             case 11:
                 try decoder.expect(tag, .fixed64, at: tagStart, field: "LogRecord.observed_time_unix_nano")
                 row.observedTime = try reader.readFixed64()

@@ -58,24 +58,40 @@ struct OTLPFieldDecoder {
         return slice(region)
     }
 
-    /// A `trace_id`: 16 bytes, or empty for unset.
+    /// A `trace_id`: 16 bytes, or empty for unset. Sixteen zero bytes are marked in `marks`
+    /// as `mark`, since the column cannot tell them from unset.
     @inlinable
-    func readTraceID(_ reader: inout WireReader, field: StaticString) throws(DecodeError) -> TraceID {
+    func readTraceID(
+        _ reader: inout WireReader, field: StaticString, mark: ZeroIDMarks.Field, in marks: inout ZeroIDMarks.Field
+    ) throws(DecodeError) -> TraceID {
         let region = try reader.readLengthDelimited()
         switch region.count {
-        case 16: return TraceID(bytes: reader.bytes(region))
-        case 0: return .zero
+        case 16:
+            let id = TraceID(bytes: reader.bytes(region))
+            // The last occurrence wins, mark included.
+            if id.isZero { marks.formUnion(mark) } else { marks.subtract(mark) }
+            return id
+        case 0:
+            marks.subtract(mark)
+            return .zero
         default: throw error(.invalidIDLength, at: region.lowerBound, field: field, value: region.count, limit: 16)
         }
     }
 
-    /// A `span_id`: 8 bytes, or empty for unset.
+    /// A `span_id`: 8 bytes, or empty for unset; eight zero bytes are marked as for trace ids.
     @inlinable
-    func readSpanID(_ reader: inout WireReader, field: StaticString) throws(DecodeError) -> SpanID {
+    func readSpanID(
+        _ reader: inout WireReader, field: StaticString, mark: ZeroIDMarks.Field, in marks: inout ZeroIDMarks.Field
+    ) throws(DecodeError) -> SpanID {
         let region = try reader.readLengthDelimited()
         switch region.count {
-        case 8: return SpanID(bytes: reader.bytes(region))
-        case 0: return .zero
+        case 8:
+            let id = SpanID(bytes: reader.bytes(region))
+            if id.isZero { marks.formUnion(mark) } else { marks.subtract(mark) }
+            return id
+        case 0:
+            marks.subtract(mark)
+            return .zero
         default: throw error(.invalidIDLength, at: region.lowerBound, field: field, value: region.count, limit: 8)
         }
     }

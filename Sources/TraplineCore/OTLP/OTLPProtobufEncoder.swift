@@ -187,9 +187,10 @@ extension WireWriter {
         writeTag(field, .fixed32)
     }
 
+    /// An id field; a zero id is unset (not written) unless it arrived all zero (`present`).
     @inlinable
-    func writeTraceIDField(_ field: UInt32, _ id: TraceID) {
-        guard !id.isZero else { return }
+    func writeTraceIDField(_ field: UInt32, _ id: TraceID, present: Bool = false) {
+        guard !id.isZero || present else { return }
         writeBigEndian64(id.low)
         writeBigEndian64(id.high)
         writeVarint(16)
@@ -197,8 +198,8 @@ extension WireWriter {
     }
 
     @inlinable
-    func writeSpanIDField(_ field: UInt32, _ id: SpanID) {
-        guard !id.isZero else { return }
+    func writeSpanIDField(_ field: UInt32, _ id: SpanID, present: Bool = false) {
+        guard !id.isZero || present else { return }
         writeBigEndian64(id.value)
         writeVarint(8)
         writeTag(field, .lengthDelimited)
@@ -280,8 +281,8 @@ struct SpanRowEncoder {
             writer.writeVarintField(5, UInt64(links.droppedAttributesCounts[link]))
             writer.writeAttributes(4, links.attributeTable, links.attributes[link], bytes)
             writer.writeStringField(3, bytes[links.traceStates[link]])
-            writer.writeSpanIDField(2, links.spanIDs[link])
-            writer.writeTraceIDField(1, links.traceIDs[link])
+            writer.writeSpanIDField(2, links.spanIDs[link], present: links.zeroIDs.contains(.spanID, row: link))
+            writer.writeTraceIDField(1, links.traceIDs[link], present: links.zeroIDs.contains(.traceID, row: link))
             writer.writeLengthDelimitedHeader(field: 13, since: mark)
         }
         writer.writeVarintField(12, UInt64(dropped.events))
@@ -300,10 +301,11 @@ struct SpanRowEncoder {
         writer.writeFixed64Field(7, batch.startTimes[row])
         writer.writeInt32Field(6, batch.kinds[row])
         writer.writeStringField(5, bytes[batch.names[row]])
-        writer.writeSpanIDField(4, batch.parentSpanIDs[row])
+        let zeroIDs = batch.zeroIDs
+        writer.writeSpanIDField(4, batch.parentSpanIDs[row], present: zeroIDs.contains(.parentSpanID, row: row))
         writer.writeStringField(3, bytes[batch.traceStates[row]])
-        writer.writeSpanIDField(2, batch.spanIDs[row])
-        writer.writeTraceIDField(1, batch.traceIDs[row])
+        writer.writeSpanIDField(2, batch.spanIDs[row], present: zeroIDs.contains(.spanID, row: row))
+        writer.writeTraceIDField(1, batch.traceIDs[row], present: zeroIDs.contains(.traceID, row: row))
     }
 }
 
@@ -323,8 +325,8 @@ struct LogRowEncoder {
         }
         writer.writeStringField(12, bytes[batch.eventNames[row]])
         writer.writeFixed64Field(11, batch.observedTimes[row])
-        writer.writeSpanIDField(10, batch.spanIDs[row])
-        writer.writeTraceIDField(9, batch.traceIDs[row])
+        writer.writeSpanIDField(10, batch.spanIDs[row], present: batch.zeroIDs.contains(.spanID, row: row))
+        writer.writeTraceIDField(9, batch.traceIDs[row], present: batch.zeroIDs.contains(.traceID, row: row))
         writer.writeFixed32Field(8, batch.flags[row])
         writer.writeVarintField(7, UInt64(batch.droppedAttributesCounts[row]))
         writer.writeAttributes(6, batch.attributes, batch.recordAttributes[row], bytes)

@@ -59,16 +59,18 @@ extension SpanBatch: OTLPContainerBatch {
             switch tag.number {
             case 1:
                 try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.trace_id")
-                row.traceID = try decoder.readTraceID(&reader, field: "Span.trace_id")
+                row.traceID = try decoder.readTraceID(
+                    &reader, field: "Span.trace_id", mark: .traceID, in: &row.zeroIDs)
             case 2:
                 try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.span_id")
-                row.spanID = try decoder.readSpanID(&reader, field: "Span.span_id")
+                row.spanID = try decoder.readSpanID(&reader, field: "Span.span_id", mark: .spanID, in: &row.zeroIDs)
             case 3:
                 try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.trace_state")
                 row.traceState = try decoder.readString(&reader, field: "Span.trace_state")
             case 4:
                 try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.parent_span_id")
-                row.parentSpanID = try decoder.readSpanID(&reader, field: "Span.parent_span_id")
+                row.parentSpanID = try decoder.readSpanID(
+                    &reader, field: "Span.parent_span_id", mark: .parentSpanID, in: &row.zeroIDs)
             case 5:
                 try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.name")
                 row.name = try decoder.readString(&reader, field: "Span.name")
@@ -180,6 +182,7 @@ extension SpanBatch: OTLPContainerBatch {
         var reader = decoder.reader(region)
         var traceID = TraceID.zero
         var spanID = SpanID.zero
+        var zeroIDs: ZeroIDMarks.Field = []
         var traceState = ByteSlice.empty
         var dropped: UInt32 = 0
         var linkFlags: UInt32 = 0
@@ -190,10 +193,11 @@ extension SpanBatch: OTLPContainerBatch {
             switch tag.number {
             case 1:
                 try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.Link.trace_id")
-                traceID = try decoder.readTraceID(&reader, field: "Span.Link.trace_id")
+                traceID = try decoder.readTraceID(
+                    &reader, field: "Span.Link.trace_id", mark: .traceID, in: &zeroIDs)
             case 2:
                 try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.Link.span_id")
-                spanID = try decoder.readSpanID(&reader, field: "Span.Link.span_id")
+                spanID = try decoder.readSpanID(&reader, field: "Span.Link.span_id", mark: .spanID, in: &zeroIDs)
             case 3:
                 try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.Link.trace_state")
                 traceState = try decoder.readString(&reader, field: "Span.Link.trace_state")
@@ -214,6 +218,6 @@ extension SpanBatch: OTLPContainerBatch {
         links.append(
             traceID: traceID, spanID: spanID, traceState: traceState,
             attributes: RowRange(start: firstAttribute, end: links.attributeTable.count),
-            droppedAttributesCount: dropped, flags: linkFlags)
+            droppedAttributesCount: dropped, flags: linkFlags, zeroIDs: zeroIDs)
     }
 }

@@ -12,7 +12,7 @@ trap 'rm -rf "$out"' EXIT
 # The build's own output (and the dependencies' package warnings) only when it fails.
 swift build -c release --product trapline >"$out/build.log" 2>&1 || { cat "$out/build.log" >&2; exit 1; }
 trapline=.build/release/trapline
-TRAPLINE_OUTPUT="$out/forwarded.otlp" TRAPLINE_QUARANTINE="$out/quarantine.jsonl" TRAPLINE_METRICS="$out/trapline.prom" \
+TRAPLINE_OUTPUT="$out/forwarded.otlp" TRAPLINE_METRICS="$out/trapline.prom" \
     "$trapline" replay -q --config Pipelines/demo.yaml --report-file "$out/report.json" \
     Fixtures/generated/demo-shop.otlp.gz
 python3 - "$out/report.json" "$out/trapline.prom" <<'PY'

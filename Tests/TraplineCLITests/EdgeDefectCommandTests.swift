@@ -239,7 +239,7 @@ import TraplineTestSupport
         let run = try Self.bash(
             """
             cd '\(Fixtures.root.path)'
-            TRAPLINE_OUTPUT='\(directory)/out.otlp' TRAPLINE_QUARANTINE='\(directory)/q.jsonl' \
+            TRAPLINE_OUTPUT='\(directory)/out.otlp' \
             TRAPLINE_METRICS='\(directory)/demo.prom' '\(Self.binary)' replay -q --config Pipelines/demo.yaml \
               --report-file '\(directory)/report.json' Fixtures/generated/demo-shop.otlp.gz
             """)

@@ -96,6 +96,11 @@ public enum ProcessRunner {
         try run(traplineBinary, arguments, input: input)
     }
 
+    /// Runs a bash script (pipelines, background writers, signals).
+    public static func bash(_ script: String) throws -> Result {
+        try run(URL(fileURLWithPath: "/bin/bash"), ["-c", script])
+    }
+
     /// Runs `python3` with a script from `Tests/Scripts`.
     public static func python(_ script: String, _ arguments: [String]) throws -> Result {
         let path = Fixtures.root.appendingPathComponent("Tests/Scripts").appendingPathComponent(script).path

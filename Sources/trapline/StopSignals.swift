@@ -17,9 +17,6 @@ nonisolated(unsafe) private var stopPipe: (read: Int32, write: Int32) = (-1, -1)
 /// write the report, remove temporaries, exit as documented. Their handlers only set a flag
 /// and write to a pipe (both async-signal-safe); readers and loops look at those.
 enum StopSignals {
-    /// Whether SIGTERM or SIGINT has come.
-    static var stopRequested: Bool { stopSignalled != 0 }
-
     /// Installs the stop handlers, and ignores SIGPIPE and SIGXFSZ so a reader that goes away or
     /// a file-size limit (`ulimit -f`) is a write failure the accounting sees (`export_failed`),
     /// not the end of the process before its report.
@@ -29,23 +26,27 @@ enum StopSignals {
         var descriptors: [Int32] = [0, 0]
         guard pipe(&descriptors) == 0 else { return }
         stopPipe = (descriptors[0], descriptors[1])
-        var action = sigaction()
-        action.__sigaction_handler.sa_handler = { _ in
+        handle([SIGTERM, SIGINT]) { _ in
             stopSignalled = 1
             var byte: UInt8 = 1
             _ = write(stopPipe.write, &byte, 1)
         }
+    }
+
+    /// Installs `handler` for `signals` and unblocks them: a parent may hand down a mask that
+    /// blocks them (test runners do); a signal that came before now is delivered here.
+    private static func handle(_ signals: [Int32], with handler: @convention(c) (Int32) -> Void) {
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = handler
         sigemptyset(&action.sa_mask)
         action.sa_flags = 0
-        sigaction(SIGTERM, &action, nil)
-        sigaction(SIGINT, &action, nil)
-        // A parent may hand down a mask that blocks them (test runners do); a stop that came
-        // before now is delivered here, to the handler.
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        sigaddset(&signals, SIGTERM)
-        sigaddset(&signals, SIGINT)
-        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        for signal in signals {
+            sigaction(signal, &action, nil)
+            sigaddset(&mask, signal)
+        }
+        pthread_sigmask(SIG_UNBLOCK, &mask, nil)
     }
 
     /// Lets `read` end its streams at a stop, waking a read blocked on a live stream.
@@ -56,19 +57,11 @@ enum StopSignals {
 
     /// SIGHUP sets the reload flag and wakes `waitForStopOrReload` through the stop pipe.
     static func installReload() {
-        var action = sigaction()
-        action.__sigaction_handler.sa_handler = { _ in
+        handle([SIGHUP]) { _ in
             reloadSignalled = 1
             var byte: UInt8 = 2
             _ = write(stopPipe.write, &byte, 1)
         }
-        sigemptyset(&action.sa_mask)
-        action.sa_flags = 0
-        sigaction(SIGHUP, &action, nil)
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        sigaddset(&signals, SIGHUP)
-        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
     }
 
     /// Waits for a stop or a reload; returns `true` for a reload (its flag cleared), `false`

@@ -14,22 +14,8 @@ import TraplineTestSupport
     /// 20 length-prefixed requests of 100 spans.
     static let shop = Fixtures.path("generated/shop-traces.otlp")
 
-    static func bash(_ script: String) throws -> ProcessRunner.Result {
-        try ProcessRunner.run(URL(fileURLWithPath: "/bin/bash"), ["-c", script])
-    }
-
-    static func report(at path: String) throws -> [String: Any] {
-        try #require(
-            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
-    }
-
     static func records(_ report: [String: Any]) throws -> [String: Int] {
-        try #require(report["records"] as? [String: Int])
-    }
-
-    /// received = forwarded + filtered + blocked + rejected.
-    static func balanced(_ records: [String: Int]) -> Bool {
-        records["received"] == records["forwarded"]! + records["filtered"]! + records["blocked"]! + records["rejected"]!
+        try #require(ReportJSON.records(report))
     }
 
     static func fileType(_ path: String) -> mode_t {
@@ -73,7 +59,7 @@ import TraplineTestSupport
         try "old".write(toFile: target, atomically: false, encoding: .utf8)
         let link = directory + "/link.json"
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "target.json")
-        let run = try Self.bash(
+        let run = try ProcessRunner.bash(
             """
             cat '\(fifo)' > '\(directory)/from-fifo.json' &
             '\(Self.binary)' replay -q --output-format none --report-file '\(fifo)' '\(Self.shop)' || exit 1
@@ -85,7 +71,7 @@ import TraplineTestSupport
         #expect(Self.fileType(fifo) == S_IFIFO)
         #expect(Self.fileType(link) == S_IFLNK)
         for path in [directory + "/from-fifo.json", target] {
-            #expect(try Self.records(Self.report(at: path))["forwarded"] == 2000, "\(path)")
+            #expect(try Self.records(ReportJSON.load(path))["forwarded"] == 2000, "\(path)")
         }
         let printed = try JSONSerialization.jsonObject(with: run.standardOutput) as? [String: Any]
         #expect((printed?["records"] as? [String: Int])?["forwarded"] == 2000)
@@ -133,7 +119,7 @@ import TraplineTestSupport
         let report = directory + "/report.json"
         let run = try ProcessRunner.trapline(["replay", "--output-format", "none", "--report-file", report, input])
         #expect(run.status == 65, "\(run.standardError)")
-        let object = try Self.report(at: report)
+        let object = try ReportJSON.load(report)
         let records = try Self.records(object)
         #expect(records == ["received": 1901, "forwarded": 1900, "filtered": 0, "blocked": 0, "rejected": 1])
         #expect(object["forwarded_by_signal"] as? [String: Int] == ["spans": 1900, "log_records": 0])
@@ -191,7 +177,7 @@ import TraplineTestSupport
     /// minute); the time is shown in Benchmarks.
     @Test func runsOfEmptyFramesAreSkippedNotDecoded() throws {
         let directory = try Fixtures.temporaryDirectory().path
-        let run = try Self.bash(
+        let run = try ProcessRunner.bash(
             """
             cd '\(directory)'
             head -c 100M /dev/zero > zeros.otlp
@@ -214,18 +200,18 @@ import TraplineTestSupport
             """)
         #expect(run.status == 0, "\(run.standardError)")
         for name in ["file", "gzip", "stdin", "around", "around-stdin"] {
-            let object = try Self.report(at: directory + "/\(name).json")
+            let object = try ReportJSON.load(directory + "/\(name).json")
             let records = try Self.records(object)
             let expected = name.hasPrefix("around") ? 2000 : 0
             #expect(records["received"] == expected && records["forwarded"] == expected, "\(name): \(records)")
             #expect(object["frames"] as? Int == expected / 100, "\(name): empty frames were decoded one by one")
         }
         #expect(String(decoding: run.standardOutput, as: UTF8.self) == "bomb 65\n")
-        let overlong = try Self.report(at: directory + "/overlong.json")
+        let overlong = try ReportJSON.load(directory + "/overlong.json")
         #expect(try Self.records(overlong)["forwarded"] == 1000)
         #expect(overlong["forwarded_by_signal"] as? [String: Int] == ["spans": 0, "log_records": 1000])
         #expect(overlong["frames"] as? Int == 10, "the overlong empty frames were not skipped")
-        let bomb = try Self.report(at: directory + "/bomb.json")
+        let bomb = try ReportJSON.load(directory + "/bomb.json")
         #expect(bomb["rejected_by_reason"] as? [String: Int] == ["decompressed_too_large": 1])
     }
 
@@ -236,7 +222,7 @@ import TraplineTestSupport
     /// from the pod list, the runtime traps block and observe, and TER is computed.
     @Test func theDemoShowsEveryStageAtWork() throws {
         let directory = try Fixtures.temporaryDirectory().path
-        let run = try Self.bash(
+        let run = try ProcessRunner.bash(
             """
             cd '\(Fixtures.root.path)'
             TRAPLINE_OUTPUT='\(directory)/out.otlp' \
@@ -244,7 +230,7 @@ import TraplineTestSupport
               --report-file '\(directory)/report.json' Fixtures/generated/demo-shop.otlp.gz
             """)
         #expect(run.status == 0, "\(run.standardError)")
-        let object = try Self.report(at: directory + "/report.json")
+        let object = try ReportJSON.load(directory + "/report.json")
         #expect(
             try Self.records(object) == [
                 "received": 1922, "forwarded": 1618, "filtered": 300, "blocked": 4, "rejected": 0,
@@ -319,7 +305,7 @@ import TraplineTestSupport
             Fixtures.path("generated/shop-logs.varint.otlp"),
         ])
         #expect(run.status == 65, "\(run.standardError)")
-        let object = try Self.report(at: report)
+        let object = try ReportJSON.load(report)
         let records = try Self.records(object)
         #expect(records == ["received": 3000, "forwarded": 2000, "filtered": 0, "blocked": 0, "rejected": 1000])
         #expect(object["rejected_by_reason"] as? [String: Int] == ["no_pipeline": 1000])
@@ -336,9 +322,9 @@ import TraplineTestSupport
     @Test(arguments: [SIGTERM, SIGINT]) func aStoppedReplayWritesItsReportAndOutput(signal: Int32) throws {
         let directory = try Fixtures.temporaryDirectory().path
         let input = directory + "/big.otlp"
-        _ = try Self.bash("for i in $(seq 200); do cat '\(Self.shop)'; done > '\(input)'")
+        _ = try ProcessRunner.bash("for i in $(seq 200); do cat '\(Self.shop)'; done > '\(input)'")
         // The replay's output goes to a reader that holds it back, so it is still running at the signal.
-        let run = try Self.bash(
+        let run = try ProcessRunner.bash(
             """
             '\(Self.binary)' replay -q --report-file '\(directory)/report.json' --output-format otlp-json \
               --output - '\(input)' | { head -c 100000 > '\(directory)/head'; sleep 1; cat > /dev/null; } &
@@ -348,9 +334,9 @@ import TraplineTestSupport
             echo done
             """)
         #expect(run.status == 0, "\(run.standardError)")
-        let object = try Self.report(at: directory + "/report.json")
+        let object = try ReportJSON.load(directory + "/report.json")
         let records = try Self.records(object)
-        #expect(Self.balanced(records))
+        #expect(ReportJSON.isBalanced(records))
         #expect(object["stopped_by_signal"] as? Bool == true, "\(records)")
         #expect(records["received"]! < 400_000, "the stop came after the whole input was read: \(records)")
         #expect(object["exit_status"] as? Int == 0)
@@ -362,7 +348,7 @@ import TraplineTestSupport
     @Test func aFrameCutByTheStopIsInterruptedNotTruncated() throws {
         let directory = try Fixtures.temporaryDirectory().path
         let report = directory + "/report.json"
-        let run = try Self.bash(
+        let run = try ProcessRunner.bash(
             """
             { cat '\(Self.shop)'; head -c 3000 '\(Self.shop)'; sleep 3; } 2> /dev/null \
               | '\(Self.binary)' run -q --report-file '\(report)' > /dev/null &
@@ -373,7 +359,7 @@ import TraplineTestSupport
             echo "status $?"
             """)
         #expect(String(decoding: run.standardOutput, as: UTF8.self).contains("status 0"), "\(run.standardError)")
-        let object = try Self.report(at: report)
+        let object = try ReportJSON.load(report)
         let records = try Self.records(object)
         #expect(records == ["received": 2001, "forwarded": 2000, "filtered": 0, "blocked": 0, "rejected": 1])
         #expect(object["rejected_by_reason"] as? [String: Int] == ["interrupted": 1])
@@ -409,9 +395,9 @@ import TraplineTestSupport
         let report = directory + "/report.json"
         let run = try ProcessRunner.trapline(["replay", "--output-format", "none", "--report-file", report, input])
         #expect(run.status == status, "\(run.standardError)")
-        let object = try Self.report(at: report)
+        let object = try ReportJSON.load(report)
         let records = try Self.records(object)
-        #expect(Self.balanced(records))
+        #expect(ReportJSON.isBalanced(records))
         #expect(records["forwarded"] == forwarded && records["received"] == received, "\(records)")
         if !reason.isEmpty {
             #expect(object["rejected_by_reason"] as? [String: Int] == [reason: 1])
@@ -440,7 +426,7 @@ import TraplineTestSupport
               receivers: [otlp]
               exporters: [file]
         """.write(toFile: directory + "/sidecar.yaml", atomically: true, encoding: .utf8)
-        let run = try Self.bash(
+        let run = try ProcessRunner.bash(
             """
             cd '\(directory)'
             '\(Self.binary)' run --config sidecar.yaml --report-file report.json 2> stderr.txt &
@@ -457,7 +443,7 @@ import TraplineTestSupport
             cat stderr.txt >&2
             """)
         #expect(String(decoding: run.standardOutput, as: UTF8.self) == "200 400 status 0\n", "\(run.standardError)")
-        let object = try Self.report(at: directory + "/report.json")
+        let object = try ReportJSON.load(directory + "/report.json")
         let records = try Self.records(object)
         #expect(records == ["received": 61, "forwarded": 60, "filtered": 0, "blocked": 0, "rejected": 1])
         #expect(object["exit_status"] as? Int == 0)
@@ -474,7 +460,7 @@ import TraplineTestSupport
     ) throws {
         let directory = try Fixtures.temporaryDirectory().path
         let input = directory + "/big.otlp"
-        _ = try Self.bash("for i in $(seq 20); do cat '\(Self.shop)'; done > '\(input)'")
+        _ = try ProcessRunner.bash("for i in $(seq 20); do cat '\(Self.shop)'; done > '\(input)'")
         let report = directory + "/report.json"
         let replay = "'\(Self.binary)' replay -q --report-file '\(report)'"
         let script: String
@@ -483,12 +469,12 @@ import TraplineTestSupport
         case "file-size-limit": script = "ulimit -f 100; \(replay) --output '\(directory)/out.otlp' '\(input)'; echo $?"
         default: script = "\(replay) --output - '\(input)' | head -c 10 > /dev/null; echo ${PIPESTATUS[0]}"
         }
-        let run = try Self.bash(script)
+        let run = try ProcessRunner.bash(script)
         #expect(String(decoding: run.standardOutput, as: UTF8.self) == "74\n", "\(run.standardError)")
-        let object = try Self.report(at: report)
+        let object = try ReportJSON.load(report)
         let records = try Self.records(object)
         #expect(records["received"] == 40_000, "the rest of the input was not accounted for: \(records)")
-        #expect(Self.balanced(records))
+        #expect(ReportJSON.isBalanced(records))
         let failed = (object["rejected_by_reason"] as? [String: Int])?["export_failed"] ?? 0
         #expect(failed > 0 && failed == records["rejected"], "\(records)")
         if fault != "broken-pipe" {

@@ -22,16 +22,6 @@ import TraplineTestSupport
         return (run, records)
     }
 
-    /// received = forwarded + filtered + blocked + rejected.
-    static func balanced(_ records: [String: Int]) -> Bool {
-        records["received"] == records["forwarded"]! + records["filtered"]! + records["blocked"]! + records["rejected"]!
-    }
-
-    /// Runs a bash script (pipelines, background writers, signals).
-    static func bash(_ script: String) throws -> ProcessRunner.Result {
-        try ProcessRunner.run(URL(fileURLWithPath: "/bin/bash"), ["-c", script])
-    }
-
     static func write(_ bytes: [UInt8], to url: URL) throws { try Data(bytes).write(to: url) }
 
     static func varint(_ value: Int) -> [UInt8] {
@@ -98,7 +88,7 @@ import TraplineTestSupport
         let fifo = directory.appendingPathComponent("fifo").path
         #expect(mkfifo(fifo, 0o600) == 0)
         let report = directory.appendingPathComponent("report.json").path
-        let run = try Self.bash(
+        let run = try ProcessRunner.bash(
             "cat '\(Self.shop)' > '\(fifo)' & '\(ProcessRunner.traplineBinary.path)' replay -q --output-format none "
                 + "--report-file '\(report)' '\(fifo)'; status=$?; wait; exit $status")
         #expect(run.status == 0, "\(run.standardError)")
@@ -137,7 +127,7 @@ import TraplineTestSupport
             run.standardError.contains(
                 "rejected \(zstd.path) at byte 0: zstd-compressed input is not supported; decompress it first (zstd -d)"
             ))
-        #expect(records["rejected"] == 1 && Self.balanced(records))
+        #expect(records["rejected"] == 1 && ReportJSON.isBalanced(records))
     }
 
     /// A frame prefix of 2^32 - 1 after a good frame, and a field length of 2^32 - 1: rejected
@@ -178,7 +168,7 @@ import TraplineTestSupport
         #expect(
             fieldRun.standardError.contains(
                 "rejected \(field.path) at byte 1: length 4294967295 runs past the end of its message (2 bytes left)"))
-        #expect(records["rejected"] == 1 && Self.balanced(records))
+        #expect(records["rejected"] == 1 && ReportJSON.isBalanced(records))
     }
 
     /// One span with 1,000,000 attributes, and one with a 60 MiB attribute: kept whole, and
@@ -207,7 +197,7 @@ import TraplineTestSupport
         let input = directory.appendingPathComponent("shrinking.otlp")
         try Self.repeatedShop(400, at: input)
         let report = directory.appendingPathComponent("report.json").path
-        let run = try Self.bash(
+        let run = try ProcessRunner.bash(
             """
             '\(ProcessRunner.traplineBinary.path)' replay -q --report-file '\(report)' --output - '\(input.path)' \
               | { head -c 1000 > /dev/null; sleep 1; cat > /dev/null; } &
@@ -219,7 +209,7 @@ import TraplineTestSupport
         let object = try #require(
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
         let records = try #require(object["records"] as? [String: Int])
-        #expect(Self.balanced(records))
+        #expect(ReportJSON.isBalanced(records))
         // The frames read before the cut (5 MB: over 100 requests) are kept; each frame whose
         // head was read before the cut but whose bytes were gone when a worker read them is one
         // rejection (how many depends on how far reading had got).
@@ -241,12 +231,12 @@ import TraplineTestSupport
         // Root writes anywhere a mode allows nobody to, so root gets a read-only mount instead.
         let mounted = getuid() == 0
         if mounted {
-            let mount = try Self.bash("mount -t tmpfs -o ro,size=1m tmpfs '\(readOnly.path)'")
+            let mount = try ProcessRunner.bash("mount -t tmpfs -o ro,size=1m tmpfs '\(readOnly.path)'")
             #expect(mount.status == 0, "\(mount.standardError)")
         } else {
             #expect(chmod(readOnly.path, 0o555) == 0)
         }
-        defer { if mounted { _ = try? Self.bash("umount '\(readOnly.path)'") } }
+        defer { if mounted { _ = try? ProcessRunner.bash("umount '\(readOnly.path)'") } }
         let output = readOnly.appendingPathComponent("out.otlp").path
         let run = try ProcessRunner.trapline(["replay", "--output", output, Self.shop])
         #expect(run.status == 74)
@@ -261,7 +251,7 @@ import TraplineTestSupport
         let directory = try Fixtures.temporaryDirectory()
         let input = directory.appendingPathComponent("big.otlp")
         try Self.repeatedShop(50, at: input)
-        let run = try Self.bash(
+        let run = try ProcessRunner.bash(
             "'\(ProcessRunner.traplineBinary.path)' replay --output - '\(input.path)' | head -c 100 > /dev/null; "
                 + "echo \"${PIPESTATUS[0]}\"")
         #expect(String(decoding: run.standardOutput, as: UTF8.self) == "74\n")
@@ -277,7 +267,7 @@ import TraplineTestSupport
         let shop = try Fixtures.bytes("generated/shop-traces.otlp")
         try Self.repeatedShop(100, at: input)
         let output = directory.appendingPathComponent("out.otlp").path
-        let run = try Self.bash(
+        let run = try ProcessRunner.bash(
             "'\(ProcessRunner.traplineBinary.path)' replay -q --output-format otlp-json --output '\(output)' "
                 + "'\(input.path)' & pid=$!; sleep 0.3; kill -KILL $pid; wait $pid; echo $?")
         #expect(String(decoding: run.standardOutput, as: UTF8.self) == "137\n")  // 128 + SIGKILL

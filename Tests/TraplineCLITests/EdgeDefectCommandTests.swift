@@ -61,7 +61,7 @@ import TraplineTestSupport
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "target.json")
         let run = try ProcessRunner.bash(
             """
-            cat '\(fifo)' > '\(directory)/from-fifo.json' &
+            timeout 30 cat '\(fifo)' > '\(directory)/from-fifo.json' &  # bounded: a FIFO replaced by a file has no writer
             '\(Self.binary)' replay -q --output-format none --report-file '\(fifo)' '\(Self.shop)' || exit 1
             wait
             '\(Self.binary)' replay -q --output-format none --report-file '\(link)' '\(Self.shop)' || exit 2

@@ -80,6 +80,21 @@ struct JSONDamage: CustomTestStringConvertible, Sendable {
         }
     }
 
+    /// The message says what is wrong with an id (issue 22): an odd number of hex digits is not
+    /// "not hexadecimal", and a document that is no JSON at all is not a "wrong type".
+    @Test func messagesSayWhatIsWrong() throws {
+        let odd = Self.decodeTraces(Self.request([Self.span("bad", #","spanId":"abc""#)])).0
+        let error = try #require(odd.rejections.errors.first)
+        #expect(error.code == .invalidHexID)
+        #expect(error.description.hasPrefix("id has an odd number of hex digits (3, expected 16 or none)"))
+        let base64 = Self.decodeTraces(Self.request([Self.span("bad", #","spanId":"Wmn8F4uo+Dc=""#)])).0
+        #expect(try #require(base64.rejections.errors.first).description.hasPrefix("id is not hexadecimal"))
+        for (text, code) in [("oops {", DecodeError.Code.invalidJSON), ("[1, 2]", .wrongJSONType)] {
+            let batch = Self.decodeTraces(text).0
+            #expect(batch.rejections.errors.map(\.code) == [code], "\(text)")
+        }
+    }
+
     @Test func nestingOf100IsAcceptedAnd101Rejected() {
         // {resourceSpans[ {scopeSpans[ {spans[ {attributes[ {value: the attribute's value is at
         // depth 10; each nested array adds 3 ({arrayValue{values[ {…): 30 arrays put the innermost

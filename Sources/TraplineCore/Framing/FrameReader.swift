@@ -345,7 +345,7 @@ public struct FrameReader {
         // broken): the next line's start is the evidence, so look further, within a bound.
         while options.inputFormat == .auto, detected == .format(.text),
             !window.isAtStreamEnd || prefix.count < available.count,
-            prefixLength < FormatDetector.maxPrefixLength, prefix.filter({ $0 == 0x0A }).count < 2
+            prefixLength < FormatDetector.maxPrefixLength, !prefix.contains(0x0A)
         {
             prefixLength *= 4
             try window.fill(atLeast: prefixLength)

@@ -71,6 +71,18 @@ struct FrameOutcome: Sendable {
         encodeNanoseconds = 0
     }
 
+    /// Counts the frame's forwarded records as rejected (`export_failed`): an output did not take
+    /// them (the failure path only).
+    mutating func moveForwardedToExportFailed(output: String) {
+        let lost = spansForwarded + logRecordsForwarded
+        guard lost > 0 else { return }
+        records.forwarded -= lost
+        records.rejected += lost
+        spansForwarded = 0
+        logRecordsForwarded = 0
+        rejections.append(Rejection(source: output, error: DecodeError(.exportFailed, offset: 0), records: lost))
+    }
+
     /// Folds this outcome into `report`, keeping at most `cap` individual rejections.
     func merge(into report: inout ReplayReport, cap: Int) {
         report.records += records

@@ -219,7 +219,6 @@ public struct Replay {
         for outcome in slots.prefix(count) {
             outcome.merge(into: &report, cap: options.maxReportedRejections)
             spanMetrics?.merge(outcome.spanMetrics)
-            metrics.record(outcome)
             var lostBy: Int?
             for index in sinks.indices {
                 let route = sinks[index].route
@@ -242,10 +241,15 @@ public struct Replay {
             }
             let forwarded = (spans: outcome.spansForwarded, logs: outcome.logRecordsForwarded)
             if let lostBy {
-                // A record is forwarded only when every route of its signal took it.
+                // A record is forwarded only when every route of its signal took it; the metrics
+                // count what this frame lost as export_failed (the report does it at the end).
                 sinks[lostBy].lost.spans += forwarded.spans
                 sinks[lostBy].lost.logs += forwarded.logs
+                var counted = outcome
+                counted.moveForwardedToExportFailed(output: sinks[lostBy].outputName)
+                metrics.record(counted)
             } else {
+                metrics.record(outcome)
                 for index in sinks.indices where sinks[index].failure == nil && !sinks[index].route.isQuarantine {
                     let signals = sinks[index].route.signals
                     if signals.contains(.traces) { sinks[index].taken.spans += forwarded.spans }

@@ -27,25 +27,39 @@ import TraplineTestSupport
 
     // MARK: 1. Output paths never replace what is not a regular file
 
-    /// `/dev/full` as the report (replay and gate): a clear write error, exit 74, and the device
-    /// is still a character device (it became a regular file when the report was renamed over it).
-    @Test(arguments: ["replay", "gate"]) func aReportOnADeviceIsWrittenInPlace(command: String) throws {
-        let input = command == "gate" ? Fixtures.path("corpus/buildlogs") : Self.shop
-        let run = try ProcessRunner.trapline([command, "-q", "--report-file", "/dev/full", input])
-        #expect(run.status == 74, "\(run.standardError)")
-        #expect(run.standardError.contains("/dev/full: write failed: No space left on device"), "\(run.standardError)")
-        #expect(Self.fileType("/dev/full") == S_IFCHR)
-        #expect(Self.fileType("/dev/null") == S_IFCHR)
+    /// A device node like `/dev/full` or `/dev/null` (major 1, `minor`) in `directory`, made
+    /// with mknod as root: a regression that renames over the output then breaks the test's own
+    /// node, never the machine's `/dev` (an earlier build turned `/dev/full` into a file).
+    /// Without root, the real device, which a non-root run cannot replace.
+    static func device(_ name: String, minor: Int32, in directory: String) -> String {
+        guard getuid() == 0 else { return "/dev/" + name }
+        let path = directory + "/" + name
+        // Linux's makedev for small numbers (a C macro Swift does not import): minor | major << 8.
+        let device = dev_t(minor) | dev_t(1) << 8
+        return mknod(path, S_IFCHR | 0o666, device) == 0 ? path : "/dev/" + name
     }
 
-    /// Every output path of a replay on `/dev/null`: all written, exit 0, `/dev/null` still a device.
+    /// A full device as the report (replay and gate): a clear write error, exit 74, and the device
+    /// is still a character device (it became a regular file when the report was renamed over it).
+    @Test(arguments: ["replay", "gate"]) func aReportOnADeviceIsWrittenInPlace(command: String) throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        let full = Self.device("full", minor: 7, in: directory)
+        let input = command == "gate" ? Fixtures.path("corpus/buildlogs") : Self.shop
+        let run = try ProcessRunner.trapline([command, "-q", "--report-file", full, input])
+        #expect(run.status == 74, "\(run.standardError)")
+        #expect(run.standardError.contains("\(full): write failed: No space left on device"), "\(run.standardError)")
+        #expect(Self.fileType(full) == S_IFCHR)
+    }
+
+    /// Every output path of a replay on a null device: all written, exit 0, still a device.
     @Test func everyOutputOnDevNullLeavesItADevice() throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        let null = Self.device("null", minor: 3, in: directory)
         let run = try ProcessRunner.trapline([
-            "replay", "-q", "--report-file", "/dev/null", "--metrics-file", "/dev/null", "--output", "/dev/null",
-            Self.shop,
+            "replay", "-q", "--report-file", null, "--metrics-file", null, "--output", null, Self.shop,
         ])
         #expect(run.status == 0, "\(run.standardError)")
-        #expect(Self.fileType("/dev/null") == S_IFCHR)
+        #expect(Self.fileType(null) == S_IFCHR)
     }
 
     /// A FIFO gets the report through it (a reader sees it), and stays a FIFO; a symbolic link is
@@ -465,7 +479,8 @@ import TraplineTestSupport
         let replay = "'\(Self.binary)' replay -q --report-file '\(report)'"
         let script: String
         switch fault {
-        case "device": script = "\(replay) --output /dev/full '\(input)'; echo $?"
+        case "device":
+            script = "\(replay) --output '\(Self.device("full", minor: 7, in: directory))' '\(input)'; echo $?"
         case "file-size-limit": script = "ulimit -f 100; \(replay) --output '\(directory)/out.otlp' '\(input)'; echo $?"
         default: script = "\(replay) --output - '\(input)' | head -c 10 > /dev/null; echo ${PIPESTATUS[0]}"
         }

@@ -68,8 +68,9 @@ struct OTLPFieldDecoder {
         switch region.count {
         case 16:
             let id = TraceID(bytes: reader.bytes(region))
-            // The last occurrence wins, mark included.
-            if id.isZero { marks.formUnion(mark) } else { marks.subtract(mark) }
+            // A mark matters only while the id is zero, so a non-zero id leaves it (no store on
+            // the hot path); an empty id after a zero one clears it below.
+            if id.isZero { marks.formUnion(mark) }
             return id
         case 0:
             marks.subtract(mark)
@@ -87,7 +88,7 @@ struct OTLPFieldDecoder {
         switch region.count {
         case 8:
             let id = SpanID(bytes: reader.bytes(region))
-            if id.isZero { marks.formUnion(mark) } else { marks.subtract(mark) }
+            if id.isZero { marks.formUnion(mark) }
             return id
         case 0:
             marks.subtract(mark)

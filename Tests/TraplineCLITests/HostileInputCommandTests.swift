@@ -58,7 +58,7 @@ import TraplineTestSupport
     /// `copies` of the shop stream back to back, written without building them in memory.
     static func repeatedShop(_ copies: Int, at url: URL) throws {
         let shop = try Data(contentsOf: URL(fileURLWithPath: Self.shop))
-        FileManager.default.createFile(atPath: url.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
         let handle = try FileHandle(forWritingTo: url)
         for _ in 0..<copies { handle.write(shop) }
         try handle.close()

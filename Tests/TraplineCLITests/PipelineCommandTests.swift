@@ -163,7 +163,7 @@ import TraplineTestSupport
         // If the stop were ignored the run would wait on stdin for ever: a watchdog ends it so
         // the failure shows instead of hanging the suite.
         let pid = process.processIdentifier
-        nonisolated(unsafe) let watched = process
+        let watched = process
         DispatchQueue.global().asyncAfter(deadline: .now() + 60) {
             if watched.isRunning { kill(pid, SIGKILL) }  // never a pid the run no longer owns
         }

@@ -33,6 +33,7 @@ public struct GzipStream<Inner: ByteStream>: ByteStream {
     /// Wraps `inner`, whose first bytes are the gzip magic.
     ///
     /// - Parameters:
+    ///   - inner: the compressed bytes.
     ///   - maxDecompressedBytes: the cap on the whole stream's decompressed size.
     ///   - maxHeldBytes: members up to this size decompressed are checked before use.
     public init(_ inner: Inner, maxDecompressedBytes: Int, maxHeldBytes: Int = 64 << 20) {

@@ -108,7 +108,7 @@ public struct ReplayReport: Sendable {
         // A sidecar answered each bad request to its client; a stop with nothing failed is 0.
         if isSidecar { return 0 }
         if inputFailures.contains(where: { $0.operation != "open" && $0.operation != "opendir" }) { return 74 }
-        if !inputFailures.isEmpty || !emptyDirectories.isEmpty || (filesRead == 0 && !isSidecar) { return 66 }
+        if !inputFailures.isEmpty || !emptyDirectories.isEmpty || filesRead == 0 { return 66 }
         // A frame cut off by a stop is not bad input: a stopped run with nothing else wrong exits 0.
         let interrupted = rejectedByReason[DecodeError.Code.interrupted.name] ?? 0
         if records.rejected > interrupted || rejections.contains(where: { $0.error.code != .interrupted }) {

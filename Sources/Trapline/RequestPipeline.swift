@@ -161,7 +161,15 @@ public final class RequestPipeline: Sendable {
     private func record(_ outcome: FrameOutcome) {
         metrics.record(outcome)
         outputs.state.withLock { state in
-            outcome.merge(into: &state.report, cap: Self.maxReportedRejections)
+            if state.report.traps.count < Self.maxReportedRejections || outcome.trapEvents.isEmpty {
+                outcome.merge(into: &state.report, cap: Self.maxReportedRejections)
+            } else {
+                // A long-running sidecar keeps memory bounded: past the cap, trap events are
+                // counted (`rate`, metrics) but no longer listed in the report.
+                var counted = outcome
+                counted.trapEvents.removeAll()
+                counted.merge(into: &state.report, cap: Self.maxReportedRejections)
+            }
             state.spanMetrics?.merge(outcome.spanMetrics)
             for (route, sink) in state.sinks where state.outputFailure == nil {
                 let signal = route.isQuarantine ? outcome.quarantineSignal : outcome.signal
@@ -195,7 +203,7 @@ public final class RequestPipeline: Sendable {
         outputs.state.withLock { outcome.merge(into: &$0.report, cap: Self.maxReportedRejections) }
     }
 
-    /// Rejections the report lists one by one (all are counted by reason).
+    /// Rejections and trap events the report lists one by one (all are counted).
     static let maxReportedRejections = 1000
 
     /// What the pipeline did since it started (reloads keep counting): the accounting, the
@@ -209,7 +217,8 @@ public final class RequestPipeline: Sendable {
             return report
         }
         if hasTrapStage {
-            report.computeTrapEscapeRate(densityPerSecond: densityPerSecond)
+            // The running tally counts every trap event, also those past the listing cap.
+            report.trapEscapeRate = outputs.state.withLock { $0.rate }
         }
         report.isSidecar = true
         report.metricsText = metricsText

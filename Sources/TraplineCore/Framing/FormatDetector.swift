@@ -102,7 +102,7 @@ public enum FormatDetector {
     }
 
     /// A 4-byte big-endian length at `position`: `(prefix bytes, length)`, or nil past the end.
-    private static func bigEndianLength(_ bytes: UnsafeRawBufferPointer, _ position: Int) -> (Int, Int)? {
+    static func bigEndianLength(_ bytes: UnsafeRawBufferPointer, _ position: Int) -> (Int, Int)? {
         guard position + 4 <= bytes.count else { return nil }
         let length =
             Int(bytes[position]) << 24 | Int(bytes[position + 1]) << 16 | Int(bytes[position + 2]) << 8
@@ -154,6 +154,18 @@ public enum FormatDetector {
             position = start + length
         }
         return (frames, requests, requests > 0 && (reachedEnd || frames >= 2))
+    }
+
+    /// How many zero bytes `bytes` starts with, counted a word at a time (runs of empty
+    /// frames are skipped with it).
+    static func leadingZeroCount(_ bytes: UnsafeRawBufferPointer) -> Int {
+        var zeros = 0
+        // Safe: each load reads 8 bytes below `bytes.count`.
+        while zeros + 8 <= bytes.count && bytes.loadUnaligned(fromByteOffset: zeros, as: UInt64.self) == 0 {
+            zeros &+= 8
+        }
+        while zeros < bytes.count && bytes[zeros] == 0 { zeros &+= 1 }
+        return zeros
     }
 
     /// Offset of the first byte that is not a UTF-8 BOM or JSON white space.
@@ -224,10 +236,7 @@ public enum FormatDetector {
         var position = 0
         while position < bytes.count {
             // A prefix cut off after whole frames is a stream that was cut off.
-            guard position + 4 <= bytes.count else { return !isComplete || position > 0 }
-            let length =
-                Int(bytes[position]) << 24 | Int(bytes[position + 1]) << 16 | Int(bytes[position + 2]) << 8
-                | Int(bytes[position + 3])
+            guard let (_, length) = bigEndianLength(bytes, position) else { return !isComplete || position > 0 }
             let start = position + 4
             let end = start + length
             if end > bytes.count {

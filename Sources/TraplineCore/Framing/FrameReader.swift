@@ -143,14 +143,8 @@ public struct FrameReader {
         while position < file.size {
             let got = try readAt(&chunk, offset: position, file: file)
             guard got > 0 else { break }
-            let zeros = chunk.withUnsafeBytes { bytes in
-                var zeros = 0
-                // Safe: each load reads 8 bytes below `got`.
-                while zeros + 8 <= got && bytes.loadUnaligned(fromByteOffset: zeros, as: UInt64.self) == 0 {
-                    zeros &+= 8
-                }
-                while zeros < got && bytes[zeros] == 0 { zeros &+= 1 }
-                return zeros
+            let zeros = chunk.withUnsafeBytes {
+                FormatDetector.leadingZeroCount(UnsafeRawBufferPointer(rebasing: $0[..<got]))
             }
             position += zeros
             if zeros < got || options.stopRequested?() == true { break }
@@ -496,12 +490,7 @@ public struct FrameReader {
             if options.stopRequested?() == true { return }
             try window.fill(atLeast: 64 << 10)
             let bytes = window.available
-            var zeros = 0
-            // Safe: each load reads 8 bytes below `bytes.count`.
-            while zeros + 8 <= bytes.count && bytes.loadUnaligned(fromByteOffset: zeros, as: UInt64.self) == 0 {
-                zeros &+= 8
-            }
-            while zeros < bytes.count && bytes[zeros] == 0 { zeros &+= 1 }
+            let zeros = FormatDetector.leadingZeroCount(bytes)
             let skip = zeros - zeros % unit
             window.consume(skip)
             // The run ended inside what was read, or the input ended: done.

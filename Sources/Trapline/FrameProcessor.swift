@@ -83,8 +83,9 @@ struct FrameOutcome: Sendable {
         rejections.append(Rejection(source: output, error: DecodeError(.exportFailed, offset: 0), records: lost))
     }
 
-    /// Folds this outcome into `report`, keeping at most `cap` individual rejections.
-    func merge(into report: inout ReplayReport, cap: Int) {
+    /// Folds this outcome into `report`, keeping at most `cap` individual rejections and
+    /// listing at most `trapCap` trap events (every event is counted in the TER tally).
+    func merge(into report: inout ReplayReport, cap: Int, trapCap: Int = .max) {
         report.records += records
         report.spansForwarded += spansForwarded
         report.logRecordsForwarded += logRecordsForwarded
@@ -100,9 +101,10 @@ struct FrameOutcome: Sendable {
         }
         for rejection in rejections { report.record(rejection, cap: cap) }
         if sawTrapStage {
-            report.recordTrapWindow(earliest: earliestTime, latest: latestTime)
+            report.trapTally.observe(earliest: earliestTime, latest: latestTime)
+            report.trapTally.count(trapEvents)
             let base = report.recordsRead[trapSource, default: 0]
-            for event in trapEvents {
+            for event in trapEvents.prefix(max(0, trapCap - report.traps.count)) {
                 report.traps.append(
                     ReplayReport.TrapEventRow(
                         source: trapSource, line: event.line ?? 0,
@@ -118,13 +120,8 @@ struct FrameOutcome: Sendable {
 /// One worker's reusable decoding state: decoders, batches and writers, kept from frame to
 /// frame so steady-state processing does not allocate per record.
 struct FrameProcessor {
-    /// Whether some route writes protobuf.
-    let encodesProto: Bool
-    /// Whether some route writes JSON.
-    let encodesJSON: Bool
-    /// Whether some quarantine route writes protobuf, or JSON.
-    let quarantinesProto: Bool
-    let quarantinesJSON: Bool
+    /// The encodings the output routes want.
+    let encodings: FrameEncodings
     let observedTime: UInt64
     /// The signals some pipeline takes; records of another are rejected (`no_pipeline`).
     let signals: Set<Signal>
@@ -156,16 +153,12 @@ struct FrameProcessor {
     }
 
     init(
-        encodesProto: Bool, encodesJSON: Bool, quarantinesProto: Bool = false, quarantinesJSON: Bool = false,
-        observedTime: UInt64, chain: StageChain, spanMetrics: SpanMetricsAggregator? = nil,
+        encodings: FrameEncodings, observedTime: UInt64, chain: StageChain, spanMetrics: SpanMetricsAggregator? = nil,
         signals: Set<Signal> = Set(Signal.allCases)
     ) {
         self.signals = signals
         self.spanMetrics = spanMetrics
-        self.encodesProto = encodesProto
-        self.encodesJSON = encodesJSON
-        self.quarantinesProto = quarantinesProto
-        self.quarantinesJSON = quarantinesJSON
+        self.encodings = encodings
         self.observedTime = observedTime
         self.chain = chain
     }
@@ -272,14 +265,16 @@ struct FrameProcessor {
         outcome.spansForwarded += counts.forwarded
         if traps.sawTrapStage { recordTraps(count: spans.count, path: path, into: &outcome) }
         spanMetrics?.aggregate(spans, mask: mask, into: &outcome.spanMetrics)
-        if traps.blocksAny && (quarantinesProto || quarantinesJSON) {
+        if traps.blocksAny && (encodings.quarantineProto || encodings.quarantineJSON) {
             let start = Clock.nanoseconds()
-            if quarantinesProto {
+            if encodings.quarantineProto {
                 writer.reset()
                 encoder.encode(spans, keeping: quarantineMask, into: writer)
                 outcome.quarantineProto.append(contentsOf: writer.bytes)
             }
-            if quarantinesJSON { jsonEncoder.encode(spans, keeping: quarantineMask, into: &outcome.quarantineJSON) }
+            if encodings.quarantineJSON {
+                jsonEncoder.encode(spans, keeping: quarantineMask, into: &outcome.quarantineJSON)
+            }
             outcome.quarantineSignal = .traces
             outcome.encodeNanoseconds += Clock.nanoseconds() &- start
         }
@@ -287,12 +282,12 @@ struct FrameProcessor {
         guard spans.count > 0 || spans.rejections.isEmpty, mask.keptCount > 0 || spans.count == 0 else { return }
         outcome.signal = .traces
         let start = Clock.nanoseconds()
-        if encodesProto {
+        if encodings.proto {
             writer.reset()
             encoder.encode(spans, keeping: mask, into: writer)
             outcome.proto.append(contentsOf: writer.bytes)
         }
-        if encodesJSON { jsonEncoder.encode(spans, keeping: mask, into: &outcome.json) }
+        if encodings.json { jsonEncoder.encode(spans, keeping: mask, into: &outcome.json) }
         outcome.encodeNanoseconds += Clock.nanoseconds() &- start
     }
 
@@ -311,26 +306,28 @@ struct FrameProcessor {
         outcome.records += counts
         outcome.logRecordsForwarded += counts.forwarded
         if traps.sawTrapStage { recordTraps(count: logs.count, path: path, into: &outcome) }
-        if traps.blocksAny && (quarantinesProto || quarantinesJSON) {
+        if traps.blocksAny && (encodings.quarantineProto || encodings.quarantineJSON) {
             let start = Clock.nanoseconds()
-            if quarantinesProto {
+            if encodings.quarantineProto {
                 writer.reset()
                 encoder.encode(logs, keeping: quarantineMask, into: writer)
                 outcome.quarantineProto.append(contentsOf: writer.bytes)
             }
-            if quarantinesJSON { jsonEncoder.encode(logs, keeping: quarantineMask, into: &outcome.quarantineJSON) }
+            if encodings.quarantineJSON {
+                jsonEncoder.encode(logs, keeping: quarantineMask, into: &outcome.quarantineJSON)
+            }
             outcome.quarantineSignal = .logs
             outcome.encodeNanoseconds += Clock.nanoseconds() &- start
         }
         guard logs.count > 0 || logs.rejections.isEmpty, mask.keptCount > 0 || logs.count == 0 else { return }
         outcome.signal = .logs
         let start = Clock.nanoseconds()
-        if encodesProto {
+        if encodings.proto {
             writer.reset()
             encoder.encode(logs, keeping: mask, into: writer)
             outcome.proto.append(contentsOf: writer.bytes)
         }
-        if encodesJSON { jsonEncoder.encode(logs, keeping: mask, into: &outcome.json) }
+        if encodings.json { jsonEncoder.encode(logs, keeping: mask, into: &outcome.json) }
         outcome.encodeNanoseconds += Clock.nanoseconds() &- start
     }
 

@@ -131,18 +131,17 @@ public final class Pipeline: Sendable {
 private final class Totals: @unchecked Sendable {
     private let lock = NSLock()
     private var counts = RecordCounts()
-    private var escape = TrapEscapeRate()
+    private var tally = TrapEscapeTally()
 
     func add(_ outcome: RequestOutcome) { add(outcome.records, traps: outcome.trapEvents) }
 
     func add(_ records: RecordCounts, traps: [TrapLedger.Event]) {
         lock.withLock {
             counts += records
-            escape.identified += traps.count
-            escape.blocked += traps.filter(\.blocked).count
+            tally.count(traps)
         }
     }
 
     var records: RecordCounts { lock.withLock { counts } }
-    var rate: TrapEscapeRate { lock.withLock { escape } }
+    var rate: TrapEscapeRate { lock.withLock { tally.rate(configuredDensityPerSecond: nil) } }
 }

@@ -40,15 +40,12 @@ public struct Replay {
         let expansion = InputPaths.expand(options.inputs)
         report.inputFailures = expansion.failures
         report.emptyDirectories = expansion.emptyDirectories
-        var sinks: [RouteSink] = []
-        for route in options.routes {
-            do throws(IOFailure) {
-                sinks.append(
-                    RouteSink(route: route, sink: try OutputSink(route.destination, gzip: route.compression == .gzip)))
-            } catch {
-                report.outputFailure = error
-                return report
-            }
+        var outputs: OutputRoutes
+        do throws(IOFailure) {
+            outputs = try OutputRoutes(options.routes)
+        } catch {
+            report.outputFailure = error
+            return report
         }
         let metrics = TraplineMetrics(
             version: TraplineVersion.current, stages: options.stages.stages.map(\.id),
@@ -60,10 +57,7 @@ public struct Replay {
         // busy at once never outnumber the workers asked for.
         let processors = (0..<workers).map { _ in
             FrameProcessor(
-                encodesProto: options.routes.contains { $0.format == .proto && !$0.isQuarantine },
-                encodesJSON: options.routes.contains { $0.format == .json && !$0.isQuarantine },
-                quarantinesProto: options.routes.contains { $0.format == .proto && $0.isQuarantine },
-                quarantinesJSON: options.routes.contains { $0.format == .json && $0.isQuarantine },
+                encodings: OutputRoutes.encodings(for: options.routes),
                 observedTime: observedTime, chain: options.stages, spanMetrics: options.spanMetrics,
                 signals: options.signals)
         }
@@ -129,7 +123,8 @@ public struct Replay {
                 // Overlapped with the workers: write out the window before, read the next.
                 if let previous {
                     merge(
-                        slotSets[previous.slots], count: previous.count, into: &report, metrics: metrics, sinks: &sinks,
+                        slotSets[previous.slots], count: previous.count, into: &report, metrics: metrics,
+                        outputs: &outputs,
                         spanMetrics: &spanMetrics)
                 }
                 let stopped = options.read.stopRequested?() == true
@@ -146,7 +141,7 @@ public struct Replay {
                 if let readFailure = current.readFailure { report.inputFailures.append(readFailure) }
                 if ended {
                     merge(
-                        slots, count: window.count, into: &report, metrics: metrics, sinks: &sinks,
+                        slots, count: window.count, into: &report, metrics: metrics, outputs: &outputs,
                         spanMetrics: &spanMetrics)
                 }
                 if let onProgress {
@@ -164,21 +159,11 @@ public struct Replay {
             progress.filesDoneBytes += Self.size(of: path)
             if options.read.stopRequested?() == true { break }
         }
-        for index in sinks.indices {
-            if sinks[index].failure == nil {
-                do throws(IOFailure) {
-                    try sinks[index].sink.finish()
-                } catch {
-                    sinks[index].failure = error
-                    report.outputFailure = report.outputFailure ?? error
-                }
-            }
-            report.bytesWritten += sinks[index].sink.bytesWritten
-        }
-        RouteSink.accountFailures(sinks, in: &report)
+        _ = outputs.finish()
+        outputs.accountFailures(in: &report)
         report.stoppedBySignal = options.read.stopRequested?() == true
         if options.stages.stages.contains(where: { $0 is TrapStage }) {
-            report.computeTrapEscapeRate(densityPerSecond: options.trapDensityPerSecond)
+            report.settleTrapEscapeRate(densityPerSecond: options.trapDensityPerSecond)
             if let rate = report.trapEscapeRate { metrics.record(rate) }
         }
         if let metricsFile = options.metricsFile {
@@ -211,51 +196,15 @@ public struct Replay {
 
     /// Folds a processed window into the report and metrics and writes its output, in input
     /// order. An output that fails takes nothing more, and reading goes on, so every record is
-    /// still accounted for (`RouteSink.accountFailures` moves what was not written).
+    /// still accounted for (`OutputRoutes.accountFailures` moves what was not written).
     private func merge(
         _ slots: UnsafeMutableBufferPointer<FrameOutcome>, count: Int, into report: inout ReplayReport,
-        metrics: TraplineMetrics, sinks: inout [RouteSink], spanMetrics: inout SpanMetricsTable?
+        metrics: TraplineMetrics, outputs: inout OutputRoutes, spanMetrics: inout SpanMetricsTable?
     ) {
         for outcome in slots.prefix(count) {
             outcome.merge(into: &report, cap: options.maxReportedRejections)
             spanMetrics?.merge(outcome.spanMetrics)
-            var lostBy: Int?
-            for index in sinks.indices {
-                let route = sinks[index].route
-                let signal = route.isQuarantine ? outcome.quarantineSignal : outcome.signal
-                guard let signal, route.signals.contains(signal) else { continue }
-                let bytes =
-                    route.isQuarantine
-                    ? (route.format == .proto ? outcome.quarantineProto : outcome.quarantineJSON)
-                    : (route.format == .proto ? outcome.proto : outcome.json)
-                guard !bytes.isEmpty else { continue }
-                if sinks[index].failure == nil {
-                    do throws(IOFailure) {
-                        try sinks[index].sink.write(bytes)
-                    } catch {
-                        sinks[index].failure = error
-                        report.outputFailure = report.outputFailure ?? error
-                    }
-                }
-                if !route.isQuarantine && sinks[index].failure != nil { lostBy = lostBy ?? index }
-            }
-            let forwarded = (spans: outcome.spansForwarded, logs: outcome.logRecordsForwarded)
-            if let lostBy {
-                // A record is forwarded only when every route of its signal took it; the metrics
-                // count what this frame lost as export_failed (the report does it at the end).
-                sinks[lostBy].lost.spans += forwarded.spans
-                sinks[lostBy].lost.logs += forwarded.logs
-                var counted = outcome
-                counted.moveForwardedToExportFailed(output: sinks[lostBy].outputName)
-                metrics.record(counted)
-            } else {
-                metrics.record(outcome)
-                for index in sinks.indices where sinks[index].failure == nil && !sinks[index].route.isQuarantine {
-                    let signals = sinks[index].route.signals
-                    if signals.contains(.traces) { sinks[index].taken.spans += forwarded.spans }
-                    if signals.contains(.logs) { sinks[index].taken.logs += forwarded.logs }
-                }
-            }
+            metrics.record(outputs.deliver(outcome))
         }
     }
 

@@ -73,22 +73,12 @@ public struct ReplayReport: Sendable {
 
     /// Records received per input so far, to number the records of trap events.
     var recordsRead: [String: Int] = [:]
-    /// The event time trap stages saw, Unix nanoseconds (`earliest > latest`: none).
-    var trapWindow = (earliest: UInt64.max, latest: UInt64(0))
+    /// Every trap event counted, listed or not, and the event time they covered.
+    var trapTally = TrapEscapeTally()
 
-    mutating func recordTrapWindow(earliest: UInt64, latest: UInt64) {
-        trapWindow = (min(trapWindow.earliest, earliest), max(trapWindow.latest, latest))
-    }
-
-    /// Sets `trapEscapeRate` from the trap events and the event-time window.
-    mutating func computeTrapEscapeRate(densityPerSecond: Double?) {
-        var rate = TrapEscapeRate(configuredDensityPerSecond: densityPerSecond)
-        rate.identified = traps.count
-        rate.blocked = traps.filter(\.blocked).count
-        if trapWindow.earliest < trapWindow.latest {
-            rate.windowSeconds = Double(trapWindow.latest - trapWindow.earliest) / 1e9
-        }
-        trapEscapeRate = rate
+    /// Sets `trapEscapeRate` from the tally of trap events.
+    mutating func settleTrapEscapeRate(densityPerSecond: Double?) {
+        trapEscapeRate = trapTally.rate(configuredDensityPerSecond: densityPerSecond)
     }
 
     /// Whether this is sidecar mode's report: its input is its receivers, not files.

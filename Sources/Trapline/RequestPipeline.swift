@@ -46,13 +46,9 @@ public final class RequestPipeline: Sendable {
     }
 
     fileprivate struct SharedState: @unchecked Sendable {
-        var sinks: [(route: OutputRoute, sink: OutputSink)] = []
+        var outputs: OutputRoutes
         var spanMetrics: SpanMetricsTable?
-        var rate: TrapEscapeRate
-        var earliest = UInt64.max
-        var latest: UInt64 = 0
-        var outputFailure: IOFailure?
-        /// The accounting since start, for the report written at shutdown.
+        /// The accounting since start (with the TER tally), for the report written at shutdown.
         var report = ReplayReport()
     }
 
@@ -64,10 +60,7 @@ public final class RequestPipeline: Sendable {
     ///     exporter takes `RequestOutcome.forwarded` instead.
     /// - Throws: `IOFailure` when an output cannot be opened.
     public convenience init(loaded: ConfigLoader.Result, routes: [OutputRoute]) throws(IOFailure) {
-        var state = SharedState(rate: TrapEscapeRate(configuredDensityPerSecond: loaded.config.trapDensityPerSecond))
-        for route in routes {
-            state.sinks.append((route, try OutputSink(route.destination, gzip: route.compression == .gzip)))
-        }
+        var state = SharedState(outputs: try OutputRoutes(routes))
         state.spanMetrics = loaded.config.spanMetrics.map {
             SpanMetricsTable(aggregator: SpanMetricsAggregator(config: $0))
         }
@@ -99,7 +92,6 @@ public final class RequestPipeline: Sendable {
     public func reloaded(with loaded: ConfigLoader.Result) -> RequestPipeline {
         let next = RequestPipeline(loaded: loaded, routes: routes, outputs: outputs, registry: metrics.registry)
         outputs.state.withLock { state in
-            state.rate.configuredDensityPerSecond = loaded.config.trapDensityPerSecond
             let config = loaded.config.spanMetrics
             if state.spanMetrics?.aggregator.config != config {
                 // Other dimensions or buckets: the series start again.
@@ -136,9 +128,7 @@ public final class RequestPipeline: Sendable {
         var processor =
             processors.take()
             ?? FrameProcessor(
-                encodesProto: true, encodesJSON: routes.contains { $0.format == .json && !$0.isQuarantine },
-                quarantinesProto: routes.contains { $0.format == .proto && $0.isQuarantine },
-                quarantinesJSON: routes.contains { $0.format == .json && $0.isQuarantine }, observedTime: observedTime,
+                encodings: OutputRoutes.encodings(for: routes, forwarding: true), observedTime: observedTime,
                 chain: chain, spanMetrics: spanMetricsAggregator)
         var outcome = FrameOutcome()
         let frame = Frame(
@@ -159,38 +149,18 @@ public final class RequestPipeline: Sendable {
     }
 
     private func record(_ outcome: FrameOutcome) {
-        metrics.record(outcome)
-        outputs.state.withLock { state in
-            if state.report.traps.count < Self.maxReportedRejections || outcome.trapEvents.isEmpty {
-                outcome.merge(into: &state.report, cap: Self.maxReportedRejections)
-            } else {
-                // A long-running sidecar keeps memory bounded: past the cap, trap events are
-                // counted (`rate`, metrics) but no longer listed in the report.
-                var counted = outcome
-                counted.trapEvents.removeAll()
-                counted.merge(into: &state.report, cap: Self.maxReportedRejections)
-            }
+        let counted = outputs.state.withLock { state in
+            // A long-running sidecar keeps memory bounded: past the cap, trap events are counted
+            // (the TER tally, metrics) but no longer listed in the report.
+            outcome.merge(into: &state.report, cap: Self.maxReportedRejections, trapCap: Self.maxReportedRejections)
             state.spanMetrics?.merge(outcome.spanMetrics)
-            for (route, sink) in state.sinks where state.outputFailure == nil {
-                let signal = route.isQuarantine ? outcome.quarantineSignal : outcome.signal
-                guard let signal, route.signals.contains(signal) else { continue }
-                let bytes =
-                    route.isQuarantine
-                    ? (route.format == .proto ? outcome.quarantineProto : outcome.quarantineJSON)
-                    : (route.format == .proto ? outcome.proto : outcome.json)
-                guard !bytes.isEmpty else { continue }
-                do throws(IOFailure) { try sink.write(bytes) } catch { state.outputFailure = error }
+            if hasTrapStage && outcome.sawTrapStage {
+                // Under the lock, so a gauge never goes back to an older tally.
+                metrics.record(state.report.trapTally.rate(configuredDensityPerSecond: densityPerSecond))
             }
-            guard hasTrapStage, outcome.sawTrapStage else { return }
-            state.earliest = min(state.earliest, outcome.earliestTime)
-            state.latest = max(state.latest, outcome.latestTime)
-            state.rate.identified += outcome.trapEvents.count
-            state.rate.blocked += outcome.trapEvents.filter(\.blocked).count
-            if state.earliest < state.latest {
-                state.rate.windowSeconds = Double(state.latest - state.earliest) / 1e9
-            }
-            metrics.record(state.rate)
+            return state.outputs.deliver(outcome)
         }
+        metrics.record(counted)
     }
 
     /// Counts records a receiver refused before decoding them (a body over the limit, an
@@ -212,14 +182,11 @@ public final class RequestPipeline: Sendable {
     public func report() -> ReplayReport {
         var report = outputs.state.withLock { state in
             var report = state.report
-            report.outputFailure = state.outputFailure
-            report.bytesWritten = state.sinks.reduce(0) { $0 + $1.sink.bytesWritten }
+            state.outputs.accountFailures(in: &report)
             return report
         }
-        if hasTrapStage {
-            // The running tally counts every trap event, also those past the listing cap.
-            report.trapEscapeRate = outputs.state.withLock { $0.rate }
-        }
+        // The running tally counts every trap event, also those past the listing cap.
+        if hasTrapStage { report.settleTrapEscapeRate(densityPerSecond: densityPerSecond) }
         report.isSidecar = true
         report.metricsText = metricsText
         return report
@@ -231,18 +198,11 @@ public final class RequestPipeline: Sendable {
     }
 
     /// The first output failure, if an exporter could not write.
-    public var outputFailure: IOFailure? { outputs.state.withLock { $0.outputFailure } }
+    public var outputFailure: IOFailure? { outputs.state.withLock { $0.outputs.firstFailure } }
 
     /// Finishes every file exporter (the temporary becomes the file).
     public func finish() -> IOFailure? {
-        outputs.state.withLock { state in
-            for (_, sink) in state.sinks {
-                do throws(IOFailure) { try sink.finish() } catch {
-                    state.outputFailure = state.outputFailure ?? error
-                }
-            }
-            return state.outputFailure
-        }
+        outputs.state.withLock { $0.outputs.finish() }
     }
 }
 

@@ -42,7 +42,7 @@ public struct BuildLogGate: Sendable {
         var report = ReplayReport()
         report.isGate = true
         var events: [Event] = []
-        var rate = TrapEscapeRate()
+        var tally = TrapEscapeTally()
         // Directories are read as replay reads them: every file below, in sorted order.
         let expansion = InputPaths.expand(inputs)
         report.inputFailures = expansion.failures
@@ -74,8 +74,7 @@ public struct BuildLogGate: Sendable {
                 // The built-in pack blocks every class it knows.
                 events.append(Event(source: input, trap: trap, blocked: true))
                 blockedLines.formUnion(trap.evidenceLines)
-                rate.identified += 1
-                rate.blocked += 1
+                tally.count(blocked: true)
             }
             let lines = GoBuildLogScanner.recordLines(in: text)
             let blocked = blockedLines.intersection(lines).count
@@ -88,7 +87,8 @@ public struct BuildLogGate: Sendable {
                 source: $0.source, line: $0.trap.line, trapClass: $0.trap.trapClass, blocked: $0.blocked,
                 evidence: $0.trap.evidence, remedy: $0.trap.remedy)
         }
-        report.trapEscapeRate = rate
+        report.trapTally = tally
+        report.settleTrapEscapeRate(densityPerSecond: nil)
         return (report, events)
     }
 

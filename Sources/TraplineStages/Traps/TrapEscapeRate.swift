@@ -46,3 +46,52 @@ public struct TrapEscapeRate: Hashable, Sendable {
         return identified > 0 ? Double(blocked) / Double(identified) : nil
     }
 }
+
+/// The running counts behind a `TrapEscapeRate`: trap events identified and blocked, and the
+/// event-time window they covered. The one place TER is tallied, whether by a replay, a sidecar,
+/// an embedded `Pipeline` or the build-log gate; the density is applied when the rate is read,
+/// so a reload that changes it keeps the counts.
+public struct TrapEscapeTally: Hashable, Sendable {
+    /// Trap events identified, blocked or observed.
+    public private(set) var identified = 0
+    /// Trap events a rule's action blocked.
+    public private(set) var blocked = 0
+    /// The earliest and latest event time seen, Unix nanoseconds (`earliest > latest`: none).
+    public private(set) var earliest = UInt64.max
+    public private(set) var latest: UInt64 = 0
+
+    /// Makes an empty tally.
+    public init() {}
+
+    /// Counts one trap event.
+    public mutating func count(blocked isBlocked: Bool) {
+        identified += 1
+        if isBlocked { blocked += 1 }
+    }
+
+    /// Counts trap events. Allocates nothing.
+    public mutating func count(_ events: some Sequence<TrapLedger.Event>) {
+        for event in events { count(blocked: event.blocked) }
+    }
+
+    /// Widens the event-time window to cover `earliest...latest` (an empty range leaves it).
+    public mutating func observe(earliest: UInt64, latest: UInt64) {
+        self.earliest = min(self.earliest, earliest)
+        self.latest = max(self.latest, latest)
+    }
+
+    /// Adds another tally's counts and window (another worker's, or another instance's).
+    public mutating func add(_ other: TrapEscapeTally) {
+        identified += other.identified
+        blocked += other.blocked
+        observe(earliest: other.earliest, latest: other.latest)
+    }
+
+    /// The rate these counts give with `configuredDensityPerSecond` (`nil`: estimated).
+    public func rate(configuredDensityPerSecond: Double?) -> TrapEscapeRate {
+        TrapEscapeRate(
+            blocked: blocked, identified: identified,
+            windowSeconds: earliest < latest ? Double(latest - earliest) / 1e9 : 0,
+            configuredDensityPerSecond: configuredDensityPerSecond)
+    }
+}

@@ -1,0 +1,174 @@
+import TraplineCore
+import TraplineStages
+
+/// The output routes of a run (file, stdout and quarantine exporters) with their open sinks: the
+/// one place that chooses which of a processed frame's encodings each route takes, writes them in
+/// input order, and keeps the accounting of what a failed route lost. Replay and the sidecar's
+/// `RequestPipeline` both write through it.
+struct OutputRoutes {
+    /// The routes' sinks, in route order.
+    private(set) var sinks: [RouteSink] = []
+    /// The first output failure, if any.
+    private(set) var firstFailure: IOFailure?
+
+    /// Opens a sink for every route.
+    ///
+    /// - Throws: `IOFailure` when an output cannot be opened.
+    init(_ routes: [OutputRoute]) throws(IOFailure) {
+        for route in routes {
+            sinks.append(
+                RouteSink(route: route, sink: try OutputSink(route.destination, gzip: route.compression == .gzip)))
+        }
+    }
+
+    /// The routes.
+    var routes: [OutputRoute] { sinks.map(\.route) }
+
+    /// Bytes written so far, over every sink.
+    var bytesWritten: Int { sinks.reduce(0) { $0 + $1.sink.bytesWritten } }
+
+    /// The encodings a frame processor must produce for `routes`.
+    ///
+    /// - Parameter forwarding: protobuf is wanted whatever the routes (a forwarding exporter
+    ///   takes it).
+    static func encodings(for routes: [OutputRoute], forwarding: Bool = false) -> FrameEncodings {
+        FrameEncodings(
+            proto: forwarding || routes.contains { $0.format == .proto && !$0.isQuarantine },
+            json: routes.contains { $0.format == .json && !$0.isQuarantine },
+            quarantineProto: routes.contains { $0.format == .proto && $0.isQuarantine },
+            quarantineJSON: routes.contains { $0.format == .json && $0.isQuarantine })
+    }
+
+    /// Writes a processed frame's output to every route of its signal. A sink that fails takes
+    /// nothing more; the others go on.
+    ///
+    /// - Returns: the outcome as the metrics count it: when a failed route of the signal did not
+    ///   take the frame's forwarded records, they are moved to `export_failed` (the report does
+    ///   the same once, at the end, with `accountFailures`). Allocates nothing when nothing failed.
+    mutating func deliver(_ outcome: FrameOutcome) -> FrameOutcome {
+        var lostBy: Int?
+        for index in sinks.indices {
+            let route = sinks[index].route
+            let signal = route.isQuarantine ? outcome.quarantineSignal : outcome.signal
+            guard let signal, route.signals.contains(signal) else { continue }
+            let bytes =
+                route.isQuarantine
+                ? (route.format == .proto ? outcome.quarantineProto : outcome.quarantineJSON)
+                : (route.format == .proto ? outcome.proto : outcome.json)
+            guard !bytes.isEmpty else { continue }
+            if sinks[index].failure == nil {
+                do throws(IOFailure) {
+                    try sinks[index].sink.write(bytes)
+                } catch {
+                    sinks[index].failure = error
+                    firstFailure = firstFailure ?? error
+                }
+            }
+            if !route.isQuarantine && sinks[index].failure != nil { lostBy = lostBy ?? index }
+        }
+        let forwarded = (spans: outcome.spansForwarded, logs: outcome.logRecordsForwarded)
+        if let lostBy {
+            // A record is forwarded only when every route of its signal took it.
+            sinks[lostBy].lost.spans += forwarded.spans
+            sinks[lostBy].lost.logs += forwarded.logs
+            var counted = outcome
+            counted.moveForwardedToExportFailed(output: sinks[lostBy].outputName)
+            return counted
+        }
+        for index in sinks.indices where sinks[index].failure == nil && !sinks[index].route.isQuarantine {
+            let signals = sinks[index].route.signals
+            if signals.contains(.traces) { sinks[index].taken.spans += forwarded.spans }
+            if signals.contains(.logs) { sinks[index].taken.logs += forwarded.logs }
+        }
+        return outcome
+    }
+
+    /// Finishes every sink that has not failed (a temporary becomes its file).
+    ///
+    /// - Returns: the first output failure of the run, if any.
+    mutating func finish() -> IOFailure? {
+        for index in sinks.indices where sinks[index].failure == nil {
+            do throws(IOFailure) {
+                try sinks[index].sink.finish()
+            } catch {
+                sinks[index].failure = error
+                firstFailure = firstFailure ?? error
+            }
+        }
+        return firstFailure
+    }
+
+    /// Moves the records failed sinks did not deliver from forwarded to rejected
+    /// (`export_failed`), one rejection per failed sink, named after its output.
+    ///
+    /// A sink written all or nothing (a regular file through a temporary) delivered none of
+    /// what it took either; since every route of a signal takes the same records, the records it
+    /// took are counted once per signal, however many such sinks failed.
+    func accountFailures(in report: inout ReplayReport) {
+        report.outputFailure = report.outputFailure ?? firstFailure
+        report.bytesWritten = bytesWritten
+        var undelivered = (spans: 0, logs: 0)
+        for sink in sinks where sink.failure != nil && sink.sink.isAllOrNothing && !sink.route.isQuarantine {
+            undelivered.spans = max(undelivered.spans, sink.taken.spans)
+            undelivered.logs = max(undelivered.logs, sink.taken.logs)
+        }
+        var takenBack = undelivered
+        for sink in sinks where sink.failure != nil && !sink.route.isQuarantine {
+            var spans = sink.lost.spans
+            var logs = sink.lost.logs
+            if sink.sink.isAllOrNothing {
+                // The records it took count here, once: the first all-or-nothing sink that took them.
+                let spansHere = min(takenBack.spans, sink.taken.spans)
+                let logsHere = min(takenBack.logs, sink.taken.logs)
+                spans += spansHere
+                logs += logsHere
+                takenBack.spans -= spansHere
+                takenBack.logs -= logsHere
+            }
+            let records = spans + logs
+            guard records > 0 else { continue }
+            report.records.forwarded -= records
+            report.records.rejected += records
+            report.spansForwarded -= spans
+            report.logRecordsForwarded -= logs
+            let error = DecodeError(.exportFailed, offset: sink.sink.bytesWritten)
+            report.record(Rejection(source: sink.outputName, error: error, records: records), cap: .max)
+        }
+    }
+}
+
+/// One output route's sink, with what it took and what its failure lost, so the accounting says
+/// which records really left: a record is forwarded only when every route of its signal wrote it.
+struct RouteSink {
+    /// The route.
+    let route: OutputRoute
+    /// Its writer.
+    let sink: OutputSink
+    /// The failure that stopped this sink, if any; it takes nothing after it.
+    var failure: IOFailure?
+    /// Forwarded records it wrote (spans, log records), counted as forwarded so far.
+    var taken = (spans: 0, logs: 0)
+    /// Forwarded records that could not be written because this sink had failed (the first
+    /// failed sink of their signal is charged, so no record is counted twice).
+    var lost = (spans: 0, logs: 0)
+
+    /// The output as messages name it: its path, or `-` for standard output.
+    var outputName: String {
+        switch route.destination {
+        case .file(let path): return path
+        case .standardOutput: return "-"
+        case .none: return route.name
+        }
+    }
+}
+
+/// Which encodings of a frame's records the output routes want.
+struct FrameEncodings: Sendable {
+    /// Protobuf (some route writes it, or a forwarding exporter sends it).
+    var proto: Bool
+    /// JSON lines.
+    var json: Bool
+    /// Protobuf, and JSON, of the records trap rules blocked (quarantine routes).
+    var quarantineProto = false
+    var quarantineJSON = false
+}

@@ -71,6 +71,14 @@ struct FrameOutcome: Sendable {
         encodeNanoseconds = 0
     }
 
+    /// Adds forwarded records of `signal`.
+    mutating func addForwarded(_ records: Int, of signal: Signal) {
+        switch signal {
+        case .traces: spansForwarded += records
+        case .logs: logRecordsForwarded += records
+        }
+    }
+
     /// Counts the frame's forwarded records as rejected (`export_failed`): an output did not take
     /// them (the failure path only).
     mutating func moveForwardedToExportFailed(output: String) {
@@ -117,32 +125,17 @@ struct FrameOutcome: Sendable {
     }
 }
 
-/// One worker's reusable decoding state: decoders, batches and writers, kept from frame to
-/// frame so steady-state processing does not allocate per record.
+/// One worker's reusable decoding state: decoders, batches and the forwarder, kept from frame
+/// to frame so steady-state processing does not allocate per record.
 struct FrameProcessor {
-    /// The encodings the output routes want.
-    let encodings: FrameEncodings
     let observedTime: UInt64
-    /// The signals some pipeline takes; records of another are rejected (`no_pipeline`).
-    let signals: Set<Signal>
     let decoder = OTLPProtobufDecoder()
     let textDecoder = TextLogDecoder()
-    let encoder = OTLPProtobufEncoder(framing: .bigEndianLengthPrefix)
-    let writer = WireWriter()
     let jsonDecoder = OTLPJSONDecoder()
-    let jsonEncoder = OTLPJSONEncoder()
-    let chain: StageChain
-    /// The `spanmetrics` connector, when a traces pipeline exports to one.
-    let spanMetrics: SpanMetricsAggregator?
     var spans = SpanBatch()
     var logs = LogBatch()
-    var mask = RowMask()
-    /// The trap events of the current batch, reused.
-    var traps = TrapLedger()
-    /// The rows trap rules blocked, for the quarantine encoders; reused.
-    var quarantineMask = RowMask()
-    /// Per-batch stage counts, reused.
-    var batchStageCounts: [StageCounts] = []
+    /// Runs decoded batches through the stages and the encoders.
+    var forwarder: BatchForwarder
     /// This worker's buffer for frames read from their file (`Frame.load`), reused.
     var frameBuffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
 
@@ -156,12 +149,12 @@ struct FrameProcessor {
         encodings: FrameEncodings, observedTime: UInt64, chain: StageChain, spanMetrics: SpanMetricsAggregator? = nil,
         signals: Set<Signal> = Set(Signal.allCases)
     ) {
-        self.signals = signals
-        self.spanMetrics = spanMetrics
-        self.encodings = encodings
         self.observedTime = observedTime
-        self.chain = chain
+        forwarder = BatchForwarder(encodings: encodings, chain: chain, spanMetrics: spanMetrics, signals: signals)
     }
+
+    /// The stage chain.
+    var chain: StageChain { forwarder.chain }
 
     /// Decodes, accounts for and encodes one event of `path` into `outcome` (reset first).
     ///
@@ -204,10 +197,10 @@ struct FrameProcessor {
         switch frame.payload {
         case .protobuf(.traces):
             decoder.decodeTraces(input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, into: &spans)
-            forwardSpans(path: path, into: &outcome)
+            forwarder.forward(&spans, path: path, into: &outcome)
         case .protobuf(.logs):
             decoder.decodeLogs(input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, into: &logs)
-            forwardLogs(path: path, into: &outcome)
+            forwarder.forward(&logs, path: path, into: &outcome)
         case .json(let firstLine):
             processJSON(frame, firstLine: firstLine, path: path, forcedSignal: forcedSignal, into: &outcome)
         case .text(let firstLine, let continuesLine):
@@ -217,7 +210,7 @@ struct FrameProcessor {
             outcome.repairedTextLines += summary.repairedLines
             outcome.continuedTextLines += summary.continuedLines
             // A run of empty lines holds no record: nothing to write.
-            if logs.count > 0 { forwardLogs(path: path, into: &outcome) }
+            if logs.count > 0 { forwarder.forward(&logs, path: path, into: &outcome) }
         }
     }
 
@@ -229,7 +222,7 @@ struct FrameProcessor {
             outcome.jsonLeniency += jsonDecoder.decodeLogs(
                 input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, firstLine: firstLine,
                 into: &logs)
-            forwardLogs(path: path, into: &outcome)
+            forwarder.forward(&logs, path: path, into: &outcome)
         case .unsupportedSignal:
             let error = DecodeError(.unsupportedSignal, offset: frame.sourceOffset, line: firstLine, column: 1)
             outcome.records += BatchAccounting.counts(rejectedRecords: 1)
@@ -245,89 +238,81 @@ struct FrameProcessor {
                 spans.rejections.append(
                     DecodeError(.unknownSignal, offset: frame.sourceOffset, line: firstLine, column: 1), records: 1)
             }
-            forwardSpans(path: path, into: &outcome)
+            forwarder.forward(&spans, path: path, into: &outcome)
         }
     }
+}
 
-    private mutating func forwardSpans(path: String, into outcome: inout FrameOutcome) {
-        record(spans.rejections, path: path, into: &outcome)
-        guard signals.contains(.traces) else {
+/// Runs decoded batches through the stage chain and the encoders the routes want, and accounts
+/// for every record: the same path for every signal (`ForwardableBatch`).
+struct BatchForwarder {
+    /// The encodings the output routes want.
+    let encodings: FrameEncodings
+    let chain: StageChain
+    /// The `spanmetrics` connector, when a traces pipeline exports to one.
+    let spanMetrics: SpanMetricsAggregator?
+    /// The signals some pipeline takes; records of another are rejected (`no_pipeline`).
+    let signals: Set<Signal>
+    let encoder = OTLPProtobufEncoder(framing: .bigEndianLengthPrefix)
+    let writer = WireWriter()
+    let jsonEncoder = OTLPJSONEncoder()
+    var mask = RowMask()
+    /// The trap events of the current batch, reused.
+    var traps = TrapLedger()
+    /// The rows trap rules blocked, for the quarantine encoders; reused.
+    var quarantineMask = RowMask()
+    /// Per-batch stage counts, reused.
+    var batchStageCounts: [StageCounts] = []
+
+    init(encodings: FrameEncodings, chain: StageChain, spanMetrics: SpanMetricsAggregator?, signals: Set<Signal>) {
+        self.encodings = encodings
+        self.chain = chain
+        self.spanMetrics = spanMetrics
+        self.signals = signals
+    }
+
+    /// Accounts for `batch`'s rejections, runs the stages over its rows, and encodes what they
+    /// kept (and what trap rules quarantined) into `outcome`.
+    mutating func forward<Batch: ForwardableBatch>(_ batch: inout Batch, path: String, into outcome: inout FrameOutcome)
+    {
+        record(batch.rejections, path: path, into: &outcome)
+        guard signals.contains(Batch.signal) else {
             return refuseUnpiped(
-                rows: spans.count, rejections: spans.rejections, offset: spans.storage.frameSourceOffset, path: path,
+                rows: batch.count, rejections: batch.rejections, offset: batch.storage.frameSourceOffset, path: path,
                 into: &outcome)
         }
         resetStageCounts()
-        chain.run(&spans, mask: &mask, counts: &batchStageCounts, traps: &traps)
-        recordRefused(offset: spans.storage.frameSourceOffset, path: path, into: &outcome)
-        let counts = BatchAccounting.counts(for: spans, mask: mask, stages: batchStageCounts)
+        chain.run(&batch, mask: &mask, counts: &batchStageCounts, traps: &traps)
+        recordRefused(offset: batch.storage.frameSourceOffset, path: path, into: &outcome)
+        let counts = BatchAccounting.counts(for: batch, mask: mask, stages: batchStageCounts)
         addStageCounts(into: &outcome)
         outcome.records += counts
-        outcome.spansForwarded += counts.forwarded
-        if traps.sawTrapStage { recordTraps(count: spans.count, path: path, into: &outcome) }
-        spanMetrics?.aggregate(spans, mask: mask, into: &outcome.spanMetrics)
+        outcome.addForwarded(counts.forwarded, of: Batch.signal)
+        if traps.sawTrapStage { recordTraps(count: batch.count, path: path, into: &outcome) }
+        if let spanMetrics { batch.aggregate(by: spanMetrics, mask: mask, into: &outcome.spanMetrics) }
         if traps.blocksAny && (encodings.quarantineProto || encodings.quarantineJSON) {
             let start = Clock.nanoseconds()
             if encodings.quarantineProto {
                 writer.reset()
-                encoder.encode(spans, keeping: quarantineMask, into: writer)
+                batch.encode(by: encoder, keeping: quarantineMask, into: writer)
                 outcome.quarantineProto.append(contentsOf: writer.bytes)
             }
             if encodings.quarantineJSON {
-                jsonEncoder.encode(spans, keeping: quarantineMask, into: &outcome.quarantineJSON)
+                batch.encode(by: jsonEncoder, keeping: quarantineMask, into: &outcome.quarantineJSON)
             }
-            outcome.quarantineSignal = .traces
+            outcome.quarantineSignal = Batch.signal
             outcome.encodeNanoseconds += Clock.nanoseconds() &- start
         }
         // A request whose every record was rejected writes nothing; an empty one stays empty.
-        guard spans.count > 0 || spans.rejections.isEmpty, mask.keptCount > 0 || spans.count == 0 else { return }
-        outcome.signal = .traces
+        guard batch.count > 0 || batch.rejections.isEmpty, mask.keptCount > 0 || batch.count == 0 else { return }
+        outcome.signal = Batch.signal
         let start = Clock.nanoseconds()
         if encodings.proto {
             writer.reset()
-            encoder.encode(spans, keeping: mask, into: writer)
+            batch.encode(by: encoder, keeping: mask, into: writer)
             outcome.proto.append(contentsOf: writer.bytes)
         }
-        if encodings.json { jsonEncoder.encode(spans, keeping: mask, into: &outcome.json) }
-        outcome.encodeNanoseconds += Clock.nanoseconds() &- start
-    }
-
-    private mutating func forwardLogs(path: String, into outcome: inout FrameOutcome) {
-        record(logs.rejections, path: path, into: &outcome)
-        guard signals.contains(.logs) else {
-            return refuseUnpiped(
-                rows: logs.count, rejections: logs.rejections, offset: logs.storage.frameSourceOffset, path: path,
-                into: &outcome)
-        }
-        resetStageCounts()
-        chain.run(&logs, mask: &mask, counts: &batchStageCounts, traps: &traps)
-        recordRefused(offset: logs.storage.frameSourceOffset, path: path, into: &outcome)
-        let counts = BatchAccounting.counts(for: logs, mask: mask, stages: batchStageCounts)
-        addStageCounts(into: &outcome)
-        outcome.records += counts
-        outcome.logRecordsForwarded += counts.forwarded
-        if traps.sawTrapStage { recordTraps(count: logs.count, path: path, into: &outcome) }
-        if traps.blocksAny && (encodings.quarantineProto || encodings.quarantineJSON) {
-            let start = Clock.nanoseconds()
-            if encodings.quarantineProto {
-                writer.reset()
-                encoder.encode(logs, keeping: quarantineMask, into: writer)
-                outcome.quarantineProto.append(contentsOf: writer.bytes)
-            }
-            if encodings.quarantineJSON {
-                jsonEncoder.encode(logs, keeping: quarantineMask, into: &outcome.quarantineJSON)
-            }
-            outcome.quarantineSignal = .logs
-            outcome.encodeNanoseconds += Clock.nanoseconds() &- start
-        }
-        guard logs.count > 0 || logs.rejections.isEmpty, mask.keptCount > 0 || logs.count == 0 else { return }
-        outcome.signal = .logs
-        let start = Clock.nanoseconds()
-        if encodings.proto {
-            writer.reset()
-            encoder.encode(logs, keeping: mask, into: writer)
-            outcome.proto.append(contentsOf: writer.bytes)
-        }
-        if encodings.json { jsonEncoder.encode(logs, keeping: mask, into: &outcome.json) }
+        if encodings.json { batch.encode(by: jsonEncoder, keeping: mask, into: &outcome.json) }
         outcome.encodeNanoseconds += Clock.nanoseconds() &- start
     }
 
@@ -383,4 +368,35 @@ struct FrameProcessor {
                 Rejection(source: path, error: rejections.errors[index], records: rejections.recordCounts[index]))
         }
     }
+}
+
+/// A batch the forwarder takes: the stages run over it (`StageBatch`), and it names the
+/// encoders' overload for its signal (one line each, so the forwarder is written once).
+protocol ForwardableBatch: StageBatch {
+    func encode(by encoder: OTLPProtobufEncoder, keeping mask: RowMask, into writer: WireWriter)
+    func encode(by encoder: OTLPJSONEncoder, keeping mask: RowMask, into out: inout [UInt8])
+    /// Adds the forwarded rows to the `spanmetrics` series (spans only).
+    func aggregate(by spanMetrics: SpanMetricsAggregator, mask: RowMask, into series: inout SpanMetricsBatch)
+}
+
+extension SpanBatch: ForwardableBatch {
+    func encode(by encoder: OTLPProtobufEncoder, keeping mask: RowMask, into writer: WireWriter) {
+        encoder.encode(self, keeping: mask, into: writer)
+    }
+    func encode(by encoder: OTLPJSONEncoder, keeping mask: RowMask, into out: inout [UInt8]) {
+        encoder.encode(self, keeping: mask, into: &out)
+    }
+    func aggregate(by spanMetrics: SpanMetricsAggregator, mask: RowMask, into series: inout SpanMetricsBatch) {
+        spanMetrics.aggregate(self, mask: mask, into: &series)
+    }
+}
+
+extension LogBatch: ForwardableBatch {
+    func encode(by encoder: OTLPProtobufEncoder, keeping mask: RowMask, into writer: WireWriter) {
+        encoder.encode(self, keeping: mask, into: writer)
+    }
+    func encode(by encoder: OTLPJSONEncoder, keeping mask: RowMask, into out: inout [UInt8]) {
+        encoder.encode(self, keeping: mask, into: &out)
+    }
+    func aggregate(by spanMetrics: SpanMetricsAggregator, mask: RowMask, into series: inout SpanMetricsBatch) {}
 }

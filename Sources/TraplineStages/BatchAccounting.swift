@@ -3,14 +3,9 @@ public import TraplineCore
 /// Counts one decoded batch: its rows were received, its rejections were received and
 /// rejected. Stages move rows from forwarded to filtered or blocked.
 public enum BatchAccounting {
-    /// The counts for a batch of spans after a stage chain: rows the mask kept are forwarded,
-    /// the rest filtered or blocked as the stages counted them.
-    public static func counts(for batch: SpanBatch, mask: RowMask, stages: [StageCounts]) -> RecordCounts {
-        counts(rows: batch.count, rejections: batch.rejections, mask: mask, stages: stages)
-    }
-
-    /// The counts for a batch of log records after a stage chain.
-    public static func counts(for batch: LogBatch, mask: RowMask, stages: [StageCounts]) -> RecordCounts {
+    /// The counts for a batch after a stage chain: rows the mask kept are forwarded, the rest
+    /// filtered or blocked as the stages counted them.
+    public static func counts(for batch: some TelemetryBatch, mask: RowMask, stages: [StageCounts]) -> RecordCounts {
         counts(rows: batch.count, rejections: batch.rejections, mask: mask, stages: stages)
     }
 

@@ -89,6 +89,31 @@ extension Stage {
     }
 }
 
+/// A batch the stages can run over: `Stage` has a method per signal, and the batch type picks
+/// its own, so the chain (and whoever runs it) is written once for every signal.
+public protocol StageBatch: TelemetryBatch {
+    /// Runs `stage` over `batch` with the stage's method for this signal.
+    static func process(
+        _ batch: inout Self, by stage: any Stage, mask: inout RowMask, counts: inout StageCounts,
+        traps: inout TrapLedger)
+}
+
+extension SpanBatch: StageBatch {
+    /// Runs the stage's span method.
+    public static func process(
+        _ batch: inout Self, by stage: any Stage, mask: inout RowMask, counts: inout StageCounts,
+        traps: inout TrapLedger
+    ) { stage.process(&batch, mask: &mask, counts: &counts, traps: &traps) }
+}
+
+extension LogBatch: StageBatch {
+    /// Runs the stage's log method.
+    public static func process(
+        _ batch: inout Self, by stage: any Stage, mask: inout RowMask, counts: inout StageCounts,
+        traps: inout TrapLedger
+    ) { stage.process(&batch, mask: &mask, counts: &counts, traps: &traps) }
+}
+
 /// The stages of one pipeline, run in order over each batch.
 public struct StageChain: Sendable {
     /// The stages, in pipeline order.
@@ -104,35 +129,18 @@ public struct StageChain: Sendable {
     ///   - mask: reset to keep every row, then cleared for each row a stage drops.
     ///   - counts: one entry per stage (resized if needed), added to.
     ///   - traps: reset, then filled with the trap events the stages identify.
-    public func run(
-        _ batch: inout SpanBatch, mask: inout RowMask, counts: inout [StageCounts], traps: inout TrapLedger
+    public func run<Batch: StageBatch>(
+        _ batch: inout Batch, mask: inout RowMask, counts: inout [StageCounts], traps: inout TrapLedger
     ) {
         mask.reset(count: batch.count)
         traps.reset()
         run(mask: &mask, counts: &counts) { stage, mask, stageCounts in
-            stage.process(&batch, mask: &mask, counts: &stageCounts, traps: &traps)
-        }
-    }
-
-    /// Runs every stage over `batch`, resetting `mask` to keep all rows first.
-    public func run(
-        _ batch: inout LogBatch, mask: inout RowMask, counts: inout [StageCounts], traps: inout TrapLedger
-    ) {
-        mask.reset(count: batch.count)
-        traps.reset()
-        run(mask: &mask, counts: &counts) { stage, mask, stageCounts in
-            stage.process(&batch, mask: &mask, counts: &stageCounts, traps: &traps)
+            Batch.process(&batch, by: stage, mask: &mask, counts: &stageCounts, traps: &traps)
         }
     }
 
     /// Runs every stage over `batch`, discarding trap events.
-    public func run(_ batch: inout SpanBatch, mask: inout RowMask, counts: inout [StageCounts]) {
-        var traps = TrapLedger()
-        run(&batch, mask: &mask, counts: &counts, traps: &traps)
-    }
-
-    /// Runs every stage over `batch`, discarding trap events.
-    public func run(_ batch: inout LogBatch, mask: inout RowMask, counts: inout [StageCounts]) {
+    public func run<Batch: StageBatch>(_ batch: inout Batch, mask: inout RowMask, counts: inout [StageCounts]) {
         var traps = TrapLedger()
         run(&batch, mask: &mask, counts: &counts, traps: &traps)
     }

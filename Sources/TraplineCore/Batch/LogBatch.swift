@@ -2,7 +2,10 @@
 ///
 /// Same layout rules as `SpanBatch`: one row per log record, fixed-width columns, slices into
 /// the retained input or the arena, attributes in a flat table, storage reused by `reset`.
-public struct LogBatch: Sendable {
+public struct LogBatch: TelemetryBatch {
+    /// `.logs`.
+    public static var signal: Signal { .logs }
+
     /// The bytes the batch's slices point into: the retained input frame and the arena.
     public var storage = SliceStorage()
 
@@ -58,10 +61,6 @@ public struct LogBatch: Sendable {
     /// Number of log records.
     @inlinable public var count: Int { times.count }
 
-    /// Index of the resource entry of `row`.
-    @inlinable
-    public func resourceIndex(ofRow row: Int) -> Int { Int(scopes[Int(scopeIndexes[row])].resourceIndex) }
-
     /// Marks `row` as changed, so the encoder writes it from columns instead of copying it.
     @inlinable
     public mutating func markModified(_ row: Int) { encodedRecords[row] = .empty }
@@ -114,15 +113,11 @@ public struct LogBatch: Sendable {
         encodedRecords.removeSubrange(count...)
     }
 
-    /// Calls `body` with the frame and arena bytes that slices point into.
-    public func withBytes<Result>(_ body: (BatchBytes) throws -> Result) rethrows -> Result {
-        try storage.withBytes(body)
-    }
 }
 
 /// One log record's fixed fields, gathered while decoding and appended at once.
 @usableFromInline
-struct LogRow {
+struct LogRow: DecodedRow {
     @usableFromInline var time: UInt64 = 0
     @usableFromInline var observedTime: UInt64 = 0
     @usableFromInline var severityNumber: Int32 = 0

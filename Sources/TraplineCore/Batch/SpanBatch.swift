@@ -5,7 +5,10 @@
 /// live in flat tables that rows refer to by `RowRange`. Resources and scopes have their own
 /// tables. Storage is reused: `reset(frame:)` empties every column and keeps its capacity, so
 /// a batch decoded over and over stops allocating.
-public struct SpanBatch: Sendable {
+public struct SpanBatch: TelemetryBatch {
+    /// `.traces`.
+    public static var signal: Signal { .traces }
+
     /// The bytes the batch's slices point into: the retained input frame and the arena.
     public var storage = SliceStorage()
 
@@ -37,6 +40,12 @@ public struct SpanBatch: Sendable {
     public var endTimes: [UInt64] = []
     /// Each span's attributes in `attributes`.
     public var spanAttributes: [RowRange] = []
+    /// `spanAttributes`, under the name every batch uses (`TelemetryBatch`).
+    @inlinable public var recordAttributes: [RowRange] {
+        get { spanAttributes }
+        set { spanAttributes = newValue }
+        _modify { yield &spanAttributes }
+    }
     /// `Span.dropped_{attributes,events,links}_count`.
     public var droppedCounts: [SpanDroppedCounts] = []
     /// Each span's events in `events`.
@@ -71,10 +80,6 @@ public struct SpanBatch: Sendable {
 
     /// Number of spans.
     @inlinable public var count: Int { spanIDs.count }
-
-    /// Index of the resource entry of `row`.
-    @inlinable
-    public func resourceIndex(ofRow row: Int) -> Int { Int(scopes[Int(scopeIndexes[row])].resourceIndex) }
 
     /// Marks `row` as changed, so the encoder writes it from columns instead of copying it.
     @inlinable
@@ -136,12 +141,6 @@ public struct SpanBatch: Sendable {
         encodedSpans.removeSubrange(count...)
     }
 
-    /// Calls `body` with the frame and arena bytes that slices point into.
-    ///
-    /// - Parameter body: receives a resolver valid only inside the call.
-    public func withBytes<Result>(_ body: (BatchBytes) throws -> Result) rethrows -> Result {
-        try storage.withBytes(body)
-    }
 }
 
 /// `Span.status`, present or not.
@@ -305,7 +304,7 @@ public struct BatchBytes {
 
 /// One span's fixed fields, gathered while decoding and appended at once.
 @usableFromInline
-struct SpanRow {
+struct SpanRow: DecodedRow {
     @usableFromInline var traceID = TraceID.zero
     @usableFromInline var spanID = SpanID.zero
     @usableFromInline var parentSpanID = SpanID.zero

@@ -119,10 +119,13 @@ public struct OTLPJSONDecoder: Sendable {
         try state.reader.beginObject()
         var first = true
         while let key = try state.reader.nextMember(&first) {
-            if fields.matches(key, Batch.resourceEntriesKey, Batch.resourceEntriesSnakeKey, &state) {
+            if fields.matches(
+                key, Batch.containerNames.resourceEntriesKey, Batch.containerNames.resourceEntriesSnakeKey, &state)
+            {
                 guard state.reader.peek() == UInt8(ascii: "[") else {
                     if state.reader.readNullIfPresent() { continue }
-                    throw fields.error(.wrongJSONType, at: state.reader.position, field: Batch.resourceEntriesKey)
+                    throw fields.error(
+                        .wrongJSONType, at: state.reader.position, field: Batch.containerNames.resourceEntriesKey)
                 }
                 try state.reader.beginArray()
                 var firstEntry = true
@@ -168,10 +171,13 @@ public struct OTLPJSONDecoder: Sendable {
                     try fields.readResource(&state, arena: &arena, depth: 4, into: &entry, attributes: &table)
                     batch.resources[resourceIndex] = entry
                     if let problem = state.problem { resourceProblem = resourceProblem ?? problem }
-                } else if fields.matches(key, Batch.scopeEntriesKey, Batch.scopeEntriesSnakeKey, &state) {
+                } else if fields.matches(
+                    key, Batch.containerNames.scopeEntriesKey, Batch.containerNames.scopeEntriesSnakeKey, &state)
+                {
                     guard state.reader.peek() == UInt8(ascii: "[") else {
                         if state.reader.readNullIfPresent() { continue }
-                        throw fields.error(.wrongJSONType, at: state.reader.position, field: Batch.scopeEntriesKey)
+                        throw fields.error(
+                            .wrongJSONType, at: state.reader.position, field: Batch.containerNames.scopeEntriesKey)
                     }
                     try state.reader.beginArray()
                     var firstScope = true
@@ -230,10 +236,13 @@ public struct OTLPJSONDecoder: Sendable {
                     try fields.readScope(&state, arena: &arena, depth: 6, into: &scope, attributes: &table)
                     batch.scopes[scopeIndex] = scope
                     if let problem = state.problem { scopeProblem = scopeProblem ?? problem }
-                } else if fields.matches(key, Batch.recordsKey, Batch.recordsSnakeKey, &state) {
+                } else if fields.matches(
+                    key, Batch.containerNames.recordsKey, Batch.containerNames.recordsSnakeKey, &state)
+                {
                     guard state.reader.peek() == UInt8(ascii: "[") else {
                         if state.reader.readNullIfPresent() { continue }
-                        throw fields.error(.wrongJSONType, at: state.reader.position, field: Batch.recordsKey)
+                        throw fields.error(
+                            .wrongJSONType, at: state.reader.position, field: Batch.containerNames.recordsKey)
                     }
                     try state.reader.beginArray()
                     var firstRecord = true
@@ -242,7 +251,8 @@ public struct OTLPJSONDecoder: Sendable {
                         state.problem = nil
                         do throws(DecodeError) {
                             try batch.decodeJSONRecord(
-                                fields, &state, depth: 7, scopeIndex: UInt32(truncatingIfNeeded: scopeIndex))
+                                fields, &state, depth: 7, scopeIndex: UInt32(truncatingIfNeeded: scopeIndex),
+                                since: recordStart)
                         } catch {
                             // A syntax error inside the record: drop its partial rows, then stop.
                             batch.rollback(to: recordStart)
@@ -278,19 +288,38 @@ public struct OTLPJSONDecoder: Sendable {
 
 /// What the JSON container walk needs from a batch beyond `OTLPContainerBatch`.
 protocol OTLPJSONBatch: OTLPContainerBatch {
-    static var resourceEntriesKey: StaticString { get }
-    static var resourceEntriesSnakeKey: StaticString { get }
-    static var scopeEntriesKey: StaticString { get }
-    static var scopeEntriesSnakeKey: StaticString { get }
-    static var recordsKey: StaticString { get }
-    static var recordsSnakeKey: StaticString { get }
-
-    var storage: SliceStorage { get set }
-
-    /// Reads one record object and appends its row; value problems go to `state.problem`.
-    mutating func decodeJSONRecord(
-        _ fields: JSONFieldDecoder, _ state: inout JSONDecodeState, depth: Int, scopeIndex: UInt32
+    /// The record object's keys (their indexes are what `decodeJSONMember` switches on).
+    static func recordKeys(_ keys: OTLPJSONKeys) -> JSONKeyTable
+    /// Reads the value of record member `member` (its index in `recordKeys`, nil for a key it
+    /// does not know) into `row` and the batch's tables; value problems go to `state.problem`.
+    mutating func decodeJSONMember(
+        _ member: Int?, _ fields: JSONFieldDecoder, _ state: inout JSONDecodeState, into row: inout Row, depth: Int
     ) throws(DecodeError)
+}
+
+extension OTLPJSONBatch {
+    /// Reads one record object and appends its row (`start` is the batch's mark before it).
+    mutating func decodeJSONRecord(
+        _ fields: JSONFieldDecoder, _ state: inout JSONDecodeState, depth: Int, scopeIndex: UInt32,
+        since start: BatchMark
+    ) throws(DecodeError) {
+        if state.reader.peek() != UInt8(ascii: "{") {
+            return try fields.wrongType(&state, field: Self.containerNames.recordName, or: ())
+        }
+        try state.reader.beginObject()
+        var row = Row()
+        row.scopeIndex = scopeIndex
+        var first = true
+        while let key = try state.reader.nextMember(&first) {
+            let member = fields.lookup(key, in: Self.recordKeys(fields.keys), &state)
+            try decodeJSONMember(member, fields, &state, into: &row, depth: depth)
+        }
+        row.attributes = RowRange(start: start.attributes, end: attributes.count)
+        finishRecordTables(of: &row, since: start)
+        // No protobuf bytes to copy: the row is encoded from its columns.
+        row.encoded = .empty
+        appendRow(row)
+    }
 }
 
 extension OTLPContainerBatch {

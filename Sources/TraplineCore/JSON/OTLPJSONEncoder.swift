@@ -14,38 +14,28 @@ public struct OTLPJSONEncoder: Sendable {
     ///   - mask: rows to leave out (dropped by a stage); nil keeps every row.
     ///   - out: the line is appended here.
     public func encode(_ batch: SpanBatch, keeping mask: RowMask? = nil, into out: inout [UInt8]) {
-        batch.withBytes { bytes in
-            var writer = JSONTextWriter(out: out, bytes: bytes)
-            out = []
-            writer.raw("{\"resourceSpans\":[")
-            writer.containers(
-                resources: batch.resources, scopes: batch.scopes, attributes: batch.attributes, mask: mask,
-                scopesKey: "scopeSpans", recordsKey: "spans"
-            ) {
-                writer, row in writer.span(batch, row)
-            }
-            writer.raw("]}\n")
-            out = writer.out
-        }
+        encodeLine(batch, keeping: mask, into: &out)
     }
 
-    /// Appends `batch` as one JSON line.
-    ///
-    /// - Parameters:
-    ///   - batch: the records.
-    ///   - mask: rows to leave out (dropped by a stage); nil keeps every row.
-    ///   - out: the line is appended here.
+    /// Appends `batch` as one JSON line; see the span variant.
     public func encode(_ batch: LogBatch, keeping mask: RowMask? = nil, into out: inout [UInt8]) {
+        encodeLine(batch, keeping: mask, into: &out)
+    }
+
+    /// One line of either signal (specialized for each batch type).
+    private func encodeLine<Batch: OTLPContainerBatch>(_ batch: Batch, keeping mask: RowMask?, into out: inout [UInt8])
+    {
+        let names = Batch.containerNames
         batch.withBytes { bytes in
             var writer = JSONTextWriter(out: out, bytes: bytes)
             out = []
-            writer.raw("{\"resourceLogs\":[")
+            writer.raw("{")
+            writer.key(names.resourceEntriesKey)
+            writer.raw("[")
             writer.containers(
                 resources: batch.resources, scopes: batch.scopes, attributes: batch.attributes, mask: mask,
-                scopesKey: "scopeLogs", recordsKey: "logRecords"
-            ) {
-                writer, row in writer.logRecord(batch, row)
-            }
+                scopesKey: names.scopeEntriesKey, recordsKey: names.recordsKey
+            ) { writer, row in batch.writeJSON(ofRow: row, into: &writer) }
             writer.raw("]}\n")
             out = writer.out
         }
@@ -53,6 +43,7 @@ public struct OTLPJSONEncoder: Sendable {
 }
 
 /// JSON text building over a batch's bytes.
+@usableFromInline
 struct JSONTextWriter {
     var out: [UInt8]
     let bytes: BatchBytes

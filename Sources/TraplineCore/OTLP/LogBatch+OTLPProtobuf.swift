@@ -1,95 +1,66 @@
 extension LogBatch: OTLPContainerBatch {
-    @usableFromInline static var resourceEntryField: StaticString { "ExportLogsServiceRequest.resource_logs" }
-    @usableFromInline static var scopeEntryField: StaticString { "ResourceLogs.scope_logs" }
-    @usableFromInline static var recordField: StaticString { "ScopeLogs.log_records" }
+    @usableFromInline static var containerNames: OTLPContainerNames { .logs }
+
+    @usableFromInline func writeJSON(ofRow row: Int, into writer: inout JSONTextWriter) { writer.logRecord(self, row) }
 
     @usableFromInline
-    var mark: BatchMark {
-        var mark = BatchMark()
-        mark.resources = resources.count
-        mark.scopes = scopes.count
-        mark.attributes = attributes.count
-        mark.rows = count
-        return mark
-    }
+    func markRecordTables(_ mark: inout BatchMark) {}
 
     @usableFromInline
-    mutating func rollback(to mark: BatchMark) {
-        resources.removeSubrange(mark.resources...)
-        scopes.removeSubrange(mark.scopes...)
-        attributes.truncate(to: mark.attributes)
-        truncateRows(to: mark.rows)
-    }
+    mutating func rollbackRecords(to mark: BatchMark) { truncateRows(to: mark.rows) }
 
     @usableFromInline
-    mutating func decodeRecord(_ region: Range<Int>, depth: Int, scopeIndex: UInt32, using decoder: OTLPFieldDecoder) {
-        let start = mark
-        do throws(DecodeError) {
-            try decodeLogRecord(region, depth: depth, scopeIndex: scopeIndex, using: decoder)
-        } catch {
-            rollback(to: start)
-            rejections.append(error, records: 1)
-        }
-    }
+    func finishRecordTables(of row: inout LogRow, since mark: BatchMark) {}
 
+    /// Reads one `LogRecord`'s fields into `row`; on an error the caller rolls back the
+    /// attributes already added.
     @inlinable
-    mutating func decodeLogRecord(
-        _ region: Range<Int>, depth: Int, scopeIndex: UInt32, using decoder: OTLPFieldDecoder
+    mutating func decodeField(
+        _ tag: FieldTag, at tagStart: Int, _ reader: inout WireReader, into row: inout LogRow, depth: Int,
+        using decoder: OTLPFieldDecoder
     ) throws(DecodeError) {
-        try decoder.checkDepth(depth, at: region.lowerBound)
-        var reader = decoder.reader(region)
-        var row = LogRow()
-        row.scopeIndex = scopeIndex
-        let firstAttribute = attributes.count
-        while !reader.isAtEnd {
-            let tagStart = reader.position
-            let tag = try reader.readTag()
-            switch tag.number {
-            case 1:
-                try decoder.expect(tag, .fixed64, at: tagStart, field: "LogRecord.time_unix_nano")
-                row.time = try reader.readFixed64()
-            case 2:
-                try decoder.expect(tag, .varint, at: tagStart, field: "LogRecord.severity_number")
-                row.severityNumber = Int32(truncatingIfNeeded: try reader.readVarint())
-            case 3:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "LogRecord.severity_text")
-                row.severityText = try decoder.readString(&reader, field: "LogRecord.severity_text")
-            case 5:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "LogRecord.body")
-                let body = try reader.readLengthDelimited()
-                var needsMerge = row.body.kind != .absent
-                let value = try decoder.decodeAnyValue(body, depth: depth + 1, needsMerge: &needsMerge)
-                // `body` met twice, or an array or list met twice in it: protobuf merges them.
-                row.body = needsMerge ? try decoder.mergeAnyValue(body, into: row.body, storage: &storage) : value
-            case 6:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "LogRecord.attributes")
-                try decoder.decodeKeyValue(try reader.readLengthDelimited(), depth: depth + 1, into: &attributes)
-            case 7:
-                try decoder.expect(tag, .varint, at: tagStart, field: "LogRecord.dropped_attributes_count")
-                row.droppedAttributesCount = UInt32(truncatingIfNeeded: try reader.readVarint())
-            case 8:
-                try decoder.expect(tag, .fixed32, at: tagStart, field: "LogRecord.flags")
-                row.flags = try reader.readFixed32()
-            case 9:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "LogRecord.trace_id")
-                row.traceID = try decoder.readTraceID(
-                    &reader, field: "LogRecord.trace_id", mark: .traceID, in: &row.zeroIDs)
-            case 10:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "LogRecord.span_id")
-                row.spanID = try decoder.readSpanID(
-                    &reader, field: "LogRecord.span_id", mark: .spanID, in: &row.zeroIDs)
-            case 11:
-                try decoder.expect(tag, .fixed64, at: tagStart, field: "LogRecord.observed_time_unix_nano")
-                row.observedTime = try reader.readFixed64()
-            case 12:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "LogRecord.event_name")
-                row.eventName = try decoder.readString(&reader, field: "LogRecord.event_name")
-            default:
-                try reader.skipField(tag, depth: depth, maxDepth: decoder.maxDepth)
-            }
+        switch tag.number {
+        case 1:
+            try decoder.expect(tag, .fixed64, at: tagStart, field: "LogRecord.time_unix_nano")
+            row.time = try reader.readFixed64()
+        case 2:
+            try decoder.expect(tag, .varint, at: tagStart, field: "LogRecord.severity_number")
+            row.severityNumber = Int32(truncatingIfNeeded: try reader.readVarint())
+        case 3:
+            try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "LogRecord.severity_text")
+            row.severityText = try decoder.readString(&reader, field: "LogRecord.severity_text")
+        case 5:
+            try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "LogRecord.body")
+            let body = try reader.readLengthDelimited()
+            var needsMerge = row.body.kind != .absent
+            let value = try decoder.decodeAnyValue(body, depth: depth + 1, needsMerge: &needsMerge)
+            // `body` met twice, or an array or list met twice in it: protobuf merges them.
+            row.body = needsMerge ? try decoder.mergeAnyValue(body, into: row.body, storage: &storage) : value
+        case 6:
+            try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "LogRecord.attributes")
+            try decoder.decodeKeyValue(try reader.readLengthDelimited(), depth: depth + 1, into: &attributes)
+        case 7:
+            try decoder.expect(tag, .varint, at: tagStart, field: "LogRecord.dropped_attributes_count")
+            row.droppedAttributesCount = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 8:
+            try decoder.expect(tag, .fixed32, at: tagStart, field: "LogRecord.flags")
+            row.flags = try reader.readFixed32()
+        case 9:
+            try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "LogRecord.trace_id")
+            row.traceID = try decoder.readTraceID(
+                &reader, field: "LogRecord.trace_id", mark: .traceID, in: &row.zeroIDs)
+        case 10:
+            try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "LogRecord.span_id")
+            row.spanID = try decoder.readSpanID(
+                &reader, field: "LogRecord.span_id", mark: .spanID, in: &row.zeroIDs)
+        case 11:
+            try decoder.expect(tag, .fixed64, at: tagStart, field: "LogRecord.observed_time_unix_nano")
+            row.observedTime = try reader.readFixed64()
+        case 12:
+            try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "LogRecord.event_name")
+            row.eventName = try decoder.readString(&reader, field: "LogRecord.event_name")
+        default:
+            try reader.skipField(tag, depth: depth, maxDepth: decoder.maxDepth)
         }
-        row.attributes = RowRange(start: firstAttribute, end: attributes.count)
-        row.encoded = decoder.slice(region)
-        appendRow(row)
     }
 }

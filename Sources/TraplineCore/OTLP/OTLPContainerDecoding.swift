@@ -13,27 +13,124 @@ struct BatchMark {
     @usableFromInline init() {}
 }
 
-/// What the request → resource entry → scope entry walk needs from a batch; spans and log
-/// records differ only below the scope entry (`decodeRecord`).
+/// The names of a signal's containers: protobuf field names for errors, and the JSON keys
+/// (camelCase as the OTLP JSON mapping writes them, snake_case as some senders do).
 @usableFromInline
-protocol OTLPContainerBatch {
-    /// Field names for errors: `ResourceSpans.scope_spans` or `ResourceLogs.scope_logs` …
-    static var resourceEntryField: StaticString { get }
-    static var scopeEntryField: StaticString { get }
-    static var recordField: StaticString { get }
+struct OTLPContainerNames: Sendable {
+    @usableFromInline let resourceEntryField: StaticString
+    @usableFromInline let scopeEntryField: StaticString
+    @usableFromInline let recordField: StaticString
+    let resourceEntriesKey: StaticString
+    let resourceEntriesSnakeKey: StaticString
+    let scopeEntriesKey: StaticString
+    let scopeEntriesSnakeKey: StaticString
+    let recordsKey: StaticString
+    let recordsSnakeKey: StaticString
+    /// The record message, for errors about a record that is not an object.
+    let recordName: StaticString
 
-    var resources: [ResourceEntry] { get set }
-    var scopes: [ScopeEntry] { get set }
-    var attributes: AttributeTable { get set }
-    var storage: SliceStorage { get set }
-    var rejections: BatchRejections { get set }
-    var count: Int { get }
+    static let traces = OTLPContainerNames(
+        resourceEntryField: "ExportTraceServiceRequest.resource_spans", scopeEntryField: "ResourceSpans.scope_spans",
+        recordField: "ScopeSpans.spans", resourceEntriesKey: "resourceSpans", resourceEntriesSnakeKey: "resource_spans",
+        scopeEntriesKey: "scopeSpans", scopeEntriesSnakeKey: "scope_spans", recordsKey: "spans",
+        recordsSnakeKey: "spans", recordName: "Span")
 
-    var mark: BatchMark { get }
-    mutating func rollback(to mark: BatchMark)
+    static let logs = OTLPContainerNames(
+        resourceEntryField: "ExportLogsServiceRequest.resource_logs", scopeEntryField: "ResourceLogs.scope_logs",
+        recordField: "ScopeLogs.log_records", resourceEntriesKey: "resourceLogs",
+        resourceEntriesSnakeKey: "resource_logs", scopeEntriesKey: "scopeLogs", scopeEntriesSnakeKey: "scope_logs",
+        recordsKey: "logRecords", recordsSnakeKey: "log_records", recordName: "LogRecord")
+}
+
+/// What the request → resource entry → scope entry walk of both decoders needs from a batch
+/// beyond `TelemetryBatch`; signals differ only below the scope entry (`decodeRow`) and in the
+/// record-level tables a rejected record must undo (span events and links).
+@usableFromInline
+protocol OTLPContainerBatch: TelemetryBatch {
+    /// The signal's container names.
+    static var containerNames: OTLPContainerNames { get }
+
+    /// Adds the sizes of the record-level tables beyond rows (span events and links) to `mark`.
+    func markRecordTables(_ mark: inout BatchMark)
+    /// Drops rows and record-level table entries past `mark`.
+    mutating func rollbackRecords(to mark: BatchMark)
+    /// Each record's original encoding (empty once modified or built from text).
+    var encodedRecords: [ByteSlice] { get }
+    /// Writes the protobuf content of `row` from its columns, back to front.
+    func writeColumns(ofRow row: Int, _ bytes: BatchBytes, into writer: WireWriter)
+    /// Writes `row` as an OTLP JSON object.
+    func writeJSON(ofRow row: Int, into writer: inout JSONTextWriter)
+
+    /// A record's fixed fields, gathered while decoding and appended at once.
+    associatedtype Row: DecodedRow
+    /// Appends one row; every column gets exactly one element.
+    mutating func appendRow(_ row: Row)
+    /// Reads one field of a protobuf record (its tag read at `tagStart`) into `row` and the
+    /// batch's tables, skipping a field it does not know; `decodeRecord` does what every record
+    /// shares (depth, scope, attribute range, original bytes).
+    mutating func decodeField(
+        _ tag: FieldTag, at tagStart: Int, _ reader: inout WireReader, into row: inout Row, depth: Int,
+        using decoder: OTLPFieldDecoder
+    ) throws(DecodeError)
+    /// Sets the row's ranges in the record-level tables beyond attributes (span events and
+    /// links), which have grown since `mark`.
+    func finishRecordTables(of row: inout Row, since mark: BatchMark)
+}
+
+/// What every decoded row carries whatever its signal.
+@usableFromInline
+protocol DecodedRow {
+    init()
+    var scopeIndex: UInt32 { get set }
+    var attributes: RowRange { get set }
+    var encoded: ByteSlice { get set }
+}
+
+extension OTLPContainerBatch {
+    /// Sizes of every table now, so a rejected container can be undone.
+    @inlinable
+    var mark: BatchMark {
+        var mark = BatchMark()
+        mark.resources = resources.count
+        mark.scopes = scopes.count
+        mark.attributes = attributes.count
+        mark.rows = count
+        markRecordTables(&mark)
+        return mark
+    }
+
+    /// Undoes everything added since `mark`.
+    @inlinable
+    mutating func rollback(to mark: BatchMark) {
+        resources.removeSubrange(mark.resources...)
+        scopes.removeSubrange(mark.scopes...)
+        attributes.truncate(to: mark.attributes)
+        rollbackRecords(to: mark)
+    }
 
     /// Decodes one record; on bad input it records the rejection itself and adds no row.
-    mutating func decodeRecord(_ region: Range<Int>, depth: Int, scopeIndex: UInt32, using decoder: OTLPFieldDecoder)
+    @inlinable
+    mutating func decodeRecord(_ region: Range<Int>, depth: Int, scopeIndex: UInt32, using decoder: OTLPFieldDecoder) {
+        let start = mark
+        do throws(DecodeError) {
+            try decoder.checkDepth(depth, at: region.lowerBound)
+            var reader = decoder.reader(region)
+            var row = Row()
+            row.scopeIndex = scopeIndex
+            while !reader.isAtEnd {
+                let tagStart = reader.position
+                let tag = try reader.readTag()
+                try decodeField(tag, at: tagStart, &reader, into: &row, depth: depth, using: decoder)
+            }
+            row.attributes = RowRange(start: start.attributes, end: attributes.count)
+            finishRecordTables(of: &row, since: start)
+            row.encoded = decoder.slice(region)
+            appendRow(row)
+        } catch {
+            rollback(to: start)
+            rejections.append(error, records: 1)
+        }
+    }
 }
 
 extension OTLPFieldDecoder {
@@ -50,7 +147,7 @@ extension OTLPFieldDecoder {
             do throws(DecodeError) {
                 let tag = try reader.readTag()
                 if tag.number == 1 {
-                    try expect(tag, .lengthDelimited, at: tagStart, field: Batch.resourceEntryField)
+                    try expect(tag, .lengthDelimited, at: tagStart, field: Batch.containerNames.resourceEntryField)
                     decodeResourceEntry(try reader.readLengthDelimited(), depth: 1, into: &batch)
                 } else {
                     try reader.skipField(tag, depth: 0, maxDepth: maxDepth)
@@ -92,7 +189,7 @@ extension OTLPFieldDecoder {
                         resourceError = resourceError ?? error
                     }
                 case 2:
-                    try expect(tag, .lengthDelimited, at: tagStart, field: Batch.scopeEntryField)
+                    try expect(tag, .lengthDelimited, at: tagStart, field: Batch.containerNames.scopeEntryField)
                     decodeScopeEntry(
                         try reader.readLengthDelimited(), depth: depth + 1, resourceIndex: resourceIndex, into: &batch)
                 case 3:
@@ -151,7 +248,7 @@ extension OTLPFieldDecoder {
                         scopeError = scopeError ?? error
                     }
                 case 2:
-                    try expect(tag, .lengthDelimited, at: tagStart, field: Batch.recordField)
+                    try expect(tag, .lengthDelimited, at: tagStart, field: Batch.containerNames.recordField)
                     batch.decodeRecord(
                         try reader.readLengthDelimited(), depth: depth + 1,
                         scopeIndex: UInt32(truncatingIfNeeded: scopeIndex), using: self)

@@ -32,33 +32,32 @@ public struct OTLPProtobufEncoder: Sendable {
     ///   - mask: rows to leave out (dropped by a stage); nil keeps every row.
     ///   - writer: the request is written here (with the encoder's framing).
     public func encode(_ batch: SpanBatch, keeping mask: RowMask? = nil, into writer: WireWriter) {
-        let mark = writer.count
-        batch.withBytes { bytes in
-            let rows = SpanRowEncoder(batch: batch, bytes: bytes, writer: writer, copyThrough: !encodeFromColumns)
-            encodeContainers(
-                resources: batch.resources, scopes: batch.scopes, attributes: batch.attributes, mask: mask,
-                bytes: bytes,
-                writer: writer
-            ) { row in rows.encodeSpan(row) }
-        }
-        finishFrame(writer, since: mark)
+        encodeRequest(batch, keeping: mask, into: writer)
     }
 
-    /// Prepends `batch` as one `ExportLogsServiceRequest` to `writer`.
-    ///
-    /// - Parameters:
-    ///   - batch: the records.
-    ///   - mask: rows to leave out (dropped by a stage); nil keeps every row.
-    ///   - writer: the request is written here (with the encoder's framing).
+    /// Prepends `batch` as one `ExportLogsServiceRequest` to `writer`; see the span variant.
     public func encode(_ batch: LogBatch, keeping mask: RowMask? = nil, into writer: WireWriter) {
+        encodeRequest(batch, keeping: mask, into: writer)
+    }
+
+    /// One request of either signal (specialized for each batch type).
+    private func encodeRequest<Batch: OTLPContainerBatch>(
+        _ batch: Batch, keeping mask: RowMask?, into writer: WireWriter
+    ) {
         let mark = writer.count
+        let copyThrough = !encodeFromColumns
         batch.withBytes { bytes in
-            let rows = LogRowEncoder(batch: batch, bytes: bytes, writer: writer, copyThrough: !encodeFromColumns)
             encodeContainers(
                 resources: batch.resources, scopes: batch.scopes, attributes: batch.attributes, mask: mask,
-                bytes: bytes,
-                writer: writer
-            ) { row in rows.encodeLogRecord(row) }
+                bytes: bytes, writer: writer
+            ) { row in
+                let encoded = batch.encodedRecords[row]
+                if copyThrough && !encoded.isEmpty {
+                    writer.writeBytes(bytes[encoded])
+                } else {
+                    batch.writeColumns(ofRow: row, bytes, into: writer)
+                }
+            }
         }
         finishFrame(writer, since: mark)
     }
@@ -250,20 +249,11 @@ extension WireWriter {
     }
 }
 
-/// Writes one span's content, copied or from columns.
-struct SpanRowEncoder {
-    let batch: SpanBatch
-    let bytes: BatchBytes
-    let writer: WireWriter
-    let copyThrough: Bool
-
-    @inline(__always)
-    func encodeSpan(_ row: Int) {
-        let encoded = batch.encodedSpans[row]
-        if copyThrough && !encoded.isEmpty {
-            writer.writeBytes(bytes[encoded])
-            return
-        }
+extension SpanBatch {
+    /// The span's content from its columns (back to front).
+    @usableFromInline @inline(__always)
+    func writeColumns(ofRow row: Int, _ bytes: BatchBytes, into writer: WireWriter) {
+        let batch = self
         writer.writeFixed32Field(16, batch.flags[row])
         let status = batch.statuses[row]
         if status.isPresent {
@@ -309,20 +299,11 @@ struct SpanRowEncoder {
     }
 }
 
-/// Writes one log record's content, copied or from columns.
-struct LogRowEncoder {
-    let batch: LogBatch
-    let bytes: BatchBytes
-    let writer: WireWriter
-    let copyThrough: Bool
-
-    @inline(__always)
-    func encodeLogRecord(_ row: Int) {
-        let encoded = batch.encodedRecords[row]
-        if copyThrough && !encoded.isEmpty {
-            writer.writeBytes(bytes[encoded])
-            return
-        }
+extension LogBatch {
+    /// The log record's content from its columns (back to front).
+    @usableFromInline @inline(__always)
+    func writeColumns(ofRow row: Int, _ bytes: BatchBytes, into writer: WireWriter) {
+        let batch = self
         writer.writeStringField(12, bytes[batch.eventNames[row]])
         writer.writeFixed64Field(11, batch.observedTimes[row])
         writer.writeSpanIDField(10, batch.spanIDs[row], present: batch.zeroIDs.contains(.spanID, row: row))

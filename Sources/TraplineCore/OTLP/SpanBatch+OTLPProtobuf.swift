@@ -1,27 +1,20 @@
 extension SpanBatch: OTLPContainerBatch {
-    @usableFromInline static var resourceEntryField: StaticString { "ExportTraceServiceRequest.resource_spans" }
-    @usableFromInline static var scopeEntryField: StaticString { "ResourceSpans.scope_spans" }
-    @usableFromInline static var recordField: StaticString { "ScopeSpans.spans" }
+    @usableFromInline static var containerNames: OTLPContainerNames { .traces }
+
+    @usableFromInline var encodedRecords: [ByteSlice] { encodedSpans }
+
+    @usableFromInline func writeJSON(ofRow row: Int, into writer: inout JSONTextWriter) { writer.span(self, row) }
 
     @usableFromInline
-    var mark: BatchMark {
-        var mark = BatchMark()
-        mark.resources = resources.count
-        mark.scopes = scopes.count
-        mark.attributes = attributes.count
-        mark.rows = count
+    func markRecordTables(_ mark: inout BatchMark) {
         mark.events = events.count
         mark.eventAttributes = events.attributeTable.count
         mark.links = links.count
         mark.linkAttributes = links.attributeTable.count
-        return mark
     }
 
     @usableFromInline
-    mutating func rollback(to mark: BatchMark) {
-        resources.removeSubrange(mark.resources...)
-        scopes.removeSubrange(mark.scopes...)
-        attributes.truncate(to: mark.attributes)
+    mutating func rollbackRecords(to mark: BatchMark) {
         truncateRows(to: mark.rows)
         events.truncate(to: mark.events)
         events.attributeTable.truncate(to: mark.eventAttributes)
@@ -30,92 +23,72 @@ extension SpanBatch: OTLPContainerBatch {
     }
 
     @usableFromInline
-    mutating func decodeRecord(_ region: Range<Int>, depth: Int, scopeIndex: UInt32, using decoder: OTLPFieldDecoder) {
-        let start = mark
-        do throws(DecodeError) {
-            try decodeSpan(region, depth: depth, scopeIndex: scopeIndex, using: decoder)
-        } catch {
-            rollback(to: start)
-            rejections.append(error, records: 1)
-        }
+    func finishRecordTables(of row: inout SpanRow, since mark: BatchMark) {
+        row.events = RowRange(start: mark.events, end: events.count)
+        row.links = RowRange(start: mark.links, end: links.count)
     }
 
-    /// Decodes one `Span` and appends its row. Any error leaves partial table rows behind for
-    /// the caller to roll back.
+    /// Reads one `Span`'s fields. Any error leaves partial table rows behind for the caller to
+    /// roll back.
     @inlinable
-    mutating func decodeSpan(
-        _ region: Range<Int>, depth: Int, scopeIndex: UInt32, using decoder: OTLPFieldDecoder
+    mutating func decodeField(
+        _ tag: FieldTag, at tagStart: Int, _ reader: inout WireReader, into row: inout SpanRow, depth: Int,
+        using decoder: OTLPFieldDecoder
     ) throws(DecodeError) {
-        try decoder.checkDepth(depth, at: region.lowerBound)
-        var reader = decoder.reader(region)
-        var row = SpanRow()
-        row.scopeIndex = scopeIndex
-        let firstAttribute = attributes.count
-        let firstEvent = events.count
-        let firstLink = links.count
-        while !reader.isAtEnd {
-            let tagStart = reader.position
-            let tag = try reader.readTag()
-            switch tag.number {
-            case 1:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.trace_id")
-                row.traceID = try decoder.readTraceID(
-                    &reader, field: "Span.trace_id", mark: .traceID, in: &row.zeroIDs)
-            case 2:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.span_id")
-                row.spanID = try decoder.readSpanID(&reader, field: "Span.span_id", mark: .spanID, in: &row.zeroIDs)
-            case 3:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.trace_state")
-                row.traceState = try decoder.readString(&reader, field: "Span.trace_state")
-            case 4:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.parent_span_id")
-                row.parentSpanID = try decoder.readSpanID(
-                    &reader, field: "Span.parent_span_id", mark: .parentSpanID, in: &row.zeroIDs)
-            case 5:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.name")
-                row.name = try decoder.readString(&reader, field: "Span.name")
-            case 6:
-                try decoder.expect(tag, .varint, at: tagStart, field: "Span.kind")
-                row.kind = Int32(truncatingIfNeeded: try reader.readVarint())
-            case 7:
-                try decoder.expect(tag, .fixed64, at: tagStart, field: "Span.start_time_unix_nano")
-                row.startTime = try reader.readFixed64()
-            case 8:
-                try decoder.expect(tag, .fixed64, at: tagStart, field: "Span.end_time_unix_nano")
-                row.endTime = try reader.readFixed64()
-            case 9:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.attributes")
-                try decoder.decodeKeyValue(try reader.readLengthDelimited(), depth: depth + 1, into: &attributes)
-            case 10:
-                try decoder.expect(tag, .varint, at: tagStart, field: "Span.dropped_attributes_count")
-                row.dropped.attributes = UInt32(truncatingIfNeeded: try reader.readVarint())
-            case 11:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.events")
-                try decodeEvent(try reader.readLengthDelimited(), depth: depth + 1, using: decoder)
-            case 12:
-                try decoder.expect(tag, .varint, at: tagStart, field: "Span.dropped_events_count")
-                row.dropped.events = UInt32(truncatingIfNeeded: try reader.readVarint())
-            case 13:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.links")
-                try decodeLink(try reader.readLengthDelimited(), depth: depth + 1, using: decoder)
-            case 14:
-                try decoder.expect(tag, .varint, at: tagStart, field: "Span.dropped_links_count")
-                row.dropped.links = UInt32(truncatingIfNeeded: try reader.readVarint())
-            case 15:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.status")
-                try decodeStatus(try reader.readLengthDelimited(), depth: depth + 1, into: &row.status, using: decoder)
-            case 16:
-                try decoder.expect(tag, .fixed32, at: tagStart, field: "Span.flags")
-                row.flags = try reader.readFixed32()
-            default:
-                try reader.skipField(tag, depth: depth, maxDepth: decoder.maxDepth)
-            }
+        switch tag.number {
+        case 1:
+            try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.trace_id")
+            row.traceID = try decoder.readTraceID(
+                &reader, field: "Span.trace_id", mark: .traceID, in: &row.zeroIDs)
+        case 2:
+            try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.span_id")
+            row.spanID = try decoder.readSpanID(&reader, field: "Span.span_id", mark: .spanID, in: &row.zeroIDs)
+        case 3:
+            try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.trace_state")
+            row.traceState = try decoder.readString(&reader, field: "Span.trace_state")
+        case 4:
+            try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.parent_span_id")
+            row.parentSpanID = try decoder.readSpanID(
+                &reader, field: "Span.parent_span_id", mark: .parentSpanID, in: &row.zeroIDs)
+        case 5:
+            try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.name")
+            row.name = try decoder.readString(&reader, field: "Span.name")
+        case 6:
+            try decoder.expect(tag, .varint, at: tagStart, field: "Span.kind")
+            row.kind = Int32(truncatingIfNeeded: try reader.readVarint())
+        case 7:
+            try decoder.expect(tag, .fixed64, at: tagStart, field: "Span.start_time_unix_nano")
+            row.startTime = try reader.readFixed64()
+        case 8:
+            try decoder.expect(tag, .fixed64, at: tagStart, field: "Span.end_time_unix_nano")
+            row.endTime = try reader.readFixed64()
+        case 9:
+            try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.attributes")
+            try decoder.decodeKeyValue(try reader.readLengthDelimited(), depth: depth + 1, into: &attributes)
+        case 10:
+            try decoder.expect(tag, .varint, at: tagStart, field: "Span.dropped_attributes_count")
+            row.dropped.attributes = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 11:
+            try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.events")
+            try decodeEvent(try reader.readLengthDelimited(), depth: depth + 1, using: decoder)
+        case 12:
+            try decoder.expect(tag, .varint, at: tagStart, field: "Span.dropped_events_count")
+            row.dropped.events = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 13:
+            try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.links")
+            try decodeLink(try reader.readLengthDelimited(), depth: depth + 1, using: decoder)
+        case 14:
+            try decoder.expect(tag, .varint, at: tagStart, field: "Span.dropped_links_count")
+            row.dropped.links = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 15:
+            try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.status")
+            try decodeStatus(try reader.readLengthDelimited(), depth: depth + 1, into: &row.status, using: decoder)
+        case 16:
+            try decoder.expect(tag, .fixed32, at: tagStart, field: "Span.flags")
+            row.flags = try reader.readFixed32()
+        default:
+            try reader.skipField(tag, depth: depth, maxDepth: decoder.maxDepth)
         }
-        row.attributes = RowRange(start: firstAttribute, end: attributes.count)
-        row.events = RowRange(start: firstEvent, end: events.count)
-        row.links = RowRange(start: firstLink, end: links.count)
-        row.encoded = decoder.slice(region)
-        appendRow(row)
     }
 
     @inlinable

@@ -1,33 +1,11 @@
 import TraplineCore
 
 extension LogBatch: RuleBatch {
-    func scopeIndex(ofRow row: Int) -> Int { Int(scopeIndexes[row]) }
-
     func eventOwners() -> [Int32] { [] }
 
-    func readField(_ field: RuleField, at position: RulePosition, _ bytes: BatchBytes) -> RuleValue {
-        if let value = readContainerField(field, at: position) { return value }
-        let row = position.row
-        switch field {
-        case .droppedAttributesCount: return .int(Int64(droppedAttributesCounts[row]))
-        case .logTime(let unixNano):
-            let time = Int64(bitPattern: times[row])
-            return unixNano ? .int(time) : .time(time)
-        case .observedTime(let unixNano):
-            let time = Int64(bitPattern: observedTimes[row])
-            return unixNano ? .int(time) : .time(time)
-        case .severityNumber: return .int(Int64(severityNumbers[row]))
-        case .severityText: return .text(severityTexts[row])
-        case .body: return RuleValue(bodies[row])
-        case .logEventName: return .text(eventNames[row])
-        default: return .null
-        }
-    }
-
-    mutating func writeField(_ field: RuleField, at position: RulePosition, _ value: RuleValue)
+    mutating func writeRecordField(_ field: RuleField, at position: RulePosition, _ value: RuleValue)
         throws(RuleRuntimeError)
     {
-        if try writeContainerField(field, at: position, value) { return }
         let row = position.row
         switch field {
         case .droppedAttributesCount:
@@ -43,46 +21,33 @@ extension LogBatch: RuleBatch {
         }
     }
 
-    func attributeTable(_ owner: AttributeOwner) -> AttributeTable { attributes }
-
-    func attributeRange(_ owner: AttributeOwner, at position: RulePosition) -> RowRange {
-        switch owner {
-        case .resource: resources[position.resource].attributes
-        case .scope: scopes[position.scope].attributes
-        case .record, .event: recordAttributes[position.row]
+    func readRecordField(_ field: RuleField, at position: RulePosition, _ bytes: BatchBytes) -> RuleValue {
+        let row = position.row
+        switch field {
+        case .droppedAttributesCount: return .int(Int64(droppedAttributesCounts[row]))
+        case .logTime(let unixNano): return .time(times[row], unixNano: unixNano)
+        case .observedTime(let unixNano): return .time(observedTimes[row], unixNano: unixNano)
+        case .severityNumber: return .int(Int64(severityNumbers[row]))
+        case .severityText: return .text(severityTexts[row])
+        case .body: return RuleValue(bodies[row])
+        case .logEventName: return .text(eventNames[row])
+        default: return .null
         }
     }
 
-    @inline(__always)
-    func attribute(_ owner: AttributeOwner, at position: RulePosition, key: UnsafeRawBufferPointer, _ bytes: BatchBytes)
-        -> AnyValueRef?
-    {
-        findAttribute(attributes, attributeRange(owner, at: position), key: key, bytes)
-    }
+    // Log records have no events: the event owner is the record itself.
+    var eventAttributeTable: AttributeTable { attributes }
 
-    mutating func editRecordAttributes<Result>(
-        _ body: (inout AttributeTable, inout [RowRange], inout SliceStorage) -> Result
+    func eventAttributeRange(at position: RulePosition) -> RowRange { recordAttributes[position.row] }
+
+    mutating func editEventAttributes<Result>(
+        at position: RulePosition, _ body: (inout AttributeTable, inout RowRange, inout SliceStorage) -> Result
     ) -> Result {
-        body(&attributes, &recordAttributes, &storage)
+        body(&attributes, &recordAttributes[position.row], &storage)
     }
 
-    mutating func editAttributes<Result>(
-        _ owner: AttributeOwner, at position: RulePosition,
-        _ body: (inout AttributeTable, inout RowRange, inout SliceStorage) -> Result
-    ) -> Result {
-        switch owner {
-        case .resource: body(&attributes, &resources[position.resource].attributes, &storage)
-        case .scope: body(&attributes, &scopes[position.scope].attributes, &storage)
-        case .record, .event: body(&attributes, &recordAttributes[position.row], &storage)
-        }
-    }
-
-    mutating func markModified(_ context: RuleContext, at position: RulePosition) {
-        switch context {
-        case .resource: resources[position.resource].isModified = true
-        case .scope: scopes[position.scope].isModified = true
-        case .span, .spanevent, .log: markModified(position.row)
-        }
+    mutating func editTables<Result>(_ body: TableEditor<Result>) -> Result {
+        body(&attributes, &recordAttributes, &resources, &scopes, &storage)
     }
 
     mutating func removeEvents(ofRow row: Int, where drop: [Bool]) -> Int { 0 }

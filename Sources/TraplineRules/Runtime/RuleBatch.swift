@@ -17,51 +17,32 @@ public struct RuleRuntimeError: Error, Sendable, CustomStringConvertible {
     init(_ message: String) { self.message = message }
 }
 
-/// What rules need from a batch: fields by path, attribute tables, and marking changes. Both
-/// batch types conform, and the evaluator is generic over them so each is specialized (no
-/// dynamic dispatch per row).
-protocol RuleBatch: Sendable {
-    var storage: SliceStorage { get set }
-    var resources: [ResourceEntry] { get set }
-    var scopes: [ScopeEntry] { get set }
-    /// Record trace ids, span ids and flags (both signals have them).
-    var traceIDs: [TraceID] { get set }
-    var spanIDs: [SpanID] { get set }
-    var flags: [UInt32] { get set }
-    /// Number of records.
-    var count: Int { get }
-    /// Scope entry of a record row.
-    func scopeIndex(ofRow row: Int) -> Int
+/// What rules need from a batch beyond `TelemetryBatch`: fields by path, span events, and the
+/// integer columns the vectorised comparisons read. Both batch types conform, and the evaluator
+/// is generic over them so each is specialized (no dynamic dispatch per row).
+protocol RuleBatch: TelemetryBatch {
     /// Number of span events (0 for logs), and the row each belongs to.
     func eventOwners() -> [Int32]
 
-    /// A field other than attributes and cache.
-    func readField(_ field: RuleField, at position: RulePosition, _ bytes: BatchBytes) -> RuleValue
-    /// Writes a field other than attributes and cache. Strings go to the arena.
-    mutating func writeField(_ field: RuleField, at position: RulePosition, _ value: RuleValue)
+    /// A field of the record or its span event (`readField` has done resource, scope, ids and
+    /// flags); `.null` for a field the signal does not have.
+    func readRecordField(_ field: RuleField, at position: RulePosition, _ bytes: BatchBytes) -> RuleValue
+    /// Writes a field of the record or its span event (`writeField` has done the shared ones).
+    mutating func writeRecordField(_ field: RuleField, at position: RulePosition, _ value: RuleValue)
         throws(RuleRuntimeError)
 
-    /// The table an owner's attributes live in.
-    func attributeTable(_ owner: AttributeOwner) -> AttributeTable
-    /// The attribute range of an owner.
-    func attributeRange(_ owner: AttributeOwner, at position: RulePosition) -> RowRange
-    /// The first value of `key` among an owner's attributes.
-    func attribute(_ owner: AttributeOwner, at position: RulePosition, key: UnsafeRawBufferPointer, _ bytes: BatchBytes)
-        -> AnyValueRef?
-    /// Runs `body` on an owner's attribute table, range and the batch storage at once.
-    mutating func editAttributes<Result>(
-        _ owner: AttributeOwner, at position: RulePosition,
-        _ body: (inout AttributeTable, inout RowRange, inout SliceStorage) -> Result
+    /// The table span event attributes live in (a log record's own, for logs).
+    var eventAttributeTable: AttributeTable { get }
+    /// The attribute range of the span event at `position`.
+    func eventAttributeRange(at position: RulePosition) -> RowRange
+    /// Runs `body` on the event attribute table, the event's range and the batch storage at once.
+    mutating func editEventAttributes<Result>(
+        at position: RulePosition, _ body: (inout AttributeTable, inout RowRange, inout SliceStorage) -> Result
     ) -> Result
 
-    /// Runs `body` on the record attribute table, every record's range and the batch storage at
-    /// once (editors that change many records in one pass).
-    mutating func editRecordAttributes<Result>(
-        _ body: (inout AttributeTable, inout [RowRange], inout SliceStorage) -> Result
-    ) -> Result
-
-    /// Marks what holds `field` at `position` as changed, so encoders write it from columns.
-    mutating func markModified(_ context: RuleContext, at position: RulePosition)
+    /// Lends the attribute table, every record's range, the resource and scope entries and the
+    /// storage at once (a generic caller cannot borrow two properties of `self` together).
+    mutating func editTables<Result>(_ body: TableEditor<Result>) -> Result
 
     /// Drops the span events of `row` whose flag in `drop` (indexed by event) is set.
     mutating func removeEvents(ofRow row: Int, where drop: [Bool]) -> Int
@@ -75,6 +56,64 @@ protocol RuleBatch: Sendable {
 }
 
 extension RuleBatch {
+    /// The table an owner's attributes live in.
+    @inline(__always)
+    func attributeTable(_ owner: AttributeOwner) -> AttributeTable {
+        owner == .event ? eventAttributeTable : attributes
+    }
+
+    /// The attribute range of an owner.
+    @inline(__always)
+    func attributeRange(_ owner: AttributeOwner, at position: RulePosition) -> RowRange {
+        switch owner {
+        case .resource: resources[position.resource].attributes
+        case .scope: scopes[position.scope].attributes
+        case .record: recordAttributes[position.row]
+        case .event: eventAttributeRange(at: position)
+        }
+    }
+
+    /// The first value of `key` among an owner's attributes.
+    @inline(__always)
+    func attribute(_ owner: AttributeOwner, at position: RulePosition, key: UnsafeRawBufferPointer, _ bytes: BatchBytes)
+        -> AnyValueRef?
+    {
+        findAttribute(attributeTable(owner), attributeRange(owner, at: position), key: key, bytes)
+    }
+
+    /// Runs `body` on an owner's attribute table, range and the batch storage at once.
+    @inline(__always)
+    mutating func editAttributes<Result>(
+        _ owner: AttributeOwner, at position: RulePosition,
+        _ body: (inout AttributeTable, inout RowRange, inout SliceStorage) -> Result
+    ) -> Result {
+        switch owner {
+        case .resource: editTables { body(&$0, &$2[position.resource].attributes, &$4) }
+        case .scope: editTables { body(&$0, &$3[position.scope].attributes, &$4) }
+        case .record: editTables { body(&$0, &$1[position.row], &$4) }
+        case .event: editEventAttributes(at: position, body)
+        }
+    }
+
+    /// Runs `body` on the record attribute table, every record's range and the batch storage at
+    /// once (editors that change many records in one pass).
+    @inline(__always)
+    mutating func editRecordAttributes<Result>(
+        _ body: (inout AttributeTable, inout [RowRange], inout SliceStorage) -> Result
+    ) -> Result {
+        editTables { table, records, _, _, storage in body(&table, &records, &storage) }
+    }
+
+    /// Marks what holds the field at `position` of `context` as changed, so encoders write it
+    /// from columns.
+    mutating func markModified(_ context: RuleContext, at position: RulePosition) {
+        switch context {
+        case .resource: resources[position.resource].isModified = true
+        case .scope: scopes[position.scope].isModified = true
+        case .span, .spanevent, .log: markModified(position.row)
+        }
+    }
+
     /// The position of item `index` of `context`.
     func position(of index: Int, in context: RuleContext, eventOwners: [Int32]) -> RulePosition {
         var position = RulePosition()
@@ -94,6 +133,20 @@ extension RuleBatch {
         }
         position.resource = Int(scopes[position.scope].resourceIndex)
         return position
+    }
+
+    /// A field other than attributes and cache.
+    @inline(__always)
+    func readField(_ field: RuleField, at position: RulePosition, _ bytes: BatchBytes) -> RuleValue {
+        readContainerField(field, at: position) ?? readRecordField(field, at: position, bytes)
+    }
+
+    /// Writes a field other than attributes and cache. Strings go to the arena.
+    @inline(__always)
+    mutating func writeField(_ field: RuleField, at position: RulePosition, _ value: RuleValue)
+        throws(RuleRuntimeError)
+    {
+        if try !writeContainerField(field, at: position, value) { try writeRecordField(field, at: position, value) }
     }
 
     /// Resource and scope fields, and the record ids and flags both signals have; nil for
@@ -142,12 +195,19 @@ extension RuleBatch {
     /// Marks the owner of an attribute table as changed.
     mutating func markModified(_ owner: AttributeOwner, at position: RulePosition) {
         switch owner {
-        case .resource: markModified(.resource, at: position)
-        case .scope: markModified(.scope, at: position)
-        case .record, .event: markModified(.span, at: position)
+        case .resource: markModified(RuleContext.resource, at: position)
+        case .scope: markModified(RuleContext.scope, at: position)
+        case .record, .event: markModified(RuleContext.span, at: position)
         }
     }
 }
+
+/// A body given a batch's attribute table, every record's attribute range, the resource and
+/// scope entries and the storage at once.
+typealias TableEditor<Result> = (
+    _ table: inout AttributeTable, _ records: inout [RowRange], _ resources: inout [ResourceEntry],
+    _ scopes: inout [ScopeEntry], _ storage: inout SliceStorage
+) -> Result
 
 /// Attribute lookup shared by both batch types.
 @inline(__always)

@@ -160,3 +160,12 @@ public struct RuleMap: Sendable {
 
     public var count: Int { entries.count }
 }
+
+extension RuleValue {
+    /// A timestamp column's value: the time, or its Unix nanoseconds for the `*_unix_nano` paths.
+    @inline(__always)
+    static func time(_ unixNanoseconds: UInt64, unixNano: Bool) -> RuleValue {
+        let time = Int64(bitPattern: unixNanoseconds)
+        return unixNano ? .int(time) : .time(time)
+    }
+}

@@ -1,8 +1,6 @@
 import TraplineCore
 
 extension SpanBatch: RuleBatch {
-    func scopeIndex(ofRow row: Int) -> Int { Int(scopeIndexes[row]) }
-
     func eventOwners() -> [Int32] {
         var owners = [Int32](repeating: 0, count: events.count)
         for row in 0..<count {
@@ -11,8 +9,7 @@ extension SpanBatch: RuleBatch {
         return owners
     }
 
-    func readField(_ field: RuleField, at position: RulePosition, _ bytes: BatchBytes) -> RuleValue {
-        if let value = readContainerField(field, at: position) { return value }
+    func readRecordField(_ field: RuleField, at position: RulePosition, _ bytes: BatchBytes) -> RuleValue {
         let row = position.row
         switch field {
         case .droppedAttributesCount(.record): return .int(Int64(droppedCounts[row].attributes))
@@ -31,16 +28,10 @@ extension SpanBatch: RuleBatch {
         case .statusMessage: return .text(statuses[row].message)
         case .droppedEventsCount: return .int(Int64(droppedCounts[row].events))
         case .droppedLinksCount: return .int(Int64(droppedCounts[row].links))
-        case .startTime(let unixNano):
-            let time = Int64(bitPattern: startTimes[row])
-            return unixNano ? .int(time) : .time(time)
-        case .endTime(let unixNano):
-            let time = Int64(bitPattern: endTimes[row])
-            return unixNano ? .int(time) : .time(time)
+        case .startTime(let unixNano): return .time(startTimes[row], unixNano: unixNano)
+        case .endTime(let unixNano): return .time(endTimes[row], unixNano: unixNano)
         case .eventName: return .text(events.names[position.event])
-        case .eventTime(let unixNano):
-            let time = Int64(bitPattern: events.times[position.event])
-            return unixNano ? .int(time) : .time(time)
+        case .eventTime(let unixNano): return .time(events.times[position.event], unixNano: unixNano)
         case .events:
             return .list(
                 eventRanges[row].range.map { event in
@@ -61,10 +52,9 @@ extension SpanBatch: RuleBatch {
         }
     }
 
-    mutating func writeField(_ field: RuleField, at position: RulePosition, _ value: RuleValue)
+    mutating func writeRecordField(_ field: RuleField, at position: RulePosition, _ value: RuleValue)
         throws(RuleRuntimeError)
     {
-        if try writeContainerField(field, at: position, value) { return }
         let row = position.row
         switch field {
         case .droppedAttributesCount(.record):
@@ -97,55 +87,14 @@ extension SpanBatch: RuleBatch {
         }
     }
 
-    func attributeTable(_ owner: AttributeOwner) -> AttributeTable {
-        owner == .event ? events.attributeTable : attributes
-    }
+    var eventAttributeTable: AttributeTable { events.attributeTable }
 
-    func attributeRange(_ owner: AttributeOwner, at position: RulePosition) -> RowRange {
-        switch owner {
-        case .resource: resources[position.resource].attributes
-        case .scope: scopes[position.scope].attributes
-        case .record: spanAttributes[position.row]
-        case .event: events.attributes[position.event]
-        }
-    }
+    func eventAttributeRange(at position: RulePosition) -> RowRange { events.attributes[position.event] }
 
-    @inline(__always)
-    func attribute(_ owner: AttributeOwner, at position: RulePosition, key: UnsafeRawBufferPointer, _ bytes: BatchBytes)
-        -> AnyValueRef?
-    {
-        switch owner {
-        case .resource: findAttribute(attributes, resources[position.resource].attributes, key: key, bytes)
-        case .scope: findAttribute(attributes, scopes[position.scope].attributes, key: key, bytes)
-        case .record: findAttribute(attributes, spanAttributes[position.row], key: key, bytes)
-        case .event: findAttribute(events.attributeTable, events.attributes[position.event], key: key, bytes)
-        }
-    }
-
-    mutating func editRecordAttributes<Result>(
-        _ body: (inout AttributeTable, inout [RowRange], inout SliceStorage) -> Result
+    mutating func editEventAttributes<Result>(
+        at position: RulePosition, _ body: (inout AttributeTable, inout RowRange, inout SliceStorage) -> Result
     ) -> Result {
-        body(&attributes, &spanAttributes, &storage)
-    }
-
-    mutating func editAttributes<Result>(
-        _ owner: AttributeOwner, at position: RulePosition,
-        _ body: (inout AttributeTable, inout RowRange, inout SliceStorage) -> Result
-    ) -> Result {
-        switch owner {
-        case .resource: body(&attributes, &resources[position.resource].attributes, &storage)
-        case .scope: body(&attributes, &scopes[position.scope].attributes, &storage)
-        case .record: body(&attributes, &spanAttributes[position.row], &storage)
-        case .event: body(&events.attributeTable, &events.attributes[position.event], &storage)
-        }
-    }
-
-    mutating func markModified(_ context: RuleContext, at position: RulePosition) {
-        switch context {
-        case .resource: resources[position.resource].isModified = true
-        case .scope: scopes[position.scope].isModified = true
-        case .span, .spanevent, .log: markModified(position.row)
-        }
+        body(&events.attributeTable, &events.attributes[position.event], &storage)
     }
 
     func gather(
@@ -176,6 +125,10 @@ extension SpanBatch: RuleBatch {
         default: return false
         }
         return true
+    }
+
+    mutating func editTables<Result>(_ body: TableEditor<Result>) -> Result {
+        body(&attributes, &spanAttributes, &resources, &scopes, &storage)
     }
 
     mutating func removeEvents(ofRow row: Int, where drop: [Bool]) -> Int {

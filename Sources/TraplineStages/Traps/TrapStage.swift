@@ -81,7 +81,7 @@ public struct TrapStage: Stage {
                 return
             }
             guard !rows.isEmpty else { continue }
-            if claimed.isEmpty { claimed = Array(repeating: false, count: batch.recordCount) }
+            if claimed.isEmpty { claimed = Array(repeating: false, count: batch.count) }
             for row in rows where !claimed[Int(row)] {
                 claimed[Int(row)] = true
                 batch.stamp(rule, row: Int(row), &stamps)
@@ -304,9 +304,9 @@ extension StageChain {
     }
 }
 
-/// What the trap rules need from a batch of spans or of log records.
-protocol TrapRuleBatch {
-    var recordCount: Int { get }
+/// What the trap rules need from a batch beyond `TelemetryBatch`: the rule engine's entry for
+/// its signal, and the record's own fields for stamps and evidence.
+protocol TrapRuleBatch: TelemetryBatch {
     func rows(matching condition: MatchProgram, mask: RowMask, errors: inout RuleOutcome) throws(RuleRuntimeError)
         -> [Int32]
     /// Writes the trap's attributes on the record and marks it changed.
@@ -316,8 +316,6 @@ protocol TrapRuleBatch {
 }
 
 extension SpanBatch: TrapRuleBatch {
-    var recordCount: Int { count }
-
     func rows(matching condition: MatchProgram, mask: RowMask, errors: inout RuleOutcome) throws(RuleRuntimeError)
         -> [Int32]
     {
@@ -336,8 +334,6 @@ extension SpanBatch: TrapRuleBatch {
 }
 
 extension LogBatch: TrapRuleBatch {
-    var recordCount: Int { count }
-
     func rows(matching condition: MatchProgram, mask: RowMask, errors: inout RuleOutcome) throws(RuleRuntimeError)
         -> [Int32]
     {

@@ -26,7 +26,7 @@ extension ReplayReport {
                     out.field("offset", rejection.error.offset)
                     if let line = rejection.error.line { out.field("line", line) }
                     if let column = rejection.error.column { out.field("column", column) }
-                    out.field("reason", rejection.error.code.name)
+                    out.field("reason", rejection.error.reason.name)
                     out.field("message", rejection.error.description)
                     if let field = rejection.error.fieldName { out.field("field", field) }
                     out.field("records", rejection.records)
@@ -162,7 +162,8 @@ extension ReplayReport {
         for rejection in rejections.prefix(20) {
             lines.append(
                 "trapline: rejected \(rejection.source) at byte \(rejection.error.offset): \(rejection.error.description) "
-                    + "[\(rejection.error.code.name), \(rejection.records) record\(rejection.records == 1 ? "" : "s")]")
+                    + "[\(rejection.error.reason.name), \(rejection.records) record\(rejection.records == 1 ? "" : "s")]"
+            )
         }
         let more = rejections.count - min(rejections.count, 20) + unlistedRejections
         if more > 0 { lines.append("trapline: … and \(more) more rejections (see --report-file)") }

@@ -100,15 +100,15 @@ public struct ReplayReport: Sendable {
         if inputFailures.contains(where: { $0.operation != "open" && $0.operation != "opendir" }) { return 74 }
         if !inputFailures.isEmpty || !emptyDirectories.isEmpty || filesRead == 0 { return 66 }
         // A frame cut off by a stop is not bad input: a stopped run with nothing else wrong exits 0.
-        let interrupted = rejectedByReason[DecodeError.Code.interrupted.name] ?? 0
-        if records.rejected > interrupted || rejections.contains(where: { $0.error.code != .interrupted }) {
+        let interrupted = rejectedByReason[Rejection.Reason.interrupted.name] ?? 0
+        if records.rejected > interrupted || rejections.contains(where: { $0.error.reason != .interrupted }) {
             return 65
         }
         return 0
     }
 
     mutating func record(_ rejection: Rejection, cap: Int) {
-        rejectedByReason[rejection.error.code.name, default: 0] += rejection.records
+        rejectedByReason[rejection.error.reason.name, default: 0] += rejection.records
         if rejections.count < cap {
             rejections.append(rejection)
         } else {

@@ -140,7 +140,7 @@ enum RequestInflater {
         do throws(DecodeError) {
             return try GzipBuffer.inflate(bytes, limit: limit)
         } catch {
-            if error.code == .decompressedTooLarge { throw .tooLarge }
+            if error.reason == .decompressedTooLarge { throw .tooLarge }
             throw .corrupt(error)
         }
     }

@@ -250,7 +250,7 @@ struct OTLPRoutes: HTTPRoutes {
                     pipeline.recordRefused(.decompressedTooLarge, source: source)
                     return reply(.payloadTooLarge, code: 8, "decompressed body larger than max_request_body_size", type)
                 case .corrupt(let failure):
-                    pipeline.recordRefused(failure.code, source: source)
+                    pipeline.recordRefused(failure.reason, source: source)
                     return reply(.badRequest, code: 3, "gzip body cannot be read: \(failure)", type)
                 }
             }

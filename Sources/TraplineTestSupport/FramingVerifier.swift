@@ -53,7 +53,7 @@ public enum FramingVerifier {
                         payload: frame.payload, sourceOffset: frame.sourceOffset,
                         bytes: Array(frame.input.bytes[frame.range])))
             case .rejected(let error, let records):
-                events.append(.rejected(code: error.code.name, offset: error.offset, records: records))
+                events.append(.rejected(code: error.reason.name, offset: error.offset, records: records))
             }
         }
         return events

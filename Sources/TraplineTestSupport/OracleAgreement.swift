@@ -8,7 +8,7 @@ public enum OracleAgreement {
     /// 10 bytes a varint may have and skips fields numbered 0 (upb rejects both as corrupt, as
     /// Trapline does), and, like upb, reads a known field with the wrong wire type as an unknown
     /// field, where Trapline (like the Collector's generated decoders) calls it damage.
-    public static let traplineOnlyReasons: Set<DecodeError.Code> = [
+    public static let traplineOnlyReasons: Set<Rejection.Reason> = [
         .invalidUTF8, .invalidIDLength, .nestingTooDeep, .varintTooLong, .fieldNumberZero, .wrongWireType,
     ]
 

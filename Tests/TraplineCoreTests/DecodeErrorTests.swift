@@ -5,10 +5,10 @@ import TraplineCore
     /// Metric families declare one series per code up front, so the list must be complete and
     /// its names unique.
     @Test func everyCodeIsListedOnceWithASentence() {
-        let names = DecodeError.Code.all.map(\.name)
+        let names = Rejection.Reason.all.map(\.name)
         #expect(Set(names).count == names.count)
         #expect(names.count == 35)
-        for code in DecodeError.Code.all {
+        for code in Rejection.Reason.all {
             let text = DecodeError(code, offset: 7, value: 1, limit: 2).description
             #expect(!text.isEmpty && text != code.name, "\(code) has no sentence")
         }

@@ -29,7 +29,7 @@ import TraplineTestSupport
             #expect(ours.dump == oracle, "\(label): fields differ")
             return .bothAccepted
         } else if oracle != nil {
-            let reasons = Set(ours.rejections.errors.map(\.code))
+            let reasons = Set(ours.rejections.errors.map(\.reason))
             #expect(
                 reasons.isSubset(of: OracleAgreement.traplineOnlyReasons),
                 "\(label): Trapline rejected (\(reasons)) what libprotobuf-c accepts")
@@ -103,7 +103,7 @@ import TraplineTestSupport
         #expect(compare(.traces, bytes, label: "bool-value-as-bytes") == .onlyTraplineRejected)
         let batch = TestDecode.traces(bytes)
         #expect(batch.count == 17)
-        #expect(batch.rejections.errors.map(\.code).contains(.wrongWireType))
+        #expect(batch.rejections.errors.map(\.reason).contains(.wrongWireType))
         compare(.logs, bytes, label: "bool-value-as-bytes as logs")
     }
 
@@ -112,7 +112,7 @@ import TraplineTestSupport
     @Test func overlongVarintIsDamageOnlyTraplineReports() throws {
         let bytes = try Fixtures.bytes("regressions/fuzz/differential/overlong-varint.pb")
         #expect(compare(.traces, bytes, label: "overlong-varint") == .onlyTraplineRejected)
-        #expect(TestDecode.traces(bytes).rejections.errors.map(\.code) == [.varintTooLong])
+        #expect(TestDecode.traces(bytes).rejections.errors.map(\.reason) == [.varintTooLong])
         compare(.logs, bytes, label: "overlong-varint as logs")
     }
 
@@ -121,7 +121,7 @@ import TraplineTestSupport
     @Test func fieldNumberZeroIsDamageOnlyTraplineReports() throws {
         let bytes = try Fixtures.bytes("regressions/fuzz/differential/field-number-zero.pb")
         #expect(compare(.traces, bytes, label: "field-number-zero") == .onlyTraplineRejected)
-        #expect(TestDecode.traces(bytes).rejections.errors.map(\.code) == [.fieldNumberZero])
+        #expect(TestDecode.traces(bytes).rejections.errors.map(\.reason) == [.fieldNumberZero])
         compare(.logs, bytes, label: "field-number-zero as logs")
     }
 

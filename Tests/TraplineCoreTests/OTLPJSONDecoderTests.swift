@@ -9,7 +9,7 @@ struct JSONDamage: CustomTestStringConvertible, Sendable {
     let members: String
     /// Text in the line where the error must point.
     let marker: String
-    let code: DecodeError.Code
+    let reason: Rejection.Reason
     var testDescription: String { name }
 }
 
@@ -38,27 +38,27 @@ struct JSONDamage: CustomTestStringConvertible, Sendable {
     }
 
     static let damages: [JSONDamage] = [
-        JSONDamage(name: "odd-length id", members: #","parentSpanId":"abc""#, marker: #"abc""#, code: .invalidHexID),
+        JSONDamage(name: "odd-length id", members: #","parentSpanId":"abc""#, marker: #"abc""#, reason: .invalidHexID),
         JSONDamage(
-            name: "base64 id", members: #","parentSpanId":"Wmn8F4uo+Dc=""#, marker: #"Wmn8"#, code: .invalidHexID),
+            name: "base64 id", members: #","parentSpanId":"Wmn8F4uo+Dc=""#, marker: #"Wmn8"#, reason: .invalidHexID),
         JSONDamage(
             name: "hex id of the wrong length", members: #","parentSpanId":"0102""#, marker: #"0102""#,
-            code: .invalidIDLength),
+            reason: .invalidIDLength),
         JSONDamage(
-            name: "fractional int", members: #","droppedAttributesCount":1.5"#, marker: "1.5", code: .invalidNumber),
+            name: "fractional int", members: #","droppedAttributesCount":1.5"#, marker: "1.5", reason: .invalidNumber),
         JSONDamage(
             name: "fractional int64 string", members: #","attributes":[{"key":"n","value":{"intValue":"2.5"}}]"#,
-            marker: #""2.5""#, code: .invalidNumber),
+            marker: #""2.5""#, reason: .invalidNumber),
         JSONDamage(
-            name: "lone surrogate", members: #","traceState":"a\ud800b""#, marker: #"\ud800"#, code: .loneSurrogate),
+            name: "lone surrogate", members: #","traceState":"a\ud800b""#, marker: #"\ud800"#, reason: .loneSurrogate),
         JSONDamage(
             name: "unknown enum name", members: #","status":{"code":"STATUS_CODE_MAYBE"}"#,
-            marker: #""STATUS_CODE_MAYBE"#, code: .unknownEnumName),
-        JSONDamage(name: "wrong type", members: #","attributes":"none""#, marker: #""none""#, code: .wrongJSONType),
+            marker: #""STATUS_CODE_MAYBE"#, reason: .unknownEnumName),
+        JSONDamage(name: "wrong type", members: #","attributes":"none""#, marker: #""none""#, reason: .wrongJSONType),
         JSONDamage(
             name: "nesting past 100", members: #","attributes":[{"key":"deep","value":"# + nested(40) + "}]",
             marker: "",
-            code: .nestingTooDeep),
+            reason: .nestingTooDeep),
     ]
 
     @Test(arguments: damages)
@@ -69,7 +69,7 @@ struct JSONDamage: CustomTestStringConvertible, Sendable {
         #expect(batch.withBytes { bytes in batch.names.map { bytes.string($0) } } == ["before", "after"])
         let error = try #require(batch.rejections.errors.first)
         #expect(batch.rejections.errors.count == 1)
-        #expect(error.code == damage.code)
+        #expect(error.reason == damage.reason)
         #expect(error.line == 7)
         if !damage.marker.isEmpty {
             let badSpan = try #require(text.range(of: #""name":"bad""#))
@@ -85,13 +85,13 @@ struct JSONDamage: CustomTestStringConvertible, Sendable {
     @Test func messagesSayWhatIsWrong() throws {
         let odd = Self.decodeTraces(Self.request([Self.span("bad", #","spanId":"abc""#)])).0
         let error = try #require(odd.rejections.errors.first)
-        #expect(error.code == .invalidHexID)
+        #expect(error.reason == .invalidHexID)
         #expect(error.description.hasPrefix("id has an odd number of hex digits (3, expected 16 or none)"))
         let base64 = Self.decodeTraces(Self.request([Self.span("bad", #","spanId":"Wmn8F4uo+Dc=""#)])).0
         #expect(try #require(base64.rejections.errors.first).description.hasPrefix("id is not hexadecimal"))
-        for (text, code) in [("oops {", DecodeError.Code.invalidJSON), ("[1, 2]", .wrongJSONType)] {
+        for (text, code) in [("oops {", Rejection.Reason.invalidJSON), ("[1, 2]", .wrongJSONType)] {
             let batch = Self.decodeTraces(text).0
-            #expect(batch.rejections.errors.map(\.code) == [code], "\(text)")
+            #expect(batch.rejections.errors.map(\.reason) == [code], "\(text)")
         }
     }
 
@@ -107,7 +107,7 @@ struct JSONDamage: CustomTestStringConvertible, Sendable {
         #expect(atLimit.0.rejections.isEmpty)
         let over = Self.decodeTraces(Self.request([span(innermost: #"{"arrayValue":{}}"#)]))
         #expect(over.0.count == 0)
-        #expect(over.0.rejections.errors.map(\.code) == [.nestingTooDeep])
+        #expect(over.0.rejections.errors.map(\.reason) == [.nestingTooDeep])
         #expect(over.0.rejections.errors.first?.value == 101)
     }
 
@@ -115,7 +115,7 @@ struct JSONDamage: CustomTestStringConvertible, Sendable {
         let text = String(Self.request([Self.span("one"), Self.span("two"), Self.span("three")]).dropLast(30)) + "x"
         let (batch, _) = Self.decodeTraces(text)
         #expect(batch.count == 2)
-        #expect(batch.rejections.errors.map(\.code) == [.invalidJSON])
+        #expect(batch.rejections.errors.map(\.reason) == [.invalidJSON])
         #expect(batch.rejections.recordCount == 1)
         // The records kept are really in the batch's tables: they encode and decode again.
         #expect(TestDecode.traces(TestDecode.encode(batch)).count == 2)

@@ -8,7 +8,7 @@ struct SpanDamage: CustomTestStringConvertible, Sendable {
     let span: [UInt8]
     /// Bytes in the damaged span whose first byte is where the error must point.
     let marker: [UInt8]
-    let code: DecodeError.Code
+    let reason: Rejection.Reason
     var testDescription: String { name }
 }
 
@@ -48,58 +48,59 @@ struct SpanDamage: CustomTestStringConvertible, Sendable {
         var span = ProtoBuilder(bytes: RequestBuilders.span())
         span.bytesField(5, [0x5A, 0xFF, 0x5A])
         cases.append(
-            SpanDamage(name: "invalid UTF-8 name", span: span.bytes, marker: [0xFF, 0x5A], code: .invalidUTF8))
+            SpanDamage(name: "invalid UTF-8 name", span: span.bytes, marker: [0xFF, 0x5A], reason: .invalidUTF8))
 
         span = ProtoBuilder()
         span.bytesField(1, [0xAB, 0xAB, 0xAB, 0xAB, 0xAB])
         cases.append(
-            SpanDamage(name: "5-byte trace id", span: span.bytes, marker: [0xAB, 0xAB, 0xAB], code: .invalidIDLength))
+            SpanDamage(name: "5-byte trace id", span: span.bytes, marker: [0xAB, 0xAB, 0xAB], reason: .invalidIDLength))
 
         span = ProtoBuilder(bytes: RequestBuilders.span())
         span.bytesField(4, [0xCD, 0xCD, 0xCD])
         cases.append(
             SpanDamage(
-                name: "3-byte parent span id", span: span.bytes, marker: [0xCD, 0xCD, 0xCD], code: .invalidIDLength))
+                name: "3-byte parent span id", span: span.bytes, marker: [0xCD, 0xCD, 0xCD], reason: .invalidIDLength))
 
         span = ProtoBuilder(bytes: RequestBuilders.span())
         span.raw([0x7E, 0x01])  // field 15, wire type 6
-        cases.append(SpanDamage(name: "wire type 6", span: span.bytes, marker: [0x7E, 0x01], code: .invalidWireType))
+        cases.append(SpanDamage(name: "wire type 6", span: span.bytes, marker: [0x7E, 0x01], reason: .invalidWireType))
 
         span = ProtoBuilder(bytes: RequestBuilders.span())
         span.raw([0x7F, 0x01])  // field 15, wire type 7
-        cases.append(SpanDamage(name: "wire type 7", span: span.bytes, marker: [0x7F, 0x01], code: .invalidWireType))
+        cases.append(SpanDamage(name: "wire type 7", span: span.bytes, marker: [0x7F, 0x01], reason: .invalidWireType))
 
         span = ProtoBuilder(bytes: RequestBuilders.span())
         span.raw([0x00, 0x01])  // field 0
         cases.append(
-            SpanDamage(name: "field number 0", span: span.bytes, marker: [0x00, 0x01], code: .fieldNumberZero))
+            SpanDamage(name: "field number 0", span: span.bytes, marker: [0x00, 0x01], reason: .fieldNumberZero))
 
         span = ProtoBuilder(bytes: RequestBuilders.span())
         span.raw([0x30] + Array(repeating: 0xEE, count: 10) + [0x01])  // kind as an 11-byte varint
         cases.append(
-            SpanDamage(name: "11-byte varint", span: span.bytes, marker: [0xEE, 0xEE, 0xEE], code: .varintTooLong))
+            SpanDamage(name: "11-byte varint", span: span.bytes, marker: [0xEE, 0xEE, 0xEE], reason: .varintTooLong))
 
         span = ProtoBuilder(bytes: RequestBuilders.span())
         span.raw([0x4A, 0x7F, 0x0A])  // attributes claiming 127 bytes
         cases.append(
-            SpanDamage(name: "attribute length past end", span: span.bytes, marker: [0x7F, 0x0A], code: .lengthPastEnd))
+            SpanDamage(
+                name: "attribute length past end", span: span.bytes, marker: [0x7F, 0x0A], reason: .lengthPastEnd))
 
         span = ProtoBuilder(bytes: RequestBuilders.span())
         span.raw([0x39, 0x01, 0x02])  // start time with 2 of its 8 bytes
         cases.append(
-            SpanDamage(name: "truncated fixed64", span: span.bytes, marker: [0x01, 0x02], code: .truncatedFixed))
+            SpanDamage(name: "truncated fixed64", span: span.bytes, marker: [0x01, 0x02], reason: .truncatedFixed))
 
         span = ProtoBuilder(bytes: RequestBuilders.span())
         span.raw([0x2A, 0x02, 0x41, 0x42])  // name as fixed32? no: field 5 LEN ok; then kind as LEN
         span.raw([0x32, 0x00])
         cases.append(
             SpanDamage(
-                name: "kind with the wrong wire type", span: span.bytes, marker: [0x32, 0x00], code: .wrongWireType))
+                name: "kind with the wrong wire type", span: span.bytes, marker: [0x32, 0x00], reason: .wrongWireType))
 
         span = ProtoBuilder(bytes: RequestBuilders.span())
         span.raw([0xFB, 0x01, 0x08, 0x01])  // group 31 never closed
         cases.append(
-            SpanDamage(name: "unterminated group", span: span.bytes, marker: [0xFB, 0x01], code: .unbalancedGroup))
+            SpanDamage(name: "unterminated group", span: span.bytes, marker: [0xFB, 0x01], reason: .unbalancedGroup))
         return cases
     }()
 
@@ -115,7 +116,7 @@ struct SpanDamage: CustomTestStringConvertible, Sendable {
         let error = try #require(batch.rejections.errors.first)
         #expect(batch.rejections.errors.count == 1)
         #expect(batch.rejections.recordCount == 1)
-        #expect(error.code == damage.code)
+        #expect(error.reason == damage.reason)
         let damagedSpanStart = try #require(request.firstRange(of: damage.span)).lowerBound
         let marker =
             try #require(Array(request[damagedSpanStart...]).firstRange(of: damage.marker)).lowerBound
@@ -133,7 +134,7 @@ struct SpanDamage: CustomTestStringConvertible, Sendable {
         let overLimit = TestDecode.traces(
             RequestBuilders.traceRequest(spans: [RequestBuilders.spanWithNestedArrays(48, innerValue: true)]))
         #expect(overLimit.count == 0)
-        #expect(overLimit.rejections.errors.map(\.code) == [.nestingTooDeep])
+        #expect(overLimit.rejections.errors.map(\.reason) == [.nestingTooDeep])
         #expect(overLimit.rejections.errors.first?.value == 101)
     }
 
@@ -152,7 +153,7 @@ struct SpanDamage: CustomTestStringConvertible, Sendable {
         let batch = TestDecode.traces(request.bytes)
         #expect(batch.count == 1)
         #expect(batch.resources.count == 1)
-        #expect(batch.rejections.errors.map(\.code) == [.invalidUTF8])
+        #expect(batch.rejections.errors.map(\.reason) == [.invalidUTF8])
         #expect(batch.rejections.recordCount == 2)
     }
 
@@ -167,7 +168,7 @@ struct SpanDamage: CustomTestStringConvertible, Sendable {
         }
         let batch = TestDecode.traces(request.bytes)
         #expect(batch.count == 2)
-        #expect(batch.rejections.errors.map(\.code) == [.lengthPastEnd])
+        #expect(batch.rejections.errors.map(\.reason) == [.lengthPastEnd])
         #expect(batch.rejections.recordCount == 1)
     }
 

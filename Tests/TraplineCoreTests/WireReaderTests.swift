@@ -23,7 +23,7 @@ import TraplineCore
             var reader = WireReader(frame: buffer, sourceOffset: 100)
             reader.position = 1
             let error = #expect(throws: DecodeError.self) { try reader.readVarint() }
-            #expect(error?.code == .varintTooLong)
+            #expect(error?.reason == .varintTooLong)
             #expect(error?.offset == 101)
         }
     }
@@ -33,19 +33,19 @@ import TraplineCore
         bytes.withUnsafeBytes { buffer in
             var reader = WireReader(frame: buffer, sourceOffset: 7)
             let error = #expect(throws: DecodeError.self) { try reader.readVarint() }
-            #expect(error?.code == .truncatedVarint)
+            #expect(error?.reason == .truncatedVarint)
             #expect(error?.offset == 7)
         }
     }
 
     @Test(arguments: [
-        (UInt8(0x0E), DecodeError.Code.invalidWireType), (0x0F, .invalidWireType), (0x02, .fieldNumberZero),
+        (UInt8(0x0E), Rejection.Reason.invalidWireType), (0x0F, .invalidWireType), (0x02, .fieldNumberZero),
     ])
-    func badTagsAreRejected(tag: UInt8, code: DecodeError.Code) {
+    func badTagsAreRejected(tag: UInt8, code: Rejection.Reason) {
         [tag].withUnsafeBytes { buffer in
             var reader = WireReader(frame: buffer)
             let error = #expect(throws: DecodeError.self) { try reader.readTag() }
-            #expect(error?.code == code)
+            #expect(error?.reason == code)
             #expect(error?.offset == 0)
         }
     }
@@ -56,7 +56,7 @@ import TraplineCore
             var reader = WireReader(frame: buffer)
             _ = try? reader.readTag()
             let error = #expect(throws: DecodeError.self) { try reader.readLengthDelimited() }
-            #expect(error?.code == .lengthPastEnd)
+            #expect(error?.reason == .lengthPastEnd)
             #expect(error?.offset == 1)
             #expect(error?.value == 5)
             #expect(error?.limit == 2)
@@ -69,7 +69,7 @@ import TraplineCore
             var reader = WireReader(frame: buffer)
             _ = try? reader.readTag()
             let error = #expect(throws: DecodeError.self) { try reader.readLengthDelimited() }
-            #expect(error?.code == .lengthPastEnd)
+            #expect(error?.reason == .lengthPastEnd)
         }
     }
 
@@ -90,7 +90,7 @@ import TraplineCore
             var reader = WireReader(frame: buffer)
             let tag = try reader.readTag()
             let error = #expect(throws: DecodeError.self) { try reader.skipField(tag, depth: 0, maxDepth: 100) }
-            #expect(error?.code == .unbalancedGroup)
+            #expect(error?.reason == .unbalancedGroup)
         }
     }
 

@@ -42,7 +42,7 @@ import TraplineTestSupport
         #expect(report.records.forwarded == expectation.forwarded)
         #expect(report.records.rejected == expectation.rejected)
         let reasons = expectation.reason.split(separator: ",").map(String.init)
-        #expect(report.rejections.map(\.error.code.name) == reasons)
+        #expect(report.rejections.map(\.error.reason.name) == reasons)
         // Every forwarded record is in the output: replaying the output forwards as many.
         let output = FileManager.default.temporaryDirectory.appendingPathComponent(
             "regression-\(UUID().uuidString).otlp"

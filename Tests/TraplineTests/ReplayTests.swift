@@ -110,7 +110,7 @@ import TraplineTestSupport
         #expect(report.records.forwarded == 19 + 2)
         #expect(report.records.rejected == 1)
         #expect(report.rejections.map(\.source) == [badPath])
-        #expect(report.rejections.first?.error.code == .lengthPastEnd)
+        #expect(report.rejections.first?.error.reason == .lengthPastEnd)
         #expect(report.exitStatus == 65)
     }
 
@@ -148,7 +148,7 @@ import TraplineTestSupport
         #expect(report.records.isBalanced)
         #expect(report.records.received == received)
         #expect(report.records.forwarded == forwarded)
-        #expect(Set(report.rejections.map(\.error.code.name)) == Set(reasons))
+        #expect(Set(report.rejections.map(\.error.reason.name)) == Set(reasons))
         #expect(report.rejections.allSatisfy { $0.error.line != nil && $0.error.column != nil })
         #expect(report.exitStatus == 65)
     }
@@ -157,7 +157,7 @@ import TraplineTestSupport
         let path = Fixtures.path("corpus/otlp/otel-proto/metrics.json")
         let report = replay([path])
         #expect(report.records == RecordCounts(received: 1, forwarded: 0, filtered: 0, blocked: 0, rejected: 1))
-        #expect(report.rejections.first?.error.code == .unsupportedSignal)
+        #expect(report.rejections.first?.error.reason == .unsupportedSignal)
         #expect(report.exitStatus == 65)
     }
 

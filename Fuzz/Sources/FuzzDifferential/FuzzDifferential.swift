@@ -19,7 +19,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     decoder.decodeTraces(input: input, frame: 0..<bytes.count, sourceOffset: 0, into: &spans)
     compare(
         signal: OTLP_ORACLE_TRACES, bytes, accepted: spans.rejections.isEmpty,
-        reasons: spans.rejections.errors.map(\.code), dump: { BatchDump.render(spans) },
+        reasons: spans.rejections.errors.map(\.reason), dump: { BatchDump.render(spans) },
         encodings: { [encode(spans, fromColumns: false), encode(spans, fromColumns: true)] },
         redecode: { encoded in
             var again = SpanBatch()
@@ -30,7 +30,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     decoder.decodeLogs(input: input, frame: 0..<bytes.count, sourceOffset: 0, into: &logs)
     compare(
         signal: OTLP_ORACLE_LOGS, bytes, accepted: logs.rejections.isEmpty,
-        reasons: logs.rejections.errors.map(\.code), dump: { BatchDump.render(logs) },
+        reasons: logs.rejections.errors.map(\.reason), dump: { BatchDump.render(logs) },
         encodings: { [encode(logs, fromColumns: false), encode(logs, fromColumns: true)] },
         redecode: { encoded in
             var again = LogBatch()
@@ -41,7 +41,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 }
 
 func compare(
-    signal: Int, _ bytes: [UInt8], accepted: Bool, reasons: [DecodeError.Code], dump: () -> String,
+    signal: Int, _ bytes: [UInt8], accepted: Bool, reasons: [Rejection.Reason], dump: () -> String,
     encodings: () -> [[UInt8]], redecode: ([UInt8]) -> String
 ) {
     let oracle = oracleDump(signal, bytes)

@@ -58,7 +58,7 @@ final class TraplineMetrics: Sendable {
                 )
             })
         rejected = Dictionary(
-            uniqueKeysWithValues: DecodeError.Code.all.map { code in
+            uniqueKeysWithValues: Rejection.Reason.all.map { code in
                 (
                     code.name,
                     registry.makeCounter(
@@ -190,7 +190,7 @@ final class TraplineMetrics: Sendable {
         if outcome.spansForwarded > 0 { forwarded[.traces]?.increment(by: Int64(outcome.spansForwarded)) }
         if outcome.logRecordsForwarded > 0 { forwarded[.logs]?.increment(by: Int64(outcome.logRecordsForwarded)) }
         for rejection in outcome.rejections where rejection.records > 0 {
-            rejected[rejection.error.code.name]?.increment(by: Int64(rejection.records))
+            rejected[rejection.error.reason.name]?.increment(by: Int64(rejection.records))
         }
         if outcome.frames > 0 { frames.increment(by: Int64(outcome.frames)) }
         if outcome.inputBytes > 0 { inputBytes.increment(by: Int64(outcome.inputBytes)) }

@@ -3,108 +3,8 @@
 /// Thrown with typed throws (`throws(DecodeError)`) so nothing is boxed on the hot path. The
 /// text is built when rendered (`description`), never when thrown.
 public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// Why the input was rejected. Extensible: new codes are new static members.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        /// A stable snake_case name, used as the `reason` in reports and metric labels.
-        public let name: String
-
-        /// Makes a code; only this module defines new ones.
-        init(_ name: String) { self.name = name }
-
-        public var description: String { name }
-
-        /// A varint ran off the end of its message.
-        public static let truncatedVarint = Code("truncated_varint")
-        /// A varint longer than 10 bytes.
-        public static let varintTooLong = Code("varint_too_long")
-        /// A fixed 32/64-bit value ran off the end of its message.
-        public static let truncatedFixed = Code("truncated_fixed")
-        /// A length-delimited field claims more bytes than its enclosing message has left.
-        public static let lengthPastEnd = Code("length_past_end")
-        /// Wire type 6 or 7, which protobuf does not define.
-        public static let invalidWireType = Code("invalid_wire_type")
-        /// Field number 0, which protobuf forbids.
-        public static let fieldNumberZero = Code("field_number_zero")
-        /// A known field arrived with a wire type its schema does not allow.
-        public static let wrongWireType = Code("wrong_wire_type")
-        /// An end-group tag with no matching start, or a group never closed.
-        public static let unbalancedGroup = Code("unbalanced_group")
-        /// Messages or values nested deeper than the limit (100).
-        public static let nestingTooDeep = Code("nesting_too_deep")
-        /// A `string` field that is not valid UTF-8.
-        public static let invalidUTF8 = Code("invalid_utf8")
-        /// A trace id not 16 bytes, or a span id not 8 bytes (empty is allowed: it means unset).
-        public static let invalidIDLength = Code("invalid_id_length")
-        /// A resource or scope of this record was rejected, so the record cannot be kept.
-        public static let invalidParent = Code("invalid_parent")
-        /// A stream frame whose length prefix runs past the end of the input.
-        public static let truncatedFrame = Code("truncated_frame")
-        /// A frame larger than the configured limit.
-        public static let frameTooLarge = Code("frame_too_large")
-        /// A file that became shorter while it was read (another process truncated it): the
-        /// frames past its new end are gone.
-        public static let inputShrank = Code("input_shrank")
-        /// A protobuf request whose records are neither spans nor log records.
-        public static let unknownSignal = Code("unknown_signal")
-        /// gzip data that zlib cannot inflate (a bad header or bad compressed data); `value`: the
-        /// compressed offset of the member.
-        public static let corruptGzip = Code("corrupt_gzip")
-        /// gzip input that ends inside a member (cut short).
-        public static let gzipTruncated = Code("gzip_truncated")
-        /// A gzip member whose CRC-32 or length does not match its data: none of it is used.
-        public static let gzipChecksumMismatch = Code("gzip_checksum_mismatch")
-        /// Bytes after the last gzip member that are neither a member nor zero padding.
-        public static let gzipTrailingGarbage = Code("gzip_trailing_garbage")
-        /// Decompressed output past the configured cap.
-        public static let decompressedTooLarge = Code("decompressed_too_large")
-        /// A compression format Trapline does not read (zstd).
-        public static let unsupportedCompression = Code("unsupported_compression")
-        /// A request whose media type a receiver does not take (OTLP/HTTP: protobuf or JSON).
-        public static let unsupportedMediaType = Code("unsupported_media_type")
-        /// Bytes that are not JSON (a syntax error); what follows in the same value is lost.
-        public static let invalidJSON = Code("invalid_json")
-        /// A JSON value of the wrong type for its field (a string where an object belongs …).
-        public static let wrongJSONType = Code("wrong_json_type")
-        /// An id that is not hexadecimal (odd length, base64, other characters).
-        public static let invalidHexID = Code("invalid_hex_id")
-        /// A number that does not fit its field: a fraction or exponent for an integer, out of range.
-        public static let invalidNumber = Code("invalid_number")
-        /// A `\u` escape naming half of a UTF-16 surrogate pair without the other half.
-        public static let loneSurrogate = Code("lone_surrogate")
-        /// `bytesValue` that is not base64.
-        public static let invalidBase64 = Code("invalid_base64")
-        /// An enum name that is not one of the field's values.
-        public static let unknownEnumName = Code("unknown_enum_name")
-        /// OTLP JSON of a signal Trapline does not process (metrics, profiles).
-        public static let unsupportedSignal = Code("unsupported_signal")
-        /// A processor's rule failed under `error_mode: propagate`, so the processor refused
-        /// the records of the frame (the Collector drops the payload).
-        public static let ruleError = Code("rule_error")
-        /// Records of a signal that no pipeline takes (a traces-only pipeline file replaying
-        /// logs): nothing would export them, so they are not counted as forwarded.
-        public static let noPipeline = Code("no_pipeline")
-        /// Records an exporter could not write (the output failed: disk full, a closed pipe …).
-        /// `offset` is the bytes the output took before it failed.
-        public static let exportFailed = Code("export_failed")
-        /// A frame cut off by a stop (SIGTERM, SIGINT) before it had arrived whole: not damaged
-        /// input, so it does not make the exit status say so.
-        public static let interrupted = Code("interrupted")
-
-        /// Every code, so metric families can be declared once, before any input is seen.
-        public static let all: [Code] = [
-            .truncatedVarint, .varintTooLong, .truncatedFixed, .lengthPastEnd, .invalidWireType, .fieldNumberZero,
-            .wrongWireType, .unbalancedGroup, .nestingTooDeep, .invalidUTF8, .invalidIDLength, .invalidParent,
-            .truncatedFrame, .frameTooLarge, .inputShrank, .unknownSignal, .corruptGzip, .gzipTruncated,
-            .gzipChecksumMismatch, .gzipTrailingGarbage, .decompressedTooLarge,
-            .unsupportedCompression, .unsupportedMediaType, .invalidJSON, .wrongJSONType, .invalidHexID, .invalidNumber,
-            .loneSurrogate,
-            .invalidBase64, .unknownEnumName, .unsupportedSignal, .ruleError, .noPipeline, .exportFailed,
-            .interrupted,
-        ]
-    }
-
-    /// What is wrong.
-    public var code: Code
+    /// Why the input was rejected (the `reason` in reports and metrics).
+    public var reason: Rejection.Reason
     /// Byte offset from the start of the source (after decompression for gzip input).
     public var offset: Int
     /// The field being read, as `Message.field`, when known.
@@ -120,10 +20,11 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// Makes an error.
     public init(
-        _ code: Code, offset: Int, field: StaticString? = nil, value: Int? = nil, limit: Int? = nil, line: Int? = nil,
+        _ reason: Rejection.Reason, offset: Int, field: StaticString? = nil, value: Int? = nil, limit: Int? = nil,
+        line: Int? = nil,
         column: Int? = nil
     ) {
-        self.code = code
+        self.reason = reason
         self.offset = offset
         self.field = field
         self.value = value
@@ -133,12 +34,12 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     public static func == (lhs: DecodeError, rhs: DecodeError) -> Bool {
-        lhs.code == rhs.code && lhs.offset == rhs.offset && lhs.value == rhs.value && lhs.limit == rhs.limit
+        lhs.reason == rhs.reason && lhs.offset == rhs.offset && lhs.value == rhs.value && lhs.limit == rhs.limit
             && lhs.fieldName == rhs.fieldName && lhs.line == rhs.line && lhs.column == rhs.column
     }
 
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(code)
+        hasher.combine(reason)
         hasher.combine(offset)
     }
 
@@ -148,7 +49,7 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
     /// A sentence for people: the reason, the field and the numbers involved.
     public var description: String {
         var text: String
-        switch code {
+        switch reason {
         case .truncatedVarint: text = "varint runs past the end of its message"
         case .varintTooLong: text = "varint longer than 10 bytes"
         case .truncatedFixed: text = "fixed-width value runs past the end of its message"
@@ -205,7 +106,7 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         case .exportFailed: text = "the output failed after \(offset) bytes; these records were not written"
         case .interrupted:
             text = "reading stopped (SIGTERM/SIGINT) before this frame had arrived whole"
-        default: text = code.name
+        default: text = reason.name
         }
         if let field { text += " (field \(field))" }
         if let line, let column { text += " at line \(line), column \(column)" }

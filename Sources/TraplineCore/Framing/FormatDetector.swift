@@ -220,7 +220,7 @@ public enum FormatDetector {
             }
         } catch {
             // Only running out of bytes may be forgiven, and only where the input was cut off.
-            let ranOut = [DecodeError.Code.truncatedVarint, .truncatedFixed, .lengthPastEnd].contains(error.code)
+            let ranOut = [Rejection.Reason.truncatedVarint, .truncatedFixed, .lengthPastEnd].contains(error.reason)
             return cutOff && ranOut && (sawResourceEntry || afterWholeFrames)
         }
         return sawResourceEntry || region.isEmpty

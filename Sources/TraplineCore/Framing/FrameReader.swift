@@ -314,7 +314,7 @@ public struct FrameReader {
     private func interruptedIfStopped(_ error: DecodeError) -> DecodeError {
         guard stoppedMidStream else { return error }
         var error = error
-        error.code = .interrupted
+        error.reason = .interrupted
         return error
     }
 
@@ -378,11 +378,11 @@ public struct FrameReader {
         isInflating = true
     }
 
-    private mutating func rejectAll(_ code: DecodeError.Code) throws(StreamError) -> FrameEvent {
+    private mutating func rejectAll(_ reason: Rejection.Reason) throws(StreamError) -> FrameEvent {
         let offset = window.offset
         try window.discardRest()
         finish()
-        return .rejected(DecodeError(code, offset: offset), records: 1)
+        return .rejected(DecodeError(reason, offset: offset), records: 1)
     }
 
     private mutating func signal(of frame: (input: InputBuffer, range: Range<Int>, sourceOffset: Int)) -> Signal {

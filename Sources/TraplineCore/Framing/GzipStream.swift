@@ -73,7 +73,7 @@ public struct GzipStream<Inner: ByteStream>: ByteStream {
             do throws(StreamError) {
                 outcome = try inflateInto(stream)
             } catch {
-                if case .input(let failure) = error.failure, failure.code == .gzipTruncated {
+                if case .input(let failure) = error.failure, failure.reason == .gzipTruncated {
                     // Cut short (a writer killed mid-file): what inflated before the cut is as
                     // good as a truncated stream's whole frames; then the cut is reported.
                     let produced = offered - Int(stream.pointee.avail_out)
@@ -205,10 +205,10 @@ public struct GzipStream<Inner: ByteStream>: ByteStream {
 
     /// A fault of the current member: `offset` is where its decompressed output began (what
     /// came before is good), `value` where it began in the compressed input.
-    private func failure(_ code: DecodeError.Code, at compressedOffset: Int? = nil) -> StreamError {
+    private func failure(_ reason: Rejection.Reason, at compressedOffset: Int? = nil) -> StreamError {
         let start = compressedOffset.map { ($0, decompressedCount) } ?? memberStart
         return StreamError(
-            .input(DecodeError(code, offset: start.1, value: start.0, limit: decompressedCount - start.1)))
+            .input(DecodeError(reason, offset: start.1, value: start.0, limit: decompressedCount - start.1)))
     }
 }
 

@@ -30,9 +30,9 @@ struct OTLPFieldDecoder {
 
     @inlinable
     func error(
-        _ code: DecodeError.Code, at position: Int, field: StaticString? = nil, value: Int? = nil, limit: Int? = nil
+        _ reason: Rejection.Reason, at position: Int, field: StaticString? = nil, value: Int? = nil, limit: Int? = nil
     ) -> DecodeError {
-        DecodeError(code, offset: sourceOffset + position, field: field, value: value, limit: limit)
+        DecodeError(reason, offset: sourceOffset + position, field: field, value: value, limit: limit)
     }
 
     /// Checks a known field's wire type; `at` is where its tag started.

@@ -51,8 +51,8 @@ public struct WireReader {
 
     /// The error for the current position.
     @inlinable
-    func error(_ code: DecodeError.Code, at position: Int, value: Int? = nil, limit: Int? = nil) -> DecodeError {
-        DecodeError(code, offset: sourceOffset &+ position, value: value, limit: limit)
+    func error(_ reason: Rejection.Reason, at position: Int, value: Int? = nil, limit: Int? = nil) -> DecodeError {
+        DecodeError(reason, offset: sourceOffset &+ position, value: value, limit: limit)
     }
 
     /// Reads a base-128 varint. The one-byte case is inline; longer ones go out of line.

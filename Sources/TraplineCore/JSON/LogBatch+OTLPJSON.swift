@@ -1,6 +1,7 @@
 extension LogBatch: OTLPJSONBatch {
     static func recordKeys(_ keys: OTLPJSONKeys) -> JSONKeyTable { keys.logRecord }
 
+    @inline(__always)  // one caller per batch type
     mutating func decodeJSONMember(
         _ member: Int?, _ fields: JSONFieldDecoder, _ state: inout JSONDecodeState, into row: inout LogRow, depth: Int
     ) throws(DecodeError) {

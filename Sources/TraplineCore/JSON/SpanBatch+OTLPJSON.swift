@@ -1,6 +1,7 @@
 extension SpanBatch: OTLPJSONBatch {
     static func recordKeys(_ keys: OTLPJSONKeys) -> JSONKeyTable { keys.span }
 
+    @inline(__always)  // one caller per batch type
     mutating func decodeJSONMember(
         _ member: Int?, _ fields: JSONFieldDecoder, _ state: inout JSONDecodeState, into row: inout SpanRow, depth: Int
     ) throws(DecodeError) {

@@ -12,9 +12,9 @@ extension LogBatch: OTLPContainerBatch {
     @usableFromInline
     func finishRecordTables(of row: inout LogRow, since mark: BatchMark) {}
 
-    /// Reads one `LogRecord`'s fields into `row`; on an error the caller rolls back the
+    /// Reads one field of a `LogRecord` into `row`; on an error the caller rolls back the
     /// attributes already added.
-    @inlinable
+    @inlinable @inline(__always)  // one caller per batch type; keeps the reader in registers
     mutating func decodeField(
         _ tag: FieldTag, at tagStart: Int, _ reader: inout WireReader, into row: inout LogRow, depth: Int,
         using decoder: OTLPFieldDecoder

@@ -28,9 +28,9 @@ extension SpanBatch: OTLPContainerBatch {
         row.links = RowRange(start: mark.links, end: links.count)
     }
 
-    /// Reads one `Span`'s fields. Any error leaves partial table rows behind for the caller to
+    /// Reads one field of a `Span`. Any error leaves partial table rows behind for the caller to
     /// roll back.
-    @inlinable
+    @inlinable @inline(__always)  // one caller per batch type; keeps the reader in registers
     mutating func decodeField(
         _ tag: FieldTag, at tagStart: Int, _ reader: inout WireReader, into row: inout SpanRow, depth: Int,
         using decoder: OTLPFieldDecoder

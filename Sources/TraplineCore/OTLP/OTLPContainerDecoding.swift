@@ -65,12 +65,12 @@ protocol OTLPContainerBatch: TelemetryBatch {
     associatedtype Row: DecodedRow
     /// Appends one row; every column gets exactly one element.
     mutating func appendRow(_ row: Row)
-    /// Reads one field of a protobuf record (its tag read at `tagStart`) into `row` and the
-    /// batch's tables, skipping a field it does not know; `decodeRecord` does what every record
-    /// shares (depth, scope, attribute range, original bytes).
-    mutating func decodeField(
-        _ tag: FieldTag, at tagStart: Int, _ reader: inout WireReader, into row: inout Row, depth: Int,
-        using decoder: OTLPFieldDecoder
+    /// Reads a protobuf record's fields into `row` and the batch's tables, skipping fields it
+    /// does not know; `decodeRecord` does what every record shares (depth, scope, attribute
+    /// range, original bytes). One call per record: the field loop stays in the concrete type,
+    /// where the reader lives in registers.
+    mutating func decodeFields(
+        _ reader: inout WireReader, into row: inout Row, depth: Int, using decoder: OTLPFieldDecoder
     ) throws(DecodeError)
     /// Sets the row's ranges in the record-level tables beyond attributes (span events and
     /// links), which have grown since `mark`.
@@ -117,11 +117,7 @@ extension OTLPContainerBatch {
             var reader = decoder.reader(region)
             var row = Row()
             row.scopeIndex = scopeIndex
-            while !reader.isAtEnd {
-                let tagStart = reader.position
-                let tag = try reader.readTag()
-                try decodeField(tag, at: tagStart, &reader, into: &row, depth: depth, using: decoder)
-            }
+            try decodeFields(&reader, into: &row, depth: depth, using: decoder)
             row.attributes = RowRange(start: start.attributes, end: attributes.count)
             finishRecordTables(of: &row, since: start)
             row.encoded = decoder.slice(region)

@@ -28,66 +28,67 @@ extension SpanBatch: OTLPContainerBatch {
         row.links = RowRange(start: mark.links, end: links.count)
     }
 
-    /// Reads one field of a `Span`. Any error leaves partial table rows behind for the caller to
+    /// Reads a `Span`'s fields. Any error leaves partial table rows behind for the caller to
     /// roll back.
-    @inlinable @inline(__always)  // one caller per batch type; keeps the reader in registers
-    mutating func decodeField(
-        _ tag: FieldTag, at tagStart: Int, _ reader: inout WireReader, into row: inout SpanRow, depth: Int,
-        using decoder: OTLPFieldDecoder
+    @inlinable
+    mutating func decodeFields(
+        _ reader: inout WireReader, into row: inout SpanRow, depth: Int, using decoder: OTLPFieldDecoder
     ) throws(DecodeError) {
-        switch tag.number {
-        case 1:
-            try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.trace_id")
-            row.traceID = try decoder.readTraceID(
-                &reader, field: "Span.trace_id", mark: .traceID, in: &row.zeroIDs)
-        case 2:
-            try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.span_id")
-            row.spanID = try decoder.readSpanID(&reader, field: "Span.span_id", mark: .spanID, in: &row.zeroIDs)
-        case 3:
-            try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.trace_state")
-            row.traceState = try decoder.readString(&reader, field: "Span.trace_state")
-        case 4:
-            try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.parent_span_id")
-            row.parentSpanID = try decoder.readSpanID(
-                &reader, field: "Span.parent_span_id", mark: .parentSpanID, in: &row.zeroIDs)
-        case 5:
-            try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.name")
-            row.name = try decoder.readString(&reader, field: "Span.name")
-        case 6:
-            try decoder.expect(tag, .varint, at: tagStart, field: "Span.kind")
-            row.kind = Int32(truncatingIfNeeded: try reader.readVarint())
-        case 7:
-            try decoder.expect(tag, .fixed64, at: tagStart, field: "Span.start_time_unix_nano")
-            row.startTime = try reader.readFixed64()
-        case 8:
-            try decoder.expect(tag, .fixed64, at: tagStart, field: "Span.end_time_unix_nano")
-            row.endTime = try reader.readFixed64()
-        case 9:
-            try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.attributes")
-            try decoder.decodeKeyValue(try reader.readLengthDelimited(), depth: depth + 1, into: &attributes)
-        case 10:
-            try decoder.expect(tag, .varint, at: tagStart, field: "Span.dropped_attributes_count")
-            row.dropped.attributes = UInt32(truncatingIfNeeded: try reader.readVarint())
-        case 11:
-            try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.events")
-            try decodeEvent(try reader.readLengthDelimited(), depth: depth + 1, using: decoder)
-        case 12:
-            try decoder.expect(tag, .varint, at: tagStart, field: "Span.dropped_events_count")
-            row.dropped.events = UInt32(truncatingIfNeeded: try reader.readVarint())
-        case 13:
-            try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.links")
-            try decodeLink(try reader.readLengthDelimited(), depth: depth + 1, using: decoder)
-        case 14:
-            try decoder.expect(tag, .varint, at: tagStart, field: "Span.dropped_links_count")
-            row.dropped.links = UInt32(truncatingIfNeeded: try reader.readVarint())
-        case 15:
-            try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.status")
-            try decodeStatus(try reader.readLengthDelimited(), depth: depth + 1, into: &row.status, using: decoder)
-        case 16:
-            try decoder.expect(tag, .fixed32, at: tagStart, field: "Span.flags")
-            row.flags = try reader.readFixed32()
-        default:
-            try reader.skipField(tag, depth: depth, maxDepth: decoder.maxDepth)
+        while let (tag, tagStart) = try reader.nextField() {
+            switch tag.number {
+            case 1:
+                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.trace_id")
+                row.traceID = try decoder.readTraceID(
+                    &reader, field: "Span.trace_id", mark: .traceID, in: &row.zeroIDs)
+            case 2:
+                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.span_id")
+                row.spanID = try decoder.readSpanID(&reader, field: "Span.span_id", mark: .spanID, in: &row.zeroIDs)
+            case 3:
+                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.trace_state")
+                row.traceState = try decoder.readString(&reader, field: "Span.trace_state")
+            case 4:
+                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.parent_span_id")
+                row.parentSpanID = try decoder.readSpanID(
+                    &reader, field: "Span.parent_span_id", mark: .parentSpanID, in: &row.zeroIDs)
+            case 5:
+                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.name")
+                row.name = try decoder.readString(&reader, field: "Span.name")
+            case 6:
+                try decoder.expect(tag, .varint, at: tagStart, field: "Span.kind")
+                row.kind = Int32(truncatingIfNeeded: try reader.readVarint())
+            case 7:
+                try decoder.expect(tag, .fixed64, at: tagStart, field: "Span.start_time_unix_nano")
+                row.startTime = try reader.readFixed64()
+            case 8:
+                try decoder.expect(tag, .fixed64, at: tagStart, field: "Span.end_time_unix_nano")
+                row.endTime = try reader.readFixed64()
+            case 9:
+                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.attributes")
+                try decoder.decodeKeyValue(try reader.readLengthDelimited(), depth: depth + 1, into: &attributes)
+            case 10:
+                try decoder.expect(tag, .varint, at: tagStart, field: "Span.dropped_attributes_count")
+                row.dropped.attributes = UInt32(truncatingIfNeeded: try reader.readVarint())
+            case 11:
+                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.events")
+                try decodeEvent(try reader.readLengthDelimited(), depth: depth + 1, using: decoder)
+            case 12:
+                try decoder.expect(tag, .varint, at: tagStart, field: "Span.dropped_events_count")
+                row.dropped.events = UInt32(truncatingIfNeeded: try reader.readVarint())
+            case 13:
+                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.links")
+                try decodeLink(try reader.readLengthDelimited(), depth: depth + 1, using: decoder)
+            case 14:
+                try decoder.expect(tag, .varint, at: tagStart, field: "Span.dropped_links_count")
+                row.dropped.links = UInt32(truncatingIfNeeded: try reader.readVarint())
+            case 15:
+                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.status")
+                try decodeStatus(try reader.readLengthDelimited(), depth: depth + 1, into: &row.status, using: decoder)
+            case 16:
+                try decoder.expect(tag, .fixed32, at: tagStart, field: "Span.flags")
+                row.flags = try reader.readFixed32()
+            default:
+                try reader.skipField(tag, depth: depth, maxDepth: decoder.maxDepth)
+            }
         }
     }
 

@@ -47,6 +47,14 @@ public struct WireReader {
     @inlinable public var isAtEnd: Bool { position >= end }
 
     /// Bytes left in the region.
+    /// The next field's tag and the offset it starts at, or nil at the end of the message.
+    @inlinable @inline(__always)
+    public mutating func nextField() throws(DecodeError) -> (tag: FieldTag, start: Int)? {
+        guard position < end else { return nil }
+        let start = position
+        return (try readTag(), start)
+    }
+
     @inlinable public var remaining: Int { end &- position }
 
     /// The error for the current position.

@@ -97,6 +97,16 @@ let package = Package(
             swiftSettings: sharedSettings
         ),
         .testTarget(
+            name: "TraplineStagesTests",
+            dependencies: ["TraplineStages", "TraplineCore", "TraplineRules", "TraplineTestSupport"],
+            swiftSettings: sharedSettings
+        ),
+        .testTarget(
+            name: "TraplineServerTests",
+            dependencies: ["TraplineServer", "Trapline", "TraplineCore", "TraplineStages", "TraplineTestSupport"],
+            swiftSettings: sharedSettings
+        ),
+        .testTarget(
             name: "TraplineCLITests",
             dependencies: ["TraplineTestSupport", "TraplineCore", "trapline"],
             swiftSettings: sharedSettings

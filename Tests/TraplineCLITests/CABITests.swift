@@ -4,7 +4,7 @@ import TraplineTestSupport
 
 /// Issue 10: the C ABI (include/trapline.h, libTraplineC.so) from a C program built with the
 /// system compiler in the test, replaying a fixture and checking the accounting.
-@Suite struct CABITests {
+@Suite(.tags(.slow)) struct CABITests {
     @Test func aCProgramReplaysAFixtureThroughTheSharedLibrary() throws {
         let directory = try Fixtures.temporaryDirectory().path
         let libraries = ProcessRunner.traplineBinary.deletingLastPathComponent().path

@@ -500,8 +500,3 @@ import TraplineTestSupport
         #expect(!(try FileManager.default.contentsOfDirectory(atPath: directory)).contains { $0.contains(".tmp-") })
     }
 }
-
-extension Tag {
-    /// Tests that launch processes and take seconds.
-    @Tag static var slow: Self
-}

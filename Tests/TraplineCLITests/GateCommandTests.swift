@@ -3,7 +3,7 @@ import Testing
 import TraplineTestSupport
 
 /// `trapline gate` through the binary: what it prints, its report and its exit status.
-@Suite struct GateCommandTests {
+@Suite(.tags(.slow)) struct GateCommandTests {
     static func log(_ name: String) -> String { Fixtures.path("corpus/buildlogs/" + name) }
 
     @Test func aBlockingTrapPrintsFileLineClassEvidenceAndRemedyAndExits3() throws {

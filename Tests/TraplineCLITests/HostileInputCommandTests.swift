@@ -9,7 +9,7 @@ import TraplineTestSupport
 /// Hostile inputs and output faults through the `trapline` binary (issue 9): each case asserts
 /// the exact message (source, offset, reason), the exit status, and the accounting equation
 /// from the report file.
-@Suite struct HostileInputCommandTests {
+@Suite(.tags(.slow)) struct HostileInputCommandTests {
     /// 20 length-prefixed requests of 100 spans.
     static let shop = Fixtures.path("generated/shop-traces.otlp")
 

@@ -5,7 +5,7 @@ import TraplineTestSupport
 
 /// OTLP JSON against PyPI's protobuf `json_format` (an independent JSON reader, with the hex id
 /// shim): JSON → protobuf → JSON and protobuf → JSON → protobuf lose nothing, compared as messages.
-@Suite struct JSONRoundTripTests {
+@Suite(.tags(.slow)) struct JSONRoundTripTests {
     static let jsonFixtures: [(String, Signal)] = [
         ("corpus/otlp/jaeger-ui/otlp2jaeger-in-error.json", .traces),
         ("corpus/otlp/jaeger-ui/otlp2jaeger-multi-in-combined.json", .traces),

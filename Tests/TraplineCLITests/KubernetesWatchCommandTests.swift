@@ -6,7 +6,7 @@ import TraplineTestSupport
 /// and watch over HTTPS with a service account token and CA, against a loopback server replaying
 /// a real pod list (Fixtures/k8s/kubelet-pods.json) in a script with a closed stream, a 410 Gone
 /// and a line that is not JSON.
-@Suite struct KubernetesWatchCommandTests {
+@Suite(.tags(.slow)) struct KubernetesWatchCommandTests {
     @Test func listWatchSurvivesAClosedStreamGoneAndBadJSONKeepingTheTable() throws {
         let directory = try Fixtures.temporaryDirectory().path
         let account = directory + "/serviceaccount"
@@ -66,7 +66,7 @@ import TraplineTestSupport
         }
         let label = "{processor=\"k8sattributes\"}"
         // The script ends with list 2 (items 1…21) less item 1, deleted on the third watch: 20 pods.
-        let settled = SidecarCommandTests.waitFor(seconds: 30) {
+        let settled = FileChanges.eventually(seconds: 30) {
             let now = metrics()
             return now["trapline_k8s_api_lists_total\(label)"] == 2
                 && now["trapline_k8s_api_watches_total\(label)"] == 2

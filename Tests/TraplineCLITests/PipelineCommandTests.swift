@@ -4,7 +4,7 @@ import TraplineCore
 import TraplineTestSupport
 
 /// Pipeline files through the binary: `validate`, `replay --config`, metrics checked by promtool.
-@Suite struct PipelineCommandTests {
+@Suite(.tags(.slow)) struct PipelineCommandTests {
     static var pipelineFiles: [String] {
         let directory = Fixtures.root.appendingPathComponent("Pipelines").path
         return ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
@@ -118,7 +118,7 @@ import TraplineTestSupport
     }
 }
 
-@Suite struct RunCommandTests {
+@Suite(.tags(.slow)) struct RunCommandTests {
     @Test func runReadsTheConfigReceiversAndFlushesEveryExporter() throws {
         let directory = try Fixtures.temporaryDirectory().path
         let run = try ProcessRunner.run(

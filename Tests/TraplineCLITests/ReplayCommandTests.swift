@@ -3,7 +3,7 @@ import Testing
 import TraplineCore
 import TraplineTestSupport
 
-@Suite struct ReplayCommandTests {
+@Suite(.tags(.slow)) struct ReplayCommandTests {
     static let protobufFixtures: [(String, Signal, String)] = [
         ("corpus/otlp/ctraces/sample_trace.bin", .traces, "single"),
         ("corpus/otlp/otlp2parquet/trace.pb", .traces, "single"),

@@ -5,7 +5,7 @@ import TraplineTestSupport
 
 /// `filter` and `transform` through the binary, checked against an independent Python version
 /// of the same rules (PyPI's protobuf) and the accounting in the report.
-@Suite struct RuleProcessorCommandTests {
+@Suite(.tags(.slow)) struct RuleProcessorCommandTests {
     static let pipeline = Fixtures.root.appendingPathComponent("Pipelines/filter-transform.yaml").path
 
     func replay(_ input: String, workers: Int, directory: String) throws -> (output: String, report: [String: Any]) {

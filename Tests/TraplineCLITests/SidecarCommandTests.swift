@@ -11,7 +11,8 @@ final class BackgroundProcess: @unchecked Sendable {
     let process = Process()
     private let output = Pipe()
     private let errors = Pipe()
-    private let lock = NSLock()
+    /// Guards the text and is signalled when more arrives or the process ends.
+    private let changed = NSCondition()
     private var outputText = ""
     private var errorText = ""
 
@@ -23,34 +24,45 @@ final class BackgroundProcess: @unchecked Sendable {
         process.standardInput = FileHandle.nullDevice
         output.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let text = String(decoding: handle.availableData, as: UTF8.self)
-            self?.lock.withLock { self?.outputText += text }
+            self?.update { $0.outputText += text }
         }
         errors.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let text = String(decoding: handle.availableData, as: UTF8.self)
-            self?.lock.withLock { self?.errorText += text }
+            self?.update { $0.errorText += text }
         }
+        process.terminationHandler = { [weak self] _ in self?.update { _ in } }
         try process.run()
     }
 
-    var standardOutput: String { lock.withLock { outputText } }
-    var standardError: String { lock.withLock { errorText } }
+    private func update(_ change: (BackgroundProcess) -> Void) {
+        changed.lock()
+        change(self)
+        changed.broadcast()
+        changed.unlock()
+    }
 
-    /// Waits until `predicate` holds for what the process printed (stdout, stderr).
+    var standardOutput: String { changed.withLock { outputText } }
+    var standardError: String { changed.withLock { errorText } }
+
+    /// Waits until `predicate` holds for what the process printed (stdout, stderr): woken by
+    /// each piece of output and by the exit, not by polling.
     func wait(seconds: Double = 30, until predicate: (String, String) -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if predicate(standardOutput, standardError) { return true }
-            if !process.isRunning { return predicate(standardOutput, standardError) }
-            usleep(20_000)
+        changed.lock()
+        defer { changed.unlock() }
+        while !predicate(outputText, errorText) {
+            guard process.isRunning, changed.wait(until: deadline) else { return predicate(outputText, errorText) }
         }
-        return false
+        return true
     }
 
     /// Sends `signal` and waits for the exit status.
     func stop(_ signal: Int32 = SIGTERM, seconds: Double = 60) -> Int32? {
         if process.isRunning { kill(process.processIdentifier, signal) }
         let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
+        changed.lock()
+        while process.isRunning && changed.wait(until: deadline) {}
+        changed.unlock()
         guard !process.isRunning else {
             kill(process.processIdentifier, SIGKILL)
             return nil
@@ -63,7 +75,7 @@ final class BackgroundProcess: @unchecked Sendable {
 
 /// Sidecar mode through the binary, on loopback, with real clients: the OpenTelemetry Python SDK
 /// and curl send, a Python OTLP/HTTP server is the next hop, Prometheus scrapes.
-@Suite(.serialized) struct SidecarCommandTests {
+@Suite(.serialized, .tags(.slow)) struct SidecarCommandTests {
     struct Running {
         var trapline: BackgroundProcess
         var nextHop: BackgroundProcess
@@ -189,13 +201,13 @@ final class BackgroundProcess: @unchecked Sendable {
         return (0...(haystack.count - needle.count)).first { Array(haystack[$0..<$0 + needle.count]) == needle }
     }
 
-    static func waitFor(seconds: Double = 30, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(50_000)
-        }
-        return condition()
+    /// Waits until what the next hop counted satisfies `condition`: each write of its count file
+    /// wakes the wait (inotify).
+    static func waitFor(
+        seconds: Double = 30, _ running: Running, _ condition: ((spans: Int, logs: Int)) -> Bool
+    ) -> Bool {
+        let directory = (running.countFile as NSString).deletingLastPathComponent
+        return FileChanges.wait(in: directory, seconds: seconds) { condition(running.received) }
     }
 
     static func accountingHolds(_ samples: [String: Double]) -> Bool {
@@ -220,14 +232,14 @@ final class BackgroundProcess: @unchecked Sendable {
                 "--drop-every", "5",
             ] + (gzip ? ["--gzip"] : []))
         #expect(send.status == 0, "\(send.standardError)")
-        #expect(Self.waitFor { running.received.spans == 400 }, "next hop got \(running.received)")
+        #expect(Self.waitFor(running) { $0.spans == 400 }, "next hop got \(running.received)")
         let samples = try running.metrics()
         #expect(samples["trapline_records_received_total"] == 500)
         #expect(samples["trapline_records_filtered_total{stage=\"filter\"}"] == 100)
         #expect(samples["trapline_records_forwarded_total{signal=\"traces\"}"] == 400)
         #expect(Self.accountingHolds(samples))
         #expect(
-            Self.waitFor {
+            FileChanges.eventually(seconds: 30) {
                 (try? running.metrics()["trapline_exporter_sent_records_total{exporter=\"otlphttp\"}"]) == 400
             })
         #expect(running.trapline.stop() == 0)
@@ -250,7 +262,7 @@ final class BackgroundProcess: @unchecked Sendable {
         #expect(headers["content-type"] == "application/json")
         let answer = String(decoding: body, as: UTF8.self)
         #expect(answer.hasPrefix(#"{"partialSuccess":{"rejectedSpans":"1","errorMessage":""#), "\(answer)")
-        #expect(Self.waitFor { running.received.spans == 2 })
+        #expect(Self.waitFor(running) { $0.spans == 2 })
 
         // Undecodable protobuf: 400 with a google.rpc.Status (code 3) in protobuf.
         let (garbage, _, status400) = try Self.request(
@@ -321,7 +333,7 @@ final class BackgroundProcess: @unchecked Sendable {
         #expect(accepted + refused == 12, "\(lines)")
         #expect(refused > 0, "a queue of 1 and a hop taking 0.5 s per request must refuse some of 12")
         #expect(lines.filter { $0 == "Retry-After: 1" }.count == refused)
-        #expect(Self.waitFor(seconds: 60) { running.received.spans == accepted * 10 }, "\(running.received)")
+        #expect(Self.waitFor(seconds: 60, running) { $0.spans == accepted * 10 }, "\(running.received)")
         // Memory is bounded by the queue (1 request) and the requests being read: the peak stays
         // far under what unbounded buffering of a burst would take.
         let status = try String(
@@ -348,7 +360,7 @@ final class BackgroundProcess: @unchecked Sendable {
                     body: request
                 ).0 == 200)
         }
-        #expect(Self.waitFor { flaky.received.spans == 30 }, "\(flaky.received)")
+        #expect(Self.waitFor(flaky) { $0.spans == 30 }, "\(flaky.received)")
         // Two refusals with Retry-After: 1, retried in parallel by the consumers: a wait of 1 s,
         // not the configured 100 ms backoff.
         #expect(Date().timeIntervalSince(started) >= 0.95)
@@ -364,7 +376,7 @@ final class BackgroundProcess: @unchecked Sendable {
                 body: request
             ).0 == 200)
         #expect(
-            Self.waitFor {
+            FileChanges.eventually(seconds: 30) {
                 (try? refusing.metrics()["trapline_exporter_rejected_records_total{exporter=\"otlphttp\"}"]) == 10
             })
         let rejected = try refusing.metrics()
@@ -388,7 +400,7 @@ final class BackgroundProcess: @unchecked Sendable {
             #expect(run.status == 0, "\(run.standardError)")
         }
         try send()
-        #expect(Self.waitFor { running.received.spans == 80 })
+        #expect(Self.waitFor(running) { $0.spans == 80 })
         let original = try String(contentsOfFile: path, encoding: .utf8)
         try original.replacingOccurrences(of: "processors: [filter]", with: "processors: []")
             .write(toFile: path, atomically: true, encoding: .utf8)
@@ -397,14 +409,14 @@ final class BackgroundProcess: @unchecked Sendable {
             running.trapline.wait { _, errors in errors.contains("trapline: reloaded") },
             "\(running.trapline.standardError)")
         try send()
-        #expect(Self.waitFor { running.received.spans == 180 }, "\(running.received)")
+        #expect(Self.waitFor(running) { $0.spans == 180 }, "\(running.received)")
 
         try (original + "\nbogus_section: 1\n").write(toFile: path, atomically: true, encoding: .utf8)
         kill(running.trapline.process.processIdentifier, SIGHUP)
         #expect(running.trapline.wait { _, errors in errors.contains("reload refused") })
         #expect(running.trapline.standardError.contains("unknown key 'bogus_section'"))
         try send()
-        #expect(Self.waitFor { running.received.spans == 280 }, "the filterless pipeline still runs")
+        #expect(Self.waitFor(running) { $0.spans == 280 }, "the filterless pipeline still runs")
         let samples = try running.metrics()
         #expect(samples["trapline_config_reloads_total{result=\"success\"}"] == 1)
         #expect(samples["trapline_config_reloads_total{result=\"failure\"}"] == 1)
@@ -523,7 +535,7 @@ final class BackgroundProcess: @unchecked Sendable {
         let query =
             "http://127.0.0.1:\(webPort)/api/v1/query?query=trapline_records_forwarded_total%7Bsignal%3D%22traces%22%7D"
         var answer = ""
-        let found = Self.waitFor(seconds: 60) {
+        let found = FileChanges.eventually(seconds: 60) {
             answer = (try? Self.request(query)).map { String(decoding: $0.2, as: UTF8.self) } ?? ""
             return answer.contains(#""value":["#) && answer.contains(#","10"]"#)
         }

@@ -4,7 +4,7 @@ import TraplineTestSupport
 
 /// The `spanmetrics` connector through the binary: the Collector's schema, its default dimensions
 /// and buckets, extra dimensions with defaults, the cardinality limit's overflow series.
-@Suite struct SpanMetricsCommandTests {
+@Suite(.tags(.slow)) struct SpanMetricsCommandTests {
     /// Five spans of known durations: checkout GET x2 (1 ms, 3 ms), checkout POST error (250 ms,
     /// with http.request.method), cart GET (20 s), and a client span of checkout (2 ms exactly).
     static let spans = #"""

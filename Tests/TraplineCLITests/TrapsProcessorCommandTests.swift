@@ -4,7 +4,7 @@ import TraplineTestSupport
 
 /// The `traps` processor through the binary: the runtime pack on the fixture with injected traps,
 /// the quarantine, TER by hand and recomputed by PromQL, and the go-crossbuild pack over log records.
-@Suite struct TrapsProcessorCommandTests {
+@Suite(.tags(.slow)) struct TrapsProcessorCommandTests {
     struct Injected: Hashable {
         var spanID: String
         var trapClass: String

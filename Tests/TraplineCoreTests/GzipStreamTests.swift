@@ -4,7 +4,7 @@ import TraplineCore
 import TraplineTestSupport
 
 /// The decompression cap of `GzipStream` holds whatever the cap's alignment with the reads.
-@Suite struct GzipStreamTests {
+@Suite(.tags(.slow)) struct GzipStreamTests {
     static func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
         let run = try ProcessRunner.run(URL(fileURLWithPath: "/bin/gzip"), ["-c", "-9"], input: Data(bytes))
         return [UInt8](run.standardOutput)

@@ -104,7 +104,7 @@ import TraplineTestSupport
 
 /// Trapline's regex engine against an independent one: random patterns and texts, the leftmost
 /// match compared with Python's `re` (ASCII mode, where it agrees with RE2).
-@Suite struct ByteRegexDifferentialTests {
+@Suite(.tags(.slow)) struct ByteRegexDifferentialTests {
     @Test func leftmostMatchesAgreeWithPython() throws {
         let run = try ProcessRunner.python("regex_cases.py", ["1500", "7"])
         #expect(run.status == 0, "\(run.standardError)")

@@ -6,12 +6,12 @@ import TraplineStages
 import TraplineTestSupport
 
 /// The shared stage check (STYLE.md, Tests) for every processor Trapline ships, on the
-/// generated shop traces: each record that reaches a stage is forwarded, filtered, blocked or
+/// generated shop traces and logs: each record that reaches a stage is forwarded, filtered, blocked or
 /// rejected exactly once.
 @Suite struct ProcessorComplianceTests {
     static func stages() throws -> [any Stage] {
         var stages: [any Stage] = []
-        for file in ["filter-transform.yaml", "k8s-enrich.yaml"] {
+        for file in ["filter-transform.yaml", "k8s-enrich.yaml", "runtime-traps.yaml"] {
             let path = Fixtures.root.appendingPathComponent("Pipelines/" + file).path
             let loaded = ConfigLoader.load(path: path, environment: [:])
             #expect(loaded.diagnostics.isEmpty, "\(loaded.diagnostics.sorted.map(\.description))")
@@ -33,17 +33,21 @@ import TraplineTestSupport
     }
 
     @Test func everyShippedProcessorKeepsTheAccounting() throws {
-        let batches = try StageChainTests.batches()
+        let batches = try TelemetryBatches.shopSpans()
+        let logs = try TelemetryBatches.shopLogs()
         let stages = try Self.stages()
-        #expect(stages.map(\.id) == ["filter/noise", "transform/tidy", "k8sattributes", "transform/strict"])
+        // filter, transform and k8sattributes; the runtime trap pack; the strict transform.
+        #expect(stages.filter { $0 is TrapStage }.count == 1)
+        #expect(stages.map(\.id).prefix(3) == ["filter/noise", "transform/tidy", "k8sattributes"])
+        #expect(stages.last?.id == "transform/strict")
         for stage in stages {
-            #expect(StageCompliance.violations(of: stage, spans: batches) == [], "\(stage.id)")
+            #expect(StageCompliance.violations(of: stage, spans: batches, logs: logs) == [], "\(stage.id)")
         }
         // The strict transform refuses everything it sees.
         var batch = batches[0]
         var mask = RowMask()
         var counts: [StageCounts] = []
-        StageChain([stages[3]]).run(&batch, mask: &mask, counts: &counts)
+        StageChain([stages.last!]).run(&batch, mask: &mask, counts: &counts)
         #expect(counts[0].rejected == batch.count && mask.keptCount == 0)
     }
 }

@@ -1,0 +1,133 @@
+import Foundation
+import Testing
+import Trapline
+import TraplineCore
+import TraplineStages
+import TraplineTestSupport
+
+@testable import TraplineServer
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// The sidecar's OTLP/HTTP receiver and `/metrics`, in process on ephemeral ports: what a
+/// client sends and what it is answered, and what the pipeline counted.
+@Suite struct SidecarServerTests {
+    static let yaml = """
+        receivers:
+          otlp:
+            protocols:
+              http:
+                endpoint: 127.0.0.1:0
+        processors:
+          filter:
+            trace_conditions: ['attributes["http.request.method"] == "DELETE"']
+        exporters:
+          prometheus:
+            endpoint: 127.0.0.1:0
+        service:
+          pipelines:
+            traces: {receivers: [otlp], processors: [filter], exporters: [prometheus]}
+            logs: {receivers: [otlp], exporters: [prometheus]}
+        """
+
+    /// A started sidecar and its ports; stopped when the test is done with it.
+    struct Running {
+        let sidecar: Sidecar
+        let ports: [String: Int]
+
+        init() throws {
+            let loaded = ConfigLoader.load(yaml: SidecarServerTests.yaml, file: "sidecar.yaml")
+            #expect(loaded.diagnostics.isEmpty, "\(loaded.diagnostics.sorted.map(\.description))")
+            sidecar = try Sidecar(loaded: loaded, outputs: loaded.config.outputs())
+            ports = try sidecar.start()
+        }
+
+        func url(_ path: String, port: String = "otlp") -> URL {
+            URL(string: "http://127.0.0.1:\(ports[port] ?? 0)\(path)")!
+        }
+
+        func stop() { _ = sidecar.stop(deadline: Date().addingTimeInterval(5)) }
+    }
+
+    /// Sends one request and waits for its answer.
+    static func send(
+        _ url: URL, method: String = "POST", body: [UInt8] = [], headers: [String: String] = [:]
+    ) async throws -> (status: Int, body: [UInt8], headers: [AnyHashable: Any]) {
+        var request = URLRequest(url: url)
+        request.httpMethod = method
+        if method == "POST" { request.httpBody = Data(body) }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = try #require(response as? HTTPURLResponse)
+        return (http.statusCode, Array(data), http.allHeaderFields)
+    }
+
+    /// The first requests of the generated shop traces, as bare OTLP messages.
+    static func requests(_ count: Int) throws -> [[UInt8]] {
+        let bytes = try Fixtures.bytes("generated/shop-traces.otlp")
+        var requests: [[UInt8]] = []
+        var offset = 0
+        while requests.count < count && offset + 4 <= bytes.count {
+            let length = bytes[offset..<(offset + 4)].reduce(0) { $0 << 8 | Int($1) }
+            requests.append(Array(bytes[(offset + 4)..<(offset + 4 + length)]))
+            offset += 4 + length
+        }
+        return requests
+    }
+
+    @Test func protobufRequestsAreAnsweredAndCounted() async throws {
+        let running = try Running()
+        defer { running.stop() }
+        let requests = try Self.requests(3)
+        for request in requests {
+            let reply = try await Self.send(
+                running.url("/v1/traces"), body: request, headers: ["Content-Type": "application/x-protobuf"])
+            #expect(reply.status == 200)
+            #expect(OTLPWire.rejectedCount(inResponse: reply.body) == 0)
+        }
+        let report = running.sidecar.report
+        #expect(report.records.received == 300)
+        #expect(report.records.isBalanced)
+        #expect(report.records.filtered > 0)
+        let metrics = try await Self.send(running.url("/metrics", port: "prometheus"), method: "GET")
+        #expect(metrics.status == 200)
+        let text = String(decoding: metrics.body, as: UTF8.self)
+        #expect(text.contains("trapline_records_received_total"))
+    }
+
+    @Test func gzipBodiesAreInflatedAndGarbageIsA400() async throws {
+        let running = try Running()
+        defer { running.stop() }
+        let request = try Self.requests(1)[0]
+        var compressed: [UInt8] = []
+        let writer = GzipWriter()
+        request.withUnsafeBytes { writer.compress($0) { compressed.append(contentsOf: $0) } }
+        writer.finish { compressed.append(contentsOf: $0) }
+        let zipped = try await Self.send(
+            running.url("/v1/traces"), body: compressed,
+            headers: ["Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"])
+        #expect(zipped.status == 200)
+        let garbage = try await Self.send(
+            running.url("/v1/traces"), body: [0x0A, 0xFF, 0xFF, 0xFF],
+            headers: ["Content-Type": "application/x-protobuf"])
+        #expect(garbage.status == 400)
+        let report = running.sidecar.report
+        #expect(report.records.received == 101)
+        #expect(report.records.rejected == 1)
+    }
+
+    @Test func unknownPathsAndMethodsAreRefused() async throws {
+        let running = try Running()
+        defer { running.stop() }
+        let missing = try await Self.send(
+            running.url("/v1/profiles"), body: [], headers: ["Content-Type": "application/x-protobuf"])
+        #expect(missing.status == 404)
+        let wrongMethod = try await Self.send(running.url("/v1/traces"), method: "GET")
+        #expect(wrongMethod.status == 405)
+        let wrongType = try await Self.send(
+            running.url("/v1/traces"), body: [1, 2, 3], headers: ["Content-Type": "text/plain"])
+        #expect(wrongType.status == 415)
+    }
+}

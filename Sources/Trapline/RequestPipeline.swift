@@ -5,7 +5,7 @@ public import TraplineCore
 public import TraplineStages
 
 /// What processing one OTLP export request gave.
-public struct RequestOutcome: Sendable {
+@_spi(Plumbing) public struct RequestOutcome: Sendable {
     /// The request's signal.
     public var signal: Signal
     /// The accounting of the request's records.
@@ -28,7 +28,7 @@ public struct RequestOutcome: Sendable {
 ///
 /// Each call borrows one of a pool of decoders and batches (made on demand, reused), so steady
 /// traffic stops allocating per record as a replay does.
-public final class RequestPipeline: Sendable {
+@_spi(Plumbing) public final class RequestPipeline: Sendable {
     private let chain: StageChain
     private let spanMetricsAggregator: SpanMetricsAggregator?
     private let routes: [OutputRoute]

@@ -1,4 +1,4 @@
-import Trapline
+@_spi(Plumbing) import Trapline
 import TraplineCore
 import TraplineStages
 

@@ -1,5 +1,5 @@
 public import Foundation
-public import Trapline
+@_spi(Plumbing) public import Trapline
 public import TraplineCore
 
 #if canImport(FoundationNetworking)
@@ -38,7 +38,7 @@ public final class ForwardingExporter: @unchecked Sendable {
     private(set) var retries = 0
     private(set) var refusedRequests = 0
 
-    public init(id: String, config: OTLPHTTPExporterConfig, signals: Set<Signal>) {
+    @_spi(Plumbing) public init(id: String, config: OTLPHTTPExporterConfig, signals: Set<Signal>) {
         self.id = id
         self.config = config
         self.signals = signals

@@ -3,7 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Synchronization
-import Trapline
+@_spi(Plumbing) import Trapline
 import TraplineCore
 
 /// What the server does with a request once its body is in: the OTLP endpoints, `/metrics`

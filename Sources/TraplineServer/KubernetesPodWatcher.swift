@@ -4,7 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 import Synchronization
-public import Trapline
+@_spi(Plumbing) public import Trapline
 import TraplineStages
 
 /// Keeps a `k8sattributes` stage's pod table in step with the Kubernetes API, as the Collector's

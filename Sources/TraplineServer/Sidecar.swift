@@ -1,7 +1,7 @@
 public import Foundation
 import NIOHTTP1
 import Synchronization
-public import Trapline
+@_spi(Plumbing) public import Trapline
 public import TraplineCore
 import TraplineStages
 
@@ -29,7 +29,7 @@ public final class Sidecar: Sendable {
     ///   - watchers: the Kubernetes API watches feeding `k8sattributes` stages (their series join
     ///     `/metrics`).
     /// - Throws: `IOFailure` when a file exporter cannot be opened.
-    public init(
+    @_spi(Plumbing) public init(
         loaded: ConfigLoader.Result, outputs: PipelineConfig.Outputs, watchers: [KubernetesPodWatcher] = []
     ) throws(IOFailure) {
         self.watchers = watchers

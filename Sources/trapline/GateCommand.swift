@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Trapline
+@_spi(Plumbing) import Trapline
 import TraplineCore
 import TraplineStages
 

@@ -1,4 +1,4 @@
-import Trapline
+@_spi(Plumbing) import Trapline
 
 #if canImport(Glibc)
     import Glibc

@@ -1,7 +1,7 @@
 public import ArgumentParser
-import Trapline
+@_spi(Plumbing) import Trapline
 import TraplineCore
-import TraplineServer
+@_spi(Plumbing) import TraplineServer
 import TraplineStages
 
 #if canImport(Glibc)

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import Trapline
+@_spi(Plumbing) import Trapline
 import TraplineCore
-import TraplineServer
+@_spi(Plumbing) import TraplineServer
 import TraplineStages
 
 #if canImport(Glibc)

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Trapline
+@_spi(Plumbing) import Trapline
 
 /// The `trapline` command-line tool.
 @main

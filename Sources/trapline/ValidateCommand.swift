@@ -1,5 +1,5 @@
 import ArgumentParser
-import Trapline
+@_spi(Plumbing) import Trapline
 
 #if canImport(Glibc)
     import Glibc

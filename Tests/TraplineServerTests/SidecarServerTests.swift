@@ -1,11 +1,11 @@
 import Foundation
 import Testing
-import Trapline
+@_spi(Plumbing) import Trapline
 import TraplineCore
 import TraplineStages
 import TraplineTestSupport
 
-@testable import TraplineServer
+@_spi(Plumbing) @testable import TraplineServer
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking

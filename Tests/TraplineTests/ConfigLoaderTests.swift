@@ -3,7 +3,7 @@ import Testing
 import TraplineCore
 import TraplineTestSupport
 
-@testable import Trapline
+@_spi(Plumbing) @testable import Trapline
 
 @Suite struct ConfigLoaderTests {
     static var pipelineFiles: [String] {

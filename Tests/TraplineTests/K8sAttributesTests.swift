@@ -4,7 +4,7 @@ import TraplineCore
 import TraplineStages
 import TraplineTestSupport
 
-@testable import Trapline
+@_spi(Plumbing) @testable import Trapline
 
 #if canImport(Glibc)
     import Glibc

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import Trapline
+@_spi(Plumbing) import Trapline
 import TraplineCore
 import TraplineStages
 import TraplineTestSupport

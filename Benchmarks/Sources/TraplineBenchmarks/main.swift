@@ -7,7 +7,7 @@ import CTraplineABI
 import Dispatch
 import Foundation
 import MallocCounter
-import Trapline
+@_spi(Plumbing) import Trapline
 import TraplineCore
 import TraplineStages
 

@@ -2,7 +2,7 @@
 // every processor, the traps files it names). A pipeline file is never a reason to crash: every
 // problem is a diagnostic that points into the text. Build and run with Fuzz/run.sh.
 import FuzzDriver
-import Trapline
+@_spi(Plumbing) import Trapline
 
 /// Variables the `${env:…}` substitutions of the seeds can find.
 let environment = [

@@ -9,8 +9,8 @@ import FuzzDriver
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
-import Trapline
-@testable import TraplineServer
+@_spi(Plumbing) import Trapline
+@_spi(Plumbing) @testable import TraplineServer
 
 /// The sidecar and routes every input goes through, made by the first input and released at
 /// exit. LeakSanitizer looks for leaks at exit and cannot follow the pointers Swift keeps in

@@ -127,7 +127,7 @@ public enum BuiltinTrapPacks {
     static func runtimeRules() -> [TrapRuleConfig] { decodePack(runtimeYAML, file: runtimeFileName).rules }
 
     /// Decodes a pack: a mapping with `rules`, each an inline rule.
-    public static func decodePack(_ yaml: String, file: String) -> (
+    @_spi(Plumbing) public static func decodePack(_ yaml: String, file: String) -> (
         rules: [TrapRuleConfig], diagnostics: ConfigDiagnostics
     ) {
         var decoder = ConfigDecoder(file: file, environment: [:])

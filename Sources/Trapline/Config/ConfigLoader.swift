@@ -11,7 +11,7 @@ public enum ConfigLoader {
     /// problem.
     public struct Result: Sendable {
         /// The typed configuration.
-        public var config: PipelineConfig
+        @_spi(Plumbing) public var config: PipelineConfig
         /// Every problem, in file order.
         public var diagnostics: ConfigDiagnostics
         /// The pipelines' processors, compiled (meaningful only without diagnostics).

@@ -1,6 +1,6 @@
 /// A parsed pipeline file, independent of YAML: scalars, mappings and sequences, each with its
 /// position, so validation can point at the line and column of every setting.
-public indirect enum ConfigValue: Sendable {
+@_spi(Plumbing) public indirect enum ConfigValue: Sendable {
     case scalar(String)
     case mapping([(key: ConfigNode, value: ConfigNode)])
     case sequence([ConfigNode])
@@ -8,7 +8,7 @@ public indirect enum ConfigValue: Sendable {
 }
 
 /// A value and where it is.
-public struct ConfigNode: Sendable {
+@_spi(Plumbing) public struct ConfigNode: Sendable {
     /// The value.
     public var value: ConfigValue
     /// 1-based line.

@@ -198,7 +198,7 @@ public struct KubernetesSourceRequest: Sendable {
     /// The processor id.
     public var id: String
     /// Reduces each pod to what the processor extracts, with its filters.
-    public var context: PodListLoader.Context
+    @_spi(Plumbing) public var context: PodListLoader.Context
     /// The table the stage reads.
     public var source: PodTableSource
 }

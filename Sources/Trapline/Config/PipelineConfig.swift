@@ -2,7 +2,7 @@ public import TraplineCore
 public import TraplineStages
 
 /// A component id, `type[/name]`, as in the Collector.
-public struct ComponentID: Hashable, Sendable, Comparable, CustomStringConvertible {
+@_spi(Plumbing) public struct ComponentID: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// The component type (`file`, `prometheus` …).
     public var type: String
     /// The optional name after the slash.
@@ -35,7 +35,7 @@ public struct FileReceiverConfig: Hashable, Sendable {
 }
 
 /// A receiver: where telemetry comes from.
-public enum ReceiverConfig: Hashable, Sendable {
+@_spi(Plumbing) public enum ReceiverConfig: Hashable, Sendable {
     /// `file` or `otlpjsonfile`: files matched by globs.
     case file(FileReceiverConfig)
     /// `stdin`: standard input, until it ends.
@@ -48,7 +48,7 @@ public enum ReceiverConfig: Hashable, Sendable {
 }
 
 /// The `otlp` receiver's HTTP protocol (`protocols.http`), with the Collector's defaults.
-public struct OTLPReceiverConfig: Hashable, Sendable {
+@_spi(Plumbing) public struct OTLPReceiverConfig: Hashable, Sendable {
     /// `host:port` to listen on; default `localhost:4318` (loopback, as the Collector's).
     public var endpoint = "127.0.0.1:4318"
     /// Largest request body after decompression, in bytes; default 64 MiB.
@@ -62,7 +62,7 @@ public struct OTLPReceiverConfig: Hashable, Sendable {
 }
 
 /// The `otlphttp` exporter: OTLP/HTTP protobuf to the next hop.
-public struct OTLPHTTPExporterConfig: Hashable, Sendable {
+@_spi(Plumbing) public struct OTLPHTTPExporterConfig: Hashable, Sendable {
     /// Base URL; `/v1/traces` and `/v1/logs` are appended.
     public var endpoint = ""
     /// Full URL for traces (overrides `endpoint`).
@@ -141,7 +141,7 @@ public struct PrometheusExporterConfig: Hashable, Sendable {
 }
 
 /// An exporter: where telemetry and metrics go.
-public enum ExporterConfig: Hashable, Sendable {
+@_spi(Plumbing) public enum ExporterConfig: Hashable, Sendable {
     /// `file`: a file of OTLP.
     case file(FileExporterConfig)
     /// `stdout`: OTLP on standard output, in `format` (default `json`).
@@ -156,7 +156,7 @@ public enum ExporterConfig: Hashable, Sendable {
 }
 
 /// One `service.pipelines` entry: `traces[/name]` or `logs[/name]`.
-public struct PipelineDefinition: Hashable, Sendable {
+@_spi(Plumbing) public struct PipelineDefinition: Hashable, Sendable {
     /// The pipeline id as written.
     public var id: String
     /// The signal it carries.
@@ -191,14 +191,14 @@ public enum ConnectorConfig: Hashable, Sendable {
 /// connectors and its exporters `prometheus`.
 public struct MetricsPipelineDefinition: Hashable, Sendable {
     public var id: String
-    public var receivers: [ComponentID] = []
-    public var exporters: [ComponentID] = []
+    @_spi(Plumbing) public var receivers: [ComponentID] = []
+    @_spi(Plumbing) public var exporters: [ComponentID] = []
 
     public init(id: String) { self.id = id }
 }
 
 /// A whole pipeline file, typed. Built by `ConfigLoader`; knows nothing of YAML.
-public struct PipelineConfig: Sendable {
+@_spi(Plumbing) public struct PipelineConfig: Sendable {
     /// Receivers by id, in file order.
     public var receivers: [(id: ComponentID, config: ReceiverConfig)] = []
     /// Processors by id, in file order.

@@ -74,7 +74,7 @@ public struct TransformProcessorConfig: Hashable, Sendable {
 }
 
 /// A processor: one stage of a pipeline.
-public enum ProcessorConfig: Hashable, Sendable {
+@_spi(Plumbing) public enum ProcessorConfig: Hashable, Sendable {
     case filter(FilterProcessorConfig)
     case transform(TransformProcessorConfig)
     case k8sAttributes(K8sAttributesConfig)
@@ -85,7 +85,7 @@ public enum ProcessorConfig: Hashable, Sendable {
 }
 
 /// One trap rule as written: inline in a `traps` processor, or in a rule pack.
-public struct TrapRuleConfig: Hashable, Sendable {
+@_spi(Plumbing) public struct TrapRuleConfig: Hashable, Sendable {
     /// The rule's name (default: its class).
     public var name = ""
     /// The trap class it identifies (snake_case).
@@ -109,7 +109,7 @@ public struct TrapRuleConfig: Hashable, Sendable {
 
 /// The `traps` processor: trap rules (inline or the built-in packs), the quarantine exporter for
 /// what they block, and the TER density.
-public struct TrapsProcessorConfig: Hashable, Sendable {
+@_spi(Plumbing) public struct TrapsProcessorConfig: Hashable, Sendable {
     /// OTTL rules, in order (built-in `runtime` rules expanded in place).
     public var rules: [TrapRuleConfig] = []
     /// The built-in `go-crossbuild` pack over log records, with its action, when listed.
@@ -131,7 +131,7 @@ public struct TrapsProcessorConfig: Hashable, Sendable {
 }
 
 /// One label or annotation to copy (`extract.labels` / `extract.annotations`).
-public struct FieldExtractionConfig: Hashable, Sendable {
+@_spi(Plumbing) public struct FieldExtractionConfig: Hashable, Sendable {
     /// Where the field is: `pod` (default), `namespace` or `node`.
     public enum Source: String, Hashable, Sendable, CaseIterable { case pod, namespace, node }
 
@@ -151,7 +151,7 @@ public struct FieldExtractionConfig: Hashable, Sendable {
 }
 
 /// A label or field condition of `filter` (pods that do not pass are not kept).
-public struct PodSelectorConfig: Hashable, Sendable {
+@_spi(Plumbing) public struct PodSelectorConfig: Hashable, Sendable {
     public enum Operation: String, Hashable, Sendable, CaseIterable {
         case equals
         case notEquals = "not-equals"
@@ -169,7 +169,7 @@ public struct PodSelectorConfig: Hashable, Sendable {
 /// The `k8sattributes` processor, with the Collector's schema plus `pod_list_file` (and
 /// `namespace_list_file`, `node_list_file`) naming files as `kubectl get … -o json|yaml` or the
 /// kubelet's `/pods` write them.
-public struct K8sAttributesConfig: Hashable, Sendable {
+@_spi(Plumbing) public struct K8sAttributesConfig: Hashable, Sendable {
     /// `serviceAccount` (default), `kubeConfig` or `none`; the API source is not built yet, so a
     /// `pod_list_file` is required.
     public var authType = "serviceAccount"

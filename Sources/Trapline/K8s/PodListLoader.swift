@@ -13,7 +13,7 @@ public struct PodListError: Error, CustomStringConvertible, Sendable {
 /// Reads Kubernetes object lists (`kubectl get … -o json|yaml`, the kubelet's `/pods`) into the
 /// pod table a `k8sattributes` stage uses, keeping for each pod only the attributes the
 /// configuration extracts.
-public struct PodListLoader: Sendable {
+@_spi(Plumbing) public struct PodListLoader: Sendable {
     public let config: K8sAttributesConfig
     let environment: [String: String]
     /// The labels' and annotations' `key_regex` (anchored to the whole key) and `regex`

@@ -15,7 +15,7 @@ public import TraplineStages
 /// the log as text counts them): the lines of a
 /// blocked trap are counted as blocked, the others as forwarded, so the report keeps
 /// `received = forwarded + filtered + blocked + rejected`.
-public struct BuildLogGate: Sendable {
+@_spi(Plumbing) public struct BuildLogGate: Sendable {
     /// A trap found in one input.
     public struct Event: Sendable, Hashable {
         /// The input as named on the command line (`-` for stdin).

@@ -2,11 +2,11 @@
 ///
 /// ASCII is checked eight bytes at a time; anything else goes through the scalar check of
 /// RFC 3629 (no overlongs, no surrogates, nothing past U+10FFFF). Does not allocate.
-public enum UTF8Validation {
+@usableFromInline package enum UTF8Validation {
     /// Returns the offset of the first byte that starts an invalid sequence, or `nil` when all
     /// of `bytes` is valid UTF-8.
     @inlinable
-    public static func firstInvalidOffset(_ bytes: UnsafeRawBufferPointer) -> Int? {
+    @usableFromInline package static func firstInvalidOffset(_ bytes: UnsafeRawBufferPointer) -> Int? {
         guard let base = bytes.baseAddress else { return nil }
         let count = bytes.count
         var index = 0
@@ -28,7 +28,7 @@ public enum UTF8Validation {
 
     /// Whether all of `bytes` is valid UTF-8.
     @inlinable
-    public static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    package static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
         firstInvalidOffset(bytes) == nil
     }
 

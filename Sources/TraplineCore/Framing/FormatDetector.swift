@@ -1,5 +1,5 @@
 /// What the first bytes of an input say it is.
-public enum DetectedInput: Hashable, Sendable {
+package enum DetectedInput: Hashable, Sendable {
     /// No bytes at all.
     case empty
     /// gzip magic: inflate, then detect again.
@@ -16,11 +16,11 @@ public enum DetectedInput: Hashable, Sendable {
 /// first resource entry must start like one, so text that happens to begin with a newline
 /// (0x0A, also protobuf's field-1 tag) is not taken for protobuf. What fits no binary layout
 /// and is not JSON is text.
-public enum FormatDetector {
+package enum FormatDetector {
     /// How many bytes detection wants to see when a stream can give them.
-    public static let preferredPrefixLength = 64 * 1024
+    package static let preferredPrefixLength = 64 * 1024
     /// The most bytes detection reads ahead when the first line of text fills the prefix.
-    public static let maxPrefixLength = 4 << 20
+    package static let maxPrefixLength = 4 << 20
 
     /// Detects the layout of `prefix`, the first bytes of the input.
     ///
@@ -35,7 +35,7 @@ public enum FormatDetector {
     /// - Parameters:
     ///   - prefix: the first bytes (all of them when `isComplete`).
     ///   - isComplete: whether `prefix` is the whole input, so framings must end exactly.
-    public static func detect(_ prefix: UnsafeRawBufferPointer, isComplete: Bool) -> DetectedInput {
+    package static func detect(_ prefix: UnsafeRawBufferPointer, isComplete: Bool) -> DetectedInput {
         guard prefix.count > 0 else { return .empty }
         if prefix.count >= 2 && prefix[0] == 0x1F && prefix[1] == 0x8B { return .gzip }
         if prefix.count >= 4 && prefix[0] == 0x28 && prefix[1] == 0xB5 && prefix[2] == 0x2F && prefix[3] == 0xFD {
@@ -169,7 +169,7 @@ public enum FormatDetector {
     }
 
     /// Offset of the first byte that is not a UTF-8 BOM or JSON white space.
-    public static func firstSignificantOffset(_ bytes: UnsafeRawBufferPointer) -> Int {
+    package static func firstSignificantOffset(_ bytes: UnsafeRawBufferPointer) -> Int {
         var index = 0
         if bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { index = 3 }
         while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
@@ -272,7 +272,7 @@ public enum FormatDetector {
 
 /// Tells spans from log records by the wire types of a request's first record: the two
 /// schemas disagree on fields 1, 2, 6, 7, 8, 11 and 16, so one tag usually settles it.
-public enum SignalDetector {
+package enum SignalDetector {
     /// The signal of the export request in `bytes`, or `nil` when it holds no record that
     /// tells (no records, or only empty ones).
     ///
@@ -280,7 +280,7 @@ public enum SignalDetector {
     ///   - bytes: the request, or its head.
     ///   - clipped: `bytes` is only the head of the request: containers that run past it are
     ///     read as far as they go.
-    public static func detect(_ bytes: UnsafeRawBufferPointer, clipped: Bool = false) -> Signal? {
+    package static func detect(_ bytes: UnsafeRawBufferPointer, clipped: Bool = false) -> Signal? {
         var request = WireReader(frame: bytes)
         while !request.isAtEnd {
             guard let tag = try? request.readTag() else { return nil }

@@ -9,19 +9,19 @@ import CZlib
 /// end is then reported after what it gave. Faults are told apart: `gzip_truncated`,
 /// `gzip_checksum_mismatch`, `gzip_trailing_garbage`, `corrupt_gzip` (header or data); zero
 /// bytes after the last member are padding, as gzip(1) takes them.
-public struct GzipStream<Inner: ByteStream>: ByteStream {
+package struct GzipStream<Inner: ByteStream>: ByteStream {
     private var inner: Inner
     private let state: InflateState
     private var inputEnded = false
     private var finished = false
     /// Decompressed bytes inflated so far (held or handed out).
-    public private(set) var decompressedCount = 0
+    package private(set) var decompressedCount = 0
     /// Compressed bytes consumed so far.
-    public private(set) var compressedCount = 0
+    package private(set) var compressedCount = 0
     /// The cap on decompressed bytes.
-    public let maxDecompressedBytes: Int
+    package let maxDecompressedBytes: Int
     /// The largest member output held back until its checks pass.
-    public let maxHeldBytes: Int
+    package let maxHeldBytes: Int
     /// Where the current member started: compressed and decompressed offsets.
     private var memberStart = (compressed: 0, decompressed: 0)
     /// The current member is too large to hold: it streams through.
@@ -36,14 +36,14 @@ public struct GzipStream<Inner: ByteStream>: ByteStream {
     ///   - inner: the compressed bytes.
     ///   - maxDecompressedBytes: the cap on the whole stream's decompressed size.
     ///   - maxHeldBytes: members up to this size decompressed are checked before use.
-    public init(_ inner: Inner, maxDecompressedBytes: Int, maxHeldBytes: Int = 64 << 20) {
+    package init(_ inner: Inner, maxDecompressedBytes: Int, maxHeldBytes: Int = 64 << 20) {
         self.inner = inner
         self.state = InflateState()
         self.maxDecompressedBytes = maxDecompressedBytes
         self.maxHeldBytes = max(1, maxHeldBytes)
     }
 
-    public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(StreamError) -> Int {
+    package mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(StreamError) -> Int {
         if buffer.count == 0 { return 0 }
         while true {
             if state.heldUnread > 0 { return state.handOut(into: buffer) }
@@ -268,14 +268,14 @@ private final class InflateState {
 }
 
 /// Whole gzip buffers in memory: request bodies, gzipped build logs.
-public enum GzipBuffer {
+package enum GzipBuffer {
     /// Inflates a whole gzip buffer (a request body, a gzipped build log), refusing to grow past
     /// `limit` bytes while inflating.
     ///
     /// - Throws: the `DecodeError` that stopped it: `decompressed_too_large`, `gzip_truncated`,
     ///   `gzip_checksum_mismatch`, `gzip_trailing_garbage` or `corrupt_gzip`.
     /// - Returns: the decompressed bytes (allocates them).
-    public static func inflate(_ bytes: [UInt8], limit: Int) throws(DecodeError) -> [UInt8] {
+    package static func inflate(_ bytes: [UInt8], limit: Int) throws(DecodeError) -> [UInt8] {
         var stream = GzipStream(MappedStream(InputBuffer(bytes)), maxDecompressedBytes: limit)
         var output: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 << 10)

@@ -3,13 +3,13 @@ import CZlib
 /// Compresses bytes as one gzip member, written in pieces (for gzip-compressed outputs).
 ///
 /// A class: it owns zlib's stream state, which holds pointers into itself.
-public final class GzipWriter {
+package final class GzipWriter {
     private let stream: UnsafeMutablePointer<z_stream>
     private var output = [UInt8](repeating: 0, count: 256 * 1024)
     private var finished = false
 
     /// Starts a gzip member at the given zlib level (1 fastest … 9 smallest; default 6).
-    public init(level: Int32 = 6) {
+    package init(level: Int32 = 6) {
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
         // 15 + 16: a gzip header and trailer around the deflate data.
@@ -23,7 +23,7 @@ public final class GzipWriter {
     }
 
     /// Compresses `bytes`, handing compressed pieces to `emit` as they fill.
-    public func compress(_ bytes: UnsafeRawBufferPointer, emit: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+    package func compress(_ bytes: UnsafeRawBufferPointer, emit: (UnsafeRawBufferPointer) throws -> Void) rethrows {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         stream.pointee.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self))
         stream.pointee.avail_in = UInt32(bytes.count)
@@ -31,7 +31,7 @@ public final class GzipWriter {
     }
 
     /// Ends the member (trailer with CRC and size) and hands out the rest.
-    public func finish(emit: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+    package func finish(emit: (UnsafeRawBufferPointer) throws -> Void) rethrows {
         guard !finished else { return }
         finished = true
         stream.pointee.next_in = nil

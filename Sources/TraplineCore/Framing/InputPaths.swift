@@ -5,21 +5,21 @@
 #endif
 
 /// Expands input arguments into the files to read, in a stable order.
-public enum InputPaths {
+package enum InputPaths {
     /// What one argument expanded to.
-    public struct Expansion: Sendable {
+    package struct Expansion: Sendable {
         /// Files to read, in order (`-` for stdin).
-        public var files: [String] = []
+        package var files: [String] = []
         /// Arguments that do not exist or cannot be listed.
-        public var failures: [IOFailure] = []
+        package var failures: [IOFailure] = []
         /// Directories that held no file.
-        public var emptyDirectories: [String] = []
+        package var emptyDirectories: [String] = []
     }
 
     /// Expands `arguments`: `-` stays stdin, a file stays itself, a directory becomes every
     /// regular file below it, recursively, sorted by path bytes so runs are reproducible.
     /// Symbolic links to files are followed; links to directories are not (no cycles).
-    public static func expand(_ arguments: [String]) -> Expansion {
+    package static func expand(_ arguments: [String]) -> Expansion {
         var expansion = Expansion()
         for argument in arguments {
             if argument == "-" {

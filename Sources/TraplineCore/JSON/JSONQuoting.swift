@@ -1,9 +1,9 @@
 /// JSON string quoting for text built outside the hot path (reports, rule values).
-public enum JSONQuoting {
+package enum JSONQuoting {
     /// `value` as a JSON string literal, with quotes, backslashes and control characters escaped.
     ///
     /// Allocates the result.
-    public static func quoted(_ value: String) -> String {
+    package static func quoted(_ value: String) -> String {
         var text = "\""
         for scalar in value.unicodeScalars {
             switch scalar {

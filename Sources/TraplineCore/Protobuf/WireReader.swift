@@ -6,20 +6,22 @@
 /// the byte offset in the source.
 ///
 /// The reader holds an unsafe pointer: use it only inside a scope that keeps the frame alive.
-public struct WireReader {
+@usableFromInline package struct WireReader {
     @usableFromInline let base: UnsafeRawPointer
     /// Next byte to read, as an offset from the frame start.
-    public var position: Int
+    @usableFromInline package var position: Int
     /// One past the last byte of the region.
-    public let end: Int
+    @usableFromInline package let end: Int
     /// Offset of the frame start in the source, added to error offsets.
-    public let sourceOffset: Int
+    @usableFromInline package let sourceOffset: Int
 
     /// A reader over `frame[start..<end]`.
     ///
     /// - Precondition: `0 <= start <= end <= frame.count`.
     @inlinable
-    public init(frame: UnsafeRawBufferPointer, start: Int = 0, end: Int? = nil, sourceOffset: Int = 0) {
+    @usableFromInline package init(
+        frame: UnsafeRawBufferPointer, start: Int = 0, end: Int? = nil, sourceOffset: Int = 0
+    ) {
         let end = end ?? frame.count
         precondition(start >= 0 && start <= end && end <= frame.count, "reader region outside frame")
         // A frame of no bytes may have no base address; any non-nil pointer works since nothing is read.
@@ -39,23 +41,23 @@ public struct WireReader {
 
     /// A reader over a sub-region returned by `readLengthDelimited`, sharing the frame.
     @inlinable
-    public func subReader(_ region: Range<Int>) -> WireReader {
+    @usableFromInline package func subReader(_ region: Range<Int>) -> WireReader {
         WireReader(base: base, start: region.lowerBound, end: region.upperBound, sourceOffset: sourceOffset)
     }
 
     /// Whether every byte of the region has been read.
-    @inlinable public var isAtEnd: Bool { position >= end }
+    @inlinable package var isAtEnd: Bool { position >= end }
 
     /// Bytes left in the region.
     /// The next field's tag and the offset it starts at, or nil at the end of the message.
     @inlinable @inline(__always)
-    public mutating func nextField() throws(DecodeError) -> (tag: FieldTag, start: Int)? {
+    @usableFromInline package mutating func nextField() throws(DecodeError) -> (tag: FieldTag, start: Int)? {
         guard position < end else { return nil }
         let start = position
         return (try readTag(), start)
     }
 
-    @inlinable public var remaining: Int { end &- position }
+    @inlinable package var remaining: Int { end &- position }
 
     /// The error for the current position.
     @inlinable
@@ -65,7 +67,7 @@ public struct WireReader {
 
     /// Reads a base-128 varint. The one-byte case is inline; longer ones go out of line.
     @inlinable
-    public mutating func readVarint() throws(DecodeError) -> UInt64 {
+    @usableFromInline package mutating func readVarint() throws(DecodeError) -> UInt64 {
         if position < end {
             // Safe: position < end <= frame.count.
             let byte = base.load(fromByteOffset: position, as: UInt8.self)
@@ -97,7 +99,7 @@ public struct WireReader {
 
     /// Reads a field tag, rejecting field number 0 and wire types 6 and 7.
     @inlinable
-    public mutating func readTag() throws(DecodeError) -> FieldTag {
+    @usableFromInline package mutating func readTag() throws(DecodeError) -> FieldTag {
         let start = position
         let raw = try readVarint()
         guard raw <= UInt64(UInt32.max) else { throw error(.varintTooLong, at: start) }
@@ -111,7 +113,7 @@ public struct WireReader {
 
     /// Reads a length prefix and returns the region it delimits, checked against the bytes left.
     @inlinable
-    public mutating func readLengthDelimited() throws(DecodeError) -> Range<Int> {
+    @usableFromInline package mutating func readLengthDelimited() throws(DecodeError) -> Range<Int> {
         let start = position
         let length = try readVarint()
         guard length <= UInt64(remaining) else {
@@ -126,7 +128,7 @@ public struct WireReader {
 
     /// Reads a little-endian 64-bit value.
     @inlinable
-    public mutating func readFixed64() throws(DecodeError) -> UInt64 {
+    @usableFromInline package mutating func readFixed64() throws(DecodeError) -> UInt64 {
         guard remaining >= 8 else { throw error(.truncatedFixed, at: position) }
         // Safe: 8 <= end - position.
         let value = base.loadUnaligned(fromByteOffset: position, as: UInt64.self)
@@ -136,7 +138,7 @@ public struct WireReader {
 
     /// Reads a little-endian 32-bit value.
     @inlinable
-    public mutating func readFixed32() throws(DecodeError) -> UInt32 {
+    @usableFromInline package mutating func readFixed32() throws(DecodeError) -> UInt32 {
         guard remaining >= 4 else { throw error(.truncatedFixed, at: position) }
         // Safe: 4 <= end - position.
         let value = base.loadUnaligned(fromByteOffset: position, as: UInt32.self)
@@ -146,14 +148,14 @@ public struct WireReader {
 
     /// The bytes of a region read earlier (valid while the frame is).
     @inlinable
-    public func bytes(_ region: Range<Int>) -> UnsafeRawBufferPointer {
+    @usableFromInline package func bytes(_ region: Range<Int>) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: base + region.lowerBound, count: region.count)
     }
 
     /// Skips the value of a field whose tag was just read, validating its framing. Groups are
     /// followed to their end tag, counting toward the nesting limit.
     @inlinable
-    public mutating func skipField(_ tag: FieldTag, depth: Int, maxDepth: Int) throws(DecodeError) {
+    @usableFromInline package mutating func skipField(_ tag: FieldTag, depth: Int, maxDepth: Int) throws(DecodeError) {
         switch tag.wireType {
         case .varint: _ = try readVarint()
         case .fixed64: _ = try readFixed64()

@@ -1,5 +1,5 @@
 /// Protobuf wire types (the low three bits of a tag).
-public enum WireType: UInt8, Sendable {
+@usableFromInline package enum WireType: UInt8, Sendable {
     case varint = 0
     case fixed64 = 1
     case lengthDelimited = 2
@@ -9,20 +9,20 @@ public enum WireType: UInt8, Sendable {
 }
 
 /// A decoded field tag.
-public struct FieldTag: Hashable, Sendable {
+@usableFromInline package struct FieldTag: Hashable, Sendable {
     /// The field number (1 ... 2^29 - 1).
-    public var number: UInt32
+    @usableFromInline package var number: UInt32
     /// The wire type.
-    public var wireType: WireType
+    @usableFromInline package var wireType: WireType
 
     /// Makes a tag.
     @inlinable
-    public init(number: UInt32, wireType: WireType) {
+    @usableFromInline package init(number: UInt32, wireType: WireType) {
         self.number = number
         self.wireType = wireType
     }
 
     /// The tag as it is written on the wire.
     @inlinable
-    public var encoded: UInt64 { UInt64(number) << 3 | UInt64(wireType.rawValue) }
+    @usableFromInline package var encoded: UInt64 { UInt64(number) << 3 | UInt64(wireType.rawValue) }
 }

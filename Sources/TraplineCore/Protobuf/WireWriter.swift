@@ -118,8 +118,7 @@ public final class WireWriter {
     }
 
     /// Prepends a tag.
-    @inlinable
-    public func writeTag(_ number: UInt32, _ wireType: WireType) {
+    @usableFromInline package func writeTag(_ number: UInt32, _ wireType: WireType) {
         writeVarint(UInt64(number) << 3 | UInt64(wireType.rawValue))
     }
 

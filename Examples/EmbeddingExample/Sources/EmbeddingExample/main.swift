@@ -1,5 +1,5 @@
 import Foundation
-import Trapline
+@_spi(Plumbing) import Trapline
 import TraplineCore
 import TraplineStages
 

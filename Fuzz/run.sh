@@ -59,7 +59,7 @@ case "$target" in
             seed_fixtures "" ! -name '*.md'
         fi
         # shellcheck disable=SC2086
-        swiftc -sanitize=fuzzer,address -parse-as-library -O -g \
+        swiftc -sanitize=fuzzer,address -parse-as-library -O -g -package-name Trapline \
             -module-name TraplineFuzz -I Sources/CZlib -lz $sources "$entry" -o "$work/trapline-fuzz"
         program="$work/trapline-fuzz"
         ;;

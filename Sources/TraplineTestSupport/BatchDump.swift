@@ -313,33 +313,77 @@ private struct DumpText {
     }
 }
 
-/// A forgiving walk over already-validated protobuf bytes (the decoder checked them).
+/// A forgiving walk over already-validated protobuf bytes (the decoder checked them). Written
+/// apart from Core's `WireReader` (package access, and the code under test), it stops at the
+/// first thing it cannot read.
 struct RawMessage {
     struct Value {
         var bytes = UnsafeRawBufferPointer(start: nil, count: 0)
         var number: UInt64 = 0
     }
 
-    var reader: WireReader
+    let bytes: UnsafeRawBufferPointer
+    var position = 0
 
-    init(_ bytes: UnsafeRawBufferPointer) { reader = WireReader(frame: bytes) }
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    private mutating func varint() -> UInt64? {
+        var result: UInt64 = 0
+        for shift in stride(from: 0, to: 70, by: 7) where position < bytes.count {
+            let byte = bytes[position]
+            position += 1
+            result |= UInt64(byte & 0x7F) << UInt64(shift)
+            if byte < 0x80 { return result }
+        }
+        return nil
+    }
+
+    private mutating func fixed(_ size: Int) -> UInt64? {
+        guard position + size <= bytes.count else { return nil }
+        var result: UInt64 = 0
+        for index in (0..<size).reversed() { result = result << 8 | UInt64(bytes[position + index]) }
+        position += size
+        return result
+    }
+
+    /// Skips to just past the end-group tag matching the start-group tag just read.
+    private mutating func skipGroup() -> Bool {
+        var depth = 1
+        while depth > 0, let tag = varint() {
+            switch tag & 7 {
+            case 0: guard varint() != nil else { return false }
+            case 1: guard fixed(8) != nil else { return false }
+            case 5: guard fixed(4) != nil else { return false }
+            case 2:
+                guard let length = varint(), position + Int(length) <= bytes.count else { return false }
+                position += Int(length)
+            case 3: depth += 1
+            case 4: depth -= 1
+            default: return false
+            }
+        }
+        return depth == 0
+    }
 
     mutating func next() -> (UInt32, Value)? {
-        while !reader.isAtEnd {
-            guard let tag = try? reader.readTag() else { return nil }
+        while position < bytes.count {
+            guard let tag = varint() else { return nil }
             var value = Value()
-            switch tag.wireType {
-            case .varint: value.number = (try? reader.readVarint()) ?? 0
-            case .fixed64: value.number = (try? reader.readFixed64()) ?? 0
-            case .fixed32: value.number = UInt64((try? reader.readFixed32()) ?? 0)
-            case .lengthDelimited:
-                guard let region = try? reader.readLengthDelimited() else { return nil }
-                value.bytes = reader.bytes(region)
-            case .startGroup, .endGroup:
-                guard (try? reader.skipField(tag, depth: 0, maxDepth: 100)) != nil else { return nil }
+            switch tag & 7 {
+            case 0: value.number = varint() ?? 0
+            case 1: value.number = fixed(8) ?? 0
+            case 5: value.number = fixed(4) ?? 0
+            case 2:
+                guard let length = varint(), position + Int(length) <= bytes.count else { return nil }
+                value.bytes = UnsafeRawBufferPointer(rebasing: bytes[position..<(position + Int(length))])
+                position += Int(length)
+            case 3:
+                // A group (only in unknown fields): skipped whole, as the decoder skips it.
+                guard skipGroup() else { return nil }
                 continue
+            default: return nil
             }
-            return (tag.number, value)
+            return (UInt32(tag >> 3), value)
         }
         return nil
     }

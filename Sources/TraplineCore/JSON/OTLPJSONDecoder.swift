@@ -288,12 +288,11 @@ public struct OTLPJSONDecoder: Sendable {
 
 /// What the JSON container walk needs from a batch beyond `OTLPContainerBatch`.
 protocol OTLPJSONBatch: OTLPContainerBatch {
-    /// The record object's keys (their indexes are what `decodeJSONMember` switches on).
-    static func recordKeys(_ keys: OTLPJSONKeys) -> JSONKeyTable
-    /// Reads the value of record member `member` (its index in `recordKeys`, nil for a key it
-    /// does not know) into `row` and the batch's tables; value problems go to `state.problem`.
-    mutating func decodeJSONMember(
-        _ member: Int?, _ fields: JSONFieldDecoder, _ state: inout JSONDecodeState, into row: inout Row, depth: Int
+    /// Reads the members of a record object (its `{` already read) into `row` and the batch's
+    /// tables; value problems go to `state.problem`. One call per record: the member loop stays
+    /// in the concrete type.
+    mutating func decodeJSONMembers(
+        _ fields: JSONFieldDecoder, _ state: inout JSONDecodeState, into row: inout Row, depth: Int
     ) throws(DecodeError)
 }
 
@@ -309,11 +308,7 @@ extension OTLPJSONBatch {
         try state.reader.beginObject()
         var row = Row()
         row.scopeIndex = scopeIndex
-        var first = true
-        while let key = try state.reader.nextMember(&first) {
-            let member = fields.lookup(key, in: Self.recordKeys(fields.keys), &state)
-            try decodeJSONMember(member, fields, &state, into: &row, depth: depth)
-        }
+        try decodeJSONMembers(fields, &state, into: &row, depth: depth)
         row.attributes = RowRange(start: start.attributes, end: attributes.count)
         finishRecordTables(of: &row, since: start)
         // No protobuf bytes to copy: the row is encoded from its columns.

@@ -1,37 +1,37 @@
 extension SpanBatch: OTLPJSONBatch {
-    static func recordKeys(_ keys: OTLPJSONKeys) -> JSONKeyTable { keys.span }
-
-    @inline(__always)  // one caller per batch type
-    mutating func decodeJSONMember(
-        _ member: Int?, _ fields: JSONFieldDecoder, _ state: inout JSONDecodeState, into row: inout SpanRow, depth: Int
+    mutating func decodeJSONMembers(
+        _ fields: JSONFieldDecoder, _ state: inout JSONDecodeState, into row: inout SpanRow, depth: Int
     ) throws(DecodeError) {
-        switch member {
-        case 0:
-            row.traceID = try fields.readTraceID(&state, field: "Span.traceId", mark: .traceID, in: &row.zeroIDs)
-        case 1: row.spanID = try fields.readSpanID(&state, field: "Span.spanId", mark: .spanID, in: &row.zeroIDs)
-        case 2:
-            row.parentSpanID = try fields.readSpanID(
-                &state, field: "Span.parentSpanId", mark: .parentSpanID, in: &row.zeroIDs)
-        case 3: row.name = try fields.readString(&state, arena: &storage.arena, field: "Span.name")
-        case 4: row.kind = try fields.readEnum(&state, names: OTLPEnumNames.spanKind, field: "Span.kind")
-        case 5: row.startTime = try fields.readUInt64(&state, field: "Span.startTimeUnixNano")
-        case 6: row.endTime = try fields.readUInt64(&state, field: "Span.endTimeUnixNano")
-        case 7: try fields.readAttributes(&state, arena: &storage.arena, depth: depth + 1, into: &attributes)
-        case 8: row.traceState = try fields.readString(&state, arena: &storage.arena, field: "Span.traceState")
-        case 9: row.flags = try fields.readUInt32(&state, field: "Span.flags")
-        case 10: try readStatus(fields, &state, depth: depth + 1, into: &row.status)
-        case 11:
-            try readArray(fields, &state, field: "Span.events") { batch, state throws(DecodeError) in
-                try batch.readEvent(fields, &state, depth: depth + 2)
+        var first = true
+        while let key = try state.reader.nextMember(&first) {
+            switch fields.lookup(key, in: fields.keys.span, &state) {
+            case 0:
+                row.traceID = try fields.readTraceID(&state, field: "Span.traceId", mark: .traceID, in: &row.zeroIDs)
+            case 1: row.spanID = try fields.readSpanID(&state, field: "Span.spanId", mark: .spanID, in: &row.zeroIDs)
+            case 2:
+                row.parentSpanID = try fields.readSpanID(
+                    &state, field: "Span.parentSpanId", mark: .parentSpanID, in: &row.zeroIDs)
+            case 3: row.name = try fields.readString(&state, arena: &storage.arena, field: "Span.name")
+            case 4: row.kind = try fields.readEnum(&state, names: OTLPEnumNames.spanKind, field: "Span.kind")
+            case 5: row.startTime = try fields.readUInt64(&state, field: "Span.startTimeUnixNano")
+            case 6: row.endTime = try fields.readUInt64(&state, field: "Span.endTimeUnixNano")
+            case 7: try fields.readAttributes(&state, arena: &storage.arena, depth: depth + 1, into: &attributes)
+            case 8: row.traceState = try fields.readString(&state, arena: &storage.arena, field: "Span.traceState")
+            case 9: row.flags = try fields.readUInt32(&state, field: "Span.flags")
+            case 10: try readStatus(fields, &state, depth: depth + 1, into: &row.status)
+            case 11:
+                try readArray(fields, &state, field: "Span.events") { batch, state throws(DecodeError) in
+                    try batch.readEvent(fields, &state, depth: depth + 2)
+                }
+            case 12:
+                try readArray(fields, &state, field: "Span.links") { batch, state throws(DecodeError) in
+                    try batch.readLink(fields, &state, depth: depth + 2)
+                }
+            case 13: row.dropped.attributes = try fields.readUInt32(&state, field: "Span.droppedAttributesCount")
+            case 14: row.dropped.events = try fields.readUInt32(&state, field: "Span.droppedEventsCount")
+            case 15: row.dropped.links = try fields.readUInt32(&state, field: "Span.droppedLinksCount")
+            default: try state.reader.skipValue(depth: depth, maxDepth: fields.maxDepth)
             }
-        case 12:
-            try readArray(fields, &state, field: "Span.links") { batch, state throws(DecodeError) in
-                try batch.readLink(fields, &state, depth: depth + 2)
-            }
-        case 13: row.dropped.attributes = try fields.readUInt32(&state, field: "Span.droppedAttributesCount")
-        case 14: row.dropped.events = try fields.readUInt32(&state, field: "Span.droppedEventsCount")
-        case 15: row.dropped.links = try fields.readUInt32(&state, field: "Span.droppedLinksCount")
-        default: try state.reader.skipValue(depth: depth, maxDepth: fields.maxDepth)
         }
     }
 

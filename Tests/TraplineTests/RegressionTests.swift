@@ -72,7 +72,7 @@ import TraplineTestSupport
                 String($0.split(separator: "/").last!)
             }
         }
-        #expect(names("text").count == 3)
+        #expect(names("text").count == 4)
         // Each of these has its own test: a new finding needs one too.
         #expect(
             names("differential") == [

@@ -348,7 +348,9 @@ public struct FrameReader {
             detected = FormatDetector.detect(
                 prefix, isComplete: window.isAtStreamEnd && prefix.count == available.count)
         }
-        if options.inputFormat != .auto, detected != .empty {
+        // Whitespace alone is no record of a JSON or protobuf input, but a line of spaces is a
+        // text record: asked for text, only input without a byte is empty.
+        if options.inputFormat != .auto, detected != .empty || (options.inputFormat == .text && prefix.count > 0) {
             detected = .format(options.inputFormat)
         }
         switch detected {

@@ -292,14 +292,9 @@ struct BatchForwarder {
         if let spanMetrics { batch.aggregate(by: spanMetrics, mask: mask, into: &outcome.spanMetrics) }
         if traps.blocksAny && (encodings.quarantineProto || encodings.quarantineJSON) {
             let start = Clock.nanoseconds()
-            if encodings.quarantineProto {
-                writer.reset()
-                batch.encode(by: encoder, keeping: quarantineMask, into: writer)
-                outcome.quarantineProto.append(contentsOf: writer.bytes)
-            }
-            if encodings.quarantineJSON {
-                batch.encode(by: jsonEncoder, keeping: quarantineMask, into: &outcome.quarantineJSON)
-            }
+            encode(
+                batch, keeping: quarantineMask, proto: encodings.quarantineProto, json: encodings.quarantineJSON,
+                into: &outcome.quarantineProto, &outcome.quarantineJSON)
             outcome.quarantineSignal = Batch.signal
             outcome.encodeNanoseconds += Clock.nanoseconds() &- start
         }
@@ -307,13 +302,21 @@ struct BatchForwarder {
         guard batch.count > 0 || batch.rejections.isEmpty, mask.keptCount > 0 || batch.count == 0 else { return }
         outcome.signal = Batch.signal
         let start = Clock.nanoseconds()
-        if encodings.proto {
+        encode(batch, keeping: mask, proto: encodings.proto, json: encodings.json, into: &outcome.proto, &outcome.json)
+        outcome.encodeNanoseconds += Clock.nanoseconds() &- start
+    }
+
+    /// Appends the rows `mask` keeps as a length-prefixed protobuf request and/or a JSON line.
+    private func encode<Batch: ForwardableBatch>(
+        _ batch: Batch, keeping mask: RowMask, proto: Bool, json: Bool, into protoOut: inout [UInt8],
+        _ jsonOut: inout [UInt8]
+    ) {
+        if proto {
             writer.reset()
             batch.encode(by: encoder, keeping: mask, into: writer)
-            outcome.proto.append(contentsOf: writer.bytes)
+            protoOut.append(contentsOf: writer.bytes)
         }
-        if encodings.json { batch.encode(by: jsonEncoder, keeping: mask, into: &outcome.json) }
-        outcome.encodeNanoseconds += Clock.nanoseconds() &- start
+        if json { batch.encode(by: jsonEncoder, keeping: mask, into: &jsonOut) }
     }
 
     /// Records of a signal no pipeline takes: no stage runs on them and nothing writes them, so

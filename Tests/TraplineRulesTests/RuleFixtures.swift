@@ -1,3 +1,4 @@
+import Testing
 import TraplineCore
 import TraplineRules
 import TraplineTestSupport
@@ -115,5 +116,25 @@ enum RuleFixtures {
         mask.reset(count: batch.count)
         let outcome = TransformProgram(groups: groups).apply(to: &batch, mask: mask)
         return (TelemetryFixture.view(batch, mask: mask), outcome)
+    }
+
+    /// The traces fixture after `statements` (one group), with no rule failures expected.
+    static func transformedSpans(
+        _ statements: [String], conditions: [String] = [], context: RuleContext? = nil
+    ) throws -> [RecordView] {
+        let group = try group(statements: statements, conditions: conditions, signal: .traces, context: context)
+        let (views, outcome) = transformSpans([group])
+        #expect(outcome.errors == 0, "\(String(describing: outcome.firstError))")
+        return views
+    }
+
+    /// The logs fixture after `statements` (one group), with `errors` rule failures expected.
+    static func transformedLogs(_ statements: [String], conditions: [String] = [], errors: Int = 0) throws
+        -> [RecordView]
+    {
+        let group = try group(statements: statements, conditions: conditions, signal: .logs)
+        let (views, outcome) = transformLogs([group])
+        #expect(outcome.errors == errors, "\(String(describing: outcome.firstError))")
+        return views
     }
 }

@@ -43,7 +43,8 @@ public final class Pipeline: Sendable {
     public init(yaml: String, extraStages: [any Stage] = [], environment: [String: String] = [:])
         throws(ConfigurationError)
     {
-        var loaded = ConfigLoader.load(yaml: yaml, file: "pipeline.yaml", environment: environment)
+        var loaded = ConfigLoader.load(
+            yaml: yaml, file: "pipeline.yaml", environment: environment, checkingStartup: false)
         guard loaded.diagnostics.isEmpty else { throw ConfigurationError(diagnostics: loaded.diagnostics.sorted) }
         loaded.stages = StageChain(loaded.stages.stages + extraStages)
         chain = loaded.stages

@@ -62,10 +62,7 @@ struct RunCommand: ParsableCommand {
             try runSidecar(loaded, outputs, watchers)
             return
         }
-        if !outputs.problems.isEmpty {
-            FileHandleOutput.standardError(outputs.problems.map { "trapline: \($0)\n" }.joined())
-            throw ExitCode(78)
-        }
+        // How receivers and exporters combine was checked by the loader, as `validate` checks it.
         let (inputs, unmatched) = loaded.config.receiverInputs()
         for pattern in unmatched { FileHandleOutput.standardError("trapline: no file matches '\(pattern)'\n") }
         guard !inputs.isEmpty else {
@@ -96,12 +93,6 @@ struct RunCommand: ParsableCommand {
     private func runSidecar(
         _ loaded: ConfigLoader.Result, _ outputs: PipelineConfig.Outputs, _ watchers: [KubernetesPodWatcher]
     ) throws {
-        let (inputs, _) = loaded.config.receiverInputs()
-        guard inputs.isEmpty else {
-            FileHandleOutput.standardError(
-                "trapline: an otlp receiver cannot run beside file or stdin receivers in this version\n")
-            throw ExitCode(78)
-        }
         StopSignals.install()
         let sidecar: Sidecar
         let ports: [String: Int]

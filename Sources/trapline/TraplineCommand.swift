@@ -8,6 +8,20 @@ struct TraplineCommand: ParsableCommand {
         commandName: "trapline",
         abstract: "Process OpenTelemetry spans, logs and build logs: catch known failure patterns (traps).",
         version: "trapline \(TraplineVersion.current)",
-        subcommands: [ReplayCommand.self, RunCommand.self, ValidateCommand.self, GateCommand.self]
+        subcommands: [
+            ReplayCommand.self, RunCommand.self, ValidateCommand.self, GateCommand.self, ComponentsCommand.self,
+        ]
     )
+}
+
+/// `trapline components`: the receivers, processors, exporters and connectors a pipeline file
+/// may use, from the same table the loader reads.
+struct ComponentsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "components",
+        abstract: "List the component types a pipeline file may use, by section.",
+        discussion: ComponentRegistry.listing
+    )
+
+    func run() throws { print(ComponentRegistry.listing, terminator: "") }
 }

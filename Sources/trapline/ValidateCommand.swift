@@ -12,7 +12,11 @@ struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
         abstract: "Check a pipeline file: every problem with its file:line:column; exit 78 when any.",
-        discussion: "Without --config, checks the built-in default pipeline."
+        discussion: """
+            Without --config, checks the built-in default pipeline. The checks are startup's own: a file \
+            that validates starts. Component types (`trapline components` says what each does):
+
+            """ + ComponentRegistry.summary
     )
 
     @Option(name: .long, help: "The pipeline file (Collector-style YAML).")

@@ -116,6 +116,44 @@ import TraplineTestSupport
         ])
         #expect(valid.status == 0)
     }
+
+    /// `validate` is what startup checks: a stdin pipeline with an `otlphttp` exporter is refused
+    /// by both, with the same line (it used to validate and then fail to start).
+    @Test func validateRefusesWhatRunRefuses() throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        let config = directory + "/forward.yaml"
+        try """
+        receivers:
+          stdin:
+        exporters:
+          otlphttp:
+            endpoint: http://127.0.0.1:1
+        service:
+          pipelines:
+            logs:
+              receivers: [stdin]
+              exporters: [otlphttp]
+
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let expected =
+            "\(config):4:3: error: exporters.otlphttp: exporter 'otlphttp' forwards to the next hop, which needs sidecar mode (an otlp receiver) in this version"
+        for arguments in [["validate", "--config", config], ["run", "--config", config]] {
+            let run = try ProcessRunner.trapline(arguments, input: Data("a line\n".utf8))
+            #expect(run.status == 78, "\(arguments)")
+            #expect(run.standardError.contains(expected), "\(arguments): \(run.standardError)")
+            #expect(run.standardOutput.isEmpty)
+        }
+    }
+
+    /// `trapline components` prints the table the loader reads.
+    @Test func componentsListsEverySection() throws {
+        let run = try ProcessRunner.trapline(["components"])
+        #expect(run.status == 0)
+        let text = String(decoding: run.standardOutput, as: UTF8.self)
+        for line in ["receivers:", "processors:", "exporters:", "connectors:", "  filter ", "  otlphttp, otlp_http "] {
+            #expect(text.contains(line), "\(line)")
+        }
+    }
 }
 
 @Suite(.tags(.slow)) struct RunCommandTests {

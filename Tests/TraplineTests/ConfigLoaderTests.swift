@@ -86,6 +86,7 @@ import TraplineTestSupport
                 "4:3 receivers.kafka",  // unsupported type
                 "9:5 exporters.file/out.format",  // invalid value
                 "10:3 exporters.prometheus",  // both endpoint and path
+                "10:3 exporters.prometheus",  // and an endpoint without an otlp receiver does not start
                 "17:19 service.pipelines.traces.exporters",  // undefined reference
                 "19:19 service.pipelines.metrics.receivers",  // a metrics pipeline receives from connectors
                 "20:19 service.pipelines.metrics.exporters",  // and exports to prometheus
@@ -93,10 +94,10 @@ import TraplineTestSupport
         #expect(found[1].hint == "did you mean 'include'?")
         #expect(
             found[2].message.contains("kafka") && found[2].hint?.contains("file, otlp, otlpjsonfile, stdin") == true)
-        #expect(found[5].hint == "did you mean 'file/out'?")
+        #expect(found[6].hint == "did you mean 'file/out'?")
         #expect(found[0].description.hasPrefix("bad.yaml:2:3: error: receivers.file/in: "))
-        #expect(found[6].message == "connector 'file/in' is not defined")
-        #expect(found[7].message == "exporter 'file/out' cannot take metrics")
+        #expect(found[7].message == "connector 'file/in' is not defined")
+        #expect(found[8].message == "exporter 'file/out' cannot take metrics")
     }
 
     @Test func duplicateIdsAreReported() {

@@ -11,26 +11,27 @@ extension ConfigDecoder {
         var serviceEntry: Entry?
         for entry in top {
             switch entry.key {
-            case "receivers":
+            case "receivers", "processors", "exporters", "connectors":
+                let kind = ComponentKind.allCases.first { $0.section == entry.key }!
                 for component in components(entry) {
-                    if let receiver = decodeReceiver(component) { config.receivers.append((component.id, receiver)) }
-                }
-            case "exporters":
-                for component in components(entry) {
-                    if let exporter = decodeExporter(component) { config.exporters.append((component.id, exporter)) }
-                }
-            case "processors":
-                for component in components(entry) {
-                    declaredProcessorIDs.append(component.id)
-                    config.processorLocations[component.id] = component.location
-                    if let processor = decodeProcessor(component) {
-                        config.processors.append((component.id, processor))
+                    switch kind {
+                    case .processor:
+                        declaredProcessorIDs.append(component.id)
+                        config.processorLocations[component.id] = component.location
+                    case .receiver: config.receiverLocations[component.id] = component.location
+                    case .exporter: config.exporterLocations[component.id] = component.location
+                    case .connector: break
                     }
-                }
-            case "connectors":
-                for component in components(entry) {
-                    if let connector = decodeConnector(component) {
-                        config.connectors.append((component.id, connector))
+                    guard let type = ComponentRegistry.component(kind, type: component.id.type) else {
+                        unsupportedType(kind, component)
+                        continue
+                    }
+                    switch type.decodeComponent(component, &self) {
+                    case .receiver(let receiver)?: config.receivers.append((component.id, receiver))
+                    case .processor(let processor)?: config.processors.append((component.id, processor))
+                    case .exporter(let exporter)?: config.exporters.append((component.id, exporter))
+                    case .connector(let connector)?: config.connectors.append((component.id, connector))
+                    case nil: break
                     }
                 }
             case "extensions":
@@ -71,90 +72,13 @@ extension ConfigDecoder {
         }
     }
 
-    mutating func unsupportedType(_ kind: String, _ component: Component, supported: [String]) {
+    mutating func unsupportedType(_ kind: ComponentKind, _ component: Component) {
+        let supported = ComponentRegistry.typeNames(kind)
         let hint =
             NearestName.suggestion(for: component.id.type, among: supported).map { "did you mean '\($0)'? " } ?? ""
         diagnostics.error(
-            "\(kind) type '\(component.id.type)' is not supported", at: component.location,
+            "\(kind.rawValue) type '\(component.id.type)' is not supported", at: component.location,
             hint: hint + "supported: \(supported.joined(separator: ", "))")
-    }
-
-    mutating func decodeReceiver(_ component: Component) -> ReceiverConfig? {
-        switch component.id.type {
-        case "stdin":
-            guard let settings = entries(component.node, at: component.location) else { return nil }
-            rejectUnknownKeys(settings, known: [])
-            return .stdin
-        case "file", "otlpjsonfile":
-            guard let settings = entries(component.node, at: component.location) else { return nil }
-            rejectUnknownKeys(settings, known: ["include", "exclude", "input_format"])
-            var file = FileReceiverConfig()
-            for setting in settings {
-                switch setting.key {
-                case "include": file.include = strings(setting.node, at: setting.location).map(\.0)
-                case "exclude": file.exclude = strings(setting.node, at: setting.location).map(\.0)
-                case "input_format":
-                    file.inputFormat = choice(setting.node, at: setting.location, as: InputFormat.self) ?? .auto
-                default: break
-                }
-            }
-            if file.include.isEmpty {
-                diagnostics.error(
-                    "'include' is required", at: component.location, hint: "list the files or globs to read")
-            }
-            return .file(file)
-        case "otlp": return decodeOTLPReceiver(component).map { .otlp($0) }
-        default:
-            unsupportedType("receiver", component, supported: ReceiverConfig.supportedTypes)
-            return nil
-        }
-    }
-
-    mutating func decodeExporter(_ component: Component) -> ExporterConfig? {
-        guard let settings = entries(component.node, at: component.location) else { return nil }
-        switch component.id.type {
-        case "file":
-            rejectUnknownKeys(settings, known: ["path", "format", "compression"])
-            var file = FileExporterConfig()
-            for setting in settings {
-                switch setting.key {
-                case "path": file.path = string(setting.node, at: setting.location) ?? ""
-                case "format": file.format = choice(setting.node, at: setting.location, as: ExportFormat.self) ?? .json
-                case "compression":
-                    file.compression = choice(setting.node, at: setting.location, as: ExportCompression.self) ?? .none
-                default: break
-                }
-            }
-            if file.path.isEmpty { diagnostics.error("'path' is required", at: component.location) }
-            return .file(file)
-        case "stdout":
-            rejectUnknownKeys(settings, known: ["format"])
-            var format = ExportFormat.json
-            for setting in settings where setting.key == "format" {
-                format = choice(setting.node, at: setting.location, as: ExportFormat.self) ?? .json
-            }
-            return .stdout(format)
-        case "prometheus":
-            rejectUnknownKeys(settings, known: ["endpoint", "path"])
-            var prometheus = PrometheusExporterConfig()
-            for setting in settings {
-                switch setting.key {
-                case "endpoint": prometheus.endpoint = string(setting.node, at: setting.location)
-                case "path": prometheus.path = string(setting.node, at: setting.location)
-                default: break
-                }
-            }
-            if (prometheus.endpoint == nil) == (prometheus.path == nil) {
-                diagnostics.error(
-                    "give exactly one of 'endpoint' (serve /metrics) and 'path' (write a textfile)",
-                    at: component.location)
-            }
-            return .prometheus(prometheus)
-        case "otlphttp", "otlp_http": return decodeOTLPHTTPExporter(component, settings).map { .otlpHTTP($0) }
-        default:
-            unsupportedType("exporter", component, supported: ExporterConfig.supportedTypes)
-            return nil
-        }
     }
 
     mutating func decodeService(_ service: Entry, config: inout PipelineConfig) -> [PipelineDefinition] {

@@ -1,5 +1,6 @@
 import Foundation
 import TraplineCore
+import TraplineRules
 public import TraplineStages
 import Yams
 
@@ -41,8 +42,11 @@ public enum ConfigLoader {
         return load(yaml: text, file: path, environment: environment)
     }
 
-    /// Loads YAML text; `file` names it in diagnostics.
-    public static func load(yaml: String, file: String, environment: [String: String] = [:]) -> Result {
+    /// Loads YAML text; `file` names it in diagnostics. `checkingStartup: false` leaves out the
+    /// checks of how receivers and exporters combine, for an embedder that runs neither.
+    public static func load(
+        yaml: String, file: String, environment: [String: String] = [:], checkingStartup: Bool = true
+    ) -> Result {
         var decoder = ConfigDecoder(file: file, environment: environment)
         var root: ConfigNode
         var text = yaml
@@ -87,6 +91,7 @@ public enum ConfigLoader {
         }
         DuplicateKeys.remove(from: &root)
         let config = decoder.decodePipelineConfig(root)
+        if checkingStartup { config.checkStartup(diagnostics: &decoder.diagnostics) }
         var kubernetesSources: [KubernetesSourceRequest] = []
         let stages = config.stageChain(diagnostics: &decoder.diagnostics, kubernetesSources: &kubernetesSources)
         return Result(
@@ -274,6 +279,15 @@ struct ConfigDecoder {
             diagnostics.error("expected a list of strings, found a mapping", at: location)
             return []
         }
+    }
+
+    /// A Go duration (`5s`, `300ms`) as seconds.
+    mutating func seconds(_ setting: Entry) -> Double? {
+        guard let text = setting.node.scalar, let nanoseconds = DurationText.parse(text), nanoseconds >= 0 else {
+            diagnostics.error("expected a duration like 5s or 300ms", at: setting.location)
+            return nil
+        }
+        return Double(nanoseconds) / 1e9
     }
 
     mutating func choice<T: RawRepresentable & CaseIterable>(

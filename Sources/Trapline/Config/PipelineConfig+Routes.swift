@@ -68,7 +68,9 @@ extension PipelineConfig {
         }
         for pipeline in pipelines {
             for id in pipeline.processors {
-                guard case .traps(let traps)? = processor(id), let quarantine = traps.quarantine else { continue }
+                guard let quarantine = processor(id)?.settings(as: TrapsProcessorConfig.self)?.quarantine else {
+                    continue
+                }
                 let name = quarantine.description
                 if let index = outputs.routes.firstIndex(where: { $0.name == name && $0.isQuarantine }) {
                     outputs.routes[index].signals.insert(pipeline.signal)

@@ -1,72 +1,66 @@
-import TraplineCore
-import TraplineRules
+public import TraplineCore
 
-extension ConfigDecoder {
-    /// `otlp` with `protocols.http` (gRPC is refused with a hint).
-    mutating func decodeOTLPReceiver(_ component: Component) -> OTLPReceiverConfig? {
-        guard let settings = entries(component.node, at: component.location) else { return nil }
-        rejectUnknownKeys(settings, known: ["protocols"])
-        var otlp = OTLPReceiverConfig()
-        var sawHTTP = false
-        for setting in settings where setting.key == "protocols" {
-            guard let protocols = entries(setting.node, at: setting.location) else { continue }
-            rejectUnknownKeys(protocols, known: ["http", "grpc"])
-            for entry in protocols {
-                if entry.key == "grpc" {
-                    diagnostics.error(
-                        "OTLP over gRPC is not supported", at: entry.location, hint: "use protocols.http (port 4318)")
-                    continue
-                }
-                sawHTTP = true
-                guard let keys = entries(entry.node, at: entry.location) else { continue }
-                rejectUnknownKeys(
-                    keys,
-                    known: [
-                        "endpoint", "max_request_body_size", "read_timeout", "idle_timeout", "traces_url_path",
-                        "logs_url_path", "include_metadata",
-                    ])
-                for key in keys {
-                    switch key.key {
-                    case "endpoint":
-                        guard let text = string(key.node, at: key.location) else { continue }
-                        if HostPort(text) == nil {
-                            diagnostics.error(
-                                "'\(text)' is not host:port", at: key.location, hint: "e.g. 127.0.0.1:4318")
-                        }
-                        otlp.endpoint = text
-                    case "max_request_body_size":
-                        guard let text = key.node.scalar, let size = Int(text), size > 0 else {
-                            diagnostics.error("expected a positive number of bytes", at: key.location)
-                            continue
-                        }
-                        otlp.maxRequestBodySize = size
-                    case "read_timeout", "idle_timeout":
-                        guard let seconds = seconds(key) else { continue }
-                        if key.key == "read_timeout" {
-                            otlp.readTimeoutSeconds = seconds
-                        } else {
-                            otlp.idleTimeoutSeconds = seconds
-                        }
-                    case "traces_url_path", "logs_url_path", "include_metadata":
-                        diagnostics.error(
-                            "'\(key.key)' is not supported", at: key.location,
-                            hint: "the receiver serves /v1/traces and /v1/logs")
-                    default: break
-                    }
-                }
-            }
+/// The `otlphttp` exporter: OTLP/HTTP protobuf to the next hop.
+@_spi(Plumbing) public struct OTLPHTTPExporterConfig: Hashable, Sendable {
+    /// Base URL; `/v1/traces` and `/v1/logs` are appended.
+    public var endpoint = ""
+    /// Full URL for traces (overrides `endpoint`).
+    public var tracesEndpoint: String?
+    /// Full URL for logs (overrides `endpoint`).
+    public var logsEndpoint: String?
+    /// `gzip` (default, as the Collector's) or `none`.
+    public var compression = ExportCompression.gzip
+    /// Seconds one attempt may take; default 5.
+    public var timeoutSeconds = 5.0
+    /// `retry_on_failure`.
+    public var retryEnabled = true
+    public var initialIntervalSeconds = 5.0
+    public var maxIntervalSeconds = 30.0
+    /// Give up on a request after this long (0: never); default 300 s, as the Collector's.
+    public var maxElapsedSeconds = 300.0
+    /// `sending_queue.queue_size`: requests waiting to be sent; default 1000. When it is full
+    /// the receiver answers 503 instead of taking more.
+    public var queueSize = 1000
+    /// `sending_queue.num_consumers`: requests sent at once; default 10.
+    public var consumers = 10
+    /// Extra request headers.
+    public var headers: [String: String] = [:]
+
+    public init() {}
+
+    /// The URL for a signal.
+    public func url(for signal: Signal) -> String {
+        switch signal {
+        case .traces: tracesEndpoint ?? Self.join(endpoint, "v1/traces")
+        case .logs: logsEndpoint ?? Self.join(endpoint, "v1/logs")
         }
-        if !sawHTTP {
-            diagnostics.error(
-                "the otlp receiver needs protocols.http", at: component.location,
-                hint: "protocols: {http: {endpoint: 127.0.0.1:4318}}")
-        }
-        return otlp
     }
 
+    private static func join(_ base: String, _ path: String) -> String {
+        base.hasSuffix("/") ? base + path : base + "/" + path
+    }
+}
+
+extension OTLPHTTPExporterConfig: ConfigComponent {
+    static let kind = ComponentKind.exporter
+    static let type = "otlphttp"
+    static let aliases = ["otlp_http"]
+    static let summary = "forwards OTLP/HTTP protobuf to the next hop, queued and retried (sidecar mode)"
+
+    static func decodeComponent(_ component: ConfigDecoder.Component, _ decoder: inout ConfigDecoder)
+        -> DecodedComponent?
+    {
+        guard let settings = decoder.entries(component.node, at: component.location) else { return nil }
+        return decoder.decodeOTLPHTTPExporter(component, settings).map { .exporter(.otlpHTTP($0)) }
+    }
+}
+
+extension ConfigDecoder {
     /// `otlphttp`: `endpoint` (or `traces_endpoint`/`logs_endpoint`), `compression`, `timeout`,
     /// `headers`, `retry_on_failure`, `sending_queue`.
-    mutating func decodeOTLPHTTPExporter(_ component: Component, _ settings: [Entry]) -> OTLPHTTPExporterConfig? {
+    fileprivate mutating func decodeOTLPHTTPExporter(_ component: Component, _ settings: [Entry])
+        -> OTLPHTTPExporterConfig?
+    {
         rejectUnknownKeys(
             settings,
             known: [
@@ -131,39 +125,12 @@ extension ConfigDecoder {
         return config
     }
 
-    private mutating func url(_ setting: Entry) -> String? {
+    fileprivate mutating func url(_ setting: Entry) -> String? {
         guard let text = string(setting.node, at: setting.location) else { return nil }
         guard text.hasPrefix("http://") || text.hasPrefix("https://") else {
             diagnostics.error("'\(text)' is not an http(s) URL", at: setting.location)
             return nil
         }
         return text
-    }
-
-    /// A Go duration (`5s`, `300ms`) as seconds.
-    private mutating func seconds(_ setting: Entry) -> Double? {
-        guard let text = setting.node.scalar, let nanoseconds = DurationText.parse(text), nanoseconds >= 0 else {
-            diagnostics.error("expected a duration like 5s or 300ms", at: setting.location)
-            return nil
-        }
-        return Double(nanoseconds) / 1e9
-    }
-}
-
-/// `host:port` as the Collector writes endpoints (`localhost:4318`, `0.0.0.0:4318`, `:4318`).
-public struct HostPort: Hashable, Sendable {
-    public var host: String
-    public var port: Int
-
-    public init?(_ text: String) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-            (0...65535).contains(port)
-        else { return nil }
-        var host = String(text[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        if host.isEmpty { host = "0.0.0.0" }
-        if host == "localhost" { host = "127.0.0.1" }
-        self.host = host
-        self.port = port
     }
 }

@@ -1,60 +1,7 @@
 import TraplineRules
 
 extension ConfigDecoder {
-    mutating func decodeProcessor(_ component: Component) -> ProcessorConfig? {
-        switch component.id.type {
-        case "filter": return decodeFilter(component).map { .filter($0) }
-        case "transform": return decodeTransform(component).map { .transform($0) }
-        case "k8sattributes", "k8s_attributes": return decodeK8sAttributes(component).map { .k8sAttributes($0) }
-        case "traps": return decodeTraps(component).map { .traps($0) }
-        default:
-            unsupportedType("processor", component, supported: ProcessorConfig.supportedTypes)
-            return nil
-        }
-    }
-
-    private mutating func decodeFilter(_ component: Component) -> FilterProcessorConfig? {
-        guard let settings = entries(component.node, at: component.location) else { return nil }
-        let signalKeys = ["metrics", "metric_conditions", "profiles", "profile_conditions"]
-        rejectUnknownKeys(
-            settings, known: ["error_mode", "traces", "logs", "trace_conditions", "log_conditions"] + signalKeys)
-        var filter = FilterProcessorConfig()
-        for setting in settings {
-            switch setting.key {
-            case "error_mode":
-                filter.errorMode = choice(setting.node, at: setting.location, as: RuleErrorMode.self) ?? .ignore
-            case "trace_conditions": filter.traces += ruleGroups(setting, kind: .conditions)
-            case "log_conditions": filter.logs += ruleGroups(setting, kind: .conditions)
-            case "traces":
-                filter.traces += legacyContexts(
-                    setting, contexts: ["span": .span, "spanevent": .spanevent, "resource": .resource])
-            case "logs":
-                filter.logs += legacyContexts(setting, contexts: ["log_record": .log, "resource": .resource])
-            default: unsupportedSignal(setting)
-            }
-        }
-        return filter
-    }
-
-    private mutating func decodeTransform(_ component: Component) -> TransformProcessorConfig? {
-        guard let settings = entries(component.node, at: component.location) else { return nil }
-        rejectUnknownKeys(
-            settings,
-            known: ["error_mode", "trace_statements", "log_statements", "metric_statements", "profile_statements"])
-        var transform = TransformProcessorConfig()
-        for setting in settings {
-            switch setting.key {
-            case "error_mode":
-                transform.errorMode = choice(setting.node, at: setting.location, as: RuleErrorMode.self) ?? .ignore
-            case "trace_statements": transform.traces += ruleGroups(setting, kind: .statements)
-            case "log_statements": transform.logs += ruleGroups(setting, kind: .statements)
-            default: unsupportedSignal(setting)
-            }
-        }
-        return transform
-    }
-
-    private mutating func unsupportedSignal(_ setting: Entry) {
+    mutating func unsupportedSignal(_ setting: Entry) {
         diagnostics.error(
             "'\(setting.key)' is not supported", at: setting.location,
             hint: "Trapline processes traces and logs; remove the metrics or profiles rules")
@@ -65,7 +12,7 @@ extension ConfigDecoder {
     /// A `*_conditions` or `*_statements` list: strings (the basic form, each its own group so
     /// its context is inferred alone) or mappings (the advanced form: `context`, `error_mode`,
     /// `conditions`, `statements`).
-    private mutating func ruleGroups(_ setting: Entry, kind: RuleListKind) -> [RuleGroupConfig] {
+    mutating func ruleGroups(_ setting: Entry, kind: RuleListKind) -> [RuleGroupConfig] {
         guard case .sequence(let items) = setting.node.value else {
             if case .null = setting.node.value { return [] }
             diagnostics.error("expected a list, found \(setting.node.kindName)", at: setting.location)
@@ -145,19 +92,34 @@ extension ConfigDecoder {
         }
         return texts
     }
+}
 
-    /// The older `traces: {span: […], spanevent: […]}` form: one context per key, paths
-    /// without a context prefix allowed.
-    private mutating func legacyContexts(_ setting: Entry, contexts: [String: RuleContext]) -> [RuleGroupConfig] {
-        guard let keys = entries(setting.node, at: setting.location) else { return [] }
-        rejectUnknownKeys(keys, known: contexts.keys.sorted())
-        var groups: [RuleGroupConfig] = []
-        for key in keys {
-            guard let context = contexts[key.key] else { continue }
-            var group = RuleGroupConfig(context: context)
-            group.conditions = ruleTexts(key)
-            groups.append(group)
+extension [RuleGroupConfig] {
+    /// Compiles the groups for one signal, reporting each rule that does not compile at its file
+    /// line and column (the column of the mistake inside the rule, when the rule is on one line);
+    /// nil when there are none (the stage passes the signal through).
+    func compiled(
+        for signal: RuleSignal, errorMode: RuleErrorMode, diagnostics: inout ConfigDiagnostics
+    ) -> [RuleGroup]? {
+        guard !isEmpty else { return nil }
+        var compiled: [RuleGroup] = []
+        for group in self {
+            let result = RuleGroup.compile(
+                statements: group.statements.map(\.text), conditions: group.conditions.map(\.text), signal: signal,
+                context: group.context, errorMode: group.errorMode ?? errorMode)
+            switch result {
+            case .success(let rules): compiled.append(rules)
+            case .failure(let issues):
+                for issue in issues.all {
+                    let texts = issue.isStatement ? group.statements : group.conditions
+                    guard issue.index < texts.count else { continue }
+                    let rule = texts[issue.index]
+                    diagnostics.error(
+                        "\(issue.error.message) (column \(issue.error.column) of the \(issue.isStatement ? "statement" : "condition"))",
+                        at: rule.location(ofColumn: issue.error.column))
+                }
+            }
         }
-        return groups
+        return compiled
     }
 }

@@ -2,19 +2,25 @@ import TraplineCore
 import TraplineRules
 import TraplineStages
 
-extension ConfigDecoder {
-    mutating func decodeConnector(_ component: Component) -> ConnectorConfig? {
-        guard component.id.type == "spanmetrics" else {
-            unsupportedType("connector", component, supported: ConnectorConfig.supportedTypes)
-            return nil
-        }
-        return decodeSpanMetrics(component).map { .spanMetrics($0) }
-    }
+/// The `spanmetrics` connector: calls and duration series from the spans a traces pipeline
+/// exports, for a `metrics` pipeline's `prometheus` exporter.
+enum SpanMetricsConnector: ConfigComponent {
+    static let kind = ComponentKind.connector
+    static let type = "spanmetrics"
+    static let summary = "calls and duration series from a traces pipeline's spans, for a metrics pipeline"
 
+    static func decodeComponent(_ component: ConfigDecoder.Component, _ decoder: inout ConfigDecoder)
+        -> DecodedComponent?
+    {
+        decoder.decodeSpanMetrics(component).map { .connector(.spanMetrics($0)) }
+    }
+}
+
+extension ConfigDecoder {
     /// `spanmetrics` with the Collector's schema. Settings about flushing and caches apply to
     /// a long-running Collector's OTLP metrics; Trapline accepts them and writes cumulative series
     /// to the `prometheus` exporter when the run ends.
-    private mutating func decodeSpanMetrics(_ component: Component) -> SpanMetricsConfig? {
+    fileprivate mutating func decodeSpanMetrics(_ component: Component) -> SpanMetricsConfig? {
         guard let settings = entries(component.node, at: component.location) else { return nil }
         let accepted = [
             "dimensions_cache_size", "resource_metrics_cache_size", "metrics_flush_interval", "metrics_expiration",

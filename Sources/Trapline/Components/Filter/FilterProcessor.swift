@@ -1,0 +1,77 @@
+import TraplineCore
+public import TraplineRules
+import TraplineStages
+
+/// The `filter` processor: drop what any condition matches.
+public struct FilterProcessorConfig: Hashable, Sendable {
+    /// What a rule failure does; default `ignore`, as in the Collector.
+    public var errorMode = RuleErrorMode.ignore
+    /// Condition groups for spans and span events (`trace_conditions`, or the older
+    /// `traces.span` / `traces.spanevent` / `traces.resource`).
+    public var traces: [RuleGroupConfig] = []
+    /// Condition groups for log records (`log_conditions`, or `logs.log_record` / `logs.resource`).
+    public var logs: [RuleGroupConfig] = []
+
+    /// Makes the defaults.
+    public init() {}
+}
+
+extension FilterProcessorConfig: ProcessorComponent {
+    static let type = "filter"
+    static let summary = "drops spans, span events and log records an OTTL condition matches"
+
+    static func decode(_ component: ConfigDecoder.Component, _ decoder: inout ConfigDecoder) -> Self? {
+        decoder.decodeFilter(component)
+    }
+
+    func build(_ context: inout StageBuildContext, diagnostics: inout ConfigDiagnostics) -> (any Stage)? {
+        let traces =
+            context.signals.contains(.traces)
+            ? self.traces.compiled(for: .traces, errorMode: errorMode, diagnostics: &diagnostics) : nil
+        let logs =
+            context.signals.contains(.logs)
+            ? self.logs.compiled(for: .logs, errorMode: errorMode, diagnostics: &diagnostics) : nil
+        return FilterStage(
+            id: context.id.description, traces: traces.map(FilterProgram.init), logs: logs.map(FilterProgram.init))
+    }
+}
+
+extension ConfigDecoder {
+    fileprivate mutating func decodeFilter(_ component: Component) -> FilterProcessorConfig? {
+        guard let settings = entries(component.node, at: component.location) else { return nil }
+        let signalKeys = ["metrics", "metric_conditions", "profiles", "profile_conditions"]
+        rejectUnknownKeys(
+            settings, known: ["error_mode", "traces", "logs", "trace_conditions", "log_conditions"] + signalKeys)
+        var filter = FilterProcessorConfig()
+        for setting in settings {
+            switch setting.key {
+            case "error_mode":
+                filter.errorMode = choice(setting.node, at: setting.location, as: RuleErrorMode.self) ?? .ignore
+            case "trace_conditions": filter.traces += ruleGroups(setting, kind: .conditions)
+            case "log_conditions": filter.logs += ruleGroups(setting, kind: .conditions)
+            case "traces":
+                filter.traces += legacyContexts(
+                    setting, contexts: ["span": .span, "spanevent": .spanevent, "resource": .resource])
+            case "logs":
+                filter.logs += legacyContexts(setting, contexts: ["log_record": .log, "resource": .resource])
+            default: unsupportedSignal(setting)
+            }
+        }
+        return filter
+    }
+
+    /// The older `traces: {span: […], spanevent: […]}` form: one context per key, paths
+    /// without a context prefix allowed.
+    fileprivate mutating func legacyContexts(_ setting: Entry, contexts: [String: RuleContext]) -> [RuleGroupConfig] {
+        guard let keys = entries(setting.node, at: setting.location) else { return [] }
+        rejectUnknownKeys(keys, known: contexts.keys.sorted())
+        var groups: [RuleGroupConfig] = []
+        for key in keys {
+            guard let context = contexts[key.key] else { continue }
+            var group = RuleGroupConfig(context: context)
+            group.conditions = ruleTexts(key)
+            groups.append(group)
+        }
+        return groups
+    }
+}

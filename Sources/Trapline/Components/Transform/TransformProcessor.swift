@@ -1,0 +1,57 @@
+import TraplineCore
+public import TraplineRules
+import TraplineStages
+
+/// The `transform` processor: run statements that change telemetry.
+public struct TransformProcessorConfig: Hashable, Sendable {
+    /// What a rule failure does; default `ignore`, as in the Collector.
+    public var errorMode = RuleErrorMode.ignore
+    /// Statement groups for traces (`trace_statements`).
+    public var traces: [RuleGroupConfig] = []
+    /// Statement groups for logs (`log_statements`).
+    public var logs: [RuleGroupConfig] = []
+
+    /// Makes the defaults.
+    public init() {}
+}
+
+extension TransformProcessorConfig: ProcessorComponent {
+    static let type = "transform"
+    static let summary = "changes spans, span events and log records with OTTL statements"
+
+    static func decode(_ component: ConfigDecoder.Component, _ decoder: inout ConfigDecoder) -> Self? {
+        decoder.decodeTransform(component)
+    }
+
+    func build(_ context: inout StageBuildContext, diagnostics: inout ConfigDiagnostics) -> (any Stage)? {
+        let traces =
+            context.signals.contains(.traces)
+            ? self.traces.compiled(for: .traces, errorMode: errorMode, diagnostics: &diagnostics) : nil
+        let logs =
+            context.signals.contains(.logs)
+            ? self.logs.compiled(for: .logs, errorMode: errorMode, diagnostics: &diagnostics) : nil
+        return TransformStage(
+            id: context.id.description, traces: traces.map(TransformProgram.init),
+            logs: logs.map(TransformProgram.init))
+    }
+}
+
+extension ConfigDecoder {
+    fileprivate mutating func decodeTransform(_ component: Component) -> TransformProcessorConfig? {
+        guard let settings = entries(component.node, at: component.location) else { return nil }
+        rejectUnknownKeys(
+            settings,
+            known: ["error_mode", "trace_statements", "log_statements", "metric_statements", "profile_statements"])
+        var transform = TransformProcessorConfig()
+        for setting in settings {
+            switch setting.key {
+            case "error_mode":
+                transform.errorMode = choice(setting.node, at: setting.location, as: RuleErrorMode.self) ?? .ignore
+            case "trace_statements": transform.traces += ruleGroups(setting, kind: .statements)
+            case "log_statements": transform.logs += ruleGroups(setting, kind: .statements)
+            default: unsupportedSignal(setting)
+            }
+        }
+        return transform
+    }
+}

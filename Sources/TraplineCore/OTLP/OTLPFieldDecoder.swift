@@ -43,6 +43,93 @@ struct OTLPFieldDecoder {
         }
     }
 
+    // One call per known field: the wire type checked, then the value read (each field of a
+    // record's switch is then one line, whatever its signal).
+
+    /// A `fixed64` field.
+    @inlinable
+    func fixed64(_ tag: FieldTag, at position: Int, _ reader: inout WireReader, field: StaticString)
+        throws(DecodeError) -> UInt64
+    {
+        try expect(tag, .fixed64, at: position, field: field)
+        return try reader.readFixed64()
+    }
+
+    /// A `fixed32` field.
+    @inlinable
+    func fixed32(_ tag: FieldTag, at position: Int, _ reader: inout WireReader, field: StaticString)
+        throws(DecodeError) -> UInt32
+    {
+        try expect(tag, .fixed32, at: position, field: field)
+        return try reader.readFixed32()
+    }
+
+    /// A varint field kept as its low 32 bits (counts, flags), as protobuf truncates `uint32`.
+    @inlinable
+    func uint32(_ tag: FieldTag, at position: Int, _ reader: inout WireReader, field: StaticString)
+        throws(DecodeError) -> UInt32
+    {
+        try expect(tag, .varint, at: position, field: field)
+        return UInt32(truncatingIfNeeded: try reader.readVarint())
+    }
+
+    /// A varint `int32` or enum field.
+    @inlinable
+    func int32(_ tag: FieldTag, at position: Int, _ reader: inout WireReader, field: StaticString)
+        throws(DecodeError) -> Int32
+    {
+        try expect(tag, .varint, at: position, field: field)
+        return Int32(truncatingIfNeeded: try reader.readVarint())
+    }
+
+    /// A `string` field, checked for UTF-8.
+    @inlinable
+    func string(_ tag: FieldTag, at position: Int, _ reader: inout WireReader, field: StaticString)
+        throws(DecodeError) -> ByteSlice
+    {
+        try expect(tag, .lengthDelimited, at: position, field: field)
+        return try readString(&reader, field: field)
+    }
+
+    /// An embedded message or packed field: its byte range.
+    @inlinable
+    func message(_ tag: FieldTag, at position: Int, _ reader: inout WireReader, field: StaticString)
+        throws(DecodeError) -> Range<Int>
+    {
+        try expect(tag, .lengthDelimited, at: position, field: field)
+        return try reader.readLengthDelimited()
+    }
+
+    /// An `attributes` field: one `KeyValue` appended to `table`.
+    @inlinable
+    func attribute(
+        _ tag: FieldTag, at position: Int, _ reader: inout WireReader, field: StaticString, depth: Int,
+        into table: inout AttributeTable
+    ) throws(DecodeError) {
+        try expect(tag, .lengthDelimited, at: position, field: field)
+        try decodeKeyValue(try reader.readLengthDelimited(), depth: depth, into: &table)
+    }
+
+    /// A `trace_id` field (see `readTraceID`).
+    @inlinable
+    func traceID(
+        _ tag: FieldTag, at position: Int, _ reader: inout WireReader, field: StaticString, mark: ZeroIDMarks.Field,
+        in marks: inout ZeroIDMarks.Field
+    ) throws(DecodeError) -> TraceID {
+        try expect(tag, .lengthDelimited, at: position, field: field)
+        return try readTraceID(&reader, field: field, mark: mark, in: &marks)
+    }
+
+    /// A `span_id` field (see `readSpanID`).
+    @inlinable
+    func spanID(
+        _ tag: FieldTag, at position: Int, _ reader: inout WireReader, field: StaticString, mark: ZeroIDMarks.Field,
+        in marks: inout ZeroIDMarks.Field
+    ) throws(DecodeError) -> SpanID {
+        try expect(tag, .lengthDelimited, at: position, field: field)
+        return try readSpanID(&reader, field: field, mark: mark, in: &marks)
+    }
+
     @inlinable
     func checkDepth(_ depth: Int, at position: Int) throws(DecodeError) {
         if depth > maxDepth { throw error(.nestingTooDeep, at: position, value: depth, limit: maxDepth) }

@@ -37,55 +37,48 @@ extension SpanBatch: OTLPContainerBatch {
         while let (tag, tagStart) = try reader.nextField() {
             switch tag.number {
             case 1:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.trace_id")
-                row.traceID = try decoder.readTraceID(
-                    &reader, field: "Span.trace_id", mark: .traceID, in: &row.zeroIDs)
+                row.traceID = try decoder.traceID(
+                    tag, at: tagStart, &reader, field: "Span.trace_id", mark: .traceID, in: &row.zeroIDs)
             case 2:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.span_id")
-                row.spanID = try decoder.readSpanID(&reader, field: "Span.span_id", mark: .spanID, in: &row.zeroIDs)
+                row.spanID = try decoder.spanID(
+                    tag, at: tagStart, &reader, field: "Span.span_id", mark: .spanID, in: &row.zeroIDs)
             case 3:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.trace_state")
-                row.traceState = try decoder.readString(&reader, field: "Span.trace_state")
+                row.traceState = try decoder.string(tag, at: tagStart, &reader, field: "Span.trace_state")
             case 4:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.parent_span_id")
-                row.parentSpanID = try decoder.readSpanID(
-                    &reader, field: "Span.parent_span_id", mark: .parentSpanID, in: &row.zeroIDs)
+                row.parentSpanID = try decoder.spanID(
+                    tag, at: tagStart, &reader, field: "Span.parent_span_id", mark: .parentSpanID, in: &row.zeroIDs)
             case 5:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.name")
-                row.name = try decoder.readString(&reader, field: "Span.name")
+                row.name = try decoder.string(tag, at: tagStart, &reader, field: "Span.name")
             case 6:
-                try decoder.expect(tag, .varint, at: tagStart, field: "Span.kind")
-                row.kind = Int32(truncatingIfNeeded: try reader.readVarint())
+                row.kind = try decoder.int32(tag, at: tagStart, &reader, field: "Span.kind")
             case 7:
-                try decoder.expect(tag, .fixed64, at: tagStart, field: "Span.start_time_unix_nano")
-                row.startTime = try reader.readFixed64()
+                row.startTime = try decoder.fixed64(tag, at: tagStart, &reader, field: "Span.start_time_unix_nano")
             case 8:
-                try decoder.expect(tag, .fixed64, at: tagStart, field: "Span.end_time_unix_nano")
-                row.endTime = try reader.readFixed64()
+                row.endTime = try decoder.fixed64(tag, at: tagStart, &reader, field: "Span.end_time_unix_nano")
             case 9:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.attributes")
-                try decoder.decodeKeyValue(try reader.readLengthDelimited(), depth: depth + 1, into: &attributes)
+                try decoder.attribute(
+                    tag, at: tagStart, &reader, field: "Span.attributes", depth: depth + 1, into: &attributes)
             case 10:
-                try decoder.expect(tag, .varint, at: tagStart, field: "Span.dropped_attributes_count")
-                row.dropped.attributes = UInt32(truncatingIfNeeded: try reader.readVarint())
+                row.dropped.attributes = try decoder.uint32(
+                    tag, at: tagStart, &reader, field: "Span.dropped_attributes_count")
             case 11:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.events")
-                try decodeEvent(try reader.readLengthDelimited(), depth: depth + 1, using: decoder)
+                try decodeEvent(
+                    try decoder.message(tag, at: tagStart, &reader, field: "Span.events"), depth: depth + 1,
+                    using: decoder)
             case 12:
-                try decoder.expect(tag, .varint, at: tagStart, field: "Span.dropped_events_count")
-                row.dropped.events = UInt32(truncatingIfNeeded: try reader.readVarint())
+                row.dropped.events = try decoder.uint32(tag, at: tagStart, &reader, field: "Span.dropped_events_count")
             case 13:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.links")
-                try decodeLink(try reader.readLengthDelimited(), depth: depth + 1, using: decoder)
+                try decodeLink(
+                    try decoder.message(tag, at: tagStart, &reader, field: "Span.links"), depth: depth + 1,
+                    using: decoder)
             case 14:
-                try decoder.expect(tag, .varint, at: tagStart, field: "Span.dropped_links_count")
-                row.dropped.links = UInt32(truncatingIfNeeded: try reader.readVarint())
+                row.dropped.links = try decoder.uint32(tag, at: tagStart, &reader, field: "Span.dropped_links_count")
             case 15:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.status")
-                try decodeStatus(try reader.readLengthDelimited(), depth: depth + 1, into: &row.status, using: decoder)
+                try decodeStatus(
+                    try decoder.message(tag, at: tagStart, &reader, field: "Span.status"), depth: depth + 1,
+                    into: &row.status, using: decoder)
             case 16:
-                try decoder.expect(tag, .fixed32, at: tagStart, field: "Span.flags")
-                row.flags = try reader.readFixed32()
+                row.flags = try decoder.fixed32(tag, at: tagStart, &reader, field: "Span.flags")
             default:
                 try reader.skipField(tag, depth: depth, maxDepth: decoder.maxDepth)
             }
@@ -105,11 +98,9 @@ extension SpanBatch: OTLPContainerBatch {
             let tag = try reader.readTag()
             switch tag.number {
             case 2:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Status.message")
-                status.message = try decoder.readString(&reader, field: "Status.message")
+                status.message = try decoder.string(tag, at: tagStart, &reader, field: "Status.message")
             case 3:
-                try decoder.expect(tag, .varint, at: tagStart, field: "Status.code")
-                status.code = Int32(truncatingIfNeeded: try reader.readVarint())
+                status.code = try decoder.int32(tag, at: tagStart, &reader, field: "Status.code")
             default:
                 try reader.skipField(tag, depth: depth, maxDepth: decoder.maxDepth)
             }
@@ -129,18 +120,15 @@ extension SpanBatch: OTLPContainerBatch {
             let tag = try reader.readTag()
             switch tag.number {
             case 1:
-                try decoder.expect(tag, .fixed64, at: tagStart, field: "Span.Event.time_unix_nano")
-                time = try reader.readFixed64()
+                time = try decoder.fixed64(tag, at: tagStart, &reader, field: "Span.Event.time_unix_nano")
             case 2:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.Event.name")
-                name = try decoder.readString(&reader, field: "Span.Event.name")
+                name = try decoder.string(tag, at: tagStart, &reader, field: "Span.Event.name")
             case 3:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.Event.attributes")
-                try decoder.decodeKeyValue(
-                    try reader.readLengthDelimited(), depth: depth + 1, into: &events.attributeTable)
+                try decoder.attribute(
+                    tag, at: tagStart, &reader, field: "Span.Event.attributes", depth: depth + 1,
+                    into: &events.attributeTable)
             case 4:
-                try decoder.expect(tag, .varint, at: tagStart, field: "Span.Event.dropped_attributes_count")
-                dropped = UInt32(truncatingIfNeeded: try reader.readVarint())
+                dropped = try decoder.uint32(tag, at: tagStart, &reader, field: "Span.Event.dropped_attributes_count")
             default:
                 try reader.skipField(tag, depth: depth, maxDepth: decoder.maxDepth)
             }
@@ -166,25 +154,21 @@ extension SpanBatch: OTLPContainerBatch {
             let tag = try reader.readTag()
             switch tag.number {
             case 1:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.Link.trace_id")
-                traceID = try decoder.readTraceID(
-                    &reader, field: "Span.Link.trace_id", mark: .traceID, in: &zeroIDs)
+                traceID = try decoder.traceID(
+                    tag, at: tagStart, &reader, field: "Span.Link.trace_id", mark: .traceID, in: &zeroIDs)
             case 2:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.Link.span_id")
-                spanID = try decoder.readSpanID(&reader, field: "Span.Link.span_id", mark: .spanID, in: &zeroIDs)
+                spanID = try decoder.spanID(
+                    tag, at: tagStart, &reader, field: "Span.Link.span_id", mark: .spanID, in: &zeroIDs)
             case 3:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.Link.trace_state")
-                traceState = try decoder.readString(&reader, field: "Span.Link.trace_state")
+                traceState = try decoder.string(tag, at: tagStart, &reader, field: "Span.Link.trace_state")
             case 4:
-                try decoder.expect(tag, .lengthDelimited, at: tagStart, field: "Span.Link.attributes")
-                try decoder.decodeKeyValue(
-                    try reader.readLengthDelimited(), depth: depth + 1, into: &links.attributeTable)
+                try decoder.attribute(
+                    tag, at: tagStart, &reader, field: "Span.Link.attributes", depth: depth + 1,
+                    into: &links.attributeTable)
             case 5:
-                try decoder.expect(tag, .varint, at: tagStart, field: "Span.Link.dropped_attributes_count")
-                dropped = UInt32(truncatingIfNeeded: try reader.readVarint())
+                dropped = try decoder.uint32(tag, at: tagStart, &reader, field: "Span.Link.dropped_attributes_count")
             case 6:
-                try decoder.expect(tag, .fixed32, at: tagStart, field: "Span.Link.flags")
-                linkFlags = try reader.readFixed32()
+                linkFlags = try decoder.fixed32(tag, at: tagStart, &reader, field: "Span.Link.flags")
             default:
                 try reader.skipField(tag, depth: depth, maxDepth: decoder.maxDepth)
             }

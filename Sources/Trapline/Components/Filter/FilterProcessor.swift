@@ -16,7 +16,7 @@ public struct FilterProcessorConfig: Hashable, Sendable {
     public init() {}
 }
 
-extension FilterProcessorConfig: ProcessorComponent {
+extension FilterProcessorConfig: ProcessorComponent, RuleGroupProcessor {
     static let type = "filter"
     static let summary = "drops spans, span events and log records an OTTL condition matches"
 
@@ -25,14 +25,10 @@ extension FilterProcessorConfig: ProcessorComponent {
     }
 
     func build(_ context: inout StageBuildContext, diagnostics: inout ConfigDiagnostics) -> (any Stage)? {
-        let traces =
-            context.signals.contains(.traces)
-            ? self.traces.compiled(for: .traces, errorMode: errorMode, diagnostics: &diagnostics) : nil
-        let logs =
-            context.signals.contains(.logs)
-            ? self.logs.compiled(for: .logs, errorMode: errorMode, diagnostics: &diagnostics) : nil
+        let groups = compiledGroups(context, diagnostics: &diagnostics)
         return FilterStage(
-            id: context.id.description, traces: traces.map(FilterProgram.init), logs: logs.map(FilterProgram.init))
+            id: context.id.description, traces: groups.traces.map(FilterProgram.init),
+            logs: groups.logs.map(FilterProgram.init))
     }
 }
 

@@ -1,3 +1,4 @@
+import TraplineCore
 import TraplineRules
 
 extension ConfigDecoder {
@@ -121,5 +122,28 @@ extension [RuleGroupConfig] {
             }
         }
         return compiled
+    }
+}
+
+/// A processor made of OTTL rule groups per signal (`filter`, `transform`).
+protocol RuleGroupProcessor {
+    var errorMode: RuleErrorMode { get }
+    var traces: [RuleGroupConfig] { get }
+    var logs: [RuleGroupConfig] { get }
+}
+
+extension RuleGroupProcessor {
+    /// The groups compiled for the signals of the pipelines that list the processor; nil for a
+    /// signal it does not run on or has no rules for (the stage passes that signal through).
+    func compiledGroups(_ context: StageBuildContext, diagnostics: inout ConfigDiagnostics)
+        -> (traces: [RuleGroup]?, logs: [RuleGroup]?)
+    {
+        let traces =
+            context.signals.contains(.traces)
+            ? self.traces.compiled(for: .traces, errorMode: errorMode, diagnostics: &diagnostics) : nil
+        let logs =
+            context.signals.contains(.logs)
+            ? self.logs.compiled(for: .logs, errorMode: errorMode, diagnostics: &diagnostics) : nil
+        return (traces, logs)
     }
 }

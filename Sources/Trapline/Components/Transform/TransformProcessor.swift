@@ -15,7 +15,7 @@ public struct TransformProcessorConfig: Hashable, Sendable {
     public init() {}
 }
 
-extension TransformProcessorConfig: ProcessorComponent {
+extension TransformProcessorConfig: ProcessorComponent, RuleGroupProcessor {
     static let type = "transform"
     static let summary = "changes spans, span events and log records with OTTL statements"
 
@@ -24,15 +24,10 @@ extension TransformProcessorConfig: ProcessorComponent {
     }
 
     func build(_ context: inout StageBuildContext, diagnostics: inout ConfigDiagnostics) -> (any Stage)? {
-        let traces =
-            context.signals.contains(.traces)
-            ? self.traces.compiled(for: .traces, errorMode: errorMode, diagnostics: &diagnostics) : nil
-        let logs =
-            context.signals.contains(.logs)
-            ? self.logs.compiled(for: .logs, errorMode: errorMode, diagnostics: &diagnostics) : nil
+        let groups = compiledGroups(context, diagnostics: &diagnostics)
         return TransformStage(
-            id: context.id.description, traces: traces.map(TransformProgram.init),
-            logs: logs.map(TransformProgram.init))
+            id: context.id.description, traces: groups.traces.map(TransformProgram.init),
+            logs: groups.logs.map(TransformProgram.init))
     }
 }
 

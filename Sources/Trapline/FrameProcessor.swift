@@ -17,8 +17,10 @@ struct FrameOutcome: Sendable {
     var inputBytes = 0
     /// The signal of the records written, when any were.
     var signal: Signal?
-    /// The frame's records as length-prefixed OTLP protobuf, when a route wants it.
+    /// The frame's records as OTLP protobuf, when a route wants it: length-prefixed requests,
+    /// or (`protoIsFramed` false) one request's message, as a sidecar forwards it.
     var proto: [UInt8] = []
+    var protoIsFramed = true
     /// The frame's records as one OTLP JSON line, when a route wants it.
     var json: [UInt8] = []
     /// What each stage of the chain did, in chain order.
@@ -253,7 +255,7 @@ struct BatchForwarder {
     let spanMetrics: SpanMetricsAggregator?
     /// The signals some pipeline takes; records of another are rejected (`no_pipeline`).
     let signals: Set<Signal>
-    let encoder = OTLPProtobufEncoder(framing: .bigEndianLengthPrefix)
+    let encoder: OTLPProtobufEncoder
     let writer = WireWriter()
     let jsonEncoder = OTLPJSONEncoder()
     var mask = RowMask()
@@ -269,6 +271,7 @@ struct BatchForwarder {
         self.chain = chain
         self.spanMetrics = spanMetrics
         self.signals = signals
+        encoder = OTLPProtobufEncoder(framing: encodings.framing)
     }
 
     /// Accounts for `batch`'s rejections, runs the stages over its rows, and encodes what they
@@ -302,6 +305,7 @@ struct BatchForwarder {
         guard batch.count > 0 || batch.rejections.isEmpty, mask.keptCount > 0 || batch.count == 0 else { return }
         outcome.signal = Batch.signal
         let start = Clock.nanoseconds()
+        if case .none = encodings.framing { outcome.protoIsFramed = false }
         encode(batch, keeping: mask, proto: encodings.proto, json: encodings.json, into: &outcome.proto, &outcome.json)
         outcome.encodeNanoseconds += Clock.nanoseconds() &- start
     }

@@ -29,14 +29,15 @@ struct OutputRoutes {
 
     /// The encodings a frame processor must produce for `routes`.
     ///
-    /// - Parameter forwarding: protobuf is wanted whatever the routes (a forwarding exporter
-    ///   takes it).
+    /// - Parameter forwarding: protobuf is wanted whatever the routes, unframed: a forwarding
+    ///   exporter sends it as the request body, and `deliver` frames it for file routes.
     static func encodings(for routes: [OutputRoute], forwarding: Bool = false) -> FrameEncodings {
         FrameEncodings(
             proto: forwarding || routes.contains { $0.format == .proto && !$0.isQuarantine },
             json: routes.contains { $0.format == .json && !$0.isQuarantine },
             quarantineProto: routes.contains { $0.format == .proto && $0.isQuarantine },
-            quarantineJSON: routes.contains { $0.format == .json && $0.isQuarantine })
+            quarantineJSON: routes.contains { $0.format == .json && $0.isQuarantine },
+            framing: forwarding ? .none : .bigEndianLengthPrefix)
     }
 
     /// Writes a processed frame's output to every route of its signal. A sink that fails takes
@@ -58,6 +59,11 @@ struct OutputRoutes {
             guard !bytes.isEmpty else { continue }
             if sinks[index].failure == nil {
                 do throws(IOFailure) {
+                    if route.format == .proto && !outcome.protoIsFramed {
+                        // One request's message: the file exporter's 4-byte length goes first.
+                        let length = UInt32(truncatingIfNeeded: bytes.count)
+                        try sinks[index].sink.write((0..<4).map { UInt8(truncatingIfNeeded: length >> (24 - 8 * $0)) })
+                    }
                     try sinks[index].sink.write(bytes)
                 } catch {
                     sinks[index].failure = error
@@ -171,4 +177,7 @@ struct FrameEncodings: Sendable {
     /// Protobuf, and JSON, of the records trap rules blocked (quarantine routes).
     var quarantineProto = false
     var quarantineJSON = false
+    /// How each protobuf request is delimited: a 4-byte length (replay: many requests to one
+    /// file) or nothing (a sidecar request: its message is the next hop's request body).
+    var framing = OTLPProtobufEncoder.Framing.bigEndianLengthPrefix
 }

@@ -138,9 +138,8 @@ public import TraplineStages
             into: &outcome)
         processors.give(processor)
         record(outcome)
-        // The encoder frames each request with a 4-byte length; the next hop takes the message.
-        let forwarded =
-            outcome.records.forwarded > 0 && outcome.proto.count > 4 ? Array(outcome.proto.dropFirst(4)) : []
+        // Encoded unframed (`OutputRoutes.encodings(forwarding: true)`): the next hop's body as is.
+        let forwarded = outcome.records.forwarded > 0 ? outcome.proto : []
         return RequestOutcome(
             signal: signal, records: outcome.records,
             decodedRecords: outcome.records.received - outcome.rejections.reduce(0) { $0 + $1.records },

@@ -17,8 +17,11 @@ protocol HTTPRoutes: Sendable {
     var maxBodyBytes: Int { get }
     /// Answers a whole admitted request.
     ///
-    /// - Parameter peer: the client's IP address.
-    func respond(_ head: HTTPRequestHead, body: [UInt8], reservation: Reservation?, peer: String?) -> HTTPReply
+    /// - Parameters:
+    ///   - body: the body as it came off the connection (one chunk's buffer, or the chunks
+    ///     gathered into one), read in place.
+    ///   - peer: the client's IP address.
+    func respond(_ head: HTTPRequestHead, body: ByteBuffer, reservation: Reservation?, peer: String?) -> HTTPReply
 }
 
 /// What a request holds while its body is read: slots in the exporters' queues. Released once,
@@ -113,7 +116,8 @@ final class RequestHandler: ChannelInboundHandler {
     private let readTimeout: Double
     private let idleTimeout: Double
     private var head: HTTPRequestHead?
-    private var body: [UInt8] = []
+    /// The body so far: the first chunk's buffer as NIO read it, later chunks appended to it.
+    private var body: ByteBuffer?
     /// A response already decided (refused early, or body too large): the rest of the body is
     /// read and dropped, then it is sent.
     private var decided: HTTPReply?
@@ -142,7 +146,7 @@ final class RequestHandler: ChannelInboundHandler {
         switch unwrapInboundIn(data) {
         case .head(let requestHead):
             head = requestHead
-            body.removeAll(keepingCapacity: true)
+            body = nil
             started = .now()
             busy = true
             switch routes.admit(requestHead) {
@@ -163,14 +167,18 @@ final class RequestHandler: ChannelInboundHandler {
             }
         case .body(var buffer):
             guard decided == nil else { return }
-            if body.count + buffer.readableBytes > routes.maxBodyBytes {
+            if (body?.readableBytes ?? 0) + buffer.readableBytes > routes.maxBodyBytes {
                 decided = .text(.payloadTooLarge, "request body larger than max_request_body_size")
-                body.removeAll()
+                body = nil
                 reservation?.release()
                 reservation = nil
                 return
             }
-            body.append(contentsOf: buffer.readBytes(length: buffer.readableBytes) ?? [])
+            if body == nil {
+                body = buffer
+            } else {
+                body!.writeBuffer(&buffer)
+            }
         case .end:
             guard let requestHead = head else { return }
             head = nil
@@ -180,8 +188,8 @@ final class RequestHandler: ChannelInboundHandler {
                 self.decided = nil
                 return
             }
-            let requestBody = body
-            body = []
+            let requestBody = body ?? ByteBuffer()
+            body = nil
             let routes = routes
             let held = reservation
             reservation = nil

@@ -33,97 +33,46 @@ enum OTLPWire {
                 "{\"partialSuccess\":{\"\(key)\":\"\(rejected)\",\"errorMessage\":\(JSONQuoting.quoted(text))}}".utf8)
         }
         var inner: [UInt8] = []
-        if rejected > 0 {
-            inner.append(0x08)
-            appendVarint(UInt64(rejected), to: &inner)
-        }
-        appendString(field: 2, text, to: &inner)
-        var outer: [UInt8] = [0x0A]
-        appendVarint(UInt64(inner.count), to: &outer)
-        return outer + inner
+        if rejected > 0 { ProtoAppender.appendVarintField(1, UInt64(rejected), to: &inner) }
+        ProtoAppender.appendStringField(2, text, to: &inner)
+        var response: [UInt8] = []
+        inner.withUnsafeBytes { ProtoAppender.appendBytesField(1, $0, to: &response) }
+        return response
     }
 
     /// `google.rpc.Status` (code 3, INVALID_ARGUMENT, for a request that cannot be read; other
     /// codes for refusals).
     static func status(code: Int, message: String, as type: MediaType) -> [UInt8] {
         if type == .json { return Array("{\"code\":\(code),\"message\":\(JSONQuoting.quoted(message))}".utf8) }
-        var bytes: [UInt8] = [0x08]
-        appendVarint(UInt64(code), to: &bytes)
-        appendString(field: 2, message, to: &bytes)
+        var bytes: [UInt8] = []
+        ProtoAppender.appendVarintField(1, UInt64(code), to: &bytes)
+        ProtoAppender.appendStringField(2, message, to: &bytes)
         return bytes
     }
 
     /// The records a downstream `partial_success` says it rejected (protobuf response).
     static func rejectedCount(inResponse bytes: [UInt8]) -> Int {
-        var reader = Reader(bytes: bytes)
-        while let (field, wire) = reader.tag() {
-            if field == 1 && wire == 2, let inner = reader.lengthDelimited() {
-                var partial = Reader(bytes: inner)
-                while let (innerField, innerWire) = partial.tag() {
-                    if innerField == 1 && innerWire == 0 { return Int(partial.varint() ?? 0) }
-                    guard partial.skip(innerWire) else { return 0 }
+        bytes.withUnsafeBytes { bytes in
+            do throws(DecodeError) {
+                var response = WireReader(frame: bytes)
+                while let (tag, _) = try response.nextField() {
+                    guard tag.number == 1 && tag.wireType == .lengthDelimited else {
+                        try response.skipField(tag, depth: 0, maxDepth: 4)
+                        continue
+                    }
+                    var partial = response.subReader(try response.readLengthDelimited())
+                    while let (field, _) = try partial.nextField() {
+                        if field.number == 1 && field.wireType == .varint {
+                            return Int(clamping: try partial.readVarint())
+                        }
+                        try partial.skipField(field, depth: 1, maxDepth: 4)
+                    }
+                    return 0
                 }
-                return 0
+            } catch {
+                // A response that is not protobuf says nothing about rejections.
             }
-            guard reader.skip(wire) else { return 0 }
-        }
-        return 0
-    }
-
-    private static func appendVarint(_ value: UInt64, to bytes: inout [UInt8]) {
-        var value = value
-        while value >= 0x80 {
-            bytes.append(UInt8(value & 0x7F) | 0x80)
-            value >>= 7
-        }
-        bytes.append(UInt8(value))
-    }
-
-    private static func appendString(field: Int, _ text: String, to bytes: inout [UInt8]) {
-        guard !text.isEmpty else { return }
-        bytes.append(UInt8(field << 3 | 2))
-        appendVarint(UInt64(text.utf8.count), to: &bytes)
-        bytes.append(contentsOf: text.utf8)
-    }
-
-    /// A minimal protobuf reader for responses.
-    private struct Reader {
-        let bytes: [UInt8]
-        var position = 0
-
-        mutating func varint() -> UInt64? {
-            var value: UInt64 = 0
-            var shift: UInt64 = 0
-            while position < bytes.count && shift < 64 {
-                let byte = bytes[position]
-                position += 1
-                value |= UInt64(byte & 0x7F) << shift
-                if byte < 0x80 { return value }
-                shift += 7
-            }
-            return nil
-        }
-
-        mutating func tag() -> (Int, Int)? {
-            guard position < bytes.count, let key = varint() else { return nil }
-            return (Int(key >> 3), Int(key & 7))
-        }
-
-        mutating func lengthDelimited() -> [UInt8]? {
-            guard let length = varint(), Int(length) <= bytes.count - position else { return nil }
-            defer { position += Int(length) }
-            return Array(bytes[position..<position + Int(length)])
-        }
-
-        mutating func skip(_ wire: Int) -> Bool {
-            switch wire {
-            case 0: return varint() != nil
-            case 1: position += 8
-            case 2: return lengthDelimited() != nil
-            case 5: position += 4
-            default: return false
-            }
-            return position <= bytes.count
+            return 0
         }
     }
 }
@@ -136,7 +85,7 @@ enum RequestInflater {
         case corrupt(DecodeError)
     }
 
-    static func gunzip(_ bytes: [UInt8], limit: Int) throws(Failure) -> [UInt8] {
+    static func gunzip(_ bytes: UnsafeRawBufferPointer, limit: Int) throws(Failure) -> [UInt8] {
         do throws(DecodeError) {
             return try GzipBuffer.inflate(bytes, limit: limit)
         } catch {

@@ -1,4 +1,5 @@
 public import Foundation
+import NIOCore
 import NIOHTTP1
 import Synchronization
 @_spi(Plumbing) public import Trapline
@@ -159,7 +160,7 @@ struct MetricsRoutes: HTTPRoutes {
         }
     }
 
-    func respond(_ head: HTTPRequestHead, body: [UInt8], reservation: Reservation?, peer: String?) -> HTTPReply {
+    func respond(_ head: HTTPRequestHead, body: ByteBuffer, reservation: Reservation?, peer: String?) -> HTTPReply {
         Self.serve(head, sidecar: sidecar) ?? .text(.notFound, "not found")
     }
 
@@ -232,7 +233,7 @@ struct OTLPRoutes: HTTPRoutes {
         }
         return .admit(held.isEmpty ? nil : Reservation(exporters: held))
     }
-    func respond(_ head: HTTPRequestHead, body: [UInt8], reservation: Reservation?, peer: String?) -> HTTPReply {
+    func respond(_ head: HTTPRequestHead, body: ByteBuffer, reservation: Reservation?, peer: String?) -> HTTPReply {
         let path = head.uri.split(separator: "?").first.map(String.init) ?? ""
         if let reply = MetricsRoutes.serve(head, sidecar: sidecar) { return reply }
         guard let signal = Self.paths[path],
@@ -240,23 +241,34 @@ struct OTLPRoutes: HTTPRoutes {
         else { return .text(.notFound, "not found") }
         sidecar.inFlight.add(1, ordering: .relaxed)
         defer { sidecar.inFlight.subtract(1, ordering: .relaxed) }
-        var bytes = body
-        if (head.headers["content-encoding"].first ?? "").lowercased() == "gzip" {
+        let gzip = (head.headers["content-encoding"].first ?? "").lowercased() == "gzip"
+        // The body is read where NIO put it: decoded in place, or inflated once.
+        let processed = body.withUnsafeReadableBytes { bytes -> Result<RequestOutcome, RequestInflater.Failure> in
+            guard gzip else {
+                return .success(
+                    pipeline.process(
+                        InputBuffer(borrowing: bytes), json: type == .json, signal: signal, source: source,
+                        clientAddress: peer))
+            }
             do throws(RequestInflater.Failure) {
-                bytes = try RequestInflater.gunzip(body, limit: maxBodyBytes)
+                let inflated = try RequestInflater.gunzip(bytes, limit: maxBodyBytes)
+                return .success(
+                    pipeline.process(inflated, json: type == .json, signal: signal, source: source, clientAddress: peer)
+                )
             } catch {
-                switch error {
-                case .tooLarge:
-                    pipeline.recordRefused(.decompressedTooLarge, source: source)
-                    return reply(.payloadTooLarge, code: 8, "decompressed body larger than max_request_body_size", type)
-                case .corrupt(let failure):
-                    pipeline.recordRefused(failure.reason, source: source)
-                    return reply(.badRequest, code: 3, "gzip body cannot be read: \(failure)", type)
-                }
+                return .failure(error)
             }
         }
-        let outcome = pipeline.process(
-            bytes, json: type == .json, signal: signal, source: source, clientAddress: peer)
+        let outcome: RequestOutcome
+        switch processed {
+        case .success(let result): outcome = result
+        case .failure(.tooLarge):
+            pipeline.recordRefused(.decompressedTooLarge, source: source)
+            return reply(.payloadTooLarge, code: 8, "decompressed body larger than max_request_body_size", type)
+        case .failure(.corrupt(let failure)):
+            pipeline.recordRefused(failure.reason, source: source)
+            return reply(.badRequest, code: 3, "gzip body cannot be read: \(failure)", type)
+        }
         if outcome.isUndecodable {
             return reply(.badRequest, code: 3, outcome.firstError ?? "the request cannot be decoded", type)
         }

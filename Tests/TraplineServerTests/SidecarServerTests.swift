@@ -97,6 +97,70 @@ import TraplineTestSupport
         #expect(text.contains("trapline_records_received_total"))
     }
 
+    /// In sidecar mode the encoder writes each request's message unframed (what a next hop
+    /// takes as its body); a `file` exporter with `format: proto` still gets the file exporter's
+    /// 4-byte length before each request, and every request is one frame.
+    @Test func aProtoFileExporterGetsOneFramedRequestPerRequest() async throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        let yaml = """
+            receivers: {otlp: {protocols: {http: {endpoint: "127.0.0.1:0"}}}}
+            processors:
+              filter:
+                trace_conditions: ['attributes["http.request.method"] == "DELETE"']
+            exporters:
+              file: {path: "\(directory)/out.otlp", format: proto}
+            service:
+              pipelines:
+                traces: {receivers: [otlp], processors: [filter], exporters: [file]}
+            """
+        let loaded = ConfigLoader.load(yaml: yaml, file: "file.yaml")
+        #expect(loaded.diagnostics.isEmpty, "\(loaded.diagnostics.sorted.map(\.description))")
+        let sidecar = try Sidecar(loaded: loaded, outputs: loaded.config.outputs())
+        let ports = try sidecar.start()
+        let requests = try Self.requests(3)
+        for request in requests {
+            let reply = try await Self.send(
+                URL(string: "http://127.0.0.1:\(ports["otlp"] ?? 0)/v1/traces")!, body: request,
+                headers: ["Content-Type": "application/x-protobuf"])
+            #expect(reply.status == 200)
+        }
+        _ = sidecar.stop(deadline: Date().addingTimeInterval(5))
+        let written = try [UInt8](Data(contentsOf: URL(fileURLWithPath: directory + "/out.otlp")))
+        var offset = 0
+        var frames = 0
+        var spans = 0
+        while offset + 4 <= written.count {
+            let length = written[offset..<(offset + 4)].reduce(0) { $0 << 8 | Int($1) }
+            guard length <= written.count - offset - 4 else {
+                Issue.record(
+                    "frame \(frames) at \(offset) claims \(length) bytes; \(written.count - offset - 4) are left")
+                break
+            }
+            let message = Array(written[(offset + 4)..<(offset + 4 + length)])
+            spans += try #require(message.withUnsafeBytes { Oracle.recordCount(.traces, $0) })
+            offset += 4 + length
+            frames += 1
+        }
+        #expect(offset == written.count)
+        #expect(frames == requests.count)
+        #expect(spans == sidecar.report.records.forwarded)
+        #expect(sidecar.report.records.filtered > 0)
+    }
+
+    /// The response messages are written with Core's protobuf appender and read back with its
+    /// wire reader, byte for byte as protobuf lays them out.
+    @Test func exportResponsesAndStatusesAreProtobuf() {
+        let response = OTLPWire.exportResponse(signal: .traces, rejected: 300, message: "bad", as: .protobuf)
+        #expect(response == [0x0A, 0x08, 0x08, 0xAC, 0x02, 0x12, 0x03, 0x62, 0x61, 0x64])
+        #expect(OTLPWire.rejectedCount(inResponse: response) == 300)
+        #expect(OTLPWire.exportResponse(signal: .logs, rejected: 0, message: nil, as: .protobuf).isEmpty)
+        #expect(OTLPWire.rejectedCount(inResponse: [0x0A, 0xFF]) == 0)
+        #expect(OTLPWire.status(code: 3, message: "x", as: .protobuf) == [0x08, 0x03, 0x12, 0x01, 0x78])
+        #expect(
+            String(decoding: OTLPWire.status(code: 8, message: "full", as: .json), as: UTF8.self)
+                == #"{"code":8,"message":"full"}"#)
+    }
+
     @Test func gzipBodiesAreInflatedAndGarbageIsA400() async throws {
         let running = try Running()
         defer { running.stop() }

@@ -276,7 +276,15 @@ package enum GzipBuffer {
     ///   `gzip_checksum_mismatch`, `gzip_trailing_garbage` or `corrupt_gzip`.
     /// - Returns: the decompressed bytes (allocates them).
     package static func inflate(_ bytes: [UInt8], limit: Int) throws(DecodeError) -> [UInt8] {
-        var stream = GzipStream(MappedStream(InputBuffer(bytes)), maxDecompressedBytes: limit)
+        let result = bytes.withUnsafeBytes { bytes in
+            Result { () throws(DecodeError) in try inflate(bytes, limit: limit) }
+        }
+        return try result.get()
+    }
+
+    /// Inflates gzip bytes the caller holds (read during the call only, not copied first).
+    package static func inflate(_ bytes: UnsafeRawBufferPointer, limit: Int) throws(DecodeError) -> [UInt8] {
+        var stream = GzipStream(MappedStream(InputBuffer(borrowing: bytes)), maxDecompressedBytes: limit)
         var output: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
         while true {

@@ -423,11 +423,11 @@ struct JSONFieldDecoder {
                 case .keyValueList: 6
                 default: 7
                 }
-            content.withUnsafeBytes { ArenaProtoWriter.appendBytesField(field, $0, to: &arena) }
-        case .bool: ArenaProtoWriter.appendVarintField(2, value.payload, to: &arena)
-        case .int: ArenaProtoWriter.appendVarintField(3, value.payload, to: &arena)
-        case .double: ArenaProtoWriter.appendFixed64Field(4, value.payload, to: &arena)
-        case .stringIndex: ArenaProtoWriter.appendVarintField(8, value.payload, to: &arena)
+            content.withUnsafeBytes { ProtoAppender.appendBytesField(field, $0, to: &arena) }
+        case .bool: ProtoAppender.appendVarintField(2, value.payload, to: &arena)
+        case .int: ProtoAppender.appendVarintField(3, value.payload, to: &arena)
+        case .double: ProtoAppender.appendFixed64Field(4, value.payload, to: &arena)
+        case .stringIndex: ProtoAppender.appendVarintField(8, value.payload, to: &arena)
         }
     }
 
@@ -447,7 +447,7 @@ struct JSONFieldDecoder {
     func writeKeyValueList(_ state: inout JSONDecodeState, arena: inout [UInt8], depth: Int) throws(DecodeError) {
         try writeValues(&state, arena: &arena, depth: depth, field: "KeyValueList") {
             (state, arena) throws(DecodeError) in
-            let mark = ArenaProtoWriter.beginField(1, in: &arena)
+            let mark = ProtoAppender.beginField(1, in: &arena)
             let scratchStart = arena.count
             let (key, value) = try readKeyValue(&state, arena: &arena, depth: depth + 2)
             let scratch = Array(arena[scratchStart...])
@@ -457,7 +457,7 @@ struct JSONFieldDecoder {
                 holdsBytes(value.kind)
                 ? resolve(value.slice, arena: arena, scratch: scratch, scratchStart: scratchStart) : []
             appendKeyValueContent(key: keyBytes, value: value, content: content, arena: &arena)
-            ArenaProtoWriter.endField(mark, in: &arena)
+            ProtoAppender.endField(mark, in: &arena)
         }
     }
 
@@ -490,7 +490,7 @@ struct JSONFieldDecoder {
     private func appendNestedAnyValue(_ state: inout JSONDecodeState, arena: inout [UInt8], depth: Int)
         throws(DecodeError)
     {
-        let mark = ArenaProtoWriter.beginField(1, in: &arena)
+        let mark = ProtoAppender.beginField(1, in: &arena)
         let scratchStart = arena.count
         let value = try readAnyValue(&state, arena: &arena, depth: depth)
         let scratch = Array(arena[scratchStart...])
@@ -499,16 +499,16 @@ struct JSONFieldDecoder {
             holdsBytes(value.kind)
             ? resolve(value.slice, arena: arena, scratch: scratch, scratchStart: scratchStart) : []
         appendAnyValueProto(value, content: content, arena: &arena)
-        ArenaProtoWriter.endField(mark, in: &arena)
+        ProtoAppender.endField(mark, in: &arena)
     }
 
     /// Appends `KeyValue` content (key, then value) as protobuf.
     func appendKeyValueContent(key: [UInt8], value: AnyValueRef, content: [UInt8], arena: inout [UInt8]) {
-        key.withUnsafeBytes { if !$0.isEmpty { ArenaProtoWriter.appendBytesField(1, $0, to: &arena) } }
+        key.withUnsafeBytes { if !$0.isEmpty { ProtoAppender.appendBytesField(1, $0, to: &arena) } }
         if value.kind != .absent {
-            let mark = ArenaProtoWriter.beginField(2, in: &arena)
+            let mark = ProtoAppender.beginField(2, in: &arena)
             appendAnyValueProto(value, content: content, arena: &arena)
-            ArenaProtoWriter.endField(mark, in: &arena)
+            ProtoAppender.endField(mark, in: &arena)
         }
     }
 
@@ -518,10 +518,10 @@ struct JSONFieldDecoder {
     func appendAttribute(_ field: UInt32, _ table: AttributeTable, _ index: Int, arena: inout [UInt8]) {
         let value = table.values[index]
         let key = table.keys[index]
-        let mark = ArenaProtoWriter.beginField(field, in: &arena)
+        let mark = ProtoAppender.beginField(field, in: &arena)
         if !key.isEmpty { appendSliceField(1, key, arena: &arena) }
         if value.kind != .absent {
-            let valueMark = ArenaProtoWriter.beginField(2, in: &arena)
+            let valueMark = ProtoAppender.beginField(2, in: &arena)
             switch value.kind {
             case .string: appendSliceField(1, value.slice, arena: &arena)
             case .bytes: appendSliceField(7, value.slice, arena: &arena)
@@ -529,16 +529,16 @@ struct JSONFieldDecoder {
             case .keyValueList: appendSliceField(6, value.slice, arena: &arena)
             default: appendAnyValueProto(value, content: [], arena: &arena)
             }
-            ArenaProtoWriter.endField(valueMark, in: &arena)
+            ProtoAppender.endField(valueMark, in: &arena)
         }
-        ArenaProtoWriter.endField(mark, in: &arena)
+        ProtoAppender.endField(mark, in: &arena)
     }
 
     /// Appends a length-delimited field holding `slice`'s bytes, from the frame or the arena.
     func appendSliceField(_ field: UInt32, _ slice: ByteSlice, arena: inout [UInt8]) {
         let count = Int(slice.count)
-        ArenaProtoWriter.appendTag(field, .lengthDelimited, to: &arena)
-        ArenaProtoWriter.appendVarint(UInt64(count), to: &arena)
+        ProtoAppender.appendTag(field, .lengthDelimited, to: &arena)
+        ProtoAppender.appendVarint(UInt64(count), to: &arena)
         guard count > 0 else { return }
         if !slice.isArena {
             arena.append(contentsOf: UnsafeRawBufferPointer(rebasing: frame[slice.offset..<(slice.offset + count)]))
@@ -669,9 +669,9 @@ struct JSONFieldDecoder {
         let start = arena.count
         for index in entry.attributes.range { appendAttribute(1, table, index, arena: &arena) }
         if entry.droppedAttributesCount != 0 {
-            ArenaProtoWriter.appendVarintField(2, UInt64(entry.droppedAttributesCount), to: &arena)
+            ProtoAppender.appendVarintField(2, UInt64(entry.droppedAttributesCount), to: &arena)
         }
-        for ref in entityRefs { ref.withUnsafeBytes { ArenaProtoWriter.appendBytesField(3, $0, to: &arena) } }
+        for ref in entityRefs { ref.withUnsafeBytes { ProtoAppender.appendBytesField(3, $0, to: &arena) } }
         entry.raw = .arena(start: start, count: arena.count - start)
     }
 
@@ -711,7 +711,7 @@ struct JSONFieldDecoder {
         _ field: UInt32, _ slice: ByteSlice, from arena: [UInt8], to out: inout [UInt8], always: Bool = false
     ) {
         guard always || !slice.isEmpty else { return }
-        resolve(slice, arena: arena).withUnsafeBytes { ArenaProtoWriter.appendBytesField(field, $0, to: &out) }
+        resolve(slice, arena: arena).withUnsafeBytes { ProtoAppender.appendBytesField(field, $0, to: &out) }
     }
 
     /// An `InstrumentationScope` object; its protobuf encoding goes to the arena as raw bytes.
@@ -746,7 +746,7 @@ struct JSONFieldDecoder {
         if !entry.version.isEmpty { appendSliceField(2, entry.version, arena: &arena) }
         for index in entry.attributes.range { appendAttribute(3, table, index, arena: &arena) }
         if entry.droppedAttributesCount != 0 {
-            ArenaProtoWriter.appendVarintField(4, UInt64(entry.droppedAttributesCount), to: &arena)
+            ProtoAppender.appendVarintField(4, UInt64(entry.droppedAttributesCount), to: &arena)
         }
         entry.raw = .arena(start: start, count: arena.count - start)
     }

@@ -101,20 +101,10 @@ public final class WireWriter {
 
     @usableFromInline @inline(never)
     func _writeVarintSlowPath(_ value: UInt64) {
-        var length = 1
-        var rest = value >> 7
-        while rest != 0 {
-            length += 1
-            rest >>= 7
-        }
+        let length = Varint.length(of: value)
         reserve(length)
         head &-= length
-        var remaining = value
-        for index in 0..<length {
-            let byte = UInt8(truncatingIfNeeded: remaining & 0x7F) | (index == length - 1 ? 0 : 0x80)
-            storage.storeBytes(of: byte, toByteOffset: head + index, as: UInt8.self)
-            remaining >>= 7
-        }
+        Varint.store(value, length: length, at: storage + head)
     }
 
     /// Prepends a tag.

@@ -1,4 +1,4 @@
-import TraplineCore
+@_spi(Plumbing) import TraplineCore
 import TraplineStages
 
 /// What processing one frame (or one rejected piece of input) gave: the accounting, the

@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 import Synchronization
-import TraplineCore
+@_spi(Plumbing) import TraplineCore
 import TraplineStages
 
 #if canImport(Glibc)

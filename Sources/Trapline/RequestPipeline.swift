@@ -1,7 +1,7 @@
 import Foundation
 import Prometheus
 import Synchronization
-public import TraplineCore
+@_spi(Plumbing) public import TraplineCore
 public import TraplineStages
 
 /// What processing one OTLP export request gave.

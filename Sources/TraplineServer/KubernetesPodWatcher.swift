@@ -64,7 +64,7 @@ public final class KubernetesPodWatcher: Sendable {
     private let listed = Atomic<Bool>(false)
     private let task = Mutex<Task<Void, Never>?>(nil)
 
-    public init(request: KubernetesSourceRequest, endpoint: Endpoint) {
+    @_spi(Plumbing) public init(request: KubernetesSourceRequest, endpoint: Endpoint) {
         self.request = request
         self.endpoint = endpoint
     }
@@ -265,7 +265,7 @@ extension KubernetesPodWatcher {
     /// `wait` seconds each) for their first lists, so the first batches are enriched.
     ///
     /// - Throws: `StartError` outside a cluster (no `KUBERNETES_SERVICE_HOST` or no token).
-    public static func start(
+    @_spi(Plumbing) public static func start(
         _ requests: [KubernetesSourceRequest], wait: Double = 10,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(StartError) -> [KubernetesPodWatcher] {

@@ -3,7 +3,7 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 @_spi(Plumbing) public import Trapline
-public import TraplineCore
+@_spi(Plumbing) public import TraplineCore
 import TraplineStages
 
 /// Sidecar mode: `otlp` receivers on HTTP, the pipeline, `otlphttp` exporters to the next hop,

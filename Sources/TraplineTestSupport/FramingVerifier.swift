@@ -1,8 +1,8 @@
-public import TraplineCore
+@_spi(Plumbing) public import TraplineCore
 
 /// A stream that hands out its bytes in chunks of given sizes (then whatever is left), as a
 /// pipe or socket might.
-public struct ChunkedStream: ByteStream {
+@_spi(Plumbing) public struct ChunkedStream: ByteStream {
     private let bytes: [UInt8]
     private var chunkSizes: [Int]
     private var position = 0
@@ -26,7 +26,7 @@ public struct ChunkedStream: ByteStream {
 }
 
 /// What a `FrameReader` yielded, in a comparable form.
-public enum FramingEvent: Hashable, Sendable, CustomStringConvertible {
+@_spi(Plumbing) public enum FramingEvent: Hashable, Sendable, CustomStringConvertible {
     case frame(payload: FramePayload, sourceOffset: Int, bytes: [UInt8])
     case rejected(code: String, offset: Int, records: Int)
 
@@ -40,7 +40,7 @@ public enum FramingEvent: Hashable, Sendable, CustomStringConvertible {
 
 /// Checks that framing does not depend on how the bytes arrive: the input whole (in memory),
 /// byte by byte, and split in two at every offset must give the same frames and rejections.
-public enum FramingVerifier {
+@_spi(Plumbing) public enum FramingVerifier {
     /// Every event of a reader, to its end.
     public static func events(_ reader: FrameReader) throws -> [FramingEvent] {
         var reader = reader

@@ -1,4 +1,4 @@
-public import TraplineCore
+@_spi(Plumbing) public import TraplineCore
 public import TraplineStages
 
 // Stages for tests of the chain, the compliance check and replay.

@@ -1,4 +1,4 @@
-import TraplineCore
+@_spi(Plumbing) import TraplineCore
 
 /// Checks the text-log splitter (FrameReader's text frames and TextLogDecoder) against a
 /// reference written the plain way: split the bytes at LF, CRLF and lone CR, number the lines,

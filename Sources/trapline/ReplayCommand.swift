@@ -1,6 +1,6 @@
 public import ArgumentParser
 @_spi(Plumbing) import Trapline
-import TraplineCore
+@_spi(Plumbing) import TraplineCore
 @_spi(Plumbing) import TraplineServer
 import TraplineStages
 

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 @_spi(Plumbing) import Trapline
-import TraplineCore
+@_spi(Plumbing) import TraplineCore
 @_spi(Plumbing) import TraplineServer
 import TraplineStages
 

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
-import TraplineCore
-import TraplineTestSupport
+@_spi(Plumbing) import TraplineCore
+@_spi(Plumbing) import TraplineTestSupport
 
 /// OTLP JSON against PyPI's protobuf `json_format` (an independent JSON reader, with the hex id
 /// shim): JSON → protobuf → JSON and protobuf → JSON → protobuf lose nothing, compared as messages.

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
-import TraplineCore
-import TraplineTestSupport
+@_spi(Plumbing) import TraplineCore
+@_spi(Plumbing) import TraplineTestSupport
 
 /// The decompression cap of `GzipStream` holds whatever the cap's alignment with the reads.
 @Suite(.tags(.slow)) struct GzipStreamTests {

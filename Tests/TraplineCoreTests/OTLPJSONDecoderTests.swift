@@ -1,7 +1,7 @@
 import Foundation
 import Testing
-import TraplineCore
-import TraplineTestSupport
+@_spi(Plumbing) import TraplineCore
+@_spi(Plumbing) import TraplineTestSupport
 
 struct JSONDamage: CustomTestStringConvertible, Sendable {
     let name: String

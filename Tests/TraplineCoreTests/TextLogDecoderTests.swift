@@ -1,6 +1,6 @@
 import Testing
-import TraplineCore
-import TraplineTestSupport
+@_spi(Plumbing) import TraplineCore
+@_spi(Plumbing) import TraplineTestSupport
 
 @Suite struct TextLogDecoderTests {
     struct Line: Equatable, CustomStringConvertible {

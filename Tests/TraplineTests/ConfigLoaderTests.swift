@@ -1,7 +1,7 @@
 import Foundation
 import Testing
-import TraplineCore
-import TraplineTestSupport
+@_spi(Plumbing) import TraplineCore
+@_spi(Plumbing) import TraplineTestSupport
 
 @_spi(Plumbing) @testable import Trapline
 

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @_spi(Plumbing) import Trapline
 import TraplineStages
-import TraplineTestSupport
+@_spi(Plumbing) import TraplineTestSupport
 
 /// The `go-crossbuild` rules against the 85 real, labelled Go toolchain logs of
 /// `Fixtures/corpus/buildlogs/` (Go 1.21–1.27), with the packages' sources in `Fixtures/buildlogs-home/`.

@@ -1,8 +1,8 @@
 import Foundation
 import Testing
-import TraplineCore
+@_spi(Plumbing) import TraplineCore
 import TraplineStages
-import TraplineTestSupport
+@_spi(Plumbing) import TraplineTestSupport
 
 @_spi(Plumbing) @testable import Trapline
 

@@ -1,9 +1,9 @@
 import Foundation
 import Testing
 @_spi(Plumbing) import Trapline
-import TraplineCore
+@_spi(Plumbing) import TraplineCore
 import TraplineStages
-import TraplineTestSupport
+@_spi(Plumbing) import TraplineTestSupport
 
 @Suite struct ReplayTests {
     func replay(

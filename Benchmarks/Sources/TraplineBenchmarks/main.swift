@@ -8,7 +8,7 @@ import Dispatch
 import Foundation
 import MallocCounter
 @_spi(Plumbing) import Trapline
-import TraplineCore
+@_spi(Plumbing) import TraplineCore
 import TraplineStages
 
 struct Measurement {

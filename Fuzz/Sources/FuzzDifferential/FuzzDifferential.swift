@@ -8,7 +8,7 @@
 // Fuzz/run.sh.
 import COTLPOracle
 import FuzzDriver
-import TraplineCore
+@_spi(Plumbing) import TraplineCore
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {

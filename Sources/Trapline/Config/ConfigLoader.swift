@@ -19,7 +19,7 @@ public enum ConfigLoader {
         public var stages = StageChain()
         /// `k8sattributes` stages whose pods come from the Kubernetes API: the caller runs a
         /// watch that fills each source (the stages start with an empty table).
-        public var kubernetesSources: [KubernetesSourceRequest] = []
+        @_spi(Plumbing) public var kubernetesSources: [KubernetesSourceRequest] = []
     }
 
     /// Loads the file at `path`.

@@ -1,6 +1,6 @@
 /// The pipeline used without `--config`: the text of `Pipelines/default.yaml`, compiled in so
 /// the binary needs no file beside it. A test keeps the two identical.
-public enum DefaultPipeline {
+@_spi(Plumbing) public enum DefaultPipeline {
     /// The file name diagnostics use for it.
     public static let fileName = "Pipelines/default.yaml (built in)"
 

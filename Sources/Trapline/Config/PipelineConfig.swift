@@ -68,14 +68,14 @@ public import TraplineStages
 }
 
 /// A connector: the exporter of one pipeline and the receiver of another.
-public enum ConnectorConfig: Hashable, Sendable {
+@_spi(Plumbing) public enum ConnectorConfig: Hashable, Sendable {
     /// `spanmetrics`: calls and duration series from the spans a traces pipeline exports.
     case spanMetrics(SpanMetricsConfig)
 }
 
 /// A `metrics[/name]` pipeline: Trapline has no metrics input of its own, so its receivers are
 /// connectors and its exporters `prometheus`.
-public struct MetricsPipelineDefinition: Hashable, Sendable {
+@_spi(Plumbing) public struct MetricsPipelineDefinition: Hashable, Sendable {
     public var id: String
     @_spi(Plumbing) public var receivers: [ComponentID] = []
     @_spi(Plumbing) public var exporters: [ComponentID] = []

@@ -26,19 +26,19 @@ public struct IOFailure: Error, Hashable, Sendable, CustomStringConvertible {
 }
 
 /// Something that yields bytes in order: a file descriptor, or a decompressor over one.
-public protocol ByteStream {
+@_spi(Plumbing) public protocol ByteStream {
     /// Reads up to `buffer.count` bytes; returns 0 at the end.
     mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(StreamError) -> Int
 }
 
 /// Why a stream stopped early: the environment, or bad compressed input.
-public enum StreamFailure: Sendable {
+@_spi(Plumbing) public enum StreamFailure: Sendable {
     case io(IOFailure)
     case input(DecodeError)
 }
 
 /// A `StreamFailure` as a typed error.
-public struct StreamError: Error, Sendable {
+@_spi(Plumbing) public struct StreamError: Error, Sendable {
     /// What happened.
     public var failure: StreamFailure
 
@@ -47,7 +47,7 @@ public struct StreamError: Error, Sendable {
 }
 
 /// Reads a file descriptor with large reads, retrying on `EINTR`.
-public struct FileDescriptorStream: ByteStream {
+@_spi(Plumbing) public struct FileDescriptorStream: ByteStream {
     /// The descriptor (not closed by this type).
     public let descriptor: Int32
     /// The path, for errors.

@@ -29,7 +29,7 @@ public struct ReadOptions: Sendable {
 }
 
 /// What one protobuf or text frame holds.
-public enum FramePayload: Hashable, Sendable {
+@_spi(Plumbing) public enum FramePayload: Hashable, Sendable {
     /// One OTLP protobuf export request of this signal.
     case protobuf(Signal)
     /// Text lines starting at line `firstLine` (1-based); `continuesLine` when the frame starts
@@ -41,7 +41,7 @@ public enum FramePayload: Hashable, Sendable {
 }
 
 /// One unit of input to decode into a batch.
-public struct Frame: Sendable {
+@_spi(Plumbing) public struct Frame: Sendable {
     /// The buffer holding the frame (shared with the batch decoded from it).
     public var input: InputBuffer
     /// The frame's bytes within `input`.
@@ -68,7 +68,7 @@ public struct Frame: Sendable {
 }
 
 /// A frame's place in a file, read later by whoever decodes it.
-public struct FileRegion: Hashable, Sendable {
+@_spi(Plumbing) public struct FileRegion: Hashable, Sendable {
     /// The open file (owned by the `FrameReader`, open until it is closed).
     public var descriptor: Int32
     /// Offset of the frame's first byte.
@@ -109,7 +109,7 @@ extension Frame {
 #endif
 
 /// The next thing an input yields.
-public enum FrameEvent: Sendable {
+@_spi(Plumbing) public enum FrameEvent: Sendable {
     /// A frame to decode.
     case frame(Frame)
     /// Bytes that could not be framed or decoded at all, and how many records they count for.

@@ -6,7 +6,7 @@
 
 /// Splits one input (file, or stdin as `-`) into frames: detects compression and layout from
 /// the bytes, inflates gzip, and cuts protobuf streams and text into frames with bounded memory.
-public struct FrameReader {
+@_spi(Plumbing) public struct FrameReader {
     /// The input's name, as rejections report it.
     public let path: String
     /// The layout in use, once detected.

@@ -5,7 +5,7 @@
 /// Valid UTF-8 bodies are slices of the input; a line with invalid UTF-8 is copied to the
 /// arena with each bad sequence replaced by U+FFFD and counted. NUL bytes are kept: they are
 /// valid UTF-8. Empty lines carry no record but are counted for line numbers.
-public struct TextLogDecoder: Sendable {
+@_spi(Plumbing) public struct TextLogDecoder: Sendable {
     /// The attribute key for the source path.
     public static let pathAttributeKey = "log.file.path"
     /// The attribute key for the 1-based line number.

@@ -1,4 +1,4 @@
-public import TraplineCore
+@_spi(Plumbing) public import TraplineCore
 import TraplineRules
 
 /// The `traps` processor: identifies trap events with its rules, marks each record with

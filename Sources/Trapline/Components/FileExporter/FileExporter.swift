@@ -13,7 +13,7 @@ public enum ExportCompression: String, Hashable, Sendable, CaseIterable {
 }
 
 /// A file output.
-public struct FileExporterConfig: Hashable, Sendable {
+@_spi(Plumbing) public struct FileExporterConfig: Hashable, Sendable {
     /// Where to write (required); written to a temporary and renamed when complete.
     public var path = ""
     /// The encoding; default `json`, as the Collector's file exporter.

@@ -1,7 +1,7 @@
 public import TraplineCore
 
 /// A file input: every file matching `include` (globs), minus `exclude`, read as replay reads.
-public struct FileReceiverConfig: Hashable, Sendable {
+@_spi(Plumbing) public struct FileReceiverConfig: Hashable, Sendable {
     /// Glob patterns of files to read (required, at least one).
     public var include: [String] = []
     /// Glob patterns of files to skip. Default: none.

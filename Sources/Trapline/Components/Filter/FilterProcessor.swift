@@ -3,7 +3,7 @@ public import TraplineRules
 import TraplineStages
 
 /// The `filter` processor: drop what any condition matches.
-public struct FilterProcessorConfig: Hashable, Sendable {
+@_spi(Plumbing) public struct FilterProcessorConfig: Hashable, Sendable {
     /// What a rule failure does; default `ignore`, as in the Collector.
     public var errorMode = RuleErrorMode.ignore
     /// Condition groups for spans and span events (`trace_conditions`, or the older

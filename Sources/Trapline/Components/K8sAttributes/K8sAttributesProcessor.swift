@@ -123,7 +123,7 @@ extension K8sAttributesConfig: ProcessorComponent {
 
 /// A `k8sattributes` stage whose pods come from the Kubernetes API (no `pod_list_file`): the
 /// watch that fills `source` runs outside the pipeline (sidecar mode, or before a replay).
-public struct KubernetesSourceRequest: Sendable {
+@_spi(Plumbing) public struct KubernetesSourceRequest: Sendable {
     /// The processor id.
     public var id: String
     /// Reduces each pod to what the processor extracts, with its filters.

@@ -4,7 +4,7 @@ public import TraplineStages
 import Yams
 
 /// A pod list that cannot be read: the file and why.
-public struct PodListError: Error, CustomStringConvertible, Sendable {
+@_spi(Plumbing) public struct PodListError: Error, CustomStringConvertible, Sendable {
     public var path: String
     public var reason: String
     public var description: String { "\(path): \(reason)" }

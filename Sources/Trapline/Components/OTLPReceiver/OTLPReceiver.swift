@@ -91,7 +91,7 @@ extension ConfigDecoder {
 }
 
 /// `host:port` as the Collector writes endpoints (`localhost:4318`, `0.0.0.0:4318`, `:4318`).
-public struct HostPort: Hashable, Sendable {
+@_spi(Plumbing) public struct HostPort: Hashable, Sendable {
     public var host: String
     public var port: Int
 

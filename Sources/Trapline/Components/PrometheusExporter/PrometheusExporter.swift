@@ -1,5 +1,5 @@
 /// Prometheus exposition of Trapline's own metrics.
-public struct PrometheusExporterConfig: Hashable, Sendable {
+@_spi(Plumbing) public struct PrometheusExporterConfig: Hashable, Sendable {
     /// `host:port` to serve `/metrics` on (sidecar mode). Exactly one of `endpoint` and `path`.
     public var endpoint: String?
     /// A textfile to write (atomically, via rename) when the run ends.

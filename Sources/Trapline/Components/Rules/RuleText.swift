@@ -2,7 +2,7 @@ public import TraplineRules
 
 /// One OTTL condition or statement as written, and where (for diagnostics that point at the
 /// column of a mistake inside it).
-public struct RuleText: Hashable, Sendable {
+@_spi(Plumbing) public struct RuleText: Hashable, Sendable {
     /// The rule.
     public var text: String
     /// Where the rule's scalar starts.
@@ -27,7 +27,7 @@ public struct RuleText: Hashable, Sendable {
 
 /// Conditions and statements that share a context and an error mode: one entry of the
 /// Collector's advanced configuration, or one entry of the basic list.
-public struct RuleGroupConfig: Hashable, Sendable {
+@_spi(Plumbing) public struct RuleGroupConfig: Hashable, Sendable {
     /// The context; nil infers it from the paths (the Collector's context inference).
     public var context: RuleContext?
     /// Overrides the processor's `error_mode` for this group.

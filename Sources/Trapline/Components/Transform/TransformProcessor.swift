@@ -3,7 +3,7 @@ public import TraplineRules
 import TraplineStages
 
 /// The `transform` processor: run statements that change telemetry.
-public struct TransformProcessorConfig: Hashable, Sendable {
+@_spi(Plumbing) public struct TransformProcessorConfig: Hashable, Sendable {
     /// What a rule failure does; default `ignore`, as in the Collector.
     public var errorMode = RuleErrorMode.ignore
     /// Statement groups for traces (`trace_statements`).

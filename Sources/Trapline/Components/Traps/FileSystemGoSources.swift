@@ -5,7 +5,7 @@ public import TraplineStages
 ///
 /// Paths come from the log as printed: `$HOME`-style variables are expanded from `environment` (logs often
 /// have local paths replaced by them), relative paths are taken from `workingDirectory`.
-public struct FileSystemGoSources: GoSourceInspector {
+@_spi(Plumbing) public struct FileSystemGoSources: GoSourceInspector {
     /// Variables for `$NAME` in paths.
     public var environment: [String: String]
     /// Where relative paths start.

@@ -119,7 +119,7 @@ extension ConfigDecoder {
 }
 
 /// The built-in rule packs, compiled in so the binary needs no file beside it.
-public enum BuiltinTrapPacks {
+@_spi(Plumbing) public enum BuiltinTrapPacks {
     /// The file name diagnostics use for the runtime pack.
     public static let runtimeFileName = "Pipelines/traps/runtime.yaml (built in)"
 

@@ -14,3 +14,5 @@ for target in Trapline TraplineStages TraplineRules TraplineCore TraplineServer;
     fi
 done
 echo "documentation: no warnings"
+# Every public symbol documented, every public function saying whether it allocates.
+bash Scripts/check-public-api.sh

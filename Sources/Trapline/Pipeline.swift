@@ -10,6 +10,7 @@ public import TraplineStages
 public final class Pipeline: Sendable {
     /// A pipeline file with problems: every one of them, with its line and column.
     public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+        /// Every problem, in file order.
         public var diagnostics: [ConfigDiagnostic]
         public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
     }
@@ -40,6 +41,8 @@ public final class Pipeline: Sendable {
     ///   - extraStages: stages to run after the file's processors, in order.
     ///   - environment: values for `${env:…}`.
     /// - Throws: `ConfigurationError` with every problem of the file.
+    ///
+    /// Allocates the compiled stages once; calls to `process` reuse decoders and batches.
     public init(yaml: String, extraStages: [any Stage] = [], environment: [String: String] = [:])
         throws(ConfigurationError)
     {
@@ -77,6 +80,7 @@ public final class Pipeline: Sendable {
 
     /// Runs one request body held in memory the caller owns, without copying it (the C ABI's
     /// path): nothing reads `bytes` after the call returns.
+    /// Copies nothing of `bytes`; allocates the output, not per record.
     public func process(borrowing bytes: UnsafeRawBufferPointer, format: PayloadFormat) -> Result {
         process(InputBuffer(borrowing: bytes), format: format)
     }
@@ -108,7 +112,7 @@ public final class Pipeline: Sendable {
         return counts
     }
 
-    /// Runs the stages over a batch of log records; see the span variant.
+    /// Runs the stages over a batch of log records; see the span variant. Allocates the counts array, not per record.
     @discardableResult
     public func process(_ batch: inout LogBatch, mask: inout RowMask, traps: inout TrapLedger) -> [StageCounts] {
         var counts: [StageCounts] = []

@@ -24,7 +24,7 @@ public struct Replay {
     /// a progress line (the caller throttles drawing).
     public var onProgress: (@Sendable (ReplayProgress) -> Void)?
 
-    /// Makes a replay.
+    /// Makes a replay. Allocates nothing until `run`.
     public init(options: ReplayOptions) {
         self.options = options
     }
@@ -35,6 +35,8 @@ public struct Replay {
     /// An output failure stops it and is reported (`exitStatus` 74).
     ///
     /// - Returns: the report.
+    ///
+    /// Allocates one read buffer, one batch and one encoder per worker, reused for every frame, and the report.
     public func run() -> ReplayReport {
         var report = ReplayReport()
         let expansion = InputPaths.expand(options.inputs)

@@ -35,7 +35,7 @@ public struct OutputRoute: Hashable, Sendable {
     /// `quarantine`) instead of the records that go on.
     public var isQuarantine = false
 
-    /// Makes a route.
+    /// Makes a route. Allocates nothing (keeps the arrays it is given).
     public init(
         name: String, destination: OutputDestination, format: ExportFormat, compression: ExportCompression = .none,
         signals: Set<Signal> = Set(Signal.allCases)
@@ -79,7 +79,7 @@ public struct ReplayOptions: Sendable {
     /// About how many bytes of frames are read ahead for the workers.
     public var windowBytes: Int
 
-    /// Makes options.
+    /// Makes options. Allocates nothing (keeps the arrays it is given).
     public init(
         inputs: [String], read: ReadOptions = ReadOptions(), outputFormat: OutputFormat = .otlpProto,
         output: OutputDestination = .standardOutput, observedTimeUnixNano: UInt64? = nil,

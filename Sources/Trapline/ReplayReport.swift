@@ -68,7 +68,7 @@ public struct ReplayReport: Sendable {
         public var remedy: String
     }
 
-    /// Makes an empty report.
+    /// Makes an empty report. Allocates nothing.
     public init() {}
 
     /// Records received per input so far, to number the records of trap events.

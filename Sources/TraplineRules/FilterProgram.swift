@@ -9,7 +9,7 @@ public struct FilterProgram: Sendable {
     /// Condition groups, resource context first.
     public let groups: [RuleGroup]
 
-    /// Makes a program from compiled groups (their statements are ignored).
+    /// Makes a program from compiled groups (their statements are ignored). Allocates the merged groups once.
     public init(groups: [RuleGroup]) {
         // Conditions of one context and error mode run as one OR, so each is tested only on
         // the items the ones before it did not match.
@@ -36,6 +36,7 @@ public struct FilterProgram: Sendable {
     public func apply(to batch: inout SpanBatch, mask: inout RowMask) -> RuleOutcome { run(&batch, &mask) }
 
     /// Drops the log records the conditions match.
+    /// Does not allocate per record; literal keys and regexes were compiled beforehand.
     public func apply(to batch: inout LogBatch, mask: inout RowMask) -> RuleOutcome { run(&batch, &mask) }
 
     private func run<Batch: RuleBatch>(_ batch: inout Batch, _ mask: inout RowMask) -> RuleOutcome {

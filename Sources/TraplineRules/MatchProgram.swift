@@ -9,7 +9,7 @@ public struct MatchProgram: Sendable {
     /// The compiled conditions, ORed (statements are ignored).
     public let group: RuleGroup
 
-    /// Makes a program from a compiled group.
+    /// Makes a program from a compiled group. Allocates nothing.
     public init(group: RuleGroup) { self.group = group }
 
     /// The kept spans the conditions match, in row order.
@@ -26,7 +26,7 @@ public struct MatchProgram: Sendable {
         try rows(batch, mask, &errors)
     }
 
-    /// The kept log records the conditions match, in row order.
+    /// The kept log records the conditions match, in row order. Allocates the row list, not per record.
     public func matchingRows(in batch: LogBatch, mask: RowMask, errors: inout RuleOutcome) throws(RuleRuntimeError)
         -> [Int32]
     {

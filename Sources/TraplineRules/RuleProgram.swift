@@ -35,6 +35,8 @@ public struct RuleGroup: Sendable {
     /// name (the Collector's context inference).
     ///
     /// - Returns: the group, or every problem found (never only the first).
+    ///
+    /// Allocates the compiled rules; nothing is compiled again when they run.
     public static func compile(
         statements: [String], conditions: [String], signal: RuleSignal, context: RuleContext?,
         errorMode: RuleErrorMode
@@ -114,6 +116,7 @@ public struct RuleGroup: Sendable {
 
 /// Every problem of a rule list.
 public struct RuleIssues: Error, Sendable {
+    /// Every problem, in rule order.
     public var all: [RuleIssue]
 }
 
@@ -130,6 +133,7 @@ public struct RuleOutcome: Sendable {
     /// A rule failed under `propagate`: the caller refuses the batch.
     public var failed = false
 
+    /// Makes an outcome with nothing counted. Allocates nothing.
     public init() {}
 
     /// Adds the errors one group counted.
@@ -138,7 +142,7 @@ public struct RuleOutcome: Sendable {
         if firstError == nil { firstError = tally.firstError }
     }
 
-    /// A rule failed under `propagate`.
+    /// A rule failed under `propagate`. Allocates nothing (only the first error is kept).
     public mutating func fail(_ error: RuleRuntimeError) {
         failed = true
         firstError = error

@@ -11,7 +11,7 @@ public struct TransformProgram: Sendable {
     public let groups: [RuleGroup]
     private let itemByItem: [Bool]
 
-    /// Makes a program from compiled groups.
+    /// Makes a program from compiled groups. Allocates the program's groups once.
     public init(groups: [RuleGroup]) {
         // Consecutive groups of one context and error mode without conditions of their own (the
         // basic list form) run as one: each item then meets every statement in turn.
@@ -42,9 +42,12 @@ public struct TransformProgram: Sendable {
     ///
     /// Changed rows are marked so encoders write them from columns; new strings go to the
     /// batch arena.
+    /// Does not allocate per record for literal-keyed edits; values it writes go to the batch's arena (which grows
+    /// when needed).
     public func apply(to batch: inout SpanBatch, mask: RowMask) -> RuleOutcome { run(&batch, mask) }
 
     /// Runs the statements over the kept log records (and their resources and scopes).
+    /// Does not allocate per record for literal-keyed edits; values it writes go to the batch's arena.
     public func apply(to batch: inout LogBatch, mask: RowMask) -> RuleOutcome { run(&batch, mask) }
 
     private func run<Batch: RuleBatch>(_ batch: inout Batch, _ mask: RowMask) -> RuleOutcome {

@@ -19,6 +19,7 @@ public final class ForwardingExporter: @unchecked Sendable {
         var records: Int
     }
 
+    /// The exporter id (`otlphttp[/name]`).
     public let id: String
     let config: OTLPHTTPExporterConfig
     let signals: Set<Signal>
@@ -48,7 +49,7 @@ public final class ForwardingExporter: @unchecked Sendable {
         session = URLSession(configuration: configuration)
     }
 
-    /// Starts the consumers.
+    /// Starts the consumers. Starts the consumer threads; allocates them.
     public func start() {
         for index in 0..<config.consumers {
             let thread = Thread { [self] in consume() }
@@ -59,7 +60,7 @@ public final class ForwardingExporter: @unchecked Sendable {
     }
 
     /// Promises a slot to a request about to be read: false when the queue (with the slots
-    /// already promised) is full, so the receiver refuses before reading the body.
+    /// already promised) is full, so the receiver refuses before reading the body. Allocates nothing.
     public func reserve() -> Bool {
         condition.withLock {
             guard queue.count + reserved < config.queueSize, !stopping else {
@@ -71,12 +72,13 @@ public final class ForwardingExporter: @unchecked Sendable {
         }
     }
 
-    /// Gives back a promised slot the request did not use.
+    /// Gives back a promised slot the request did not use. Allocates nothing.
     public func release() {
         condition.withLock { reserved = max(0, reserved - 1) }
     }
 
     /// Queues an export request in its promised slot (`reserve()` came first).
+    /// Keeps `body` (no copy); allocates the queue entry.
     public func offer(signal: Signal, body: [UInt8], records: Int) {
         condition.withLock {
             reserved = max(0, reserved - 1)
@@ -90,7 +92,7 @@ public final class ForwardingExporter: @unchecked Sendable {
     public var pending: Int { condition.withLock { queue.count + sending } }
 
     /// Sends what is queued until it is empty or `deadline` passes, then stops the consumers;
-    /// what is left is counted as failed.
+    /// what is left is counted as failed. Allocates nothing.
     public func drain(until deadline: Date) {
         condition.withLock {
             while (!queue.isEmpty || sending > 0) && Date() < deadline {

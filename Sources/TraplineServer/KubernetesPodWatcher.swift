@@ -18,13 +18,16 @@ import TraplineStages
 public final class KubernetesPodWatcher: Sendable {
     /// Where the API server is and how to prove who we are.
     public struct Endpoint: Sendable {
+        /// The API server's host.
         public var host: String
+        /// The API server's port.
         public var port: Int
         /// The bearer token.
         public var token: String
         /// The CA bundle that signs the server's certificate.
         public var caFile: String
 
+        /// Makes an endpoint. Allocates nothing.
         public init(host: String, port: Int, token: String, caFile: String) {
             self.host = host
             self.port = port
@@ -35,6 +38,7 @@ public final class KubernetesPodWatcher: Sendable {
         /// The in-cluster endpoint: `KUBERNETES_SERVICE_HOST`/`_PORT`, the token and CA of the
         /// pod's service account (`/var/run/secrets/kubernetes.io/serviceaccount`, or the folder
         /// `TRAPLINE_SERVICEACCOUNT_DIR` names); nil outside a cluster.
+        /// Reads the token file; allocates the endpoint's strings.
         public static func inCluster(environment: [String: String] = ProcessInfo.processInfo.environment) -> Endpoint? {
             guard let host = environment["KUBERNETES_SERVICE_HOST"], !host.isEmpty else { return nil }
             let port = Int(environment["KUBERNETES_SERVICE_PORT"] ?? "") ?? 443
@@ -49,12 +53,19 @@ public final class KubernetesPodWatcher: Sendable {
 
     /// What the watch has done, for metrics and tests.
     public struct Counts: Sendable, Equatable {
+        /// Lists of pods made.
         public var lists = 0
+        /// Watches opened.
         public var watches = 0
+        /// Watch events applied.
         public var events = 0
+        /// Watch lines that were not a usable event (skipped).
         public var badEvents = 0
+        /// Lists made again after a 410 Gone.
         public var relistsAfterGone = 0
+        /// Requests that failed.
         public var failures = 0
+        /// Pods in the current table.
         public var pods = 0
     }
 
@@ -72,19 +83,19 @@ public final class KubernetesPodWatcher: Sendable {
     /// What the watch has done so far.
     public var progress: Counts { counts.withLock { $0 } }
 
-    /// Starts listing and watching in the background.
+    /// Starts listing and watching in the background. Allocates the watch task.
     public func start() {
         let work = Task.detached { [self] in await run() }
         task.withLock { $0 = work }
     }
 
-    /// Stops the watch.
+    /// Stops the watch. Allocates nothing.
     public func stop() {
         task.withLock { $0?.cancel() }
     }
 
     /// Waits until the first list has filled the table, or `timeout` seconds (the Collector's
-    /// `wait_for_metadata`); false on timeout.
+    /// `wait_for_metadata`); false on timeout. Allocates nothing.
     public func waitForFirstList(timeout: Double) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while !listed.load(ordering: .relaxed) && Date() < deadline { usleep(20_000) }

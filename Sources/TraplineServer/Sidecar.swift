@@ -64,6 +64,8 @@ public final class Sidecar: Sendable {
     /// `trapline_config_reloads_total{result}`.
     ///
     /// - Returns: nil when the new pipeline runs, else why not.
+    ///
+    /// Allocates the new pipeline's stages; exporters and metrics are kept.
     public func reload(_ loaded: ConfigLoader.Result) -> String? {
         let running = pipeline
         guard loaded.diagnostics.isEmpty else {
@@ -86,6 +88,8 @@ public final class Sidecar: Sendable {
     /// Starts the exporters and binds every listener.
     ///
     /// - Returns: the bound port of each receiver id, and of `prometheus` for the metrics endpoint.
+    ///
+    /// Allocates the event loop, servers and exporter threads.
     public func start() throws -> [String: Int] {
         for forwarder in forwarders { forwarder.start() }
         var ports: [String: Int] = [:]
@@ -125,6 +129,8 @@ public final class Sidecar: Sendable {
     /// queues are sent until `deadline`, then every file exporter is finished.
     ///
     /// - Returns: the first output failure, if any.
+    ///
+    /// Allocates nothing beyond the report.
     public func stop(deadline: Date) -> IOFailure? {
         stopping.store(true, ordering: .relaxed)
         let all = servers.withLock { Array($0.values) }

@@ -4,7 +4,7 @@ public import TraplineCore
 /// rejected. Stages move rows from forwarded to filtered or blocked.
 public enum BatchAccounting {
     /// The counts for a batch after a stage chain: rows the mask kept are forwarded, the rest
-    /// filtered or blocked as the stages counted them.
+    /// filtered or blocked as the stages counted them. Allocates nothing.
     public static func counts(for batch: some TelemetryBatch, mask: RowMask, stages: [StageCounts]) -> RecordCounts {
         counts(rows: batch.count, rejections: batch.rejections, mask: mask, stages: stages)
     }
@@ -21,7 +21,7 @@ public enum BatchAccounting {
         return counts
     }
 
-    /// The counts for input rejected before it could become a batch.
+    /// The counts for input rejected before it could become a batch. Allocates nothing.
     public static func counts(rejectedRecords: Int) -> RecordCounts {
         RecordCounts(received: rejectedRecords, forwarded: 0, filtered: 0, blocked: 0, rejected: rejectedRecords)
     }

@@ -10,19 +10,21 @@ public struct FilterStage: Stage {
     /// Conditions for log records; nil passes logs through.
     public let logs: FilterProgram?
 
-    /// Makes the stage.
+    /// Makes the stage. Allocates nothing.
     public init(id: String, traces: FilterProgram?, logs: FilterProgram?) {
         self.id = id
         self.traces = traces
         self.logs = logs
     }
 
+    /// Does not allocate per record.
     public func process(_ batch: inout SpanBatch, mask: inout RowMask, counts: inout StageCounts) {
         guard let traces else { return }
         let outcome = traces.apply(to: &batch, mask: &mask)
         RuleStageOutcome.record(outcome, mask: &mask, counts: &counts)
     }
 
+    /// Does not allocate per record.
     public func process(_ batch: inout LogBatch, mask: inout RowMask, counts: inout StageCounts) {
         guard let logs else { return }
         let outcome = logs.apply(to: &batch, mask: &mask)
@@ -34,22 +36,26 @@ public struct FilterStage: Stage {
 /// Collector's `transformprocessor`).
 public struct TransformStage: Stage {
     public let id: String
+    /// The statements for spans; nil passes spans through.
     public let traces: TransformProgram?
+    /// The statements for log records; nil passes them through.
     public let logs: TransformProgram?
 
-    /// Makes the stage.
+    /// Makes the stage. Allocates nothing.
     public init(id: String, traces: TransformProgram?, logs: TransformProgram?) {
         self.id = id
         self.traces = traces
         self.logs = logs
     }
 
+    /// Does not allocate per record for literal-keyed edits (written values go to the batch's arena).
     public func process(_ batch: inout SpanBatch, mask: inout RowMask, counts: inout StageCounts) {
         guard let traces else { return }
         let outcome = traces.apply(to: &batch, mask: mask)
         RuleStageOutcome.record(outcome, mask: &mask, counts: &counts)
     }
 
+    /// Does not allocate per record for literal-keyed edits (written values go to the batch's arena).
     public func process(_ batch: inout LogBatch, mask: inout RowMask, counts: inout StageCounts) {
         guard let logs else { return }
         let outcome = logs.apply(to: &batch, mask: mask)

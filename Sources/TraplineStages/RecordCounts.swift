@@ -12,10 +12,10 @@ public struct RecordCounts: Hashable, Sendable {
     /// Records rejected as bad input.
     public var rejected = 0
 
-    /// Zero counts.
+    /// Zero counts. Allocates nothing.
     public init() {}
 
-    /// Makes counts.
+    /// Makes counts. Allocates nothing.
     public init(received: Int, forwarded: Int, filtered: Int, blocked: Int, rejected: Int) {
         self.received = received
         self.forwarded = forwarded
@@ -27,7 +27,7 @@ public struct RecordCounts: Hashable, Sendable {
     /// Whether every received record is accounted for exactly once.
     public var isBalanced: Bool { received == forwarded + filtered + blocked + rejected }
 
-    /// Adds another set of counts (counters are additive across batches and instances).
+    /// Adds another set of counts (counters are additive across batches and instances). Allocates nothing.
     public static func += (lhs: inout RecordCounts, rhs: RecordCounts) {
         lhs.received += rhs.received
         lhs.forwarded += rhs.forwarded

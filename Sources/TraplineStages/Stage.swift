@@ -28,13 +28,13 @@ public struct StageCounts: Hashable, Sendable {
     /// Time spent in the stage, in nanoseconds.
     public var nanoseconds: UInt64 = 0
 
-    /// Zero counts.
+    /// Zero counts. Allocates nothing.
     public init() {}
 
     /// Whether every record that reached the stage is accounted for.
     public var isBalanced: Bool { received == forwarded + filtered + blocked + rejected }
 
-    /// Adds another batch's counts.
+    /// Adds another batch's counts. Allocates nothing.
     public static func += (lhs: inout StageCounts, rhs: StageCounts) {
         lhs.received += rhs.received
         lhs.forwarded += rhs.forwarded
@@ -62,26 +62,32 @@ public protocol Stage: Sendable {
     var id: String { get }
 
     /// Processes a batch of spans.
+    /// Trapline's stages do not allocate per record; a stage of your own should not either.
     func process(_ batch: inout SpanBatch, mask: inout RowMask, counts: inout StageCounts)
 
     /// Processes a batch of log records.
+    /// Trapline's stages do not allocate per record; a stage of your own should not either.
     func process(_ batch: inout LogBatch, mask: inout RowMask, counts: inout StageCounts)
 
     /// Processes a batch of spans, recording the trap events it identifies in `traps`. Stages
     /// that identify no traps get this for free (it calls the method without `traps`).
+    /// Trapline's stages do not allocate per record.
     func process(_ batch: inout SpanBatch, mask: inout RowMask, counts: inout StageCounts, traps: inout TrapLedger)
 
     /// Processes a batch of log records, recording the trap events it identifies in `traps`.
+    /// Trapline's stages do not allocate per record.
     func process(_ batch: inout LogBatch, mask: inout RowMask, counts: inout StageCounts, traps: inout TrapLedger)
 }
 
 extension Stage {
+    /// Allocates what the stage's own `process` allocates.
     public func process(
         _ batch: inout SpanBatch, mask: inout RowMask, counts: inout StageCounts, traps: inout TrapLedger
     ) {
         process(&batch, mask: &mask, counts: &counts)
     }
 
+    /// Allocates what the stage's own `process` allocates.
     public func process(
         _ batch: inout LogBatch, mask: inout RowMask, counts: inout StageCounts, traps: inout TrapLedger
     ) {
@@ -93,13 +99,14 @@ extension Stage {
 /// its own, so the chain (and whoever runs it) is written once for every signal.
 public protocol StageBatch: TelemetryBatch {
     /// Runs `stage` over `batch` with the stage's method for this signal.
+    /// Allocates what the stage's own `process` allocates.
     static func process(
         _ batch: inout Self, by stage: any Stage, mask: inout RowMask, counts: inout StageCounts,
         traps: inout TrapLedger)
 }
 
 extension SpanBatch: StageBatch {
-    /// Runs the stage's span method.
+    /// Runs the stage's span method. Allocates what the stage's own `process` allocates.
     public static func process(
         _ batch: inout Self, by stage: any Stage, mask: inout RowMask, counts: inout StageCounts,
         traps: inout TrapLedger
@@ -107,7 +114,7 @@ extension SpanBatch: StageBatch {
 }
 
 extension LogBatch: StageBatch {
-    /// Runs the stage's log method.
+    /// Runs the stage's log method. Allocates what the stage's own `process` allocates.
     public static func process(
         _ batch: inout Self, by stage: any Stage, mask: inout RowMask, counts: inout StageCounts,
         traps: inout TrapLedger
@@ -119,7 +126,7 @@ public struct StageChain: Sendable {
     /// The stages, in pipeline order.
     public let stages: [any Stage]
 
-    /// Makes a chain.
+    /// Makes a chain. Allocates nothing (keeps the array).
     public init(_ stages: [any Stage] = []) { self.stages = stages }
 
     /// Runs every stage over `batch`, resetting `mask` to keep all rows first.
@@ -129,6 +136,8 @@ public struct StageChain: Sendable {
     ///   - mask: reset to keep every row, then cleared for each row a stage drops.
     ///   - counts: one entry per stage (resized if needed), added to.
     ///   - traps: reset, then filled with the trap events the stages identify.
+    ///
+    /// Allocates what the stages allocate; the chain itself allocates nothing once `counts` has one entry per stage.
     public func run<Batch: StageBatch>(
         _ batch: inout Batch, mask: inout RowMask, counts: inout [StageCounts], traps: inout TrapLedger
     ) {
@@ -140,6 +149,7 @@ public struct StageChain: Sendable {
     }
 
     /// Runs every stage over `batch`, discarding trap events.
+    /// Allocates what the stages allocate; the chain itself allocates nothing once `counts` has one entry per stage.
     public func run<Batch: StageBatch>(_ batch: inout Batch, mask: inout RowMask, counts: inout [StageCounts]) {
         var traps = TrapLedger()
         run(&batch, mask: &mask, counts: &counts, traps: &traps)
@@ -165,6 +175,7 @@ public struct StageChain: Sendable {
 
 /// A monotonic clock in nanoseconds (no Foundation in the hot path): once per stage per batch.
 public enum Clock {
+    /// Monotonic nanoseconds (for stage timings). Allocates nothing.
     public static func nanoseconds() -> UInt64 {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)

@@ -13,7 +13,7 @@ public struct ConfigDiagnostic: Hashable, Sendable, CustomStringConvertible {
     /// How to fix it, when there is a likely fix.
     public var hint: String?
 
-    /// Makes a diagnostic.
+    /// Makes a diagnostic. Allocates nothing (keeps the strings it is given).
     public init(path: String, file: String, line: Int, column: Int, message: String, hint: String? = nil) {
         self.path = path
         self.file = file
@@ -39,13 +39,13 @@ public struct ConfigDiagnostics: Sendable {
     /// Every diagnostic, in file order.
     public private(set) var all: [ConfigDiagnostic] = []
 
-    /// Makes an empty list.
+    /// Makes an empty list. Allocates nothing.
     public init() {}
 
     /// Whether nothing is wrong.
     public var isEmpty: Bool { all.isEmpty }
 
-    /// Records a problem at `location`.
+    /// Records a problem at `location`. Allocates only when the list grows.
     public mutating func error(_ message: String, at location: ConfigLocation, hint: String? = nil) {
         all.append(
             ConfigDiagnostic(
@@ -69,7 +69,7 @@ public struct ConfigLocation: Hashable, Sendable {
     /// 1-based column.
     public var column: Int
 
-    /// Makes a location.
+    /// Makes a location. Allocates nothing.
     public init(path: String, file: String, line: Int, column: Int) {
         self.path = path
         self.file = file
@@ -77,7 +77,7 @@ public struct ConfigLocation: Hashable, Sendable {
         self.column = column
     }
 
-    /// The location of a child setting (same position until the child's own is known).
+    /// The location of a child setting (same position until the child's own is known). Allocates the longer path.
     public func appending(_ key: String) -> ConfigLocation {
         ConfigLocation(path: path.isEmpty ? key : path + "." + key, file: file, line: line, column: column)
     }

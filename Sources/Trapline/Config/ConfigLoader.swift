@@ -44,6 +44,7 @@ public enum ConfigLoader {
 
     /// Loads YAML text; `file` names it in diagnostics. `checkingStartup: false` leaves out the
     /// checks of how receivers and exporters combine, for an embedder that runs neither.
+    /// Allocates the configuration and the compiled stages.
     public static func load(
         yaml: String, file: String, environment: [String: String] = [:], checkingStartup: Bool = true
     ) -> Result {

@@ -35,7 +35,7 @@ public struct AnyValueRef: Hashable, Sendable {
     /// Integer bits, double bits, 0/1, or a packed `ByteSlice`, by kind.
     public var payload: UInt64
 
-    /// Makes a value.
+    /// Makes a value. Allocates nothing.
     @inlinable
     public init(kind: Kind, payload: UInt64 = 0) {
         self.kind = kind
@@ -45,7 +45,7 @@ public struct AnyValueRef: Hashable, Sendable {
     /// The missing value.
     public static let absent = AnyValueRef(kind: .absent)
 
-    /// A value held as bytes (string, bytes, array, key-value list, raw key-value).
+    /// A value held as bytes (string, bytes, array, key-value list, raw key-value). Allocates nothing.
     @inlinable
     public static func slice(_ kind: Kind, _ slice: ByteSlice) -> AnyValueRef {
         AnyValueRef(kind: kind, payload: slice.packed)

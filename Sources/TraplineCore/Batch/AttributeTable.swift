@@ -6,20 +6,20 @@ public struct AttributeTable: Sendable {
     /// Attribute values.
     public var values: [AnyValueRef] = []
 
-    /// Makes an empty table.
+    /// Makes an empty table. Allocates nothing until the first append.
     public init() {}
 
     /// Number of attributes.
     @inlinable public var count: Int { keys.count }
 
-    /// Appends one attribute.
+    /// Appends one attribute. Allocates only when the columns grow (capacity is kept across `removeAll`).
     @inlinable
     public mutating func append(key: ByteSlice, value: AnyValueRef) {
         keys.append(key)
         values.append(value)
     }
 
-    /// Drops attributes from `count` on (after a rejected record).
+    /// Drops attributes from `count` on (after a rejected record). Allocates nothing.
     @inlinable
     public mutating func truncate(to count: Int) {
         keys.removeSubrange(count...)
@@ -28,6 +28,7 @@ public struct AttributeTable: Sendable {
 
     /// Copies the attributes of `range` to the end of the table and returns their new range,
     /// so an owner's attributes can grow without touching its neighbours'. Two bulk copies.
+    /// Allocates only when the columns grow.
     @inlinable
     public mutating func copyToEnd(_ range: RowRange) -> RowRange {
         let start = keys.count
@@ -49,12 +50,13 @@ public struct AttributeTable: Sendable {
 
     /// `range` itself when it ends at the table's end, else a copy of its rows put there: either
     /// way, rows appended next extend it (a message field met twice merges its attributes).
+    /// Allocates only when the columns grow.
     @inlinable
     public mutating func growableAtEnd(_ range: RowRange) -> RowRange {
         Int(range.start) + Int(range.count) == count ? range : copyToEnd(range)
     }
 
-    /// Empties the table, keeping storage.
+    /// Empties the table, keeping storage. Keeps the capacity; allocates nothing.
     public mutating func removeAll() {
         keys.removeAll(keepingCapacity: true)
         values.removeAll(keepingCapacity: true)
@@ -68,7 +70,7 @@ public struct RowRange: Hashable, Sendable {
     /// Number of rows.
     public var count: UInt32
 
-    /// Makes a range.
+    /// Makes a range. Allocates nothing.
     @inlinable
     public init(start: Int, end: Int) {
         self.start = UInt32(truncatingIfNeeded: start)

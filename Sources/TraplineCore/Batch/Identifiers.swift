@@ -7,7 +7,7 @@ public struct TraceID: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// Bytes 8–15, big-endian.
     public var low: UInt64
 
-    /// Makes an id from its two halves.
+    /// Makes an id from its two halves. Allocates nothing.
     @inlinable
     public init(high: UInt64, low: UInt64) {
         self.high = high
@@ -27,6 +27,7 @@ public struct TraceID: Hashable, Sendable, Comparable, CustomStringConvertible {
         low = UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
     }
 
+    /// Allocates nothing.
     public static func < (lhs: TraceID, rhs: TraceID) -> Bool { (lhs.high, lhs.low) < (rhs.high, rhs.low) }
 
     /// Lowercase hex, 32 digits.
@@ -38,7 +39,7 @@ public struct SpanID: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// The id, big-endian.
     public var value: UInt64
 
-    /// Makes an id.
+    /// Makes an id. Allocates nothing.
     @inlinable
     public init(_ value: UInt64) { self.value = value }
 
@@ -54,6 +55,7 @@ public struct SpanID: Hashable, Sendable, Comparable, CustomStringConvertible {
         value = UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
     }
 
+    /// Allocates nothing.
     public static func < (lhs: SpanID, rhs: SpanID) -> Bool { lhs.value < rhs.value }
 
     /// Lowercase hex, 16 digits.

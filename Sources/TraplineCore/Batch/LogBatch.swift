@@ -55,17 +55,18 @@ public struct LogBatch: TelemetryBatch {
     /// batch: whoever hands a batch to the stages sets it.
     public var clientAddress: [UInt8] = []
 
-    /// Makes an empty batch.
+    /// Makes an empty batch. Allocates nothing until the first decode.
     public init() {}
 
     /// Number of log records.
     @inlinable public var count: Int { times.count }
 
-    /// Marks `row` as changed, so the encoder writes it from columns instead of copying it.
+    /// Marks `row` as changed, so the encoder writes it from columns instead of copying it. Allocates nothing.
     @inlinable
     public mutating func markModified(_ row: Int) { encodedRecords[row] = .empty }
 
     /// Empties the batch for a new frame, keeping every column's storage.
+    /// Keeps every column's capacity; allocates nothing.
     public mutating func reset(input: InputBuffer?, frame: Range<Int>, sourceOffset: Int) {
         storage.reset(input: input, frame: frame, sourceOffset: sourceOffset)
         resources.removeAll(keepingCapacity: true)

@@ -14,7 +14,7 @@ public struct ResourceEntry: Hashable, Sendable {
     /// those from columns (other fields of `raw` are still copied).
     public var isModified = false
 
-    /// Makes an entry.
+    /// Makes an entry. Allocates nothing.
     public init() {}
 }
 
@@ -40,6 +40,6 @@ public struct ScopeEntry: Hashable, Sendable {
     /// encoders write those from columns (other fields of `raw` are still copied).
     public var isModified = false
 
-    /// Makes an entry.
+    /// Makes an entry. Allocates nothing.
     public init() {}
 }

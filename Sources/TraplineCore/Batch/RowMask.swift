@@ -8,17 +8,17 @@ public struct RowMask: Sendable {
     /// Rows kept.
     public private(set) var keptCount = 0
 
-    /// Makes an empty mask.
+    /// Makes an empty mask. Allocates nothing.
     public init() {}
 
-    /// Keeps all `count` rows.
+    /// Keeps all `count` rows. Allocates only when `count` exceeds the capacity of an earlier batch.
     public mutating func reset(count: Int) {
         kept.removeAll(keepingCapacity: true)
         kept.append(contentsOf: repeatElement(true, count: count))
         keptCount = count
     }
 
-    /// Drops `row`; returns whether it was kept until now.
+    /// Drops `row`; returns whether it was kept until now. Allocates nothing.
     @discardableResult
     public mutating func drop(_ row: Int) -> Bool {
         guard kept[row] else { return false }

@@ -10,10 +10,11 @@ public struct SliceStorage: Sendable {
     /// Bytes written by the decoder or stages that are not in the input.
     public var arena: [UInt8] = []
 
-    /// Makes empty storage.
+    /// Makes empty storage. Allocates nothing.
     public init() {}
 
     /// Points at a new frame and empties the arena, keeping its capacity.
+    /// Keeps the arena's capacity; allocates nothing.
     public mutating func reset(input: InputBuffer?, frame: Range<Int>, sourceOffset: Int) {
         self.input = input
         self.frame = frame
@@ -24,7 +25,7 @@ public struct SliceStorage: Sendable {
     /// Appends `bytes` to the arena and returns their slice.
     ///
     /// Inlinable so callers in other modules (stages) get it specialized for their sequence type
-    /// instead of a generic call per value.
+    /// instead of a generic call per value. Allocates only when the arena grows.
     @inlinable
     public mutating func appendToArena(_ bytes: some Sequence<UInt8>) -> ByteSlice {
         let start = arena.count
@@ -35,6 +36,7 @@ public struct SliceStorage: Sendable {
     /// Appends the bytes of `first` then `second` (slices of this storage) to the arena as one
     /// slice. A message field met twice is kept this way: on the wire, concatenating two
     /// encodings of a message is merging them, so copying the joined bytes out keeps the merge.
+    /// Allocates only when the arena grows.
     public mutating func appendToArena(joining first: ByteSlice, _ second: ByteSlice) -> ByteSlice {
         // Copied out first: the arena may grow (and move) while it is appended to.
         let joined: [UInt8] = withBytes { Array($0[first]) + Array($0[second]) }
@@ -45,6 +47,8 @@ public struct SliceStorage: Sendable {
     ///
     /// Inlinable: stages call it per item, so it must not cost a generic call.
     /// - Parameter body: receives a resolver valid only inside the call.
+    ///
+    /// Allocates nothing.
     @inlinable
     public func withBytes<Result>(_ body: (BatchBytes) throws -> Result) rethrows -> Result {
         try withExtendedLifetime(input) {

@@ -75,17 +75,18 @@ public struct SpanBatch: TelemetryBatch {
     /// batch: whoever hands a batch to the stages sets it.
     public var clientAddress: [UInt8] = []
 
-    /// Makes an empty batch.
+    /// Makes an empty batch. Allocates nothing until the first decode.
     public init() {}
 
     /// Number of spans.
     @inlinable public var count: Int { spanIDs.count }
 
-    /// Marks `row` as changed, so the encoder writes it from columns instead of copying it.
+    /// Marks `row` as changed, so the encoder writes it from columns instead of copying it. Allocates nothing.
     @inlinable
     public mutating func markModified(_ row: Int) { encodedSpans[row] = .empty }
 
     /// Empties the batch for a new frame, keeping every column's storage.
+    /// Keeps every column's capacity; allocates nothing.
     public mutating func reset(input: InputBuffer?, frame: Range<Int>, sourceOffset: Int) {
         storage.reset(input: input, frame: frame, sourceOffset: sourceOffset)
         resources.removeAll(keepingCapacity: true)
@@ -152,7 +153,7 @@ public struct SpanStatus: Hashable, Sendable {
     /// `Status.message`.
     public var message: ByteSlice
 
-    /// Makes a status.
+    /// Makes a status. Allocates nothing.
     @inlinable
     public init(isPresent: Bool = false, code: Int32 = 0, message: ByteSlice = .empty) {
         self.isPresent = isPresent
@@ -170,7 +171,7 @@ public struct SpanDroppedCounts: Hashable, Sendable {
     /// `dropped_links_count`.
     public var links: UInt32 = 0
 
-    /// Makes counts.
+    /// Makes counts. Allocates nothing.
     @inlinable public init() {}
 }
 
@@ -188,7 +189,7 @@ public struct SpanEventTable: Sendable {
     /// `Event.dropped_attributes_count`.
     public var droppedAttributesCounts: [UInt32] = []
 
-    /// Makes an empty table.
+    /// Makes an empty table. Allocates nothing.
     public init() {}
 
     /// Number of events.
@@ -236,7 +237,7 @@ public struct SpanLinkTable: Sendable {
     /// `Link.flags`.
     public var flags: [UInt32] = []
 
-    /// Makes an empty table.
+    /// Makes an empty table. Allocates nothing.
     public init() {}
 
     /// Number of links.
@@ -281,14 +282,14 @@ public struct BatchBytes {
     /// The arena.
     public let arena: UnsafeRawBufferPointer
 
-    /// Makes a resolver (only `SliceStorage.withBytes` does).
+    /// Makes a resolver (only `SliceStorage.withBytes` does). Allocates nothing.
     @inlinable
     public init(frame: UnsafeRawBufferPointer, arena: UnsafeRawBufferPointer) {
         self.frame = frame
         self.arena = arena
     }
 
-    /// The bytes of `slice`.
+    /// The bytes of `slice`. Allocates nothing: the buffer points into the batch's storage.
     @inlinable
     public subscript(_ slice: ByteSlice) -> UnsafeRawBufferPointer {
         let storage = slice.isArena ? arena : frame

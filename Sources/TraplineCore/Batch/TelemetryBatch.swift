@@ -36,24 +36,27 @@ public protocol TelemetryBatch: Sendable {
     /// Each record's flags.
     var flags: [UInt32] { get set }
 
-    /// Marks `row` as changed, so the encoder writes it from columns instead of copying it.
+    /// Marks `row` as changed, so the encoder writes it from columns instead of copying it. Allocates nothing.
     mutating func markModified(_ row: Int)
     /// Empties the batch for a new frame, keeping every column's storage.
+    /// Keeps every column's capacity; allocates nothing.
     mutating func reset(input: InputBuffer?, frame: Range<Int>, sourceOffset: Int)
 }
 
 extension TelemetryBatch {
-    /// Index of the scope entry of `row`.
+    /// Index of the scope entry of `row`. Allocates nothing.
     @inlinable
     public func scopeIndex(ofRow row: Int) -> Int { Int(scopeIndexes[row]) }
 
-    /// Index of the resource entry of `row`.
+    /// Index of the resource entry of `row`. Allocates nothing.
     @inlinable
     public func resourceIndex(ofRow row: Int) -> Int { Int(scopes[Int(scopeIndexes[row])].resourceIndex) }
 
     /// Calls `body` with the frame and arena bytes that slices point into.
     ///
     /// - Parameter body: receives a resolver valid only inside the call.
+    ///
+    /// Allocates nothing.
     @inlinable
     public func withBytes<Result>(_ body: (BatchBytes) throws -> Result) rethrows -> Result {
         try storage.withBytes(body)

@@ -7,6 +7,7 @@ public struct ZeroIDMarks: Sendable, Equatable {
     /// The id fields a mark can name (bits, combined per row).
     public struct Field: OptionSet, Sendable, Hashable {
         public let rawValue: UInt8
+        /// Allocates nothing.
         @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
         /// `trace_id` (of a span, a link or a log record).
         public static let traceID = Field(rawValue: 1)
@@ -18,13 +19,13 @@ public struct ZeroIDMarks: Sendable, Equatable {
 
     @usableFromInline var marks: [Int: Field] = [:]
 
-    /// No marks.
+    /// No marks. Allocates nothing.
     public init() {}
 
     /// Whether no row has an all-zero id (the common case: a single check per row).
     @inlinable public var isEmpty: Bool { marks.isEmpty }
 
-    /// Whether `field` of `row` arrived as an all-zero id.
+    /// Whether `field` of `row` arrived as an all-zero id. Allocates nothing.
     @inlinable
     public func contains(_ field: Field, row: Int) -> Bool {
         !marks.isEmpty && marks[row]?.contains(field) == true

@@ -18,13 +18,15 @@ public struct ByteSlice: Hashable, Sendable {
     /// A slice of the input frame.
     ///
     /// - Precondition: `start + count` is below 2^31 (frames are capped at 2 GiB).
+    ///
+    /// Allocates nothing.
     @inlinable
     public init(start: UInt32, count: UInt32) {
         self.start = start
         self.count = count
     }
 
-    /// A slice of the batch arena.
+    /// A slice of the batch arena. Allocates nothing.
     @inlinable
     public static func arena(start: Int, count: Int) -> ByteSlice {
         ByteSlice(start: UInt32(truncatingIfNeeded: start) | arenaFlag, count: UInt32(truncatingIfNeeded: count))

@@ -34,7 +34,7 @@ public final class InputBuffer: @unchecked Sendable {
         ownership = .heap
     }
 
-    /// Copies an array's bytes into a new buffer.
+    /// Copies an array's bytes into a new buffer. Allocates nothing: the buffer keeps the array's storage alive.
     public init(_ array: [UInt8]) {
         let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(array.count, 1), alignment: 16)
         array.withUnsafeBytes { source in
@@ -48,6 +48,7 @@ public final class InputBuffer: @unchecked Sendable {
 
     /// Wraps memory owned elsewhere, which must outlive every use of this buffer's bytes (a
     /// worker's reusable frame buffer: the worker's batch is reset before the buffer is reused).
+    /// Allocates only the buffer object; copies nothing.
     public init(borrowing bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
         ownership = .borrowed

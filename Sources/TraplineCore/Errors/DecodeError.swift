@@ -18,7 +18,7 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
     /// 1-based column (in bytes) of the offset, for text formats (JSON).
     public var column: Int?
 
-    /// Makes an error.
+    /// Makes an error. Allocates nothing.
     public init(
         _ reason: Rejection.Reason, offset: Int, field: StaticString? = nil, value: Int? = nil, limit: Int? = nil,
         line: Int? = nil,
@@ -33,11 +33,13 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         self.column = column
     }
 
+    /// Allocates nothing.
     public static func == (lhs: DecodeError, rhs: DecodeError) -> Bool {
         lhs.reason == rhs.reason && lhs.offset == rhs.offset && lhs.value == rhs.value && lhs.limit == rhs.limit
             && lhs.fieldName == rhs.fieldName && lhs.line == rhs.line && lhs.column == rhs.column
     }
 
+    /// Allocates nothing.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(reason)
         hasher.combine(offset)

@@ -8,7 +8,7 @@ public struct Rejection: Hashable, Sendable {
     /// (a broken frame or container) counts as one record, since its true count is unknowable.
     public var records: Int
 
-    /// Makes a rejection.
+    /// Makes a rejection. Allocates nothing.
     public init(source: String, error: DecodeError, records: Int) {
         self.source = source
         self.error = error
@@ -129,7 +129,7 @@ public struct BatchRejections: Sendable {
     /// Records accounted for by each error (same indices as `errors`).
     public private(set) var recordCounts: [Int] = []
 
-    /// Makes an empty list.
+    /// Makes an empty list. Allocates nothing.
     public init() {}
 
     /// Total records rejected.
@@ -138,13 +138,13 @@ public struct BatchRejections: Sendable {
     /// Whether nothing was rejected.
     public var isEmpty: Bool { errors.isEmpty }
 
-    /// Records one rejection.
+    /// Records one rejection. Allocates only when the list grows (once per batch at most, in practice).
     public mutating func append(_ error: DecodeError, records: Int) {
         errors.append(error)
         recordCounts.append(records)
     }
 
-    /// Empties the list, keeping its storage.
+    /// Empties the list, keeping its storage. Keeps the capacity; allocates nothing.
     public mutating func removeAll() {
         errors.removeAll(keepingCapacity: true)
         recordCounts.removeAll(keepingCapacity: true)

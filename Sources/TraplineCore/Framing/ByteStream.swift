@@ -13,7 +13,7 @@ public struct IOFailure: Error, Hashable, Sendable, CustomStringConvertible {
     /// The `errno` value.
     public var errorNumber: Int32
 
-    /// Makes a failure.
+    /// Makes a failure. Allocates nothing.
     public init(path: String, operation: String, errorNumber: Int32) {
         self.path = path
         self.operation = operation

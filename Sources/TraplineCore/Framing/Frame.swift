@@ -24,7 +24,7 @@ public struct ReadOptions: Sendable {
     /// the signal went to.
     public var stopDescriptor: Int32?
 
-    /// Makes the defaults.
+    /// Makes the defaults. Allocates nothing.
     public init() {}
 }
 

@@ -10,13 +10,13 @@ public struct JSONLeniency: Hashable, Sendable {
     /// Requests wrapped in an envelope object (`{"result": {...}}`, as Jaeger's API answers).
     public var envelopes = 0
 
-    /// No lenient input.
+    /// No lenient input. Allocates nothing.
     public init() {}
 
     /// Every lenient case counted.
     public var total: Int { snakeCaseKeys + enumNames + int64AsNumbers + envelopes }
 
-    /// Adds another set of counts.
+    /// Adds another set of counts. Allocates nothing.
     public static func += (lhs: inout JSONLeniency, rhs: JSONLeniency) {
         lhs.snakeCaseKeys += rhs.snakeCaseKeys
         lhs.enumNames += rhs.enumNames

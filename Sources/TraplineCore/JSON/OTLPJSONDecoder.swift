@@ -21,10 +21,10 @@ public struct OTLPJSONDecoder: Sendable {
     /// The deepest nesting of JSON objects and arrays accepted.
     public var maxDepth: Int
 
-    /// Makes a decoder.
+    /// Makes a decoder. Allocates nothing.
     public init(maxDepth: Int = 100) { self.maxDepth = maxDepth }
 
-    /// Finds which signal the document in `input[frame]` holds, from its top-level keys.
+    /// Finds which signal the document in `input[frame]` holds, from its top-level keys. Allocates nothing.
     public func payloadKind(input: InputBuffer, frame: Range<Int>) -> JSONPayloadKind {
         withExtendedLifetime(input) {
             let bytes = UnsafeRawBufferPointer(rebasing: input.bytes[frame])
@@ -68,6 +68,8 @@ public struct OTLPJSONDecoder: Sendable {
     ///   - firstLine: the source line the frame starts on, for error positions.
     ///   - batch: reset, then filled.
     /// - Returns: what was read leniently.
+    ///
+    /// Allocates only when the batch's columns or arena grow (reuse the batch: a warm batch allocates nothing).
     @discardableResult
     public func decodeTraces(
         input: InputBuffer, frame: Range<Int>, sourceOffset: Int, firstLine: Int = 1, into batch: inout SpanBatch
@@ -80,6 +82,8 @@ public struct OTLPJSONDecoder: Sendable {
     ///
     /// - Parameters: as `decodeTraces`.
     /// - Returns: what was read leniently.
+    ///
+    /// Allocates only when the batch's columns or arena grow (reuse the batch: a warm batch allocates nothing).
     @discardableResult
     public func decodeLogs(
         input: InputBuffer, frame: Range<Int>, sourceOffset: Int, firstLine: Int = 1, into batch: inout LogBatch

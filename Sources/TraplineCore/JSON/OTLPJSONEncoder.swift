@@ -4,7 +4,7 @@
 ///
 /// Appends to a caller-owned byte array that is reused from batch to batch.
 public struct OTLPJSONEncoder: Sendable {
-    /// Makes an encoder.
+    /// Makes an encoder. Allocates nothing.
     public init() {}
 
     /// Appends `batch` as one JSON line.
@@ -13,11 +13,13 @@ public struct OTLPJSONEncoder: Sendable {
     ///   - batch: the records.
     ///   - mask: rows to leave out (dropped by a stage); nil keeps every row.
     ///   - out: the line is appended here.
+    ///
+    /// Allocates only when `out` grows.
     public func encode(_ batch: SpanBatch, keeping mask: RowMask? = nil, into out: inout [UInt8]) {
         encodeLine(batch, keeping: mask, into: &out)
     }
 
-    /// Appends `batch` as one JSON line; see the span variant.
+    /// Appends `batch` as one JSON line; see the span variant. Allocates only when `out` grows.
     public func encode(_ batch: LogBatch, keeping mask: RowMask? = nil, into out: inout [UInt8]) {
         encodeLine(batch, keeping: mask, into: &out)
     }

@@ -10,6 +10,8 @@ public struct OTLPProtobufDecoder: Sendable {
     /// Makes a decoder.
     ///
     /// - Parameter maxDepth: nesting limit (default 100, as upb's).
+    ///
+    /// Allocates nothing.
     public init(maxDepth: Int = 100) {
         self.maxDepth = maxDepth
     }
@@ -21,6 +23,9 @@ public struct OTLPProtobufDecoder: Sendable {
     ///   - frame: the request's bytes within `input`. At most 2 GiB.
     ///   - sourceOffset: offset of the frame in its source, for error offsets.
     ///   - batch: reset, then filled.
+    ///
+    /// Copies no string or byte value (columns hold slices of `input`); allocates only when the batch's columns grow
+    /// (reuse the batch: a warm batch allocates nothing).
     public func decodeTraces(input: InputBuffer, frame: Range<Int>, sourceOffset: Int, into batch: inout SpanBatch) {
         precondition(frame.count < Int(ByteSlice.arenaFlag), "frames are capped at 2 GiB")
         batch.reset(input: input, frame: frame, sourceOffset: sourceOffset)
@@ -33,6 +38,8 @@ public struct OTLPProtobufDecoder: Sendable {
     /// Decodes an `ExportLogsServiceRequest` (or `LogsData`) held in `input[frame]`.
     ///
     /// - Parameters: as `decodeTraces`.
+    ///
+    /// Copies no string or byte value; allocates only when the batch's columns grow.
     public func decodeLogs(input: InputBuffer, frame: Range<Int>, sourceOffset: Int, into batch: inout LogBatch) {
         precondition(frame.count < Int(ByteSlice.arenaFlag), "frames are capped at 2 GiB")
         batch.reset(input: input, frame: frame, sourceOffset: sourceOffset)

@@ -19,7 +19,7 @@ public struct OTLPProtobufEncoder: Sendable {
     /// tests that prove the columns hold every field.
     public var encodeFromColumns: Bool
 
-    /// Makes an encoder.
+    /// Makes an encoder. Allocates nothing.
     public init(framing: Framing = .bigEndianLengthPrefix, encodeFromColumns: Bool = false) {
         self.framing = framing
         self.encodeFromColumns = encodeFromColumns
@@ -31,11 +31,14 @@ public struct OTLPProtobufEncoder: Sendable {
     ///   - batch: the records.
     ///   - mask: rows to leave out (dropped by a stage); nil keeps every row.
     ///   - writer: the request is written here (with the encoder's framing).
+    ///
+    /// Allocates only when the writer grows.
     public func encode(_ batch: SpanBatch, keeping mask: RowMask? = nil, into writer: WireWriter) {
         encodeRequest(batch, keeping: mask, into: writer)
     }
 
     /// Prepends `batch` as one `ExportLogsServiceRequest` to `writer`; see the span variant.
+    /// Allocates only when the writer grows.
     public func encode(_ batch: LogBatch, keeping mask: RowMask? = nil, into writer: WireWriter) {
         encodeRequest(batch, keeping: mask, into: writer)
     }

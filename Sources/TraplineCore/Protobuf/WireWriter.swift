@@ -34,7 +34,7 @@ public final class WireWriter {
         set { state.pointee.head = newValue }
     }
 
-    /// Makes a writer with room for `initialCapacity` bytes.
+    /// Makes a writer with room for `initialCapacity` bytes. Allocates the buffer (`initialCapacity` bytes).
     public init(initialCapacity: Int = 64 * 1024) {
         let capacity = max(initialCapacity, 64)
         state = .allocate(capacity: 1)
@@ -57,7 +57,7 @@ public final class WireWriter {
         UnsafeRawBufferPointer(start: storage + head, count: count)
     }
 
-    /// Forgets the written bytes and keeps the storage.
+    /// Forgets the written bytes and keeps the storage. Keeps the buffer; allocates nothing.
     @inlinable public func reset() { head = capacity }
 
     @inlinable
@@ -78,7 +78,7 @@ public final class WireWriter {
         head = newCapacity - used
     }
 
-    /// Prepends raw bytes.
+    /// Prepends raw bytes. Allocates only when the buffer grows (it doubles).
     @inlinable
     public func writeBytes(_ source: UnsafeRawBufferPointer) {
         guard let base = source.baseAddress, source.count > 0 else { return }
@@ -87,7 +87,7 @@ public final class WireWriter {
         (storage + head).copyMemory(from: base, byteCount: source.count)
     }
 
-    /// Prepends a varint.
+    /// Prepends a varint. Allocates only when the buffer grows.
     @inlinable
     public func writeVarint(_ value: UInt64) {
         if value < 0x80 {
@@ -113,14 +113,14 @@ public final class WireWriter {
     }
 
     /// Prepends the length of everything written since `mark` (an earlier `count`) and the tag
-    /// of the length-delimited field that holds it.
+    /// of the length-delimited field that holds it. Allocates only when the buffer grows.
     @inlinable
     public func writeLengthDelimitedHeader(field: UInt32, since mark: Int) {
         writeVarint(UInt64(count &- mark))
         writeTag(field, .lengthDelimited)
     }
 
-    /// Prepends a little-endian 64-bit value.
+    /// Prepends a little-endian 64-bit value. Allocates only when the buffer grows.
     @inlinable
     public func writeFixed64(_ value: UInt64) {
         reserve(8)
@@ -128,7 +128,7 @@ public final class WireWriter {
         storage.storeBytes(of: value.littleEndian, toByteOffset: head, as: UInt64.self)
     }
 
-    /// Prepends a little-endian 32-bit value.
+    /// Prepends a little-endian 32-bit value. Allocates only when the buffer grows.
     @inlinable
     public func writeFixed32(_ value: UInt32) {
         reserve(4)
@@ -137,6 +137,7 @@ public final class WireWriter {
     }
 
     /// Prepends 8 bytes holding `value` big-endian (id halves are kept as big-endian words).
+    /// Allocates only when the buffer grows.
     @inlinable
     public func writeBigEndian64(_ value: UInt64) {
         reserve(8)
@@ -145,6 +146,7 @@ public final class WireWriter {
     }
 
     /// Prepends a 4-byte big-endian length: the frame prefix of the Collector's file exporter.
+    /// Allocates only when the buffer grows.
     @inlinable
     public func writeBigEndianLength(_ value: UInt32) {
         reserve(4)

@@ -1,9 +1,14 @@
 /// An OTTL context: the kind of item a condition or statement runs on.
 public enum RuleContext: String, Sendable, CaseIterable, Hashable {
+    /// Resource attributes and fields.
     case resource
+    /// Instrumentation scope name, version and attributes.
     case scope
+    /// A span.
     case span
+    /// A span event.
     case spanevent
+    /// A log record.
     case log
 
     /// How deep the context sits: a statement runs in the deepest context its paths name.
@@ -16,7 +21,7 @@ public enum RuleContext: String, Sendable, CaseIterable, Hashable {
         }
     }
 
-    /// Parses a context name as configs and path prefixes write it.
+    /// Parses a context name as configs and path prefixes write it. Allocates nothing.
     public init?(name: String) {
         switch name {
         case "resource": self = .resource
@@ -40,7 +45,9 @@ public enum RuleContext: String, Sendable, CaseIterable, Hashable {
 
 /// The signal a rule list is written for, which decides the contexts it may use.
 public enum RuleSignal: String, Sendable {
+    /// Spans (and span events).
     case traces
+    /// Log records.
     case logs
 
     /// The contexts of the signal, highest first.
@@ -57,10 +64,13 @@ public enum RuleSignal: String, Sendable {
 
 /// Whose attributes a path names.
 public enum AttributeOwner: Sendable, Hashable {
+    /// The resource's attributes.
     case resource
+    /// The scope's attributes.
     case scope
     /// The span or log record.
     case record
+    /// A span event's attributes.
     case event
 }
 
@@ -155,8 +165,31 @@ enum RuleField: Hashable, Sendable {
 
 /// Static types the checker knows. `any` is a value only known per row (an attribute, a body).
 public enum RuleType: String, Sendable, Hashable {
-    case any, bool, int, double, string, bytes, time, duration, map, list, null = "nil"
+    /// Known only per row.
+    case any
+    /// A boolean.
+    case bool
+    /// A 64-bit integer.
+    case int
+    /// A double.
+    case double
+    /// A string.
+    case string
+    /// Bytes.
+    case bytes
+    /// A point in time.
+    case time
+    /// A duration.
+    case duration
+    /// A map.
+    case map
+    /// A list.
+    case list
+    /// `nil`.
+    case null = "nil"
+    /// A trace id.
     case traceID = "trace id"
+    /// A span id.
     case spanID = "span id"
 
     var isNumeric: Bool { self == .int || self == .double }

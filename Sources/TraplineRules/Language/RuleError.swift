@@ -38,7 +38,7 @@ public struct RuleError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What is wrong, for people.
     public var message: String
 
-    /// Makes an error.
+    /// Makes an error. Allocates nothing beyond the message.
     public init(_ code: Code, column: Int, _ message: String) {
         self.code = code
         self.column = column

@@ -24,6 +24,8 @@ public struct ByteRegex: Sendable {
     /// Compiles `pattern`.
     ///
     /// - Throws: `RegexSyntaxError` with the character offset of the problem.
+    ///
+    /// Allocates the compiled program (and its DFA when the pattern allows one).
     public init(_ pattern: String) throws(RegexSyntaxError) {
         var parser = RegexParser(pattern)
         let node = try parser.parse()
@@ -44,13 +46,14 @@ public struct ByteRegex: Sendable {
     }
 
     /// Whether the pattern matches anywhere in `text`.
+    /// Allocates nothing when the DFA applies (the string is read in place).
     public func isMatch(_ text: String) -> Bool {
         var text = text
         return text.withUTF8 { isMatch(UnsafeRawBufferPointer($0)) }
     }
 
     /// The leftmost match at or after `start`: byte ranges of the whole match (index 0) and of
-    /// each group (nil when the group took no part).
+    /// each group (nil when the group took no part). Allocates the matcher and the ranges returned.
     public func firstMatch(_ bytes: UnsafeRawBufferPointer, from start: Int = 0) -> [Range<Int>?]? {
         if let dfa, !dfa.isMatch(UnsafeRawBufferPointer(rebasing: bytes[start...])), !usesAnchors { return nil }
         return RegexPikeVM(program: program).firstMatch(bytes, from: start)

@@ -4,9 +4,13 @@ public import TraplineCore
 /// (`text`, `byteSlice`, `rawMap`, `rawList`) until something needs them owned, so comparing an
 /// attribute with a literal copies nothing.
 public enum RuleValue: Sendable {
+    /// No value (`nil` in OTTL).
     case null
+    /// A boolean.
     case bool(Bool)
+    /// A 64-bit integer.
     case int(Int64)
+    /// A double.
     case double(Double)
     /// An owned string (a literal or a converter's result).
     case string(String)
@@ -20,16 +24,20 @@ public enum RuleValue: Sendable {
     case time(Int64)
     /// Nanoseconds.
     case duration(Int64)
+    /// A trace id.
     case traceID(TraceID)
+    /// A span id.
     case spanID(SpanID)
+    /// An owned map.
     case map(RuleMap)
+    /// An owned list.
     case list([RuleValue])
     /// `KeyValueList` content in the batch.
     case rawMap(ByteSlice)
     /// `ArrayValue` content in the batch.
     case rawList(ByteSlice)
 
-    /// The value as an attribute holds it.
+    /// The value as an attribute holds it. Allocates nothing: strings and nested values stay slices of the batch.
     @inlinable
     public init(_ value: AnyValueRef) {
         switch value.kind {
@@ -143,10 +151,13 @@ public enum RuleValue: Sendable {
 
 /// An ordered map of string keys, as `pcommon.Map` keeps insertion order.
 public struct RuleMap: Sendable {
+    /// The entries, in insertion order.
     public var entries: [(key: String, value: RuleValue)] = []
 
+    /// Makes an empty map. Allocates nothing.
     public init() {}
 
+    /// The value of `key`; setting nil removes it. Reading allocates nothing; setting may grow the entries.
     public subscript(key: String) -> RuleValue? {
         get { entries.first { $0.key == key }?.value }
         set {
@@ -158,6 +169,7 @@ public struct RuleMap: Sendable {
         }
     }
 
+    /// How many entries the map has.
     public var count: Int { entries.count }
 }
 

@@ -22,6 +22,7 @@ public struct PodAssociationRule: Sendable, Hashable {
     /// Up to four sources, all needed.
     public var sources: [Source]
 
+    /// Makes a rule from its sources. Allocates nothing.
     public init(sources: [Source]) { self.sources = sources }
 
     /// The Collector's default rules: pod IP, pod UID, then the connection.
@@ -62,6 +63,8 @@ public final class PodTableSource: Sendable {
     ///   - initial: the table to start with.
     ///   - checkInterval: nanoseconds between looks at the file (default one second).
     ///   - load: reads and parses the file when it changed.
+    ///
+    /// Allocates the source; the file is read again only when it changes.
     public init(
         path: String?, initial: PodTable, checkInterval: UInt64 = 1_000_000_000,
         load: @escaping @Sendable () throws -> PodTable
@@ -73,7 +76,7 @@ public final class PodTableSource: Sendable {
     }
 
     /// Replaces the table (a watch of the Kubernetes API applied an event); batches that start
-    /// from now on see it.
+    /// from now on see it. Allocates nothing (the table is shared, not copied).
     public func replace(_ table: PodTable) {
         state.withLock { $0.table = table }
     }
@@ -81,7 +84,7 @@ public final class PodTableSource: Sendable {
     /// Reload failures so far.
     public var reloadFailures: Int { failedReloads.load(ordering: .relaxed) }
 
-    /// The current table (one lock per batch, not per span).
+    /// The current table (one lock per batch, not per span). Allocates nothing (the table is shared, not copied).
     public func current() -> PodTable {
         let now = Clock.nanoseconds()
         let (table, stale) = state.withLock { state -> (PodTable, Bool) in
@@ -137,6 +140,7 @@ public struct K8sAttributesStage: Stage {
         case container
     }
 
+    /// Makes the stage. Allocates nothing.
     public init(id: String, source: PodTableSource, rules: [PodAssociationRule], passthrough: Bool = false) {
         self.id = id
         self.source = source
@@ -163,10 +167,14 @@ public struct K8sAttributesStage: Stage {
         }
     }
 
+    /// Adds the pod's attributes per resource, not per record; allocates only when the batch's table or arena
+    /// grows.
     public func process(_ batch: inout SpanBatch, mask: inout RowMask, counts: inout StageCounts) {
         enrich(&batch.resources, batch.scopes, &batch.attributes, &batch.storage, batch.clientAddress, mask, &counts)
     }
 
+    /// Adds the pod's attributes per resource, not per record; allocates only when the batch's table or arena
+    /// grows.
     public func process(_ batch: inout LogBatch, mask: inout RowMask, counts: inout StageCounts) {
         enrich(&batch.resources, batch.scopes, &batch.attributes, &batch.storage, batch.clientAddress, mask, &counts)
     }

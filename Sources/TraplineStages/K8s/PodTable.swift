@@ -32,6 +32,7 @@ public struct PodTable: Sendable {
         /// Each attribute's key and value within `blob`.
         let spans: [AttributeSpan]
 
+        /// Makes a pod from the attributes it adds. Allocates the attribute list.
         public init(attributes: [(key: String, value: String)]) {
             var blob: [UInt8] = []
             var spans: [AttributeSpan] = []
@@ -65,14 +66,18 @@ public struct PodTable: Sendable {
 
     /// What identifies a pod.
     public struct Identifiers: Sendable {
+        /// The pod's UID.
         public var uid: String
+        /// The pod's name.
         public var name: String
+        /// The pod's namespace.
         public var namespace: String
         /// Pod IPs (empty for a pod without one). Host-network pods share the node's IP.
         public var ips: [String]
         /// Container ids without their runtime scheme (`containerd://…` → `…`).
         public var containerIDs: [String]
 
+        /// Makes the identifiers of a pod. Allocates nothing (keeps the arrays).
         public init(uid: String, name: String, namespace: String, ips: [String], containerIDs: [String]) {
             self.uid = uid
             self.name = name
@@ -127,13 +132,13 @@ public struct PodTable: Sendable {
     /// without a name or uid): skipped, and counted so the report can say so.
     public var skippedItems = 0
 
-    /// An empty table.
+    /// An empty table. Allocates nothing.
     public init() {
         var generator = SystemRandomNumberGenerator()
         seed = generator.next() | 1
     }
 
-    /// Adds a pod.
+    /// Adds a pod. Allocates when the indexes grow.
     public mutating func add(_ pod: Pod, identifiers: Identifiers) {
         let record = Int32(records.count)
         count += 1
@@ -370,20 +375,20 @@ public struct PodTable: Sendable {
         pod(Array(key.utf8).withUnsafeBytes { lookup(kind, $0) })
     }
 
-    /// The pod with this IP; nil when none, or when several pods share it.
+    /// The pod with this IP; nil when none, or when several pods share it. Allocates nothing.
     public func pod(ip: String) -> Pod? { pod(.ip, ip) }
-    /// The pod with this UID.
+    /// The pod with this UID. Allocates nothing.
     public func pod(uid: String) -> Pod? { pod(.uid, uid) }
-    /// The pod with this name in this namespace.
+    /// The pod with this name in this namespace. Allocates nothing.
     public func pod(name: String, namespace: String) -> Pod? {
         pod(
             Array(name.utf8).withUnsafeBytes { name in
                 Array(namespace.utf8).withUnsafeBytes { lookup(name: name, namespace: $0) }
             })
     }
-    /// The pod running this container.
+    /// The pod running this container. Allocates nothing.
     public func pod(containerID: String) -> Pod? { pod(.container, containerID) }
-    /// Whether several pods share this IP.
+    /// Whether several pods share this IP. Allocates nothing.
     public func isShared(ip: String) -> Bool {
         Array(ip.utf8).withUnsafeBytes { lookup(.ip, $0) } == .sharedIP
     }

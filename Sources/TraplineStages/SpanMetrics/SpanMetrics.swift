@@ -5,9 +5,12 @@ public struct SpanMetricsConfig: Hashable, Sendable {
     /// An extra dimension: a span attribute (else a resource attribute) named `name`; without
     /// it, `defaultValue`, and without that the dimension is left out of the series.
     public struct Dimension: Hashable, Sendable {
+        /// The span or resource attribute the series are split by.
         public var name: String
+        /// The label's value when a span lacks the attribute; nil leaves such spans out of the split.
         public var defaultValue: String?
 
+        /// Makes a dimension. Allocates nothing.
         public init(name: String, defaultValue: String? = nil) {
             self.name = name
             self.defaultValue = defaultValue
@@ -16,7 +19,9 @@ public struct SpanMetricsConfig: Hashable, Sendable {
 
     /// The histogram's unit in OTLP; the Prometheus exposition is always in seconds.
     public enum Unit: String, Hashable, Sendable, CaseIterable {
+        /// Milliseconds.
         case ms
+        /// Seconds.
         case s
     }
 
@@ -43,6 +48,7 @@ public struct SpanMetricsConfig: Hashable, Sendable {
     /// one overflow series (`otel.metric.overflow="true"`). 0: no limit, as in the Collector.
     public var cardinalityLimit = 0
 
+    /// The Collector's defaults. Allocates the default bucket list.
     public init() {}
 
     /// The default dimensions left after `exclude_dimensions`.
@@ -58,6 +64,7 @@ public struct SpanMetricsBatch: Sendable {
     public struct Series: Sendable {
         /// The label values, in dimension order (nil: the dimension is left out).
         public var labels: [String?]
+        /// Spans counted.
         public var calls: UInt64 = 0
         /// Counts per bucket, the last for +Inf (not cumulative).
         public var buckets: [UInt64]
@@ -67,11 +74,13 @@ public struct SpanMetricsBatch: Sendable {
 
     var index: [[UInt8]: Int] = [:]
     var keys: [[UInt8]] = []
+    /// The series of the batch.
     public internal(set) var series: [Series] = []
 
+    /// An empty batch of series. Allocates nothing.
     public init() {}
 
-    /// Empties the batch, keeping storage.
+    /// Empties the batch, keeping storage. Keeps the capacity; allocates nothing.
     public mutating func reset() {
         index.removeAll(keepingCapacity: true)
         keys.removeAll(keepingCapacity: true)
@@ -82,12 +91,14 @@ public struct SpanMetricsBatch: Sendable {
 /// Computes the `spanmetrics` series of batches of spans: what survived the processors, once
 /// per batch, on any core. ``SpanMetricsTable`` folds the batches in input order.
 public struct SpanMetricsAggregator: Sendable {
+    /// The connector's settings.
     public let config: SpanMetricsConfig
     /// The dimension names in label order: the kept defaults, then the extra ones.
     public let dimensionNames: [String]
     private let extraKeys: [[UInt8]]
     private let keepsDefault: [Bool]
 
+    /// Makes an aggregator. Allocates its bucket bounds once.
     public init(config: SpanMetricsConfig) {
         self.config = config
         keepsDefault = SpanMetricsConfig.defaultDimensions.map { !config.excludeDimensions.contains($0) }
@@ -102,6 +113,8 @@ public struct SpanMetricsAggregator: Sendable {
     static let statusNames = ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"]
 
     /// Adds the kept spans of `batch` to `partial`.
+    /// Allocates a series (its label strings) only for a combination the batch meets first; spans of known series
+    /// allocate nothing.
     public func aggregate(_ batch: SpanBatch, mask: RowMask, into partial: inout SpanMetricsBatch) {
         guard mask.keptCount > 0 else { return }
         var key: [UInt8] = []
@@ -242,15 +255,18 @@ public struct SpanMetricsAggregator: Sendable {
 /// limit keeps the same series whatever the number of workers), rendered in the Prometheus text
 /// format as the Collector's `prometheus` exporter names them.
 public struct SpanMetricsTable: Sendable {
+    /// What aggregates the spans.
     public let aggregator: SpanMetricsAggregator
     private var index: [[String?]: Int] = [:]
+    /// The series so far.
     public private(set) var series: [SpanMetricsBatch.Series] = []
     /// Spans of series past the cardinality limit.
     public private(set) var overflow: SpanMetricsBatch.Series?
 
+    /// An empty table. Allocates nothing.
     public init(aggregator: SpanMetricsAggregator) { self.aggregator = aggregator }
 
-    /// Folds one batch's series in.
+    /// Folds one batch's series in. Allocates only for series not seen before.
     public mutating func merge(_ partial: SpanMetricsBatch) {
         let limit = aggregator.config.cardinalityLimit
         for item in partial.series {

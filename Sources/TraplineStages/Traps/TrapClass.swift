@@ -5,7 +5,7 @@ public struct TrapClass: RawRepresentable, Hashable, Comparable, Sendable, Custo
     /// The id, snake_case.
     public let rawValue: String
 
-    /// Makes a class from its id.
+    /// Makes a class from its id. Allocates nothing.
     public init(rawValue: String) { self.rawValue = rawValue }
 
     /// A damaged or foreign-target build-cache entry, or a stale package index, reached the compiler or linker.
@@ -24,5 +24,6 @@ public struct TrapClass: RawRepresentable, Hashable, Comparable, Sendable, Custo
 
     public var description: String { rawValue }
 
+    /// Allocates nothing.
     public static func < (lhs: TrapClass, rhs: TrapClass) -> Bool { lhs.rawValue < rhs.rawValue }
 }

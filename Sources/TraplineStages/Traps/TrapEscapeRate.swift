@@ -16,7 +16,7 @@ public struct TrapEscapeRate: Hashable, Sendable {
     /// The configured potential trap density, events per second; `nil` to estimate it.
     public var configuredDensityPerSecond: Double?
 
-    /// Makes a rate from its parts.
+    /// Makes a rate from its parts. Allocates nothing.
     public init(
         blocked: Int = 0, identified: Int = 0, windowSeconds: Double = 0, configuredDensityPerSecond: Double? = nil
     ) {
@@ -58,12 +58,13 @@ public struct TrapEscapeTally: Hashable, Sendable {
     public private(set) var blocked = 0
     /// The earliest and latest event time seen, Unix nanoseconds (`earliest > latest`: none).
     public private(set) var earliest = UInt64.max
+    /// The latest event time seen (nanoseconds since the epoch).
     public private(set) var latest: UInt64 = 0
 
-    /// Makes an empty tally.
+    /// Makes an empty tally. Allocates nothing.
     public init() {}
 
-    /// Counts one trap event.
+    /// Counts one trap event. Allocates nothing.
     public mutating func count(blocked isBlocked: Bool) {
         identified += 1
         if isBlocked { blocked += 1 }
@@ -74,20 +75,20 @@ public struct TrapEscapeTally: Hashable, Sendable {
         for event in events { count(blocked: event.blocked) }
     }
 
-    /// Widens the event-time window to cover `earliest...latest` (an empty range leaves it).
+    /// Widens the event-time window to cover `earliest...latest` (an empty range leaves it). Allocates nothing.
     public mutating func observe(earliest: UInt64, latest: UInt64) {
         self.earliest = min(self.earliest, earliest)
         self.latest = max(self.latest, latest)
     }
 
-    /// Adds another tally's counts and window (another worker's, or another instance's).
+    /// Adds another tally's counts and window (another worker's, or another instance's). Allocates nothing.
     public mutating func add(_ other: TrapEscapeTally) {
         identified += other.identified
         blocked += other.blocked
         observe(earliest: other.earliest, latest: other.latest)
     }
 
-    /// The rate these counts give with `configuredDensityPerSecond` (`nil`: estimated).
+    /// The rate these counts give with `configuredDensityPerSecond` (`nil`: estimated). Allocates nothing.
     public func rate(configuredDensityPerSecond: Double?) -> TrapEscapeRate {
         TrapEscapeRate(
             blocked: blocked, identified: identified,

@@ -29,7 +29,7 @@ public struct TrapLedger: Sendable {
         /// The 1-based line of a text input the evidence is on, when the record came from one.
         public var line: Int?
 
-        /// Makes an event.
+        /// Makes an event. Allocates nothing.
         public init(
             row: Int32, trapClass: TrapClass, blocked: Bool, evidence: String, remedy: String, line: Int? = nil
         ) {
@@ -51,12 +51,13 @@ public struct TrapLedger: Sendable {
     /// The earliest and latest event time (Unix nanoseconds) of the records trap stages saw;
     /// `earliest > latest` when none had a timestamp.
     public var earliest = UInt64.max
+    /// The latest record time seen (nanoseconds since the epoch).
     public var latest: UInt64 = 0
 
-    /// An empty ledger.
+    /// An empty ledger. Allocates nothing.
     public init() {}
 
-    /// Empties the ledger for the next batch, keeping storage.
+    /// Empties the ledger for the next batch, keeping storage. Keeps the capacity; allocates nothing.
     public mutating func reset() {
         events.removeAll(keepingCapacity: true)
         blockedRows.removeAll(keepingCapacity: true)
@@ -65,7 +66,7 @@ public struct TrapLedger: Sendable {
         latest = 0
     }
 
-    /// Widens the event-time window to `time` (0 means no timestamp and is ignored).
+    /// Widens the event-time window to `time` (0 means no timestamp and is ignored). Allocates nothing.
     @inlinable
     public mutating func see(_ time: UInt64) {
         guard time != 0 else { return }

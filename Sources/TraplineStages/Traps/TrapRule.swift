@@ -16,7 +16,7 @@ public struct TrapRule: Sendable {
     /// What to do about the trap, for the report and the `trap.remedy` attribute.
     public var remedy: String
 
-    /// Makes a rule.
+    /// Makes a rule. Allocates nothing.
     public init(
         name: String, trapClass: TrapClass, signal: RuleSignal, condition: MatchProgram, action: TrapAction,
         remedy: String
@@ -38,7 +38,7 @@ public struct BuildLogTrapRules: Sendable {
     /// What happens to the records of an identified trap.
     public var action: TrapAction
 
-    /// Makes the pack.
+    /// Makes the pack. Allocates nothing.
     public init(scanner: GoBuildLogScanner, action: TrapAction = .block) {
         self.scanner = scanner
         self.action = action

@@ -17,26 +17,32 @@ public struct TrapStage: Stage {
 
     /// The attribute keys every identified record gets.
     public static let classKey = "trap.class"
+    /// `trap.action`: what the rule did with the record.
     public static let actionKey = "trap.action"
+    /// `trap.remedy`: what to do about the trap.
     public static let remedyKey = "trap.remedy"
 
-    /// Makes the stage.
+    /// Makes the stage. Allocates nothing.
     public init(id: String, rules: [TrapRule], buildLogs: BuildLogTrapRules? = nil) {
         self.id = id
         self.rules = rules
         self.buildLogs = buildLogs
     }
 
+    /// Does not allocate per record; each event identified appends to the ledger.
     public func process(_ batch: inout SpanBatch, mask: inout RowMask, counts: inout StageCounts) {
         var traps = TrapLedger()
         process(&batch, mask: &mask, counts: &counts, traps: &traps)
     }
 
+    /// Does not allocate per record; each event identified appends to the ledger (the build-log pack allocates its
+    /// line index per log).
     public func process(_ batch: inout LogBatch, mask: inout RowMask, counts: inout StageCounts) {
         var traps = TrapLedger()
         process(&batch, mask: &mask, counts: &counts, traps: &traps)
     }
 
+    /// Does not allocate per record; each event identified appends to the ledger.
     public func process(
         _ batch: inout SpanBatch, mask: inout RowMask, counts: inout StageCounts, traps: inout TrapLedger
     ) {
@@ -52,6 +58,7 @@ public struct TrapStage: Stage {
         finish(outcome, firstEvent: firstEvent, &mask, &counts, &traps)
     }
 
+    /// Does not allocate per record; each event identified appends to the ledger.
     public func process(
         _ batch: inout LogBatch, mask: inout RowMask, counts: inout StageCounts, traps: inout TrapLedger
     ) {

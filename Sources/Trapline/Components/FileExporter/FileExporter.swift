@@ -8,7 +8,9 @@ public enum ExportFormat: String, Hashable, Sendable, CaseIterable {
 
 /// Output compression.
 public enum ExportCompression: String, Hashable, Sendable, CaseIterable {
+    /// Written as is.
     case none
+    /// gzip (one member per output).
     case gzip
 }
 

@@ -2,7 +2,7 @@
 /// Go duration text (`300ms`, `1.5s`, `1h30m`), as OTTL's `Duration` and the Collector's
 /// configuration write durations.
 public enum DurationText {
-    /// The nanoseconds `text` stands for; nil when it is not a duration.
+    /// The nanoseconds `text` stands for; nil when it is not a duration. Allocates nothing beyond reading `text`.
     public static func parse(_ text: String) -> Int64? {
         var characters = Substring(text)
         var negative = false

@@ -12,7 +12,7 @@ public struct BuildLogTrap: Hashable, Sendable {
     /// How to get rid of the trap.
     public var remedy: String
 
-    /// Makes a trap.
+    /// Makes a trap. Allocates nothing (keeps the strings).
     public init(trapClass: TrapClass, line: Int, evidenceLines: [Int], evidence: String, remedy: String) {
         self.trapClass = trapClass
         self.line = line

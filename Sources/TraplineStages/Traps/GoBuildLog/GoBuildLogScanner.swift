@@ -19,6 +19,8 @@ public struct GoBuildLogScanner: Sendable {
     /// - Parameters:
     ///   - defaultHost: the build host when the log does not name it; by default this machine's.
     ///   - sources: where to read package sources; by default none (those rules stay quiet).
+    ///
+    /// Allocates nothing.
     public init(
         defaultHost: (os: String, arch: String) = GoBuildLogScanner.thisMachine,
         sources: any GoSourceInspector = NoGoSources()
@@ -49,6 +51,8 @@ public struct GoBuildLogScanner: Sendable {
     ///
     /// - Parameter log: the whole log as text (plain output, `go build -json` events, or both).
     /// - Returns: one trap per distinct cause; a cause shown on several lines lists them all.
+    ///
+    /// Allocates the line index of the log and the traps found.
     public func scan(_ log: String) -> [BuildLogTrap] {
         let lines = BuildLogLines(log)
         let context = GoBuildContext(lines)
@@ -62,7 +66,7 @@ public struct GoBuildLogScanner: Sendable {
     }
 
     /// The numbers of the lines of `log` that are records: every non-empty line, as `TextLogDecoder` makes
-    /// one log record of each (so a gate and a replay of the same log count the same records).
+    /// one log record of each (so a gate and a replay of the same log count the same records). Allocates the set.
     public static func recordLines(in log: String) -> Set<Int> {
         var lines = Set<Int>()
         BuildLogLines.forEachLine(of: log) { line, number in if !line.isEmpty { lines.insert(number) } }

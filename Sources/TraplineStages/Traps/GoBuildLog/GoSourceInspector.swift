@@ -9,17 +9,21 @@ public protocol GoSourceInspector: Sendable {
     ///
     /// - Parameter directory: as the log prints it: absolute, relative to the log's working directory
     ///   (already joined when the log names one), or starting with `$HOME`-style variables.
+    ///
+    /// Reads files; may allocate.
     func packageUsesCgo(directory: String) -> Bool?
 
     /// Whether a cgo file of the package in `directory` declares `identifier` at top level; `nil` when the
-    /// directory cannot be read.
+    /// directory cannot be read. Reads files; may allocate.
     func cgoFileDeclares(_ identifier: String, directory: String) -> Bool?
 }
 
 /// An inspector with no sources to read: every answer is "unknown", so rules that need the sources stay quiet.
 public struct NoGoSources: GoSourceInspector {
-    /// Makes the inspector.
+    /// Makes the inspector. Allocates nothing.
     public init() {}
+    /// Allocates nothing.
     public func packageUsesCgo(directory: String) -> Bool? { nil }
+    /// Allocates nothing.
     public func cgoFileDeclares(_ identifier: String, directory: String) -> Bool? { nil }
 }

@@ -337,13 +337,17 @@ import TraplineTestSupport
         let directory = try Fixtures.temporaryDirectory().path
         let input = directory + "/big.otlp"
         _ = try ProcessRunner.bash("for i in $(seq 200); do cat '\(Self.shop)'; done > '\(input)'")
-        // The replay's output goes to a reader that holds it back, so it is still running at the signal.
+        // The replay's output goes to a reader that holds it back until released, so the replay is
+        // still running (blocked writing) when the signal comes: the signal is sent once the reader
+        // has its first 100,000 bytes, and the reader is released after it.
         let run = try ProcessRunner.bash(
             """
             '\(Self.binary)' replay -q --report-file '\(directory)/report.json' --output-format otlp-json \
-              --output - '\(input)' | { head -c 100000 > '\(directory)/head'; sleep 1; cat > /dev/null; } &
-            sleep 0.5
+              --output - '\(input)' | { head -c 100000 > '\(directory)/head'; touch '\(directory)/held'; \
+                until [ -e '\(directory)/released' ]; do sleep 0.05; done; cat > /dev/null; } &
+            until [ -e '\(directory)/held' ]; do sleep 0.05; done
             pkill -\(signal) -f -x "\(Self.binary) replay -q --report-file \(directory)/report.json.*"
+            touch '\(directory)/released'
             wait
             echo done
             """)
@@ -362,13 +366,21 @@ import TraplineTestSupport
     @Test func aFrameCutByTheStopIsInterruptedNotTruncated() throws {
         let directory = try Fixtures.temporaryDirectory().path
         let report = directory + "/report.json"
+        // The writer keeps stdin open after the cut frame until the run has read every byte sent
+        // (its `rchar` in /proc says so), then the stop comes.
+        let sent = (try FileManager.default.attributesOfItem(atPath: Self.shop)[.size] as? Int ?? 0) + 3000
         let run = try ProcessRunner.bash(
             """
-            { cat '\(Self.shop)'; head -c 3000 '\(Self.shop)'; sleep 3; } 2> /dev/null \
+            { cat '\(Self.shop)'; head -c 3000 '\(Self.shop)'; \
+              until [ -e '\(directory)/stopped' ]; do sleep 0.05; done; } 2> /dev/null \
               | '\(Self.binary)' run -q --report-file '\(report)' > /dev/null &
             run=$!
-            sleep 1
+            for i in $(seq 200); do
+              [ "$(awk '/^rchar/ {print $2}' /proc/$run/io 2>/dev/null || echo 0)" -ge \(sent) ] && break
+              sleep 0.05
+            done
             kill -TERM $run
+            touch '\(directory)/stopped'
             wait $run
             echo "status $?"
             """)

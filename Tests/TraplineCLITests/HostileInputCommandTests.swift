@@ -200,9 +200,11 @@ import TraplineTestSupport
         let run = try ProcessRunner.bash(
             """
             '\(ProcessRunner.traplineBinary.path)' replay -q --report-file '\(report)' --output - '\(input.path)' \
-              | { head -c 1000 > /dev/null; sleep 1; cat > /dev/null; } &
-            sleep 0.3
+              | { head -c 1000 > /dev/null; touch '\(directory.path)/held'; \
+                  until [ -e '\(directory.path)/released' ]; do sleep 0.05; done; cat > /dev/null; } &
+            until [ -e '\(directory.path)/held' ]; do sleep 0.05; done
             truncate -s 5000000 '\(input.path)'
+            touch '\(directory.path)/released'
             wait
             """)
         #expect(run.status == 0, "\(run.standardError)")
@@ -269,7 +271,10 @@ import TraplineTestSupport
         let output = directory.appendingPathComponent("out.otlp").path
         let run = try ProcessRunner.bash(
             "'\(ProcessRunner.traplineBinary.path)' replay -q --output-format otlp-json --output '\(output)' "
-                + "'\(input.path)' & pid=$!; sleep 0.3; kill -KILL $pid; wait $pid; echo $?")
+                + "'\(input.path)' & pid=$!; "
+                // Killed once the temporary beside the destination exists: in the middle of writing.
+                + "until ls '\(directory.path)'/out.otlp.tmp-* > /dev/null 2>&1; do "
+                + "kill -0 $pid 2> /dev/null || break; sleep 0.02; done; kill -KILL $pid; wait $pid; echo $?")
         #expect(String(decoding: run.standardOutput, as: UTF8.self) == "137\n")  // 128 + SIGKILL
         #expect(!FileManager.default.fileExists(atPath: output))
         let again = try ProcessRunner.trapline(["replay", "-q", "--output", output, Self.shop])

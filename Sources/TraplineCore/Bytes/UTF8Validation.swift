@@ -6,7 +6,7 @@
     /// Returns the offset of the first byte that starts an invalid sequence, or `nil` when all
     /// of `bytes` is valid UTF-8.
     @inlinable
-    @usableFromInline package static func firstInvalidOffset(_ bytes: UnsafeRawBufferPointer) -> Int? {
+    package static func firstInvalidOffset(_ bytes: UnsafeRawBufferPointer) -> Int? {
         guard let base = bytes.baseAddress else { return nil }
         let count = bytes.count
         var index = 0

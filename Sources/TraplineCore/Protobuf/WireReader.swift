@@ -19,7 +19,7 @@
     ///
     /// - Precondition: `0 <= start <= end <= frame.count`.
     @inlinable
-    @usableFromInline package init(
+    package init(
         frame: UnsafeRawBufferPointer, start: Int = 0, end: Int? = nil, sourceOffset: Int = 0
     ) {
         let end = end ?? frame.count
@@ -41,17 +41,16 @@
 
     /// A reader over a sub-region returned by `readLengthDelimited`, sharing the frame.
     @inlinable
-    @usableFromInline package func subReader(_ region: Range<Int>) -> WireReader {
+    package func subReader(_ region: Range<Int>) -> WireReader {
         WireReader(base: base, start: region.lowerBound, end: region.upperBound, sourceOffset: sourceOffset)
     }
 
     /// Whether every byte of the region has been read.
     @inlinable package var isAtEnd: Bool { position >= end }
 
-    /// Bytes left in the region.
     /// The next field's tag and the offset it starts at, or nil at the end of the message.
     @inlinable @inline(__always)
-    @usableFromInline package mutating func nextField() throws(DecodeError) -> (tag: FieldTag, start: Int)? {
+    package mutating func nextField() throws(DecodeError) -> (tag: FieldTag, start: Int)? {
         guard position < end else { return nil }
         let start = position
         return (try readTag(), start)
@@ -67,7 +66,7 @@
 
     /// Reads a base-128 varint. The one-byte case is inline; longer ones go out of line.
     @inlinable
-    @usableFromInline package mutating func readVarint() throws(DecodeError) -> UInt64 {
+    package mutating func readVarint() throws(DecodeError) -> UInt64 {
         if position < end {
             // Safe: position < end <= frame.count.
             let byte = base.load(fromByteOffset: position, as: UInt8.self)
@@ -99,7 +98,7 @@
 
     /// Reads a field tag, rejecting field number 0 and wire types 6 and 7.
     @inlinable
-    @usableFromInline package mutating func readTag() throws(DecodeError) -> FieldTag {
+    package mutating func readTag() throws(DecodeError) -> FieldTag {
         let start = position
         let raw = try readVarint()
         guard raw <= UInt64(UInt32.max) else { throw error(.varintTooLong, at: start) }
@@ -113,7 +112,7 @@
 
     /// Reads a length prefix and returns the region it delimits, checked against the bytes left.
     @inlinable
-    @usableFromInline package mutating func readLengthDelimited() throws(DecodeError) -> Range<Int> {
+    package mutating func readLengthDelimited() throws(DecodeError) -> Range<Int> {
         let start = position
         let length = try readVarint()
         guard length <= UInt64(remaining) else {
@@ -128,7 +127,7 @@
 
     /// Reads a little-endian 64-bit value.
     @inlinable
-    @usableFromInline package mutating func readFixed64() throws(DecodeError) -> UInt64 {
+    package mutating func readFixed64() throws(DecodeError) -> UInt64 {
         guard remaining >= 8 else { throw error(.truncatedFixed, at: position) }
         // Safe: 8 <= end - position.
         let value = base.loadUnaligned(fromByteOffset: position, as: UInt64.self)
@@ -138,7 +137,7 @@
 
     /// Reads a little-endian 32-bit value.
     @inlinable
-    @usableFromInline package mutating func readFixed32() throws(DecodeError) -> UInt32 {
+    package mutating func readFixed32() throws(DecodeError) -> UInt32 {
         guard remaining >= 4 else { throw error(.truncatedFixed, at: position) }
         // Safe: 4 <= end - position.
         let value = base.loadUnaligned(fromByteOffset: position, as: UInt32.self)
@@ -148,14 +147,14 @@
 
     /// The bytes of a region read earlier (valid while the frame is).
     @inlinable
-    @usableFromInline package func bytes(_ region: Range<Int>) -> UnsafeRawBufferPointer {
+    package func bytes(_ region: Range<Int>) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: base + region.lowerBound, count: region.count)
     }
 
     /// Skips the value of a field whose tag was just read, validating its framing. Groups are
     /// followed to their end tag, counting toward the nesting limit.
     @inlinable
-    @usableFromInline package mutating func skipField(_ tag: FieldTag, depth: Int, maxDepth: Int) throws(DecodeError) {
+    package mutating func skipField(_ tag: FieldTag, depth: Int, maxDepth: Int) throws(DecodeError) {
         switch tag.wireType {
         case .varint: _ = try readVarint()
         case .fixed64: _ = try readFixed64()

@@ -17,12 +17,12 @@
 
     /// Makes a tag.
     @inlinable
-    @usableFromInline package init(number: UInt32, wireType: WireType) {
+    package init(number: UInt32, wireType: WireType) {
         self.number = number
         self.wireType = wireType
     }
 
     /// The tag as it is written on the wire.
     @inlinable
-    @usableFromInline package var encoded: UInt64 { UInt64(number) << 3 | UInt64(wireType.rawValue) }
+    package var encoded: UInt64 { UInt64(number) << 3 | UInt64(wireType.rawValue) }
 }

@@ -101,6 +101,44 @@ public struct Replay {
             }
             report.filesRead += 1
             defer { reader.close() }
+            if reader.isLive {
+                // A pipe or stdin a writer may trickle into: a window ends at the first frame
+                // (the complete lines or requests that have arrived) after which the writer has
+                // nothing more ready, and is processed and written before the next read, which
+                // may wait for the writer. A writer far ahead (a capture piped in) fills whole
+                // windows, which the workers share as for files.
+                while true {
+                    let current = Self.readWindow(
+                        &reader, frames: windowFrames, bytes: options.windowBytes, whileReady: true)
+                    let slots = slotSets[0]
+                    let window = current.window
+                    if let pool, window.count > 1 {
+                        nonisolated(unsafe) let workerStates = states
+                        nonisolated(unsafe) let workerSlots = slots
+                        let cursor = FrameCursor()
+                        pool.begin { worker in
+                            while let index = cursor.next(below: window.count) {
+                                workerStates[worker].process(window[index], path: path, into: &workerSlots[index])
+                            }
+                        }
+                        while let index = cursor.next(below: window.count) {
+                            states[workers - 1].process(window[index], path: path, into: &slots[index])
+                        }
+                        pool.wait()
+                    } else {
+                        Self.processHere(window, path: path, with: states, into: slots)
+                    }
+                    merge(
+                        slots, count: current.window.count, into: &report, metrics: metrics, outputs: &outputs,
+                        spanMetrics: &spanMetrics)
+                    if let readFailure = current.readFailure { report.inputFailures.append(readFailure) }
+                    // A stop ends the input (reads return nothing), but what was read before it
+                    // is drained first: complete frames go on, a cut one is `interrupted`.
+                    if current.window.isEmpty || current.readFailure != nil { break }
+                }
+                if options.read.stopRequested?() == true { break }
+                continue
+            }
             var current = Self.readWindow(&reader, frames: windowFrames, bytes: options.windowBytes)
             var previous: (count: Int, slots: Int)?
             var turn = 0
@@ -179,8 +217,9 @@ public struct Replay {
         return report
     }
 
-    /// Reads up to `frames` events or about `bytes` of frames, whichever comes first.
-    private static func readWindow(_ reader: inout FrameReader, frames: Int, bytes: Int)
+    /// Reads up to `frames` events or about `bytes` of frames, whichever comes first; with
+    /// `whileReady`, also stops after a frame when a live input has nothing more waiting.
+    private static func readWindow(_ reader: inout FrameReader, frames: Int, bytes: Int, whileReady: Bool = false)
         -> (window: [FrameEvent], readFailure: IOFailure?)
     {
         var window: [FrameEvent] = []
@@ -189,6 +228,7 @@ public struct Replay {
             while window.count < frames && size < bytes, let event = try reader.next() {
                 if case .frame(let frame) = event { size += frame.range.count }
                 window.append(event)
+                if whileReady && !reader.inputIsReady() { break }
             }
         } catch {
             return (window, error)

@@ -366,17 +366,20 @@ import TraplineTestSupport
     @Test func aFrameCutByTheStopIsInterruptedNotTruncated() throws {
         let directory = try Fixtures.temporaryDirectory().path
         let report = directory + "/report.json"
-        // The writer keeps stdin open after the cut frame until the run has read every byte sent
-        // (its `rchar` in /proc says so), then the stop comes.
-        let sent = (try FileManager.default.attributesOfItem(atPath: Self.shop)[.size] as? Int ?? 0) + 3000
+        // The writer keeps stdin open after the cut frame; the stop comes once it has written
+        // everything and the run has read it all (the pipe holds no byte: FIONREAD on the run's
+        // stdin, opened through /proc).
+        let unread =
+            "import fcntl, os, struct, sys, termios; fd = os.open(f'/proc/{sys.argv[1]}/fd/0', os.O_RDONLY | os.O_NONBLOCK); "
+            + "print(struct.unpack('i', fcntl.ioctl(fd, termios.FIONREAD, bytes(4)))[0])"
         let run = try ProcessRunner.bash(
             """
-            { cat '\(Self.shop)'; head -c 3000 '\(Self.shop)'; \
+            { cat '\(Self.shop)'; head -c 3000 '\(Self.shop)'; touch '\(directory)/written'; \
               until [ -e '\(directory)/stopped' ]; do sleep 0.05; done; } 2> /dev/null \
               | '\(Self.binary)' run -q --report-file '\(report)' > /dev/null &
             run=$!
-            for i in $(seq 200); do
-              [ "$(awk '/^rchar/ {print $2}' /proc/$run/io 2>/dev/null || echo 0)" -ge \(sent) ] && break
+            for i in $(seq 400); do
+              [ -e '\(directory)/written' ] && [ "$(python3 -c "\(unread)" $run 2> /dev/null)" = 0 ] && break
               sleep 0.05
             done
             kill -TERM $run

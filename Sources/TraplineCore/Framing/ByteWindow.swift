@@ -67,10 +67,14 @@ final class ByteWindow {
 
     /// Reads until at least `count` unread bytes are available or the stream ends.
     ///
+    /// - Parameter returningAtLineEnd: also stop after a read that brought a line break: on a
+    ///   live stream (a pipe a writer trickles lines into) the lines already complete go on
+    ///   now instead of waiting for `count` bytes or the end.
     /// - Returns: whether `count` bytes are available.
     @discardableResult
-    func fill(atLeast count: Int) throws(StreamError) -> Bool {
+    func fill(atLeast count: Int, returningAtLineEnd: Bool = false) throws(StreamError) -> Bool {
         guard case .streamed(var stream) = backing else { return end - start >= count }
+        if returningAtLineEnd && end - start < count && available.contains(0x0A) { return false }
         defer { backing = .streamed(stream) }
         while end - start < count && !isAtStreamEnd {
             if capacity - start < count || end == capacity {
@@ -79,7 +83,16 @@ final class ByteWindow {
             let room = UnsafeMutableRawBufferPointer(start: storage! + end, count: capacity - end)
             do throws(StreamError) {
                 let read = try stream.read(into: room)
-                if read == 0 { isAtStreamEnd = true } else { end += read }
+                if read == 0 {
+                    isAtStreamEnd = true
+                } else {
+                    end += read
+                    if returningAtLineEnd
+                        && UnsafeRawBufferPointer(start: storage! + end - read, count: read).contains(0x0A)
+                    {
+                        break
+                    }
+                }
             } catch {
                 guard case .input(let failure) = error.failure else { throw error }
                 streamFailure = failure

@@ -169,6 +169,11 @@
     }
     /// Whether JSON input is one document per line (else whole documents, pretty-printed).
     private var jsonLines: Bool?
+    /// Whether the input is live (a pipe, FIFO, socket or terminal a writer may trickle into):
+    /// complete lines are framed as soon as they arrive instead of waiting for a full buffer.
+    public private(set) var isLive = false
+    /// The live input's descriptor, polled by `inputIsReady`.
+    private var liveDescriptor: Int32 = -1
 
     /// Opens `path` (`-` for stdin). Regular files are memory-mapped; pipes, stdin and gzip input
     /// are streamed.
@@ -227,7 +232,18 @@
         } else {
             self.descriptor = path == "-" ? -1 : descriptor
             window = ByteWindow(stream: stream)
+            let type = info.st_mode & S_IFMT
+            isLive = type == S_IFIFO || type == S_IFSOCK || type == S_IFCHR
+            liveDescriptor = isLive ? descriptor : -1
         }
+    }
+
+    /// On a live input, whether more bytes are waiting to be read right now (a writer ahead of
+    /// the reader): then reading on will not wait for the writer. Allocates nothing.
+    public func inputIsReady() -> Bool {
+        guard liveDescriptor >= 0 else { return false }
+        var ready = pollfd(fd: liveDescriptor, events: Int16(POLLIN), revents: 0)
+        return poll(&ready, 1, 0) > 0 && ready.revents & Int16(POLLIN) != 0
     }
 
     /// Reads from an already open stream (a socket, a test's chunked stream …).
@@ -327,7 +343,17 @@
 
     /// Detects compression (for streams) and layout; returns an event when the input ends here.
     private mutating func detect() throws(StreamError) -> FrameEvent? {
-        try window.fill(atLeast: FormatDetector.preferredPrefixLength)
+        // On a live input that starts like text or JSON (a printable first byte), a complete
+        // first line is enough to tell the format; binary framings start with a length or a tag
+        // byte and wait for the whole prefix, as they would from a file.
+        var lineIsEnough = false
+        if isLive {
+            try window.fill(atLeast: 1)
+            if let first = window.available.first {
+                lineIsEnough = (0x20...0x7E).contains(first) || first == 0x09 || first == 0xEF
+            }
+        }
+        try window.fill(atLeast: FormatDetector.preferredPrefixLength, returningAtLineEnd: lineIsEnough)
         // Only the first bytes decide, as for a stream: walking a whole mapped file's framing
         // here would be a serial pass over all of it before any worker starts.
         var available = window.available
@@ -503,7 +529,7 @@
     private mutating func nextText() throws(StreamError) -> FrameEvent? {
         // At least one UTF-8 character's worth, so a split never has to cut a character.
         let chunk = max(options.maxLineBytes, 4)
-        try window.fill(atLeast: chunk + 1)
+        try window.fill(atLeast: chunk + 1, returningAtLineEnd: isLive)
         let bytes = window.available
         guard !bytes.isEmpty else { return endOfInput(nil) }
         var cut: Int
@@ -540,7 +566,7 @@
 
     private mutating func nextJSON() throws(StreamError) -> FrameEvent? {
         if jsonLines == nil {
-            try window.fill(atLeast: FormatDetector.preferredPrefixLength)
+            try window.fill(atLeast: FormatDetector.preferredPrefixLength, returningAtLineEnd: isLive)
             let bytes = window.available
             if bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { window.consume(3) }
             jsonLines = Self.looksLikeJSONLines(
@@ -566,7 +592,7 @@
             var bytes = window.available
             var newline = bytes.firstIndex(of: 0x0A)
             while newline == nil && !window.isAtStreamEnd && bytes.count <= options.maxFrameBytes {
-                try window.fill(atLeast: max(bytes.count * 2, 64 << 10))
+                try window.fill(atLeast: max(bytes.count * 2, 64 << 10), returningAtLineEnd: isLive)
                 bytes = window.available
                 newline = bytes.firstIndex(of: 0x0A)
             }

@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+import TraplineTestSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Live input (issue 24): what a writer trickles into stdin comes out as it arrives, not when
+/// stdin closes.
+@Suite(.tags(.slow)) struct StreamingCommandTests {
+    static let logLine = #"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"stringValue":"line NUMBER"}}]}]}]}"#
+
+    /// Each line (a text line, or an OTLP JSON request per line) written into `replay -` while
+    /// stdin stays open reaches the output before the next one is written, within a second.
+    @Test(arguments: ["text", "json"]) func linesTrickledIntoStdinComeOutAsTheyArrive(kind: String) throws {
+        let process = Process()
+        process.executableURL = ProcessRunner.traplineBinary
+        process.arguments = ["replay", "-", "--output-format", "otlp-json", "-q"]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var reader = LineReader(descriptor: output.fileHandleForReading.fileDescriptor)
+        var latencies: [Double] = []
+        for number in 0..<4 {
+            let line =
+                kind == "text"
+                ? "line \(number)\n" : Self.logLine.replacingOccurrences(of: "NUMBER", with: "\(number)") + "\n"
+            let start = Date()
+            input.fileHandleForWriting.write(Data(line.utf8))
+            let written = reader.nextLine(timeout: 10)
+            latencies.append(Date().timeIntervalSince(start))
+            #expect(written?.contains("line \(number)") == true, "\(String(describing: written))")
+        }
+        try input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        // Loose: a second is the bound a next hop sees; on these machines it takes milliseconds.
+        #expect(latencies.allSatisfy { $0 < 1.0 }, "seconds from write to output: \(latencies)")
+    }
+
+    /// Lines of a pipe, read as they come with a deadline.
+    struct LineReader {
+        let descriptor: Int32
+        var pending: [UInt8] = []
+
+        init(descriptor: Int32) { self.descriptor = descriptor }
+
+        /// The next whole line, or nil when none came within `timeout` seconds.
+        mutating func nextLine(timeout: Double) -> String? {
+            let deadline = Date().addingTimeInterval(timeout)
+            while true {
+                if let end = pending.firstIndex(of: 0x0A) {
+                    let line = String(decoding: pending[..<end], as: UTF8.self)
+                    pending.removeFirst(end + 1)
+                    return line
+                }
+                let left = deadline.timeIntervalSinceNow
+                guard left > 0 else { return nil }
+                var ready = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+                guard poll(&ready, 1, Int32(left * 1000)) > 0 else { return nil }
+                var chunk = [UInt8](repeating: 0, count: 64 << 10)
+                let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+                guard count > 0 else { return nil }
+                pending += chunk[..<count]
+            }
+        }
+    }
+}

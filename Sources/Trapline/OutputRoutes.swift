@@ -14,10 +14,12 @@ struct OutputRoutes {
     /// Opens a sink for every route.
     ///
     /// - Throws: `IOFailure` when an output cannot be opened.
-    init(_ routes: [OutputRoute]) throws(IOFailure) {
+    /// Opens every route's sink; `inPlace` writes regular files as it goes instead of through a
+    /// temporary (see `ReplayOptions.writesOutputsAsTheyGo`).
+    init(_ routes: [OutputRoute], inPlace: Bool = false) throws(IOFailure) {
         for route in routes {
-            sinks.append(
-                RouteSink(route: route, sink: try OutputSink(route.destination, gzip: route.compression == .gzip)))
+            let sink = try OutputSink(route.destination, gzip: route.compression == .gzip, inPlace: inPlace)
+            sinks.append(RouteSink(route: route, sink: sink))
         }
     }
 

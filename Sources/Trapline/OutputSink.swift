@@ -32,7 +32,11 @@ package final class OutputSink {
     /// Bytes written so far.
     private(set) var bytesWritten = 0
 
-    package init(_ destination: OutputDestination, gzip: Bool = false) throws(IOFailure) {
+    /// Opens the destination.
+    ///
+    /// - Parameter inPlace: a regular file is truncated and written as it goes, not through a
+    ///   temporary renamed at `finish()`.
+    package init(_ destination: OutputDestination, gzip: Bool = false, inPlace: Bool = false) throws(IOFailure) {
         self.destination = destination
         self.gzip = gzip ? GzipWriter() : nil
         switch destination {
@@ -53,6 +57,9 @@ package final class OutputSink {
                 // A device, FIFO or socket: written as it is, never replaced by a regular file.
                 descriptor = open(target, O_WRONLY | O_CLOEXEC)
                 guard descriptor >= 0 else { throw IOFailure(path: path, operation: "open", errorNumber: errno) }
+            case .success(.replace(let target)) where inPlace:
+                descriptor = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+                guard descriptor >= 0 else { throw IOFailure(path: path, operation: "create", errorNumber: errno) }
             case .success(.replace(let target)):
                 let temporary = target + ".tmp-\(getpid())"
                 descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)

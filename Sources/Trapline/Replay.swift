@@ -44,7 +44,7 @@ public struct Replay {
         report.emptyDirectories = expansion.emptyDirectories
         var outputs: OutputRoutes
         do throws(IOFailure) {
-            outputs = try OutputRoutes(options.routes)
+            outputs = try OutputRoutes(options.routes, inPlace: options.writesOutputsAsTheyGo)
         } catch {
             report.outputFailure = error
             return report

@@ -78,6 +78,12 @@ public struct ReplayOptions: Sendable {
     public var workers: Int
     /// About how many bytes of frames are read ahead for the workers.
     public var windowBytes: Int
+    /// Regular output files are written in place as each batch is processed (`trapline run`, a
+    /// pipeline that keeps running), like the Collector's file exporter without `rotation`:
+    /// truncated at the start, then each batch written before the next is read. False (a
+    /// replay): each is written to a temporary renamed into place when complete, so a failed
+    /// or killed replay leaves no half-written file.
+    public var writesOutputsAsTheyGo = false
 
     /// Makes options. Allocates nothing (keeps the arrays it is given).
     public init(

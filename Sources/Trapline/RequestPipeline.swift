@@ -60,7 +60,8 @@ public import TraplineStages
     ///     exporter takes `RequestOutcome.forwarded` instead.
     /// - Throws: `IOFailure` when an output cannot be opened.
     public convenience init(loaded: ConfigLoader.Result, routes: [OutputRoute]) throws(IOFailure) {
-        var state = SharedState(outputs: try OutputRoutes(routes))
+        // The sidecar keeps running: its file exporters write as they go.
+        var state = SharedState(outputs: try OutputRoutes(routes, inPlace: true))
         state.spanMetrics = loaded.config.spanMetrics.map {
             SpanMetricsTable(aggregator: SpanMetricsAggregator(config: $0))
         }

@@ -74,6 +74,7 @@ struct RunCommand: ParsableCommand {
         StopSignals.configure(&read)
         var options = ReplayOptions(inputs: inputs, read: read, outputFormat: .none, workers: max(1, workers))
         options.routes = outputs.routes
+        options.writesOutputsAsTheyGo = true
         options.metricsFile = outputs.metricsFile
         options.stages = loaded.stages
         options.signals = Set(loaded.config.pipelines.map(\.signal))

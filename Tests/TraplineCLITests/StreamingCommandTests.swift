@@ -42,6 +42,43 @@ import TraplineTestSupport
         #expect(latencies.allSatisfy { $0 < 1.0 }, "seconds from write to output: \(latencies)")
     }
 
+    /// `trapline run` writes a regular output file as it goes (truncated at the start, each
+    /// batch written before the next is read), as the Collector's file exporter does; `replay`
+    /// keeps writing through a temporary.
+    @Test func runWritesItsFileExporterAsItGoes() throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        let output = directory + "/out.jsonl"
+        try "stale\n".write(toFile: output, atomically: true, encoding: .utf8)
+        try """
+        receivers: {stdin: null}
+        exporters: {file: {path: "\(output)"}}
+        service: {pipelines: {logs: {receivers: [stdin], exporters: [file]}}}
+
+        """.write(toFile: directory + "/run.yaml", atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = ProcessRunner.traplineBinary
+        process.arguments = ["run", "-q", "--config", directory + "/run.yaml"]
+        let input = Pipe()
+        process.standardInput = input
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        func written() -> String { (try? String(contentsOfFile: output, encoding: .utf8)) ?? "" }
+        for number in 0..<3 {
+            let start = Date()
+            input.fileHandleForWriting.write(Data("line \(number)\n".utf8))
+            #expect(FileChanges.eventually(seconds: 10) { written().contains("line \(number)") }, "\(written())")
+            #expect(Date().timeIntervalSince(start) < 1.0)
+            #expect(process.isRunning)
+        }
+        #expect(!written().contains("stale"))
+        try input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(written().split(separator: "\n").count == 3)
+        #expect(!(try FileManager.default.contentsOfDirectory(atPath: directory)).contains { $0.contains(".tmp-") })
+    }
+
     /// Lines of a pipe, read as they come with a deadline.
     struct LineReader {
         let descriptor: Int32

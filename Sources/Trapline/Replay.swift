@@ -59,7 +59,7 @@ public struct Replay {
         // busy at once never outnumber the workers asked for.
         let processors = (0..<workers).map { _ in
             FrameProcessor(
-                encodings: OutputRoutes.encodings(for: options.routes),
+                encodings: OutputRoutes.encodings(for: options.routes, forwarding: !options.forwarders.isEmpty),
                 observedTime: observedTime, chain: options.stages, spanMetrics: options.spanMetrics,
                 signals: options.signals)
         }
@@ -201,6 +201,7 @@ public struct Replay {
         }
         _ = outputs.finish()
         outputs.accountFailures(in: &report)
+        finishForwarding(into: &report)
         report.stoppedBySignal = options.read.stopRequested?() == true
         if options.stages.stages.contains(where: { $0 is TrapStage }) {
             report.settleTrapEscapeRate(densityPerSecond: options.trapDensityPerSecond)
@@ -246,7 +247,48 @@ public struct Replay {
         for outcome in slots.prefix(count) {
             outcome.merge(into: &report, cap: options.maxReportedRejections)
             spanMetrics?.merge(outcome.spanMetrics)
-            metrics.record(outputs.deliver(outcome))
+            let delivered = outputs.deliver(outcome)
+            metrics.record(delivered)
+            forward(delivered)
+        }
+    }
+
+    /// Hands a merged frame's forwarded records to the network exporters of their signal (as
+    /// one bare request: the encoder wrote it unframed when there are forwarders).
+    private func forward(_ outcome: FrameOutcome) {
+        guard let signal = outcome.signal, !outcome.proto.isEmpty else { return }
+        let records = signal == .traces ? outcome.spansForwarded : outcome.logRecordsForwarded
+        guard records > 0 else { return }
+        for forwarder in options.forwarders where forwarder.signals.contains(signal) {
+            forwarder.send(signal: signal, body: outcome.proto, records: records)
+        }
+    }
+
+    /// Waits for the network exporters, then takes what they did not deliver out of the
+    /// forwarded records: refused by the next hop (`rejected_downstream`) or failed after every
+    /// retry (`export_failed`, and the exit status says an output failed).
+    private func finishForwarding(into report: inout ReplayReport) {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(options.forwardingTimeoutSeconds * 1000))
+        for forwarder in options.forwarders {
+            let losses = forwarder.finish(until: deadline)
+            for (lost, reason) in [
+                (losses.rejected, Rejection.Reason.rejectedDownstream), (losses.failed, .exportFailed),
+            ] {
+                let records = lost.spans + lost.logs
+                guard records > 0 else { continue }
+                report.records.forwarded -= records
+                report.records.rejected += records
+                report.spansForwarded -= lost.spans
+                report.logRecordsForwarded -= lost.logs
+                report.record(
+                    Rejection(
+                        source: forwarder.id, error: DecodeError(reason, offset: 0, value: records), records: records),
+                    cap: .max)
+                if reason == .exportFailed {
+                    report.outputFailure =
+                        report.outputFailure ?? IOFailure(path: forwarder.id, operation: "export", errorNumber: EIO)
+                }
+            }
         }
     }
 

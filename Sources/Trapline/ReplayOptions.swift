@@ -84,6 +84,12 @@ public struct ReplayOptions: Sendable {
     /// replay): each is written to a temporary renamed into place when complete, so a failed
     /// or killed replay leaves no half-written file.
     public var writesOutputsAsTheyGo = false
+    /// Network exporters (`otlphttp`) the forwarded records also go to, each waited for before
+    /// the report is made.
+    @_spi(Plumbing) public var forwarders: [any RequestForwarding] = []
+    /// How long the replay waits at the end for the network exporters to deliver what they
+    /// queued (default 300 s, the `otlphttp` exporter's `max_elapsed_time`).
+    @_spi(Plumbing) public var forwardingTimeoutSeconds = 300.0
 
     /// Makes options. Allocates nothing (keeps the arrays it is given).
     public init(

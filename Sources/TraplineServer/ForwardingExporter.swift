@@ -22,7 +22,8 @@ public final class ForwardingExporter: @unchecked Sendable {
     /// The exporter id (`otlphttp[/name]`).
     public let id: String
     let config: OTLPHTTPExporterConfig
-    let signals: Set<Signal>
+    /// The signals of the pipelines that list it.
+    @_spi(Plumbing) public let signals: Set<Signal>
     private let condition = NSCondition()
     private var queue: [Item] = []
     private var sending = 0
@@ -38,6 +39,8 @@ public final class ForwardingExporter: @unchecked Sendable {
     private(set) var failedRecords = 0
     private(set) var retries = 0
     private(set) var refusedRequests = 0
+    /// What was not delivered, by signal (a replay takes it out of the forwarded records).
+    private var losses = ForwardingLosses()
 
     @_spi(Plumbing) public init(id: String, config: OTLPHTTPExporterConfig, signals: Set<Signal>) {
         self.id = id
@@ -99,7 +102,10 @@ public final class ForwardingExporter: @unchecked Sendable {
                 _ = condition.wait(until: min(deadline, Date().addingTimeInterval(0.05)))
             }
             stopping = true
-            for item in queue { failedRecords += item.records }
+            for item in queue {
+                failedRecords += item.records
+                count(item.records, of: item.signal, in: &losses.failed)
+            }
             queue.removeAll()
             condition.broadcast()
         }
@@ -121,12 +127,21 @@ public final class ForwardingExporter: @unchecked Sendable {
                 case .sent(let rejected):
                     sentRecords += item.records - rejected
                     rejectedDownstream += rejected
-                case .rejected: rejectedDownstream += item.records
-                case .failed: failedRecords += item.records
+                    count(rejected, of: item.signal, in: &losses.rejected)
+                case .rejected:
+                    rejectedDownstream += item.records
+                    count(item.records, of: item.signal, in: &losses.rejected)
+                case .failed:
+                    failedRecords += item.records
+                    count(item.records, of: item.signal, in: &losses.failed)
                 }
                 condition.broadcast()
             }
         }
+    }
+
+    private func count(_ records: Int, of signal: Signal, in lost: inout (spans: Int, logs: Int)) {
+        if signal == .traces { lost.spans += records } else { lost.logs += records }
     }
 
     enum Result {
@@ -238,5 +253,25 @@ public final class ForwardingExporter: @unchecked Sendable {
 
                 """
         }
+    }
+}
+
+@_spi(Plumbing) extension ForwardingExporter: RequestForwarding {
+    /// Waits for a slot in the sending queue (never refuses: a replay reads no faster than the
+    /// next hop takes), then queues the request. Keeps `body` (no copy); allocates the queue entry.
+    public func send(signal: Signal, body: [UInt8], records: Int) {
+        condition.withLock {
+            while queue.count + reserved >= config.queueSize && !stopping { condition.wait() }
+            guard records > 0, !stopping else { return }
+            queue.append(Item(signal: signal, body: body, records: records))
+            condition.broadcast()
+        }
+    }
+
+    /// Drains the queue (see `drain(until:)`) and says what was not delivered. Allocates nothing.
+    public func finish(until deadline: ContinuousClock.Instant) -> ForwardingLosses {
+        let seconds = Double((deadline - ContinuousClock.now).components.seconds)
+        drain(until: Date().addingTimeInterval(max(0, seconds)))
+        return condition.withLock { losses }
     }
 }

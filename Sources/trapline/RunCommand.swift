@@ -80,6 +80,13 @@ struct RunCommand: ParsableCommand {
         options.signals = Set(loaded.config.pipelines.map(\.signal))
         options.trapDensityPerSecond = loaded.config.trapDensityPerSecond
         options.spanMetrics = loaded.config.spanMetrics.map(SpanMetricsAggregator.init)
+        // `otlphttp` exporters: the records go on to the next hop too, each send acknowledged
+        // (or counted as refused or failed) before the report is made.
+        let forwarders = outputs.forwarders.map {
+            ForwardingExporter(id: $0.id, config: $0.config, signals: $0.signals)
+        }
+        for forwarder in forwarders { forwarder.start() }
+        options.forwarders = forwarders
         let report = Replay(options: options).run()
         if let reportFile, let failure = ReportFile.write(reportFile, report.json) {
             FileHandleOutput.standardError("trapline: \(failure)\n")

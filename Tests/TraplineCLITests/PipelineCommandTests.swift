@@ -117,8 +117,8 @@ import TraplineTestSupport
         #expect(valid.status == 0)
     }
 
-    /// `validate` is what startup checks: a stdin pipeline with an `otlphttp` exporter is refused
-    /// by both, with the same line (it used to validate and then fail to start).
+    /// `validate` is what startup checks: a stdin pipeline with a `prometheus` exporter serving
+    /// `/metrics` (sidecar mode only) is refused by both, with the same line.
     @Test func validateRefusesWhatRunRefuses() throws {
         let directory = try Fixtures.temporaryDirectory().path
         let config = directory + "/forward.yaml"
@@ -126,17 +126,18 @@ import TraplineTestSupport
         receivers:
           stdin:
         exporters:
-          otlphttp:
-            endpoint: http://127.0.0.1:1
+          stdout:
+          prometheus:
+            endpoint: 127.0.0.1:0
         service:
           pipelines:
             logs:
               receivers: [stdin]
-              exporters: [otlphttp]
+              exporters: [stdout, prometheus]
 
         """.write(toFile: config, atomically: true, encoding: .utf8)
         let expected =
-            "\(config):4:3: error: exporters.otlphttp: exporter 'otlphttp' forwards to the next hop, which needs sidecar mode (an otlp receiver) in this version"
+            "\(config):5:3: error: exporters.prometheus: exporter 'prometheus' serves /metrics, which needs sidecar mode (an otlp receiver)"
         for arguments in [["validate", "--config", config], ["run", "--config", config]] {
             let run = try ProcessRunner.trapline(arguments, input: Data("a line\n".utf8))
             #expect(run.status == 78, "\(arguments)")

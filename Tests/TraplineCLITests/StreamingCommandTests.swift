@@ -79,6 +79,54 @@ import TraplineTestSupport
         #expect(!(try FileManager.default.contentsOfDirectory(atPath: directory)).contains { $0.contains(".tmp-") })
     }
 
+    /// A capture replayed into a backend (issue 24): `replay` with an `otlphttp` exporter sends
+    /// every request to the next hop, waits for each to be acknowledged (retrying the 503s the
+    /// hop answers first), and reports them forwarded; a hop that refuses everything leaves them
+    /// `rejected_downstream`, and the exit status says so.
+    @Test(arguments: [(["--unavailable", "3"], 0), (["--reject-all"], 65)] as [([String], Int32)])
+    func aCaptureReplaysIntoABackend(hop: [String], status: Int32) throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        let countFile = directory + "/next-hop.txt"
+        let nextHop = try BackgroundProcess(
+            "/usr/bin/env",
+            [
+                "python3", Fixtures.root.appendingPathComponent("Tests/Scripts/otlp_next_hop.py").path, "--count",
+                countFile,
+            ]
+                + hop)
+        defer { _ = nextHop.stop() }
+        #expect(nextHop.wait { output, _ in output.contains("\n") }, "\(nextHop.standardError)")
+        let port = Int(nextHop.standardOutput.split(separator: "\n").first ?? "") ?? 0
+        try """
+        exporters:
+          otlphttp:
+            endpoint: http://127.0.0.1:\(port)
+            retry_on_failure: {initial_interval: 100ms, max_interval: 1s}
+        service: {pipelines: {traces: {receivers: [stdin], exporters: [otlphttp]}}}
+        receivers: {stdin: null}
+
+        """.write(toFile: directory + "/backend.yaml", atomically: true, encoding: .utf8)
+        let validate = try ProcessRunner.trapline(["validate", "--config", directory + "/backend.yaml"])
+        #expect(validate.status == 0, "\(validate.standardError)")
+        let replay = try ProcessRunner.trapline([
+            "replay", "-q", "--config", directory + "/backend.yaml", "--report-file", directory + "/report.json",
+            Fixtures.path("generated/shop-traces.otlp"),
+        ])
+        #expect(replay.status == status, "\(replay.standardError)")
+        let report = try ReportJSON.load(directory + "/report.json")
+        let records = try #require(report["records"] as? [String: Int])
+        #expect(ReportJSON.isBalanced(records))
+        #expect(records["received"] == 2000)
+        let arrived = (try? String(contentsOfFile: countFile, encoding: .utf8)) ?? ""
+        if status == 0 {
+            #expect(records["forwarded"] == 2000)
+            #expect(arrived.hasPrefix("received 2000 0"), "\(arrived)")
+        } else {
+            #expect(records["forwarded"] == 0)
+            #expect(report["rejected_by_reason"] as? [String: Int] == ["rejected_downstream": 2000])
+        }
+    }
+
     /// Lines of a pipe, read as they come with a deadline.
     struct LineReader {
         let descriptor: Int32

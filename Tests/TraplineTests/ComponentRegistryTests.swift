@@ -33,14 +33,6 @@ import TraplineTestSupport
         (
             """
             receivers: {stdin: null}
-            exporters: {otlphttp: {endpoint: "http://127.0.0.1:4318"}}
-            service: {pipelines: {traces: {receivers: [stdin], exporters: [otlphttp]}}}
-            """,
-            "2:13 exporter 'otlphttp' forwards to the next hop, which needs sidecar mode (an otlp receiver) in this version"
-        ),
-        (
-            """
-            receivers: {stdin: null}
             exporters: {stdout: null, prometheus: {endpoint: ":9464"}}
             service: {pipelines: {traces: {receivers: [stdin], exporters: [stdout, prometheus]}}}
             """,

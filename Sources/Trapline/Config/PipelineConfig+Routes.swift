@@ -7,8 +7,7 @@ extension PipelineConfig {
         public var routes: [OutputRoute] = []
         /// The textfile of the `prometheus` exporter with `path`, if any.
         public var metricsFile: String?
-        /// Exporters only sidecar mode serves (a `prometheus` endpoint, `otlphttp`): a replay
-        /// refuses them.
+        /// Exporters only sidecar mode serves (a `prometheus` endpoint): a replay refuses them.
         public var problems: [String] = []
         /// The `prometheus` exporter's `endpoint` (serve `/metrics` there), if any.
         public var metricsEndpoint: String?
@@ -46,9 +45,6 @@ extension PipelineConfig {
                         outputs.forwarders[index].signals.insert(pipeline.signal)
                     } else {
                         outputs.forwarders.append((id.description, config, [pipeline.signal]))
-                        outputs.problems.append(
-                            "exporter '\(id)': forwarding to the next hop needs sidecar mode (`trapline run` with an otlp receiver)"
-                        )
                     }
                     continue
                 }

@@ -23,10 +23,6 @@ extension PipelineConfig {
                 diagnostics.error(
                     "exporter '\(id)' serves /metrics, which needs sidecar mode (an otlp receiver)",
                     at: location(exporterLocations, id), hint: "use 'path' to write a textfile")
-            case .otlpHTTP:
-                diagnostics.error(
-                    "exporter '\(id)' forwards to the next hop, which needs sidecar mode (an otlp receiver) in this version",
-                    at: location(exporterLocations, id), hint: "write a file with the 'file' exporter")
             default: continue
             }
         }

@@ -105,7 +105,12 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
             text = "a processor rule failed under error_mode: propagate, so the frame's records were refused"
         case .noPipeline:
             text = "no pipeline takes records of this signal; nothing would export them"
+        case .exportFailed where value != nil:
+            // A network exporter's loss: `value` records, not bytes.
+            text = "the next hop did not take these records after every retry"
         case .exportFailed: text = "the output failed after \(offset) bytes; these records were not written"
+        case .rejectedDownstream:
+            text = "the next hop refused these records (a 4xx answer or partial_success); they were not retried"
         case .interrupted:
             text = "reading stopped (SIGTERM/SIGINT) before this frame had arrived whole"
         default: text = reason.name

@@ -101,6 +101,9 @@ extension Rejection {
         /// Records an exporter could not write (the output failed: disk full, a closed pipe …).
         /// `offset` is the bytes the output took before it failed.
         public static let exportFailed = Reason("export_failed")
+        /// Records a network exporter's next hop refused (a 4xx answer, or `partial_success`):
+        /// sent, not retried, not delivered.
+        public static let rejectedDownstream = Reason("rejected_downstream")
         /// A frame cut off by a stop (SIGTERM, SIGINT) before it had arrived whole: not damaged
         /// input, so it does not make the exit status say so.
         public static let interrupted = Reason("interrupted")
@@ -114,7 +117,7 @@ extension Rejection {
             .unsupportedCompression, .unsupportedMediaType, .invalidJSON, .wrongJSONType, .invalidHexID, .invalidNumber,
             .loneSurrogate,
             .invalidBase64, .unknownEnumName, .unsupportedSignal, .ruleError, .noPipeline, .exportFailed,
-            .interrupted,
+            .rejectedDownstream, .interrupted,
         ]
     }
 }

@@ -45,7 +45,7 @@ extension OTLPHTTPExporterConfig: ConfigComponent {
     static let kind = ComponentKind.exporter
     static let type = "otlphttp"
     static let aliases = ["otlp_http"]
-    static let summary = "forwards OTLP/HTTP protobuf to the next hop, queued and retried (sidecar mode)"
+    static let summary = "forwards OTLP/HTTP protobuf to the next hop, queued and retried (sidecar, run, replay)"
 
     static func decodeComponent(_ component: ConfigDecoder.Component, _ decoder: inout ConfigDecoder)
         -> DecodedComponent?

@@ -246,6 +246,15 @@ struct ConfigDecoder {
         }
     }
 
+    /// A component's settings (its mapping's entries), every key not in `known` reported; nil
+    /// with a diagnostic when the settings are not a mapping. What every component's decoding
+    /// starts with.
+    mutating func settings(of component: Component, known: [String]) -> [Entry]? {
+        guard let settings = entries(component.node, at: component.location) else { return nil }
+        rejectUnknownKeys(settings, known: known)
+        return settings
+    }
+
     /// Reports every key not in `known`, naming the nearest known key.
     mutating func rejectUnknownKeys(
         _ entries: [(key: String, node: ConfigNode, location: ConfigLocation)], known: [String]

@@ -35,8 +35,9 @@ extension FileExporterConfig: ConfigComponent {
     static func decodeComponent(_ component: ConfigDecoder.Component, _ decoder: inout ConfigDecoder)
         -> DecodedComponent?
     {
-        guard let settings = decoder.entries(component.node, at: component.location) else { return nil }
-        decoder.rejectUnknownKeys(settings, known: ["path", "format", "compression"])
+        guard let settings = decoder.settings(of: component, known: ["path", "format", "compression"]) else {
+            return nil
+        }
         var file = FileExporterConfig()
         for setting in settings {
             switch setting.key {

@@ -22,8 +22,9 @@ extension FileReceiverConfig: ConfigComponent {
     static func decodeComponent(_ component: ConfigDecoder.Component, _ decoder: inout ConfigDecoder)
         -> DecodedComponent?
     {
-        guard let settings = decoder.entries(component.node, at: component.location) else { return nil }
-        decoder.rejectUnknownKeys(settings, known: ["include", "exclude", "input_format"])
+        guard let settings = decoder.settings(of: component, known: ["include", "exclude", "input_format"]) else {
+            return nil
+        }
         var file = FileReceiverConfig()
         for setting in settings {
             switch setting.key {

@@ -34,10 +34,12 @@ extension FilterProcessorConfig: ProcessorComponent, RuleGroupProcessor {
 
 extension ConfigDecoder {
     fileprivate mutating func decodeFilter(_ component: Component) -> FilterProcessorConfig? {
-        guard let settings = entries(component.node, at: component.location) else { return nil }
         let signalKeys = ["metrics", "metric_conditions", "profiles", "profile_conditions"]
-        rejectUnknownKeys(
-            settings, known: ["error_mode", "traces", "logs", "trace_conditions", "log_conditions"] + signalKeys)
+        guard
+            let settings = settings(
+                of: component,
+                known: ["error_mode", "traces", "logs", "trace_conditions", "log_conditions"] + signalKeys)
+        else { return nil }
         var filter = FilterProcessorConfig()
         for setting in settings {
             switch setting.key {

@@ -6,13 +6,14 @@ extension ConfigDecoder {
     /// `k8sattributes`: the Collector's schema plus `pod_list_file`, `namespace_list_file` and
     /// `node_list_file`.
     mutating func decodeK8sAttributes(_ component: Component) -> K8sAttributesConfig? {
-        guard let settings = entries(component.node, at: component.location) else { return nil }
-        rejectUnknownKeys(
-            settings,
-            known: [
-                "auth_type", "passthrough", "pod_list_file", "namespace_list_file", "node_list_file", "extract",
-                "pod_association", "filter", "exclude", "wait_for_metadata", "wait_for_metadata_timeout",
-            ])
+        guard
+            let settings = settings(
+                of: component,
+                known: [
+                    "auth_type", "passthrough", "pod_list_file", "namespace_list_file", "node_list_file", "extract",
+                    "pod_association", "filter", "exclude", "wait_for_metadata", "wait_for_metadata_timeout",
+                ])
+        else { return nil }
         var config = K8sAttributesConfig()
         for setting in settings {
             switch setting.key {

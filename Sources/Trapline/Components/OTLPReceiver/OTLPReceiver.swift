@@ -29,8 +29,7 @@ extension OTLPReceiverConfig: ConfigComponent {
 extension ConfigDecoder {
     /// `otlp` with `protocols.http` (gRPC is refused with a hint).
     fileprivate mutating func decodeOTLPReceiver(_ component: Component) -> OTLPReceiverConfig? {
-        guard let settings = entries(component.node, at: component.location) else { return nil }
-        rejectUnknownKeys(settings, known: ["protocols"])
+        guard let settings = settings(of: component, known: ["protocols"]) else { return nil }
         var otlp = OTLPReceiverConfig()
         var sawHTTP = false
         for setting in settings where setting.key == "protocols" {

@@ -17,8 +17,7 @@ extension PrometheusExporterConfig: ConfigComponent {
     static func decodeComponent(_ component: ConfigDecoder.Component, _ decoder: inout ConfigDecoder)
         -> DecodedComponent?
     {
-        guard let settings = decoder.entries(component.node, at: component.location) else { return nil }
-        decoder.rejectUnknownKeys(settings, known: ["endpoint", "path"])
+        guard let settings = decoder.settings(of: component, known: ["endpoint", "path"]) else { return nil }
         var prometheus = PrometheusExporterConfig()
         for setting in settings {
             switch setting.key {

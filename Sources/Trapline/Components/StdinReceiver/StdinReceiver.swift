@@ -7,8 +7,7 @@ enum StdinReceiver: ConfigComponent {
     static func decodeComponent(_ component: ConfigDecoder.Component, _ decoder: inout ConfigDecoder)
         -> DecodedComponent?
     {
-        guard let settings = decoder.entries(component.node, at: component.location) else { return nil }
-        decoder.rejectUnknownKeys(settings, known: [])
+        guard decoder.settings(of: component, known: []) != nil else { return nil }
         return .receiver(.stdin)
     }
 }

@@ -7,8 +7,7 @@ enum StdoutExporter: ConfigComponent {
     static func decodeComponent(_ component: ConfigDecoder.Component, _ decoder: inout ConfigDecoder)
         -> DecodedComponent?
     {
-        guard let settings = decoder.entries(component.node, at: component.location) else { return nil }
-        decoder.rejectUnknownKeys(settings, known: ["format"])
+        guard let settings = decoder.settings(of: component, known: ["format"]) else { return nil }
         var format = ExportFormat.json
         for setting in settings where setting.key == "format" {
             format = decoder.choice(setting.node, at: setting.location, as: ExportFormat.self) ?? .json

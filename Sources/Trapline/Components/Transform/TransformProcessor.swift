@@ -33,10 +33,11 @@ extension TransformProcessorConfig: ProcessorComponent, RuleGroupProcessor {
 
 extension ConfigDecoder {
     fileprivate mutating func decodeTransform(_ component: Component) -> TransformProcessorConfig? {
-        guard let settings = entries(component.node, at: component.location) else { return nil }
-        rejectUnknownKeys(
-            settings,
-            known: ["error_mode", "trace_statements", "log_statements", "metric_statements", "profile_statements"])
+        guard
+            let settings = settings(
+                of: component,
+                known: ["error_mode", "trace_statements", "log_statements", "metric_statements", "profile_statements"])
+        else { return nil }
         var transform = TransformProcessorConfig()
         for setting in settings {
             switch setting.key {

@@ -7,8 +7,9 @@ extension ConfigDecoder {
     /// The `traps` processor: `rules` (inline rules and `builtin:` packs), `quarantine`, `ter`,
     /// `error_mode`.
     mutating func decodeTraps(_ component: Component) -> TrapsProcessorConfig? {
-        guard let settings = entries(component.node, at: component.location) else { return nil }
-        rejectUnknownKeys(settings, known: ["rules", "quarantine", "ter", "error_mode"])
+        guard let settings = settings(of: component, known: ["rules", "quarantine", "ter", "error_mode"]) else {
+            return nil
+        }
         var traps = TrapsProcessorConfig()
         for setting in settings {
             switch setting.key {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian 12 machine, skipping what is present:
 # libprotobuf-c (the oracle), zlib headers, promtool (Debian's prometheus, to check the metrics
-# text), and PyPI's opentelemetry-proto (the upb reference
+# text), logrotate (rotation under a followed file), and PyPI's opentelemetry-proto (the upb reference
 # decoder and the fixture generator's encoder), opentelemetry-sdk with its OTLP/HTTP exporter
 # (a real client for the sidecar tests).
 set -euo pipefail
@@ -10,6 +10,8 @@ missing=()
 command -v protoc-c >/dev/null || missing+=(protobuf-c-compiler)
 [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 command -v promtool >/dev/null || missing+=(prometheus)
+# logrotate rotates a followed file under a steady writer (create and copytruncate).
+command -v logrotate >/dev/null || command -v /usr/sbin/logrotate >/dev/null || missing+=(logrotate)
 if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -17,6 +17,9 @@ struct FrameOutcome: Sendable {
     var inputBytes = 0
     /// The signal of the records written, when any were.
     var signal: Signal?
+    /// The earliest record timestamp of the frame's records (0: none, or not asked for), for
+    /// `--speed`.
+    var firstRecordTime: UInt64 = 0
     /// The frame's records as OTLP protobuf, when a route wants it: length-prefixed requests,
     /// or (`protoIsFramed` false) one request's message, as a sidecar forwards it.
     var proto: [UInt8] = []
@@ -57,6 +60,7 @@ struct FrameOutcome: Sendable {
         jsonLeniency = JSONLeniency()
         inputBytes = 0
         signal = nil
+        firstRecordTime = 0
         proto.removeAll(keepingCapacity: true)
         json.removeAll(keepingCapacity: true)
         trapEvents.removeAll(keepingCapacity: true)
@@ -203,6 +207,12 @@ struct FrameProcessor {
         case .protobuf(.logs):
             decoder.decodeLogs(input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, into: &logs)
             forwarder.forward(&logs, path: path, into: &outcome)
+        case .textRecord(let firstLine):
+            let summary = textDecoder.decodeRecord(
+                input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, firstLine: firstLine,
+                sourcePath: path, observedTime: observedTime, into: &logs)
+            outcome.repairedTextLines += summary.repairedLines
+            forwarder.forward(&logs, path: path, into: &outcome)
         case .json(let firstLine):
             processJSON(frame, firstLine: firstLine, path: path, forcedSignal: forcedSignal, into: &outcome)
         case .text(let firstLine, let continuesLine):
@@ -255,6 +265,8 @@ struct BatchForwarder {
     let spanMetrics: SpanMetricsAggregator?
     /// The signals some pipeline takes; records of another are rejected (`no_pipeline`).
     let signals: Set<Signal>
+    /// Whether each outcome notes its earliest record time (`--speed`).
+    var notesEarliestTime = false
     let encoder: OTLPProtobufEncoder
     let writer = WireWriter()
     let jsonEncoder = OTLPJSONEncoder()
@@ -291,6 +303,9 @@ struct BatchForwarder {
         addStageCounts(into: &outcome)
         outcome.records += counts
         outcome.addForwarded(counts.forwarded, of: Batch.signal)
+        if notesEarliestTime {
+            outcome.firstRecordTime = batch.recordTimes.lazy.filter { $0 > 0 }.min() ?? 0
+        }
         if traps.sawTrapStage { recordTraps(count: batch.count, path: path, into: &outcome) }
         if let spanMetrics { batch.aggregate(by: spanMetrics, mask: mask, into: &outcome.spanMetrics) }
         if traps.blocksAny && (encodings.quarantineProto || encodings.quarantineJSON) {
@@ -380,6 +395,8 @@ struct BatchForwarder {
 /// A batch the forwarder takes: the stages run over it (`StageBatch`), and it names the
 /// encoders' overload for its signal (one line each, so the forwarder is written once).
 protocol ForwardableBatch: StageBatch {
+    /// Each record's own time (a span's start, a log record's time), 0 when unset.
+    var recordTimes: [UInt64] { get }
     func encode(by encoder: OTLPProtobufEncoder, keeping mask: RowMask, into writer: WireWriter)
     func encode(by encoder: OTLPJSONEncoder, keeping mask: RowMask, into out: inout [UInt8])
     /// Adds the forwarded rows to the `spanmetrics` series (spans only).
@@ -387,6 +404,7 @@ protocol ForwardableBatch: StageBatch {
 }
 
 extension SpanBatch: ForwardableBatch {
+    var recordTimes: [UInt64] { startTimes }
     func encode(by encoder: OTLPProtobufEncoder, keeping mask: RowMask, into writer: WireWriter) {
         encoder.encode(self, keeping: mask, into: writer)
     }
@@ -399,6 +417,7 @@ extension SpanBatch: ForwardableBatch {
 }
 
 extension LogBatch: ForwardableBatch {
+    var recordTimes: [UInt64] { times }
     func encode(by encoder: OTLPProtobufEncoder, keeping mask: RowMask, into writer: WireWriter) {
         encoder.encode(self, keeping: mask, into: writer)
     }

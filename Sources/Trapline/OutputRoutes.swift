@@ -18,7 +18,8 @@ struct OutputRoutes {
     /// temporary (see `ReplayOptions.writesOutputsAsTheyGo`).
     init(_ routes: [OutputRoute], inPlace: Bool = false) throws(IOFailure) {
         for route in routes {
-            let sink = try OutputSink(route.destination, gzip: route.compression == .gzip, inPlace: inPlace)
+            let sink = try OutputSink(
+                route.destination, gzip: route.compression == .gzip, inPlace: inPlace, rotation: route.rotation)
             sinks.append(RouteSink(route: route, sink: sink))
         }
     }

@@ -20,6 +20,9 @@ public struct Replay {
     /// What to read and write.
     public let options: ReplayOptions
 
+    /// Paces merged frames under `options.pacing` (replaying thread only).
+    private let pacer: PacerBox?
+
     /// Called after each window of frames, from the replaying thread; cheap enough to redraw
     /// a progress line (the caller throttles drawing).
     public var onProgress: (@Sendable (ReplayProgress) -> Void)?
@@ -27,6 +30,7 @@ public struct Replay {
     /// Makes a replay. Allocates nothing until `run`.
     public init(options: ReplayOptions) {
         self.options = options
+        pacer = options.pacing.map { PacerBox(Pacer($0)) }
     }
 
     /// Runs the replay to the end of its inputs.
@@ -38,6 +42,7 @@ public struct Replay {
     ///
     /// Allocates one read buffer, one batch and one encoder per worker, reused for every frame, and the report.
     public func run() -> ReplayReport {
+        pacer?.reset()
         var report = ReplayReport()
         let expansion = InputPaths.expand(options.inputs)
         report.inputFailures = expansion.failures
@@ -57,13 +62,16 @@ public struct Replay {
         // One processor per worker; with several, this thread is one of them (it takes frames
         // once it has merged and read, see below) and the pool runs the others, so the threads
         // busy at once never outnumber the workers asked for.
-        let processors = (0..<workers).map { _ in
+        var processors = (0..<workers).map { _ in
             FrameProcessor(
                 encodings: OutputRoutes.encodings(for: options.routes, forwarding: !options.forwarders.isEmpty),
                 observedTime: observedTime, chain: options.stages, spanMetrics: options.spanMetrics,
                 signals: options.signals)
         }
         report.stages = options.stages.stages.map { ($0.id, StageCounts()) }
+        if case .speed? = options.pacing {
+            for index in processors.indices { processors[index].forwarder.notesEarliestTime = true }
+        }
         // Two sets of outcome slots: while the workers fill one with window k, this thread
         // reads window k+1 and merges and writes window k-1 from the other.
         let windowFrames = workers * 32
@@ -199,8 +207,22 @@ public struct Replay {
             progress.filesDoneBytes += Self.size(of: path)
             if options.read.stopRequested?() == true { break }
         }
+        var followedUncommitted = false
+        if !options.followers.isEmpty && options.read.stopRequested?() != true {
+            followedUncommitted = follow(
+                states: states, slots: slotSets[0], pool: pool, report: &report, metrics: metrics, outputs: &outputs,
+                spanMetrics: &spanMetrics)
+        }
+        report.filesRead += options.followers.reduce(0) { $0 + $1.filesFollowed }
         _ = outputs.finish()
         outputs.accountFailures(in: &report)
+        if followedUncommitted {
+            // Stopped while sends were unanswered: their positions count only once answered.
+            let deadline = ContinuousClock.now + .milliseconds(Int64(options.forwardingTimeoutSeconds * 1000))
+            if options.forwarders.allSatisfy({ $0.waitUntilAnswered(until: deadline) }) {
+                for follower in options.followers { follower.commit() }
+            }
+        }
         finishForwarding(into: &report)
         report.stoppedBySignal = options.read.stopRequested?() == true
         if options.stages.stages.contains(where: { $0 is TrapStage }) {
@@ -216,6 +238,89 @@ public struct Replay {
         }
         report.metricsText = metrics.text + (spanMetrics?.exposition ?? "")
         return report
+    }
+
+    /// Follows the followed receivers' files until a stop: each poll's new records are one
+    /// window, processed, written and (with network exporters) answered before the followers
+    /// checkpoint where they got to, so a restart sends again at most the window in flight.
+    ///
+    /// - Returns: whether the stop came while the last window's sends were unanswered (its
+    ///   positions are not checkpointed yet).
+    private func follow(
+        states: UnsafeMutableBufferPointer<FrameProcessor>, slots: UnsafeMutableBufferPointer<FrameOutcome>,
+        pool: WorkerPool?, report: inout ReplayReport, metrics: TraplineMetrics, outputs: inout OutputRoutes,
+        spanMetrics: inout SpanMetricsTable?
+    ) -> Bool {
+        let followers = options.followers
+        let pollInterval = followers.map(\.pollIntervalSeconds).min() ?? 0.2
+        while true {
+            let stopping = options.read.stopRequested?() == true
+            var window: [FrameEvent] = []
+            var paths: [String] = []
+            var budget = options.windowBytes
+            for follower in followers {
+                var read = options.read
+                read.deferFileFrames = false
+                read.maxLineBytes = follower.maxLogSize
+                for piece in follower.poll(budget: max(1, budget)) {
+                    budget -= piece.rawCount
+                    let events = piece.frames(options: read)
+                    window += events
+                    paths += repeatElement(piece.path, count: events.count)
+                }
+                for problem in follower.takeProblems() { options.onNotice?(problem) }
+            }
+            if window.isEmpty {
+                if stopping { return false }
+                Self.sleep(seconds: pollInterval, wakingOn: options.read.stopDescriptor)
+                continue
+            }
+            var start = 0
+            while start < window.count {
+                let count = min(slots.count, window.count - start)
+                let base = start
+                nonisolated(unsafe) let workerStates = states
+                nonisolated(unsafe) let workerSlots = slots
+                let events = window
+                let names = paths
+                let cursor = FrameCursor()
+                if let pool, count > 1 {
+                    pool.begin { worker in
+                        while let index = cursor.next(below: count) {
+                            workerStates[worker].process(
+                                events[base + index], path: names[base + index], into: &workerSlots[index])
+                        }
+                    }
+                }
+                while let index = cursor.next(below: count) {
+                    states[states.count - 1].process(
+                        window[base + index], path: paths[base + index], into: &slots[index])
+                }
+                if let pool, count > 1 { pool.wait() }
+                merge(
+                    slots, count: count, into: &report, metrics: metrics, outputs: &outputs, spanMetrics: &spanMetrics)
+                start += count
+            }
+            // Written: the outputs took each batch as it was merged. Answered: wait for the
+            // network exporters (a stop cuts the wait short; the positions then wait too).
+            var answered = true
+            for forwarder in options.forwarders {
+                while !forwarder.waitUntilAnswered(until: .now + .milliseconds(100)) {
+                    if options.read.stopRequested?() == true {
+                        answered = false
+                        break
+                    }
+                }
+            }
+            if answered { for follower in followers { follower.commit() } }
+            if stopping || !answered { return !answered }
+        }
+    }
+
+    /// Waits `seconds`, or until `descriptor` (the stop pipe) becomes readable.
+    private static func sleep(seconds: Double, wakingOn descriptor: Int32?) {
+        var ready = pollfd(fd: descriptor ?? -1, events: Int16(POLLIN), revents: 0)
+        _ = poll(&ready, 1, Int32(seconds * 1000))
     }
 
     /// Reads up to `frames` events or about `bytes` of frames, whichever comes first; with
@@ -245,6 +350,7 @@ public struct Replay {
         metrics: TraplineMetrics, outputs: inout OutputRoutes, spanMetrics: inout SpanMetricsTable?
     ) {
         for outcome in slots.prefix(count) {
+            pacer?.wait(before: outcome, stopRequested: options.read.stopRequested)
             outcome.merge(into: &report, cap: options.maxReportedRejections)
             spanMetrics?.merge(outcome.spanMetrics)
             let delivered = outputs.deliver(outcome)

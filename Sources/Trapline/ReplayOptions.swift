@@ -34,6 +34,8 @@ public struct OutputRoute: Hashable, Sendable {
     /// Whether the route takes the records trap rules blocked (a `traps` processor's
     /// `quarantine`) instead of the records that go on.
     public var isQuarantine = false
+    /// Size-based rotation of a file destination (it is then written in place, appended to).
+    public var rotation: FileRotation?
 
     /// Makes a route. Allocates nothing (keeps the arrays it is given).
     public init(
@@ -90,6 +92,15 @@ public struct ReplayOptions: Sendable {
     /// How long the replay waits at the end for the network exporters to deliver what they
     /// queued (default 300 s, the `otlphttp` exporter's `max_elapsed_time`).
     @_spi(Plumbing) public var forwardingTimeoutSeconds = 300.0
+
+    /// How fast records go on (`--rate`, `--speed`); nil: as fast as they are read.
+    public var pacing: Pacing?
+    /// Followed file receivers (`follow`, `filelog`): after the other inputs, their files are
+    /// polled for new records until a stop is requested, each window delivered (written, and
+    /// answered by the network exporters) before its positions are checkpointed.
+    @_spi(Plumbing) public var followers: [FileFollower] = []
+    /// Told what a follower could not do (a checkpoint not written), once each.
+    public var onNotice: (@Sendable (String) -> Void)?
 
     /// Makes options. Allocates nothing (keeps the arrays it is given).
     public init(

@@ -12,6 +12,11 @@ public import TraplineCore
     /// waiting while the sending queue is full (backpressure: the replay reads no faster than
     /// the next hop takes).
     func send(signal: Signal, body: [UInt8], records: Int)
+    /// Waits until every request queued so far has been answered (sent, refused or given up
+    /// after every retry), or `deadline` passes; the exporter keeps running.
+    ///
+    /// - Returns: whether nothing is left waiting.
+    func waitUntilAnswered(until deadline: ContinuousClock.Instant) -> Bool
     /// Waits until every queued request is sent, refused or given up (or `deadline` passes:
     /// then what is left failed), and stops.
     ///

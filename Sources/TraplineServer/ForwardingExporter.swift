@@ -268,6 +268,17 @@ public final class ForwardingExporter: @unchecked Sendable {
         }
     }
 
+    /// Waits until nothing is queued or being sent, or `deadline` passes. Allocates nothing.
+    public func waitUntilAnswered(until deadline: ContinuousClock.Instant) -> Bool {
+        condition.withLock {
+            while !queue.isEmpty || sending > 0 {
+                guard ContinuousClock.now < deadline else { return false }
+                _ = condition.wait(until: Date().addingTimeInterval(0.05))
+            }
+            return true
+        }
+    }
+
     /// Drains the queue (see `drain(until:)`) and says what was not delivered. Allocates nothing.
     public func finish(until deadline: ContinuousClock.Instant) -> ForwardingLosses {
         let seconds = Double((deadline - ContinuousClock.now).components.seconds)

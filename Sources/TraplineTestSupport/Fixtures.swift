@@ -71,7 +71,9 @@ public enum ProcessRunner {
         try process.run()
         if let input {
             DispatchQueue.global().async {
-                inputPipe.fileHandleForWriting.write(input)
+                // A process may exit before reading all of it (a refused configuration): the
+                // broken pipe is its answer, not a failure of the test run.
+                try? inputPipe.fileHandleForWriting.write(contentsOf: input)
                 try? inputPipe.fileHandleForWriting.close()
             }
         }

@@ -74,6 +74,8 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, help: "Text lines longer than this many bytes are split into several records.")
     var maxLineBytes: Int = ReadOptions().maxLineBytes
 
+    @OptionGroup var pacingOptions: PacingOptions
+
     @Option(name: .long, help: "Frames processed at once, one per core by default; output does not depend on it.")
     var workers: Int = ReplayOptions.defaultWorkers
 
@@ -154,6 +156,7 @@ struct ReplayCommand: ParsableCommand {
         options.signals = Set(loaded.config.pipelines.map(\.signal))
         options.trapDensityPerSecond = loaded.config.trapDensityPerSecond
         options.spanMetrics = loaded.config.spanMetrics.map(SpanMetricsAggregator.init)
+        options.pacing = pacingOptions.pacing
         // `otlphttp` exporters: the records go on to the next hop too, each send acknowledged
         // (or counted as refused or failed) before the report is made.
         let forwarders = outputs.forwarders.map {

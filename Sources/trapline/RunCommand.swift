@@ -35,6 +35,8 @@ struct RunCommand: ParsableCommand {
     @Flag(name: [.short, .long], help: "Do not print the summary to stderr.")
     var quiet = false
 
+    @OptionGroup var pacingOptions: PacingOptions
+
     @Option(name: .long, help: "Frames processed at once, one per core by default.")
     var workers: Int = ReplayOptions.defaultWorkers
 
@@ -65,7 +67,18 @@ struct RunCommand: ParsableCommand {
         // How receivers and exporters combine was checked by the loader, as `validate` checks it.
         let (inputs, unmatched) = loaded.config.receiverInputs()
         for pattern in unmatched { FileHandleOutput.standardError("trapline: no file matches '\(pattern)'\n") }
-        guard !inputs.isEmpty else {
+        let followers = try loaded.config.followedReceivers.map { receiver in
+            let storage = receiver.config.follow?.storage.flatMap { loaded.config.storage($0) }
+            if let storage, storage.createDirectory,
+                (try? FileManager.default.createDirectory(
+                    atPath: storage.directory, withIntermediateDirectories: true)) == nil
+            {
+                FileHandleOutput.standardError("trapline: cannot create the storage directory \(storage.directory)\n")
+                throw ExitCode(74)
+            }
+            return FileFollower(receiverID: receiver.id, receiver: receiver.config, storage: storage)
+        }
+        guard !inputs.isEmpty || !followers.isEmpty else {
             FileHandleOutput.standardError("trapline: no input to read\n")
             throw ExitCode(66)
         }
@@ -80,6 +93,7 @@ struct RunCommand: ParsableCommand {
         options.signals = Set(loaded.config.pipelines.map(\.signal))
         options.trapDensityPerSecond = loaded.config.trapDensityPerSecond
         options.spanMetrics = loaded.config.spanMetrics.map(SpanMetricsAggregator.init)
+        options.pacing = pacingOptions.pacing
         // `otlphttp` exporters: the records go on to the next hop too, each send acknowledged
         // (or counted as refused or failed) before the report is made.
         let forwarders = outputs.forwarders.map {
@@ -87,6 +101,8 @@ struct RunCommand: ParsableCommand {
         }
         for forwarder in forwarders { forwarder.start() }
         options.forwarders = forwarders
+        options.followers = followers
+        options.onNotice = { FileHandleOutput.standardError("trapline: \($0)\n") }
         let report = Replay(options: options).run()
         if let reportFile, let failure = ReportFile.write(reportFile, report.json) {
             FileHandleOutput.standardError("trapline: \(failure)\n")

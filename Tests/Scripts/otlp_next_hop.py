@@ -2,11 +2,13 @@
 """A next hop for the sidecar tests: an OTLP/HTTP server on loopback that counts the spans and
 log records it accepts.
 
-  otlp_next_hop.py [--delay SECONDS] [--unavailable N] [--reject-all]
+  otlp_next_hop.py [--delay SECONDS] [--unavailable N] [--reject-all] [--bodies FILE]
 
 Prints its port on the first line of stdout, then keeps `received <spans> <log records>` current
 in the file named by --count. --delay sleeps before answering each request (a slow hop);
 --unavailable answers the first N requests 503 with Retry-After: 1; --reject-all answers 400.
+--bodies appends a line per accepted log record: the time it arrived (seconds since the epoch)
+and its body.
 """
 import argparse
 import gzip
@@ -22,6 +24,7 @@ parser.add_argument("--count", required=True)
 parser.add_argument("--delay", type=float, default=0)
 parser.add_argument("--unavailable", type=int, default=0)
 parser.add_argument("--reject-all", action="store_true")
+parser.add_argument("--bodies")
 args = parser.parse_args()
 
 lock = threading.Lock()
@@ -59,8 +62,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             request = ExportLogsServiceRequest()
             request.ParseFromString(body)
-            logs = sum(len(scope.log_records) for resource in request.resource_logs for scope in resource.scope_logs)
+            records = [record for resource in request.resource_logs for scope in resource.scope_logs
+                       for record in scope.log_records]
+            logs = len(records)
             spans = 0
+            if args.bodies:
+                arrived = time.time()
+                with lock, open(args.bodies, "a") as out:
+                    for record in records:
+                        out.write(f"{arrived:.6f} {record.body.string_value}\n")
         with lock:
             state["spans"] += spans
             state["logs"] += logs

@@ -60,8 +60,12 @@ final class BackgroundProcess: @unchecked Sendable {
     func stop(_ signal: Int32 = SIGTERM, seconds: Double = 60) -> Int32? {
         if process.isRunning { kill(process.processIdentifier, signal) }
         let deadline = Date().addingTimeInterval(seconds)
+        // The last output may come before the exit is seen, and nothing signals after it:
+        // look again every 50 ms.
         changed.lock()
-        while process.isRunning && changed.wait(until: deadline) {}
+        while process.isRunning && Date() < deadline {
+            _ = changed.wait(until: min(deadline, Date().addingTimeInterval(0.05)))
+        }
         changed.unlock()
         guard !process.isRunning else {
             kill(process.processIdentifier, SIGKILL)

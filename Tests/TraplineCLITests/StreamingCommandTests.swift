@@ -94,7 +94,7 @@ import TraplineTestSupport
                 countFile,
             ]
                 + hop)
-        defer { _ = nextHop.stop() }
+        defer { _ = nextHop.stop(SIGKILL) }  // it keeps nothing to flush
         #expect(nextHop.wait { output, _ in output.contains("\n") }, "\(nextHop.standardError)")
         let port = Int(nextHop.standardOutput.split(separator: "\n").first ?? "") ?? 0
         try """
@@ -125,6 +125,85 @@ import TraplineTestSupport
             #expect(records["forwarded"] == 0)
             #expect(report["rejected_by_reason"] as? [String: Int] == ["rejected_downstream": 2000])
         }
+    }
+
+    /// The file exporter's `rotation`: past `max_megabytes` the file is renamed to
+    /// `<name>-<time><.ext>` and a new one started, each batch whole in one file; `max_backups`
+    /// bounds the rotated files kept.
+    @Test(arguments: [0, 1]) func runRotatesItsFileBySize(maxBackups: Int) throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        try """
+        receivers: {stdin: null}
+        exporters:
+          file:
+            path: \(directory)/out.jsonl
+            flush_interval: 100ms
+            rotation: {max_megabytes: 1, max_backups: \(maxBackups)}
+        service: {pipelines: {logs: {receivers: [stdin], exporters: [file]}}}
+
+        """.write(toFile: directory + "/run.yaml", atomically: true, encoding: .utf8)
+        let lines = (0..<40_000).map { "line \($0) " + String(repeating: "x", count: 40) }
+        let run = try ProcessRunner.trapline(
+            ["run", "-q", "--workers", "1", "--config", directory + "/run.yaml"],
+            input: Data((lines.joined(separator: "\n") + "\n").utf8))
+        #expect(run.status == 0, "\(run.standardError)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("out") }
+        let rotated = names.filter { $0 != "out.jsonl" }
+        let pattern = #"^out-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}\.jsonl$"#
+        #expect(rotated.allSatisfy { $0.range(of: pattern, options: .regularExpression) != nil }, "\(rotated)")
+        var bodies: [Int] = []
+        for name in names {
+            let text = try String(contentsOfFile: directory + "/" + name, encoding: .utf8)
+            let size = try FileManager.default.attributesOfItem(atPath: directory + "/" + name)[.size] as? Int ?? 0
+            #expect(size <= 1 << 20, "\(name) is \(size) bytes")
+            for request in text.split(separator: "\n") {
+                #expect(request.hasPrefix("{") && request.hasSuffix("}"), "a batch cut across files")
+                bodies += request.components(separatedBy: #""stringValue":"line "#).dropFirst().compactMap {
+                    Int($0.prefix { $0 != " " })
+                }
+            }
+        }
+        if maxBackups == 0 {
+            #expect(rotated.count >= 2)
+            #expect(bodies.sorted() == Array(0..<40_000))
+        } else {
+            #expect(rotated.count == 1)
+            #expect(bodies.count < 40_000)
+        }
+    }
+
+    /// `--rate` holds a replay to a number of records a second; `--speed` to the capture's own
+    /// timing (the records' timestamps), scaled.
+    @Test func rateAndSpeedPaceAReplay() throws {
+        var start = Date()
+        let rated = try ProcessRunner.trapline([
+            "replay", "-q", "--output-format", "none", "--rate", "4000", Fixtures.path("generated/shop-traces.otlp"),
+        ])
+        let ratedSeconds = Date().timeIntervalSince(start)
+        #expect(rated.status == 0, "\(rated.standardError)")
+        // 2,000 spans at 4,000 a second: the last request goes about 0.47 s after the first.
+        #expect(ratedSeconds >= 0.4 && ratedSeconds < 20, "\(ratedSeconds) s")
+        let directory = try Fixtures.temporaryDirectory().path
+        let lines = (0..<3).map { second in
+            let start = 1_700_000_000_000_000_000 + second * 1_000_000_000
+            return #"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","#
+                + #""spanId":"010203040506070\#(second)","name":"s","startTimeUnixNano":"\#(start)","#
+                + #""endTimeUnixNano":"\#(start + 1000)"}]}]}]}"#
+        }
+        try (lines.joined(separator: "\n") + "\n").write(
+            toFile: directory + "/timed.jsonl", atomically: true, encoding: .utf8)
+        for (speed, expected) in [(4.0, 0.5), (1.0, 2.0)] {
+            start = Date()
+            let paced = try ProcessRunner.trapline([
+                "replay", "-q", "--output-format", "otlp-json", "--speed", "\(speed)", directory + "/timed.jsonl",
+            ])
+            let seconds = Date().timeIntervalSince(start)
+            #expect(paced.status == 0, "\(paced.standardError)")
+            #expect(String(decoding: paced.standardOutput, as: UTF8.self).split(separator: "\n").count == 3)
+            #expect(seconds >= expected * 0.9 && seconds < expected + 10, "speed \(speed): \(seconds) s")
+        }
+        let both = try ProcessRunner.trapline(["replay", "--rate", "1", "--speed", "1", directory + "/timed.jsonl"])
+        #expect(both.status == 64 && both.standardError.contains("give --rate or --speed, not both"))
     }
 
     /// Lines of a pipe, read as they come with a deadline.

@@ -21,10 +21,10 @@ import TraplineTestSupport
                 checked += 1
             }
         }
-        #expect(checked == 15)
+        #expect(checked == 17)
         let wrongSection = ConfigLoader.load(yaml: "receivers:\n  filter:\n", file: "x.yaml").diagnostics.all
         let refusal = wrongSection.first { $0.message == "receiver type 'filter' is not supported" }
-        #expect(refusal?.hint?.hasSuffix("supported: file, otlp, otlpjsonfile, stdin") == true)
+        #expect(refusal?.hint?.hasSuffix("supported: file, filelog, otlp, otlpjsonfile, stdin") == true)
     }
 
     /// What `trapline run` would refuse at startup is refused by the loader, so `validate` says
@@ -81,7 +81,7 @@ import TraplineTestSupport
         var listed: Set<String> = []
         for line in readme.split(separator: "\n")
         where line.hasPrefix("| receiver ") || line.hasPrefix("| processor ")
-            || line.hasPrefix("| exporter ") || line.hasPrefix("| connector ")
+            || line.hasPrefix("| exporter ") || line.hasPrefix("| connector ") || line.hasPrefix("| extension ")
         {
             let cell = line.split(separator: "|")[0]
             let kind = cell.split(separator: " ")[0]

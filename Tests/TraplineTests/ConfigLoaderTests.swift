@@ -93,7 +93,8 @@ import Testing
             ])
         #expect(found[1].hint == "did you mean 'include'?")
         #expect(
-            found[2].message.contains("kafka") && found[2].hint?.contains("file, otlp, otlpjsonfile, stdin") == true)
+            found[2].message.contains("kafka")
+                && found[2].hint?.contains("file, filelog, otlp, otlpjsonfile, stdin") == true)
         #expect(found[6].hint == "did you mean 'file/out'?")
         #expect(found[0].description.hasPrefix("bad.yaml:2:3: error: receivers.file/in: "))
         #expect(found[7].message == "connector 'file/in' is not defined")

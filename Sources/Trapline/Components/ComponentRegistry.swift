@@ -3,6 +3,7 @@
 @_spi(Plumbing) public enum ComponentRegistry {
     static let all: [any ConfigComponent.Type] = [
         FileReceiverConfig.self,
+        FileLogReceiver.self,
         StdinReceiver.self,
         OTLPReceiverConfig.self,
         FilterProcessorConfig.self,
@@ -14,6 +15,7 @@
         PrometheusExporterConfig.self,
         OTLPHTTPExporterConfig.self,
         SpanMetricsConnector.self,
+        FileStorageConfig.self,
     ]
 
     /// The component of a section with `type` (or one of its aliases).

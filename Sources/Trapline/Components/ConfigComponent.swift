@@ -4,6 +4,7 @@ import TraplineStages
 /// Which section of a pipeline file a component is defined in.
 enum ComponentKind: String, CaseIterable, Sendable {
     case receiver, processor, exporter, connector
+    case extensionComponent = "extension"
 
     /// The section's key (`receivers` …).
     var section: String { rawValue + "s" }
@@ -38,6 +39,7 @@ enum DecodedComponent {
     case processor(ProcessorConfig)
     case exporter(ExporterConfig)
     case connector(ConnectorConfig)
+    case fileStorage(FileStorageConfig)
 }
 
 /// A processor: decoded settings that check themselves against the rest of the file and build

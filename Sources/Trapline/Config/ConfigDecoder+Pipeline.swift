@@ -11,7 +11,7 @@ extension ConfigDecoder {
         var serviceEntry: Entry?
         for entry in top {
             switch entry.key {
-            case "receivers", "processors", "exporters", "connectors":
+            case "receivers", "processors", "exporters", "connectors", "extensions":
                 let kind = ComponentKind.allCases.first { $0.section == entry.key }!
                 for component in components(entry) {
                     switch kind {
@@ -20,6 +20,7 @@ extension ConfigDecoder {
                         config.processorLocations[component.id] = component.location
                     case .receiver: config.receiverLocations[component.id] = component.location
                     case .exporter: config.exporterLocations[component.id] = component.location
+                    case .extensionComponent: config.extensionLocations[component.id] = component.location
                     case .connector: break
                     }
                     guard let type = ComponentRegistry.component(kind, type: component.id.type) else {
@@ -31,14 +32,9 @@ extension ConfigDecoder {
                     case .processor(let processor)?: config.processors.append((component.id, processor))
                     case .exporter(let exporter)?: config.exporters.append((component.id, exporter))
                     case .connector(let connector)?: config.connectors.append((component.id, connector))
+                    case .fileStorage(let storage)?: config.storageExtensions.append((component.id, storage))
                     case nil: break
                     }
-                }
-            case "extensions":
-                for component in components(entry) {
-                    diagnostics.error(
-                        "extension type '\(component.id.type)' is not supported", at: component.location,
-                        hint: "remove it from the file")
                 }
             case "service": serviceEntry = entry
             default: break
@@ -47,6 +43,7 @@ extension ConfigDecoder {
         if let serviceEntry {
             config.pipelines = decodeService(serviceEntry, config: &config)
             checkConnectors(config, at: serviceEntry.location)
+            checkStorage(config)
         } else {
             diagnostics.error("missing 'service' with its pipelines", at: rootLocation, hint: "add service.pipelines")
         }
@@ -89,8 +86,14 @@ extension ConfigDecoder {
             switch setting.key {
             case "extensions":
                 for (name, location) in strings(setting.node, at: setting.location) {
-                    diagnostics.error(
-                        "extension '\(name)' is not supported", at: location, hint: "remove it from the list")
+                    guard let id = ComponentID(parsing: name), config.storageExtensions.contains(where: { $0.id == id })
+                    else {
+                        diagnostics.error(
+                            "extension '\(name)' is not defined", at: location,
+                            hint: "define it under 'extensions' (file_storage is supported)")
+                        continue
+                    }
+                    config.enabledExtensions.append(id)
                 }
             case "telemetry":
                 diagnostics.error(
@@ -186,5 +189,23 @@ extension ConfigDecoder {
             resolved.append(id)
         }
         return resolved
+    }
+
+    /// Every `storage` a followed file receiver names is a `file_storage` extension that
+    /// `service.extensions` enables (the Collector fails at startup otherwise).
+    mutating func checkStorage(_ config: PipelineConfig) {
+        for (id, receiver) in config.receivers {
+            guard case .file(let file) = receiver, let storage = file.follow?.storage else { continue }
+            let location = config.receiverLocations[id] ?? rootLocation
+            if !config.storageExtensions.contains(where: { $0.id == storage }) {
+                diagnostics.error(
+                    "receivers.\(id): storage '\(storage)' is not a defined extension", at: location,
+                    hint: "define it under 'extensions' as file_storage with a directory")
+            } else if !config.enabledExtensions.contains(storage) {
+                diagnostics.error(
+                    "receivers.\(id): storage '\(storage)' is not listed in service.extensions", at: location,
+                    hint: "add it to service.extensions")
+            }
+        }
     }
 }

@@ -300,6 +300,35 @@ struct ConfigDecoder {
         return Double(nanoseconds) / 1e9
     }
 
+    /// `true` or `false`.
+    mutating func bool(_ node: ConfigNode, at location: ConfigLocation) -> Bool? {
+        guard let text = string(node, at: location) else { return nil }
+        switch text {
+        case "true": return true
+        case "false": return false
+        default:
+            diagnostics.error("expected true or false, found '\(text)'", at: location)
+            return nil
+        }
+    }
+
+    /// A size in bytes, as the Collector writes them: a number, or a number with a unit
+    /// (`64KiB`, `1MiB`, `1kb`, `16MB`: KB, MB and GB are powers of 1000, KiB, MiB and GiB of 1024).
+    mutating func byteSize(_ setting: Entry) -> Int? {
+        let text = (setting.node.scalar ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+        let digits = text.prefix { $0.isNumber }
+        let units: [String: Int] = [
+            "": 1, "b": 1, "kb": 1000, "kib": 1 << 10, "mb": 1_000_000, "mib": 1 << 20, "gb": 1_000_000_000,
+            "gib": 1 << 30,
+        ]
+        let unit = text.dropFirst(digits.count).trimmingCharacters(in: .whitespaces)
+        guard let number = Int(digits), let scale = units[unit], number <= Int.max / scale else {
+            diagnostics.error("expected a size like 1048576, 64KiB or 1MiB", at: setting.location)
+            return nil
+        }
+        return number * scale
+    }
+
     mutating func choice<T: RawRepresentable & CaseIterable>(
         _ node: ConfigNode, at location: ConfigLocation, as: T.Type
     ) -> T?

@@ -21,16 +21,12 @@ extension PipelineConfig {
                 switch receiver(id) {
                 case .stdin?:
                     if !inputs.contains("-") { inputs.append("-") }
-                case .file(let file)?:
-                    for pattern in file.include {
-                        let matches = Self.glob(pattern).filter { path in
-                            !file.exclude.contains {
-                                fnmatch($0, path, 0) == 0 || fnmatch($0, (path as NSString).lastPathComponent, 0) == 0
-                            }
-                        }
-                        if matches.isEmpty { unmatched.append(pattern) }
-                        for path in matches where !inputs.contains(path) { inputs.append(path) }
-                    }
+                case .file(let file)? where file.follow == nil:
+                    let matches = file.matchingPaths()
+                    unmatched += matches.unmatched
+                    for path in matches.paths where !inputs.contains(path) { inputs.append(path) }
+                case .file?:
+                    continue  // followed: see `followedReceivers`
                 case .otlp?, nil:
                     continue
                 }
@@ -55,13 +51,17 @@ extension PipelineConfig {
         return found
     }
 
-    /// Paths matching a shell glob, sorted.
-    static func glob(_ pattern: String) -> [String] {
-        var matches = glob_t()
-        defer { globfree(&matches) }
-        guard Glibc.glob(pattern, 0, nil, &matches) == 0 else { return [] }
-        return (0..<Int(matches.gl_pathc)).compactMap { index in
-            matches.gl_pathv[index].map { String(cString: $0) }
-        }.sorted()
+    /// The file receivers some pipeline lists that follow their files, each once.
+    public var followedReceivers: [(id: ComponentID, config: FileReceiverConfig)] {
+        var found: [(id: ComponentID, config: FileReceiverConfig)] = []
+        for id in pipelines.flatMap(\.receivers) where !found.contains(where: { $0.id == id }) {
+            if case .file(let file)? = receiver(id), file.follow != nil { found.append((id, file)) }
+        }
+        return found
+    }
+
+    /// The `file_storage` extension with `id`.
+    public func storage(_ id: ComponentID) -> FileStorageConfig? {
+        storageExtensions.first { $0.id == id }?.config
     }
 }

@@ -21,12 +21,13 @@ extension PipelineConfig {
         for pipeline in pipelines {
             for id in pipeline.exporters {
                 guard let exporter = exporter(id) else { continue }
-                let route: OutputRoute
+                var route: OutputRoute
                 switch exporter {
                 case .file(let file):
                     route = OutputRoute(
                         name: id.description, destination: .file(file.path), format: file.format,
                         compression: file.compression, signals: [pipeline.signal])
+                    route.rotation = file.rotation
                 case .stdout(let format):
                     route = OutputRoute(
                         name: id.description, destination: .standardOutput, format: format, signals: [pipeline.signal])
@@ -78,6 +79,7 @@ extension PipelineConfig {
                     route = OutputRoute(
                         name: name, destination: .file(file.path), format: file.format, compression: file.compression,
                         signals: [pipeline.signal])
+                    route.rotation = file.rotation
                 case .stdout(let format)?:
                     route = OutputRoute(
                         name: name, destination: .standardOutput, format: format, signals: [pipeline.signal])

@@ -1,3 +1,17 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+extension ReceiverConfig {
+    /// A `file` receiver with `follow`, or a `filelog` receiver.
+    var isFollowedFile: Bool {
+        if case .file(let file) = self { return file.follow != nil }
+        return false
+    }
+}
+
 extension PipelineConfig {
     /// What `trapline run` checks about how the file's receivers and exporters combine before it
     /// starts anything. The loader runs it, so `trapline validate` refuses exactly what startup
@@ -16,6 +30,21 @@ extension PipelineConfig {
                 }
             }
             return
+        }
+        let follows = receivers.contains { listedReceivers.contains($0.id) && $0.config.isFollowedFile }
+        if follows, let stdin = receivers.first(where: { listedReceivers.contains($0.id) && $0.config == .stdin }) {
+            diagnostics.error(
+                "receiver '\(stdin.id)' reads stdin, which cannot run beside a followed file receiver in this version",
+                at: location(receiverLocations, stdin.id), hint: "run it in a pipeline file of its own")
+        }
+        for (id, config) in storageExtensions where enabledExtensions.contains(id) && !config.createDirectory {
+            var info = stat()
+            if stat(config.directory, &info) != 0 || info.st_mode & S_IFMT != S_IFDIR {
+                diagnostics.error(
+                    "extensions.\(id): directory '\(config.directory)' does not exist",
+                    at: location(extensionLocations, id),
+                    hint: "make it, or set create_directory: true")
+            }
         }
         for (id, config) in exporters where listedExporters.contains(id) {
             switch config {

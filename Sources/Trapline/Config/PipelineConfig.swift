@@ -94,6 +94,7 @@ public import TraplineStages
     /// Where each receiver and exporter is defined, for diagnostics about how they combine.
     var receiverLocations: [ComponentID: ConfigLocation] = [:]
     var exporterLocations: [ComponentID: ConfigLocation] = [:]
+    var extensionLocations: [ComponentID: ConfigLocation] = [:]
     /// Exporters by id, in file order.
     public var exporters: [(id: ComponentID, config: ExporterConfig)] = []
     /// Pipelines, in file order.
@@ -102,6 +103,10 @@ public import TraplineStages
     public var connectors: [(id: ComponentID, config: ConnectorConfig)] = []
     /// `metrics[/name]` pipelines: a connector's metrics to the `prometheus` exporter.
     public var metricsPipelines: [MetricsPipelineDefinition] = []
+    /// `file_storage` extensions by id, in file order.
+    public var storageExtensions: [(id: ComponentID, config: FileStorageConfig)] = []
+    /// The extensions `service.extensions` enables.
+    public var enabledExtensions: [ComponentID] = []
 
     /// Makes an empty configuration.
     public init() {}

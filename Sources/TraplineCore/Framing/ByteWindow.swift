@@ -28,10 +28,12 @@ final class ByteWindow {
     /// before it stay readable; the reader reports it once they are used up.
     private(set) var streamFailure: DecodeError?
 
-    /// A window over a whole mapped (or already read) buffer.
-    init(mapped: InputBuffer) {
+    /// A window over a whole mapped (or already read) buffer whose first byte is at
+    /// `sourceOffset` in its source (a piece of a followed file read after the rest).
+    init(mapped: InputBuffer, sourceOffset: Int = 0) {
         backing = .mapped(mapped)
         end = mapped.bytes.count
+        baseOffset = sourceOffset
         isAtStreamEnd = true
     }
 

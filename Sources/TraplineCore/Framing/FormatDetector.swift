@@ -65,7 +65,7 @@ package enum FormatDetector {
     /// Whether `bytes` read as text: no NUL, and hardly any other control character but white
     /// space, ESC (ANSI colours), BS and BEL. Every OTLP protobuf request has field tags and
     /// lengths among 0x01–0x1F (and ids with random bytes), so it fails this at once.
-    static func looksLikeText(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    package static func looksLikeText(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var controls = 0
         for byte in bytes where byte < 0x20 {
             switch byte {
@@ -80,7 +80,7 @@ package enum FormatDetector {
     /// Whether text whose first line is not JSON is JSON lines all the same: most of the lines
     /// after it (and at least one) start like a JSON object. The broken first line is then a
     /// rejection at line 1, not the reason the whole input becomes log records.
-    static func jsonLinesAfterTheFirst(_ bytes: UnsafeRawBufferPointer, isComplete: Bool) -> Bool {
+    package static func jsonLinesAfterTheFirst(_ bytes: UnsafeRawBufferPointer, isComplete: Bool) -> Bool {
         var lineStart = 0
         var lines = 0
         var jsonLines = 0

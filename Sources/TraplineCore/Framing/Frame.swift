@@ -35,6 +35,10 @@ public struct ReadOptions: Sendable {
     /// Text lines starting at line `firstLine` (1-based); `continuesLine` when the frame starts
     /// in the middle of a line too long for one record.
     case text(firstLine: Int, continuesLine: Bool)
+    /// One log record of several lines (a followed file's `multiline` record: a stack trace
+    /// with its message) starting at line `firstLine`: the whole frame, without its last line
+    /// terminator, is the body.
+    case textRecord(firstLine: Int)
     /// One OTLP JSON document (a JSON line, or a pretty-printed document) starting at line
     /// `firstLine`.
     case json(firstLine: Int)

@@ -271,6 +271,33 @@
         }
     }
 
+    /// Reads a piece of a longer input already in memory (the bytes a followed file gained),
+    /// without copying it: offsets and line numbers in frames and rejections count from where
+    /// the piece starts in its file, and `format` is the layout the file was detected as.
+    ///
+    /// - Parameters:
+    ///   - continuesLine: the piece starts in the middle of a line split for its length.
+    ///
+    /// Allocates the window.
+    public init(
+        name: String, piece: InputBuffer, format: InputFormat, sourceOffset: Int, firstLine: Int,
+        continuesLine: Bool = false, options: ReadOptions = ReadOptions()
+    ) {
+        self.path = name
+        self.options = options
+        nextLine = firstLine
+        self.continuesLine = continuesLine
+        if piece.bytes.count >= 2 && piece.bytes[0] == 0x1F && piece.bytes[1] == 0x8B {
+            // A gzip file, followed whole: its layout is told once it is inflated.
+            window = ByteWindow(
+                stream: GzipStream(MappedStream(piece), maxDecompressedBytes: options.maxDecompressedBytes))
+            isInflating = true
+        } else {
+            self.format = format == .auto ? nil : format
+            window = ByteWindow(mapped: piece, sourceOffset: sourceOffset)
+        }
+    }
+
     /// How far into its input the reader is, in bytes of the (decompressed) stream; for
     /// progress displays.
     public var position: Int { window.offset }

@@ -103,6 +103,41 @@
         return summary
     }
 
+    /// Decodes `input[frame]` as one record of several lines (a `multiline` record of a
+    /// followed file) into `batch` (which is reset first): the body is the frame without its
+    /// last line terminator, the line number that of its first line. Allocates nothing beyond
+    /// the batch's reusable storage (and the arena for invalid UTF-8).
+    public func decodeRecord(
+        input: InputBuffer, frame: Range<Int>, sourceOffset: Int, firstLine: Int, sourcePath: String,
+        observedTime: UInt64, into batch: inout LogBatch
+    ) -> Summary {
+        batch.reset(input: input, frame: frame, sourceOffset: sourceOffset)
+        var summary = Summary()
+        var resource = ResourceEntry()
+        resource.scopes = RowRange(start: 0, end: 1)
+        batch.resources.append(resource)
+        batch.scopes.append(ScopeEntry())
+        let bytes = UnsafeRawBufferPointer(rebasing: input.bytes[frame])
+        var end = bytes.count
+        if end > 0 && bytes[end - 1] == 0x0A { end -= 1 }
+        if end > 0 && bytes[end - 1] == 0x0D { end -= 1 }
+        withExtendedLifetime(input) {
+            var row = LogRow()
+            row.observedTime = observedTime
+            row.body = .slice(.string, body(bytes, 0..<end, arena: &batch.storage.arena, summary: &summary))
+            let pathKey = batch.storage.appendToArena(Self.pathAttributeKey.utf8)
+            let lineKey = batch.storage.appendToArena(Self.lineAttributeKey.utf8)
+            let pathValue = batch.storage.appendToArena(sourcePath.utf8)
+            let firstAttribute = batch.attributes.count
+            batch.attributes.append(key: pathKey, value: .slice(.string, pathValue))
+            batch.attributes.append(key: lineKey, value: AnyValueRef(kind: .int, payload: UInt64(firstLine)))
+            row.attributes = RowRange(start: firstAttribute, end: batch.attributes.count)
+            batch.appendRow(row)
+        }
+        batch.scopes[0].rows = RowRange(start: 0, end: batch.count)
+        return summary
+    }
+
     private func body(
         _ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, arena: inout [UInt8], summary: inout Summary
     ) -> ByteSlice {

@@ -55,17 +55,6 @@ extension ConfigDecoder {
         return config
     }
 
-    private mutating func bool(_ node: ConfigNode, at location: ConfigLocation) -> Bool? {
-        guard let text = string(node, at: location) else { return nil }
-        switch text {
-        case "true": return true
-        case "false": return false
-        default:
-            diagnostics.error("expected true or false, found '\(text)'", at: location)
-            return nil
-        }
-    }
-
     /// The mapping items of a list setting.
     private mutating func mappings(_ setting: Entry) -> [Entry] {
         guard case .sequence(let items) = setting.node.value else {

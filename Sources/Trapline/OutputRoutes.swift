@@ -60,7 +60,17 @@ struct OutputRoutes {
                 ? (route.format == .proto ? outcome.quarantineProto : outcome.quarantineJSON)
                 : (route.format == .proto ? outcome.proto : outcome.json)
             guard !bytes.isEmpty else { continue }
-            if sinks[index].failure == nil {
+            if let batch = route.batch, !route.isQuarantine {
+                // A `batch` processor: merged with the requests before it, written when full.
+                let records = signal == .traces ? outcome.spansForwarded : outcome.logRecordsForwarded
+                let pending = sinks[index].pending[signal]?.records ?? 0
+                if pending > 0 && !batch.fits(records, in: pending) { writePending(index, signal) }
+                if sinks[index].failure == nil {
+                    sinks[index].pending[signal, default: RequestBatch(isJSON: route.format == .json)].add(
+                        bytes, records: records, framed: route.format == .proto && outcome.protoIsFramed)
+                    if batch.isFull(sinks[index].pending[signal]!.records) { writePending(index, signal) }
+                }
+            } else if sinks[index].failure == nil {
                 do throws(IOFailure) {
                     if route.format == .proto && !outcome.protoIsFramed {
                         // One request's message: the file exporter's 4-byte length goes first.
@@ -92,10 +102,49 @@ struct OutputRoutes {
         return outcome
     }
 
-    /// Finishes every sink that has not failed (a temporary becomes its file).
+    /// Writes one route's merged requests of `signal`. A failure charges their records to the
+    /// sink as lost (they were counted as taken when they were merged).
+    private mutating func writePending(_ index: Int, _ signal: Signal) {
+        guard var batch = sinks[index].pending[signal], !batch.isEmpty else { return }
+        let (bytes, records) = batch.take()
+        sinks[index].pending[signal] = batch
+        guard sinks[index].failure == nil else { return }
+        do throws(IOFailure) {
+            if sinks[index].route.format == .proto {
+                let length = UInt32(truncatingIfNeeded: bytes.count)
+                try sinks[index].sink.write((0..<4).map { UInt8(truncatingIfNeeded: length >> (24 - 8 * $0)) })
+            }
+            try sinks[index].sink.write(bytes)
+            sinks[index].batchesWritten += 1
+        } catch {
+            sinks[index].failure = error
+            firstFailure = firstFailure ?? error
+            if signal == .traces { sinks[index].lost.spans += records } else { sinks[index].lost.logs += records }
+            if signal == .traces { sinks[index].taken.spans -= records } else { sinks[index].taken.logs -= records }
+        }
+    }
+
+    /// Whether some route holds merged requests not written yet.
+    var hasPendingBatches: Bool { sinks.contains { $0.pending.values.contains { !$0.isEmpty } } }
+
+    /// Writes the merged requests whose first request has waited the `batch` processor's
+    /// `timeout` (all of them with `force`, at the end or a stop).
+    mutating func flushBatches(force: Bool = false) {
+        let now = ContinuousClock.now
+        for index in sinks.indices {
+            guard let batch = sinks[index].route.batch else { continue }
+            for (signal, pending) in sinks[index].pending where force || pending.isDue(batch, now: now) {
+                writePending(index, signal)
+            }
+        }
+    }
+
+    /// Finishes every sink that has not failed (a temporary becomes its file), after writing
+    /// what batches hold.
     ///
     /// - Returns: the first output failure of the run, if any.
     mutating func finish() -> IOFailure? {
+        flushBatches(force: true)
         for index in sinks.indices where sinks[index].failure == nil {
             do throws(IOFailure) {
                 try sinks[index].sink.finish()
@@ -160,6 +209,10 @@ struct RouteSink {
     /// Forwarded records that could not be written because this sink had failed (the first
     /// failed sink of their signal is charged, so no record is counted twice).
     var lost = (spans: 0, logs: 0)
+    /// Merged requests waiting to be written, by signal (a `batch` processor upstream).
+    var pending: [Signal: RequestBatch] = [:]
+    /// Merged requests written.
+    var batchesWritten = 0
 
     /// The output as messages name it: its path, or `-` for standard output.
     var outputName: String {

@@ -116,6 +116,14 @@ public struct Replay {
                 // may wait for the writer. A writer far ahead (a capture piped in) fills whole
                 // windows, which the workers share as for files.
                 while true {
+                    // Batches held back go out at their timeout even while the writer is quiet.
+                    while outputs.hasPendingBatches && !reader.inputIsReady()
+                        && options.read.stopRequested?() != true
+                    {
+                        Self.sleep(seconds: 0.01, wakingOn: nil)
+                        outputs.flushBatches()
+                    }
+                    waitForMemory()
                     let current = Self.readWindow(
                         &reader, frames: windowFrames, bytes: options.windowBytes, whileReady: true)
                     let slots = slotSets[0]
@@ -177,6 +185,7 @@ public struct Replay {
                 }
                 let stopped = options.read.stopRequested?() == true
                 let ended = window.isEmpty || current.readFailure != nil || stopped
+                if !ended { waitForMemory() }
                 let next =
                     ended ? ([], nil) : Self.readWindow(&reader, frames: windowFrames, bytes: options.windowBytes)
                 if let pool, window.count > 1 {
@@ -192,6 +201,7 @@ public struct Replay {
                         slots, count: window.count, into: &report, metrics: metrics, outputs: &outputs,
                         spanMetrics: &spanMetrics)
                 }
+                outputs.flushBatches()
                 if let onProgress {
                     progress.bytesDone = min(progress.bytesTotal, progress.filesDoneBytes + reader.position)
                     progress.records = report.records.received
@@ -231,12 +241,15 @@ public struct Replay {
         }
         if let metricsFile = options.metricsFile {
             do throws(IOFailure) {
-                try metrics.write(to: metricsFile, appending: spanMetrics?.exposition ?? "")
+                try metrics.write(
+                    to: metricsFile,
+                    appending: (spanMetrics?.exposition ?? "") + options.memoryMonitors.map(\.exposition).joined())
             } catch {
                 report.outputFailure = report.outputFailure ?? error
             }
         }
-        report.metricsText = metrics.text + (spanMetrics?.exposition ?? "")
+        report.metricsText =
+            metrics.text + (spanMetrics?.exposition ?? "") + options.memoryMonitors.map(\.exposition).joined()
         return report
     }
 
@@ -244,8 +257,8 @@ public struct Replay {
     /// window, processed, written and (with network exporters) answered before the followers
     /// checkpoint where they got to, so a restart sends again at most the window in flight.
     ///
-    /// - Returns: whether the stop came while the last window's sends were unanswered (its
-    ///   positions are not checkpointed yet).
+    /// - Returns: whether the stop came while the last window's sends were unanswered or
+    ///   batched (its positions are not checkpointed yet).
     private func follow(
         states: UnsafeMutableBufferPointer<FrameProcessor>, slots: UnsafeMutableBufferPointer<FrameOutcome>,
         pool: WorkerPool?, report: inout ReplayReport, metrics: TraplineMetrics, outputs: inout OutputRoutes,
@@ -253,11 +266,14 @@ public struct Replay {
     ) -> Bool {
         let followers = options.followers
         let pollInterval = followers.map(\.pollIntervalSeconds).min() ?? 0.2
+        // Positions read but not yet checkpointed (held in a batch, or sends unanswered).
+        var uncommitted = false
         while true {
             let stopping = options.read.stopRequested?() == true
             var window: [FrameEvent] = []
             var paths: [String] = []
             var budget = options.windowBytes
+            waitForMemory()
             for follower in followers {
                 var read = options.read
                 read.deferFileFrames = false
@@ -271,8 +287,16 @@ public struct Replay {
                 for problem in follower.takeProblems() { options.onNotice?(problem) }
             }
             if window.isEmpty {
-                if stopping { return false }
-                Self.sleep(seconds: pollInterval, wakingOn: options.read.stopDescriptor)
+                // Quiet: batches whose timeout passed go out, and once nothing is held back
+                // the positions they covered are checkpointed.
+                outputs.flushBatches(force: stopping)
+                if uncommitted && !outputs.hasPendingBatches && answered(waiting: false) {
+                    for follower in followers { follower.commit() }
+                    uncommitted = false
+                }
+                if stopping { return uncommitted }
+                let wait = outputs.hasPendingBatches ? min(pollInterval, 0.02) : pollInterval
+                Self.sleep(seconds: wait, wakingOn: options.read.stopDescriptor)
                 continue
             }
             var start = 0
@@ -301,19 +325,40 @@ public struct Replay {
                     slots, count: count, into: &report, metrics: metrics, outputs: &outputs, spanMetrics: &spanMetrics)
                 start += count
             }
-            // Written: the outputs took each batch as it was merged. Answered: wait for the
-            // network exporters (a stop cuts the wait short; the positions then wait too).
-            var answered = true
-            for forwarder in options.forwarders {
-                while !forwarder.waitUntilAnswered(until: .now + .milliseconds(100)) {
-                    if options.read.stopRequested?() == true {
-                        answered = false
-                        break
-                    }
-                }
+            // Written: the outputs took each batch as it was merged (a `batch` processor may
+            // hold some back until full or due). Answered: wait for the network exporters (a
+            // stop cuts the wait short; the positions then wait too).
+            outputs.flushBatches(force: stopping)
+            uncommitted = true
+            let done = answered(waiting: true)
+            if done && !outputs.hasPendingBatches {
+                for follower in followers { follower.commit() }
+                uncommitted = false
             }
-            if answered { for follower in followers { follower.commit() } }
-            if stopping || !answered { return !answered }
+            if stopping || !done { return uncommitted }
+        }
+    }
+
+    /// Whether every network exporter has answered every send; `waiting`: waits for that,
+    /// until a stop is requested.
+    private func answered(waiting: Bool) -> Bool {
+        for forwarder in options.forwarders {
+            while !forwarder.waitUntilAnswered(until: .now + .milliseconds(waiting ? 100 : 0)) {
+                if !waiting || options.read.stopRequested?() == true { return false }
+            }
+        }
+        return true
+    }
+
+    /// Holds reading back while a `memory_limiter` is above its soft limit (as the Collector's
+    /// receivers back off when it refuses), until memory falls or a stop is requested.
+    private func waitForMemory() {
+        for monitor in options.memoryMonitors where monitor.isRefusing {
+            monitor.countRefusal()
+            options.onNotice?("\(monitor.id): memory above the soft limit; reading waits")
+            while monitor.isRefusing && options.read.stopRequested?() != true {
+                Self.sleep(seconds: 0.05, wakingOn: options.read.stopDescriptor)
+            }
         }
     }
 

@@ -36,6 +36,9 @@ public struct OutputRoute: Hashable, Sendable {
     public var isQuarantine = false
     /// Size-based rotation of a file destination (it is then written in place, appended to).
     public var rotation: FileRotation?
+    /// The `batch` processor of the pipelines that list the exporter: requests are merged
+    /// before they are written.
+    public var batch: BatchSettings?
 
     /// Makes a route. Allocates nothing (keeps the arrays it is given).
     public init(
@@ -93,6 +96,8 @@ public struct ReplayOptions: Sendable {
     /// queued (default 300 s, the `otlphttp` exporter's `max_elapsed_time`).
     @_spi(Plumbing) public var forwardingTimeoutSeconds = 300.0
 
+    /// The `memory_limiter` processors: reading waits while one is above its soft limit.
+    @_spi(Plumbing) public var memoryMonitors: [MemoryMonitor] = []
     /// How fast records go on (`--rate`, `--speed`); nil: as fast as they are read.
     public var pacing: Pacing?
     /// Followed file receivers (`follow`, `filelog`): after the other inputs, their files are

@@ -17,6 +17,8 @@ public final class ForwardingExporter: @unchecked Sendable {
         var signal: Signal
         var body: [UInt8]
         var records: Int
+        /// When it was queued (a `batch` processor's timeout counts from the first).
+        var queued = ContinuousClock.now
     }
 
     /// The exporter id (`otlphttp[/name]`).
@@ -42,10 +44,19 @@ public final class ForwardingExporter: @unchecked Sendable {
     /// What was not delivered, by signal (a replay takes it out of the forwarded records).
     private var losses = ForwardingLosses()
 
-    @_spi(Plumbing) public init(id: String, config: OTLPHTTPExporterConfig, signals: Set<Signal>) {
+    /// The `batch` processor of the pipelines that list it: queued requests of one signal are
+    /// merged into one send.
+    let batch: BatchSettings?
+    /// Sends that merged several requests.
+    private(set) var mergedSends = 0
+
+    @_spi(Plumbing) public init(
+        id: String, config: OTLPHTTPExporterConfig, signals: Set<Signal>, batch: BatchSettings? = nil
+    ) {
         self.id = id
         self.config = config
         self.signals = signals
+        self.batch = batch
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = config.timeoutSeconds
         configuration.httpMaximumConnectionsPerHost = config.consumers
@@ -114,10 +125,27 @@ public final class ForwardingExporter: @unchecked Sendable {
     private func consume() {
         while true {
             let item: Item? = condition.withLock {
-                while queue.isEmpty && !stopping { condition.wait() }
-                guard !queue.isEmpty else { return nil }
-                sending += 1
-                return queue.removeFirst()
+                while true {
+                    while queue.isEmpty && !stopping { condition.wait() }
+                    guard !queue.isEmpty else { return nil }
+                    guard let batch else {
+                        sending += 1
+                        return queue.removeFirst()
+                    }
+                    // A batch: wait for send_batch_size records of the first request's signal,
+                    // or its timeout, then merge what is queued of that signal.
+                    let waited = (ContinuousClock.now - queue[0].queued).components
+                    let due = Date().addingTimeInterval(
+                        batch.timeoutSeconds - Double(waited.seconds) - Double(waited.attoseconds) / 1e18)
+                    let signal = queue[0].signal
+                    let queuedRecords = queue.lazy.filter { $0.signal == signal }.reduce(0) { $0 + $1.records }
+                    if !stopping && !batch.isFull(queuedRecords) && Date() < due {
+                        _ = condition.wait(until: due)
+                        continue  // look again: another consumer may have taken them
+                    }
+                    sending += 1
+                    return takeBatch(of: signal, batch)
+                }
             }
             guard let item else { return }
             let result = send(item)
@@ -138,6 +166,29 @@ public final class ForwardingExporter: @unchecked Sendable {
                 condition.broadcast()
             }
         }
+    }
+
+    /// The queued requests of `signal`, from the first, merged while they fit the batch's
+    /// maximum: their protobuf messages concatenated (repeated fields append). Under `condition`.
+    private func takeBatch(of signal: Signal, _ batch: BatchSettings) -> Item {
+        var merged = queue.removeFirst()
+        var index = 0
+        var parts = 1
+        while index < queue.count {
+            let next = queue[index]
+            guard next.signal == signal else {
+                index += 1
+                continue
+            }
+            guard batch.fits(next.records, in: merged.records) else { break }
+            merged.body += next.body
+            merged.records += next.records
+            queue.remove(at: index)
+            parts += 1
+            if batch.isFull(merged.records) { break }
+        }
+        if parts > 1 { mergedSends += 1 }
+        return merged
     }
 
     private func count(_ records: Int, of signal: Signal, in lost: inout (spans: Int, logs: Int)) {

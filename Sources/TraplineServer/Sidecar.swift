@@ -21,6 +21,9 @@ public final class Sidecar: Sendable {
     private struct HTTPServerBox: @unchecked Sendable { let server: HTTPServer }
 
     private let watchers: [KubernetesPodWatcher]
+    /// The `memory_limiter` processors: while one is above its soft limit, requests of its
+    /// pipelines' signals are refused with 503 before their bodies are read.
+    let memoryMonitors: [MemoryMonitor]
 
     /// Makes the sidecar of a loaded configuration.
     ///
@@ -36,9 +39,14 @@ public final class Sidecar: Sendable {
         self.watchers = watchers
         current = Mutex(try RequestPipeline(loaded: loaded, routes: outputs.routes))
         started = Self.shape(loaded, outputs)
-        forwarders = outputs.forwarders.map { ForwardingExporter(id: $0.id, config: $0.config, signals: $0.signals) }
+        forwarders = outputs.forwarders.map {
+            ForwardingExporter(id: $0.id, config: $0.config, signals: $0.signals, batch: $0.batch)
+        }
         receivers = loaded.config.otlpReceivers
         metricsEndpoint = outputs.metricsEndpoint
+        memoryMonitors = loaded.config.memoryLimiters.map {
+            MemoryMonitor(id: $0.id, config: $0.config, signals: $0.signals)
+        }
     }
 
     /// The pipeline requests run through now (a reload swaps it).
@@ -50,7 +58,9 @@ public final class Sidecar: Sendable {
     ) {
         (
             outputs.routes,
-            outputs.forwarders.map { "\($0.id) \($0.config) \($0.signals.sorted { $0.rawValue < $1.rawValue })" },
+            outputs.forwarders.map {
+                "\($0.id) \($0.config) \($0.signals.sorted { $0.rawValue < $1.rawValue }) \(String(describing: $0.batch))"
+            },
             outputs.metricsEndpoint,
             loaded.config.otlpReceivers.map {
                 "\($0.id) \($0.config) \($0.signals.sorted { $0.rawValue < $1.rawValue })"
@@ -92,6 +102,7 @@ public final class Sidecar: Sendable {
     /// Allocates the event loop, servers and exporter threads.
     public func start() throws -> [String: Int] {
         for forwarder in forwarders { forwarder.start() }
+        for monitor in memoryMonitors { monitor.start() }
         var ports: [String: Int] = [:]
         for receiver in receivers {
             guard let address = HostPort(receiver.config.endpoint) else { continue }
@@ -123,6 +134,7 @@ public final class Sidecar: Sendable {
     /// The metrics text `/metrics` serves.
     var metricsText: String {
         pipeline.metricsText + forwarders.map(\.exposition).joined() + watchers.map(\.exposition).joined()
+            + memoryMonitors.map(\.exposition).joined()
     }
 
     /// Stops: no new connections or requests, then what was accepted is processed and the
@@ -139,6 +151,7 @@ public final class Sidecar: Sendable {
         while inFlight.load(ordering: .relaxed) > 0 && Date() < deadline { usleep(10_000) }
         for forwarder in forwarders { forwarder.drain(until: deadline) }
         let failure = pipeline.finish()
+        for monitor in memoryMonitors { monitor.stop() }
         for box in all { box.server.stopAccepting() }
         for box in all { box.server.shutDown() }
         return failure
@@ -224,6 +237,15 @@ struct OTLPRoutes: HTTPRoutes {
         }
         if sidecar.isStopping {
             return .refuse(.text(.serviceUnavailable, "shutting down", headers: [("Retry-After", "5")]))
+        }
+        // Memory first: above a memory_limiter's soft limit nothing more is taken in, as the
+        // Collector's receivers refuse what its memory_limiter refuses.
+        for monitor in sidecar.memoryMonitors where monitor.signals.contains(signal) && monitor.isRefusing {
+            monitor.countRefusal()
+            return .refuse(
+                .text(
+                    .serviceUnavailable, "data refused due to high memory usage (\(monitor.id)); retry later",
+                    headers: [("Retry-After", "1")]))
         }
         // Backpressure before the body is read or decoded: each exporter of the signal promises a
         // slot in its queue, or the request is refused.

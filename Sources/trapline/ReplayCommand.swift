@@ -157,10 +157,15 @@ struct ReplayCommand: ParsableCommand {
         options.trapDensityPerSecond = loaded.config.trapDensityPerSecond
         options.spanMetrics = loaded.config.spanMetrics.map(SpanMetricsAggregator.init)
         options.pacing = pacingOptions.pacing
+        options.memoryMonitors = loaded.config.memoryLimiters.map {
+            MemoryMonitor(id: $0.id, config: $0.config, signals: $0.signals)
+        }
+        for monitor in options.memoryMonitors { monitor.start() }
+        defer { for monitor in options.memoryMonitors { monitor.stop() } }
         // `otlphttp` exporters: the records go on to the next hop too, each send acknowledged
         // (or counted as refused or failed) before the report is made.
         let forwarders = outputs.forwarders.map {
-            ForwardingExporter(id: $0.id, config: $0.config, signals: $0.signals)
+            ForwardingExporter(id: $0.id, config: $0.config, signals: $0.signals, batch: $0.batch)
         }
         for forwarder in forwarders { forwarder.start() }
         options.forwarders = forwarders

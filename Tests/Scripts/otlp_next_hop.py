@@ -4,8 +4,8 @@ log records it accepts.
 
   otlp_next_hop.py [--delay SECONDS] [--unavailable N] [--reject-all] [--bodies FILE]
 
-Prints its port on the first line of stdout, then keeps `received <spans> <log records>` current
-in the file named by --count. --delay sleeps before answering each request (a slow hop);
+Prints its port on the first line of stdout, then keeps `received <spans> <log records>
+<requests>` current in the file named by --count (requests accepted). --delay sleeps before answering each request (a slow hop);
 --unavailable answers the first N requests 503 with Retry-After: 1; --reject-all answers 400.
 --bodies appends a line per accepted log record: the time it arrived (seconds since the epoch)
 and its body.
@@ -28,7 +28,7 @@ parser.add_argument("--bodies")
 args = parser.parse_args()
 
 lock = threading.Lock()
-state = {"spans": 0, "logs": 0, "requests": 0, "refused": 0}
+state = {"spans": 0, "logs": 0, "requests": 0, "refused": 0, "accepted": 0}
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -74,8 +74,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with lock:
             state["spans"] += spans
             state["logs"] += logs
+            state["accepted"] += 1
             with open(args.count, "w") as out:
-                out.write(f"received {state['spans']} {state['logs']}\n")
+                out.write(f"received {state['spans']} {state['logs']} {state['accepted']}\n")
         self.answer(200, [("Content-Type", "application/x-protobuf")])
 
     def log_message(self, *_):
@@ -84,6 +85,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 with open(args.count, "w") as out:
-    out.write("received 0 0\n")
+    out.write("received 0 0 0\n")
 print(server.server_address[1], flush=True)
 server.serve_forever()

@@ -108,8 +108,10 @@ final class BackgroundProcess: @unchecked Sendable {
     /// Starts a next hop and `trapline run` with `processors` and `exporter` settings.
     static func start(
         nextHop hopArguments: [String] = [], filter: Bool = true, exporterSettings: String = "",
-        receiverSettings: String = ""
+        receiverSettings: String = "", memoryLimitMiB: Int? = nil
     ) throws -> Running {
+        let limiter = memoryLimitMiB.map { "  memory_limiter: {check_interval: 100ms, limit_mib: \($0)}" } ?? ""
+        let tracesProcessors = (memoryLimitMiB == nil ? [] : ["memory_limiter"]) + (filter ? ["filter"] : [])
         let directory = try Fixtures.temporaryDirectory().path
         let countFile = directory + "/next-hop.txt"
         let nextHop = try BackgroundProcess(
@@ -128,6 +130,7 @@ final class BackgroundProcess: @unchecked Sendable {
                     endpoint: 127.0.0.1:0
             \(receiverSettings)
             processors:
+            \(limiter)
               filter:
                 trace_conditions:
                   - 'attributes["test.drop"] == true'
@@ -146,7 +149,7 @@ final class BackgroundProcess: @unchecked Sendable {
               pipelines:
                 traces:
                   receivers: [otlp]
-                  processors: [\(filter ? "filter" : "")]
+                  processors: [\(tracesProcessors.joined(separator: ", "))]
                   exporters: [otlphttp, prometheus]
                 logs:
                   receivers: [otlp]
@@ -252,6 +255,33 @@ final class BackgroundProcess: @unchecked Sendable {
 
     /// JSON through curl: good records kept and a `partial_success` for the bad one; answers in
     /// the request's encoding; the errors the specification names.
+    /// A `memory_limiter` above its soft limit (2 MiB: the process's own heap is more) refuses
+    /// its pipeline's requests with 503 and Retry-After before reading them, and counts them;
+    /// another pipeline's requests go on.
+    @Test func aMemoryLimiterAboveItsLimitRefusesWith503() throws {
+        let running = try Self.start(memoryLimitMiB: 2)
+        defer { _ = running.trapline.stop(SIGKILL) }
+        defer { _ = running.nextHop.stop(SIGKILL) }
+        let span = #"{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708","name":"ok"}"#
+        let traces = #"{"resourceSpans":[{"scopeSpans":[{"spans":["# + span + "]}]}]}"
+        let (status, headers, body) = try Self.request(
+            running.url("/v1/traces"), method: "POST", headers: ["Content-Type": "application/json"],
+            body: Array(traces.utf8))
+        #expect(status == 503, "\(String(decoding: body, as: UTF8.self))")
+        #expect(headers["retry-after"] == "1")
+        #expect(String(decoding: body, as: UTF8.self).contains("high memory usage"))
+        let logs = #"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"stringValue":"x"}}]}]}]}"#
+        let (logStatus, _, _) = try Self.request(
+            running.url("/v1/logs"), method: "POST", headers: ["Content-Type": "application/json"],
+            body: Array(logs.utf8))
+        #expect(logStatus == 200)
+        let metrics = try running.metrics()
+        #expect((metrics[#"trapline_memory_limiter_refused_total{processor="memory_limiter"}"#] ?? 0) >= 1)
+        #expect(metrics[#"trapline_memory_limiter_limit_bytes{processor="memory_limiter",limit="hard"}"#] == 2_097_152)
+        #expect((metrics[#"trapline_memory_limiter_usage_bytes{processor="memory_limiter"}"#] ?? 0) > 2_097_152)
+        #expect(Self.waitFor(running) { $0.logs == 1 && $0.spans == 0 })
+    }
+
     @Test func jsonPartialSuccessAndTheErrorAnswers() throws {
         let running = try Self.start()
         let good = #"{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708","name":"ok"}"#

@@ -206,6 +206,84 @@ import TraplineTestSupport
         #expect(both.status == 64 && both.standardError.contains("give --rate or --speed, not both"))
     }
 
+    /// The `batch` processor merges whole requests (nothing decoded again) for file outputs and
+    /// the otlphttp next hop: up to `send_batch_size` records, never past `send_batch_max_size`,
+    /// and sends what it holds at `timeout` even while the input is quiet.
+    @Test func theBatchProcessorMergesRequests() throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        let countFile = directory + "/next-hop.txt"
+        let nextHop = try BackgroundProcess(
+            "/usr/bin/env",
+            [
+                "python3", Fixtures.root.appendingPathComponent("Tests/Scripts/otlp_next_hop.py").path, "--count",
+                countFile,
+            ])
+        defer { _ = nextHop.stop(SIGKILL) }  // it keeps nothing to flush
+        #expect(nextHop.wait { output, _ in output.contains("\n") }, "\(nextHop.standardError)")
+        let port = Int(nextHop.standardOutput.split(separator: "\n").first ?? "") ?? 0
+        try """
+        receivers: {stdin: null}
+        processors:
+          batch: {send_batch_size: 1000, send_batch_max_size: 1500, timeout: 5s}
+        exporters:
+          file: {path: \(directory)/out.jsonl}
+          file/proto: {path: \(directory)/out.otlp, format: proto}
+          otlphttp: {endpoint: "http://127.0.0.1:\(port)"}
+        service:
+          pipelines:
+            traces: {receivers: [stdin], processors: [batch], exporters: [file, file/proto, otlphttp]}
+
+        """.write(toFile: directory + "/batch.yaml", atomically: true, encoding: .utf8)
+        let replay = try ProcessRunner.trapline([
+            "replay", "--config", directory + "/batch.yaml", Fixtures.path("generated/shop-traces.otlp"),
+        ])
+        #expect(replay.status == 0, "\(replay.standardError)")
+        #expect(replay.standardError.contains("2000 records received, 2000 forwarded"), "\(replay.standardError)")
+        // 20 requests of 100 spans become 2 of 1,000, in each encoding and at the next hop.
+        let lines = try String(contentsOfFile: directory + "/out.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2)
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            let resources = object?["resourceSpans"] as? [[String: Any]] ?? []
+            let spans = resources.flatMap { $0["scopeSpans"] as? [[String: Any]] ?? [] }.reduce(0) {
+                $0 + (($1["spans"] as? [Any])?.count ?? 0)
+            }
+            #expect(spans == 1000)
+        }
+        let again = try ProcessRunner.trapline(["replay", "--output-format", "none", directory + "/out.otlp"])
+        #expect(again.standardError.contains("2000 records received, 2000 forwarded"), "\(again.standardError)")
+        #expect(again.standardError.contains("1 files, 2 frames"), "\(again.standardError)")
+        let arrived = (try? String(contentsOfFile: countFile, encoding: .utf8)) ?? ""
+        #expect(arrived.hasPrefix("received 2000 0 2"), "\(arrived)")
+
+        // Live: two lines written at once into `run` go out as one request at the timeout.
+        try """
+        receivers: {stdin: null}
+        processors: {batch: {timeout: 300ms}}
+        exporters: {file: {path: \(directory)/live.jsonl}}
+        service: {pipelines: {logs: {receivers: [stdin], processors: [batch], exporters: [file]}}}
+
+        """.write(toFile: directory + "/live.yaml", atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = ProcessRunner.traplineBinary
+        process.arguments = ["run", "-q", "--config", directory + "/live.yaml"]
+        let input = Pipe()
+        process.standardInput = input
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        func written() -> String { (try? String(contentsOfFile: directory + "/live.jsonl", encoding: .utf8)) ?? "" }
+        let start = Date()
+        input.fileHandleForWriting.write(Data("one\ntwo\n".utf8))
+        #expect(FileChanges.eventually(seconds: 10) { written().contains("two") }, "\(written())")
+        let seconds = Date().timeIntervalSince(start)
+        #expect(seconds >= 0.25 && seconds < 2, "\(seconds) s")
+        #expect(written().split(separator: "\n").count == 1)
+        try input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+    }
+
     /// Lines of a pipe, read as they come with a deadline.
     struct LineReader {
         let descriptor: Int32

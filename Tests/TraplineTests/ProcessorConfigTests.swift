@@ -1,9 +1,10 @@
 import Foundation
 import Testing
-@_spi(Plumbing) import Trapline
 import TraplineCore
 import TraplineStages
 import TraplineTestSupport
+
+@_spi(Plumbing) @testable import Trapline
 
 /// `filter` and `transform` in pipeline files: the Collector's schema, and rule mistakes
 /// reported at their file line and the column inside the rule.
@@ -189,5 +190,45 @@ import TraplineTestSupport
         counts = []
         result.stages.run(&logs, mask: &mask, counts: &counts)
         #expect(mask.keptCount == 1 && counts[0].filtered == 0)
+    }
+}
+
+/// `batch` and `memory_limiter` settings: the Collector's checks, with their reasons.
+@Suite struct BatchAndMemoryLimiterConfigTests {
+    @Test(arguments: [
+        ("memory_limiter: {limit_mib: 100}", "check_interval must be greater than zero"),
+        ("memory_limiter: {check_interval: 1s}", "set limit_mib or limit_percentage"),
+        (
+            "memory_limiter: {check_interval: 1s, limit_mib: 100, spike_limit_mib: 100}",
+            "spike_limit_mib must be smaller"
+        ),
+        ("memory_limiter: {check_interval: 1s, limit_percentage: 120}", "limit_percentage must be at most 100"),
+        ("batch: {send_batch_size: 100, send_batch_max_size: 10}", "send_batch_max_size must be 0 or at least"),
+        ("batch: {metadata_keys: [tenant]}", "metadata_keys ('tenant') is not supported"),
+        ("batch: {timeout: soon}", "expected a duration"),
+    ])
+    func mistakesAreReported(processor: String, expected: String) {
+        let name = String(processor.prefix { $0 != ":" })
+        let yaml = ProcessorConfigTests.pipeline(processors: "  " + processor, list: name)
+        let found = ConfigLoader.load(yaml: yaml, file: "p.yaml").diagnostics.all.map(\.description)
+        #expect(found.contains { $0.contains(expected) }, "\(found)")
+    }
+
+    @Test func goodSettingsLoadAndLimitsFollowTheCollector() throws {
+        let yaml = ProcessorConfigTests.pipeline(
+            processors: """
+                  memory_limiter: {check_interval: 1s, limit_mib: 1000}
+                  memory_limiter/percent: {check_interval: 1s, limit_percentage: 50, spike_limit_percentage: 10}
+                  batch: {send_batch_size: 10, send_batch_max_size: 20, timeout: 1s}
+                """, list: "memory_limiter, memory_limiter/percent, batch")
+        let loaded = ConfigLoader.load(yaml: yaml, file: "p.yaml")
+        #expect(loaded.diagnostics.all.isEmpty, "\(loaded.diagnostics.all)")
+        let limiters = loaded.config.memoryLimiters
+        #expect(limiters.count == 2)
+        // The spike allowance defaults to a fifth of the limit.
+        #expect(limiters[0].config.limits(available: 8 << 30) == (soft: 800 << 20, hard: 1000 << 20))
+        #expect(limiters[1].config.limits(available: 1000) == (soft: 400, hard: 500))
+        let batch = try #require(loaded.config.batching(of: loaded.config.pipelines[0]))
+        #expect(batch.sendBatchSize == 10 && batch.sendBatchMaxSize == 20 && batch.timeoutSeconds == 1)
     }
 }

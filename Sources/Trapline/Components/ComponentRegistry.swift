@@ -7,6 +7,8 @@
         StdinReceiver.self,
         OTLPReceiverConfig.self,
         FilterProcessorConfig.self,
+        BatchProcessorConfig.self,
+        MemoryLimiterConfig.self,
         TransformProcessorConfig.self,
         K8sAttributesConfig.self,
         TrapsProcessorConfig.self,

@@ -81,3 +81,13 @@ struct StageBuildContext {
     /// `k8sattributes` stages whose pods come from the Kubernetes API, for the caller to watch.
     var kubernetesSources: [KubernetesSourceRequest] = []
 }
+
+/// The stage of a processor whose work is done outside the chain (`batch` on the way to the
+/// exporters, `memory_limiter` at the receivers): it changes no record, so its report row
+/// shows every record passing.
+struct PassThroughStage: Stage {
+    let id: String
+
+    func process(_ batch: inout SpanBatch, mask: inout RowMask, counts: inout StageCounts) {}
+    func process(_ batch: inout LogBatch, mask: inout RowMask, counts: inout StageCounts) {}
+}

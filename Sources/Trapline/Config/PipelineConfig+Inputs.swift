@@ -64,4 +64,20 @@ extension PipelineConfig {
     public func storage(_ id: ComponentID) -> FileStorageConfig? {
         storageExtensions.first { $0.id == id }?.config
     }
+
+    /// The `memory_limiter` processors some pipeline lists, with the signals of those pipelines.
+    public var memoryLimiters: [(id: String, config: MemoryLimiterConfig, signals: Set<Signal>)] {
+        var found: [(id: String, config: MemoryLimiterConfig, signals: Set<Signal>)] = []
+        for pipeline in pipelines {
+            for id in pipeline.processors {
+                guard let limiter = processor(id)?.settings(as: MemoryLimiterConfig.self) else { continue }
+                if let index = found.firstIndex(where: { $0.id == id.description }) {
+                    found[index].signals.insert(pipeline.signal)
+                } else {
+                    found.append((id.description, limiter, [pipeline.signal]))
+                }
+            }
+        }
+        return found
+    }
 }

@@ -12,7 +12,8 @@ extension PipelineConfig {
         /// The `prometheus` exporter's `endpoint` (serve `/metrics` there), if any.
         public var metricsEndpoint: String?
         /// The `otlphttp` exporters, with the signals of the pipelines that list them.
-        public var forwarders: [(id: String, config: OTLPHTTPExporterConfig, signals: Set<Signal>)] = []
+        public var forwarders:
+            [(id: String, config: OTLPHTTPExporterConfig, signals: Set<Signal>, batch: BatchSettings?)] = []
     }
 
     /// The routes of every exporter that some pipeline lists.
@@ -28,9 +29,11 @@ extension PipelineConfig {
                         name: id.description, destination: .file(file.path), format: file.format,
                         compression: file.compression, signals: [pipeline.signal])
                     route.rotation = file.rotation
+                    route.batch = batching(of: pipeline)
                 case .stdout(let format):
                     route = OutputRoute(
                         name: id.description, destination: .standardOutput, format: format, signals: [pipeline.signal])
+                    route.batch = batching(of: pipeline)
                 case .prometheus(let prometheus):
                     if let path = prometheus.path {
                         outputs.metricsFile = path
@@ -45,12 +48,13 @@ extension PipelineConfig {
                     if let index = outputs.forwarders.firstIndex(where: { $0.id == id.description }) {
                         outputs.forwarders[index].signals.insert(pipeline.signal)
                     } else {
-                        outputs.forwarders.append((id.description, config, [pipeline.signal]))
+                        outputs.forwarders.append((id.description, config, [pipeline.signal], batching(of: pipeline)))
                     }
                     continue
                 }
                 if let index = outputs.routes.firstIndex(where: { $0.name == route.name }) {
                     outputs.routes[index].signals.insert(pipeline.signal)
+                    outputs.routes[index].batch = outputs.routes[index].batch ?? route.batch
                 } else {
                     outputs.routes.append(route)
                 }
@@ -90,5 +94,13 @@ extension PipelineConfig {
             }
         }
         return outputs
+    }
+
+    /// The settings of the `batch` processor a pipeline lists (the first, when several do).
+    func batching(of pipeline: PipelineDefinition) -> BatchSettings? {
+        for id in pipeline.processors {
+            if let batch = processor(id)?.settings(as: BatchProcessorConfig.self) { return batch.settings }
+        }
+        return nil
     }
 }

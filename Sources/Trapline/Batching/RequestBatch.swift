@@ -1,0 +1,83 @@
+import Foundation
+
+/// A `batch` processor's settings, as the exporters downstream of it apply them.
+public struct BatchSettings: Hashable, Sendable {
+    /// Records (spans, log records) after which a batch is sent (default 8192; 0: only the
+    /// timeout sends).
+    public var sendBatchSize = 8192
+    /// The most records one batch holds (0: no limit). A single request larger than this is
+    /// sent alone, not split.
+    public var sendBatchMaxSize = 0
+    /// How long the first request of a batch waits for others (default 200 ms).
+    public var timeoutSeconds = 0.2
+
+    /// The Collector's defaults. Allocates nothing.
+    public init() {}
+
+    /// Whether a batch of `records` is full.
+    package func isFull(_ records: Int) -> Bool { sendBatchSize > 0 && records >= sendBatchSize }
+
+    /// Whether `more` records still fit in a batch of `records`.
+    package func fits(_ more: Int, in records: Int) -> Bool {
+        sendBatchMaxSize == 0 || records == 0 || records + more <= sendBatchMaxSize
+    }
+}
+
+/// Encoded requests of one signal merged into one, without decoding them: protobuf messages
+/// concatenate (their repeated `resource_spans`/`resource_logs` append, as the protobuf
+/// encoding defines), and OTLP JSON lines are joined inside their one top-level array.
+struct RequestBatch {
+    /// The merged request: a bare protobuf message, or one JSON line.
+    private(set) var bytes: [UInt8] = []
+    /// Records in it.
+    private(set) var records = 0
+    /// When its first request came.
+    private(set) var started: ContinuousClock.Instant?
+    let isJSON: Bool
+
+    init(isJSON: Bool) { self.isJSON = isJSON }
+
+    var isEmpty: Bool { started == nil }
+
+    /// Adds one request: a bare protobuf message (or one framed with a 4-byte length, which
+    /// is dropped), or one JSON line `{"resourceSpans":[…]}`.
+    mutating func add(_ request: [UInt8], records: Int, framed: Bool) {
+        if started == nil { started = .now }
+        self.records += records
+        if !isJSON {
+            bytes += framed ? request.dropFirst(4) : request[...]
+            return
+        }
+        // `{"resourceX":[` … `]}\n`: the first request keeps its head; each one after joins its
+        // array's items on with a comma.
+        guard let open = request.firstIndex(of: UInt8(ascii: "[")) else { return }
+        var end = request.endIndex
+        while end > open, request[end - 1] == 0x0A || request[end - 1] == 0x0D { end -= 1 }
+        end -= 2  // `]}`
+        guard end > open else { return }
+        if bytes.isEmpty {
+            bytes += request[..<end]
+        } else if end > open + 1 {
+            bytes.append(UInt8(ascii: ","))
+            bytes += request[(open + 1)..<end]
+        }
+    }
+
+    /// The merged request, ready to write (a JSON line closed and ended), and the batch
+    /// emptied.
+    mutating func take() -> (bytes: [UInt8], records: Int) {
+        defer {
+            bytes.removeAll(keepingCapacity: true)
+            records = 0
+            started = nil
+        }
+        if isJSON && !bytes.isEmpty { bytes += Array("]}\n".utf8) }
+        return (bytes, records)
+    }
+
+    /// Whether the first request has waited `timeout`.
+    func isDue(_ settings: BatchSettings, now: ContinuousClock.Instant) -> Bool {
+        guard let started else { return false }
+        return now - started >= .milliseconds(Int64(settings.timeoutSeconds * 1000))
+    }
+}

@@ -220,7 +220,7 @@ public struct Replay {
         var followedUncommitted = false
         if !options.followers.isEmpty && options.read.stopRequested?() != true {
             followedUncommitted = follow(
-                states: states, slots: slotSets[0], pool: pool, report: &report, metrics: metrics, outputs: &outputs,
+                states: states, pool: pool, report: &report, metrics: metrics, outputs: &outputs,
                 spanMetrics: &spanMetrics)
         }
         report.filesRead += options.followers.reduce(0) { $0 + $1.filesFollowed }
@@ -230,7 +230,7 @@ public struct Replay {
             // Stopped while sends were unanswered: their positions count only once answered.
             let deadline = ContinuousClock.now + .milliseconds(Int64(options.forwardingTimeoutSeconds * 1000))
             if options.forwarders.allSatisfy({ $0.waitUntilAnswered(until: deadline) }) {
-                for follower in options.followers { follower.commit() }
+                for follower in options.followers { follower.commit(follower.positions) }
             }
         }
         finishForwarding(into: &report)
@@ -255,88 +255,111 @@ public struct Replay {
 
     /// Follows the followed receivers' files until a stop: each poll's new records are one
     /// window, processed, written and (with network exporters) answered before the followers
-    /// checkpoint where they got to, so a restart sends again at most the window in flight.
+    /// checkpoint where that window ended, so a restart sends again at most what was in flight.
+    /// As for files, the next window is read while the workers process this one.
     ///
     /// - Returns: whether the stop came while the last window's sends were unanswered or
     ///   batched (its positions are not checkpointed yet).
     private func follow(
-        states: UnsafeMutableBufferPointer<FrameProcessor>, slots: UnsafeMutableBufferPointer<FrameOutcome>,
-        pool: WorkerPool?, report: inout ReplayReport, metrics: TraplineMetrics, outputs: inout OutputRoutes,
-        spanMetrics: inout SpanMetricsTable?
+        states: UnsafeMutableBufferPointer<FrameProcessor>, pool: WorkerPool?, report: inout ReplayReport,
+        metrics: TraplineMetrics, outputs: inout OutputRoutes, spanMetrics: inout SpanMetricsTable?
     ) -> Bool {
         let followers = options.followers
         let pollInterval = followers.map(\.pollIntervalSeconds).min() ?? 0.2
-        // Positions read but not yet checkpointed (held in a batch, or sends unanswered).
-        var uncommitted = false
+        // Outcome slots for a whole window, grown as windows need.
+        var slots = UnsafeMutableBufferPointer<FrameOutcome>(start: nil, count: 0)
+        defer {
+            slots.deinitialize()
+            slots.deallocate()
+        }
+        // Where the delivered windows ended, not yet checkpointed (held in a batch, or sends
+        // unanswered).
+        var uncommitted: [[Checkpoint]]?
+        var current = pollFollowers()
         while true {
             let stopping = options.read.stopRequested?() == true
-            var window: [FrameEvent] = []
-            var paths: [String] = []
-            var budget = options.windowBytes
-            waitForMemory()
-            for follower in followers {
-                var read = options.read
-                read.deferFileFrames = false
-                read.maxLineBytes = follower.maxLogSize
-                for piece in follower.poll(budget: max(1, budget)) {
-                    budget -= piece.rawCount
-                    let events = piece.frames(options: read)
-                    window += events
-                    paths += repeatElement(piece.path, count: events.count)
-                }
-                for problem in follower.takeProblems() { options.onNotice?(problem) }
-            }
-            if window.isEmpty {
+            if current.events.isEmpty {
                 // Quiet: batches whose timeout passed go out, and once nothing is held back
                 // the positions they covered are checkpointed.
                 outputs.flushBatches(force: stopping)
-                if uncommitted && !outputs.hasPendingBatches && answered(waiting: false) {
-                    for follower in followers { follower.commit() }
-                    uncommitted = false
+                if let positions = uncommitted, !outputs.hasPendingBatches && answered(waiting: false) {
+                    for (follower, checkpoints) in zip(followers, positions) { follower.commit(checkpoints) }
+                    uncommitted = nil
                 }
-                if stopping { return uncommitted }
+                if stopping { return uncommitted != nil }
                 let wait = outputs.hasPendingBatches ? min(pollInterval, 0.02) : pollInterval
                 Self.sleep(seconds: wait, wakingOn: options.read.stopDescriptor)
+                current = pollFollowers()
                 continue
             }
-            var start = 0
-            while start < window.count {
-                let count = min(slots.count, window.count - start)
-                let base = start
-                nonisolated(unsafe) let workerStates = states
-                nonisolated(unsafe) let workerSlots = slots
-                let events = window
-                let names = paths
-                let cursor = FrameCursor()
-                if let pool, count > 1 {
-                    pool.begin { worker in
-                        while let index = cursor.next(below: count) {
-                            workerStates[worker].process(
-                                events[base + index], path: names[base + index], into: &workerSlots[index])
-                        }
+            let window = current.events
+            let paths = current.paths
+            if slots.count < window.count {
+                slots.deinitialize()
+                slots.deallocate()
+                slots = .allocate(capacity: window.count)
+                _ = slots.initialize(from: repeatElement(FrameOutcome(), count: window.count))
+            }
+            nonisolated(unsafe) let workerStates = states
+            nonisolated(unsafe) let workerSlots = slots
+            let cursor = FrameCursor()
+            if let pool, window.count > 1 {
+                pool.begin { worker in
+                    while let index = cursor.next(below: window.count) {
+                        workerStates[worker].process(window[index], path: paths[index], into: &workerSlots[index])
                     }
                 }
-                while let index = cursor.next(below: count) {
-                    states[states.count - 1].process(
-                        window[base + index], path: paths[base + index], into: &slots[index])
-                }
-                if let pool, count > 1 { pool.wait() }
-                merge(
-                    slots, count: count, into: &report, metrics: metrics, outputs: &outputs, spanMetrics: &spanMetrics)
-                start += count
             }
+            // Overlapped with the workers: read the next window (positions move on in the
+            // followers; this window's end is `current.positions`).
+            let next = stopping ? (events: [], paths: [], positions: current.positions) : pollFollowers()
+            while let index = cursor.next(below: window.count) {
+                states[states.count - 1].process(window[index], path: paths[index], into: &slots[index])
+            }
+            if let pool, window.count > 1 { pool.wait() }
+            merge(
+                slots, count: window.count, into: &report, metrics: metrics, outputs: &outputs,
+                spanMetrics: &spanMetrics)
             // Written: the outputs took each batch as it was merged (a `batch` processor may
             // hold some back until full or due). Answered: wait for the network exporters (a
             // stop cuts the wait short; the positions then wait too).
             outputs.flushBatches(force: stopping)
-            uncommitted = true
+            uncommitted = current.positions
             let done = answered(waiting: true)
             if done && !outputs.hasPendingBatches {
-                for follower in followers { follower.commit() }
-                uncommitted = false
+                for (follower, checkpoints) in zip(followers, current.positions) { follower.commit(checkpoints) }
+                uncommitted = nil
             }
-            if stopping || !done { return uncommitted }
+            if stopping || !done { return uncommitted != nil }
+            current = next
         }
+    }
+
+    /// The most bytes of followed files one window takes.
+    static let followWindowBytes = 8 << 20
+
+    /// One window of the followed files' new records, their paths, and where each follower's
+    /// files were read to (the checkpoints once the window is delivered).
+    private func pollFollowers() -> (events: [FrameEvent], paths: [String], positions: [[Checkpoint]]) {
+        waitForMemory()
+        var events: [FrameEvent] = []
+        var paths: [String] = []
+        // Windows of a few MiB, as a file replay's: the next one is read while the workers
+        // process this one, so reading overlaps processing most of the time.
+        var budget = min(options.windowBytes, Self.followWindowBytes)
+        for follower in options.followers {
+            var read = options.read
+            read.deferFileFrames = false
+            read.maxLineBytes = follower.maxLogSize
+            for piece in follower.poll(budget: max(1, budget)) {
+                budget -= piece.rawCount
+                let frames = piece.frames(options: read)
+                events += frames
+                paths += repeatElement(piece.path, count: frames.count)
+            }
+            for problem in follower.takeProblems() { options.onNotice?(problem) }
+        }
+        return (events, paths, options.followers.map(\.positions))
     }
 
     /// Whether every network exporter has answered every send; `waiting`: waits for that,

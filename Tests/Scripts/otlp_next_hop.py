@@ -6,7 +6,8 @@ log records it accepts.
 
 Prints its port on the first line of stdout, then keeps `received <spans> <log records>
 <requests>` current in the file named by --count (requests accepted). --delay sleeps before answering each request (a slow hop);
---unavailable answers the first N requests 503 with Retry-After: 1; --reject-all answers 400.
+--unavailable answers the first N requests 503 with Retry-After: 1, --flaky K every K-th request
+(without Retry-After: the client backs off); --reject-all answers 400.
 --bodies appends a line per accepted log record: the time it arrived (seconds since the epoch)
 and its body.
 """
@@ -24,6 +25,7 @@ parser.add_argument("--count", required=True)
 parser.add_argument("--delay", type=float, default=0)
 parser.add_argument("--unavailable", type=int, default=0)
 parser.add_argument("--reject-all", action="store_true")
+parser.add_argument("--flaky", type=int, default=0)
 parser.add_argument("--bodies")
 args = parser.parse_args()
 
@@ -50,6 +52,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if state["refused"] < args.unavailable:
                 state["refused"] += 1
                 return self.answer(503, [("Retry-After", "1")])
+            if args.flaky and state["requests"] % args.flaky == 0:
+                state["refused"] += 1
+                return self.answer(503)
         if args.reject_all:
             return self.answer(400)
         if self.headers.get("Content-Encoding") == "gzip":

@@ -284,6 +284,61 @@ import TraplineTestSupport
         #expect(process.terminationStatus == 0)
     }
 
+    /// A 1 GiB capture replayed into a next hop that answers 503 to every 7th request arrives
+    /// whole: every span acknowledged once, none counted lost (merged by a batch processor into
+    /// requests of 2,000 spans on the way).
+    @Test func aGigabyteCaptureArrivesWholeThroughAFlakyNextHop() throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let base = directory + "/base.otlp"
+        let generate = try ProcessRunner.run(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            [
+                "python3", Fixtures.root.appendingPathComponent("Scripts/generate-otlp.py").path, "--signal",
+                "traces", "--requests", "200", "--records-per-request", "100", "--seed", "9", base,
+            ])
+        #expect(generate.status == 0, "\(generate.standardError)")
+        let chunk = try Data(contentsOf: URL(fileURLWithPath: base))
+        let copies = (1 << 30) / chunk.count + 1
+        let capture = directory + "/capture.otlp"
+        _ = FileManager.default.createFile(atPath: capture, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: capture))
+        for _ in 0..<copies { try handle.write(contentsOf: chunk) }
+        try handle.close()
+        let spans = 200 * 100 * copies
+        let countFile = directory + "/next-hop.txt"
+        let nextHop = try BackgroundProcess(
+            "/usr/bin/env",
+            [
+                "python3", Fixtures.root.appendingPathComponent("Tests/Scripts/otlp_next_hop.py").path, "--count",
+                countFile, "--flaky", "7",
+            ])
+        defer { _ = nextHop.stop(SIGKILL) }  // it keeps nothing to flush
+        #expect(nextHop.wait { output, _ in output.contains("\n") }, "\(nextHop.standardError)")
+        let port = Int(nextHop.standardOutput.split(separator: "\n").first ?? "") ?? 0
+        try """
+        receivers: {stdin: null}
+        processors: {batch: {send_batch_size: 2000, send_batch_max_size: 2000}}
+        exporters:
+          otlphttp:
+            endpoint: http://127.0.0.1:\(port)
+            compression: none
+            retry_on_failure: {initial_interval: 50ms, max_interval: 500ms}
+        service: {pipelines: {traces: {receivers: [stdin], processors: [batch], exporters: [otlphttp]}}}
+
+        """.write(toFile: directory + "/backend.yaml", atomically: true, encoding: .utf8)
+        let replay = try ProcessRunner.trapline([
+            "replay", "-q", "--config", directory + "/backend.yaml", "--report-file", directory + "/report.json",
+            capture,
+        ])
+        #expect(replay.status == 0, "\(replay.standardError)")
+        let report = try ReportJSON.load(directory + "/report.json")
+        let records = try #require(report["records"] as? [String: Int])
+        #expect(records["received"] == spans && records["forwarded"] == spans, "\(records)")
+        let arrived = (try? String(contentsOfFile: countFile, encoding: .utf8)) ?? ""
+        #expect(arrived.hasPrefix("received \(spans) 0 "), "\(arrived) of \(spans)")
+    }
+
     /// Lines of a pipe, read as they come with a deadline.
     struct LineReader {
         let descriptor: Int32

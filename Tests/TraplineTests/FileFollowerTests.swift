@@ -54,7 +54,7 @@ import TraplineTestSupport
                     }
                 }
             }
-            follower.commit()
+            follower.commit(follower.positions)
             return bodies.filter { !$0.hasPrefix(directory) }
         }
 

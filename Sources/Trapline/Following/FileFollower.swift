@@ -108,14 +108,17 @@ import Foundation
         return pieces
     }
 
-    /// Records the positions reached by every piece handed out so far as delivered: writes the
-    /// checkpoint file (when there is a storage). Allocates the file's text.
-    public func commit() {
+    /// Where every file was read to: what `commit` records once the pieces handed out so far
+    /// are delivered. Allocates the list.
+    public var positions: [Checkpoint] { files.map(\.checkpoint) }
+
+    /// Records `positions` (taken when the delivered pieces were handed out) as delivered:
+    /// writes the checkpoint file, when there is a storage. Allocates the file's text.
+    public func commit(_ positions: [Checkpoint]) {
         guard let store else { return }
-        var checkpoints = files.map(\.checkpoint)
         // Positions of files not seen since the restart are kept, so a file that comes back
         // (a volume mounted late) still resumes; a bounded number of them.
-        checkpoints += remembered.prefix(max(0, 1024 - checkpoints.count))
+        let checkpoints = positions + remembered.prefix(max(0, 1024 - positions.count))
         if let problem = store.save(checkpoints), !problems.contains(problem) { problems.append(problem) }
     }
 

@@ -141,10 +141,14 @@ final class FollowedFile {
         guard !isTruncated, size > offset else { return nil }
         let available =
             format == .otlpProto ? size - offset : min(size - offset, max(budget, settings.maxLogSize))
-        var raw = [UInt8](repeating: 0, count: available)
-        let got = raw.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, available, off_t(offset)) }
-        guard got > 0 else { return nil }
-        raw.removeLast(available - got)
+        // Read straight into the buffer the records are handed out in (no copy for UTF-8 lines).
+        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(available, 1), alignment: 16)
+        let got = pread(descriptor, storage.baseAddress, available, off_t(offset))
+        guard got > 0 else {
+            storage.deallocate()
+            return nil
+        }
+        let raw = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(storage)[0..<got])
         let atEnd = offset + got == size
         if format == nil { format = detectFormat(settings: settings, raw: raw) ?? (atEnd ? .text : nil) }
         let quiet = atEnd && now - lastGrowth >= .milliseconds(Int64(settings.forceFlushSeconds * 1000))
@@ -153,13 +157,16 @@ final class FollowedFile {
         var splitsLine = false
         if cut == 0 {
             // No record is complete: a line longer than max_log_size is split; anything else waits.
-            guard raw.count >= settings.maxLogSize, format == .text || format == .otlpJSON else { return nil }
+            guard raw.count >= settings.maxLogSize, format == .text || format == .otlpJSON else {
+                storage.deallocate()
+                return nil
+            }
             cut = RecordBoundaries.splitPoint(raw, limit: settings.maxLogSize, encoding: settings.encoding)
             splitsLine = true
         }
         let piece = RecordBoundaries.piece(
-            raw[0..<cut], path: path, offset: offset, line: line, continuesLine: continuesLine, format: format ?? .text,
-            settings: settings, skipsByteOrderMark: offset == 0)
+            storage, cut: cut, path: path, offset: offset, line: line, continuesLine: continuesLine,
+            format: format ?? .text, settings: settings, skipsByteOrderMark: offset == 0)
         offset += cut
         line += piece.lineBreaks
         continuesLine = splitsLine
@@ -168,9 +175,12 @@ final class FollowedFile {
     }
 
     /// The layout: `input_format` when given, else told from the file's first bytes.
-    private func detectFormat(settings: FollowSettings, raw: [UInt8]) -> InputFormat? {
+    private func detectFormat(settings: FollowSettings, raw: UnsafeRawBufferPointer) -> InputFormat? {
         if settings.encoding != .utf8 { return .text }
-        let head = offset == 0 ? raw : Self.readHead(descriptor, count: FormatDetector.preferredPrefixLength)
+        let head =
+            offset == 0
+            ? Array(raw.prefix(FormatDetector.preferredPrefixLength))
+            : Self.readHead(descriptor, count: FormatDetector.preferredPrefixLength)
         let detected = head.withUnsafeBytes { FormatDetector.detect($0, isComplete: false) }
         // A few bytes of text can read as a protobuf request too; a followed file that reads
         // as text is a log (requests are framed, or start with a NUL of their length).
@@ -189,7 +199,7 @@ final class FollowedFile {
 }
 
 /// Where reading a followed file got to, as the checkpoint file keeps it.
-struct Checkpoint: Codable, Equatable {
+@_spi(Plumbing) public struct Checkpoint: Codable, Equatable, Sendable {
     var path: String
     var fingerprint: [UInt8]
     var offset: Int

@@ -1,6 +1,12 @@
 @_spi(Plumbing) import TraplineCore
 import TraplineRules
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 /// Where the complete records of a followed file's new bytes end, and those records as UTF-8:
 /// lines, `multiline` records, or protobuf frames, in the file's encoding.
 enum RecordBoundaries {
@@ -8,7 +14,8 @@ enum RecordBoundaries {
     /// `flush` (the file has been quiet for `force_flush_period`) the last record is complete
     /// even without its terminator.
     static func lastEnd(
-        of raw: [UInt8], format: InputFormat, encoding: FollowedEncoding, multiline: MultilineRule?, flush: Bool
+        of raw: UnsafeRawBufferPointer, format: InputFormat, encoding: FollowedEncoding, multiline: MultilineRule?,
+        flush: Bool
     ) -> Int {
         switch format {
         case .otlpProtoLengthPrefixed: return completeFrames(raw, varint: false)
@@ -35,7 +42,7 @@ enum RecordBoundaries {
     }
 
     /// Where to split a line longer than `limit`: at a character boundary at or before it.
-    static func splitPoint(_ raw: [UInt8], limit: Int, encoding: FollowedEncoding) -> Int {
+    static func splitPoint(_ raw: UnsafeRawBufferPointer, limit: Int, encoding: FollowedEncoding) -> Int {
         var cut = min(raw.count, limit)
         switch encoding {
         case .utf16le, .utf16be:
@@ -52,14 +59,15 @@ enum RecordBoundaries {
         return cut
     }
 
-    /// The piece handed out for `raw` (complete records starting at `offset`): its bytes as
-    /// UTF-8, its `multiline` records, and how many line breaks it holds.
+    /// The piece handed out for the first `cut` bytes of `storage` (complete records starting
+    /// at `offset`, read straight into it): its bytes as UTF-8, its `multiline` records, and how
+    /// many line breaks it holds. Takes `storage` over: UTF-8 lines are handed out in it, never
+    /// copied; anything transcoded or grouped is copied once and `storage` deallocated.
     static func piece(
-        _ raw: ArraySlice<UInt8>, path: String, offset: Int, line: Int, continuesLine: Bool, format: InputFormat,
-        settings: FollowSettings, skipsByteOrderMark: Bool
+        _ storage: UnsafeMutableRawBufferPointer, cut: Int, path: String, offset: Int, line: Int, continuesLine: Bool,
+        format: InputFormat, settings: FollowSettings, skipsByteOrderMark: Bool
     ) -> (piece: FollowedPiece, lineBreaks: Int) {
-        let rawCount = raw.count
-        var raw = Array(raw)
+        var raw = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(storage)[0..<cut])
         var skipped = 0
         if skipsByteOrderMark {
             let mark: [UInt8] =
@@ -71,13 +79,14 @@ enum RecordBoundaries {
                 }
             if !mark.isEmpty && raw.starts(with: mark) {
                 skipped = mark.count
-                raw.removeFirst(mark.count)
+                raw = UnsafeRawBufferPointer(rebasing: raw[mark.count...])
             }
         }
         var utf8: [UInt8] = []
         var records: [(range: Range<Int>, line: Int)]?
         var lineBreaks = 0
         let isLines = format == .text || format == .otlpJSON || format == .auto
+        var buffer: InputBuffer
         if let multiline = settings.multiline, isLines {
             var found: [(range: Range<Int>, line: Int)] = []
             var lineNumber = line
@@ -98,24 +107,44 @@ enum RecordBoundaries {
                 }
             }
             records = found.filter { !$0.range.isEmpty }
+            buffer = utf8.withUnsafeBytes { InputBuffer(copying: $0) }
+            storage.deallocate()
+        } else if (settings.encoding == .utf8 || !isLines) && skipped == 0 {
+            if isLines { lineBreaks = lineBreakCount(raw) }
+            buffer = InputBuffer(adopting: storage, count: cut)
         } else if settings.encoding == .utf8 || !isLines {
-            utf8 = raw
-            if isLines { lineBreaks = raw.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) } }
+            if isLines { lineBreaks = lineBreakCount(raw) }
+            buffer = InputBuffer(copying: raw)
+            storage.deallocate()
         } else {
             append(raw[...], encoding: settings.encoding, to: &utf8)
-            lineBreaks = utf8.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+            lineBreaks = utf8.withUnsafeBytes { lineBreakCount($0) }
+            buffer = utf8.withUnsafeBytes { InputBuffer(copying: $0) }
+            storage.deallocate()
         }
         let piece = FollowedPiece(
-            path: path, buffer: InputBuffer(utf8), sourceOffset: offset + skipped, firstLine: line,
+            path: path, buffer: buffer, sourceOffset: offset + skipped, firstLine: line,
             continuesLine: continuesLine, format: format == .auto ? .text : format, records: records,
-            rawCount: rawCount)
+            rawCount: cut)
         return (piece, lineBreaks)
+    }
+
+    /// The number of LF bytes (memchr runs through the rest between them).
+    static func lineBreakCount(_ bytes: UnsafeRawBufferPointer) -> Int {
+        guard var cursor = bytes.baseAddress else { return 0 }
+        let end = cursor + bytes.count
+        var count = 0
+        while cursor < end, let found = memchr(cursor, 0x0A, end - cursor) {
+            count += 1
+            cursor = UnsafeRawPointer(found) + 1
+        }
+        return count
     }
 
     // MARK: Lines in an encoding
 
     /// The end of the last line terminator (0 when there is none).
-    private static func lastLineEnd(_ raw: [UInt8], encoding: FollowedEncoding) -> Int {
+    private static func lastLineEnd(_ raw: UnsafeRawBufferPointer, encoding: FollowedEncoding) -> Int {
         switch encoding {
         case .utf16le, .utf16be:
             var index = raw.count - raw.count % 2 - 2
@@ -130,7 +159,9 @@ enum RecordBoundaries {
     }
 
     /// Each line's bytes with its terminator: complete lines only, or the partial last one too.
-    private static func lineRanges(_ raw: [UInt8], encoding: FollowedEncoding, includingPartial: Bool = false)
+    private static func lineRanges(
+        _ raw: UnsafeRawBufferPointer, encoding: FollowedEncoding, includingPartial: Bool = false
+    )
         -> [Range<Int>]
     {
         var ranges: [Range<Int>] = []
@@ -148,7 +179,7 @@ enum RecordBoundaries {
         return ranges
     }
 
-    private static func isBreak(_ raw: [UInt8], at index: Int, encoding: FollowedEncoding) -> Bool {
+    private static func isBreak(_ raw: UnsafeRawBufferPointer, at index: Int, encoding: FollowedEncoding) -> Bool {
         switch encoding {
         case .utf16le: raw[index] == 0x0A && raw[index + 1] == 0
         case .utf16be: raw[index] == 0 && raw[index + 1] == 0x0A
@@ -157,7 +188,9 @@ enum RecordBoundaries {
     }
 
     /// Whether a line (without its terminator, as UTF-8) matches the multiline pattern.
-    private static func matches(_ rule: MultilineRule, _ raw: [UInt8], _ range: Range<Int>, encoding: FollowedEncoding)
+    private static func matches(
+        _ rule: MultilineRule, _ raw: UnsafeRawBufferPointer, _ range: Range<Int>, encoding: FollowedEncoding
+    )
         -> Bool
     {
         var text: [UInt8] = []
@@ -173,7 +206,8 @@ enum RecordBoundaries {
     // MARK: Transcoding
 
     /// Appends `raw` (in `encoding`) to `utf8`; what cannot be decoded becomes U+FFFD.
-    private static func append(_ raw: ArraySlice<UInt8>, encoding: FollowedEncoding, to utf8: inout [UInt8]) {
+    private static func append(_ raw: Slice<UnsafeRawBufferPointer>, encoding: FollowedEncoding, to utf8: inout [UInt8])
+    {
         switch encoding {
         case .utf8: utf8.append(contentsOf: raw)
         case .ascii:
@@ -227,7 +261,7 @@ enum RecordBoundaries {
     // MARK: Protobuf frames
 
     /// The end of the last complete length-prefixed (4-byte big-endian or varint) frame.
-    private static func completeFrames(_ raw: [UInt8], varint: Bool) -> Int {
+    private static func completeFrames(_ raw: UnsafeRawBufferPointer, varint: Bool) -> Int {
         var position = 0
         while true {
             var length = 0

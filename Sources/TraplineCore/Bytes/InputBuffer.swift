@@ -34,7 +34,7 @@ public final class InputBuffer: @unchecked Sendable {
         ownership = .heap
     }
 
-    /// Copies an array's bytes into a new buffer. Allocates nothing: the buffer keeps the array's storage alive.
+    /// Copies an array's bytes into a new buffer. Allocates the buffer, sized by the array.
     public init(_ array: [UInt8]) {
         let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(array.count, 1), alignment: 16)
         array.withUnsafeBytes { source in
@@ -43,6 +43,14 @@ public final class InputBuffer: @unchecked Sendable {
             }
         }
         bytes = UnsafeRawBufferPointer(start: storage.baseAddress, count: array.count)
+        ownership = .heap
+    }
+
+    /// Takes ownership of `count` bytes at the start of `storage` (allocated with `allocate`),
+    /// which it deallocates when it goes: bytes read straight into their buffer, never copied.
+    /// Allocates only the buffer object.
+    package init(adopting storage: UnsafeMutableRawBufferPointer, count: Int) {
+        bytes = UnsafeRawBufferPointer(start: storage.baseAddress, count: min(count, storage.count))
         ownership = .heap
     }
 

@@ -8,6 +8,8 @@ public import TraplineCore
     var id: String { get }
     /// The signals of the pipelines that list it.
     var signals: Set<Signal> { get }
+    /// Its series in the Prometheus text format (sent, refused, failed, retries, queue).
+    var exposition: String { get }
     /// Queues one export request (a bare OTLP message) holding `records` records of `signal`,
     /// waiting while the sending queue is full (backpressure: the replay reads no faster than
     /// the next hop takes).

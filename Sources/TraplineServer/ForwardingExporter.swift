@@ -19,6 +19,8 @@ public final class ForwardingExporter: @unchecked Sendable {
         var records: Int
         /// When it was queued (a `batch` processor's timeout counts from the first).
         var queued = ContinuousClock.now
+        /// Its batch key (`metadata_keys` values); only requests with the same key merge.
+        var metadata = ""
     }
 
     /// The exporter id (`otlphttp[/name]`).
@@ -49,6 +51,9 @@ public final class ForwardingExporter: @unchecked Sendable {
     let batch: BatchSettings?
     /// Sends that merged several requests.
     private(set) var mergedSends = 0
+    /// The `metadata_keys` value combinations seen, and requests refused for one too many.
+    private var metadataSeen: Set<String> = []
+    private(set) var metadataRefusals = 0
 
     @_spi(Plumbing) public init(
         id: String, config: OTLPHTTPExporterConfig, signals: Set<Signal>, batch: BatchSettings? = nil
@@ -91,14 +96,30 @@ public final class ForwardingExporter: @unchecked Sendable {
         condition.withLock { reserved = max(0, reserved - 1) }
     }
 
-    /// Queues an export request in its promised slot (`reserve()` came first).
-    /// Keeps `body` (no copy); allocates the queue entry.
-    public func offer(signal: Signal, body: [UInt8], records: Int) {
+    /// Queues an export request in its promised slot (`reserve()` came first), with its batch
+    /// key. Keeps `body` (no copy); allocates the queue entry.
+    public func offer(signal: Signal, body: [UInt8], records: Int, metadata: String = "") {
         condition.withLock {
             reserved = max(0, reserved - 1)
             guard records > 0 else { return }
-            queue.append(Item(signal: signal, body: body, records: records))
+            queue.append(Item(signal: signal, body: body, records: records, metadata: metadata))
             condition.signal()
+        }
+    }
+
+    /// Whether a request with this batch key may come in: false when it would be one
+    /// combination of `metadata_keys` values more than `metadata_cardinality_limit` (counted).
+    /// Allocates the key's entry the first time.
+    public func admits(metadata: String) -> Bool {
+        guard let batch, !batch.metadataKeys.isEmpty else { return true }
+        return condition.withLock {
+            if metadataSeen.contains(metadata) { return true }
+            guard metadataSeen.count < batch.metadataCardinalityLimit else {
+                metadataRefusals += 1
+                return false
+            }
+            metadataSeen.insert(metadata)
+            return true
         }
     }
 
@@ -138,7 +159,9 @@ public final class ForwardingExporter: @unchecked Sendable {
                     let due = Date().addingTimeInterval(
                         batch.timeoutSeconds - Double(waited.seconds) - Double(waited.attoseconds) / 1e18)
                     let signal = queue[0].signal
-                    let queuedRecords = queue.lazy.filter { $0.signal == signal }.reduce(0) { $0 + $1.records }
+                    let metadata = queue[0].metadata
+                    let queuedRecords = queue.lazy.filter { $0.signal == signal && $0.metadata == metadata }
+                        .reduce(0) { $0 + $1.records }
                     if !stopping && !batch.isFull(queuedRecords) && Date() < due {
                         _ = condition.wait(until: due)
                         continue  // look again: another consumer may have taken them
@@ -176,7 +199,7 @@ public final class ForwardingExporter: @unchecked Sendable {
         var parts = 1
         while index < queue.count {
             let next = queue[index]
-            guard next.signal == signal else {
+            guard next.signal == signal && next.metadata == merged.metadata else {
                 index += 1
                 continue
             }
@@ -301,6 +324,12 @@ public final class ForwardingExporter: @unchecked Sendable {
                 # HELP trapline_exporter_queue_capacity The sending queue's size.
                 # TYPE trapline_exporter_queue_capacity gauge
                 trapline_exporter_queue_capacity{\(label)} \(config.queueSize)
+                # HELP trapline_exporter_merged_sends_total Sends that merged several queued requests (a batch processor).
+                # TYPE trapline_exporter_merged_sends_total counter
+                trapline_exporter_merged_sends_total{\(label)} \(mergedSends)
+                # HELP trapline_exporter_metadata_refused_total Requests refused for one metadata_keys combination past metadata_cardinality_limit.
+                # TYPE trapline_exporter_metadata_refused_total counter
+                trapline_exporter_metadata_refused_total{\(label)} \(metadataRefusals)
 
                 """
         }

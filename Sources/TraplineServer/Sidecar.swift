@@ -251,6 +251,14 @@ struct OTLPRoutes: HTTPRoutes {
         // slot in its queue, or the request is refused.
         var held: [ForwardingExporter] = []
         for forwarder in forwarders where forwarder.signals.contains(signal) {
+            if let batch = forwarder.batch, !forwarder.admits(metadata: batch.metadata({ head.headers[$0] })) {
+                for exporter in held { exporter.release() }
+                return .refuse(
+                    .text(
+                        .serviceUnavailable,
+                        "too many combinations of metadata_keys values (metadata_cardinality_limit \(batch.metadataCardinalityLimit))",
+                        headers: [("Retry-After", "1")]))
+            }
             guard forwarder.reserve() else {
                 for exporter in held { exporter.release() }
                 return .refuse(
@@ -304,7 +312,9 @@ struct OTLPRoutes: HTTPRoutes {
             // Into the slots promised at the head: accepted now means queued, never dropped.
             reservation.consume()
             for forwarder in reservation.exporters {
-                forwarder.offer(signal: signal, body: outcome.forwarded, records: outcome.records.forwarded)
+                forwarder.offer(
+                    signal: signal, body: outcome.forwarded, records: outcome.records.forwarded,
+                    metadata: forwarder.batch?.metadata({ head.headers[$0] }) ?? "")
             }
         }
         let rejected = outcome.records.rejected

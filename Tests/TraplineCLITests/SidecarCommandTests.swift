@@ -108,10 +108,14 @@ final class BackgroundProcess: @unchecked Sendable {
     /// Starts a next hop and `trapline run` with `processors` and `exporter` settings.
     static func start(
         nextHop hopArguments: [String] = [], filter: Bool = true, exporterSettings: String = "",
-        receiverSettings: String = "", memoryLimitMiB: Int? = nil
+        receiverSettings: String = "", memoryLimitMiB: Int? = nil, batch: String? = nil
     ) throws -> Running {
-        let limiter = memoryLimitMiB.map { "  memory_limiter: {check_interval: 100ms, limit_mib: \($0)}" } ?? ""
-        let tracesProcessors = (memoryLimitMiB == nil ? [] : ["memory_limiter"]) + (filter ? ["filter"] : [])
+        let limiter =
+            (memoryLimitMiB.map { "  memory_limiter: {check_interval: 100ms, limit_mib: \($0)}\n" } ?? "")
+            + (batch.map { "  batch: \($0)" } ?? "")
+        let tracesProcessors =
+            (memoryLimitMiB == nil ? [] : ["memory_limiter"]) + (batch == nil ? [] : ["batch"])
+            + (filter ? ["filter"] : [])
         let directory = try Fixtures.temporaryDirectory().path
         let countFile = directory + "/next-hop.txt"
         let nextHop = try BackgroundProcess(
@@ -280,6 +284,38 @@ final class BackgroundProcess: @unchecked Sendable {
         #expect(metrics[#"trapline_memory_limiter_limit_bytes{processor="memory_limiter",limit="hard"}"#] == 2_097_152)
         #expect((metrics[#"trapline_memory_limiter_usage_bytes{processor="memory_limiter"}"#] ?? 0) > 2_097_152)
         #expect(Self.waitFor(running) { $0.logs == 1 && $0.spans == 0 })
+    }
+
+    /// A `batch` processor with `metadata_keys` merges the requests of one tenant (header
+    /// value) into one send and never merges two tenants'; past `metadata_cardinality_limit`
+    /// a new tenant is refused with 503 before its body is read.
+    @Test func batchMetadataKeysKeepTenantsApart() throws {
+        let running = try Self.start(
+            filter: false, batch: "{timeout: 3s, metadata_keys: [X-Tenant], metadata_cardinality_limit: 2}")
+        defer { _ = running.trapline.stop(SIGKILL) }
+        defer { _ = running.nextHop.stop(SIGKILL) }
+        func post(_ tenant: String, _ number: Int) throws -> Int {
+            let span =
+                #"{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"010203040506070\#(number)","name":"s"}"#
+            let body = #"{"resourceSpans":[{"scopeSpans":[{"spans":["# + span + "]}]}]}"
+            return try Self.request(
+                running.url("/v1/traces"), method: "POST",
+                headers: ["Content-Type": "application/json", "X-Tenant": tenant], body: Array(body.utf8)
+            ).0
+        }
+        #expect(try post("a", 1) == 200)
+        #expect(try post("b", 2) == 200)
+        #expect(try post("a", 3) == 200)
+        #expect(try post("b", 4) == 200)
+        #expect(try post("c", 5) == 503)
+        #expect(Self.waitFor(running) { $0.spans == 4 })
+        let sends = (try? String(contentsOfFile: running.countFile, encoding: .utf8))?.split(separator: " ").last
+        #expect(
+            sends.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } == 2,
+            "\(String(describing: sends))")
+        let metrics = try running.metrics()
+        #expect(metrics[#"trapline_exporter_merged_sends_total{exporter="otlphttp"}"#] == 2)
+        #expect(metrics[#"trapline_exporter_metadata_refused_total{exporter="otlphttp"}"#] == 1)
     }
 
     @Test func jsonPartialSuccessAndTheErrorAnswers() throws {

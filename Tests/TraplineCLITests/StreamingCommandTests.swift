@@ -110,7 +110,7 @@ import TraplineTestSupport
         #expect(validate.status == 0, "\(validate.standardError)")
         let replay = try ProcessRunner.trapline([
             "replay", "-q", "--config", directory + "/backend.yaml", "--report-file", directory + "/report.json",
-            Fixtures.path("generated/shop-traces.otlp"),
+            "--metrics-file", directory + "/metrics.prom", Fixtures.path("generated/shop-traces.otlp"),
         ])
         #expect(replay.status == status, "\(replay.standardError)")
         let report = try ReportJSON.load(directory + "/report.json")
@@ -118,6 +118,10 @@ import TraplineTestSupport
         #expect(ReportJSON.isBalanced(records))
         #expect(records["received"] == 2000)
         let arrived = (try? String(contentsOfFile: countFile, encoding: .utf8)) ?? ""
+        // The exporter's series join the metrics textfile, as the sidecar serves them.
+        let metrics = (try? String(contentsOfFile: directory + "/metrics.prom", encoding: .utf8)) ?? ""
+        let sent = status == 0 ? 2000 : 0
+        #expect(metrics.contains(#"trapline_exporter_sent_records_total{exporter="otlphttp"} \#(sent)"#), "\(metrics)")
         if status == 0 {
             #expect(records["forwarded"] == 2000)
             #expect(arrived.hasPrefix("received 2000 0"), "\(arrived)")

@@ -204,7 +204,7 @@ import TraplineTestSupport
         ),
         ("memory_limiter: {check_interval: 1s, limit_percentage: 120}", "limit_percentage must be at most 100"),
         ("batch: {send_batch_size: 100, send_batch_max_size: 10}", "send_batch_max_size must be 0 or at least"),
-        ("batch: {metadata_keys: [tenant]}", "metadata_keys ('tenant') is not supported"),
+        ("batch: {metadata_cardinality_limit: many}", "expected a whole number"),
         ("batch: {timeout: soon}", "expected a duration"),
     ])
     func mistakesAreReported(processor: String, expected: String) {
@@ -219,7 +219,7 @@ import TraplineTestSupport
             processors: """
                   memory_limiter: {check_interval: 1s, limit_mib: 1000}
                   memory_limiter/percent: {check_interval: 1s, limit_percentage: 50, spike_limit_percentage: 10}
-                  batch: {send_batch_size: 10, send_batch_max_size: 20, timeout: 1s}
+                  batch: {send_batch_size: 10, send_batch_max_size: 20, timeout: 1s, metadata_keys: [X-Tenant]}
                 """, list: "memory_limiter, memory_limiter/percent, batch")
         let loaded = ConfigLoader.load(yaml: yaml, file: "p.yaml")
         #expect(loaded.diagnostics.all.isEmpty, "\(loaded.diagnostics.all)")
@@ -230,5 +230,6 @@ import TraplineTestSupport
         #expect(limiters[1].config.limits(available: 1000) == (soft: 400, hard: 500))
         let batch = try #require(loaded.config.batching(of: loaded.config.pipelines[0]))
         #expect(batch.sendBatchSize == 10 && batch.sendBatchMaxSize == 20 && batch.timeoutSeconds == 1)
+        #expect(batch.metadataKeys == ["x-tenant"] && batch.metadataCardinalityLimit == 1000)
     }
 }

@@ -10,9 +10,22 @@ public struct BatchSettings: Hashable, Sendable {
     public var sendBatchMaxSize = 0
     /// How long the first request of a batch waits for others (default 200 ms).
     public var timeoutSeconds = 0.2
+    /// Client metadata (request header names, lowercased) whose values get batches of their
+    /// own: requests of different tenants are never merged. Only the sidecar's requests carry
+    /// metadata; files and stdin batch together, as the Collector's without metadata.
+    public var metadataKeys: [String] = []
+    /// The most distinct metadata value combinations batched at once (default 1000); a
+    /// request bringing one more is refused with 503.
+    public var metadataCardinalityLimit = 1000
 
     /// The Collector's defaults. Allocates nothing.
     public init() {}
+
+    /// The batch key of a request with these headers: the values of `metadataKeys`, in order
+    /// (empty when there are none). Allocates the key.
+    package func metadata(_ header: (String) -> [String]) -> String {
+        metadataKeys.map { key in key + "=" + header(key).joined(separator: ",") }.joined(separator: ";")
+    }
 
     /// Whether a batch of `records` is full.
     package func isFull(_ records: Int) -> Bool { sendBatchSize > 0 && records >= sendBatchSize }

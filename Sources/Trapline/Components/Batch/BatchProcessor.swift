@@ -24,14 +24,7 @@ struct BatchProcessorConfig: ProcessorComponent, Hashable {
             switch entry.key {
             case "timeout": config.settings.timeoutSeconds = decoder.seconds(entry) ?? config.settings.timeoutSeconds
             case "metadata_keys":
-                // Trapline's receivers pass no client metadata (headers) down the pipeline, so
-                // there is nothing to batch by: one batcher, as the Collector without keys.
-                let keys = decoder.strings(entry.node, at: entry.location)
-                if let first = keys.first {
-                    decoder.diagnostics.error(
-                        "metadata_keys ('\(first.0)') is not supported: no client metadata reaches the pipeline",
-                        at: first.1, hint: "remove it; requests are batched together")
-                }
+                config.settings.metadataKeys = decoder.strings(entry.node, at: entry.location).map { $0.0.lowercased() }
             default:
                 guard let text = entry.node.scalar, let value = Int(text), value >= 0 else {
                     decoder.diagnostics.error("expected a whole number of 0 or more", at: entry.location)
@@ -40,7 +33,7 @@ struct BatchProcessorConfig: ProcessorComponent, Hashable {
                 switch entry.key {
                 case "send_batch_size": config.settings.sendBatchSize = value
                 case "send_batch_max_size": config.settings.sendBatchMaxSize = value
-                default: break  // metadata_cardinality_limit: no metadata, no limit to apply
+                default: config.settings.metadataCardinalityLimit = value
                 }
             }
         }

@@ -136,15 +136,10 @@ package final class OutputSink {
     /// new one, and removes the rotated files beyond `maxBackups` or older than `maxDays`.
     private func rotate(_ rotation: FileRotation) throws(IOFailure) {
         guard let path = rotatingPath else { return }
-        if let gzip {
+        if gzip != nil {
             // Each file is a whole gzip stream.
-            var failure: IOFailure?
-            gzip.finish { piece in
-                guard failure == nil else { return }
-                do throws(IOFailure) { try writeRaw(piece) } catch { failure = error }
-            }
-            if let failure { throw failure }
-            self.gzip = GzipWriter()
+            try endGzipStream()
+            gzip = GzipWriter()
         }
         close(descriptor)
         descriptor = -1
@@ -154,6 +149,17 @@ package final class OutputSink {
         guard descriptor >= 0 else { throw IOFailure(path: path, operation: "create", errorNumber: errno) }
         bytesInFile = 0
         RotatedFiles.prune(for: path, keeping: rotation.maxBackups, maxDays: rotation.maxDays)
+    }
+
+    /// Writes the end of the gzip stream (its last block and trailer), when compressing.
+    private func endGzipStream() throws(IOFailure) {
+        guard let gzip else { return }
+        var failure: IOFailure?
+        gzip.finish { piece in
+            guard failure == nil else { return }
+            do throws(IOFailure) { try writeRaw(piece) } catch { failure = error }
+        }
+        if let failure { throw failure }
     }
 
     /// Writes all of `bytes`.
@@ -167,14 +173,7 @@ package final class OutputSink {
 
     /// Flushes to stable storage and moves a file output into place.
     package func finish() throws(IOFailure) {
-        if let gzip {
-            var failure: IOFailure?
-            gzip.finish { piece in
-                guard failure == nil else { return }
-                do throws(IOFailure) { try writeRaw(piece) } catch { failure = error }
-            }
-            if let failure { throw failure }
-        }
+        try endGzipStream()
         guard let temporaryPath, let finalPath else {
             if case .file = destination, descriptor >= 0 {
                 let closed = close(descriptor)

@@ -128,22 +128,8 @@ public struct Replay {
                         &reader, frames: windowFrames, bytes: options.windowBytes, whileReady: true)
                     let slots = slotSets[0]
                     let window = current.window
-                    if let pool, window.count > 1 {
-                        nonisolated(unsafe) let workerStates = states
-                        nonisolated(unsafe) let workerSlots = slots
-                        let cursor = FrameCursor()
-                        pool.begin { worker in
-                            while let index = cursor.next(below: window.count) {
-                                workerStates[worker].process(window[index], path: path, into: &workerSlots[index])
-                            }
-                        }
-                        while let index = cursor.next(below: window.count) {
-                            states[workers - 1].process(window[index], path: path, into: &slots[index])
-                        }
-                        pool.wait()
-                    } else {
-                        Self.processHere(window, path: path, with: states, into: slots)
-                    }
+                    let run = WindowRun(window, paths: .one(path), pool: pool, states: states, slots: slots)
+                    run.finish()
                     merge(
                         slots, count: current.window.count, into: &report, metrics: metrics, outputs: &outputs,
                         spanMetrics: &spanMetrics)
@@ -161,21 +147,7 @@ public struct Replay {
             while true {
                 let slots = slotSets[turn % 2]
                 let window = current.window
-                nonisolated(unsafe) let workerStates = states
-                nonisolated(unsafe) let workerSlots = slots
-                // Frames go to whichever thread asks next (not in fixed shares): with this
-                // thread also running, a fixed share left one worker's frames waiting while the
-                // other had finished, and the window waited for the slowest.
-                let cursor = FrameCursor()
-                if let pool, window.count > 1 {
-                    pool.begin { worker in
-                        while let index = cursor.next(below: window.count) {
-                            workerStates[worker].process(window[index], path: path, into: &workerSlots[index])
-                        }
-                    }
-                } else {
-                    Self.processHere(window, path: path, with: states, into: slots)
-                }
+                let run = WindowRun(window, paths: .one(path), pool: pool, states: states, slots: slots)
                 // Overlapped with the workers: write out the window before, read the next.
                 if let previous {
                     merge(
@@ -188,13 +160,8 @@ public struct Replay {
                 if !ended { waitForMemory() }
                 let next =
                     ended ? ([], nil) : Self.readWindow(&reader, frames: windowFrames, bytes: options.windowBytes)
-                if let pool, window.count > 1 {
-                    // Merged and read: take frames too until none are left, then wait.
-                    while let index = cursor.next(below: window.count) {
-                        states[workers - 1].process(window[index], path: path, into: &slots[index])
-                    }
-                    pool.wait()
-                }
+                // Merged and read: take frames too until none are left, then wait.
+                run.finish()
                 if let readFailure = current.readFailure { report.inputFailures.append(readFailure) }
                 if ended {
                     merge(
@@ -302,23 +269,11 @@ public struct Replay {
                 slots = .allocate(capacity: window.count)
                 _ = slots.initialize(from: repeatElement(FrameOutcome(), count: window.count))
             }
-            nonisolated(unsafe) let workerStates = states
-            nonisolated(unsafe) let workerSlots = slots
-            let cursor = FrameCursor()
-            if let pool, window.count > 1 {
-                pool.begin { worker in
-                    while let index = cursor.next(below: window.count) {
-                        workerStates[worker].process(window[index], path: paths[index], into: &workerSlots[index])
-                    }
-                }
-            }
+            let run = WindowRun(window, paths: .each(paths), pool: pool, states: states, slots: slots)
             // Overlapped with the workers: read the next window (positions move on in the
             // followers; this window's end is `current.positions`).
             let next = stopping ? (events: [], paths: [], positions: current.positions) : pollFollowers()
-            while let index = cursor.next(below: window.count) {
-                states[states.count - 1].process(window[index], path: paths[index], into: &slots[index])
-            }
-            if let pool, window.count > 1 { pool.wait() }
+            run.finish()
             merge(
                 slots, count: window.count, into: &report, metrics: metrics, outputs: &outputs,
                 spanMetrics: &spanMetrics)
@@ -468,15 +423,6 @@ public struct Replay {
         }
     }
 
-    /// Processes a window on this thread with the first worker's state (one worker, or a
-    /// window of one frame); larger windows go to the worker pool.
-    private static func processHere(
-        _ window: [FrameEvent], path: String, with states: UnsafeMutableBufferPointer<FrameProcessor>,
-        into slots: UnsafeMutableBufferPointer<FrameOutcome>
-    ) {
-        for index in window.indices { states[0].process(window[index], path: path, into: &slots[index]) }
-    }
-
     private static func size(of path: String) -> Int {
         var info = stat()
         return path != "-" && stat(path, &info) == 0 ? Int(info.st_size) : 0
@@ -523,6 +469,65 @@ public struct ReplayProgress: Sendable {
         text += "  \(Int(recordsPerSecond)) records/s  \(rejected) rejected"
         if let left = secondsLeft { text += String(format: "  ETA %d:%02d", Int(left) / 60, Int(left) % 60) }
         return text
+    }
+}
+
+/// One window of frames being processed: started on the worker pool when there is one (frames
+/// go to whichever thread asks next, not in fixed shares: with this thread also running, a
+/// fixed share left one worker's frames waiting while the other had finished), then `finish`
+/// has the calling thread take frames too until none are left, and waits. The caller does
+/// other work in between (merging the window before, reading the next).
+struct WindowRun {
+    /// The input path of each frame: one for a whole file, or one per frame (followed files).
+    enum Paths: Sendable {
+        case one(String)
+        case each([String])
+
+        subscript(index: Int) -> String {
+            switch self {
+            case .one(let path): path
+            case .each(let paths): paths[index]
+            }
+        }
+    }
+
+    private let window: [FrameEvent]
+    private let paths: Paths
+    private let pool: WorkerPool?
+    private let states: UnsafeMutableBufferPointer<FrameProcessor>
+    private let slots: UnsafeMutableBufferPointer<FrameOutcome>
+    private let cursor = FrameCursor()
+    private let onPool: Bool
+
+    /// Starts `window` on the pool's workers (the last state is this thread's). Allocates the
+    /// cursor.
+    init(
+        _ window: [FrameEvent], paths: Paths, pool: WorkerPool?, states: UnsafeMutableBufferPointer<FrameProcessor>,
+        slots: UnsafeMutableBufferPointer<FrameOutcome>
+    ) {
+        self.window = window
+        self.paths = paths
+        self.pool = pool
+        self.states = states
+        self.slots = slots
+        onPool = pool != nil && window.count > 1
+        guard let pool, onPool else { return }
+        nonisolated(unsafe) let workerStates = states
+        nonisolated(unsafe) let workerSlots = slots
+        let cursor = cursor
+        pool.begin { worker in
+            while let index = cursor.next(below: window.count) {
+                workerStates[worker].process(window[index], path: paths[index], into: &workerSlots[index])
+            }
+        }
+    }
+
+    /// Takes frames on this thread until none are left, then waits for the workers.
+    func finish() {
+        while let index = cursor.next(below: window.count) {
+            states[states.count - 1].process(window[index], path: paths[index], into: &slots[index])
+        }
+        if onPool { pool?.wait() }
     }
 }
 

@@ -9,44 +9,6 @@ import TraplineTestSupport
 /// Following files with real programs (issue 24): a writer process appends, `logrotate`
 /// rotates, `trapline run` follows into a loopback OTLP/HTTP next hop, and is killed.
 @Suite(.tags(.slow), .serialized) struct FollowingCommandTests {
-    /// A loopback next hop that writes each log record body it accepts, with its arrival time.
-    struct NextHop {
-        let process: BackgroundProcess
-        let port: Int
-        let bodiesFile: String
-
-        init(directory: String, extra: [String] = []) throws {
-            bodiesFile = directory + "/bodies.txt"
-            process = try BackgroundProcess(
-                "/usr/bin/env",
-                [
-                    "python3", Fixtures.root.appendingPathComponent("Tests/Scripts/otlp_next_hop.py").path,
-                    "--count", directory + "/next-hop.txt", "--bodies", bodiesFile,
-                ] + extra)
-            guard process.wait(until: { output, _ in output.contains("\n") }) else {
-                throw Failure(text: "the next hop did not start: \(process.standardError)")
-            }
-            port = Int(process.standardOutput.split(separator: "\n").first ?? "") ?? 0
-        }
-
-        /// Every body received so far with its arrival time, in arrival order.
-        var bodies: [(arrived: Double, body: String)] {
-            let text = (try? String(contentsOfFile: bodiesFile, encoding: .utf8)) ?? ""
-            return text.split(separator: "\n").compactMap { line in
-                guard let space = line.firstIndex(of: " "), let arrived = Double(line[..<space]) else { return nil }
-                return (arrived, String(line[line.index(after: space)...]))
-            }
-        }
-
-        /// The sequence numbers of the `seq N at T` lines received.
-        var sequenceNumbers: [Int] { bodies.compactMap { Self.sequence(of: $0.body) } }
-
-        static func sequence(of line: some StringProtocol) -> Int? {
-            let parts = line.split(separator: " ")
-            return parts.count >= 2 && parts[0] == "seq" ? Int(parts[1]) : nil
-        }
-    }
-
     struct Failure: Error, CustomStringConvertible {
         var text: String
         var description: String { text }
@@ -100,8 +62,8 @@ import TraplineTestSupport
     /// Lines a writer appends reach the next hop within a second of being written.
     @Test func appendedLinesReachTheNextHopWithinASecond() throws {
         let directory = try Fixtures.temporaryDirectory().path
-        let hop = try NextHop(directory: directory)
-        defer { _ = hop.process.stop(SIGKILL) }  // it keeps nothing to flush
+        let hop = try NextHop(directory: directory, bodies: true)
+        defer { hop.stop() }
         let trapline = try Self.follow(try Self.pipeline(directory: directory, port: hop.port))
         defer { _ = trapline.stop(SIGKILL) }
         let writer = try Self.writer(directory: directory, count: 30, interval: 0.1)
@@ -126,8 +88,8 @@ import TraplineTestSupport
         let binary = try #require(logrotate, "logrotate is installed by Scripts/install-test-deps.sh")
         let directory = try Fixtures.temporaryDirectory().path
         chmod(directory, 0o755)
-        let hop = try NextHop(directory: directory)
-        defer { _ = hop.process.stop(SIGKILL) }  // it keeps nothing to flush
+        let hop = try NextHop(directory: directory, bodies: true)
+        defer { hop.stop() }
         let trapline = try Self.follow(try Self.pipeline(directory: directory, port: hop.port))
         defer { _ = trapline.stop(SIGKILL) }
         let postrotate =
@@ -191,8 +153,8 @@ import TraplineTestSupport
     @Test func sigkillThenRestartLosesNothing() throws {
         let directory = try Fixtures.temporaryDirectory().path
         // A slow hop (200 ms an answer) keeps a window in flight when the kill comes.
-        let hop = try NextHop(directory: directory, extra: ["--delay", "0.2"])
-        defer { _ = hop.process.stop(SIGKILL) }  // it keeps nothing to flush
+        let hop = try NextHop(directory: directory, arguments: ["--delay", "0.2"], bodies: true)
+        defer { hop.stop() }
         let config = try Self.pipeline(directory: directory, port: hop.port)
         let count = 2000
         let writer = try Self.writer(directory: directory, count: count, interval: 0.001)

@@ -117,15 +117,10 @@ final class BackgroundProcess: @unchecked Sendable {
             (memoryLimitMiB == nil ? [] : ["memory_limiter"]) + (batch == nil ? [] : ["batch"])
             + (filter ? ["filter"] : [])
         let directory = try Fixtures.temporaryDirectory().path
-        let countFile = directory + "/next-hop.txt"
-        let nextHop = try BackgroundProcess(
-            "/usr/bin/env",
-            [
-                "python3", Fixtures.root.appendingPathComponent("Tests/Scripts/otlp_next_hop.py").path, "--count",
-                countFile,
-            ] + hopArguments)
-        #expect(nextHop.wait { output, _ in output.contains("\n") }, "\(nextHop.standardError)")
-        let hopPort = Int(nextHop.standardOutput.split(separator: "\n").first ?? "") ?? 0
+        let hop = try NextHop(directory: directory, arguments: hopArguments)
+        let nextHop = hop.process
+        let countFile = hop.countFile
+        let hopPort = hop.port
         let config = """
             receivers:
               otlp:

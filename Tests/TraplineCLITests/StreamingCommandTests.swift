@@ -55,14 +55,7 @@ import TraplineTestSupport
         service: {pipelines: {logs: {receivers: [stdin], exporters: [file]}}}
 
         """.write(toFile: directory + "/run.yaml", atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = ProcessRunner.traplineBinary
-        process.arguments = ["run", "-q", "--config", directory + "/run.yaml"]
-        let input = Pipe()
-        process.standardInput = input
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let (process, input) = try Self.run(config: directory + "/run.yaml")
         func written() -> String { (try? String(contentsOfFile: output, encoding: .utf8)) ?? "" }
         for number in 0..<3 {
             let start = Date()
@@ -86,17 +79,9 @@ import TraplineTestSupport
     @Test(arguments: [(["--unavailable", "3"], 0), (["--reject-all"], 65)] as [([String], Int32)])
     func aCaptureReplaysIntoABackend(hop: [String], status: Int32) throws {
         let directory = try Fixtures.temporaryDirectory().path
-        let countFile = directory + "/next-hop.txt"
-        let nextHop = try BackgroundProcess(
-            "/usr/bin/env",
-            [
-                "python3", Fixtures.root.appendingPathComponent("Tests/Scripts/otlp_next_hop.py").path, "--count",
-                countFile,
-            ]
-                + hop)
-        defer { _ = nextHop.stop(SIGKILL) }  // it keeps nothing to flush
-        #expect(nextHop.wait { output, _ in output.contains("\n") }, "\(nextHop.standardError)")
-        let port = Int(nextHop.standardOutput.split(separator: "\n").first ?? "") ?? 0
+        let nextHop = try NextHop(directory: directory, arguments: hop)
+        defer { nextHop.stop() }
+        let port = nextHop.port
         try """
         exporters:
           otlphttp:
@@ -117,7 +102,7 @@ import TraplineTestSupport
         let records = try #require(report["records"] as? [String: Int])
         #expect(ReportJSON.isBalanced(records))
         #expect(records["received"] == 2000)
-        let arrived = (try? String(contentsOfFile: countFile, encoding: .utf8)) ?? ""
+        let arrived = nextHop.counted
         // The exporter's series join the metrics textfile, as the sidecar serves them.
         let metrics = (try? String(contentsOfFile: directory + "/metrics.prom", encoding: .utf8)) ?? ""
         let sent = status == 0 ? 2000 : 0
@@ -215,16 +200,9 @@ import TraplineTestSupport
     /// and sends what it holds at `timeout` even while the input is quiet.
     @Test func theBatchProcessorMergesRequests() throws {
         let directory = try Fixtures.temporaryDirectory().path
-        let countFile = directory + "/next-hop.txt"
-        let nextHop = try BackgroundProcess(
-            "/usr/bin/env",
-            [
-                "python3", Fixtures.root.appendingPathComponent("Tests/Scripts/otlp_next_hop.py").path, "--count",
-                countFile,
-            ])
-        defer { _ = nextHop.stop(SIGKILL) }  // it keeps nothing to flush
-        #expect(nextHop.wait { output, _ in output.contains("\n") }, "\(nextHop.standardError)")
-        let port = Int(nextHop.standardOutput.split(separator: "\n").first ?? "") ?? 0
+        let nextHop = try NextHop(directory: directory)
+        defer { nextHop.stop() }
+        let port = nextHop.port
         try """
         receivers: {stdin: null}
         processors:
@@ -257,8 +235,7 @@ import TraplineTestSupport
         let again = try ProcessRunner.trapline(["replay", "--output-format", "none", directory + "/out.otlp"])
         #expect(again.standardError.contains("2000 records received, 2000 forwarded"), "\(again.standardError)")
         #expect(again.standardError.contains("1 files, 2 frames"), "\(again.standardError)")
-        let arrived = (try? String(contentsOfFile: countFile, encoding: .utf8)) ?? ""
-        #expect(arrived.hasPrefix("received 2000 0 2"), "\(arrived)")
+        #expect(nextHop.counted.hasPrefix("received 2000 0 2"), "\(nextHop.counted)")
 
         // Live: two lines written at once into `run` go out as one request at the timeout.
         try """
@@ -268,14 +245,7 @@ import TraplineTestSupport
         service: {pipelines: {logs: {receivers: [stdin], processors: [batch], exporters: [file]}}}
 
         """.write(toFile: directory + "/live.yaml", atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = ProcessRunner.traplineBinary
-        process.arguments = ["run", "-q", "--config", directory + "/live.yaml"]
-        let input = Pipe()
-        process.standardInput = input
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let (process, input) = try Self.run(config: directory + "/live.yaml")
         func written() -> String { (try? String(contentsOfFile: directory + "/live.jsonl", encoding: .utf8)) ?? "" }
         let start = Date()
         input.fileHandleForWriting.write(Data("one\ntwo\n".utf8))
@@ -310,16 +280,9 @@ import TraplineTestSupport
         for _ in 0..<copies { try handle.write(contentsOf: chunk) }
         try handle.close()
         let spans = 200 * 100 * copies
-        let countFile = directory + "/next-hop.txt"
-        let nextHop = try BackgroundProcess(
-            "/usr/bin/env",
-            [
-                "python3", Fixtures.root.appendingPathComponent("Tests/Scripts/otlp_next_hop.py").path, "--count",
-                countFile, "--flaky", "7",
-            ])
-        defer { _ = nextHop.stop(SIGKILL) }  // it keeps nothing to flush
-        #expect(nextHop.wait { output, _ in output.contains("\n") }, "\(nextHop.standardError)")
-        let port = Int(nextHop.standardOutput.split(separator: "\n").first ?? "") ?? 0
+        let nextHop = try NextHop(directory: directory, arguments: ["--flaky", "7"])
+        defer { nextHop.stop() }
+        let port = nextHop.port
         try """
         receivers: {stdin: null}
         processors: {batch: {send_batch_size: 2000, send_batch_max_size: 2000}}
@@ -339,8 +302,20 @@ import TraplineTestSupport
         let report = try ReportJSON.load(directory + "/report.json")
         let records = try #require(report["records"] as? [String: Int])
         #expect(records["received"] == spans && records["forwarded"] == spans, "\(records)")
-        let arrived = (try? String(contentsOfFile: countFile, encoding: .utf8)) ?? ""
-        #expect(arrived.hasPrefix("received \(spans) 0 "), "\(arrived) of \(spans)")
+        #expect(nextHop.counted.hasPrefix("received \(spans) 0 "), "\(nextHop.counted) of \(spans)")
+    }
+
+    /// `trapline run -q --config config` with a pipe on its stdin for the test to write into.
+    static func run(config: String) throws -> (Process, Pipe) {
+        let process = Process()
+        process.executableURL = ProcessRunner.traplineBinary
+        process.arguments = ["run", "-q", "--config", config]
+        let input = Pipe()
+        process.standardInput = input
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return (process, input)
     }
 
     /// Lines of a pipe, read as they come with a deadline.

@@ -260,20 +260,13 @@
 
     /// Reads from bytes already in memory, without copying them.
     public init(name: String, buffer: InputBuffer, options: ReadOptions = ReadOptions()) {
-        self.path = name
-        self.options = options
-        if buffer.bytes.count >= 2 && buffer.bytes[0] == 0x1F && buffer.bytes[1] == 0x8B {
-            window = ByteWindow(
-                stream: GzipStream(MappedStream(buffer), maxDecompressedBytes: options.maxDecompressedBytes))
-            isInflating = true
-        } else {
-            window = ByteWindow(mapped: buffer)
-        }
+        self.init(name: name, piece: buffer, format: .auto, sourceOffset: 0, firstLine: 1, options: options)
     }
 
     /// Reads a piece of a longer input already in memory (the bytes a followed file gained),
     /// without copying it: offsets and line numbers in frames and rejections count from where
-    /// the piece starts in its file, and `format` is the layout the file was detected as.
+    /// the piece starts in its file, and `format` is the layout the file was detected as
+    /// (`auto`: told from the bytes). gzip is inflated, its layout told from what it holds.
     ///
     /// - Parameters:
     ///   - continuesLine: the piece starts in the middle of a line split for its length.
@@ -288,7 +281,6 @@
         nextLine = firstLine
         self.continuesLine = continuesLine
         if piece.bytes.count >= 2 && piece.bytes[0] == 0x1F && piece.bytes[1] == 0x8B {
-            // A gzip file, followed whole: its layout is told once it is inflated.
             window = ByteWindow(
                 stream: GzipStream(MappedStream(piece), maxDecompressedBytes: options.maxDecompressedBytes))
             isInflating = true

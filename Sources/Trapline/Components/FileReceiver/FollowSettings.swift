@@ -102,22 +102,8 @@ extension FollowSettings {
                 }
             }
         case "force_flush_period": forceFlushSeconds = decoder.seconds(setting) ?? forceFlushSeconds
-        case "max_log_size":
-            if let bytes = decoder.byteSize(setting) {
-                if bytes >= 4 {
-                    maxLogSize = bytes
-                } else {
-                    decoder.diagnostics.error("max_log_size must be at least 4 bytes", at: setting.location)
-                }
-            }
-        case "fingerprint_size":
-            if let bytes = decoder.byteSize(setting) {
-                if bytes >= 16 {
-                    fingerprintSize = bytes
-                } else {
-                    decoder.diagnostics.error("fingerprint_size must be at least 16 bytes", at: setting.location)
-                }
-            }
+        case "max_log_size": maxLogSize = Self.size(setting, atLeast: 4, &decoder) ?? maxLogSize
+        case "fingerprint_size": fingerprintSize = Self.size(setting, atLeast: 16, &decoder) ?? fingerprintSize
         case "encoding":
             let name = decoder.string(setting.node, at: setting.location)?.lowercased()
             switch name {
@@ -144,6 +130,18 @@ extension FollowSettings {
         default: return false
         }
         return true
+    }
+
+    /// A byte size of at least `minimum`, or nil with the problem reported.
+    private static func size(_ setting: ConfigDecoder.Entry, atLeast minimum: Int, _ decoder: inout ConfigDecoder)
+        -> Int?
+    {
+        guard let bytes = decoder.byteSize(setting) else { return nil }
+        guard bytes >= minimum else {
+            decoder.diagnostics.error("\(setting.key) must be at least \(minimum) bytes", at: setting.location)
+            return nil
+        }
+        return bytes
     }
 
     private static func decodeMultiline(_ setting: ConfigDecoder.Entry, _ decoder: inout ConfigDecoder)

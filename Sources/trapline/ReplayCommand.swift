@@ -149,26 +149,9 @@ struct ReplayCommand: ParsableCommand {
         }
         defer { for watcher in watchers { watcher.stop() } }
         let outputs = try routedOutputs(of: loaded.config)
-        var options = ReplayOptions(inputs: inputs, read: read, outputFormat: .none, workers: workers)
-        options.routes = outputs.routes
-        options.metricsFile = outputs.metricsFile
-        options.stages = loaded.stages
-        options.signals = Set(loaded.config.pipelines.map(\.signal))
-        options.trapDensityPerSecond = loaded.config.trapDensityPerSecond
-        options.spanMetrics = loaded.config.spanMetrics.map(SpanMetricsAggregator.init)
-        options.pacing = pacingOptions.pacing
-        options.memoryMonitors = loaded.config.memoryLimiters.map {
-            MemoryMonitor(id: $0.id, config: $0.config, signals: $0.signals)
-        }
-        for monitor in options.memoryMonitors { monitor.start() }
+        let options = ReplayOptions.running(
+            loaded, outputs: outputs, inputs: inputs, read: read, workers: workers, pacing: pacingOptions.pacing)
         defer { for monitor in options.memoryMonitors { monitor.stop() } }
-        // `otlphttp` exporters: the records go on to the next hop too, each send acknowledged
-        // (or counted as refused or failed) before the report is made.
-        let forwarders = outputs.forwarders.map {
-            ForwardingExporter(id: $0.id, config: $0.config, signals: $0.signals, batch: $0.batch)
-        }
-        for forwarder in forwarders { forwarder.start() }
-        options.forwarders = forwarders
         var replay = Replay(options: options)
         let showProgress = progress == .always || (progress == .auto && !quiet && isatty(STDERR_FILENO) != 0)
         let printer = ProgressPrinter()

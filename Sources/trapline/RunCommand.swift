@@ -85,27 +85,11 @@ struct RunCommand: ParsableCommand {
         StopSignals.install()
         var read = ReadOptions()
         StopSignals.configure(&read)
-        var options = ReplayOptions(inputs: inputs, read: read, outputFormat: .none, workers: max(1, workers))
-        options.routes = outputs.routes
-        options.writesOutputsAsTheyGo = true
-        options.metricsFile = outputs.metricsFile
-        options.stages = loaded.stages
-        options.signals = Set(loaded.config.pipelines.map(\.signal))
-        options.trapDensityPerSecond = loaded.config.trapDensityPerSecond
-        options.spanMetrics = loaded.config.spanMetrics.map(SpanMetricsAggregator.init)
-        options.pacing = pacingOptions.pacing
-        options.memoryMonitors = loaded.config.memoryLimiters.map {
-            MemoryMonitor(id: $0.id, config: $0.config, signals: $0.signals)
-        }
-        for monitor in options.memoryMonitors { monitor.start() }
+        var options = ReplayOptions.running(
+            loaded, outputs: outputs, inputs: inputs, read: read, workers: max(1, workers),
+            pacing: pacingOptions.pacing)
         defer { for monitor in options.memoryMonitors { monitor.stop() } }
-        // `otlphttp` exporters: the records go on to the next hop too, each send acknowledged
-        // (or counted as refused or failed) before the report is made.
-        let forwarders = outputs.forwarders.map {
-            ForwardingExporter(id: $0.id, config: $0.config, signals: $0.signals, batch: $0.batch)
-        }
-        for forwarder in forwarders { forwarder.start() }
-        options.forwarders = forwarders
+        options.writesOutputsAsTheyGo = true
         options.followers = followers
         options.onNotice = { FileHandleOutput.standardError("trapline: \($0)\n") }
         let report = Replay(options: options).run()

@@ -82,6 +82,19 @@ import TraplineTestSupport
         #expect(harness.poll() == ["four"])
     }
 
+    /// Line numbers continue across polls as the text decoder counts them (a lone CR ends a
+    /// line too).
+    @Test func lineNumbersContinueAcrossPolls() throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        let harness = Harness(directory: directory) { $0.forceFlushSeconds = 60 }
+        harness.append("one\rtwo\r\nthree\n")
+        #expect(harness.poll() == ["one", "two", "three"])
+        harness.append("four\n")
+        _ = harness.poll()
+        let line = harness.follower.positions.first?.line
+        #expect(line == 5, "the line after 'four' is 5, found \(String(describing: line))")
+    }
+
     @Test func aPartialLastLineGoesOnAfterTheForceFlushPeriod() throws {
         let directory = try Fixtures.temporaryDirectory().path
         let harness = Harness(directory: directory) { $0.forceFlushSeconds = 0.05 }

@@ -84,7 +84,10 @@ final class FollowedFile {
                 pread(descriptor, $0.baseAddress, min($0.count, size - position), off_t(position))
             }
             guard got > 0 else { break }
-            lines += buffer[0..<got].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+            // Numbered as the text decoder numbers lines (start_at: end is for logs).
+            lines += buffer.withUnsafeBytes {
+                RecordBoundaries.lineBreakCount(UnsafeRawBufferPointer(rebasing: $0[0..<got]), format: .text)
+            }
             position += got
         }
         offset = position

@@ -110,15 +110,15 @@ enum RecordBoundaries {
             buffer = utf8.withUnsafeBytes { InputBuffer(copying: $0) }
             storage.deallocate()
         } else if (settings.encoding == .utf8 || !isLines) && skipped == 0 {
-            if isLines { lineBreaks = lineBreakCount(raw) }
+            if isLines { lineBreaks = lineBreakCount(raw, format: format) }
             buffer = InputBuffer(adopting: storage, count: cut)
         } else if settings.encoding == .utf8 || !isLines {
-            if isLines { lineBreaks = lineBreakCount(raw) }
+            if isLines { lineBreaks = lineBreakCount(raw, format: format) }
             buffer = InputBuffer(copying: raw)
             storage.deallocate()
         } else {
             append(raw[...], encoding: settings.encoding, to: &utf8)
-            lineBreaks = utf8.withUnsafeBytes { lineBreakCount($0) }
+            lineBreaks = utf8.withUnsafeBytes { lineBreakCount($0, format: format) }
             buffer = utf8.withUnsafeBytes { InputBuffer(copying: $0) }
             storage.deallocate()
         }
@@ -129,8 +129,11 @@ enum RecordBoundaries {
         return (piece, lineBreaks)
     }
 
-    /// The number of LF bytes (memchr runs through the rest between them).
-    static func lineBreakCount(_ bytes: UnsafeRawBufferPointer) -> Int {
+    /// The line breaks in `bytes` as the reader of `format` numbers lines: text as the text
+    /// decoder does (CR, LF and CRLF each end a line), JSON lines by their LFs (memchr runs
+    /// through the rest between them).
+    static func lineBreakCount(_ bytes: UnsafeRawBufferPointer, format: InputFormat) -> Int {
+        if format == .text || format == .auto { return TextLogDecoder.lineBreakCount(bytes) }
         guard var cursor = bytes.baseAddress else { return 0 }
         let end = cursor + bytes.count
         var count = 0

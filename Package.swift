@@ -27,6 +27,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        // OTLP/gRPC (receiver and `otlp` exporter) over HTTP/2 on SwiftNIO; messages stay raw bytes.
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
         // `swift package generate-documentation` (the DocC catalog in Sources/Trapline/Trapline.docc).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -57,6 +60,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
             ],
             swiftSettings: sharedSettings
         ),
@@ -103,7 +108,10 @@ let package = Package(
         ),
         .testTarget(
             name: "TraplineServerTests",
-            dependencies: ["TraplineServer", "Trapline", "TraplineCore", "TraplineStages", "TraplineTestSupport"],
+            dependencies: [
+                "TraplineServer", "Trapline", "TraplineCore", "TraplineStages", "TraplineTestSupport",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+            ],
             swiftSettings: sharedSettings
         ),
         .testTarget(

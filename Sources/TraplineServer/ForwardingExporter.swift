@@ -2,15 +2,12 @@ public import Foundation
 @_spi(Plumbing) public import Trapline
 public import TraplineCore
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
-
-/// The `otlphttp` exporter: a bounded queue of export requests and consumers that POST them to
-/// the next hop as OTLP protobuf, retrying 429, 502, 503, 504 and connection errors with
-/// exponential backoff and jitter (honouring `Retry-After`), and counting every record as sent,
-/// rejected downstream (400, `partial_success`) or failed after the retries: none is dropped
-/// without a count. When the queue is full, `offer` says so and the receiver answers 503.
+/// The `otlphttp` and `otlp` exporters: a bounded queue of export requests and consumers that
+/// send them to the next hop as OTLP protobuf (HTTP POST or gRPC `Export`), retrying what the
+/// transport calls retryable with exponential backoff and jitter (honouring `Retry-After` and
+/// `RetryInfo`), and counting every record as sent, rejected downstream (400,
+/// `INVALID_ARGUMENT`, `partial_success`) or failed after the retries: none is dropped without
+/// a count. When the queue is full, `offer` says so and the receiver refuses.
 public final class ForwardingExporter: @unchecked Sendable {
     /// One export request waiting to be sent.
     struct Item {
@@ -23,9 +20,9 @@ public final class ForwardingExporter: @unchecked Sendable {
         var metadata = ""
     }
 
-    /// The exporter id (`otlphttp[/name]`).
+    /// The exporter id (`otlphttp[/name]` or `otlp[/name]`).
     public let id: String
-    let config: OTLPHTTPExporterConfig
+    let config: OTLPExporterConfig
     /// The signals of the pipelines that list it.
     @_spi(Plumbing) public let signals: Set<Signal>
     private let condition = NSCondition()
@@ -35,7 +32,7 @@ public final class ForwardingExporter: @unchecked Sendable {
     private var reserved = 0
     private var stopping = false
     private var threads: [Thread] = []
-    private let session: URLSession
+    private let transport: any ExportTransport
 
     // Counters (under `condition`).
     private(set) var sentRecords = 0
@@ -56,16 +53,16 @@ public final class ForwardingExporter: @unchecked Sendable {
     private(set) var metadataRefusals = 0
 
     @_spi(Plumbing) public init(
-        id: String, config: OTLPHTTPExporterConfig, signals: Set<Signal>, batch: BatchSettings? = nil
+        id: String, config: OTLPExporterConfig, signals: Set<Signal>, batch: BatchSettings? = nil
     ) {
         self.id = id
         self.config = config
         self.signals = signals
         self.batch = batch
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = config.timeoutSeconds
-        configuration.httpMaximumConnectionsPerHost = config.consumers
-        session = URLSession(configuration: configuration)
+        switch config.transport {
+        case .http: transport = HTTPExportTransport(config: config)
+        case .grpc(let endpoint): transport = GRPCExportTransport(endpoint: endpoint, config: config)
+        }
     }
 
     /// Starts the consumers. Starts the consumer threads; allocates them.
@@ -140,7 +137,12 @@ public final class ForwardingExporter: @unchecked Sendable {
             }
             queue.removeAll()
             condition.broadcast()
+            // Sends in progress end at their next retry check (woken now) or when their attempt
+            // times out: wait for them, so each is counted once, as sent or failed, before a
+            // replay reads the losses.
+            while sending > 0 { _ = condition.wait(until: Date().addingTimeInterval(0.05)) }
         }
+        transport.close()
     }
 
     private func consume() {
@@ -225,69 +227,36 @@ public final class ForwardingExporter: @unchecked Sendable {
     }
 
     /// Sends one request with retries.
-    private func send(_ item: Item) -> Result {
-        guard let url = URL(string: config.url(for: item.signal)) else { return .failed }
-        var body = item.body
-        var request = URLRequest(url: url)
-        request.httpMethod = "POST"
-        request.setValue("application/x-protobuf", forHTTPHeaderField: "Content-Type")
-        if config.compression == .gzip {
-            let writer = GzipWriter()
-            var compressed: [UInt8] = []
-            body.withUnsafeBytes { writer.compress($0) { compressed.append(contentsOf: $0) } }
-            writer.finish { compressed.append(contentsOf: $0) }
-            body = compressed
-            request.setValue("gzip", forHTTPHeaderField: "Content-Encoding")
-        }
-        for (name, value) in config.headers { request.setValue(value, forHTTPHeaderField: name) }
-        request.httpBody = Data(body)
+    private func send(_ item: Item) -> Result { send(item, via: transport) }
+
+    /// The retry loop over one transport: retryable answers wait with exponential backoff and
+    /// jitter (or what the next hop asked for) until `max_elapsed_time`.
+    private func send<Transport: ExportTransport>(_ item: Item, via transport: Transport) -> Result {
+        guard let request = transport.prepare(signal: item.signal, body: item.body) else { return .failed }
         let started = Date()
         var interval = config.initialIntervalSeconds
         while true {
-            let (status, headers, responseBody) = post(request)
-            switch status {
-            case .some(200..<300):
-                return .sent(rejected: min(item.records, OTLPWire.rejectedCount(inResponse: responseBody)))
-            case 429, 502, 503, 504, nil:
-                break  // retryable
-            default:
-                return .rejected  // 400 and the rest: the next hop will not take it, retrying will not help
+            let waitAsked: Double?
+            switch transport.attempt(request) {
+            case .accepted(let rejected): return .sent(rejected: min(item.records, rejected))
+            case .refused: return .rejected  // the next hop will not take it, retrying will not help
+            case .retryable(let after): waitAsked = after
             }
             guard config.retryEnabled else { return .failed }
-            var wait = interval * Double.random(in: 0.5...1.5)
-            if let retryAfter = headers["retry-after"].flatMap(Self.retryAfterSeconds) { wait = retryAfter }
+            let wait = waitAsked ?? interval * Double.random(in: 0.5...1.5)
             let elapsed = Date().timeIntervalSince(started)
             if config.maxElapsedSeconds > 0 && elapsed + wait > config.maxElapsedSeconds { return .failed }
-            if condition.withLock({ stopping }) { return .failed }
-            condition.withLock { retries += 1 }
-            Thread.sleep(forTimeInterval: wait)
+            // The wait ends early when the exporter stops (a drain broadcasts).
+            let wakeAt = Date().addingTimeInterval(wait)
+            let stopped = condition.withLock {
+                guard !stopping else { return true }
+                retries += 1
+                while !stopping && Date() < wakeAt { _ = condition.wait(until: wakeAt) }
+                return stopping
+            }
+            if stopped { return .failed }
             interval = min(interval * 1.5, config.maxIntervalSeconds)
         }
-    }
-
-    /// One POST; status nil for a connection error or timeout.
-    private func post(_ request: URLRequest) -> (Int?, [String: String], [UInt8]) {
-        let done = DispatchSemaphore(value: 0)
-        let box = ResponseBox()
-        let task = session.dataTask(with: request) { data, response, _ in
-            if let http = response as? HTTPURLResponse {
-                box.status = http.statusCode
-                for (key, value) in http.allHeaderFields {
-                    if let key = key as? String, let value = value as? String { box.headers[key.lowercased()] = value }
-                }
-            }
-            box.body = data.map { Array($0) } ?? []
-            done.signal()
-        }
-        task.resume()
-        done.wait()
-        return (box.status, box.headers, box.body)
-    }
-
-    private final class ResponseBox: @unchecked Sendable {
-        var status: Int?
-        var headers: [String: String] = [:]
-        var body: [UInt8] = []
     }
 
     /// `Retry-After`: seconds, or an HTTP date.

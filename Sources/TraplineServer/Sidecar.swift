@@ -6,16 +6,17 @@ import Synchronization
 @_spi(Plumbing) public import TraplineCore
 import TraplineStages
 
-/// Sidecar mode: `otlp` receivers on HTTP, the pipeline, `otlphttp` exporters to the next hop,
+/// Sidecar mode: `otlp` receivers on HTTP and gRPC, the pipeline, `otlphttp` exporters to the next hop,
 /// and `/metrics`, `/healthz`, `/readyz` (on the `prometheus` exporter's endpoint, and on every
 /// receiver's port).
 public final class Sidecar: Sendable {
     private let current: Mutex<RequestPipeline>
     private let started: (routes: [OutputRoute], forwarders: [String], metricsEndpoint: String?, receivers: [String])
-    private let forwarders: [ForwardingExporter]
+    let forwarders: [ForwardingExporter]
     private let receivers: [(id: String, config: OTLPReceiverConfig, signals: Set<Signal>)]
     private let metricsEndpoint: String?
     private let servers = Mutex<[String: HTTPServerBox]>([:])
+    private let grpcServers = Mutex<[GRPCReceiverServer]>([])
     private let stopping = Atomic<Bool>(false)
 
     private struct HTTPServerBox: @unchecked Sendable { let server: HTTPServer }
@@ -105,9 +106,18 @@ public final class Sidecar: Sendable {
         for monitor in memoryMonitors { monitor.start() }
         var ports: [String: Int] = [:]
         for receiver in receivers {
-            guard let address = HostPort(receiver.config.endpoint) else { continue }
+            if let grpc = receiver.config.grpc {
+                let server = try GRPCReceiverServer(
+                    settings: grpc,
+                    service: OTLPGRPCService(
+                        sidecar: self, signals: receiver.signals, source: receiver.id,
+                        maxMessageBytes: grpc.maxReceiveMessageBytes))
+                grpcServers.withLock { $0.append(server) }
+                ports[receiver.id + " grpc"] = server.port
+            }
+            guard receiver.config.servesHTTP, let address = HostPort(receiver.config.endpoint) else { continue }
             let routes = OTLPRoutes(
-                forwarders: forwarders, signals: receiver.signals, source: receiver.id,
+                signals: receiver.signals, source: receiver.id,
                 maxBodyBytes: receiver.config.maxRequestBodySize, sidecar: self)
             let server = try HTTPServer(
                 host: address.host, port: address.port, routes: routes,
@@ -147,6 +157,11 @@ public final class Sidecar: Sendable {
         stopping.store(true, ordering: .relaxed)
         let all = servers.withLock { Array($0.values) }
         for box in all where box.server !== metricsServer { box.server.stopAccepting() }
+        let grpc = grpcServers.withLock { $0 }
+        for server in grpc { server.stopAccepting() }
+        // RPCs already admitted are answered (their records queued) before the queues drain.
+        let grpcDeadline = ContinuousClock.now + .milliseconds(Int64(max(0, deadline.timeIntervalSinceNow) * 1000))
+        for server in grpc { server.waitForRPCs(until: grpcDeadline) }
         // Requests already read finish on their own threads; give them a moment to queue.
         while inFlight.load(ordering: .relaxed) > 0 && Date() < deadline { usleep(10_000) }
         for forwarder in forwarders { forwarder.drain(until: deadline) }
@@ -154,6 +169,7 @@ public final class Sidecar: Sendable {
         for monitor in memoryMonitors { monitor.stop() }
         for box in all { box.server.stopAccepting() }
         for box in all { box.server.shutDown() }
+        for server in grpc { server.shutDown() }
         return failure
     }
 
@@ -198,7 +214,6 @@ struct MetricsRoutes: HTTPRoutes {
 
 /// `POST /v1/traces` and `/v1/logs` as the OTLP/HTTP specification describes them.
 struct OTLPRoutes: HTTPRoutes {
-    let forwarders: [ForwardingExporter]
     let signals: Set<Signal>
     let source: String
     let maxBodyBytes: Int
@@ -235,39 +250,14 @@ struct OTLPRoutes: HTTPRoutes {
             return .refuse(
                 .text(.unsupportedMediaType, "unsupported Content-Encoding '\(encoding)': send gzip or none"))
         }
-        if sidecar.isStopping {
-            return .refuse(.text(.serviceUnavailable, "shutting down", headers: [("Retry-After", "5")]))
-        }
-        // Memory first: above a memory_limiter's soft limit nothing more is taken in, as the
-        // Collector's receivers refuse what its memory_limiter refuses.
-        for monitor in sidecar.memoryMonitors where monitor.signals.contains(signal) && monitor.isRefusing {
-            monitor.countRefusal()
+        switch sidecar.admit(signal: signal, metadata: { head.headers[$0] }) {
+        case .success(let reservation): return .admit(reservation)
+        case .failure(let refusal):
             return .refuse(
                 .text(
-                    .serviceUnavailable, "data refused due to high memory usage (\(monitor.id)); retry later",
-                    headers: [("Retry-After", "1")]))
+                    .serviceUnavailable, refusal.message, headers: [("Retry-After", String(refusal.retryAfterSeconds))])
+            )
         }
-        // Backpressure before the body is read or decoded: each exporter of the signal promises a
-        // slot in its queue, or the request is refused.
-        var held: [ForwardingExporter] = []
-        for forwarder in forwarders where forwarder.signals.contains(signal) {
-            if let batch = forwarder.batch, !forwarder.admits(metadata: batch.metadata({ head.headers[$0] })) {
-                for exporter in held { exporter.release() }
-                return .refuse(
-                    .text(
-                        .serviceUnavailable,
-                        "too many combinations of metadata_keys values (metadata_cardinality_limit \(batch.metadataCardinalityLimit))",
-                        headers: [("Retry-After", "1")]))
-            }
-            guard forwarder.reserve() else {
-                for exporter in held { exporter.release() }
-                return .refuse(
-                    .text(
-                        .serviceUnavailable, "the sending queue is full; retry later", headers: [("Retry-After", "1")]))
-            }
-            held.append(forwarder)
-        }
-        return .admit(held.isEmpty ? nil : Reservation(exporters: held))
     }
     func respond(_ head: HTTPRequestHead, body: ByteBuffer, reservation: Reservation?, peer: String?) -> HTTPReply {
         let path = head.uri.split(separator: "?").first.map(String.init) ?? ""
@@ -275,22 +265,17 @@ struct OTLPRoutes: HTTPRoutes {
         guard let signal = Self.paths[path],
             let type = OTLPWire.MediaType(contentType: head.headers["content-type"].first ?? "")
         else { return .text(.notFound, "not found") }
-        sidecar.inFlight.add(1, ordering: .relaxed)
-        defer { sidecar.inFlight.subtract(1, ordering: .relaxed) }
         let gzip = (head.headers["content-encoding"].first ?? "").lowercased() == "gzip"
         // The body is read where NIO put it: decoded in place, or inflated once.
         let processed = body.withUnsafeReadableBytes { bytes -> Result<RequestOutcome, RequestInflater.Failure> in
-            guard gzip else {
-                return .success(
-                    pipeline.process(
-                        InputBuffer(borrowing: bytes), json: type == .json, signal: signal, source: source,
-                        clientAddress: peer))
+            let ingest = { (input: InputBuffer) in
+                sidecar.ingest(
+                    input, json: type == .json, signal: signal, source: source, peer: peer, reservation: reservation,
+                    metadata: { head.headers[$0] })
             }
+            guard gzip else { return .success(ingest(InputBuffer(borrowing: bytes))) }
             do throws(RequestInflater.Failure) {
-                let inflated = try RequestInflater.gunzip(bytes, limit: maxBodyBytes)
-                return .success(
-                    pipeline.process(inflated, json: type == .json, signal: signal, source: source, clientAddress: peer)
-                )
+                return .success(ingest(InputBuffer(try RequestInflater.gunzip(bytes, limit: maxBodyBytes))))
             } catch {
                 return .failure(error)
             }
@@ -307,15 +292,6 @@ struct OTLPRoutes: HTTPRoutes {
         }
         if outcome.isUndecodable {
             return reply(.badRequest, code: 3, outcome.firstError ?? "the request cannot be decoded", type)
-        }
-        if let reservation, !outcome.forwarded.isEmpty {
-            // Into the slots promised at the head: accepted now means queued, never dropped.
-            reservation.consume()
-            for forwarder in reservation.exporters {
-                forwarder.offer(
-                    signal: signal, body: outcome.forwarded, records: outcome.records.forwarded,
-                    metadata: forwarder.batch?.metadata({ head.headers[$0] }) ?? "")
-            }
         }
         let rejected = outcome.records.rejected
         let message = rejected > 0 ? outcome.firstError : nil

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""A next hop for the sidecar tests: an OTLP/HTTP server on loopback that counts the spans and
-log records it accepts.
+"""A next hop for the sidecar tests: an OTLP/HTTP (or, with --grpc, OTLP/gRPC) server on
+loopback that counts the spans and log records it accepts.
 
-  otlp_next_hop.py [--delay SECONDS] [--unavailable N] [--reject-all] [--bodies FILE]
+  otlp_next_hop.py --count FILE [--grpc] [--delay SECONDS] [--unavailable N] [--flaky K]
+                   [--reject-all] [--bodies FILE]
 
 Prints its port on the first line of stdout, then keeps `received <spans> <log records>
-<requests>` current in the file named by --count (requests accepted). --delay sleeps before answering each request (a slow hop);
---unavailable answers the first N requests 503 with Retry-After: 1, --flaky K every K-th request
-(without Retry-After: the client backs off); --reject-all answers 400.
+<requests>` current in the file named by --count (requests accepted). --delay sleeps before
+answering each request (a slow hop); --unavailable answers the first N requests 503 with
+Retry-After: 1 (gRPC: UNAVAILABLE with a RetryInfo of 1 s), --flaky K every K-th request (without
+a delay: the client backs off); --reject-all answers 400 (gRPC: INVALID_ARGUMENT).
 --bodies appends a line per accepted log record: the time it arrived (seconds since the epoch)
 and its body.
 """
@@ -22,6 +24,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--count", required=True)
+parser.add_argument("--grpc", action="store_true")
 parser.add_argument("--delay", type=float, default=0)
 parser.add_argument("--unavailable", type=int, default=0)
 parser.add_argument("--reject-all", action="store_true")
@@ -31,6 +34,48 @@ args = parser.parse_args()
 
 lock = threading.Lock()
 state = {"spans": 0, "logs": 0, "requests": 0, "refused": 0, "accepted": 0}
+
+
+def decide():
+    """What to answer a request: 'ok', 'retry-after' (with a delay), 'retry' or 'reject'."""
+    if args.delay:
+        time.sleep(args.delay)
+    with lock:
+        state["requests"] += 1
+        if state["refused"] < args.unavailable:
+            state["refused"] += 1
+            return "retry-after"
+        if args.flaky and state["requests"] % args.flaky == 0:
+            state["refused"] += 1
+            return "retry"
+    return "reject" if args.reject_all else "ok"
+
+
+def count(body, traces):
+    """Counts an accepted request's records (and notes log bodies)."""
+    if traces:
+        request = ExportTraceServiceRequest()
+        request.ParseFromString(body)
+        spans = sum(len(scope.spans) for resource in request.resource_spans for scope in resource.scope_spans)
+        logs = 0
+    else:
+        request = ExportLogsServiceRequest()
+        request.ParseFromString(body)
+        records = [record for resource in request.resource_logs for scope in resource.scope_logs
+                   for record in scope.log_records]
+        logs = len(records)
+        spans = 0
+        if args.bodies:
+            arrived = time.time()
+            with lock, open(args.bodies, "a") as out:
+                for record in records:
+                    out.write(f"{arrived:.6f} {record.body.string_value}\n")
+    with lock:
+        state["spans"] += spans
+        state["logs"] += logs
+        state["accepted"] += 1
+        with open(args.count, "w") as out:
+            out.write(f"received {state['spans']} {state['logs']} {state['accepted']}\n")
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -45,51 +90,69 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        if args.delay:
-            time.sleep(args.delay)
-        with lock:
-            state["requests"] += 1
-            if state["refused"] < args.unavailable:
-                state["refused"] += 1
-                return self.answer(503, [("Retry-After", "1")])
-            if args.flaky and state["requests"] % args.flaky == 0:
-                state["refused"] += 1
-                return self.answer(503)
-        if args.reject_all:
+        decision = decide()
+        if decision == "retry-after":
+            return self.answer(503, [("Retry-After", "1")])
+        if decision == "retry":
+            return self.answer(503)
+        if decision == "reject":
             return self.answer(400)
         if self.headers.get("Content-Encoding") == "gzip":
             body = gzip.decompress(body)
-        if self.path.endswith("/v1/traces"):
-            request = ExportTraceServiceRequest()
-            request.ParseFromString(body)
-            spans = sum(len(scope.spans) for resource in request.resource_spans for scope in resource.scope_spans)
-            logs = 0
-        else:
-            request = ExportLogsServiceRequest()
-            request.ParseFromString(body)
-            records = [record for resource in request.resource_logs for scope in resource.scope_logs
-                       for record in scope.log_records]
-            logs = len(records)
-            spans = 0
-            if args.bodies:
-                arrived = time.time()
-                with lock, open(args.bodies, "a") as out:
-                    for record in records:
-                        out.write(f"{arrived:.6f} {record.body.string_value}\n")
-        with lock:
-            state["spans"] += spans
-            state["logs"] += logs
-            state["accepted"] += 1
-            with open(args.count, "w") as out:
-                out.write(f"received {state['spans']} {state['logs']} {state['accepted']}\n")
+        count(body, self.path.endswith("/v1/traces"))
         self.answer(200, [("Content-Type", "application/x-protobuf")])
 
     def log_message(self, *_):
         pass
 
 
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+def retry_info_status(code, message, seconds):
+    """`grpc-status-details-bin`: a google.rpc.Status with a RetryInfo, encoded by hand."""
+    from google.protobuf import any_pb2, duration_pb2
+    from google.rpc import error_details_pb2, status_pb2
+    detail = any_pb2.Any()
+    detail.Pack(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=seconds)))
+    return status_pb2.Status(code=code, message=message, details=[detail]).SerializeToString()
+
+
+def serve_grpc():
+    from concurrent import futures
+    import grpc
+
+    def handler(traces):
+        def export(body, context):
+            decision = decide()
+            if decision == "retry-after":
+                context.set_trailing_metadata(
+                    [("grpc-status-details-bin", retry_info_status(14, "next hop unavailable", 1))])
+                context.abort(grpc.StatusCode.UNAVAILABLE, "next hop unavailable")
+            if decision == "retry":
+                context.abort(grpc.StatusCode.UNAVAILABLE, "next hop unavailable")
+            if decision == "reject":
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, "rejected by the test next hop")
+            count(body, traces)
+            return b""
+        return grpc.unary_unary_rpc_method_handler(export)
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    server.add_generic_rpc_handlers([
+        grpc.method_handlers_generic_handler(
+            "opentelemetry.proto.collector.trace.v1.TraceService", {"Export": handler(True)}),
+        grpc.method_handlers_generic_handler(
+            "opentelemetry.proto.collector.logs.v1.LogsService", {"Export": handler(False)}),
+    ])
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    return port, server
+
+
 with open(args.count, "w") as out:
     out.write("received 0 0 0\n")
-print(server.server_address[1], flush=True)
-server.serve_forever()
+if args.grpc:
+    grpc_port, grpc_server = serve_grpc()
+    print(grpc_port, flush=True)
+    grpc_server.wait_for_termination()
+else:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    print(server.server_address[1], flush=True)
+    server.serve_forever()

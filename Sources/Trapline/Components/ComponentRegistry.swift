@@ -15,7 +15,8 @@
         FileExporterConfig.self,
         StdoutExporter.self,
         PrometheusExporterConfig.self,
-        OTLPHTTPExporterConfig.self,
+        OTLPExporterConfig.self,
+        OTLPGRPCExporter.self,
         SpanMetricsConnector.self,
         FileStorageConfig.self,
     ]

@@ -12,8 +12,8 @@ extension PipelineConfig {
         /// The `prometheus` exporter's `endpoint` (serve `/metrics` there), if any.
         public var metricsEndpoint: String?
         /// The `otlphttp` exporters, with the signals of the pipelines that list them.
-        public var forwarders:
-            [(id: String, config: OTLPHTTPExporterConfig, signals: Set<Signal>, batch: BatchSettings?)] = []
+        public var forwarders: [(id: String, config: OTLPExporterConfig, signals: Set<Signal>, batch: BatchSettings?)] =
+            []
     }
 
     /// The routes of every exporter that some pipeline lists.
@@ -44,7 +44,7 @@ extension PipelineConfig {
                         if !outputs.problems.contains(problem) { outputs.problems.append(problem) }
                     }
                     continue
-                case .otlpHTTP(let config):
+                case .otlp(let config):
                     if let index = outputs.forwarders.firstIndex(where: { $0.id == id.description }) {
                         outputs.forwarders[index].signals.insert(pipeline.signal)
                     } else {

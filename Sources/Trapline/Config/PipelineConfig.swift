@@ -41,7 +41,7 @@ public import TraplineStages
     /// `prometheus`: Trapline's metrics.
     case prometheus(PrometheusExporterConfig)
     /// `otlphttp`: forwards to the next hop (sidecar mode).
-    case otlpHTTP(OTLPHTTPExporterConfig)
+    case otlp(OTLPExporterConfig)
 }
 
 /// One `service.pipelines` entry: `traces[/name]` or `logs[/name]`.

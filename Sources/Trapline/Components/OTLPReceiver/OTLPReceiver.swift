@@ -1,7 +1,11 @@
 import TraplineCore
 
-/// The `otlp` receiver's HTTP protocol (`protocols.http`), with the Collector's defaults.
+/// The `otlp` receiver: `protocols.http` and `protocols.grpc`, with the Collector's defaults.
 @_spi(Plumbing) public struct OTLPReceiverConfig: Hashable, Sendable {
+    /// Whether `protocols.http` is listed (the fields below are its settings).
+    public var servesHTTP = false
+    /// `protocols.grpc`, when listed.
+    public var grpc: OTLPGRPCSettings?
     /// `host:port` to listen on; default `localhost:4318` (loopback, as the Collector's).
     public var endpoint = "127.0.0.1:4318"
     /// Largest request body after decompression, in bytes; default 64 MiB.
@@ -17,7 +21,8 @@ import TraplineCore
 extension OTLPReceiverConfig: ConfigComponent {
     static let kind = ComponentKind.receiver
     static let type = "otlp"
-    static let summary = "OTLP/HTTP on protocols.http.endpoint (sidecar mode of trapline run)"
+    static let summary =
+        "OTLP/HTTP (protocols.http, 4318) and OTLP/gRPC (protocols.grpc, 4317): sidecar mode of trapline run"
 
     static func decodeComponent(_ component: ConfigDecoder.Component, _ decoder: inout ConfigDecoder)
         -> DecodedComponent?
@@ -27,21 +32,19 @@ extension OTLPReceiverConfig: ConfigComponent {
 }
 
 extension ConfigDecoder {
-    /// `otlp` with `protocols.http` (gRPC is refused with a hint).
+    /// `otlp` with `protocols.http` and/or `protocols.grpc`.
     fileprivate mutating func decodeOTLPReceiver(_ component: Component) -> OTLPReceiverConfig? {
         guard let settings = settings(of: component, known: ["protocols"]) else { return nil }
         var otlp = OTLPReceiverConfig()
-        var sawHTTP = false
         for setting in settings where setting.key == "protocols" {
             guard let protocols = entries(setting.node, at: setting.location) else { continue }
             rejectUnknownKeys(protocols, known: ["http", "grpc"])
             for entry in protocols {
                 if entry.key == "grpc" {
-                    diagnostics.error(
-                        "OTLP over gRPC is not supported", at: entry.location, hint: "use protocols.http (port 4318)")
+                    otlp.grpc = decodeGRPCProtocol(entry)
                     continue
                 }
-                sawHTTP = true
+                otlp.servesHTTP = true
                 guard let keys = entries(entry.node, at: entry.location) else { continue }
                 rejectUnknownKeys(
                     keys,
@@ -80,13 +83,97 @@ extension ConfigDecoder {
                 }
             }
         }
-        if !sawHTTP {
+        if !otlp.servesHTTP && otlp.grpc == nil {
             diagnostics.error(
-                "the otlp receiver needs protocols.http", at: component.location,
-                hint: "protocols: {http: {endpoint: 127.0.0.1:4318}}")
+                "the otlp receiver needs protocols.http or protocols.grpc", at: component.location,
+                hint: "protocols: {grpc: {endpoint: 127.0.0.1:4317}, http: {endpoint: 127.0.0.1:4318}}")
+        }
+        if otlp.servesHTTP, let grpc = otlp.grpc, let http = HostPort(otlp.endpoint),
+            let other = HostPort(grpc.endpoint), http == other, http.port != 0
+        {
+            diagnostics.error(
+                "protocols.http and protocols.grpc both listen on \(otlp.endpoint)", at: component.location,
+                hint: "gRPC's port is 4317, HTTP's 4318")
         }
         return otlp
     }
+
+    /// `protocols.grpc`: `endpoint`, `max_recv_msg_size_mib`, `max_concurrent_streams`,
+    /// `keepalive.server_parameters`; the rest of the Collector's keys are refused by name.
+    fileprivate mutating func decodeGRPCProtocol(_ entry: Entry) -> OTLPGRPCSettings {
+        var grpc = OTLPGRPCSettings()
+        guard let keys = entries(entry.node, at: entry.location) else { return grpc }
+        rejectUnknownKeys(
+            keys,
+            known: [
+                "endpoint", "max_recv_msg_size_mib", "max_concurrent_streams", "keepalive", "transport",
+                "read_buffer_size", "write_buffer_size", "include_metadata", "tls", "auth",
+            ])
+        for key in keys {
+            switch key.key {
+            case "endpoint":
+                guard let text = string(key.node, at: key.location) else { continue }
+                if HostPort(text) == nil {
+                    diagnostics.error("'\(text)' is not host:port", at: key.location, hint: "e.g. 127.0.0.1:4317")
+                }
+                grpc.endpoint = text
+            case "max_recv_msg_size_mib", "max_concurrent_streams":
+                guard let text = key.node.scalar, let value = Int(text), value > 0 else {
+                    diagnostics.error("expected a positive number", at: key.location)
+                    continue
+                }
+                if key.key == "max_concurrent_streams" {
+                    grpc.maxConcurrentStreams = value
+                } else {
+                    grpc.maxReceiveMessageBytes = value << 20
+                }
+            case "transport":
+                if key.node.scalar != "tcp" {
+                    diagnostics.error("only 'tcp' transport is supported", at: key.location)
+                }
+            case "read_buffer_size", "write_buffer_size":
+                break  // NIO sizes its buffers itself; accepted so Collector files load
+            case "keepalive":
+                for group in entries(key.node, at: key.location) ?? [] {
+                    guard group.key == "server_parameters" else {
+                        diagnostics.error(
+                            "'keepalive.\(group.key)' is not supported", at: group.location,
+                            hint: "keepalive.server_parameters is")
+                        continue
+                    }
+                    let known = [
+                        "time", "timeout", "max_connection_idle", "max_connection_age", "max_connection_age_grace",
+                    ]
+                    let parameters = entries(group.node, at: group.location) ?? []
+                    rejectUnknownKeys(parameters, known: known)
+                    for parameter in parameters {
+                        guard let value = seconds(parameter) else { continue }
+                        grpc.keepalive[parameter.key] = value
+                    }
+                }
+            default:
+                diagnostics.error(
+                    "'\(key.key)' is not supported on protocols.grpc in this version", at: key.location)
+            }
+        }
+        return grpc
+    }
+}
+
+/// The `otlp` receiver's `protocols.grpc`, with the Collector's defaults.
+@_spi(Plumbing) public struct OTLPGRPCSettings: Hashable, Sendable {
+    /// `host:port` to listen on; default `localhost:4317` (loopback, as the Collector's).
+    public var endpoint = "127.0.0.1:4317"
+    /// `max_recv_msg_size_mib`: the largest request message after decompression; default 4 MiB
+    /// (gRPC's and the Collector's). A larger one is refused with `RESOURCE_EXHAUSTED`.
+    public var maxReceiveMessageBytes = 4 << 20
+    /// `max_concurrent_streams` per connection; nil leaves gRPC's default.
+    public var maxConcurrentStreams: Int?
+    /// `keepalive.server_parameters` in seconds, by the Collector's names (`time`, `timeout`,
+    /// `max_connection_idle`, `max_connection_age`, `max_connection_age_grace`).
+    public var keepalive: [String: Double] = [:]
+
+    public init() {}
 }
 
 /// `host:port` as the Collector writes endpoints (`localhost:4318`, `0.0.0.0:4318`, `:4318`).

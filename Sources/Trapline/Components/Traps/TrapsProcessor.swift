@@ -70,7 +70,7 @@ extension TrapsProcessorConfig: ProcessorComponent {
             return
         }
         switch exporter {
-        case .prometheus, .otlpHTTP:
+        case .prometheus, .otlp:
             diagnostics.error(
                 "a quarantine exporter writes records to a file or stdout; '\(id)' does not", at: location)
         case .file, .stdout: break

@@ -1,0 +1,111 @@
+import Dispatch
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import NIOCore
+import NIOPosix
+import Synchronization
+@_spi(Plumbing) import Trapline
+import TraplineCore
+
+/// OTLP/gRPC: the collector services' unary `Export` over one HTTP/2 connection to the next
+/// hop. The codes OTLP names retryable are retried (`CANCELLED`, `DEADLINE_EXCEEDED`,
+/// `ABORTED`, `OUT_OF_RANGE`, `UNAVAILABLE`, `DATA_LOSS`, and `RESOURCE_EXHAUSTED` when the
+/// server sent `RetryInfo`), after the `RetryInfo` delay when there is one; any other code
+/// refuses the request for good.
+final class GRPCExportTransport: ExportTransport {
+    private let client: GRPCClient<HTTP2ClientTransport.Posix>?
+    private let group: MultiThreadedEventLoopGroup
+    private let running: Mutex<Task<Void, any Error>?> = Mutex(nil)
+    private let options: CallOptions
+    private let metadata: Metadata
+
+    init(endpoint: HostPort, config: OTLPExporterConfig) {
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let target: any ResolvableTarget =
+            if endpoint.host.contains(":") {
+                .ipv6(host: endpoint.host, port: endpoint.port)
+            } else if endpoint.host.split(separator: ".").count == 4
+                && endpoint.host.allSatisfy({ $0.isNumber || $0 == "." })
+            {
+                .ipv4(host: endpoint.host, port: endpoint.port)
+            } else {
+                .dns(host: endpoint.host, port: endpoint.port)
+            }
+        let client = try? GRPCClient(
+            transport: .http2NIOPosix(
+                target: target, transportSecurity: .plaintext,
+                config: .defaults { transport in
+                    transport.compression.enabledAlgorithms = .all
+                    transport.compression.algorithm = config.compression == .gzip ? .gzip : .none
+                },
+                eventLoopGroup: group))
+        self.client = client
+        var options = CallOptions.defaults
+        options.timeout = .milliseconds(Int64(config.timeoutSeconds * 1000))
+        options.compression = config.compression == .gzip ? .gzip : CompressionAlgorithm.none
+        self.options = options
+        var metadata = Metadata()
+        for (name, value) in config.headers.sorted(by: { $0.key < $1.key }) {
+            metadata.addString(value, forKey: name.lowercased())
+        }
+        self.metadata = metadata
+        if let client { running.withLock { $0 = Task { try await client.runConnections() } } }
+    }
+
+    func prepare(signal: Signal, body: [UInt8]) -> (MethodDescriptor, [UInt8])? {
+        guard let service = OTLPGRPCService.services.first(where: { $0.0 == signal })?.1 else { return nil }
+        return (MethodDescriptor(fullyQualifiedService: service, method: "Export"), body)
+    }
+
+    func attempt(_ request: (MethodDescriptor, [UInt8])) -> ExportAttempt {
+        guard let client else { return .refused }
+        let answer = Mutex<ExportAttempt>(.retryable(after: nil))
+        let done = DispatchSemaphore(value: 0)
+        let (options, metadata) = (self.options, self.metadata)
+        Task {
+            do {
+                let response = try await client.unary(
+                    request: ClientRequest(message: request.1, metadata: metadata), descriptor: request.0,
+                    serializer: RawBytesSerializer(), deserializer: RawBytesDeserializer(), options: options
+                ) { try $0.message }
+                answer.withLock { $0 = .accepted(rejected: OTLPWire.rejectedCount(inResponse: response)) }
+            } catch let error as RPCError {
+                answer.withLock { $0 = Self.classify(error) }
+            } catch {
+                answer.withLock { $0 = .retryable(after: nil) }
+            }
+            done.signal()
+        }
+        done.wait()
+        return answer.withLock { $0 }
+    }
+
+    /// What an RPC error means for a retry, as the OTLP specification's table says.
+    static func classify(_ error: RPCError) -> ExportAttempt {
+        var delay: Double?
+        for details in error.metadata[binaryValues: "grpc-status-details-bin"] {
+            delay = GRPCStatusDetails.retryDelaySeconds(in: details)
+        }
+        switch error.code {
+        case .cancelled, .deadlineExceeded, .aborted, .outOfRange, .unavailable, .dataLoss:
+            return .retryable(after: delay)
+        case .resourceExhausted:
+            guard let delay else { return .refused }
+            return .retryable(after: delay)
+        default:
+            return .refused
+        }
+    }
+
+    func close() {
+        client?.beginGracefulShutdown()
+        let task = running.withLock { $0 }
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            _ = try? await task?.value
+            done.signal()
+        }
+        if done.wait(timeout: .now() + 5) == .timedOut { task?.cancel() }
+        try? group.syncShutdownGracefully()
+    }
+}

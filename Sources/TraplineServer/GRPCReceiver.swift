@@ -46,6 +46,8 @@ struct OTLPGRPCService: RegistrableRPCService {
     let source: String
     /// `max_recv_msg_size_mib` in bytes.
     let maxMessageBytes: Int
+    /// The `authorization` metadata RPCs must carry (`bearertokenauth`), if any.
+    let authorization: String?
 
     /// The fully qualified service of each signal, as `opentelemetry/proto/collector/*` declares it.
     static let services: [(Signal, String)] = [
@@ -74,6 +76,9 @@ struct OTLPGRPCService: RegistrableRPCService {
     ) async throws -> StreamingServerResponse<[UInt8]> {
         let metadata = request.metadata
         let values = { (name: String) in metadata[stringValues: name].map { String($0) } }
+        if let authorization, !Authorization.matches(values("authorization").first, authorization) {
+            throw RPCError(code: .unauthenticated, message: "missing or wrong authorization")
+        }
         let reservation: Reservation?
         switch sidecar.admit(signal: signal, metadata: values) {
         case .success(let held): reservation = held
@@ -208,14 +213,17 @@ final class GRPCReceiverServer: Sendable {
     /// Binds and starts serving; returns once the port is bound.
     ///
     /// - Throws: the bind's error (address in use, not an address of this host).
-    init(settings: OTLPGRPCSettings, service: OTLPGRPCService) throws {
+    init(
+        settings: OTLPGRPCSettings, service: OTLPGRPCService,
+        security: HTTP2ServerTransport.Posix.TransportSecurity = .plaintext
+    ) throws {
         guard let address = HostPort(settings.endpoint) else { throw GRPCReceiverError.badEndpoint(settings.endpoint) }
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let socket: GRPCNIOTransportCore.SocketAddress =
             address.host.contains(":")
             ? .ipv6(host: address.host, port: address.port) : .ipv4(host: address.host, port: address.port)
         let transport = HTTP2ServerTransport.Posix(
-            address: socket, transportSecurity: .plaintext,
+            address: socket, transportSecurity: security,
             config: .defaults { config in
                 // The transport resets the stream of a message over its limit (INTERNAL), while OTLP
                 // clients expect RESOURCE_EXHAUSTED: it takes up to twice the limit plus 4 MiB and

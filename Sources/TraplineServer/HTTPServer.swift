@@ -2,6 +2,7 @@ import Dispatch
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 @_spi(Plumbing) import Trapline
 import TraplineCore
@@ -71,13 +72,20 @@ final class HTTPServer: Sendable {
     /// The port bound (useful with port 0).
     let port: Int
 
-    init(host: String, port: Int, routes: any HTTPRoutes, readTimeout: Double, idleTimeout: Double) throws {
+    /// Binds; with `tls` every connection starts with a TLS handshake (HTTPS).
+    init(
+        host: String, port: Int, routes: any HTTPRoutes, readTimeout: Double, idleTimeout: Double,
+        tls: NIOSSLContext? = nil
+    ) throws {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(
                         IdleStateHandler(readTimeout: .milliseconds(Int64(min(readTimeout, idleTimeout) * 1000))))

@@ -85,3 +85,18 @@ extension Sidecar {
         return outcome
     }
 }
+
+/// `bearertokenauth` on the receivers.
+enum Authorization {
+    /// Whether a request's `Authorization` value is the expected one, compared in time that
+    /// does not depend on where they differ.
+    static func matches(_ given: String?, _ expected: String) -> Bool {
+        let given = Array((given ?? "").utf8)
+        let expected = Array(expected.utf8)
+        var difference = given.count ^ expected.count
+        for index in 0..<expected.count {
+            difference |= Int(expected[index] ^ (index < given.count ? given[index] : 0))
+        }
+        return difference == 0
+    }
+}

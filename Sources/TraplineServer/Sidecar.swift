@@ -1,4 +1,5 @@
 public import Foundation
+import GRPCNIOTransportHTTP2Posix
 import NIOCore
 import NIOHTTP1
 import Synchronization
@@ -14,9 +15,14 @@ public final class Sidecar: Sendable {
     private let started: (routes: [OutputRoute], forwarders: [String], metricsEndpoint: String?, receivers: [String])
     let forwarders: [ForwardingExporter]
     private let receivers: [(id: String, config: OTLPReceiverConfig, signals: Set<Signal>)]
+    /// The `Authorization` value each receiver's HTTP and gRPC listeners require
+    /// (`bearertokenauth`), by receiver id.
+    private let authorizations: [String: (http: String?, grpc: String?)]
     private let metricsEndpoint: String?
     private let servers = Mutex<[String: HTTPServerBox]>([:])
     private let grpcServers = Mutex<[GRPCReceiverServer]>([])
+    /// The receivers' TLS (their certificate reloaders run until the stop).
+    private let serverTLS = Mutex<[ServerTLS]>([])
     private let stopping = Atomic<Bool>(false)
 
     private struct HTTPServerBox: @unchecked Sendable { let server: HTTPServer }
@@ -44,6 +50,16 @@ public final class Sidecar: Sendable {
             ForwardingExporter(id: $0.id, config: $0.config, signals: $0.signals, batch: $0.batch)
         }
         receivers = loaded.config.otlpReceivers
+        authorizations = Dictionary(
+            loaded.config.otlpReceivers.map { receiver in
+                (
+                    receiver.id,
+                    (
+                        http: loaded.config.authenticator(receiver.config.authenticator)?.headerValue(),
+                        grpc: loaded.config.authenticator(receiver.config.grpc?.authenticator)?.headerValue()
+                    )
+                )
+            }, uniquingKeysWith: { first, _ in first })
         metricsEndpoint = outputs.metricsEndpoint
         memoryMonitors = loaded.config.memoryLimiters.map {
             MemoryMonitor(id: $0.id, config: $0.config, signals: $0.signals)
@@ -107,21 +123,29 @@ public final class Sidecar: Sendable {
         var ports: [String: Int] = [:]
         for receiver in receivers {
             if let grpc = receiver.config.grpc {
+                let tls = try grpc.tls.map { try ServerTLS(settings: $0) }
+                if let tls { serverTLS.withLock { $0.append(tls) } }
                 let server = try GRPCReceiverServer(
                     settings: grpc,
                     service: OTLPGRPCService(
                         sidecar: self, signals: receiver.signals, source: receiver.id,
-                        maxMessageBytes: grpc.maxReceiveMessageBytes))
+                        maxMessageBytes: grpc.maxReceiveMessageBytes,
+                        authorization: authorizations[receiver.id]?.grpc),
+                    security: try tls?.grpcSecurity() ?? .plaintext)
                 grpcServers.withLock { $0.append(server) }
                 ports[receiver.id + " grpc"] = server.port
             }
             guard receiver.config.servesHTTP, let address = HostPort(receiver.config.endpoint) else { continue }
             let routes = OTLPRoutes(
                 signals: receiver.signals, source: receiver.id,
-                maxBodyBytes: receiver.config.maxRequestBodySize, sidecar: self)
+                maxBodyBytes: receiver.config.maxRequestBodySize, sidecar: self,
+                authorization: authorizations[receiver.id]?.http)
+            let tls = try receiver.config.tls.map { try ServerTLS(settings: $0) }
+            if let tls { serverTLS.withLock { $0.append(tls) } }
             let server = try HTTPServer(
                 host: address.host, port: address.port, routes: routes,
-                readTimeout: receiver.config.readTimeoutSeconds, idleTimeout: receiver.config.idleTimeoutSeconds)
+                readTimeout: receiver.config.readTimeoutSeconds, idleTimeout: receiver.config.idleTimeoutSeconds,
+                tls: try tls?.makeContext())
             servers.withLock { $0[receiver.id] = HTTPServerBox(server: server) }
             ports[receiver.id] = server.port
         }
@@ -170,6 +194,7 @@ public final class Sidecar: Sendable {
         for box in all { box.server.stopAccepting() }
         for box in all { box.server.shutDown() }
         for server in grpc { server.shutDown() }
+        for tls in serverTLS.withLock({ $0 }) { tls.stop() }
         return failure
     }
 
@@ -218,6 +243,8 @@ struct OTLPRoutes: HTTPRoutes {
     let source: String
     let maxBodyBytes: Int
     let sidecar: Sidecar
+    /// The `Authorization` value requests must carry (`bearertokenauth`), if any.
+    let authorization: String?
 
     static let paths: [String: Signal] = ["/v1/traces": .traces, "/v1/logs": .logs]
 
@@ -226,7 +253,13 @@ struct OTLPRoutes: HTTPRoutes {
 
     func admit(_ head: HTTPRequestHead) -> Admission {
         let path = head.uri.split(separator: "?").first.map(String.init) ?? ""
-        if ["/metrics", "/healthz", "/readyz"].contains(path) { return MetricsRoutes(sidecar: sidecar).admit(head) }
+        // Health checks answer anyone (probes carry no token); everything else needs it.
+        if ["/healthz", "/readyz"].contains(path) { return MetricsRoutes(sidecar: sidecar).admit(head) }
+        if let authorization, !Authorization.matches(head.headers["authorization"].first, authorization) {
+            return .refuse(
+                .text(.unauthorized, "missing or wrong authorization", headers: [("WWW-Authenticate", "Bearer")]))
+        }
+        if path == "/metrics" { return MetricsRoutes(sidecar: sidecar).admit(head) }
         guard let signal = Self.paths[path] else {
             return .refuse(.text(.notFound, "not found: send OTLP with POST to /v1/traces or /v1/logs"))
         }

@@ -10,6 +10,12 @@
       retryinfo (prints the RetryInfo delay in the trailing status details, if any).
   otlp_grpc_client.py burst PORT N
       N valid 100-span requests at once; prints one status code name per line.
+  otlp_grpc_client.py auth PORT [TOKEN]
+      One valid 10-span request with `authorization: Bearer TOKEN` (none without TOKEN); prints
+      the status code name.
+  otlp_grpc_client.py tls PORT CA [CERT KEY]
+      One valid 10-span request over TLS, trusting CA, with the client certificate when given;
+      prints the status code name (UNAVAILABLE when the handshake fails).
 """
 import sys
 import threading
@@ -39,10 +45,10 @@ def spans_request(count, bad_trace_id=False, padding=0):
         resource_spans=[ResourceSpans(resource=resource, scope_spans=[ScopeSpans(spans=spans)])]).SerializeToString()
 
 
-def call(channel, method, body):
+def call(channel, method, body, metadata=None):
     rpc = channel.unary_unary(method, request_serializer=lambda b: b, response_deserializer=lambda b: b)
     try:
-        response, call_ = rpc.with_call(body, timeout=20)
+        response, call_ = rpc.with_call(body, timeout=20, metadata=metadata)
         return "OK", response, ()
     except grpc.RpcError as error:
         return error.code().name, error.details(), error.trailing_metadata() or ()
@@ -148,8 +154,24 @@ def sdk(port, spans, logs, dropped, use_gzip):
     print(f"exported traces={traces_ok} logs={Outcome.ok}", flush=True)
 
 
+def tls(port, ca, cert=None, key=None):
+    read = lambda path: open(path, "rb").read() if path else None
+    credentials = grpc.ssl_channel_credentials(read(ca), read(key), read(cert))
+    channel = grpc.secure_channel(f"127.0.0.1:{port}", credentials)
+    code, detail, _ = call(channel, TRACES, spans_request(10))
+    print(code, flush=True)
+
+
 if __name__ == "__main__":
     mode, port = sys.argv[1], int(sys.argv[2])
+    if mode == "tls":
+        tls(port, *sys.argv[3:])
+        sys.exit(0)
+    if mode == "auth":
+        token = sys.argv[3] if len(sys.argv) > 3 else None
+        metadata = [("authorization", f"Bearer {token}")] if token else None
+        print(call(grpc.insecure_channel(f"127.0.0.1:{port}"), TRACES, spans_request(10), metadata)[0], flush=True)
+        sys.exit(0)
     if mode == "sdk":
         sdk(port, int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6] == "gzip")
     elif mode == "raw":

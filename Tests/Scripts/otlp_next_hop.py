@@ -2,14 +2,16 @@
 """A next hop for the sidecar tests: an OTLP/HTTP (or, with --grpc, OTLP/gRPC) server on
 loopback that counts the spans and log records it accepts.
 
-  otlp_next_hop.py --count FILE [--grpc] [--delay SECONDS] [--unavailable N] [--flaky K]
-                   [--reject-all] [--bodies FILE]
+  otlp_next_hop.py --count FILE [--grpc] [--tls CERT KEY [CLIENT_CA]] [--delay SECONDS]
+                   [--unavailable N] [--flaky K] [--reject-all] [--bodies FILE]
 
 Prints its port on the first line of stdout, then keeps `received <spans> <log records>
 <requests>` current in the file named by --count (requests accepted). --delay sleeps before
 answering each request (a slow hop); --unavailable answers the first N requests 503 with
 Retry-After: 1 (gRPC: UNAVAILABLE with a RetryInfo of 1 s), --flaky K every K-th request (without
-a delay: the client backs off); --reject-all answers 400 (gRPC: INVALID_ARGUMENT).
+a delay: the client backs off); --reject-all answers 400 (gRPC: INVALID_ARGUMENT). --tls serves
+over TLS with CERT and KEY, and with CLIENT_CA requires client certificates signed by it.
+--require-token answers 401 (gRPC: UNAUTHENTICATED) unless `Authorization: Bearer TOKEN` came.
 --bodies appends a line per accepted log record: the time it arrived (seconds since the epoch)
 and its body.
 """
@@ -25,6 +27,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 parser = argparse.ArgumentParser()
 parser.add_argument("--count", required=True)
 parser.add_argument("--grpc", action="store_true")
+parser.add_argument("--tls", nargs="+")
+parser.add_argument("--require-token")
 parser.add_argument("--delay", type=float, default=0)
 parser.add_argument("--unavailable", type=int, default=0)
 parser.add_argument("--reject-all", action="store_true")
@@ -90,6 +94,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
+        if args.require_token and self.headers.get("Authorization") != f"Bearer {args.require_token}":
+            return self.answer(401)
         decision = decide()
         if decision == "retry-after":
             return self.answer(503, [("Retry-After", "1")])
@@ -121,6 +127,9 @@ def serve_grpc():
 
     def handler(traces):
         def export(body, context):
+            if args.require_token and \
+                    dict(context.invocation_metadata()).get("authorization") != f"Bearer {args.require_token}":
+                context.abort(grpc.StatusCode.UNAUTHENTICATED, "wrong token")
             decision = decide()
             if decision == "retry-after":
                 context.set_trailing_metadata(
@@ -141,7 +150,15 @@ def serve_grpc():
         grpc.method_handlers_generic_handler(
             "opentelemetry.proto.collector.logs.v1.LogsService", {"Export": handler(False)}),
     ])
-    port = server.add_insecure_port("127.0.0.1:0")
+    if args.tls:
+        read = lambda path: open(path, "rb").read()
+        client_ca = read(args.tls[2]) if len(args.tls) > 2 else None
+        credentials = grpc.ssl_server_credentials(
+            [(read(args.tls[1]), read(args.tls[0]))], root_certificates=client_ca,
+            require_client_auth=client_ca is not None)
+        port = server.add_secure_port("127.0.0.1:0", credentials)
+    else:
+        port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     return port, server
 
@@ -154,5 +171,13 @@ if args.grpc:
     grpc_server.wait_for_termination()
 else:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if args.tls:
+        import ssl
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls[0], args.tls[1])
+        if len(args.tls) > 2:
+            context.load_verify_locations(args.tls[2])
+            context.verify_mode = ssl.CERT_REQUIRED
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     print(server.server_address[1], flush=True)
     server.serve_forever()

@@ -16,6 +16,7 @@ import TraplineTestSupport
         var grpcPort: Int
         var metricsPort: Int
         var directory: String
+        var httpPort = 0
 
         func metrics() throws -> [String: Double] {
             let (status, _, body) = try SidecarCommandTests.request("http://127.0.0.1:\(metricsPort)/metrics")
@@ -32,9 +33,10 @@ import TraplineTestSupport
     /// Starts a gRPC next hop (`hopArguments`) and `trapline run` with an `otlp` receiver on
     /// gRPC (`grpcSettings` under `protocols.grpc`), a filter dropping `test.drop` spans and an
     /// `otlp` exporter (`exporterSettings` under it) to the hop.
-    static func start(hopArguments: [String] = [], grpcSettings: String = "", exporterSettings: String = "") throws
-        -> Running
-    {
+    static func start(
+        hopArguments: [String] = [], grpcSettings: String = "", exporterSettings: String = "",
+        extensions: String = "", httpSettings: String? = nil
+    ) throws -> Running {
         let directory = try Fixtures.temporaryDirectory().path
         let hop = try NextHop(directory: directory, arguments: ["--grpc"] + hopArguments)
         let config = """
@@ -44,6 +46,8 @@ import TraplineTestSupport
                   grpc:
                     endpoint: 127.0.0.1:0
             \(grpcSettings)
+            \(httpSettings.map { "      http:\n        endpoint: 127.0.0.1:0\n" + $0 } ?? "")
+            \(extensions.isEmpty ? "" : "extensions:\n" + extensions)
             processors:
               filter:
                 trace_conditions:
@@ -60,6 +64,7 @@ import TraplineTestSupport
               prometheus:
                 endpoint: 127.0.0.1:0
             service:
+              extensions: [\(extensions.isEmpty ? "" : "bearertokenauth/in, bearertokenauth/out")]
               pipelines:
                 traces:
                   receivers: [otlp]
@@ -81,7 +86,7 @@ import TraplineTestSupport
         }
         return Running(
             trapline: trapline, hop: hop, grpcPort: port("otlp grpc"), metricsPort: port("prometheus"),
-            directory: directory)
+            directory: directory, httpPort: port("otlp"))
     }
 
     /// Runs `Tests/Scripts/otlp_grpc_client.py` with `arguments`; its stdout.
@@ -214,5 +219,37 @@ import TraplineTestSupport
             ProcessRunner.traplineBinary, ["replay", "--config", directory + "/replay.yaml", "-q", input])
         #expect(result.status == 0, "\(result.standardError)")
         #expect(hop.received.spans == 2000, "\(hop.counted)")
+    }
+
+    /// `bearertokenauth` (the Collector's names): receivers refuse a request without the token
+    /// (gRPC UNAUTHENTICATED, HTTP 401 with `WWW-Authenticate`; health checks stay open), and the
+    /// `otlp` exporter sends its own token to a next hop that requires it.
+    @Test func bearerTokensAreRequiredAndSent() throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        try "secret-in\n".write(toFile: directory + "/token", atomically: true, encoding: .utf8)
+        let running = try Self.start(
+            hopArguments: ["--require-token", "secret-out"],
+            grpcSettings: "        auth: {authenticator: bearertokenauth/in}",
+            exporterSettings: "    auth: {authenticator: bearertokenauth/out}",
+            extensions: """
+                  bearertokenauth/in: {filename: \(directory)/token}
+                  bearertokenauth/out: {token: secret-out}
+                """,
+            httpSettings: "        auth: {authenticator: bearertokenauth/in}")
+        defer { running.stop() }
+        #expect(try Self.client(["auth", String(running.grpcPort)]) == "UNAUTHENTICATED\n")
+        #expect(try Self.client(["auth", String(running.grpcPort), "wrong"]) == "UNAUTHENTICATED\n")
+        #expect(try Self.client(["auth", String(running.grpcPort), "secret-in"]) == "OK\n")
+        let url = "http://127.0.0.1:\(running.httpPort)/v1/traces"
+        let (refused, headers, _) = try SidecarCommandTests.request(
+            url, method: "POST", headers: ["Content-Type": "application/x-protobuf"], body: [])
+        #expect(refused == 401 && headers["www-authenticate"] == "Bearer")
+        let (accepted, _, _) = try SidecarCommandTests.request(
+            url, method: "POST",
+            headers: ["Content-Type": "application/x-protobuf", "Authorization": "Bearer secret-in"], body: [])
+        #expect(accepted == 200)
+        let (health, _, _) = try SidecarCommandTests.request("http://127.0.0.1:\(running.httpPort)/healthz")
+        #expect(health == 200)
+        #expect(Self.waitFor(running) { $0.spans == 10 }, "\(running.hop.counted)")
     }
 }

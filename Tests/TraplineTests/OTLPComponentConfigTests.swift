@@ -47,7 +47,12 @@ import Testing
         ),
         ("grpc: {endpoint: nowhere}", "'nowhere' is not host:port"),
         ("grpc: {max_recv_msg_size_mib: 0}", "expected a positive number"),
-        ("grpc: {tls: {cert_file: a.pem}}", "'tls' is not supported on protocols.grpc in this version"),
+        (
+            "grpc: {tls: {cert_file: /nonexistent/a.pem, key_file: /nonexistent/a.key}}",
+            "cannot read cert_file '/nonexistent/a.pem'"
+        ),
+        ("grpc: {tls: {min_version: '1.1'}}", "min_version must be 1.2 or 1.3"),
+        ("grpc: {auth: {authenticator: nothing}}", "authenticator 'nothing' is not a defined extension"),
     ])
     func grpcProtocolMistakesAreNamed(protocols: String, expected: String) {
         let loaded = Self.load(
@@ -89,17 +94,26 @@ import Testing
         #expect(plain.transport == .grpc(endpoint: try #require(HostPort("127.0.0.1:14317"))))
     }
 
-    /// The Collector's `otlp` exporter uses TLS unless told otherwise; this version has no TLS,
-    /// so a file that does not say `insecure` is refused rather than sent in plaintext.
-    @Test func otlpExporterWithoutInsecureIsRefused() {
+    /// The Collector's `otlp` exporter uses TLS unless told otherwise: so does this one, with the
+    /// system's roots or `ca_file`.
+    @Test func otlpExporterUsesTLSUnlessInsecure() throws {
         let loaded = Self.load(
             """
             receivers: {otlp: {protocols: {grpc: null}}}
-            exporters: {otlp: {endpoint: "collector.example:4317"}}
-            service: {pipelines: {traces: {receivers: [otlp], exporters: [otlp]}}}
+            exporters:
+              otlp: {endpoint: "collector.example:4317"}
+              otlp/skip: {endpoint: "collector.example:4317", tls: {insecure_skip_verify: true, server_name_override: c.example}}
+              otlp/bad: {endpoint: "collector.example:4317", tls: {cert_file: /nonexistent.pem}}
+              otlp/half: {endpoint: "collector.example:4317", tls: {key_file: /etc/os-release}}
+            service: {pipelines: {traces: {receivers: [otlp], exporters: [otlp, otlp/skip, otlp/bad, otlp/half]}}}
             """)
-        let found = loaded.diagnostics.all.first { $0.message.contains("TLS") }
-        #expect(found?.message == "TLS to the next hop is not supported in this version")
-        #expect(found?.hint?.contains("insecure: true") == true)
+        let messages = loaded.diagnostics.all.map(\.message)
+        #expect(messages.contains("cannot read cert_file '/nonexistent.pem'"), "\(messages)")
+        #expect(messages.contains("cert_file and key_file go together"), "\(messages)")
+        let forwarders = loaded.config.outputs().forwarders
+        let plain = try #require(forwarders.first { $0.id == "otlp" }).config
+        #expect(!plain.tls.insecure && !plain.tls.insecureSkipVerify && plain.tls.caFile == nil)
+        let skip = try #require(forwarders.first { $0.id == "otlp/skip" }).config
+        #expect(skip.tls.insecureSkipVerify && skip.tls.serverNameOverride == "c.example")
     }
 }

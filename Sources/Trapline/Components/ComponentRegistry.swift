@@ -19,6 +19,7 @@
         OTLPGRPCExporter.self,
         SpanMetricsConnector.self,
         FileStorageConfig.self,
+        BearerTokenAuthConfig.self,
     ]
 
     /// The component of a section with `type` (or one of its aliases).

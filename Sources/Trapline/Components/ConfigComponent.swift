@@ -40,6 +40,7 @@ enum DecodedComponent {
     case exporter(ExporterConfig)
     case connector(ConnectorConfig)
     case fileStorage(FileStorageConfig)
+    case bearerTokenAuth(BearerTokenAuthConfig)
 }
 
 /// A processor: decoded settings that check themselves against the rest of the file and build

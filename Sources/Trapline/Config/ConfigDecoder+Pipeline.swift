@@ -33,6 +33,7 @@ extension ConfigDecoder {
                     case .exporter(let exporter)?: config.exporters.append((component.id, exporter))
                     case .connector(let connector)?: config.connectors.append((component.id, connector))
                     case .fileStorage(let storage)?: config.storageExtensions.append((component.id, storage))
+                    case .bearerTokenAuth(let auth)?: config.authExtensions.append((component.id, auth))
                     case nil: break
                     }
                 }
@@ -44,6 +45,7 @@ extension ConfigDecoder {
             config.pipelines = decodeService(serviceEntry, config: &config)
             checkConnectors(config, at: serviceEntry.location)
             checkStorage(config)
+            checkAuthenticators(config)
         } else {
             diagnostics.error("missing 'service' with its pipelines", at: rootLocation, hint: "add service.pipelines")
         }
@@ -86,11 +88,13 @@ extension ConfigDecoder {
             switch setting.key {
             case "extensions":
                 for (name, location) in strings(setting.node, at: setting.location) {
-                    guard let id = ComponentID(parsing: name), config.storageExtensions.contains(where: { $0.id == id })
+                    guard let id = ComponentID(parsing: name),
+                        config.storageExtensions.contains(where: { $0.id == id })
+                            || config.authExtensions.contains(where: { $0.id == id })
                     else {
                         diagnostics.error(
                             "extension '\(name)' is not defined", at: location,
-                            hint: "define it under 'extensions' (file_storage is supported)")
+                            hint: "define it under 'extensions' (file_storage and bearertokenauth are supported)")
                         continue
                     }
                     config.enabledExtensions.append(id)

@@ -108,6 +108,8 @@ struct ConfigDecoder {
     /// Every processor id the file declares, supported or not (so a pipeline that lists an
     /// unsupported one is not told it is undefined as well).
     var declaredProcessorIDs: [ComponentID] = []
+    /// Every `auth.authenticator` met, checked once the extensions are known.
+    var authenticatorReferences: [(ComponentID, ConfigLocation)] = []
 
     var rootLocation: ConfigLocation { ConfigLocation(path: "", file: file, line: 1, column: 1) }
 

@@ -44,7 +44,10 @@ extension PipelineConfig {
                         if !outputs.problems.contains(problem) { outputs.problems.append(problem) }
                     }
                     continue
-                case .otlp(let config):
+                case .otlp(var config):
+                    if let auth = authenticator(config.authenticator) {
+                        config.headers["authorization"] = auth.headerValue()
+                    }
                     if let index = outputs.forwarders.firstIndex(where: { $0.id == id.description }) {
                         outputs.forwarders[index].signals.insert(pipeline.signal)
                     } else {

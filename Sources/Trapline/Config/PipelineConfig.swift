@@ -105,6 +105,8 @@ public import TraplineStages
     public var metricsPipelines: [MetricsPipelineDefinition] = []
     /// `file_storage` extensions by id, in file order.
     public var storageExtensions: [(id: ComponentID, config: FileStorageConfig)] = []
+    /// `bearertokenauth` extensions by id, in file order.
+    public var authExtensions: [(id: ComponentID, config: BearerTokenAuthConfig)] = []
     /// The extensions `service.extensions` enables.
     public var enabledExtensions: [ComponentID] = []
 
@@ -129,4 +131,12 @@ public import TraplineStages
 
     /// The exporter with `id`.
     public func exporter(_ id: ComponentID) -> ExporterConfig? { exporters.first { $0.id == id }?.config }
+}
+
+extension PipelineConfig {
+    /// The `bearertokenauth` extension with `id`, if defined. Allocates nothing.
+    public func authenticator(_ id: ComponentID?) -> BearerTokenAuthConfig? {
+        guard let id else { return nil }
+        return authExtensions.first { $0.id == id }?.config
+    }
 }

@@ -7,7 +7,7 @@ public import TraplineCore
     public enum Transport: Hashable, Sendable {
         /// OTLP/HTTP: POST to `url(for:)`.
         case http
-        /// OTLP/gRPC: the collector services' `Export` on `host:port`, in plaintext (`tls.insecure`).
+        /// OTLP/gRPC: the collector services' `Export` on `host:port` (TLS unless `tls.insecure`).
         case grpc(endpoint: HostPort)
     }
 
@@ -34,6 +34,10 @@ public import TraplineCore
     public var queueSize = 1000
     /// `sending_queue.num_consumers`: requests sent at once; default 10.
     public var consumers = 10
+    /// `auth.authenticator`: the `bearertokenauth` extension whose token each request carries.
+    public var authenticator: ComponentID?
+    /// `tls`: the server's CA, a client certificate (mTLS), verification.
+    public var tls = TLSClientSettings()
     /// Extra request headers (gRPC metadata for `otlp`).
     public var headers: [String: String] = [:]
 
@@ -95,7 +99,10 @@ extension ConfigDecoder {
     }
 
     /// The keys `otlphttp` and `otlp` share.
-    static let sharedExporterKeys = ["compression", "timeout", "headers", "retry_on_failure", "sending_queue"]
+    static let sharedExporterKeys = [
+        "compression", "timeout", "headers", "retry_on_failure", "sending_queue", "tls",
+        "auth",
+    ]
 
     /// One of `sharedExporterKeys`: `compression`, `timeout`, `headers`, `retry_on_failure`,
     /// `sending_queue`.
@@ -104,6 +111,8 @@ extension ConfigDecoder {
         case "compression":
             config.compression = choice(setting.node, at: setting.location, as: ExportCompression.self) ?? .gzip
         case "timeout": config.timeoutSeconds = seconds(setting) ?? config.timeoutSeconds
+        case "tls": config.tls = decodeClientTLS(setting)
+        case "auth": config.authenticator = decodeAuthenticator(setting)
         case "headers":
             for header in entries(setting.node, at: setting.location) ?? [] {
                 config.headers[header.key] = string(header.node, at: header.location)

@@ -16,25 +16,24 @@ enum OTLPGRPCExporter: ConfigComponent {
 
 extension ConfigDecoder {
     /// `otlp`: `endpoint` as the Collector's gRPC client takes it (`host:port`, or with an
-    /// `http://` scheme), `tls.insecure`, and the settings every OTLP exporter shares.
+    /// `http://` scheme for plaintext), and the settings every OTLP exporter shares (`tls`
+    /// among them: TLS unless `insecure`, as the Collector's).
     fileprivate mutating func decodeOTLPGRPCExporter(_ component: Component, _ settings: [Entry])
         -> OTLPExporterConfig?
     {
         rejectUnknownKeys(
-            settings, known: ["endpoint", "tls", "balancer_name", "keepalive", "auth"] + Self.sharedExporterKeys)
+            settings, known: ["endpoint", "balancer_name", "keepalive"] + Self.sharedExporterKeys)
         var config = OTLPExporterConfig()
         var endpoint: HostPort?
-        var insecure = false
-        var endpointLocation = component.location
+        var plaintextScheme = false
         for setting in settings {
             switch setting.key {
             case "endpoint":
                 guard var text = string(setting.node, at: setting.location) else { continue }
-                endpointLocation = setting.location
                 if text.hasPrefix("http://") {
                     // The Collector reads an http scheme as plaintext.
                     text.removeFirst("http://".count)
-                    insecure = true
+                    plaintextScheme = true
                 } else if text.hasPrefix("https://") {
                     text.removeFirst("https://".count)
                 }
@@ -44,16 +43,8 @@ extension ConfigDecoder {
                     continue
                 }
                 endpoint = address
-            case "tls":
-                let keys = entries(setting.node, at: setting.location) ?? []
-                rejectUnknownKeys(keys, known: ["insecure"])
-                for key in keys where key.key == "insecure" {
-                    insecure = bool(key.node, at: key.location) ?? insecure
-                }
             case "balancer_name", "keepalive":
                 break  // one connection per next hop; HTTP/2 pings are the transport's
-            case "auth":
-                diagnostics.error("'auth' is not supported in this version", at: setting.location, hint: "use headers")
             default: decodeSharedExporterSetting(setting, into: &config)
             }
         }
@@ -61,11 +52,7 @@ extension ConfigDecoder {
             diagnostics.error("'endpoint' is required", at: component.location, hint: "e.g. 127.0.0.1:4317")
             return nil
         }
-        if !insecure {
-            diagnostics.error(
-                "TLS to the next hop is not supported in this version", at: endpointLocation,
-                hint: "set tls: {insecure: true} (or an http:// endpoint) for plaintext gRPC")
-        }
+        if plaintextScheme { config.tls.insecure = true }
         config.transport = .grpc(endpoint: endpoint)
         return config
     }

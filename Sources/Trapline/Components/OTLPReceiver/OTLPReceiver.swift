@@ -14,6 +14,10 @@ import TraplineCore
     public var readTimeoutSeconds = 30.0
     /// Seconds an idle keep-alive connection stays open; default 60.
     public var idleTimeoutSeconds = 60.0
+    /// `protocols.http.tls`: HTTPS, with mTLS when it names a `client_ca_file`.
+    public var tls: TLSServerSettings?
+    /// `protocols.http.auth.authenticator`: the `bearertokenauth` extension requests must satisfy.
+    public var authenticator: ComponentID?
 
     public init() {}
 }
@@ -50,7 +54,7 @@ extension ConfigDecoder {
                     keys,
                     known: [
                         "endpoint", "max_request_body_size", "read_timeout", "idle_timeout", "traces_url_path",
-                        "logs_url_path", "include_metadata",
+                        "logs_url_path", "include_metadata", "tls", "auth",
                     ])
                 for key in keys {
                     switch key.key {
@@ -74,6 +78,8 @@ extension ConfigDecoder {
                         } else {
                             otlp.idleTimeoutSeconds = seconds
                         }
+                    case "tls": otlp.tls = decodeServerTLS(key)
+                    case "auth": otlp.authenticator = decodeAuthenticator(key)
                     case "traces_url_path", "logs_url_path", "include_metadata":
                         diagnostics.error(
                             "'\(key.key)' is not supported", at: key.location,
@@ -131,6 +137,14 @@ extension ConfigDecoder {
                 if key.node.scalar != "tcp" {
                     diagnostics.error("only 'tcp' transport is supported", at: key.location)
                 }
+            case "tls":
+                grpc.tls = decodeServerTLS(key)
+                if grpc.tls?.minimumVersion == .v1_3 {
+                    diagnostics.error(
+                        "min_version 1.3 is not supported on protocols.grpc in this version", at: key.location,
+                        hint: "gRPC listens with TLS 1.2 and 1.3; protocols.http takes min_version 1.3")
+                }
+            case "auth": grpc.authenticator = decodeAuthenticator(key)
             case "read_buffer_size", "write_buffer_size":
                 break  // NIO sizes its buffers itself; accepted so Collector files load
             case "keepalive":
@@ -172,6 +186,10 @@ extension ConfigDecoder {
     /// `keepalive.server_parameters` in seconds, by the Collector's names (`time`, `timeout`,
     /// `max_connection_idle`, `max_connection_age`, `max_connection_age_grace`).
     public var keepalive: [String: Double] = [:]
+    /// `tls`: gRPC over TLS, with mTLS when it names a `client_ca_file`.
+    public var tls: TLSServerSettings?
+    /// `auth.authenticator`: the `bearertokenauth` extension RPCs must satisfy.
+    public var authenticator: ComponentID?
 
     public init() {}
 }

@@ -1,0 +1,100 @@
+import GRPCNIOTransportHTTP2Posix
+import NIOCertificateReloading
+import NIOSSL
+import Synchronization
+@_spi(Plumbing) import Trapline
+
+/// One receiver's TLS: a NIOSSL configuration for its HTTP listener and a transport security for
+/// its gRPC listener, from the same files. With `reload_interval` both read the certificate and
+/// key through one reloader, so a certificate rotated on disk is presented to the next
+/// handshake without a restart.
+final class ServerTLS: Sendable {
+    let settings: TLSServerSettings
+    private let reloader: TimedCertificateReloader?
+    private let reloading = Mutex<Task<Void, any Error>?>(nil)
+
+    /// Reads the files now (a bad file fails the start, not the first handshake).
+    init(settings: TLSServerSettings) throws {
+        self.settings = settings
+        if let interval = settings.reloadIntervalSeconds {
+            let reloader = try TimedCertificateReloader.makeReloaderValidatingSources(
+                refreshInterval: .milliseconds(Int64(interval * 1000)),
+                certificateSource: .init(location: .file(path: settings.certFile), format: .pem),
+                privateKeySource: .init(location: .file(path: settings.keyFile), format: .pem))
+            self.reloader = reloader
+            reloading.withLock { $0 = Task { try await reloader.run() } }
+        } else {
+            reloader = nil
+            _ = try NIOSSLCertificate.fromPEMFile(settings.certFile)
+            _ = try NIOSSLPrivateKey(file: settings.keyFile, format: .pem)
+        }
+    }
+
+    /// A NIOSSL context for an HTTP listener.
+    func makeContext() throws -> NIOSSLContext {
+        var configuration: TLSConfiguration
+        if let reloader {
+            configuration = try TLSConfiguration.makeServerConfiguration(certificateReloader: reloader)
+        } else {
+            configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(settings.certFile).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: settings.keyFile, format: .pem)))
+        }
+        configuration.minimumTLSVersion = settings.minimumVersion == .v1_3 ? .tlsv13 : .tlsv12
+        if let clientCA = settings.clientCAFile {
+            // mTLS: a client must present a certificate chaining to the CA (clients have no host
+            // name to check).
+            configuration.certificateVerification = .noHostnameVerification
+            configuration.trustRoots = .file(clientCA)
+        }
+        return try NIOSSLContext(configuration: configuration)
+    }
+
+    /// The transport security of a gRPC listener.
+    func grpcSecurity() throws -> HTTP2ServerTransport.Posix.TransportSecurity {
+        let clientCA = settings.clientCAFile
+        let configure = { (config: inout HTTP2ServerTransport.Posix.TransportSecurity.TLS) in
+            if let clientCA {
+                config.clientCertificateVerification = .noHostnameVerification
+                config.trustRoots = .certificates([.file(path: clientCA, format: .pem)])
+            }
+        }
+        if let reloader { return try .tls(certificateReloader: reloader, configure: configure) }
+        return .tls(
+            certificateChain: [.file(path: settings.certFile, format: .pem)],
+            privateKey: .file(path: settings.keyFile, format: .pem), configure: configure)
+    }
+
+    /// Stops reloading.
+    func stop() { reloading.withLock { $0?.cancel() } }
+}
+
+/// An exporter's TLS, for its gRPC transport and its HTTP client.
+enum ClientTLS {
+    /// Plaintext with `insecure`; else TLS against `ca_file` (or the system's roots), with the
+    /// client certificate when there is one.
+    static func grpcSecurity(_ tls: TLSClientSettings) -> HTTP2ClientTransport.Posix.TransportSecurity {
+        guard !tls.insecure else { return .plaintext }
+        return .tls { config in
+            if let caFile = tls.caFile { config.trustRoots = .certificates([.file(path: caFile, format: .pem)]) }
+            config.serverCertificateVerification = tls.insecureSkipVerify ? .noVerification : .fullVerification
+            if let certFile = tls.certFile, let keyFile = tls.keyFile {
+                config.certificateChain = [.file(path: certFile, format: .pem)]
+                config.privateKey = .file(path: keyFile, format: .pem)
+            }
+        }
+    }
+
+    /// The NIOSSL configuration of an HTTPS client.
+    static func configuration(_ tls: TLSClientSettings) throws -> TLSConfiguration {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.minimumTLSVersion = tls.minimumVersion == .v1_3 ? .tlsv13 : .tlsv12
+        if let caFile = tls.caFile { configuration.trustRoots = .file(caFile) }
+        if tls.insecureSkipVerify { configuration.certificateVerification = .none }
+        if let certFile = tls.certFile, let keyFile = tls.keyFile {
+            configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(certFile).map { .certificate($0) }
+            configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: keyFile, format: .pem))
+        }
+        return configuration
+    }
+}

@@ -38,6 +38,8 @@ let package = Package(
     targets: [
         // The system zlib, reached through a module map (the only C dependency of the product).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // The system libzstd (Debian libzstd-dev): `zstd` content encoding in sidecar mode.
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
         .target(name: "TraplineCore", dependencies: ["CZlib"], swiftSettings: sharedSettings),
         .target(name: "TraplineRules", dependencies: ["TraplineCore"], swiftSettings: sharedSettings),
         .target(
@@ -58,7 +60,7 @@ let package = Package(
         .target(
             name: "TraplineServer",
             dependencies: [
-                "Trapline", "TraplineCore", "TraplineStages", .product(name: "NIOCore", package: "swift-nio"),
+                "Trapline", "TraplineCore", "TraplineStages", "CZstd", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

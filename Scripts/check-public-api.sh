@@ -7,7 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-flags=(-I .build/debug/Modules -Xcc -fmodule-map-file=Sources/CZlib/module.modulemap)
+flags=(-I .build/debug/Modules)
+# The system libraries' module maps (zlib, libzstd).
+for map in Sources/C*/module.modulemap; do flags+=(-Xcc "-fmodule-map-file=$map"); done
 for include in .build/checkouts/*/Sources/*/include; do [ -d "$include" ] && flags+=(-Xcc "-I$include"); done
 for map in .build/debug/C*.build/module.modulemap; do [ -f "$map" ] && flags+=(-Xcc "-fmodule-map-file=$map"); done
 for module in TraplineCore TraplineRules TraplineStages Trapline TraplineServer; do

@@ -13,6 +13,9 @@ command -v protoc-c >/dev/null || missing+=(protobuf-c-compiler)
 command -v promtool >/dev/null || missing+=(prometheus)
 # logrotate rotates a followed file under a steady writer (create and copytruncate).
 command -v logrotate >/dev/null || command -v /usr/sbin/logrotate >/dev/null || missing+=(logrotate)
+# libzstd (the sidecar's zstd content encoding) and the zstd command line (the tests' next hop).
+[ -f /usr/include/zstd.h ] || missing+=(libzstd-dev)
+command -v zstd >/dev/null || missing+=(zstd)
 # openssl s_client reads the certificate a TLS listener presents (rotation test).
 command -v openssl >/dev/null || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -6,7 +6,11 @@
 # their remedies, the Trap Escape Rate and a few metrics; then run the gate on a real Go build log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -f /usr/include/zlib.h ] || { apt-get update -qq && apt-get install -y -qq zlib1g-dev >/dev/null; }
+# The C libraries the binary links: zlib, and libzstd (the sidecar's zstd content encoding).
+missing=()
+[ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+[ -f /usr/include/zstd.h ] || missing+=(libzstd-dev)
+if [ ${#missing[@]} -gt 0 ]; then apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null; fi
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 # The build's own output (and the dependencies' package warnings) only when it fails.

@@ -21,14 +21,14 @@ protocol ExportTransport: Sendable {
     associatedtype Prepared
     /// Makes a request of a signal's protobuf body; nil when it cannot be addressed.
     func prepare(signal: Signal, body: [UInt8]) -> Prepared?
-    /// One attempt, waiting for its answer.
-    func attempt(_ request: Prepared) -> ExportAttempt
+    /// One attempt, awaiting its answer (on the transport's event loop, no thread held).
+    func attempt(_ request: Prepared) async -> ExportAttempt
     /// Closes connections once the queue has drained.
     func close()
 }
 
-/// OTLP/HTTP on AsyncHTTPClient (SwiftNIO, as the receivers): POST to the signal's URL, gzip
-/// when configured, HTTPS with the exporter's `tls`; 429, 502, 503, 504 and connection errors
+/// OTLP/HTTP on AsyncHTTPClient (SwiftNIO, as the receivers): POST to the signal's URL, gzip or
+/// zstd when configured, HTTPS with the exporter's `tls`; 429, 502, 503, 504 and connection errors
 /// are retryable (honouring `Retry-After`).
 final class HTTPExportTransport: ExportTransport {
     let config: OTLPExporterConfig
@@ -54,13 +54,18 @@ final class HTTPExportTransport: ExportTransport {
     func prepare(signal: Signal, body: [UInt8]) -> HTTPClient.Request? {
         var headers = HTTPHeaders([("Content-Type", "application/x-protobuf")])
         var body = body
-        if config.compression == .gzip {
+        switch config.compression {
+        case .gzip:
             let writer = GzipWriter()
             var compressed: [UInt8] = []
             body.withUnsafeBytes { writer.compress($0) { compressed.append(contentsOf: $0) } }
             writer.finish { compressed.append(contentsOf: $0) }
             body = compressed
             headers.add(name: "Content-Encoding", value: "gzip")
+        case .zstd:
+            body = Zstd.compress(body)
+            headers.add(name: "Content-Encoding", value: "zstd")
+        case .none: break
         }
         for (name, value) in config.headers.sorted(by: { $0.key < $1.key }) {
             headers.replaceOrAdd(name: name, value: value)
@@ -69,11 +74,10 @@ final class HTTPExportTransport: ExportTransport {
             url: config.url(for: signal), method: .POST, headers: headers, body: .bytes(body))
     }
 
-    func attempt(_ request: HTTPClient.Request) -> ExportAttempt {
+    func attempt(_ request: HTTPClient.Request) async -> ExportAttempt {
         guard let client, problem == nil else { return .refused }
         let deadline = NIODeadline.now() + .milliseconds(Int64(config.timeoutSeconds * 1000))
-        // The consumer waits for the answer; the request itself runs on the client's event loop.
-        guard let response = try? client.execute(request: request, deadline: deadline).wait() else {
+        guard let response = try? await client.execute(request: request, deadline: deadline).get() else {
             return .retryable(after: nil)  // a connection error or timeout
         }
         switch response.status.code {

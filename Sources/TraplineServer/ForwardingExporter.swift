@@ -1,4 +1,5 @@
 public import Foundation
+import Synchronization
 @_spi(Plumbing) public import Trapline
 public import TraplineCore
 
@@ -31,7 +32,8 @@ public final class ForwardingExporter: @unchecked Sendable {
     /// Slots promised to requests whose bodies are still being read or processed.
     private var reserved = 0
     private var stopping = false
-    private var threads: [Thread] = []
+    /// Consumer tasks waiting for work, for a batch to fill or for a retry's backoff.
+    private var waiters: [ConsumerWaiter] = []
     private let transport: any ExportTransport
 
     // Counters (under `condition`).
@@ -65,13 +67,11 @@ public final class ForwardingExporter: @unchecked Sendable {
         }
     }
 
-    /// Starts the consumers. Starts the consumer threads; allocates them.
+    /// Starts the consumers: `num_consumers` tasks (no thread each; they wait without one).
+    /// Allocates the tasks.
     public func start() {
-        for index in 0..<config.consumers {
-            let thread = Thread { [self] in consume() }
-            thread.name = "otlphttp-\(id)-\(index)"
-            threads.append(thread)
-            thread.start()
+        for _ in 0..<config.consumers {
+            Task { [self] in await consume() }
         }
     }
 
@@ -100,7 +100,7 @@ public final class ForwardingExporter: @unchecked Sendable {
             reserved = max(0, reserved - 1)
             guard records > 0 else { return }
             queue.append(Item(signal: signal, body: body, records: records, metadata: metadata))
-            condition.signal()
+            wakeAll()
         }
     }
 
@@ -136,7 +136,7 @@ public final class ForwardingExporter: @unchecked Sendable {
                 count(item.records, of: item.signal, in: &losses.failed)
             }
             queue.removeAll()
-            condition.broadcast()
+            wakeAll()
             // Sends in progress end at their next retry check (woken now) or when their attempt
             // times out: wait for them, so each is counted once, as sent or failed, before a
             // replay reads the losses.
@@ -145,52 +145,84 @@ public final class ForwardingExporter: @unchecked Sendable {
         transport.close()
     }
 
-    private func consume() {
+    /// What a consumer does next.
+    private enum Next {
+        case send(Item)
+        /// Wait to be woken (an offer, a finished send, a drain), or until the deadline.
+        case wait(until: ContinuousClock.Instant?)
+        case stop
+    }
+
+    /// One consumer: a task that takes the next request (or batch), sends it and counts what
+    /// came of it. It waits without a thread while the queue is empty or a batch fills.
+    private func consume() async {
         while true {
-            let item: Item? = condition.withLock {
-                while true {
-                    while queue.isEmpty && !stopping { condition.wait() }
-                    guard !queue.isEmpty else { return nil }
-                    guard let batch else {
-                        sending += 1
-                        return queue.removeFirst()
-                    }
-                    // A batch: wait for send_batch_size records of the first request's signal,
-                    // or its timeout, then merge what is queued of that signal.
-                    let waited = (ContinuousClock.now - queue[0].queued).components
-                    let due = Date().addingTimeInterval(
-                        batch.timeoutSeconds - Double(waited.seconds) - Double(waited.attoseconds) / 1e18)
-                    let signal = queue[0].signal
-                    let metadata = queue[0].metadata
-                    let queuedRecords = queue.lazy.filter { $0.signal == signal && $0.metadata == metadata }
-                        .reduce(0) { $0 + $1.records }
-                    if !stopping && !batch.isFull(queuedRecords) && Date() < due {
-                        _ = condition.wait(until: due)
-                        continue  // look again: another consumer may have taken them
-                    }
-                    sending += 1
-                    return takeBatch(of: signal, batch)
-                }
-            }
-            guard let item else { return }
-            let result = send(item)
-            condition.withLock {
-                sending -= 1
-                switch result {
-                case .sent(let rejected):
-                    sentRecords += item.records - rejected
-                    rejectedDownstream += rejected
-                    count(rejected, of: item.signal, in: &losses.rejected)
-                case .rejected:
-                    rejectedDownstream += item.records
-                    count(item.records, of: item.signal, in: &losses.rejected)
-                case .failed:
-                    failedRecords += item.records
-                    count(item.records, of: item.signal, in: &losses.failed)
-                }
-                condition.broadcast()
+            let waiter = ConsumerWaiter()
+            switch next(registering: waiter) {
+            case .stop: return
+            case .wait(let deadline): await waiter.wait(until: deadline)
+            case .send(let item):
+                let result = await send(item)
+                settle(item, result)
             }
         }
+    }
+
+    /// The next step of a consumer, under the lock; a consumer that must wait is registered
+    /// with `waiter` before the lock is released, so no wake-up is missed.
+    private func next(registering waiter: ConsumerWaiter) -> Next {
+        condition.withLock {
+            guard !queue.isEmpty else {
+                if stopping { return .stop }
+                waiters.append(waiter)
+                return .wait(until: nil)
+            }
+            guard let batch else {
+                sending += 1
+                return .send(queue.removeFirst())
+            }
+            // A batch: wait for send_batch_size records of the first request's signal, or its
+            // timeout, then merge what is queued of that signal.
+            let due = queue[0].queued + .milliseconds(Int64(batch.timeoutSeconds * 1000))
+            let signal = queue[0].signal
+            let metadata = queue[0].metadata
+            let queuedRecords = queue.lazy.filter { $0.signal == signal && $0.metadata == metadata }
+                .reduce(0) { $0 + $1.records }
+            if !stopping && !batch.isFull(queuedRecords) && ContinuousClock.now < due {
+                waiters.append(waiter)
+                return .wait(until: due)  // then look again: another consumer may have taken them
+            }
+            sending += 1
+            return .send(takeBatch(of: signal, batch))
+        }
+    }
+
+    /// Counts what came of a send.
+    private func settle(_ item: Item, _ result: Result) {
+        condition.withLock {
+            sending -= 1
+            switch result {
+            case .sent(let rejected):
+                sentRecords += item.records - rejected
+                rejectedDownstream += rejected
+                count(rejected, of: item.signal, in: &losses.rejected)
+            case .rejected:
+                rejectedDownstream += item.records
+                count(item.records, of: item.signal, in: &losses.rejected)
+            case .failed:
+                failedRecords += item.records
+                count(item.records, of: item.signal, in: &losses.failed)
+            }
+            wakeAll()
+        }
+    }
+
+    /// Wakes every waiter: the threads waiting on `condition` (a replay waiting for room or
+    /// answers, a drain) and the consumer tasks. Under `condition`.
+    private func wakeAll() {
+        condition.broadcast()
+        for waiter in waiters { waiter.wake() }
+        waiters.removeAll()
     }
 
     /// The queued requests of `signal`, from the first, merged while they fit the batch's
@@ -227,34 +259,45 @@ public final class ForwardingExporter: @unchecked Sendable {
     }
 
     /// Sends one request with retries.
-    private func send(_ item: Item) -> Result { send(item, via: transport) }
+    private func send(_ item: Item) async -> Result { await send(item, via: transport) }
 
     /// The retry loop over one transport: retryable answers wait with exponential backoff and
-    /// jitter (or what the next hop asked for) until `max_elapsed_time`.
-    private func send<Transport: ExportTransport>(_ item: Item, via transport: Transport) -> Result {
+    /// jitter (or what the next hop asked for) until `max_elapsed_time`; a stop ends the wait.
+    private func send<Transport: ExportTransport>(_ item: Item, via transport: Transport) async -> Result {
         guard let request = transport.prepare(signal: item.signal, body: item.body) else { return .failed }
-        let started = Date()
+        let started = ContinuousClock.now
         var interval = config.initialIntervalSeconds
         while true {
             let waitAsked: Double?
-            switch transport.attempt(request) {
+            switch await transport.attempt(request) {
             case .accepted(let rejected): return .sent(rejected: min(item.records, rejected))
             case .refused: return .rejected  // the next hop will not take it, retrying will not help
             case .retryable(let after): waitAsked = after
             }
             guard config.retryEnabled else { return .failed }
-            let wait = waitAsked ?? interval * Double.random(in: 0.5...1.5)
-            let elapsed = Date().timeIntervalSince(started)
-            if config.maxElapsedSeconds > 0 && elapsed + wait > config.maxElapsedSeconds { return .failed }
-            // The wait ends early when the exporter stops (a drain broadcasts).
-            let wakeAt = Date().addingTimeInterval(wait)
-            let stopped = condition.withLock {
-                guard !stopping else { return true }
-                retries += 1
-                while !stopping && Date() < wakeAt { _ = condition.wait(until: wakeAt) }
-                return stopping
+            let wait = Duration.milliseconds(Int64((waitAsked ?? interval * Double.random(in: 0.5...1.5)) * 1000))
+            let wakeAt = ContinuousClock.now + wait
+            if config.maxElapsedSeconds > 0 && wakeAt - started > .milliseconds(Int64(config.maxElapsedSeconds * 1000))
+            {
+                return .failed
             }
-            if stopped { return .failed }
+            var counted = false
+            while true {
+                let waiter = ConsumerWaiter()
+                let stopped: Bool? = condition.withLock {
+                    if stopping { return true }
+                    if !counted {
+                        retries += 1
+                        counted = true
+                    }
+                    guard ContinuousClock.now < wakeAt else { return false }
+                    waiters.append(waiter)
+                    return nil
+                }
+                if stopped == true { return .failed }
+                if stopped == false { break }
+                await waiter.wait(until: wakeAt)
+            }
             interval = min(interval * 1.5, config.maxIntervalSeconds)
         }
     }
@@ -313,7 +356,7 @@ public final class ForwardingExporter: @unchecked Sendable {
             while queue.count + reserved >= config.queueSize && !stopping { condition.wait() }
             guard records > 0, !stopping else { return }
             queue.append(Item(signal: signal, body: body, records: records))
-            condition.broadcast()
+            wakeAll()
         }
     }
 
@@ -333,5 +376,45 @@ public final class ForwardingExporter: @unchecked Sendable {
         let seconds = Double((deadline - ContinuousClock.now).components.seconds)
         drain(until: Date().addingTimeInterval(max(0, seconds)))
         return condition.withLock { losses }
+    }
+}
+
+/// One wait of a consumer task: resumed once, by `wake()` or at its deadline.
+final class ConsumerWaiter: Sendable {
+    private enum State {
+        case idle
+        case waiting(CheckedContinuation<Void, Never>)
+        case woken
+    }
+
+    private let state = Mutex(State.idle)
+
+    /// Waits until `wake()` (which may come first) or `deadline`.
+    func wait(until deadline: ContinuousClock.Instant?) async {
+        let timer = deadline.map { deadline in
+            Task { [self] in
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                wake()
+            }
+        }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { state -> Bool in
+                if case .woken = state { return true }
+                state = .waiting(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+        timer?.cancel()
+    }
+
+    /// Ends the wait (now, or as soon as it starts).
+    func wake() {
+        let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            defer { state = .woken }
+            if case .waiting(let continuation) = state { return continuation }
+            return nil
+        }
+        continuation?.resume()
     }
 }

@@ -23,11 +23,11 @@ final class GRPCExportTransport: ExportTransport {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let target: any ResolvableTarget =
             if endpoint.host.contains(":") {
-                .ipv6(host: endpoint.host, port: endpoint.port)
+                .ipv6(address: endpoint.host, port: endpoint.port)
             } else if endpoint.host.split(separator: ".").count == 4
                 && endpoint.host.allSatisfy({ $0.isNumber || $0 == "." })
             {
-                .ipv4(host: endpoint.host, port: endpoint.port)
+                .ipv4(address: endpoint.host, port: endpoint.port)
             } else {
                 .dns(host: endpoint.host, port: endpoint.port)
             }
@@ -58,27 +58,19 @@ final class GRPCExportTransport: ExportTransport {
         return (MethodDescriptor(fullyQualifiedService: service, method: "Export"), body)
     }
 
-    func attempt(_ request: (MethodDescriptor, [UInt8])) -> ExportAttempt {
+    func attempt(_ request: (MethodDescriptor, [UInt8])) async -> ExportAttempt {
         guard let client else { return .refused }
-        let answer = Mutex<ExportAttempt>(.retryable(after: nil))
-        let done = DispatchSemaphore(value: 0)
-        let (options, metadata) = (self.options, self.metadata)
-        Task {
-            do {
-                let response = try await client.unary(
-                    request: ClientRequest(message: request.1, metadata: metadata), descriptor: request.0,
-                    serializer: RawBytesSerializer(), deserializer: RawBytesDeserializer(), options: options
-                ) { try $0.message }
-                answer.withLock { $0 = .accepted(rejected: OTLPWire.rejectedCount(inResponse: response)) }
-            } catch let error as RPCError {
-                answer.withLock { $0 = Self.classify(error) }
-            } catch {
-                answer.withLock { $0 = .retryable(after: nil) }
-            }
-            done.signal()
+        do {
+            let response = try await client.unary(
+                request: ClientRequest(message: request.1, metadata: metadata), descriptor: request.0,
+                serializer: RawBytesSerializer(), deserializer: RawBytesDeserializer(), options: options
+            ) { try $0.message }
+            return .accepted(rejected: OTLPWire.rejectedCount(inResponse: response))
+        } catch let error as RPCError {
+            return Self.classify(error)
+        } catch {
+            return .retryable(after: nil)
         }
-        done.wait()
-        return answer.withLock { $0 }
     }
 
     /// What an RPC error means for a retry, as the OTLP specification's table says.

@@ -77,7 +77,7 @@ enum OTLPWire {
     }
 }
 
-/// Inflates a gzip request body, refusing to grow past `limit` bytes while inflating.
+/// Inflates a gzip or zstd request body, refusing to grow past `limit` bytes while inflating.
 enum RequestInflater {
     enum Failure: Error {
         case tooLarge
@@ -85,9 +85,9 @@ enum RequestInflater {
         case corrupt(DecodeError)
     }
 
-    static func gunzip(_ bytes: UnsafeRawBufferPointer, limit: Int) throws(Failure) -> [UInt8] {
+    static func inflate(_ bytes: UnsafeRawBufferPointer, zstd: Bool, limit: Int) throws(Failure) -> [UInt8] {
         do throws(DecodeError) {
-            return try GzipBuffer.inflate(bytes, limit: limit)
+            return zstd ? try Zstd.decompress(bytes, limit: limit) : try GzipBuffer.inflate(bytes, limit: limit)
         } catch {
             if error.reason == .decompressedTooLarge { throw .tooLarge }
             throw .corrupt(error)

@@ -278,10 +278,10 @@ struct OTLPRoutes: HTTPRoutes {
                     "unsupported Content-Type '\(contentType)': send application/x-protobuf or application/json"))
         }
         let encoding = (head.headers["content-encoding"].first ?? "identity").lowercased()
-        guard ["gzip", "identity", "none", ""].contains(encoding) else {
+        guard ["gzip", "zstd", "identity", "none", ""].contains(encoding) else {
             pipeline.recordRefused(.unsupportedCompression, source: source)
             return .refuse(
-                .text(.unsupportedMediaType, "unsupported Content-Encoding '\(encoding)': send gzip or none"))
+                .text(.unsupportedMediaType, "unsupported Content-Encoding '\(encoding)': send gzip, zstd or none"))
         }
         switch sidecar.admit(signal: signal, metadata: { head.headers[$0] }) {
         case .success(let reservation): return .admit(reservation)
@@ -298,7 +298,8 @@ struct OTLPRoutes: HTTPRoutes {
         guard let signal = Self.paths[path],
             let type = OTLPWire.MediaType(contentType: head.headers["content-type"].first ?? "")
         else { return .text(.notFound, "not found") }
-        let gzip = (head.headers["content-encoding"].first ?? "").lowercased() == "gzip"
+        let encoding = (head.headers["content-encoding"].first ?? "").lowercased()
+        let compressed = encoding == "gzip" || encoding == "zstd"
         // The body is read where NIO put it: decoded in place, or inflated once.
         let processed = body.withUnsafeReadableBytes { bytes -> Result<RequestOutcome, RequestInflater.Failure> in
             let ingest = { (input: InputBuffer) in
@@ -306,9 +307,10 @@ struct OTLPRoutes: HTTPRoutes {
                     input, json: type == .json, signal: signal, source: source, peer: peer, reservation: reservation,
                     metadata: { head.headers[$0] })
             }
-            guard gzip else { return .success(ingest(InputBuffer(borrowing: bytes))) }
+            guard compressed else { return .success(ingest(InputBuffer(borrowing: bytes))) }
             do throws(RequestInflater.Failure) {
-                return .success(ingest(InputBuffer(try RequestInflater.gunzip(bytes, limit: maxBodyBytes))))
+                let inflated = try RequestInflater.inflate(bytes, zstd: encoding == "zstd", limit: maxBodyBytes)
+                return .success(ingest(InputBuffer(inflated)))
             } catch {
                 return .failure(error)
             }
@@ -321,7 +323,7 @@ struct OTLPRoutes: HTTPRoutes {
             return reply(.payloadTooLarge, code: 8, "decompressed body larger than max_request_body_size", type)
         case .failure(.corrupt(let failure)):
             pipeline.recordRefused(failure.reason, source: source)
-            return reply(.badRequest, code: 3, "gzip body cannot be read: \(failure)", type)
+            return reply(.badRequest, code: 3, "\(encoding) body cannot be read: \(failure)", type)
         }
         if outcome.isUndecodable {
             return reply(.badRequest, code: 3, outcome.firstError ?? "the request cannot be decoded", type)

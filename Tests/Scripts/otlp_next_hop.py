@@ -11,6 +11,7 @@ answering each request (a slow hop); --unavailable answers the first N requests 
 Retry-After: 1 (gRPC: UNAVAILABLE with a RetryInfo of 1 s), --flaky K every K-th request (without
 a delay: the client backs off); --reject-all answers 400 (gRPC: INVALID_ARGUMENT). --tls serves
 over TLS with CERT and KEY, and with CLIENT_CA requires client certificates signed by it.
+--expect-encoding answers 415 to an HTTP request with another Content-Encoding.
 --require-token answers 401 (gRPC: UNAUTHENTICATED) unless `Authorization: Bearer TOKEN` came.
 --bodies appends a line per accepted log record: the time it arrived (seconds since the epoch)
 and its body.
@@ -18,6 +19,7 @@ and its body.
 import argparse
 import gzip
 import http.server
+import subprocess
 import threading
 import time
 
@@ -29,6 +31,7 @@ parser.add_argument("--count", required=True)
 parser.add_argument("--grpc", action="store_true")
 parser.add_argument("--tls", nargs="+")
 parser.add_argument("--require-token")
+parser.add_argument("--expect-encoding")
 parser.add_argument("--delay", type=float, default=0)
 parser.add_argument("--unavailable", type=int, default=0)
 parser.add_argument("--reject-all", action="store_true")
@@ -96,6 +99,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         if args.require_token and self.headers.get("Authorization") != f"Bearer {args.require_token}":
             return self.answer(401)
+        if args.expect_encoding and self.headers.get("Content-Encoding") != args.expect_encoding:
+            return self.answer(415)
         decision = decide()
         if decision == "retry-after":
             return self.answer(503, [("Retry-After", "1")])
@@ -105,6 +110,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.answer(400)
         if self.headers.get("Content-Encoding") == "gzip":
             body = gzip.decompress(body)
+        elif self.headers.get("Content-Encoding") == "zstd":
+            body = subprocess.run(["zstd", "-d", "-c"], input=body, capture_output=True, check=True).stdout
         count(body, self.path.endswith("/v1/traces"))
         self.answer(200, [("Content-Type", "application/x-protobuf")])
 

@@ -354,6 +354,21 @@ final class BackgroundProcess: @unchecked Sendable {
         #expect(running.trapline.stop() == 0)
     }
 
+    /// `compression: zstd` on `otlphttp`: bodies go out with `Content-Encoding: zstd` (read back
+    /// by the zstd command line at the next hop), and a zstd request is taken in.
+    @Test func zstdTravelsBothWays() throws {
+        let running = try Self.start(nextHop: ["--expect-encoding", "zstd"], exporterSettings: "    compression: zstd")
+        let request = try Self.generatedRequest(spans: 10)
+        let compressed = try ProcessRunner.run(URL(fileURLWithPath: "/usr/bin/zstd"), ["-c"], input: Data(request))
+        let (status, _, _) = try Self.request(
+            running.url("/v1/traces"), method: "POST",
+            headers: ["Content-Type": "application/x-protobuf", "Content-Encoding": "zstd"],
+            body: [UInt8](compressed.standardOutput))
+        #expect(status == 200)
+        #expect(Self.waitFor(running) { $0.spans == 10 })
+        #expect(running.trapline.stop() == 0)
+    }
+
     /// 413 when the body passes max_request_body_size after decompression, found while inflating
     /// (a 1000:1 gzip bomb is refused without inflating it all).
     @Test func aGzipBombIsRefusedWith413WhileInflating() throws {

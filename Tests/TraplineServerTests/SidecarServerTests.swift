@@ -182,6 +182,42 @@ import TraplineTestSupport
         #expect(report.records.rejected == 1)
     }
 
+    /// `Content-Encoding: zstd` (libzstd): a body is decompressed and decoded; damaged zstd is a
+    /// 400 counted as `corrupt_zstd`; a zstd bomb is refused with 413 while decompressing, before
+    /// it is held whole (the receiver's limit is 64 MiB; the bomb inflates to 80 MiB).
+    @Test func zstdBodiesAreDecompressedWithinTheLimit() async throws {
+        let running = try Running()
+        defer { running.stop() }
+        let request = try Self.requests(1)[0]
+        let headers = ["Content-Type": "application/x-protobuf", "Content-Encoding": "zstd"]
+        let compressed = Zstd.compress(request)
+        #expect(compressed.count < request.count && !compressed.isEmpty)
+        #expect(try await Self.send(running.url("/v1/traces"), body: compressed, headers: headers).status == 200)
+        let damaged = Array(compressed.prefix(compressed.count / 2))
+        #expect(try await Self.send(running.url("/v1/traces"), body: damaged, headers: headers).status == 400)
+        let bomb = Zstd.compress([UInt8](repeating: 0, count: 80 << 20))
+        #expect(bomb.count < 100_000)
+        #expect(try await Self.send(running.url("/v1/traces"), body: bomb, headers: headers).status == 413)
+        let report = running.sidecar.report
+        #expect(report.records.received == 102)
+        #expect(report.records.rejected == 2)
+        #expect(report.rejections.map(\.error.reason) == [.corruptZstd, .decompressedTooLarge])
+    }
+
+    /// The decompressor round-trips what libzstd's own compressor wrote, across several frames.
+    @Test func zstdRoundTripsSeveralFrames() throws {
+        let first = Array("first frame ".utf8)
+        let second = [UInt8](repeating: 7, count: 200_000)
+        let joined = Zstd.compress(first) + Zstd.compress(second)
+        let inflated = try joined.withUnsafeBytes { bytes throws(DecodeError) in
+            try Zstd.decompress(bytes, limit: 1 << 20)
+        }
+        #expect(inflated == first + second)
+        #expect(throws: DecodeError.self) {
+            try joined.withUnsafeBytes { bytes throws(DecodeError) in try Zstd.decompress(bytes, limit: 1000) }
+        }
+    }
+
     @Test func unknownPathsAndMethodsAreRefused() async throws {
         let running = try Running()
         defer { running.stop() }

@@ -10,6 +10,7 @@ import NIOCore
 import NIOEmbedded
 import NIOHTTP1
 @_spi(Plumbing) import Trapline
+
 @_spi(Plumbing) @testable import TraplineServer
 
 /// The sidecar and routes every input goes through, made by the first input and released at
@@ -55,7 +56,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     if receiver == nil {
         let sidecar = makeSidecar()
         let routes = OTLPRoutes(
-            forwarders: [], signals: [.traces, .logs], source: "otlp", maxBodyBytes: 1 << 16, sidecar: sidecar)
+            signals: [.traces, .logs], source: "otlp", maxBodyBytes: 1 << 16, sidecar: sidecar, authorization: nil)
         receiver = (sidecar, routes)
         atexit { receiver = nil }
     }

@@ -70,9 +70,12 @@ extension Rejection {
         public static let gzipChecksumMismatch = Reason("gzip_checksum_mismatch")
         /// Bytes after the last gzip member that are neither a member nor zero padding.
         public static let gzipTrailingGarbage = Reason("gzip_trailing_garbage")
+        /// A zstd body (`Content-Encoding: zstd`) libzstd cannot decompress, or one that ends
+        /// inside a frame; `offset`: where in the compressed bytes.
+        public static let corruptZstd = Reason("corrupt_zstd")
         /// Decompressed output past the configured cap.
         public static let decompressedTooLarge = Reason("decompressed_too_large")
-        /// A compression format Trapline does not read (zstd).
+        /// A compression format Trapline does not read from files or stdin (zstd).
         public static let unsupportedCompression = Reason("unsupported_compression")
         /// A request whose media type a receiver does not take (OTLP/HTTP: protobuf or JSON).
         public static let unsupportedMediaType = Reason("unsupported_media_type")
@@ -113,7 +116,7 @@ extension Rejection {
             .truncatedVarint, .varintTooLong, .truncatedFixed, .lengthPastEnd, .invalidWireType, .fieldNumberZero,
             .wrongWireType, .unbalancedGroup, .nestingTooDeep, .invalidUTF8, .invalidIDLength, .invalidParent,
             .truncatedFrame, .frameTooLarge, .inputShrank, .unknownSignal, .corruptGzip, .gzipTruncated,
-            .gzipChecksumMismatch, .gzipTrailingGarbage, .decompressedTooLarge,
+            .gzipChecksumMismatch, .gzipTrailingGarbage, .corruptZstd, .decompressedTooLarge,
             .unsupportedCompression, .unsupportedMediaType, .invalidJSON, .wrongJSONType, .invalidHexID, .invalidNumber,
             .loneSurrogate,
             .invalidBase64, .unknownEnumName, .unsupportedSignal, .ruleError, .noPipeline, .exportFailed,

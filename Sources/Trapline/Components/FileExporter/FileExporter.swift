@@ -12,6 +12,8 @@ public enum ExportCompression: String, Hashable, Sendable, CaseIterable {
     case none
     /// gzip (one member per output).
     case gzip
+    /// zstd: `otlphttp` bodies only (`Content-Encoding: zstd`).
+    case zstd
 }
 
 /// A file output.
@@ -72,6 +74,12 @@ extension FileExporterConfig: ConfigComponent {
             case "compression":
                 file.compression =
                     decoder.choice(setting.node, at: setting.location, as: ExportCompression.self) ?? .none
+                if file.compression == .zstd {
+                    decoder.diagnostics.error(
+                        "the file exporter writes gzip or none", at: setting.location,
+                        hint: "zstd is for otlphttp request bodies")
+                    file.compression = .none
+                }
             case "rotation": file.rotation = decodeRotation(setting, &decoder)
             case "flush_interval": file.flushIntervalSeconds = decoder.seconds(setting) ?? file.flushIntervalSeconds
             case "append":

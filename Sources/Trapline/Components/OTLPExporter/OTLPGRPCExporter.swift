@@ -53,6 +53,11 @@ extension ConfigDecoder {
             return nil
         }
         if plaintextScheme { config.tls.insecure = true }
+        if config.compression == .zstd {
+            diagnostics.error(
+                "the otlp exporter compresses with gzip or none", at: component.location,
+                hint: "gRPC's zstd is not available in this version; otlphttp sends zstd")
+        }
         config.transport = .grpc(endpoint: endpoint)
         return config
     }

@@ -1,23 +1,32 @@
 #!/usr/bin/env bash
-# OTLP/HTTP ingest in sidecar mode: wrk posts one 100-span protobuf request (made by
-# Scripts/generate-otlp.py) over and over to `trapline run` (otlp receiver -> filter -> stdout
-# exporter to /dev/null) for 15 s with 16 connections. Reports spans/s, CPU seconds per million
-# spans and peak RSS, and, as the peer in the same script, the same binary replaying 2,000 such
-# requests from a file through the same pipeline (the ratio is what HTTP costs).
+# OTLP ingest in sidecar mode: one 100-span protobuf request (made by Scripts/generate-otlp.py)
+# sent over and over to `trapline run` (otlp receiver -> filter -> stdout exporter to /dev/null)
+# for 16 s per protocol with 16 connections, one request in flight on each: over HTTP/1.1 by wrk, then over
+# gRPC (HTTP/2) by h2load with the same message in a gRPC frame. Spans are counted by Trapline
+# itself (`trapline_records_received_total` before and after each phase, so a refused request
+# counts nothing). Reports spans/s, CPU seconds per million spans and peak RSS, gRPC beside HTTP,
+# and, as the peer in the same script, the same binary replaying 2,000 such requests from a file
+# through the same pipeline (the ratio is what the network receiver costs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/install-test-deps.sh
-command -v wrk >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+command -v wrk >/dev/null && command -v h2load >/dev/null \
+    || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nghttp2-client >/dev/null; }
 swift build -c release --product trapline >/dev/null
 work=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
-python3 Scripts/generate-otlp.py --signal traces --requests 1 --records-per-request 100 --seed 5 --framing single "$work/request.pb"
+# INGEST_SPANS_PER_REQUEST changes the request size (default 100; SDKs often send 512).
+per_request=${INGEST_SPANS_PER_REQUEST:-100}
+python3 Scripts/generate-otlp.py --signal traces --requests 1 --records-per-request "$per_request" --seed 5 --framing single "$work/request.pb"
 python3 Scripts/generate-otlp.py --signal traces --requests 2000 --records-per-request 100 --seed 5 "$work/stream.otlp"
 port=$((20000 + RANDOM % 20000))
+grpc_port=$((port + 1))
 cat > "$work/sidecar.yaml" <<YAML
 receivers:
   otlp:
     protocols:
+      grpc:
+        endpoint: 127.0.0.1:$grpc_port
       http:
         endpoint: 127.0.0.1:$port
   stdin:
@@ -34,7 +43,10 @@ service:
       processors: [filter]
       exporters: [stdout]
 YAML
-sed '/^  otlp:/,/endpoint/d; s/receivers: \[otlp\]/receivers: [stdin]/' "$work/sidecar.yaml" > "$work/replay.yaml"
+sed '/^  otlp:/,/endpoint: 127.0.0.1:'"$port"'/d; s/receivers: \[otlp\]/receivers: [stdin]/' "$work/sidecar.yaml" > "$work/replay.yaml"
+# The same message as a gRPC frame: uncompressed flag, 4-byte big-endian length, the bytes.
+python3 -c 'import sys, struct; b = open(sys.argv[1], "rb").read(); open(sys.argv[2], "wb").write(b"\0" + struct.pack(">I", len(b)) + b)' \
+    "$work/request.pb" "$work/request.grpc"
 cat > "$work/post.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/x-protobuf"
@@ -47,27 +59,45 @@ pid=$!
 for _ in $(seq 100); do grep -q . "$work/stderr" 2>/dev/null && break; curl -s "127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
-before=$(cpu)
-wrk -t2 -c16 -d15s -s "$work/post.lua" "http://127.0.0.1:$port/v1/traces" > "$work/wrk.txt"
-after=$(cpu)
+received() { curl -s "127.0.0.1:$port/metrics" | awk '$1 == "trapline_records_received_total" {print $2}'; }
+# phase NAME COMMAND...: spans Trapline received and CPU ticks it used while COMMAND ran.
+phase() {
+    local name=$1; shift
+    local spans_before cpu_before start end
+    spans_before=$(received); cpu_before=$(cpu); start=$(date +%s%N)
+    "$@" > "$work/$name.txt"
+    end=$(date +%s%N)
+    echo "$name $(( $(received) - spans_before )) $(( $(cpu) - cpu_before )) $(( end - start ))" >> "$work/phases"
+}
+# Interleaved, two rounds of 8 s each, so neither protocol gets the warmer or quieter half.
+for round in 1 2; do
+    phase http wrk -t2 -c16 -d8s -s "$work/post.lua" "http://127.0.0.1:$port/v1/traces"
+    phase grpc h2load -t2 -c16 -m1 -D 8 -d "$work/request.grpc" \
+        -H 'content-type: application/grpc' -H 'te: trailers' \
+        "http://127.0.0.1:$grpc_port/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+done
 rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
-requests=$(awk '/requests in/ {print $1}' "$work/wrk.txt")
-non2xx=$(awk '/Non-2xx/ {print $NF}' "$work/wrk.txt"); non2xx=${non2xx:-0}
-seconds=$(awk '/requests in/ {gsub("s,", "", $4); print $4}' "$work/wrk.txt")
 kill -TERM $pid; wait $pid || true
 start=$(date +%s%N)
 .build/release/trapline replay -q --workers 2 --config "$work/replay.yaml" --output /dev/null "$work/stream.otlp"
 end=$(date +%s%N)
-python3 - "$requests" "$non2xx" "$seconds" "$before" "$after" "$ticks" "$rss" "$start" "$end" <<'PY'
+python3 - "$work/phases" "$ticks" "$rss" "$start" "$end" <<'PY'
 import sys
-requests, non2xx, seconds = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
-before, after, ticks, rss = float(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6]), int(sys.argv[7])
-replay = (int(sys.argv[9]) - int(sys.argv[8])) / 1e9
-spans = (requests - non2xx) * 100
-rate = spans / seconds
-cpu = (after - before) / ticks
-print(f"OTLP/HTTP ingest: {rate:,.0f} spans/s ({requests - non2xx} requests of 100 spans in {seconds:.1f} s, {non2xx} non-2xx)")
-print(f"CPU: {cpu / spans * 1e6:.2f} CPU seconds per million spans (wrk on the same 2 cores)")
+phases = {}
+for line in open(sys.argv[1]):
+    name, spans, ticks, nanos = line.split()
+    before = phases.get(name, (0, 0.0, 0.0))
+    phases[name] = (before[0] + int(spans), before[1] + int(ticks) / float(sys.argv[2]), before[2] + int(nanos) / 1e9)
+rss = int(sys.argv[3])
+replay = 200000 / ((int(sys.argv[5]) - int(sys.argv[4])) / 1e9)
+rates = {}
+for name, label in (("http", "OTLP/HTTP (wrk, HTTP/1.1)"), ("grpc", "OTLP/gRPC (h2load, HTTP/2)")):
+    spans, cpu, seconds = phases[name]
+    rates[name] = spans / seconds
+    print(f"{label} ingest: {rates[name]:,.0f} spans/s ({spans:,} spans in {seconds:.1f} s), "
+          f"{cpu / max(spans, 1) * 1e6:.2f} CPU seconds per million spans (the client on the same 2 cores)")
+print(f"gRPC/HTTP: {rates['grpc'] / rates['http']:.2f}x in spans/s, "
+      f"{(phases['http'][1] / phases['http'][0]) / (phases['grpc'][1] / phases['grpc'][0]):.2f}x in CPU per span")
 print(f"peak RSS: {rss / 1024:.1f} MiB")
-print(f"peer: replay of 200,000 spans from a file: {200000 / replay:,.0f} spans/s; ingest/replay {rate / (200000 / replay):.2f}x")
+print(f"peer: replay of 200,000 spans from a file: {replay:,.0f} spans/s; HTTP ingest/replay {rates['http'] / replay:.2f}x")
 PY

@@ -205,7 +205,6 @@ enum GRPCStatusDetails {
 /// One `otlp` receiver's `protocols.grpc` listener: a gRPC server on its own event loop.
 final class GRPCReceiverServer: Sendable {
     private let server: GRPCServer<HTTP2ServerTransport.Posix>
-    private let group: MultiThreadedEventLoopGroup
     private let serving: Mutex<Task<Void, any Error>?> = Mutex(nil)
     /// The port bound (useful with port 0).
     let port: Int
@@ -218,7 +217,6 @@ final class GRPCReceiverServer: Sendable {
         security: HTTP2ServerTransport.Posix.TransportSecurity = .plaintext
     ) throws {
         guard let address = HostPort(settings.endpoint) else { throw GRPCReceiverError.badEndpoint(settings.endpoint) }
-        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let socket: GRPCNIOTransportCore.SocketAddress =
             address.host.contains(":")
             ? .ipv6(host: address.host, port: address.port) : .ipv4(host: address.host, port: address.port)
@@ -232,6 +230,12 @@ final class GRPCReceiverServer: Sendable {
                 // gzip and deflate, as every OTLP client may send (`grpc-encoding`).
                 config.compression.enabledAlgorithms = .all
                 if let streams = settings.maxConcurrentStreams { config.http2.maxConcurrentStreams = streams }
+                // OTLP requests are tens of kilobytes to megabytes: HTTP/2's defaults (16 KiB
+                // frames, a 64 KiB window) cut one into many frames and window updates, each a
+                // trip through the stream's pipeline. Larger frames and a window of one default
+                // message keep that per-request, not per-16-KiB.
+                config.http2.maxFrameSize = 1 << 20
+                config.http2.targetWindowSize = min(max(settings.maxReceiveMessageBytes, 1 << 16), 4 << 20)
                 let keepalive = settings.keepalive
                 func duration(_ key: String) -> Duration? { keepalive[key].map { .milliseconds(Int64($0 * 1000)) } }
                 config.connection.maxIdleTime = duration("max_connection_idle") ?? config.connection.maxIdleTime
@@ -240,7 +244,10 @@ final class GRPCReceiverServer: Sendable {
                 config.connection.keepalive.time = duration("time") ?? config.connection.keepalive.time
                 config.connection.keepalive.timeout = duration("timeout") ?? config.connection.keepalive.timeout
             },
-            eventLoopGroup: group)
+            // NIO's shared loops, which also run the RPC handlers' tasks when `trapline run`
+            // installed them as the concurrency executor: a request is read, decoded and
+            // answered without hopping threads.
+            eventLoopGroup: .singletonMultiThreadedEventLoopGroup)
         let server = GRPCServer(transport: transport, services: [service])
         self.server = server
         serving.withLock { $0 = Task { try await server.serve() } }
@@ -260,7 +267,6 @@ final class GRPCReceiverServer: Sendable {
         switch bound.withLock({ $0 }) {
         case .success(let port)?: self.port = port
         case .failure(let error)?:
-            try? group.syncShutdownGracefully()
             throw error
         case nil: throw GRPCReceiverError.notBound
         }
@@ -283,8 +289,8 @@ final class GRPCReceiverServer: Sendable {
         if done.wait(timeout: .now() + seconds) == .timedOut { task?.cancel() }
     }
 
-    /// Closes the event loop (after `waitForRPCs`).
-    func shutDown() { try? group.syncShutdownGracefully() }
+    /// Nothing left to close after `waitForRPCs`: the loops are NIO's shared ones.
+    func shutDown() {}
 }
 
 enum GRPCReceiverError: Error, CustomStringConvertible {

@@ -2,6 +2,7 @@ public import Foundation
 import GRPCNIOTransportHTTP2Posix
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import Synchronization
 @_spi(Plumbing) public import Trapline
 @_spi(Plumbing) public import TraplineCore
@@ -64,6 +65,17 @@ public final class Sidecar: Sendable {
         memoryMonitors = loaded.config.memoryLimiters.map {
             MemoryMonitor(id: $0.id, config: $0.config, signals: $0.signals)
         }
+    }
+
+    /// Makes SwiftNIO's shared event loops the executor of every task in the process, so the
+    /// gRPC receiver's handlers and the exporters' consumers run on the threads that do their
+    /// I/O (no wake-up of another thread per request). Only before any task has started.
+    ///
+    /// - Returns: whether it was installed (false when a task ran first).
+    ///
+    /// Allocates nothing beyond NIO's loops.
+    public static func runTasksOnEventLoops() -> Bool {
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
     }
 
     /// The pipeline requests run through now (a reload swaps it).

@@ -51,6 +51,8 @@ struct RunCommand: ParsableCommand {
             FileHandleOutput.standardError(loaded.diagnostics.sorted.map { "\($0)\n" }.joined())
             throw ExitCode(78)
         }
+        // Sidecar mode: tasks (gRPC handlers, exporter consumers) on NIO's loops, before any starts.
+        if !loaded.config.otlpReceivers.isEmpty { _ = Sidecar.runTasksOnEventLoops() }
         let watchers: [KubernetesPodWatcher]
         do throws(KubernetesPodWatcher.StartError) {
             watchers = try KubernetesPodWatcher.start(loaded.kubernetesSources)

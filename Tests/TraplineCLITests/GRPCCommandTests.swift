@@ -35,7 +35,7 @@ import TraplineTestSupport
     /// `otlp` exporter (`exporterSettings` under it) to the hop.
     static func start(
         hopArguments: [String] = [], grpcSettings: String = "", exporterSettings: String = "",
-        extensions: String = "", httpSettings: String? = nil
+        extensions: String = "", httpSettings: String? = nil, memoryLimitMiB: Int? = nil
     ) throws -> Running {
         let directory = try Fixtures.temporaryDirectory().path
         let hop = try NextHop(directory: directory, arguments: ["--grpc"] + hopArguments)
@@ -49,6 +49,7 @@ import TraplineTestSupport
             \(httpSettings.map { "      http:\n        endpoint: 127.0.0.1:0\n" + $0 } ?? "")
             \(extensions.isEmpty ? "" : "extensions:\n" + extensions)
             processors:
+            \(memoryLimitMiB.map { "  memory_limiter: {check_interval: 100ms, limit_mib: \($0)}" } ?? "")
               filter:
                 trace_conditions:
                   - 'attributes["test.drop"] == true'
@@ -68,7 +69,7 @@ import TraplineTestSupport
               pipelines:
                 traces:
                   receivers: [otlp]
-                  processors: [filter]
+                  processors: [\(memoryLimitMiB == nil ? "" : "memory_limiter, ")filter]
                   exporters: [otlp, prometheus]
                 logs:
                   receivers: [otlp]
@@ -251,5 +252,18 @@ import TraplineTestSupport
         let (health, _, _) = try SidecarCommandTests.request("http://127.0.0.1:\(running.httpPort)/healthz")
         #expect(health == 200)
         #expect(Self.waitFor(running) { $0.spans == 10 }, "\(running.hop.counted)")
+    }
+
+    /// A `memory_limiter` above its limit refuses gRPC as it refuses HTTP (one admission):
+    /// RESOURCE_EXHAUSTED with a RetryInfo of 1 s, before the message is decoded; its refusals
+    /// counted.
+    @Test func aMemoryLimiterAboveItsLimitRefusesWithResourceExhausted() throws {
+        let running = try Self.start(memoryLimitMiB: 2)
+        defer { running.stop() }
+        let output = try Self.client(["burst", String(running.grpcPort), "1"])
+        #expect(output == "RESOURCE_EXHAUSTED 1\n", "\(output)")
+        let samples = try running.metrics()
+        #expect((samples[#"trapline_memory_limiter_refused_total{processor="memory_limiter"}"#] ?? 0) >= 1)
+        #expect(running.hop.received.spans == 0)
     }
 }

@@ -76,15 +76,8 @@ import TraplineTestSupport
                   exporters: [otlp]
             """
         try config.write(toFile: directory + "/grpc.yaml", atomically: true, encoding: .utf8)
-        let trapline = try BackgroundProcess(
-            ProcessRunner.traplineBinary.path,
-            ["run", "--config", directory + "/grpc.yaml", "--shutdown-timeout", "20"])
-        #expect(trapline.wait { _, errors in errors.contains("listening:") }, "\(trapline.standardError)")
-        func port(_ name: String) -> Int {
-            let text = trapline.standardError
-            guard let range = text.range(of: "\(name) on port ") else { return 0 }
-            return Int(text[range.upperBound...].prefix { $0.isNumber }) ?? 0
-        }
+        let (trapline, port) = try ListeningTrapline.start(
+            config: directory + "/grpc.yaml", ["--shutdown-timeout", "20"])
         return Running(
             trapline: trapline, hop: hop, grpcPort: port("otlp grpc"), metricsPort: port("prometheus"),
             directory: directory, httpPort: port("otlp"))

@@ -77,6 +77,24 @@ final class BackgroundProcess: @unchecked Sendable {
     deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 }
 
+/// `trapline run --config FILE` in sidecar mode, started and waited for until it printed its
+/// listening line (`otlp on port N, otlp grpc on port M, prometheus on port P`).
+enum ListeningTrapline {
+    /// Starts it; returns the process and the port printed for each name.
+    static func start(config: String, _ extra: [String] = []) throws -> (BackgroundProcess, port: (String) -> Int) {
+        let trapline = try BackgroundProcess(ProcessRunner.traplineBinary.path, ["run", "--config", config] + extra)
+        #expect(trapline.wait { _, errors in errors.contains("listening:") }, "\(trapline.standardError)")
+        let text = trapline.standardError
+        return (
+            trapline,
+            { name in
+                guard let range = text.range(of: "\(name) on port ") else { return 0 }
+                return Int(text[range.upperBound...].prefix { $0.isNumber }) ?? 0
+            }
+        )
+    }
+}
+
 /// Sidecar mode through the binary, on loopback, with real clients: the OpenTelemetry Python SDK
 /// and curl send, a Python OTLP/HTTP server is the next hop, Prometheus scrapes.
 @Suite(.serialized, .tags(.slow)) struct SidecarCommandTests {
@@ -155,15 +173,8 @@ final class BackgroundProcess: @unchecked Sendable {
                   exporters: [otlphttp]
             """
         try config.write(toFile: directory + "/sidecar.yaml", atomically: true, encoding: .utf8)
-        let trapline = try BackgroundProcess(
-            ProcessRunner.traplineBinary.path,
-            ["run", "--config", directory + "/sidecar.yaml", "--shutdown-timeout", "20"])
-        #expect(trapline.wait { _, errors in errors.contains("listening:") }, "\(trapline.standardError)")
-        func port(_ name: String) -> Int {
-            let text = trapline.standardError
-            guard let range = text.range(of: "\(name) on port ") else { return 0 }
-            return Int(text[range.upperBound...].prefix { $0.isNumber }) ?? 0
-        }
+        let (trapline, port) = try ListeningTrapline.start(
+            config: directory + "/sidecar.yaml", ["--shutdown-timeout", "20"])
         return Running(
             trapline: trapline, nextHop: nextHop, countFile: countFile, receiverPort: port("otlp"),
             metricsPort: port("prometheus"), directory: directory)

@@ -40,14 +40,7 @@ import TraplineTestSupport
                 traces: {receivers: [otlp], exporters: [file]}
             """
         try config.write(toFile: directory + "/tls.yaml", atomically: true, encoding: .utf8)
-        let trapline = try BackgroundProcess(
-            ProcessRunner.traplineBinary.path, ["run", "--config", directory + "/tls.yaml"])
-        #expect(trapline.wait { _, errors in errors.contains("listening:") }, "\(trapline.standardError)")
-        func port(_ name: String) -> Int {
-            let text = trapline.standardError
-            guard let range = text.range(of: "\(name) on port ") else { return 0 }
-            return Int(text[range.upperBound...].prefix { $0.isNumber }) ?? 0
-        }
+        let (trapline, port) = try ListeningTrapline.start(config: directory + "/tls.yaml")
         return Running(
             trapline: trapline, httpPort: port("otlp"), grpcPort: port("otlp grpc"), certificates: directory)
     }

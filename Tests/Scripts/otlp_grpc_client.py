@@ -10,6 +10,9 @@
       retryinfo (prints the RetryInfo delay in the trailing status details, if any).
   otlp_grpc_client.py burst PORT N
       N valid 100-span requests at once; prints one status code name per line.
+  otlp_grpc_client.py file PORT SIGNAL PATH
+      Sends each request of PATH (4-byte big-endian length-prefixed protobuf) to the SIGNAL
+      (traces | logs) service; prints `sent N` or the first status that was not OK.
   otlp_grpc_client.py auth PORT [TOKEN]
       One valid 10-span request with `authorization: Bearer TOKEN` (none without TOKEN); prints
       the status code name.
@@ -166,6 +169,20 @@ if __name__ == "__main__":
     mode, port = sys.argv[1], int(sys.argv[2])
     if mode == "tls":
         tls(port, *sys.argv[3:])
+        sys.exit(0)
+    if mode == "file":
+        method = TRACES if sys.argv[3] == "traces" else "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+        data, position, sent = open(sys.argv[4], "rb").read(), 0, 0
+        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        while position < len(data):
+            length = int.from_bytes(data[position:position + 4], "big")
+            code, detail, _ = call(channel, method, data[position + 4:position + 4 + length])
+            if code != "OK":
+                print(code, detail, flush=True)
+                sys.exit(1)
+            position += 4 + length
+            sent += 1
+        print(f"sent {sent}", flush=True)
         sys.exit(0)
     if mode == "auth":
         token = sys.argv[3] if len(sys.argv) > 3 else None

@@ -87,7 +87,15 @@ struct OTLPGRPCService: RegistrableRPCService {
         defer { reservation?.release() }
         var message: InputBuffer?
         do {
-            for try await part in request.messages where message == nil { message = part }
+            for try await part in request.messages {
+                // Export is unary: a second message makes the request invalid; none of it is
+                // processed, and it is counted like any request refused unread.
+                guard message == nil else {
+                    sidecar.pipeline.recordRefused(.notUnary, source: source)
+                    throw RPCError(code: .invalidArgument, message: "Export takes one message; this request has more")
+                }
+                message = part
+            }
         } catch let error as RPCError where error.code == .resourceExhausted {
             sidecar.pipeline.recordRefused(.frameTooLarge, source: source, limit: maxMessageBytes)
             throw error

@@ -7,6 +7,7 @@
   otlp_grpc_client.py raw PORT CASE...
       grpcio sends hand-made requests and prints `<case> <status code name> <detail>` per case:
       valid, partial (one span with a 3-byte trace id), malformed, oversized (5 MiB), metrics,
+      twice (two messages streamed to the unary Export),
       retryinfo (prints the RetryInfo delay in the trailing status details, if any).
   otlp_grpc_client.py burst PORT N
       N valid 100-span requests at once; prints one status code name per line.
@@ -86,6 +87,13 @@ def raw(port, cases):
             code, detail, _ = call(channel, TRACES, b"\x0a\xff\xff\xff\x0f\x01")
         elif case == "oversized":
             code, detail, _ = call(channel, TRACES, spans_request(50, padding=100_000))
+        elif case == "twice":
+            rpc = channel.stream_unary(TRACES, request_serializer=lambda b: b, response_deserializer=lambda b: b)
+            try:
+                rpc(iter([spans_request(10), spans_request(10)]), timeout=20)
+                code, detail = "OK", ""
+            except grpc.RpcError as error:
+                code, detail = error.code().name, error.details()
         elif case == "metrics":
             code, detail, _ = call(channel, METRICS, b"")
         else:

@@ -112,29 +112,32 @@ import TraplineTestSupport
     }
 
     /// Acceptance (issue 25): grpcio sends what an SDK would not: an undecodable request gets
-    /// INVALID_ARGUMENT, one over `max_recv_msg_size_mib` RESOURCE_EXHAUSTED (both counted as
-    /// rejected), a span with a bad trace id a `partial_success`, and a signal with no pipeline
-    /// UNIMPLEMENTED; the good records around them go on.
+    /// INVALID_ARGUMENT, one over `max_recv_msg_size_mib` RESOURCE_EXHAUSTED, two messages on the
+    /// unary Export INVALID_ARGUMENT (each counted as rejected), a span with a bad trace id a
+    /// `partial_success`, and a signal with no pipeline UNIMPLEMENTED; the good records around
+    /// them go on.
     @Test func malformedAndOversizedRequestsGetOTLPStatusCodes() throws {
         let running = try Self.start(grpcSettings: "        max_recv_msg_size_mib: 1")
         defer { running.stop() }
         let output = try Self.client([
-            "raw", String(running.grpcPort), "valid", "malformed", "oversized", "partial", "metrics", "valid",
+            "raw", String(running.grpcPort), "valid", "malformed", "oversized", "partial", "metrics", "valid", "twice",
         ])
         let lines = output.split(separator: "\n").map(String.init)
-        #expect(lines.count == 6, "\(output)")
-        guard lines.count == 6 else { return }
+        #expect(lines.count == 7, "\(output)")
+        guard lines.count == 7 else { return }
         #expect(lines[0] == "valid OK rejected=0")
         #expect(lines[1].hasPrefix("malformed INVALID_ARGUMENT length"), "\(lines[1])")
         #expect(lines[2].hasPrefix("oversized RESOURCE_EXHAUSTED grpc: received message larger than max"))
         #expect(lines[3] == "partial OK rejected=1")
         #expect(lines[4].hasPrefix("metrics UNIMPLEMENTED"))
         #expect(lines[5] == "valid OK rejected=0")
-        // 10 + 10 valid, 9 of the partial request; the malformed and oversized ones count one each.
+        #expect(lines[6].hasPrefix("twice INVALID_ARGUMENT Export takes one message"), "\(lines[6])")
+        // 10 + 10 valid, 9 of the partial request; the malformed, oversized and two-message
+        // requests count one each.
         #expect(Self.waitFor(running) { $0.spans == 29 }, "\(running.hop.counted)")
         let samples = try running.metrics()
-        #expect(samples["trapline_records_received_total"] == 32)
-        #expect(PipelineCommandTests.sum(samples, "trapline_records_rejected_total") == 3)
+        #expect(samples["trapline_records_received_total"] == 33)
+        #expect(PipelineCommandTests.sum(samples, "trapline_records_rejected_total") == 4)
         #expect(SidecarCommandTests.accountingHolds(samples))
     }
 

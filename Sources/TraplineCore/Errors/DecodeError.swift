@@ -88,6 +88,7 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
             text =
                 "bytes after the last gzip member, at compressed byte \(value ?? 0), are neither gzip nor zero padding"
         case .corruptZstd: text = "zstd data is corrupt or cut short"
+        case .notUnary: text = "a gRPC Export call sent more than one message (Export is unary)"
         case .decompressedTooLarge: text = "decompressed size is over the \(limit ?? 0)-byte limit"
         case .unsupportedCompression: text = "zstd-compressed input is not supported; decompress it first (zstd -d)"
         case .unsupportedMediaType: text = "request of a media type the receiver does not take"

@@ -73,6 +73,8 @@ extension Rejection {
         /// A zstd body (`Content-Encoding: zstd`) libzstd cannot decompress, or one that ends
         /// inside a frame; `offset`: where in the compressed bytes.
         public static let corruptZstd = Reason("corrupt_zstd")
+        /// A gRPC `Export` call (unary) that sent more than one message: refused unread.
+        public static let notUnary = Reason("not_unary")
         /// Decompressed output past the configured cap.
         public static let decompressedTooLarge = Reason("decompressed_too_large")
         /// A compression format Trapline does not read from files or stdin (zstd).
@@ -116,7 +118,7 @@ extension Rejection {
             .truncatedVarint, .varintTooLong, .truncatedFixed, .lengthPastEnd, .invalidWireType, .fieldNumberZero,
             .wrongWireType, .unbalancedGroup, .nestingTooDeep, .invalidUTF8, .invalidIDLength, .invalidParent,
             .truncatedFrame, .frameTooLarge, .inputShrank, .unknownSignal, .corruptGzip, .gzipTruncated,
-            .gzipChecksumMismatch, .gzipTrailingGarbage, .corruptZstd, .decompressedTooLarge,
+            .gzipChecksumMismatch, .gzipTrailingGarbage, .corruptZstd, .notUnary, .decompressedTooLarge,
             .unsupportedCompression, .unsupportedMediaType, .invalidJSON, .wrongJSONType, .invalidHexID, .invalidNumber,
             .loneSurrogate,
             .invalidBase64, .unknownEnumName, .unsupportedSignal, .ruleError, .noPipeline, .exportFailed,

@@ -373,7 +373,10 @@ public final class ForwardingExporter: @unchecked Sendable {
 
     /// Drains the queue (see `drain(until:)`) and says what was not delivered. Allocates nothing.
     public func finish(until deadline: ContinuousClock.Instant) -> ForwardingLosses {
-        let seconds = Double((deadline - ContinuousClock.now).components.seconds)
+        // The whole remaining time, fractions included (whole seconds alone made a deadline under
+        // a second end the drain at once).
+        let remaining = (deadline - ContinuousClock.now).components
+        let seconds = Double(remaining.seconds) + Double(remaining.attoseconds) / 1e18
         drain(until: Date().addingTimeInterval(max(0, seconds)))
         return condition.withLock { losses }
     }

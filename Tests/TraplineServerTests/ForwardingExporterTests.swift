@@ -11,7 +11,8 @@ import TraplineCore
     /// Requests still being retried when a replay's deadline passes are counted as failed before
     /// the losses are read: never reported forwarded when they were not delivered (both
     /// transports; nothing listens on the port).
-    @Test(arguments: ["http", "grpc"]) func sendsInProgressAtTheDeadlineAreCountedFailed(transport: String) throws {
+    @Test(arguments: ["http", "grpc"]) func sendsInProgressAtTheDeadlineAreCountedFailed(transport: String) async throws
+    {
         var config = OTLPExporterConfig()
         config.endpoint = "http://127.0.0.1:1"
         if transport == "grpc" { config.transport = .grpc(endpoint: try #require(HostPort("127.0.0.1:1"))) }
@@ -22,9 +23,17 @@ import TraplineCore
         let exporter = ForwardingExporter(id: "otlp", config: config, signals: [.traces])
         exporter.start()
         for _ in 0..<5 { exporter.send(signal: .traces, body: [0x0a, 0x00], records: 10) }
+        // Let the three consumers take a request each and start retrying it; two stay queued.
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(exporter.pending == 5)
         let started = ContinuousClock.now
-        let losses = exporter.finish(until: .now + .milliseconds(500))
+        // On a thread of its own, as a replay calls it: `finish` blocks while the consumer tasks
+        // finish their attempts on the concurrency pool.
+        let losses = await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: exporter.finish(until: .now + .milliseconds(500))) }.start()
+        }
         #expect(losses.failed.spans == 50, "\(losses)")
+        #expect(ContinuousClock.now - started >= .milliseconds(450))
         #expect(ContinuousClock.now - started < .seconds(8))
     }
 

@@ -6,8 +6,8 @@ import TraplineStages
 /// any core and their outcomes merged in input order.
 struct FrameOutcome: Sendable {
     var records = RecordCounts()
-    var spansForwarded = 0
-    var logRecordsForwarded = 0
+    /// Forwarded records by signal.
+    var forwarded = SignalCounts()
     var frames = 0
     var rejections: [Rejection] = []
     var repairedTextLines = 0
@@ -51,8 +51,7 @@ struct FrameOutcome: Sendable {
     /// buffers stop allocating, and stop faulting in new pages, once warm).
     mutating func reset(stageCount: Int) {
         records = RecordCounts()
-        spansForwarded = 0
-        logRecordsForwarded = 0
+        forwarded = SignalCounts()
         frames = 0
         rejections.removeAll(keepingCapacity: true)
         repairedTextLines = 0
@@ -79,21 +78,17 @@ struct FrameOutcome: Sendable {
 
     /// Adds forwarded records of `signal`.
     mutating func addForwarded(_ records: Int, of signal: Signal) {
-        switch signal {
-        case .traces: spansForwarded += records
-        case .logs: logRecordsForwarded += records
-        }
+        forwarded[signal] += records
     }
 
     /// Counts the frame's forwarded records as rejected (`export_failed`): an output did not take
     /// them (the failure path only).
     mutating func moveForwardedToExportFailed(output: String) {
-        let lost = spansForwarded + logRecordsForwarded
+        let lost = forwarded.total
         guard lost > 0 else { return }
         records.forwarded -= lost
         records.rejected += lost
-        spansForwarded = 0
-        logRecordsForwarded = 0
+        forwarded = SignalCounts()
         rejections.append(Rejection(source: output, error: DecodeError(.exportFailed, offset: 0), records: lost))
     }
 
@@ -101,8 +96,9 @@ struct FrameOutcome: Sendable {
     /// listing at most `trapCap` trap events (every event is counted in the TER tally).
     func merge(into report: inout ReplayReport, cap: Int, trapCap: Int = .max) {
         report.records += records
-        report.spansForwarded += spansForwarded
-        report.logRecordsForwarded += logRecordsForwarded
+        report.spansForwarded += forwarded.spans
+        report.logRecordsForwarded += forwarded.logs
+        report.dataPointsForwarded += forwarded.dataPoints
         report.frames += frames
         report.repairedTextLines += repairedTextLines
         report.continuedTextLines += continuedTextLines
@@ -140,6 +136,7 @@ struct FrameProcessor {
     let jsonDecoder = OTLPJSONDecoder()
     var spans = SpanBatch()
     var logs = LogBatch()
+    var metrics = MetricBatch()
     /// Runs decoded batches through the stages and the encoders.
     var forwarder: BatchForwarder
     /// This worker's buffer for frames read from their file (`Frame.load`), reused.
@@ -173,6 +170,7 @@ struct FrameProcessor {
     ) {
         if spans.clientAddress != clientAddress { spans.clientAddress = clientAddress }
         if logs.clientAddress != clientAddress { logs.clientAddress = clientAddress }
+        if metrics.clientAddress != clientAddress { metrics.clientAddress = clientAddress }
         outcome.reset(stageCount: chain.stages.count)
         switch event {
         case .rejected(let error, let records):
@@ -207,6 +205,10 @@ struct FrameProcessor {
         case .protobuf(.logs):
             decoder.decodeLogs(input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, into: &logs)
             forwarder.forward(&logs, path: path, into: &outcome)
+        case .protobuf(.metrics):
+            decoder.decodeMetrics(
+                input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, into: &metrics)
+            forwarder.forward(&metrics, path: path, into: &outcome)
         case .textRecord(let firstLine):
             let summary = textDecoder.decodeRecord(
                 input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, firstLine: firstLine,
@@ -235,6 +237,11 @@ struct FrameProcessor {
                 input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, firstLine: firstLine,
                 into: &logs)
             forwarder.forward(&logs, path: path, into: &outcome)
+        case .signal(.metrics):
+            outcome.jsonLeniency += jsonDecoder.decodeMetrics(
+                input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, firstLine: firstLine,
+                into: &metrics)
+            forwarder.forward(&metrics, path: path, into: &outcome)
         case .unsupportedSignal:
             let error = DecodeError(.unsupportedSignal, offset: frame.sourceOffset, line: firstLine, column: 1)
             outcome.records += BatchAccounting.counts(rejectedRecords: 1)
@@ -417,6 +424,18 @@ extension SpanBatch: ForwardableBatch {
 }
 
 extension LogBatch: ForwardableBatch {
+    var recordTimes: [UInt64] { times }
+    func encode(by encoder: OTLPProtobufEncoder, keeping mask: RowMask, into writer: WireWriter) {
+        encoder.encode(self, keeping: mask, into: writer)
+    }
+    func encode(by encoder: OTLPJSONEncoder, keeping mask: RowMask, into out: inout [UInt8]) {
+        encoder.encode(self, keeping: mask, into: &out)
+    }
+    func aggregate(by spanMetrics: SpanMetricsAggregator, mask: RowMask, into series: inout SpanMetricsBatch) {}
+}
+
+extension MetricBatch: ForwardableBatch {
+    /// A point's own time.
     var recordTimes: [UInt64] { times }
     func encode(by encoder: OTLPProtobufEncoder, keeping mask: RowMask, into writer: WireWriter) {
         encoder.encode(self, keeping: mask, into: writer)

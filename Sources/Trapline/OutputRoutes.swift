@@ -62,7 +62,7 @@ struct OutputRoutes {
             guard !bytes.isEmpty else { continue }
             if let batch = route.batch, !route.isQuarantine {
                 // A `batch` processor: merged with the requests before it, written when full.
-                let records = signal == .traces ? outcome.spansForwarded : outcome.logRecordsForwarded
+                let records = outcome.forwarded[signal]
                 let pending = sinks[index].pending[signal]?.records ?? 0
                 if pending > 0 && !batch.fits(records, in: pending) { writePending(index, signal) }
                 if sinks[index].failure == nil {
@@ -85,19 +85,17 @@ struct OutputRoutes {
             }
             if !route.isQuarantine && sinks[index].failure != nil { lostBy = lostBy ?? index }
         }
-        let forwarded = (spans: outcome.spansForwarded, logs: outcome.logRecordsForwarded)
+        let forwarded = outcome.forwarded
         if let lostBy {
             // A record is forwarded only when every route of its signal took it.
-            sinks[lostBy].lost.spans += forwarded.spans
-            sinks[lostBy].lost.logs += forwarded.logs
+            for signal in Signal.allCases { sinks[lostBy].lost[signal] += forwarded[signal] }
             var counted = outcome
             counted.moveForwardedToExportFailed(output: sinks[lostBy].outputName)
             return counted
         }
         for index in sinks.indices where sinks[index].failure == nil && !sinks[index].route.isQuarantine {
             let signals = sinks[index].route.signals
-            if signals.contains(.traces) { sinks[index].taken.spans += forwarded.spans }
-            if signals.contains(.logs) { sinks[index].taken.logs += forwarded.logs }
+            for signal in signals { sinks[index].taken[signal] += forwarded[signal] }
         }
         return outcome
     }
@@ -119,8 +117,8 @@ struct OutputRoutes {
         } catch {
             sinks[index].failure = error
             firstFailure = firstFailure ?? error
-            if signal == .traces { sinks[index].lost.spans += records } else { sinks[index].lost.logs += records }
-            if signal == .traces { sinks[index].taken.spans -= records } else { sinks[index].taken.logs -= records }
+            sinks[index].lost[signal] += records
+            sinks[index].taken[signal] -= records
         }
     }
 
@@ -165,30 +163,26 @@ struct OutputRoutes {
     func accountFailures(in report: inout ReplayReport) {
         report.outputFailure = report.outputFailure ?? firstFailure
         report.bytesWritten = bytesWritten
-        var undelivered = (spans: 0, logs: 0)
+        var undelivered = SignalCounts()
         for sink in sinks where sink.failure != nil && sink.sink.isAllOrNothing && !sink.route.isQuarantine {
-            undelivered.spans = max(undelivered.spans, sink.taken.spans)
-            undelivered.logs = max(undelivered.logs, sink.taken.logs)
+            for signal in Signal.allCases { undelivered[signal] = max(undelivered[signal], sink.taken[signal]) }
         }
         var takenBack = undelivered
         for sink in sinks where sink.failure != nil && !sink.route.isQuarantine {
-            var spans = sink.lost.spans
-            var logs = sink.lost.logs
+            var lost = sink.lost
             if sink.sink.isAllOrNothing {
                 // The records it took count here, once: the first all-or-nothing sink that took them.
-                let spansHere = min(takenBack.spans, sink.taken.spans)
-                let logsHere = min(takenBack.logs, sink.taken.logs)
-                spans += spansHere
-                logs += logsHere
-                takenBack.spans -= spansHere
-                takenBack.logs -= logsHere
+                for signal in Signal.allCases {
+                    let here = min(takenBack[signal], sink.taken[signal])
+                    lost[signal] += here
+                    takenBack[signal] -= here
+                }
             }
-            let records = spans + logs
+            let records = lost.total
             guard records > 0 else { continue }
             report.records.forwarded -= records
             report.records.rejected += records
-            report.spansForwarded -= spans
-            report.logRecordsForwarded -= logs
+            report.subtractForwarded(lost)
             let error = DecodeError(.exportFailed, offset: sink.sink.bytesWritten)
             report.record(Rejection(source: sink.outputName, error: error, records: records), cap: .max)
         }
@@ -205,10 +199,10 @@ struct RouteSink {
     /// The failure that stopped this sink, if any; it takes nothing after it.
     var failure: IOFailure?
     /// Forwarded records it wrote (spans, log records), counted as forwarded so far.
-    var taken = (spans: 0, logs: 0)
+    var taken = SignalCounts()
     /// Forwarded records that could not be written because this sink had failed (the first
     /// failed sink of their signal is charged, so no record is counted twice).
-    var lost = (spans: 0, logs: 0)
+    var lost = SignalCounts()
     /// Merged requests waiting to be written, by signal (a `batch` processor upstream).
     var pending: [Signal: RequestBatch] = [:]
     /// Merged requests written.

@@ -388,7 +388,7 @@ public struct Replay {
     /// one bare request: the encoder wrote it unframed when there are forwarders).
     private func forward(_ outcome: FrameOutcome) {
         guard let signal = outcome.signal, !outcome.proto.isEmpty else { return }
-        let records = signal == .traces ? outcome.spansForwarded : outcome.logRecordsForwarded
+        let records = outcome.forwarded[signal]
         guard records > 0 else { return }
         for forwarder in options.forwarders where forwarder.signals.contains(signal) {
             forwarder.send(signal: signal, body: outcome.proto, records: records)
@@ -405,12 +405,11 @@ public struct Replay {
             for (lost, reason) in [
                 (losses.rejected, Rejection.Reason.rejectedDownstream), (losses.failed, .exportFailed),
             ] {
-                let records = lost.spans + lost.logs
+                let records = lost.total
                 guard records > 0 else { continue }
                 report.records.forwarded -= records
                 report.records.rejected += records
-                report.spansForwarded -= lost.spans
-                report.logRecordsForwarded -= lost.logs
+                report.subtractForwarded(lost)
                 report.record(
                     Rejection(
                         source: forwarder.id, error: DecodeError(reason, offset: 0, value: records), records: records),

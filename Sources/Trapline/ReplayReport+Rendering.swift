@@ -18,6 +18,7 @@ extension ReplayReport {
             out.object {
                 out.field("spans", spansForwarded)
                 out.field("log_records", logRecordsForwarded)
+                out.field("data_points", dataPointsForwarded)
             }
             out.key("rejections")
             out.array(rejections) { rejection in
@@ -157,7 +158,9 @@ extension ReplayReport {
         var lines: [String] = []
         lines.append(
             "trapline: \(records.received) records received, \(records.forwarded) forwarded "
-                + "(\(spansForwarded) spans, \(logRecordsForwarded) log records), \(records.filtered) filtered, "
+                + "(\(spansForwarded) spans, \(logRecordsForwarded) log records"
+                + (dataPointsForwarded > 0 ? ", \(dataPointsForwarded) data points" : "")
+                + "), \(records.filtered) filtered, "
                 + "\(records.blocked) blocked, \(records.rejected) rejected; \(filesRead) files, \(frames) frames")
         for rejection in rejections.prefix(20) {
             lines.append(

@@ -9,6 +9,8 @@ public struct ReplayReport: Sendable {
     public var spansForwarded = 0
     /// Log records among the forwarded records.
     public var logRecordsForwarded = 0
+    /// Metric data points among the forwarded records.
+    public var dataPointsForwarded = 0
     /// Rejections in input order, up to `ReplayOptions.maxReportedRejections`.
     public var rejections: [Rejection] = []
     /// Rejected records by reason (all of them, not capped).
@@ -114,5 +116,15 @@ public struct ReplayReport: Sendable {
         } else {
             unlistedRejections += 1
         }
+    }
+}
+
+extension ReplayReport {
+    /// Takes records counted as forwarded back out of the per-signal counts (an output lost
+    /// them). Allocates nothing.
+    mutating func subtractForwarded(_ lost: SignalCounts) {
+        spansForwarded -= lost.spans
+        logRecordsForwarded -= lost.logs
+        dataPointsForwarded -= lost.dataPoints
     }
 }

@@ -30,9 +30,9 @@ public import TraplineCore
 /// What a forwarding exporter did not deliver.
 @_spi(Plumbing) public struct ForwardingLosses: Sendable, Equatable {
     /// Refused by the next hop, by signal (spans, log records).
-    public var rejected = (spans: 0, logs: 0)
+    public var rejected = SignalCounts()
     /// Not delivered after every retry, by signal.
-    public var failed = (spans: 0, logs: 0)
+    public var failed = SignalCounts()
 
     /// Nothing lost. Allocates nothing.
     public init() {}

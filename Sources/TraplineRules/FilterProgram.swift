@@ -39,6 +39,11 @@ public struct FilterProgram: Sendable {
     /// Does not allocate per record; literal keys and regexes were compiled beforehand.
     public func apply(to batch: inout LogBatch, mask: inout RowMask) -> RuleOutcome { run(&batch, &mask) }
 
+    /// Drops the metric data points the conditions match: a `metric` condition drops every
+    /// point of the metric (and the metric with them), a `datapoint` condition the point.
+    /// Does not allocate per data point.
+    public func apply(to batch: inout MetricBatch, mask: inout RowMask) -> RuleOutcome { run(&batch, &mask) }
+
     private func run<Batch: RuleBatch>(_ batch: inout Batch, _ mask: inout RowMask) -> RuleOutcome {
         var outcome = RuleOutcome()
         let needsEvents = groups.contains { $0.context == .spanevent }
@@ -76,8 +81,12 @@ public struct FilterProgram: Sendable {
             }
         case .scope:
             for scope in items { dropScope(Int(scope)) }
-        case .span, .log:
+        case .span, .log, .datapoint:
             for row in items where mask.drop(Int(row)) { outcome.droppedRecords += 1 }
+        case .metric:
+            for metric in items {
+                for row in batch.pointRows(ofMetric: Int(metric)) where mask.drop(row) { outcome.droppedRecords += 1 }
+            }
         case .spanevent:
             guard !items.isEmpty else { return }
             var drop = [Bool](repeating: false, count: eventOwners.count)

@@ -47,8 +47,12 @@ public struct MatchProgram: Sendable {
         try selector.select(condition, &items, in: batch, &tally)
         outcome.add(tally)
         switch group.context {
-        case .span, .log:
+        case .span, .log, .datapoint:
             return items
+        case .metric:
+            return items.flatMap { metric in
+                batch.pointRows(ofMetric: Int(metric)).filter { mask.kept[$0] }.map(Int32.init)
+            }
         case .spanevent:
             var rows: [Int32] = []
             for event in items where rows.last != eventOwners[Int(event)] { rows.append(eventOwners[Int(event)]) }

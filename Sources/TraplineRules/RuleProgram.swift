@@ -156,12 +156,17 @@ func liveItems<Batch: RuleBatch>(_ batch: Batch, _ context: RuleContext, mask: R
     // Room for every item at once (growing by doubling cost several allocations per batch).
     var items: [Int32] = []
     switch context {
-    case .span, .log:
+    case .span, .log, .datapoint:
         items.reserveCapacity(batch.count)
         for row in 0..<batch.count where mask.kept[row] { items.append(Int32(row)) }
     case .spanevent:
         items.reserveCapacity(eventOwners.count)
         for event in eventOwners.indices where mask.kept[Int(eventOwners[event])] { items.append(Int32(event)) }
+    case .metric:
+        items.reserveCapacity(batch.metricCount)
+        for metric in 0..<batch.metricCount where batch.pointRows(ofMetric: metric).contains(where: { mask.kept[$0] }) {
+            items.append(Int32(metric))
+        }
     case .scope:
         items.reserveCapacity(batch.scopes.count)
         for scope in batch.scopes.indices where batch.scopes[scope].rows.range.contains(where: { mask.kept[$0] }) {

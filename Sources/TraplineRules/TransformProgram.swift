@@ -50,6 +50,11 @@ public struct TransformProgram: Sendable {
     /// Does not allocate per record for literal-keyed edits; values it writes go to the batch's arena.
     public func apply(to batch: inout LogBatch, mask: RowMask) -> RuleOutcome { run(&batch, mask) }
 
+    /// Runs the statements over the kept metric data points, their metrics (name, description,
+    /// unit) and their resources and scopes.
+    /// Does not allocate per data point for literal-keyed edits; values it writes go to the batch's arena.
+    public func apply(to batch: inout MetricBatch, mask: RowMask) -> RuleOutcome { run(&batch, mask) }
+
     private func run<Batch: RuleBatch>(_ batch: inout Batch, _ mask: RowMask) -> RuleOutcome {
         var outcome = RuleOutcome()
         let eventOwners = groups.contains { $0.context == .spanevent } ? batch.eventOwners() : []

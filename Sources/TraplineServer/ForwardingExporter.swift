@@ -248,8 +248,8 @@ public final class ForwardingExporter: @unchecked Sendable {
         return merged
     }
 
-    private func count(_ records: Int, of signal: Signal, in lost: inout (spans: Int, logs: Int)) {
-        if signal == .traces { lost.spans += records } else { lost.logs += records }
+    private func count(_ records: Int, of signal: Signal, in lost: inout SignalCounts) {
+        lost[signal] += records
     }
 
     enum Result {

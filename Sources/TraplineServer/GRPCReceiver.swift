@@ -38,7 +38,7 @@ struct RawBytesDeserializer: MessageDeserializer {
     }
 }
 
-/// The OTLP collector services (`TraceService/Export`, `LogsService/Export`) of one `otlp`
+/// The OTLP collector services (`TraceService`, `LogsService`, `MetricsService` `Export`) of one `otlp`
 /// receiver, over the sidecar's shared admission and pipeline.
 struct OTLPGRPCService: RegistrableRPCService {
     let sidecar: Sidecar
@@ -53,6 +53,7 @@ struct OTLPGRPCService: RegistrableRPCService {
     static let services: [(Signal, String)] = [
         (.traces, "opentelemetry.proto.collector.trace.v1.TraceService"),
         (.logs, "opentelemetry.proto.collector.logs.v1.LogsService"),
+        (.metrics, "opentelemetry.proto.collector.metrics.v1.MetricsService"),
     ]
 
     func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {

@@ -23,12 +23,17 @@ enum OTLPWire {
         var contentType: String { self == .protobuf ? "application/x-protobuf" : "application/json" }
     }
 
-    /// `Export{Trace,Logs}ServiceResponse`, with `partial_success` when records were rejected.
+    /// `Export{Trace,Logs,Metrics}ServiceResponse`, with `partial_success` when records were rejected.
     static func exportResponse(signal: Signal, rejected: Int, message: String?, as type: MediaType) -> [UInt8] {
         guard rejected > 0 || message != nil else { return type == .json ? Array("{}".utf8) : [] }
         let text = message ?? ""
         if type == .json {
-            let key = signal == .traces ? "rejectedSpans" : "rejectedLogRecords"
+            let key =
+                switch signal {
+                case .traces: "rejectedSpans"
+                case .logs: "rejectedLogRecords"
+                case .metrics: "rejectedDataPoints"
+                }
             return Array(
                 "{\"partialSuccess\":{\"\(key)\":\"\(rejected)\",\"errorMessage\":\(JSONQuoting.quoted(text))}}".utf8)
         }

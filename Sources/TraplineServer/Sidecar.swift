@@ -258,7 +258,7 @@ struct OTLPRoutes: HTTPRoutes {
     /// The `Authorization` value requests must carry (`bearertokenauth`), if any.
     let authorization: String?
 
-    static let paths: [String: Signal] = ["/v1/traces": .traces, "/v1/logs": .logs]
+    static let paths: [String: Signal] = ["/v1/traces": .traces, "/v1/logs": .logs, "/v1/metrics": .metrics]
 
     /// The sidecar's pipeline of the moment (a reload swaps it between requests).
     var pipeline: RequestPipeline { sidecar.pipeline }

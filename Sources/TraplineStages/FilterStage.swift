@@ -1,7 +1,7 @@
 public import TraplineCore
 public import TraplineRules
 
-/// The `filter` processor: drops spans, span events and log records that any of its OTTL
+/// The `filter` processor: drops spans, span events, log records, metrics and data points that any of its OTTL
 /// conditions match (the Collector's `filterprocessor`).
 public struct FilterStage: Stage {
     public let id: String
@@ -9,12 +9,15 @@ public struct FilterStage: Stage {
     public let traces: FilterProgram?
     /// Conditions for log records; nil passes logs through.
     public let logs: FilterProgram?
+    /// Conditions for metrics and data points; nil passes metrics through.
+    public let metrics: FilterProgram?
 
     /// Makes the stage. Allocates nothing.
-    public init(id: String, traces: FilterProgram?, logs: FilterProgram?) {
+    public init(id: String, traces: FilterProgram?, logs: FilterProgram?, metrics: FilterProgram? = nil) {
         self.id = id
         self.traces = traces
         self.logs = logs
+        self.metrics = metrics
     }
 
     /// Does not allocate per record.
@@ -30,6 +33,13 @@ public struct FilterStage: Stage {
         let outcome = logs.apply(to: &batch, mask: &mask)
         RuleStageOutcome.record(outcome, mask: &mask, counts: &counts)
     }
+
+    /// Does not allocate per data point.
+    public func process(_ batch: inout MetricBatch, mask: inout RowMask, counts: inout StageCounts) {
+        guard let metrics else { return }
+        let outcome = metrics.apply(to: &batch, mask: &mask)
+        RuleStageOutcome.record(outcome, mask: &mask, counts: &counts)
+    }
 }
 
 /// The `transform` processor: runs OTTL statements that change spans and log records (the
@@ -40,12 +50,15 @@ public struct TransformStage: Stage {
     public let traces: TransformProgram?
     /// The statements for log records; nil passes them through.
     public let logs: TransformProgram?
+    /// The statements for metrics and data points; nil passes them through.
+    public let metrics: TransformProgram?
 
     /// Makes the stage. Allocates nothing.
-    public init(id: String, traces: TransformProgram?, logs: TransformProgram?) {
+    public init(id: String, traces: TransformProgram?, logs: TransformProgram?, metrics: TransformProgram? = nil) {
         self.id = id
         self.traces = traces
         self.logs = logs
+        self.metrics = metrics
     }
 
     /// Does not allocate per record for literal-keyed edits (written values go to the batch's arena).
@@ -59,6 +72,13 @@ public struct TransformStage: Stage {
     public func process(_ batch: inout LogBatch, mask: inout RowMask, counts: inout StageCounts) {
         guard let logs else { return }
         let outcome = logs.apply(to: &batch, mask: mask)
+        RuleStageOutcome.record(outcome, mask: &mask, counts: &counts)
+    }
+
+    /// Does not allocate per data point for literal-keyed edits.
+    public func process(_ batch: inout MetricBatch, mask: inout RowMask, counts: inout StageCounts) {
+        guard let metrics else { return }
+        let outcome = metrics.apply(to: &batch, mask: mask)
         RuleStageOutcome.record(outcome, mask: &mask, counts: &counts)
     }
 }

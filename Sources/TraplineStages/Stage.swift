@@ -69,6 +69,11 @@ public protocol Stage: Sendable {
     /// Trapline's stages do not allocate per record; a stage of your own should not either.
     func process(_ batch: inout LogBatch, mask: inout RowMask, counts: inout StageCounts)
 
+    /// Processes a batch of metric data points (one row per point; the batch's `metrics`
+    /// table holds each point's metric). A stage that does not implement it lets metrics
+    /// through untouched. Trapline's stages do not allocate per data point.
+    func process(_ batch: inout MetricBatch, mask: inout RowMask, counts: inout StageCounts)
+
     /// Processes a batch of spans, recording the trap events it identifies in `traps`. Stages
     /// that identify no traps get this for free (it calls the method without `traps`).
     /// Trapline's stages do not allocate per record.
@@ -80,6 +85,10 @@ public protocol Stage: Sendable {
 }
 
 extension Stage {
+    /// Lets every data point through: a stage written before metrics existed, or for spans
+    /// and logs only, has no opinion on them. Allocates nothing.
+    public func process(_ batch: inout MetricBatch, mask: inout RowMask, counts: inout StageCounts) {}
+
     /// Allocates what the stage's own `process` allocates.
     public func process(
         _ batch: inout SpanBatch, mask: inout RowMask, counts: inout StageCounts, traps: inout TrapLedger
@@ -119,6 +128,15 @@ extension LogBatch: StageBatch {
         _ batch: inout Self, by stage: any Stage, mask: inout RowMask, counts: inout StageCounts,
         traps: inout TrapLedger
     ) { stage.process(&batch, mask: &mask, counts: &counts, traps: &traps) }
+}
+
+extension MetricBatch: StageBatch {
+    /// Runs the stage's metrics method (no stage identifies traps in metrics).
+    /// Allocates what the stage's own `process` allocates.
+    public static func process(
+        _ batch: inout Self, by stage: any Stage, mask: inout RowMask, counts: inout StageCounts,
+        traps: inout TrapLedger
+    ) { stage.process(&batch, mask: &mask, counts: &counts) }
 }
 
 /// The stages of one pipeline, run in order over each batch.

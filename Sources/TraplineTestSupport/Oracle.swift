@@ -46,6 +46,15 @@ public enum TestDecode {
         return batch
     }
 
+    /// Decodes one metrics request.
+    public static func metrics(_ bytes: [UInt8], sourceOffset: Int = 0) -> MetricBatch {
+        var batch = MetricBatch()
+        let input = InputBuffer(bytes)
+        OTLPProtobufDecoder().decodeMetrics(
+            input: input, frame: 0..<bytes.count, sourceOffset: sourceOffset, into: &batch)
+        return batch
+    }
+
     /// Encodes a batch as a bare request (no frame prefix).
     public static func encode(_ batch: SpanBatch, fromColumns: Bool = false) -> [UInt8] {
         let writer = WireWriter()
@@ -57,6 +66,13 @@ public enum TestDecode {
     public static func encode(_ batch: LogBatch, fromColumns: Bool = false) -> [UInt8] {
         let writer = WireWriter()
         OTLPProtobufEncoder(framing: .none, encodeFromColumns: fromColumns).encode(batch, into: writer)
+        return Array(writer.bytes)
+    }
+
+    /// Encodes a metrics batch as a bare request, leaving out what `mask` drops.
+    public static func encode(_ batch: MetricBatch, keeping mask: RowMask? = nil, fromColumns: Bool = false) -> [UInt8] {
+        let writer = WireWriter()
+        OTLPProtobufEncoder(framing: .none, encodeFromColumns: fromColumns).encode(batch, keeping: mask, into: writer)
         return Array(writer.bytes)
     }
 }

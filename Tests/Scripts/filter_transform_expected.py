@@ -67,6 +67,51 @@ def filter_logs(request):
     return prune(request, "resource_logs", "scope_logs", "log_records"), dropped
 
 
+def filter_metrics(request):
+    dropped = 0
+    for resource in request.resource_metrics:
+        for scope in resource.scope_metrics:
+            kept_metrics = []
+            for metric in scope.metrics:
+                kind = metric.WhichOneof("data")
+                points = getattr(metric, kind).data_points if kind else []
+                if metric.name == "process.cpu.time":
+                    dropped += len(points)
+                    continue
+                kept = []
+                for point in points:
+                    attrs = {kv.key: kv.value for kv in point.attributes}
+                    drop = attrs.get("test.drop")
+                    if drop is not None and drop.WhichOneof("value") == "bool_value" and drop.bool_value:
+                        dropped += 1
+                        continue
+                    kept.append(point)
+                if kind and len(points) > 0 and not kept:
+                    continue  # a metric whose every point was dropped goes too
+                if metric.name == "http.server.requests":
+                    metric.description = "requests served, by route"
+                for point in kept:
+                    route = {kv.key: kv.value for kv in point.attributes}.get("http.route")
+                    if route is not None and re.match("^/api/", route.string_value):
+                        tag = KeyValue(key="route.class")
+                        tag.value.string_value = "api"
+                        point.attributes.append(tag)
+                    if kind == "histogram":
+                        remaining = [kv for kv in point.attributes if kv.key != "http.status_code"]
+                        del point.attributes[:]
+                        point.attributes.extend(remaining)
+                if kind:
+                    copies = [type(point)() for point in kept]
+                    for copy, point in zip(copies, kept):
+                        copy.CopyFrom(point)
+                    del points[:]
+                    points.extend(copies)
+                kept_metrics.append(metric)
+            del scope.metrics[:]
+            scope.metrics.extend(kept_metrics)
+    return prune(request, "resource_metrics", "scope_metrics", "metrics"), dropped
+
+
 def prune(request, resources, scopes, records):
     """Scopes and resources left without records are not written (as the Collector does)."""
     for resource in getattr(request, resources):
@@ -85,7 +130,8 @@ def main():
     expected, dropped = [], 0
     with open(expected_path, "rb") as handle:
         for blob in frames(handle.read(), expected_framing):
-            request, count = (filter_traces if signal == "traces" else filter_logs)(parse(kind, blob))
+            rules = {"traces": filter_traces, "logs": filter_logs, "metrics": filter_metrics}[signal]
+            request, count = rules(parse(kind, blob))
             dropped += count
             # A request whose every record was dropped is not written at all.
             if count == 0 or request.ByteSize() > 0:

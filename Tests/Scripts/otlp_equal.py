@@ -2,7 +2,7 @@
 """Compare OTLP requests as messages with PyPI's protobuf (upb), the reference decoder.
 
 Usage: otlp_equal.py SIGNAL EXPECTED EXPECTED_FRAMING ACTUAL ACTUAL_FRAMING
-  SIGNAL: traces | logs
+  SIGNAL: traces | logs | metrics
   FRAMING: single | length-prefixed | varint
 Prints "equal N" (N requests) and exits 0, or says what differs and exits 1; exits 2 when a
 file does not parse.
@@ -10,6 +10,7 @@ file does not parse.
 import sys
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 
@@ -41,7 +42,7 @@ def parse(kind, blob):
     return message
 
 
-KINDS = {"traces": ExportTraceServiceRequest, "logs": ExportLogsServiceRequest}
+KINDS = {"traces": ExportTraceServiceRequest, "logs": ExportLogsServiceRequest, "metrics": ExportMetricsServiceRequest}
 
 
 def differences(expected, actual):

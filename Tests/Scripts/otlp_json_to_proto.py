@@ -14,9 +14,10 @@ import sys
 
 from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-ID_KEYS = {"traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id"}
+ID_KEYS = {"traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id"}  # exemplars too
 
 
 def shim(node):
@@ -48,7 +49,7 @@ def documents(text):
 
 def main():
     signal, source, target = sys.argv[1:4]
-    kind = ExportTraceServiceRequest if signal == "traces" else ExportLogsServiceRequest
+    kind = {"traces": ExportTraceServiceRequest, "logs": ExportLogsServiceRequest, "metrics": ExportMetricsServiceRequest}[signal]
     count = 0
     with open(source, encoding="utf-8") as handle, open(target, "wb") as out:
         for document in documents(handle.read()):

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """A next hop for the sidecar tests: an OTLP/HTTP (or, with --grpc, OTLP/gRPC) server on
-loopback that counts the spans and log records it accepts.
+loopback that counts the spans, log records and metric data points it accepts.
 
   otlp_next_hop.py --count FILE [--grpc] [--tls CERT KEY [CLIENT_CA]] [--delay SECONDS]
                    [--unavailable N] [--flaky K] [--reject-all] [--bodies FILE]
 
 Prints its port on the first line of stdout, then keeps `received <spans> <log records>
-<requests>` current in the file named by --count (requests accepted). --delay sleeps before
+<requests> <data points>` current in the file named by --count (requests accepted). --delay sleeps before
 answering each request (a slow hop); --unavailable answers the first N requests 503 with
 Retry-After: 1 (gRPC: UNAVAILABLE with a RetryInfo of 1 s), --flaky K every K-th request (without
 a delay: the client backs off); --reject-all answers 400 (gRPC: INVALID_ARGUMENT). --tls serves
@@ -14,7 +14,8 @@ over TLS with CERT and KEY, and with CLIENT_CA requires client certificates sign
 --expect-encoding answers 415 to an HTTP request with another Content-Encoding.
 --require-token answers 401 (gRPC: UNAUTHENTICATED) unless `Authorization: Bearer TOKEN` came.
 --bodies appends a line per accepted log record: the time it arrived (seconds since the epoch)
-and its body.
+and its body. --save appends each accepted metrics request to FILE, 4-byte big-endian
+length-prefixed (to compare what arrived with what was sent).
 """
 import argparse
 import gzip
@@ -24,6 +25,7 @@ import threading
 import time
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 parser = argparse.ArgumentParser()
@@ -37,10 +39,11 @@ parser.add_argument("--unavailable", type=int, default=0)
 parser.add_argument("--reject-all", action="store_true")
 parser.add_argument("--flaky", type=int, default=0)
 parser.add_argument("--bodies")
+parser.add_argument("--save")
 args = parser.parse_args()
 
 lock = threading.Lock()
-state = {"spans": 0, "logs": 0, "requests": 0, "refused": 0, "accepted": 0}
+state = {"spans": 0, "logs": 0, "points": 0, "requests": 0, "refused": 0, "accepted": 0}
 
 
 def decide():
@@ -58,9 +61,24 @@ def decide():
     return "reject" if args.reject_all else "ok"
 
 
-def count(body, traces):
-    """Counts an accepted request's records (and notes log bodies)."""
-    if traces:
+def data_points(metric):
+    kind = metric.WhichOneof("data")
+    return len(getattr(metric, kind).data_points) if kind else 0
+
+
+def count(body, signal):
+    """Counts an accepted request's records (and notes log bodies, saves metrics requests)."""
+    points = 0
+    if signal == "metrics":
+        request = ExportMetricsServiceRequest()
+        request.ParseFromString(body)
+        points = sum(data_points(metric) for resource in request.resource_metrics
+                     for scope in resource.scope_metrics for metric in scope.metrics)
+        spans = logs = 0
+        if args.save:
+            with lock, open(args.save, "ab") as out:
+                out.write(len(body).to_bytes(4, "big") + body)
+    elif signal == "traces":
         request = ExportTraceServiceRequest()
         request.ParseFromString(body)
         spans = sum(len(scope.spans) for resource in request.resource_spans for scope in resource.scope_spans)
@@ -80,9 +98,10 @@ def count(body, traces):
     with lock:
         state["spans"] += spans
         state["logs"] += logs
+        state["points"] += points
         state["accepted"] += 1
         with open(args.count, "w") as out:
-            out.write(f"received {state['spans']} {state['logs']} {state['accepted']}\n")
+            out.write(f"received {state['spans']} {state['logs']} {state['accepted']} {state['points']}\n")
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -112,7 +131,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body = gzip.decompress(body)
         elif self.headers.get("Content-Encoding") == "zstd":
             body = subprocess.run(["zstd", "-d", "-c"], input=body, capture_output=True, check=True).stdout
-        count(body, self.path.endswith("/v1/traces"))
+        signal = "traces" if self.path.endswith("/v1/traces") else \
+            "metrics" if self.path.endswith("/v1/metrics") else "logs"
+        count(body, signal)
         self.answer(200, [("Content-Type", "application/x-protobuf")])
 
     def log_message(self, *_):
@@ -132,7 +153,7 @@ def serve_grpc():
     from concurrent import futures
     import grpc
 
-    def handler(traces):
+    def handler(signal):
         def export(body, context):
             if args.require_token and \
                     dict(context.invocation_metadata()).get("authorization") != f"Bearer {args.require_token}":
@@ -146,16 +167,18 @@ def serve_grpc():
                 context.abort(grpc.StatusCode.UNAVAILABLE, "next hop unavailable")
             if decision == "reject":
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, "rejected by the test next hop")
-            count(body, traces)
+            count(body, signal)
             return b""
         return grpc.unary_unary_rpc_method_handler(export)
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     server.add_generic_rpc_handlers([
         grpc.method_handlers_generic_handler(
-            "opentelemetry.proto.collector.trace.v1.TraceService", {"Export": handler(True)}),
+            "opentelemetry.proto.collector.trace.v1.TraceService", {"Export": handler("traces")}),
         grpc.method_handlers_generic_handler(
-            "opentelemetry.proto.collector.logs.v1.LogsService", {"Export": handler(False)}),
+            "opentelemetry.proto.collector.logs.v1.LogsService", {"Export": handler("logs")}),
+        grpc.method_handlers_generic_handler(
+            "opentelemetry.proto.collector.metrics.v1.MetricsService", {"Export": handler("metrics")}),
     ])
     if args.tls:
         read = lambda path: open(path, "rb").read()
@@ -171,7 +194,7 @@ def serve_grpc():
 
 
 with open(args.count, "w") as out:
-    out.write("received 0 0 0\n")
+    out.write("received 0 0 0 0\n")
 if args.grpc:
     grpc_port, grpc_server = serve_grpc()
     print(grpc_port, flush=True)

@@ -136,7 +136,7 @@ import TraplineTestSupport
         let object = try ReportJSON.load(report)
         let records = try Self.records(object)
         #expect(records == ["received": 1901, "forwarded": 1900, "filtered": 0, "blocked": 0, "rejected": 1])
-        #expect(object["forwarded_by_signal"] as? [String: Int] == ["spans": 1900, "log_records": 0])
+        #expect(object["forwarded_by_signal"] as? [String: Int] == ["spans": 1900, "log_records": 0, "data_points": 0])
         let rejection = try #require((object["rejections"] as? [[String: Any]])?.first)
         #expect(rejection["offset"] as? Int == expectedOffset, "\(rejection)")
         #expect(rejection["reason"] as? String == expectedReason, "\(rejection)")
@@ -223,7 +223,8 @@ import TraplineTestSupport
         #expect(String(decoding: run.standardOutput, as: UTF8.self) == "bomb 65\n")
         let overlong = try ReportJSON.load(directory + "/overlong.json")
         #expect(try Self.records(overlong)["forwarded"] == 1000)
-        #expect(overlong["forwarded_by_signal"] as? [String: Int] == ["spans": 0, "log_records": 1000])
+        #expect(
+            overlong["forwarded_by_signal"] as? [String: Int] == ["spans": 0, "log_records": 1000, "data_points": 0])
         #expect(overlong["frames"] as? Int == 10, "the overlong empty frames were not skipped")
         let bomb = try ReportJSON.load(directory + "/bomb.json")
         #expect(bomb["rejected_by_reason"] as? [String: Int] == ["decompressed_too_large": 1])

@@ -27,6 +27,7 @@ import Testing
         ("corpus/otlp/otel-proto/trace.json", .traces),
         ("corpus/otlp/otel-proto/logs.json", .logs),
         ("corpus/otlp/otel-proto/events.json", .logs),
+        ("corpus/otlp/otel-proto/metrics.json", .metrics),
         ("corpus/otlp/otel-rust/traces.json", .traces),
         ("corpus/otlp/otel-rust/failed_traces.json", .traces),
         ("corpus/otlp/otel-rust/serialized_traces.json", .traces),

@@ -39,7 +39,7 @@ struct NextHop {
     /// Stops it; it keeps nothing to flush, so at once.
     func stop() { _ = process.stop(SIGKILL) }
 
-    /// Its count line, `received <spans> <log records> <requests>`.
+    /// Its count line, `received <spans> <log records> <requests> <data points>`.
     var counted: String { (try? String(contentsOfFile: countFile, encoding: .utf8)) ?? "" }
 
     /// Spans, log records and requests accepted so far.
@@ -47,6 +47,12 @@ struct NextHop {
         let fields = counted.split(separator: " ").map { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         func field(_ index: Int) -> Int { fields.count > index ? fields[index] ?? 0 : 0 }
         return (field(1), field(2), field(3))
+    }
+
+    /// Metric data points accepted so far.
+    var dataPoints: Int {
+        let fields = counted.split(separator: " ").map { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        return fields.count > 4 ? fields[4] ?? 0 : 0
     }
 
     /// Every body received so far with its arrival time, in arrival order.

@@ -31,6 +31,10 @@ struct SpanDamage: CustomTestStringConvertible, Sendable {
             let batch = TestDecode.logs(bytes)
             #expect(batch.count == records)
             #expect(batch.rejections.isEmpty)
+        case .metrics:
+            let batch = TestDecode.metrics(bytes)
+            #expect(batch.count == records)
+            #expect(batch.rejections.isEmpty)
         }
         #expect(bytes.withUnsafeBytes { SignalDetector.detect($0) } == signal)
     }

@@ -64,7 +64,7 @@ import TraplineTestSupport
                     trace_conditions:
                       - context: spn
                         conditions: ['name == "x"']
-                    metric_conditions: ['metric.name == "x"']
+                    profile_conditions: ['profile.name == "x"']
                     traces:
                       spans: ['name == "x"']
                   filter/b:
@@ -76,7 +76,7 @@ import TraplineTestSupport
         #expect(found.map(\.line) == [5, 7, 9, 11, 15], "\(found.map(\.description))")
         #expect(found[0].hint == "one of: ignore, silent, propagate")
         #expect(found[1].hint == "did you mean 'span'?")
-        #expect(found[2].message.contains("'metric_conditions' is not supported"))
+        #expect(found[2].message.contains("'profile_conditions' is not supported"))
         #expect(found[3].hint == "did you mean 'span'?")
         #expect(found[4].message.contains("expected a value"))
     }

@@ -138,7 +138,7 @@ import TraplineStages
         ("corpus/otlp/otlp2parquet/log.json", 1, 0, ["invalid_hex_id"]),
         ("corpus/otlp/otlp2parquet/invalid/log_invalid_severity.json", 1, 0, ["unknown_enum_name"]),
         ("corpus/otlp/otlp2parquet/invalid/malformed.json", 1, 0, ["invalid_json"]),
-        ("corpus/otlp/otlp2parquet/invalid/metrics_invalid_temporality.json", 1, 0, ["unsupported_signal"]),
+        ("corpus/otlp/otlp2parquet/invalid/metrics_invalid_temporality.json", 1, 0, ["unknown_enum_name"]),
         ("corpus/otlp/otlp2parquet/invalid/trace_invalid_base64.json", 1, 0, ["invalid_hex_id"]),
         ("corpus/otlp/otlp2parquet/invalid/trace_invalid_kind.json", 1, 0, ["unknown_enum_name"]),
         ("corpus/otlp/otlp2parquet/invalid/trace_mixed_encoding.json", 1, 0, ["invalid_hex_id"]),
@@ -153,18 +153,32 @@ import TraplineStages
         #expect(report.exitStatus == 65)
     }
 
-    @Test func unsupportedJSONSignalIsCountedAndNamed() {
-        let path = Fixtures.path("corpus/otlp/otel-proto/metrics.json")
-        let report = replay([path])
+    /// A profiles document (a signal Trapline does not process), written for the test.
+    static func profilesDocument() throws -> String {
+        let path = try Fixtures.temporaryDirectory().appendingPathComponent("profiles.json").path
+        let json = #"{"resourceProfiles":[{"resource":{},"scopeProfiles":[{"profiles":[{}]}]}]}"#
+        try json.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func unsupportedJSONSignalIsCountedAndNamed() throws {
+        let report = replay([try Self.profilesDocument()])
         #expect(report.records == RecordCounts(received: 1, forwarded: 0, filtered: 0, blocked: 0, rejected: 1))
         #expect(report.rejections.first?.error.reason == .unsupportedSignal)
         #expect(report.exitStatus == 65)
     }
 
+    /// Metrics are a signal now: a replay without a pipeline file passes every signal, and
+    /// counts metrics in data points.
+    @Test func metricsAreReplayedAndCountedPerDataPoint() {
+        let report = replay([Fixtures.path("corpus/otlp/otel-proto/metrics.json")])
+        #expect(report.records == RecordCounts(received: 4, forwarded: 4, filtered: 0, blocked: 0, rejected: 0))
+        #expect(report.dataPointsForwarded == 4)
+        #expect(report.exitStatus == 0)
+    }
+
     @Test func reportJSONCarriesTheAccountingAndRejections() throws {
-        let report = replay([
-            Fixtures.path("corpus/otlp/otel-proto/metrics.json"), Fixtures.path("corpus/otlp/otlp2parquet/logs.pb"),
-        ])
+        let report = replay([try Self.profilesDocument(), Fixtures.path("corpus/otlp/otlp2parquet/logs.pb")])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(report.json.utf8)) as? [String: Any])
         let records = try #require(object["records"] as? [String: Int])
         #expect(records == ["received": 82, "forwarded": 81, "filtered": 0, "blocked": 0, "rejected": 1])
@@ -173,7 +187,7 @@ import TraplineStages
         #expect(rejections.first?["offset"] as? Int == 0)
         #expect(rejections.first?["line"] as? Int == 1)
         #expect(rejections.first?["column"] as? Int == 1)
-        #expect((rejections.first?["source"] as? String)?.hasSuffix("metrics.json") == true)
+        #expect((rejections.first?["source"] as? String)?.hasSuffix("profiles.json") == true)
         #expect(rejections.first?["message"] is String)
     }
 }

@@ -107,7 +107,9 @@ extension ConfigDecoder {
                 guard let definitions = entries(setting.node, at: setting.location) else { continue }
                 if definitions.isEmpty { diagnostics.error("no pipelines defined", at: setting.location) }
                 for definition in definitions {
-                    if ComponentID(parsing: definition.key)?.type == "metrics" {
+                    if ComponentID(parsing: definition.key)?.type == "metrics",
+                        isFedByConnector(definition, config: config)
+                    {
                         decodeMetricsPipeline(definition, config: &config)
                     } else if let pipeline = decodePipeline(definition, config: config) {
                         pipelines.append(pipeline)
@@ -127,7 +129,7 @@ extension ConfigDecoder {
             return nil
         }
         guard let signal = Signal(rawValue: id.type) else {
-            let hint = "write traces[/name], logs[/name] or metrics[/name] (fed by a connector)"
+            let hint = "write traces[/name], logs[/name] or metrics[/name]"
             diagnostics.error("pipeline signal '\(id.type)' is not supported", at: definition.location, hint: hint)
             return nil
         }

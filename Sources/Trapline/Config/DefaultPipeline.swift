@@ -25,6 +25,9 @@
             logs:
               receivers: [stdin]
               exporters: [stdout]
+            metrics:
+              receivers: [stdin]
+              exporters: [stdout]
 
         """
 }

@@ -8,7 +8,7 @@ extension PipelineConfig {
     /// rule, when the rule is on one line).
     ///
     /// A batch runs through one chain, so pipelines of one signal must list the same
-    /// processors, and processors shared by a traces and a logs pipeline must keep their order;
+    /// processors, and processors shared by pipelines of several signals must keep their order;
     /// a stage only runs rules for the signals of the pipelines that list it.
     public func stageChain(diagnostics: inout ConfigDiagnostics) -> StageChain {
         var ignored: [KubernetesSourceRequest] = []
@@ -31,24 +31,25 @@ extension PipelineConfig {
                 lists[pipeline.signal] = pipeline.processors
             }
         }
-        let traces = lists[.traces] ?? []
-        let logs = lists[.logs] ?? []
-        var order = traces
-        var insertion = 0
-        var lastShared = -1
-        for id in logs {
-            if let index = order.firstIndex(of: id) {
-                if index < lastShared, let location = pipelines.first(where: { $0.signal == .logs })?.processorsLocation
-                {
-                    diagnostics.error(
-                        "processor '\(id)' runs in a different order in the traces pipeline", at: location,
-                        hint: "list shared processors in the same order")
+        var order = lists[.traces] ?? []
+        for signal in [Signal.logs, .metrics] {
+            var insertion = 0
+            var lastShared = -1
+            for id in lists[signal] ?? [] {
+                if let index = order.firstIndex(of: id) {
+                    if index < lastShared,
+                        let location = pipelines.first(where: { $0.signal == signal })?.processorsLocation
+                    {
+                        diagnostics.error(
+                            "processor '\(id)' runs in a different order in another signal's pipeline", at: location,
+                            hint: "list shared processors in the same order")
+                    }
+                    lastShared = index
+                    insertion = index + 1
+                } else {
+                    order.insert(id, at: insertion)
+                    insertion += 1
                 }
-                lastShared = index
-                insertion = index + 1
-            } else {
-                order.insert(id, at: insertion)
-                insertion += 1
             }
         }
         var stages: [any Stage] = []

@@ -187,8 +187,9 @@ final class TraplineMetrics: Sendable {
     /// Folds one frame's outcome in.
     func record(_ outcome: FrameOutcome) {
         if outcome.records.received > 0 { received.increment(by: Int64(outcome.records.received)) }
-        if outcome.spansForwarded > 0 { forwarded[.traces]?.increment(by: Int64(outcome.spansForwarded)) }
-        if outcome.logRecordsForwarded > 0 { forwarded[.logs]?.increment(by: Int64(outcome.logRecordsForwarded)) }
+        for signal in Signal.allCases where outcome.forwarded[signal] > 0 {
+            forwarded[signal]?.increment(by: Int64(outcome.forwarded[signal]))
+        }
         for rejection in outcome.rejections where rejection.records > 0 {
             rejected[rejection.error.reason.name]?.increment(by: Int64(rejection.records))
         }

@@ -270,8 +270,9 @@ package enum FormatDetector {
     }
 }
 
-/// Tells spans from log records by the wire types of a request's first record: the two
-/// schemas disagree on fields 1, 2, 6, 7, 8, 11 and 16, so one tag usually settles it.
+/// Tells spans, log records and metrics apart by the wire types of a request's first record:
+/// spans and logs disagree on fields 1, 2, 6, 7, 8, 11 and 16, so one tag usually settles it;
+/// a metric's fields are all length-delimited, and its data message holds data points.
 package enum SignalDetector {
     /// The signal of the export request in `bytes`, or `nil` when it holds no record that
     /// tells (no records, or only empty ones).
@@ -331,17 +332,54 @@ package enum SignalDetector {
         var reader = reader
         var couldBeSpan = true
         var couldBeLog = true
-        while !reader.isAtEnd, couldBeSpan || couldBeLog {
+        var couldBeMetric = true
+        // A metric is all length-delimited fields; only its data message tells it from a span
+        // that happens to use the same numbers (ids, name, attributes).
+        var dataIsMessage = false
+        var idLengthsFitSpan = true
+        while !reader.isAtEnd, couldBeSpan || couldBeLog || couldBeMetric {
             guard let tag = try? reader.readTag() else { break }
             if let expected = spanWireType(tag.number), expected != tag.wireType { couldBeSpan = false }
             if let expected = logWireType(tag.number), expected != tag.wireType { couldBeLog = false }
+            if metricFields.contains(tag.number), tag.wireType != .lengthDelimited { couldBeMetric = false }
+            if tag.wireType == .lengthDelimited {
+                guard let content = try? reader.readLengthDelimited() else { break }
+                if tag.number == 1 && !(content.count == 0 || content.count == 16) { idLengthsFitSpan = false }
+                if tag.number == 2 && !(content.count == 0 || content.count == 8) { idLengthsFitSpan = false }
+                if [5, 7, 9, 10, 11].contains(tag.number) {
+                    if isDataMessage(reader.subReader(content)) { dataIsMessage = true } else { couldBeMetric = false }
+                }
+                continue
+            }
             if (try? reader.skipField(tag, depth: 0, maxDepth: 100)) == nil { break }
         }
+        // A log record with nothing but a body could also read as a metric: logs win that tie.
+        if couldBeMetric && dataIsMessage && !couldBeLog && (!couldBeSpan || !idLengthsFitSpan) { return .metrics }
         switch (couldBeSpan, couldBeLog) {
         case (true, false): return .traces
         case (false, true): return .logs
         default: return nil
         }
+    }
+
+    /// The fields of `Metric`, every one length-delimited.
+    private static let metricFields: Set<UInt32> = [1, 2, 3, 5, 7, 9, 10, 11, 12]
+
+    /// Whether bytes read as a metric's data message: data points (field 1, messages) and
+    /// varint temporality and monotonicity, nothing else.
+    private static func isDataMessage(_ reader: WireReader) -> Bool {
+        var reader = reader
+        var points = 0
+        while !reader.isAtEnd {
+            guard let tag = try? reader.readTag() else { return false }
+            switch (tag.number, tag.wireType) {
+            case (1, .lengthDelimited): points += 1
+            case (2, .varint), (3, .varint): break
+            default: return false
+            }
+            guard (try? reader.skipField(tag, depth: 0, maxDepth: 100)) != nil else { return false }
+        }
+        return points > 0
     }
 
     private static func spanWireType(_ field: UInt32) -> WireType? {

@@ -21,4 +21,40 @@ public enum Signal: String, Sendable, CaseIterable {
     case traces
     /// `ExportLogsServiceRequest`: log records.
     case logs
+    /// `ExportMetricsServiceRequest`: metric data points.
+    case metrics
+}
+
+/// A count of records per signal (spans, log records, metric data points).
+public struct SignalCounts: Hashable, Sendable {
+    /// Spans.
+    public var spans = 0
+    /// Log records.
+    public var logs = 0
+    /// Metric data points.
+    public var dataPoints = 0
+
+    /// Zero counts. Allocates nothing.
+    public init() {}
+
+    /// The count of `signal`'s records. Allocates nothing.
+    public subscript(signal: Signal) -> Int {
+        get {
+            switch signal {
+            case .traces: spans
+            case .logs: logs
+            case .metrics: dataPoints
+            }
+        }
+        set {
+            switch signal {
+            case .traces: spans = newValue
+            case .logs: logs = newValue
+            case .metrics: dataPoints = newValue
+            }
+        }
+    }
+
+    /// Records of every signal.
+    public var total: Int { spans + logs + dataPoints }
 }

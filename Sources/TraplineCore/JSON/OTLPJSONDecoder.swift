@@ -1,8 +1,8 @@
 /// What a JSON document's top-level key says it holds.
 public enum JSONPayloadKind: Hashable, Sendable {
-    /// `resourceSpans` or `resourceLogs`.
+    /// `resourceSpans`, `resourceLogs` or `resourceMetrics`.
     case signal(Signal)
-    /// `resourceMetrics` or `resourceProfiles`: OTLP, but not a signal Trapline processes.
+    /// `resourceProfiles`: OTLP, but not a signal Trapline processes.
     case unsupportedSignal
     /// No OTLP key (or not an object at all).
     case unknown
@@ -44,9 +44,8 @@ public struct OTLPJSONDecoder: Sendable {
         while let key = try state.reader.nextMember(&first) {
             if fields.matches(key, "resourceSpans", "resource_spans", &state) { return .signal(.traces) }
             if fields.matches(key, "resourceLogs", "resource_logs", &state) { return .signal(.logs) }
-            if fields.matches(key, "resourceMetrics", "resource_metrics", &state)
-                || fields.matches(key, "resourceProfiles", "resource_profiles", &state)
-            {
+            if fields.matches(key, "resourceMetrics", "resource_metrics", &state) { return .signal(.metrics) }
+            if fields.matches(key, "resourceProfiles", "resource_profiles", &state) {
                 return .unsupportedSignal
             }
             if envelope && fields.equals(key, "result") {
@@ -90,6 +89,49 @@ public struct OTLPJSONDecoder: Sendable {
     ) -> JSONLeniency {
         batch.reset(input: input, frame: frame, sourceOffset: sourceOffset)
         return decode(input: input, frame: frame, sourceOffset: sourceOffset, firstLine: firstLine, into: &batch)
+    }
+
+    /// Decodes a metrics document held in `input[frame]` into `batch` (reset first), one row
+    /// per data point.
+    ///
+    /// Metric data points come in five shapes whose fields rules mostly do not read, so the
+    /// document is rewritten as protobuf in one pass (by the table in `OTLPMetricsSchema`) and
+    /// the batch decoded from that: its slices point into the rewritten bytes, not the JSON.
+    /// Bad values lose a data point, or the metric, scope or resource entry they belong to,
+    /// with their line and column; a syntax error loses the rest of the document.
+    ///
+    /// - Parameters: as `decodeTraces`.
+    /// - Returns: what was read leniently.
+    ///
+    /// Allocates the rewritten request and what the batch's columns need.
+    @discardableResult
+    public func decodeMetrics(
+        input: InputBuffer, frame: Range<Int>, sourceOffset: Int, firstLine: Int = 1, into batch: inout MetricBatch
+    ) -> JSONLeniency {
+        withExtendedLifetime(input) {
+            let bytes = UnsafeRawBufferPointer(rebasing: input.bytes[frame])
+            let fields = JSONFieldDecoder(frame: bytes, sourceOffset: sourceOffset, maxDepth: maxDepth)
+            var state = JSONDecodeState(reader: JSONReader(frame: bytes, sourceOffset: sourceOffset))
+            var transcoder = JSONToProtobuf(fields: fields)
+            var syntaxError: DecodeError?
+            do throws(DecodeError) {
+                try transcoder.document(OTLPMetricsSchema.request, &state, envelope: true)
+                if state.reader.peek() != nil { throw fields.error(.invalidJSON, at: state.reader.position) }
+            } catch {
+                syntaxError = error
+            }
+            let rewritten = InputBuffer(transcoder.out)
+            OTLPProtobufDecoder(maxDepth: maxDepth).decodeMetrics(
+                input: rewritten, frame: 0..<rewritten.bytes.count, sourceOffset: sourceOffset, into: &batch)
+            let rejectionsBefore = batch.rejections.errors.count
+            for index in transcoder.rejections.errors.indices {
+                batch.rejections.append(
+                    transcoder.rejections.errors[index], records: transcoder.rejections.recordCounts[index])
+            }
+            if let syntaxError { batch.rejections.append(syntaxError, records: 1) }
+            batch.locateRejections(from: rejectionsBefore, in: bytes, sourceOffset: sourceOffset, firstLine: firstLine)
+            return state.leniency
+        }
     }
 
     private func decode<Batch: OTLPJSONBatch>(

@@ -24,6 +24,21 @@ public struct OTLPJSONEncoder: Sendable {
         encodeLine(batch, keeping: mask, into: &out)
     }
 
+    /// Appends `batch` as one JSON line: the request as the protobuf encoder writes it (kept
+    /// points under their metrics), then written as JSON by the metrics table.
+    /// Allocates a scratch writer for the protobuf, and when `out` grows.
+    public func encode(_ batch: MetricBatch, keeping mask: RowMask? = nil, into out: inout [UInt8]) {
+        let writer = WireWriter(initialCapacity: 4096)
+        OTLPProtobufEncoder(framing: .none).encode(batch, keeping: mask, into: writer)
+        batch.withBytes { bytes in
+            var json = JSONTextWriter(out: out, bytes: bytes)
+            out = []
+            json.protobufMessage(OTLPMetricsSchema.request, writer.bytes)
+            json.raw("\n")
+            out = json.out
+        }
+    }
+
     /// One line of either signal (specialized for each batch type).
     private func encodeLine<Batch: OTLPContainerBatch>(_ batch: Batch, keeping mask: RowMask?, into out: inout [UInt8])
     {
@@ -62,7 +77,7 @@ struct JSONTextWriter {
         needsComma = false
     }
 
-    private mutating func separator() {
+    mutating func separator() {
         if needsComma { out.append(UInt8(ascii: ",")) }
         needsComma = true
     }

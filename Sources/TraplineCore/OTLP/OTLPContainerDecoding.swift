@@ -9,6 +9,7 @@ struct BatchMark {
     @usableFromInline var eventAttributes = 0
     @usableFromInline var links = 0
     @usableFromInline var linkAttributes = 0
+    @usableFromInline var metrics = 0
 
     @usableFromInline init() {}
 }
@@ -40,6 +41,13 @@ struct OTLPContainerNames: Sendable {
         recordField: "ScopeLogs.log_records", resourceEntriesKey: "resourceLogs",
         resourceEntriesSnakeKey: "resource_logs", scopeEntriesKey: "scopeLogs", scopeEntriesSnakeKey: "scope_logs",
         recordsKey: "logRecords", recordsSnakeKey: "log_records", recordName: "LogRecord")
+
+    static let metrics = OTLPContainerNames(
+        resourceEntryField: "ExportMetricsServiceRequest.resource_metrics",
+        scopeEntryField: "ResourceMetrics.scope_metrics", recordField: "ScopeMetrics.metrics",
+        resourceEntriesKey: "resourceMetrics", resourceEntriesSnakeKey: "resource_metrics",
+        scopeEntriesKey: "scopeMetrics", scopeEntriesSnakeKey: "scope_metrics", recordsKey: "metrics",
+        recordsSnakeKey: "metrics", recordName: "Metric")
 }
 
 /// What the request → resource entry → scope entry walk of both decoders needs from a batch
@@ -75,6 +83,9 @@ protocol OTLPContainerBatch: TelemetryBatch {
     /// Sets the row's ranges in the record-level tables beyond attributes (span events and
     /// links), which have grown since `mark`.
     func finishRecordTables(of row: inout Row, since mark: BatchMark)
+    /// Decodes one record of a scope entry (a span, a log record, a metric with its data
+    /// points); on bad input it records the rejection itself and keeps nothing of it.
+    mutating func decodeRecord(_ region: Range<Int>, depth: Int, scopeIndex: UInt32, using decoder: OTLPFieldDecoder)
 }
 
 /// What every decoded row carries whatever its signal.

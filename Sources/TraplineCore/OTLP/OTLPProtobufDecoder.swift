@@ -48,4 +48,19 @@ public struct OTLPProtobufDecoder: Sendable {
             OTLPFieldDecoder(frame: bytes, sourceOffset: sourceOffset, maxDepth: maxDepth).decodeRequest(into: &batch)
         }
     }
+
+    /// Decodes an `ExportMetricsServiceRequest` (or `MetricsData`) held in `input[frame]`: one
+    /// row per data point.
+    ///
+    /// - Parameters: as `decodeTraces`.
+    ///
+    /// Copies no string or byte value; allocates only when the batch's columns grow.
+    public func decodeMetrics(input: InputBuffer, frame: Range<Int>, sourceOffset: Int, into batch: inout MetricBatch) {
+        precondition(frame.count < Int(ByteSlice.arenaFlag), "frames are capped at 2 GiB")
+        batch.reset(input: input, frame: frame, sourceOffset: sourceOffset)
+        withExtendedLifetime(input) {
+            let bytes = UnsafeRawBufferPointer(rebasing: input.bytes[frame])
+            OTLPFieldDecoder(frame: bytes, sourceOffset: sourceOffset, maxDepth: maxDepth).decodeRequest(into: &batch)
+        }
+    }
 }

@@ -43,22 +43,106 @@ public struct OTLPProtobufEncoder: Sendable {
         encodeRequest(batch, keeping: mask, into: writer)
     }
 
+    /// Prepends `batch` as one `ExportMetricsServiceRequest` to `writer`; see the span variant.
+    /// Kept points are grouped under their metric again; a metric whose points were all
+    /// dropped is left out, and one kept whole and unchanged is copied as it came.
+    /// Allocates only when the writer grows.
+    public func encode(_ batch: MetricBatch, keeping mask: RowMask? = nil, into writer: WireWriter) {
+        let mark = writer.count
+        let copyThrough = !encodeFromColumns
+        let mask = mask.flatMap { $0.keepsAll ? nil : $0 }
+        let metrics = batch.metrics
+        batch.withBytes { bytes in
+            // Scopes are written last to first, and their metrics lie in scope order: one
+            // cursor walks the metric table backwards.
+            var cursor = metrics.count
+            encodeContainers(
+                resources: batch.resources, scopes: batch.scopes, attributes: batch.attributes, mask: mask,
+                bytes: bytes, writer: writer
+            ) { scopeIndex, _ in
+                while cursor > 0 && Int(metrics.scopeIndexes[cursor - 1]) > scopeIndex { cursor -= 1 }
+                var first = cursor
+                while first > 0 && Int(metrics.scopeIndexes[first - 1]) == scopeIndex { first -= 1 }
+                for metric in (first..<cursor).reversed() {
+                    encodeMetric(batch, metric, mask: mask, copyThrough: copyThrough, bytes: bytes, writer: writer)
+                }
+                cursor = first
+            }
+        }
+        finishFrame(writer, since: mark)
+    }
+
+    /// One `Metric` (field 2 of its `ScopeMetrics`), left out when it had points and kept none.
+    private func encodeMetric(
+        _ batch: MetricBatch, _ metric: Int, mask: RowMask?, copyThrough: Bool, bytes: BatchBytes,
+        writer: WireWriter
+    ) {
+        let metrics = batch.metrics
+        let points = metrics.points[metric].range
+        var keptAll = true
+        if let mask {
+            let kept = points.reduce(0) { $0 + (mask.kept[$1] ? 1 : 0) }
+            if kept == 0 && !points.isEmpty { return }
+            keptAll = kept == points.count
+        }
+        let unchanged =
+            copyThrough && keptAll && !metrics.isModified[metric]
+            && points.allSatisfy { !batch.encodedRecords[$0].isEmpty }
+        let metricMark = writer.count
+        if unchanged {
+            writer.writeBytes(bytes[metrics.raws[metric]])
+            writer.writeLengthDelimitedHeader(field: 2, since: metricMark)
+            return
+        }
+        let type = metrics.types[metric]
+        if type != .empty {
+            let dataMark = writer.count
+            for row in points.reversed() {
+                if let mask, !mask.kept[row] { continue }
+                let pointMark = writer.count
+                let encoded = batch.encodedRecords[row]
+                if copyThrough && !encoded.isEmpty {
+                    writer.writeBytes(bytes[encoded])
+                } else {
+                    batch.writeColumns(ofRow: row, bytes, into: writer)
+                }
+                writer.writeLengthDelimitedHeader(field: 1, since: pointMark)
+            }
+            let dataRaw = metrics.dataRaws[metric]
+            if !dataRaw.isEmpty { writer.writeFields(of: bytes[dataRaw], except: 1...1) }
+            writer.writeLengthDelimitedHeader(field: type.rawValue, since: dataMark)
+        }
+        // Metadata and unknown fields come from the original; the data oneof was written above.
+        let raw = bytes[metrics.raws[metric]]
+        writer.writeFields(of: raw) { $0 <= 3 || MetricType(rawValue: $0) != nil }
+        writer.writeStringField(3, bytes[metrics.units[metric]])
+        writer.writeStringField(2, bytes[metrics.descriptions[metric]])
+        writer.writeStringField(1, bytes[metrics.names[metric]])
+        writer.writeLengthDelimitedHeader(field: 2, since: metricMark)
+    }
+
     /// One request of either signal (specialized for each batch type).
     private func encodeRequest<Batch: OTLPContainerBatch>(
         _ batch: Batch, keeping mask: RowMask?, into writer: WireWriter
     ) {
         let mark = writer.count
         let copyThrough = !encodeFromColumns
+        let mask = mask.flatMap { $0.keepsAll ? nil : $0 }
         batch.withBytes { bytes in
             encodeContainers(
                 resources: batch.resources, scopes: batch.scopes, attributes: batch.attributes, mask: mask,
                 bytes: bytes, writer: writer
-            ) { row in
-                let encoded = batch.encodedRecords[row]
-                if copyThrough && !encoded.isEmpty {
-                    writer.writeBytes(bytes[encoded])
-                } else {
-                    batch.writeColumns(ofRow: row, bytes, into: writer)
+            ) { _, scope in
+                for row in scope.rows.range.reversed() {
+                    if let mask, !mask.kept[row] { continue }
+                    let recordMark = writer.count
+                    let encoded = batch.encodedRecords[row]
+                    if copyThrough && !encoded.isEmpty {
+                        writer.writeBytes(bytes[encoded])
+                    } else {
+                        batch.writeColumns(ofRow: row, bytes, into: writer)
+                    }
+                    writer.writeLengthDelimitedHeader(field: 2, since: recordMark)
                 }
             }
         }
@@ -71,15 +155,15 @@ public struct OTLPProtobufEncoder: Sendable {
         }
     }
 
-    /// Writes resource entries → scope entries → records (field 1 → 2 → 2 in both signals).
-    /// With a mask, dropped rows are left out, and so are scopes and resources that had rows
-    /// and kept none (as the Collector's processors do).
+    /// Writes resource entries → scope entries → records (field 1 → 2 → 2 in every signal);
+    /// `encodeRecords` writes a scope's records, each with its field-2 header. With a mask
+    /// (nil when it keeps every row), dropped rows are left out, and so are scopes and
+    /// resources that had rows and kept none (as the Collector's processors do).
     @inline(__always)
     private func encodeContainers(
         resources: [ResourceEntry], scopes: [ScopeEntry], attributes: AttributeTable, mask: RowMask?,
-        bytes: BatchBytes, writer: WireWriter, encodeRecord: (Int) -> Void
+        bytes: BatchBytes, writer: WireWriter, encodeRecords: (Int, ScopeEntry) -> Void
     ) {
-        let mask = mask.flatMap { $0.keepsAll ? nil : $0 }
         func keptRows(_ scope: ScopeEntry) -> Int {
             guard let mask else { return Int(scope.rows.count) }
             return scope.rows.range.reduce(0) { $0 + (mask.kept[$1] ? 1 : 0) }
@@ -97,12 +181,7 @@ public struct OTLPProtobufEncoder: Sendable {
                 if mask != nil && scope.rows.count > 0 && keptRows(scope) == 0 { continue }
                 let scopeMark = writer.count
                 writer.writeStringField(3, bytes[scope.schemaURL])
-                for row in scope.rows.range.reversed() {
-                    if let mask, !mask.kept[row] { continue }
-                    let recordMark = writer.count
-                    encodeRecord(row)
-                    writer.writeLengthDelimitedHeader(field: 2, since: recordMark)
-                }
+                encodeRecords(scopeIndex, scope)
                 if scope.isModified {
                     let mark = writer.count
                     if let raw = scope.raw { writer.writeFields(of: bytes[raw], except: 1...4) }
@@ -134,6 +213,11 @@ extension WireWriter {
     /// Prepends the fields of `message` whose numbers are outside `excluded`, in their order
     /// (what a re-encoded resource or scope keeps of its original: entity refs, unknown fields).
     func writeFields(of message: UnsafeRawBufferPointer, except excluded: ClosedRange<UInt32>) {
+        writeFields(of: message) { excluded.contains($0) }
+    }
+
+    /// Prepends the fields of `message` for which `isExcluded` is false, in their order.
+    func writeFields(of message: UnsafeRawBufferPointer, except isExcluded: (UInt32) -> Bool) {
         var reader = WireReader(frame: message)
         var kept: [Range<Int>] = []
         while !reader.isAtEnd {
@@ -142,7 +226,7 @@ extension WireWriter {
             guard let tag = try? reader.readTag(), (try? reader.skipField(tag, depth: 0, maxDepth: 100)) != nil else {
                 break
             }
-            if !excluded.contains(tag.number) { kept.append(start..<reader.position) }
+            if !isExcluded(tag.number) { kept.append(start..<reader.position) }
         }
         for range in kept.reversed() { writeBytes(UnsafeRawBufferPointer(rebasing: message[range])) }
     }

@@ -16,7 +16,7 @@ extension RuleEvaluator {
     ) throws(RuleRuntimeError) {
         switch editor {
         case .deleteKey(let path, _, .some(let literal))
-        where path.keys.isEmpty && path.field.attributeOwner == .record && (context == .span || context == .log):
+        where path.keys.isEmpty && path.field.attributeOwner == .record && context.itemsAreRows:
             Self.removeRecordAttribute(literal, items, &batch, context)
         case .deleteKey(let path, _, .some(let literal)) where path.keys.isEmpty && path.field.attributeOwner != nil:
             let owner = path.field.attributeOwner!

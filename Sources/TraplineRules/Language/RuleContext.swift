@@ -10,14 +10,18 @@ public enum RuleContext: String, Sendable, CaseIterable, Hashable {
     case spanevent
     /// A log record.
     case log
+    /// A metric (name, type, temporality), above its data points.
+    case metric
+    /// A metric data point.
+    case datapoint
 
     /// How deep the context sits: a statement runs in the deepest context its paths name.
     var depth: Int {
         switch self {
         case .resource: 0
         case .scope: 1
-        case .span, .log: 2
-        case .spanevent: 3
+        case .span, .log, .metric: 2
+        case .spanevent, .datapoint: 3
         }
     }
 
@@ -29,6 +33,8 @@ public enum RuleContext: String, Sendable, CaseIterable, Hashable {
         case "span": self = .span
         case "spanevent": self = .spanevent
         case "log", "log_record": self = .log
+        case "metric": self = .metric
+        case "datapoint": self = .datapoint
         default: return nil
         }
     }
@@ -38,9 +44,15 @@ public enum RuleContext: String, Sendable, CaseIterable, Hashable {
         switch (self, other) {
         case (_, .resource), (.scope, .scope), (.span, .scope), (.spanevent, .scope), (.log, .scope): true
         case (.span, .span), (.spanevent, .span), (.spanevent, .spanevent), (.log, .log): true
+        case (.metric, .scope), (.datapoint, .scope), (.metric, .metric), (.datapoint, .metric),
+            (.datapoint, .datapoint):
+            true
         default: false
         }
     }
+
+    /// Whether the context's items are a batch's rows (spans, log records, data points).
+    var itemsAreRows: Bool { self == .span || self == .log || self == .datapoint }
 }
 
 /// The signal a rule list is written for, which decides the contexts it may use.
@@ -49,17 +61,26 @@ public enum RuleSignal: String, Sendable {
     case traces
     /// Log records.
     case logs
+    /// Metric data points (and the metrics above them).
+    case metrics
 
     /// The contexts of the signal, highest first.
     public var contexts: [RuleContext] {
         switch self {
         case .traces: [.resource, .scope, .span, .spanevent]
         case .logs: [.resource, .scope, .log]
+        case .metrics: [.resource, .scope, .metric, .datapoint]
         }
     }
 
     /// The context of a condition or statement that names no context at all.
-    var defaultContext: RuleContext { self == .traces ? .span : .log }
+    var defaultContext: RuleContext {
+        switch self {
+        case .traces: .span
+        case .logs: .log
+        case .metrics: .datapoint
+        }
+    }
 }
 
 /// Whose attributes a path names.
@@ -90,6 +111,10 @@ enum RuleField: Hashable, Sendable {
     case eventTime(unixNano: Bool)
     case logTime(unixNano: Bool), observedTime(unixNano: Bool)
     case severityNumber, severityText, body, logEventName
+    case metricName, metricDescription, metricUnit, metricType, aggregationTemporality, isMonotonic
+    /// A data point's times and number value.
+    case pointStartTime(unixNano: Bool), pointTime(unixNano: Bool)
+    case valueDouble, valueInt
 
     /// Whose attributes the field is, for `attributes` fields.
     var attributeOwner: AttributeOwner? {
@@ -145,6 +170,21 @@ enum RuleField: Hashable, Sendable {
         case (.log, "attributes"): return (.attributes(.record), .map, true)
         case (.log, "dropped_attributes_count"): return (.droppedAttributesCount(.record), .int, true)
         case (.log, "event_name"): return (.logEventName, .string, true)
+        case (.metric, "name"): return (.metricName, .string, true)
+        case (.metric, "description"): return (.metricDescription, .string, true)
+        case (.metric, "unit"): return (.metricUnit, .string, true)
+        case (.metric, "type"): return (.metricType, .int, false)
+        case (.metric, "aggregation_temporality"): return (.aggregationTemporality, .int, false)
+        case (.metric, "is_monotonic"): return (.isMonotonic, .bool, false)
+        // Only a point's attributes can change: its other fields stay in its original bytes.
+        case (.datapoint, "attributes"): return (.attributes(.record), .map, true)
+        case (.datapoint, "start_time_unix_nano"): return (.pointStartTime(unixNano: true), .int, false)
+        case (.datapoint, "time_unix_nano"): return (.pointTime(unixNano: true), .int, false)
+        case (.datapoint, "start_time"): return (.pointStartTime(unixNano: false), .time, false)
+        case (.datapoint, "time"): return (.pointTime(unixNano: false), .time, false)
+        case (.datapoint, "value_double"): return (.valueDouble, .double, false)
+        case (.datapoint, "value_int"): return (.valueInt, .int, false)
+        case (.datapoint, "flags"): return (.flags, .int, false)
         default: return nil
         }
     }
@@ -157,7 +197,8 @@ enum RuleField: Hashable, Sendable {
             "kind.string", "start_time_unix_nano", "end_time_unix_nano", "start_time", "end_time", "events",
             "dropped_events_count", "links", "dropped_links_count", "status.code", "status.message", "flags",
             "time_unix_nano", "time", "observed_time_unix_nano", "observed_time", "severity_number", "severity_text",
-            "body", "event_name",
+            "body", "event_name", "description", "unit", "type", "aggregation_temporality", "is_monotonic",
+            "value_double", "value_int",
         ]
         return all.filter { lookup($0, in: context) != nil }
     }

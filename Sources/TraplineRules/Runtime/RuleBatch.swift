@@ -6,6 +6,8 @@ struct RulePosition {
     var scope = 0
     var row = 0
     var event = 0
+    /// The metric (metric and datapoint contexts).
+    var metric = 0
 }
 
 /// A rule failed on one item at run time (a conversion that cannot be made, a value of the
@@ -47,6 +49,17 @@ protocol RuleBatch: TelemetryBatch {
     /// Drops the span events of `row` whose flag in `drop` (indexed by event) is set.
     mutating func removeEvents(ofRow row: Int, where drop: [Bool]) -> Int
 
+    /// The metric of data point `row` (0 for signals without metrics).
+    func metricIndex(ofPoint row: Int) -> Int
+    /// The scope of metric `metric`.
+    func scopeIndex(ofMetric metric: Int) -> Int
+    /// The rows (data points) of metric `metric`; empty for other signals.
+    func pointRows(ofMetric metric: Int) -> Range<Int>
+    /// Number of metrics (0 for other signals).
+    var metricCount: Int { get }
+    /// Marks a metric's own fields as changed.
+    mutating func markMetricModified(_ metric: Int)
+
     /// Appends an integer field for each item of a record or event context (rows, or events
     /// with `eventOwners`); false when the field is not an integer column of that context.
     func gather(
@@ -56,6 +69,13 @@ protocol RuleBatch: TelemetryBatch {
 }
 
 extension RuleBatch {
+    /// Spans and log records have no metrics. Allocates nothing.
+    func metricIndex(ofPoint row: Int) -> Int { 0 }
+    func scopeIndex(ofMetric metric: Int) -> Int { 0 }
+    func pointRows(ofMetric metric: Int) -> Range<Int> { 0..<0 }
+    var metricCount: Int { 0 }
+    mutating func markMetricModified(_ metric: Int) {}
+
     /// The table an owner's attributes live in.
     @inline(__always)
     func attributeTable(_ owner: AttributeOwner) -> AttributeTable {
@@ -110,7 +130,8 @@ extension RuleBatch {
         switch context {
         case .resource: resources[position.resource].isModified = true
         case .scope: scopes[position.scope].isModified = true
-        case .span, .spanevent, .log: markModified(position.row)
+        case .span, .spanevent, .log, .datapoint: markModified(position.row)
+        case .metric: markMetricModified(position.metric)
         }
     }
 
@@ -126,6 +147,13 @@ extension RuleBatch {
         case .span, .log:
             position.row = index
             position.scope = scopeIndex(ofRow: index)
+        case .datapoint:
+            position.row = index
+            position.metric = metricIndex(ofPoint: index)
+            position.scope = scopeIndex(ofRow: index)
+        case .metric:
+            position.metric = index
+            position.scope = scopeIndex(ofMetric: index)
         case .spanevent:
             position.event = index
             position.row = Int(eventOwners[index])

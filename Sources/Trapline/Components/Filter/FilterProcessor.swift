@@ -11,6 +11,9 @@ import TraplineStages
     public var traces: [RuleGroupConfig] = []
     /// Condition groups for log records (`log_conditions`, or `logs.log_record` / `logs.resource`).
     public var logs: [RuleGroupConfig] = []
+    /// Condition groups for metrics and data points (`metric_conditions`, or the older
+    /// `metrics.metric` / `metrics.datapoint` / `metrics.resource`).
+    public var metrics: [RuleGroupConfig] = []
 
     /// Makes the defaults.
     public init() {}
@@ -18,7 +21,7 @@ import TraplineStages
 
 extension FilterProcessorConfig: ProcessorComponent, RuleGroupProcessor {
     static let type = "filter"
-    static let summary = "drops spans, span events and log records an OTTL condition matches"
+    static let summary = "drops spans, span events, log records, metrics and data points an OTTL condition matches"
 
     static func decode(_ component: ConfigDecoder.Component, _ decoder: inout ConfigDecoder) -> Self? {
         decoder.decodeFilter(component)
@@ -28,13 +31,14 @@ extension FilterProcessorConfig: ProcessorComponent, RuleGroupProcessor {
         let groups = compiledGroups(context, diagnostics: &diagnostics)
         return FilterStage(
             id: context.id.description, traces: groups.traces.map(FilterProgram.init),
-            logs: groups.logs.map(FilterProgram.init))
+            logs: groups.logs.map(FilterProgram.init), metrics: groups.metrics.map(FilterProgram.init))
     }
 }
 
 extension ConfigDecoder {
     fileprivate mutating func decodeFilter(_ component: Component) -> FilterProcessorConfig? {
         let signalKeys = ["metrics", "metric_conditions", "profiles", "profile_conditions"]
+        // (profiles are refused below, with the same message as any signal Trapline lacks)
         guard
             let settings = settings(
                 of: component,
@@ -47,6 +51,10 @@ extension ConfigDecoder {
                 filter.errorMode = choice(setting.node, at: setting.location, as: RuleErrorMode.self) ?? .ignore
             case "trace_conditions": filter.traces += ruleGroups(setting, kind: .conditions)
             case "log_conditions": filter.logs += ruleGroups(setting, kind: .conditions)
+            case "metric_conditions": filter.metrics += ruleGroups(setting, kind: .conditions)
+            case "metrics":
+                filter.metrics += legacyContexts(
+                    setting, contexts: ["metric": .metric, "datapoint": .datapoint, "resource": .resource])
             case "traces":
                 filter.traces += legacyContexts(
                     setting, contexts: ["span": .span, "spanevent": .spanevent, "resource": .resource])

@@ -13,12 +13,14 @@ public import TraplineCore
 
     /// `otlphttp` or `otlp`.
     public var transport = Transport.http
-    /// Base URL; `/v1/traces` and `/v1/logs` are appended.
+    /// Base URL; `/v1/traces`, `/v1/logs` and `/v1/metrics` are appended.
     public var endpoint = ""
     /// Full URL for traces (overrides `endpoint`).
     public var tracesEndpoint: String?
     /// Full URL for logs (overrides `endpoint`).
     public var logsEndpoint: String?
+    /// Full URL for metrics (overrides `endpoint`).
+    public var metricsEndpoint: String?
     /// `gzip` (default, as the Collector's) or `none`.
     public var compression = ExportCompression.gzip
     /// Seconds one attempt may take; default 5.
@@ -48,6 +50,7 @@ public import TraplineCore
         switch signal {
         case .traces: tracesEndpoint ?? Self.join(endpoint, "v1/traces")
         case .logs: logsEndpoint ?? Self.join(endpoint, "v1/logs")
+        case .metrics: metricsEndpoint ?? Self.join(endpoint, "v1/metrics")
         }
     }
 
@@ -78,13 +81,15 @@ extension ConfigDecoder {
     {
         rejectUnknownKeys(
             settings,
-            known: ["endpoint", "traces_endpoint", "logs_endpoint", "encoding"] + Self.sharedExporterKeys)
+            known: ["endpoint", "traces_endpoint", "logs_endpoint", "metrics_endpoint", "encoding"]
+                + Self.sharedExporterKeys)
         var config = OTLPExporterConfig()
         for setting in settings {
             switch setting.key {
             case "endpoint": config.endpoint = url(setting) ?? ""
             case "traces_endpoint": config.tracesEndpoint = url(setting)
             case "logs_endpoint": config.logsEndpoint = url(setting)
+            case "metrics_endpoint": config.metricsEndpoint = url(setting)
             case "encoding":
                 if string(setting.node, at: setting.location) != "proto" {
                     diagnostics.error("only 'proto' encoding is supported", at: setting.location)

@@ -130,13 +130,14 @@ protocol RuleGroupProcessor {
     var errorMode: RuleErrorMode { get }
     var traces: [RuleGroupConfig] { get }
     var logs: [RuleGroupConfig] { get }
+    var metrics: [RuleGroupConfig] { get }
 }
 
 extension RuleGroupProcessor {
     /// The groups compiled for the signals of the pipelines that list the processor; nil for a
     /// signal it does not run on or has no rules for (the stage passes that signal through).
     func compiledGroups(_ context: StageBuildContext, diagnostics: inout ConfigDiagnostics)
-        -> (traces: [RuleGroup]?, logs: [RuleGroup]?)
+        -> (traces: [RuleGroup]?, logs: [RuleGroup]?, metrics: [RuleGroup]?)
     {
         let traces =
             context.signals.contains(.traces)
@@ -144,6 +145,9 @@ extension RuleGroupProcessor {
         let logs =
             context.signals.contains(.logs)
             ? self.logs.compiled(for: .logs, errorMode: errorMode, diagnostics: &diagnostics) : nil
-        return (traces, logs)
+        let metrics =
+            context.signals.contains(.metrics)
+            ? self.metrics.compiled(for: .metrics, errorMode: errorMode, diagnostics: &diagnostics) : nil
+        return (traces, logs, metrics)
     }
 }

@@ -128,7 +128,23 @@ extension ConfigDecoder {
         }
     }
 
-    /// A `metrics` pipeline: receivers are connectors, exporters `prometheus`, no processors.
+    /// Whether a `metrics` pipeline's receivers name a connector: then it carries the
+    /// connector's series to `prometheus`; otherwise it is a pipeline of OTLP metrics like any
+    /// other signal's.
+    func isFedByConnector(_ definition: Entry, config: PipelineConfig) -> Bool {
+        guard case .mapping(let settings) = definition.node.value else { return false }
+        for (key, node) in settings where key.scalar == "receivers" {
+            guard case .sequence(let items) = node.value else { return false }
+            return items.contains { item in
+                guard let name = item.scalar, let id = ComponentID(parsing: name) else { return false }
+                return config.connectors.contains { $0.id == id }
+            }
+        }
+        return false
+    }
+
+    /// A `metrics` pipeline fed by a connector: receivers are connectors, exporters
+    /// `prometheus`, no processors.
     mutating func decodeMetricsPipeline(_ definition: Entry, config: inout PipelineConfig) {
         var pipeline = MetricsPipelineDefinition(id: definition.key)
         guard let settings = entries(definition.node, at: definition.location) else { return }

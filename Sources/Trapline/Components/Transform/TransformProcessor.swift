@@ -10,6 +10,9 @@ import TraplineStages
     public var traces: [RuleGroupConfig] = []
     /// Statement groups for logs (`log_statements`).
     public var logs: [RuleGroupConfig] = []
+    /// Statement groups for metrics (`metric_statements`): resource, scope, metric and
+    /// datapoint contexts.
+    public var metrics: [RuleGroupConfig] = []
 
     /// Makes the defaults.
     public init() {}
@@ -17,7 +20,7 @@ import TraplineStages
 
 extension TransformProcessorConfig: ProcessorComponent, RuleGroupProcessor {
     static let type = "transform"
-    static let summary = "changes spans, span events and log records with OTTL statements"
+    static let summary = "changes spans, span events, log records, metrics and data points with OTTL statements"
 
     static func decode(_ component: ConfigDecoder.Component, _ decoder: inout ConfigDecoder) -> Self? {
         decoder.decodeTransform(component)
@@ -27,7 +30,7 @@ extension TransformProcessorConfig: ProcessorComponent, RuleGroupProcessor {
         let groups = compiledGroups(context, diagnostics: &diagnostics)
         return TransformStage(
             id: context.id.description, traces: groups.traces.map(TransformProgram.init),
-            logs: groups.logs.map(TransformProgram.init))
+            logs: groups.logs.map(TransformProgram.init), metrics: groups.metrics.map(TransformProgram.init))
     }
 }
 
@@ -45,6 +48,7 @@ extension ConfigDecoder {
                 transform.errorMode = choice(setting.node, at: setting.location, as: RuleErrorMode.self) ?? .ignore
             case "trace_statements": transform.traces += ruleGroups(setting, kind: .statements)
             case "log_statements": transform.logs += ruleGroups(setting, kind: .statements)
+            case "metric_statements": transform.metrics += ruleGroups(setting, kind: .statements)
             default: unsupportedSignal(setting)
             }
         }

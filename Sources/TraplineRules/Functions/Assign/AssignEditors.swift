@@ -90,7 +90,7 @@ extension RuleEvaluator {
     /// own attributes, with items that are records (each at most once).
     static func setsRecordAttribute(_ path: RulePath, _ context: RuleContext) -> Bool {
         path.keys.count == 1 && path.literalKey != nil && path.field.attributeOwner == .record
-            && (context == .span || context == .log)
+            && context.itemsAreRows
     }
 
     /// Sets attribute `key` of each record in `updates` to its value (see above).

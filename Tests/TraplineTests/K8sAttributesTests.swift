@@ -119,6 +119,30 @@ import TraplineStages
         #expect(counts.associationLookups == 1 && counts.associationMisses == 0 && counts.podTableSize == 24)
     }
 
+    /// Metrics (issue 25): a metric resource is associated like any other, once per resource,
+    /// and its points are written under the enriched resource.
+    @Test func metricResourcesAreEnrichedToo() throws {
+        let table = try PodListLoader(config: Self.config(), environment: [:]).load()
+        let stage = K8sAttributesStage(
+            id: "k8sattributes", source: PodTableSource(path: nil, initial: table) { table }, rules: [])
+        let json = #"""
+            {"resourceMetrics":[{"resource":{"attributes":[{"key":"k8s.pod.ip","value":{"stringValue":"10.244.0.8"}}]},
+            "scopeMetrics":[{"metrics":[{"name":"m","gauge":{"dataPoints":[{"asInt":"1"},{"asInt":"2"}]}}]}]}]}
+            """#
+        var batch = MetricBatch()
+        let input = InputBuffer(Array(json.utf8))
+        OTLPJSONDecoder().decodeMetrics(input: input, frame: 0..<input.bytes.count, sourceOffset: 0, into: &batch)
+        var mask = RowMask()
+        var counts: [StageCounts] = []
+        StageChain([stage]).run(&batch, mask: &mask, counts: &counts)
+        #expect(counts[0].associationLookups == 1 && counts[0].associationMisses == 0)
+        var out: [UInt8] = []
+        OTLPJSONEncoder().encode(batch, keeping: mask, into: &out)
+        let text = String(decoding: out, as: UTF8.self)
+        #expect(text.contains(#"{"key":"k8s.pod.name","value":{"stringValue":"e2e-deployment-79967c5968-8bnn8"}}"#))
+        #expect(text.components(separatedBy: #""asInt""#).count == 3)
+    }
+
     @Test func associatesByUIDByNameAndByContainer() throws {
         let (byUID, _) = try Self.enrich(
             [("k8s.pod.uid", "36447428-81f8-45eb-b825-414de2e8012b")], config: Self.config())

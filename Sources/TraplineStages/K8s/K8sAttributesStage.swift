@@ -179,6 +179,12 @@ public struct K8sAttributesStage: Stage {
         enrich(&batch.resources, batch.scopes, &batch.attributes, &batch.storage, batch.clientAddress, mask, &counts)
     }
 
+    /// Adds the pod's attributes to each metric resource, not per data point; allocates only
+    /// when the batch's table or arena grows.
+    public func process(_ batch: inout MetricBatch, mask: inout RowMask, counts: inout StageCounts) {
+        enrich(&batch.resources, batch.scopes, &batch.attributes, &batch.storage, batch.clientAddress, mask, &counts)
+    }
+
     private func enrich(
         _ resources: inout [ResourceEntry], _ scopes: [ScopeEntry], _ table: inout AttributeTable,
         _ storage: inout SliceStorage, _ client: [UInt8], _ mask: RowMask, _ counts: inout StageCounts

@@ -178,6 +178,35 @@ let protobufC = measure("libprotobuf-c unpack + free", spans: spanCount, bytes: 
 let decodeOnly = measure("trapline decode", spans: spanCount, bytes: payloadBytes, decodePass)
 let protobufCRatio = pairedRatio(reference: protobufCPass, subject: decodePass)
 
+// Metrics (issue 25): data points decoded into rows, in bytes/s beside span decode.
+var metricBuilder = MetricRequestBuilder()
+let metricRequests = metricBuilder.requests(400)
+var metricBytes: [UInt8] = []
+var metricFrames: [Range<Int>] = []
+for request in metricRequests {
+    metricFrames.append(metricBytes.count..<(metricBytes.count + request.count))
+    metricBytes += request
+}
+let metricInput = InputBuffer(metricBytes)
+var metricBatch = MetricBatch()
+var dataPointCount = 0
+for frame in metricFrames {
+    decoder.decodeMetrics(input: metricInput, frame: frame, sourceOffset: frame.lowerBound, into: &metricBatch)
+    precondition(metricBatch.rejections.isEmpty, "metrics benchmark input must be valid")
+    dataPointCount += metricBatch.count
+}
+@MainActor func metricsDecodePass() {
+    for frame in metricFrames {
+        decoder.decodeMetrics(input: metricInput, frame: frame, sourceOffset: frame.lowerBound, into: &metricBatch)
+        sink ^= UInt64(metricBatch.count)
+    }
+}
+let metricsDecode = measure(
+    "trapline metrics decode (data points)", spans: dataPointCount, bytes: metricBytes.count, metricsDecodePass)
+// Paired, in bytes/s: the two passes decode different byte counts.
+let metricsRatio =
+    pairedRatio(reference: decodePass, subject: metricsDecodePass) * Double(metricBytes.count) / Double(payloadBytes)
+
 let writer = WireWriter(initialCapacity: 1 << 20)
 let encoder = OTLPProtobufEncoder(framing: .bigEndianLengthPrefix)
 let copyThrough = measure("trapline decode + encode (copy-through)", spans: spanCount, bytes: payloadBytes) {
@@ -611,7 +640,8 @@ print(
     "input: \(frames.count) requests, \(spanCount) spans, \(payloadBytes) bytes protobuf, \(jsonBytes) bytes JSON (one core)"
 )
 for measurement in [
-    byteScan, protobufC, decodeOnly, copyThrough, columnEncode, walk, jsonByteScan, jsonDecode, jsonEncode,
+    byteScan, protobufC, decodeOnly, metricsDecode, copyThrough, columnEncode, walk, jsonByteScan, jsonDecode,
+    jsonEncode,
     filterTransform, filterTransformEncode, k8sEnrich, trapDetection, swiftAPI, cABI,
 ] {
     print(line(measurement))
@@ -623,6 +653,7 @@ let ratios: [(String, Double)] = [
     ("decode vs byte scan (share of the limit)", byteScan.seconds / decodeOnly.seconds),
     ("copy-through vs byte scan", byteScan.seconds / copyThrough.seconds),
     ("JSON decode vs protobuf decode (spans/s, paired)", jsonRatio),
+    ("metrics decode vs span decode (bytes/s, paired)", metricsRatio),
     ("JSON decode vs byte scan of the JSON", jsonByteScan.seconds / jsonDecode.seconds),
     ("decode+filter+transform vs decode (paired)", rulesRatio),
     ("decode+k8s_attributes (10k pods) vs decode (paired)", k8sRatio),
@@ -663,6 +694,10 @@ if let index = arguments.firstIndex(of: "--thresholds"), index + 1 < arguments.c
         jsonRatio < floor
     {
         print("THRESHOLD: JSON decode below \(floor) of protobuf decode")
+        failed = true
+    }
+    if let floor = thresholds["min_metrics_decode_ratio_vs_span_decode"], metricsRatio < floor {
+        print("THRESHOLD: metrics decode below \(floor) of span decode in bytes/s")
         failed = true
     }
     if let floor = thresholds["min_rules_ratio_vs_decode"], rulesRatio < floor {

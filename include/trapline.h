@@ -31,6 +31,8 @@ extern "C" {
 #define TRAPLINE_FORMAT_PROTOBUF_LOGS 1
 #define TRAPLINE_FORMAT_JSON_TRACES 2
 #define TRAPLINE_FORMAT_JSON_LOGS 3
+#define TRAPLINE_FORMAT_PROTOBUF_METRICS 4
+#define TRAPLINE_FORMAT_JSON_METRICS 5
 
 typedef struct trapline_pipeline trapline_pipeline;
 

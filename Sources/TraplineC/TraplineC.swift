@@ -67,6 +67,8 @@ public func traplineProcess(
     case 1: payload = .protobuf(.logs)
     case 2: payload = .json(.traces)
     case 3: payload = .json(.logs)
+    case 4: payload = .protobuf(.metrics)
+    case 5: payload = .json(.metrics)
     default:
         report("unknown format \(format)", error, errorSize)
         return argumentError

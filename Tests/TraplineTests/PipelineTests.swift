@@ -59,6 +59,31 @@ import TraplineTestSupport
         #expect(pipeline.trapEscapeRate.value == 1)  // every identified event blocked
     }
 
+    /// Metrics bodies through the embedding API (and the C ABI's formats 4 and 5): counted in
+    /// data points, filtered by a datapoint condition, written as protobuf.
+    @Test func metricsBodiesAreCountedInDataPoints() throws {
+        let pipeline = try Pipeline(
+            yaml: """
+                receivers: {stdin: }
+                processors:
+                  filter: {metric_conditions: ['datapoint.attributes["drop"] == true']}
+                exporters: {stdout: }
+                service: {pipelines: {metrics: {receivers: [stdin], processors: [filter], exporters: [stdout]}}}
+                """)
+        let json = #"""
+            {"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"m","sum":{"aggregationTemporality":2,
+            "dataPoints":[{"asInt":"1"},{"asInt":"2","attributes":[{"key":"drop","value":{"boolValue":true}}]},
+            {"asInt":"3"}]}}]}]}]}
+            """#
+        let fromJSON = pipeline.process(Array(json.utf8), format: .json(.metrics))
+        #expect(fromJSON.records == RecordCounts(received: 3, forwarded: 2, filtered: 1, blocked: 0, rejected: 0))
+        let points = TestDecode.metrics(fromJSON.output)
+        #expect(points.values.map { Int64(bitPattern: $0) } == [1, 3])
+        let fromProtobuf = pipeline.process(fromJSON.output, format: .protobuf(.metrics))
+        #expect(fromProtobuf.records == RecordCounts(received: 2, forwarded: 2, filtered: 0, blocked: 0, rejected: 0))
+        #expect(fromProtobuf.output == fromJSON.output)
+    }
+
     @Test func aFileWithProblemsIsRefusedWithEveryOne() {
         #expect(throws: Pipeline.ConfigurationError.self) {
             try Pipeline(yaml: "receivers: {kafka: }\nexporters: {stdout: }\n")

@@ -1,4 +1,4 @@
-// libFuzzer target: format detection, framing, gzip, protobuf decode of both signals, text lines
+// libFuzzer target: format detection, framing, gzip, protobuf decode of every signal, text lines
 // and re-encoding, on arbitrary bytes. Any crash, sanitizer report or broken invariant is a bug.
 // Build and run with Fuzz/run.sh.
 
@@ -10,6 +10,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let writer = WireWriter(initialCapacity: 256)
     var spans = SpanBatch()
     var logs = LogBatch()
+    var metrics = MetricBatch()
 
     // The bytes as a bare request of either signal.
     decoder.decodeTraces(input: input, frame: 0..<size, sourceOffset: 0, into: &spans)
@@ -18,6 +19,9 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     decoder.decodeLogs(input: input, frame: 0..<size, sourceOffset: 0, into: &logs)
     checkRoundTrip(logs, decoder: decoder, writer: writer)
     checkJSONRoundTrip(logs)
+    decoder.decodeMetrics(input: input, frame: 0..<size, sourceOffset: 0, into: &metrics)
+    checkRoundTrip(metrics, decoder: decoder, writer: writer)
+    checkJSONRoundTrip(metrics)
 
     // The bytes as one OTLP JSON document of either signal; whatever is accepted must also
     // survive the JSON encoder and decoder.
@@ -27,6 +31,9 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     checkJSONRoundTrip(spans)
     jsonDecoder.decodeLogs(input: input, frame: 0..<size, sourceOffset: 0, into: &logs)
     checkRoundTrip(logs, decoder: decoder, writer: writer)
+    jsonDecoder.decodeMetrics(input: input, frame: 0..<size, sourceOffset: 0, into: &metrics)
+    checkRoundTrip(metrics, decoder: decoder, writer: writer)
+    checkJSONRoundTrip(metrics)
 
     // The bytes as an input file: detection, gzip, framing, text.
     var options = ReadOptions()
@@ -43,6 +50,10 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         case .protobuf(.logs):
             decoder.decodeLogs(input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, into: &logs)
             checkRoundTrip(logs, decoder: decoder, writer: writer)
+        case .protobuf(.metrics):
+            decoder.decodeMetrics(
+                input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, into: &metrics)
+            checkRoundTrip(metrics, decoder: decoder, writer: writer)
         case .json(let line):
             jsonDecoder.decodeTraces(
                 input: frame.input, frame: frame.range, sourceOffset: frame.sourceOffset, firstLine: line, into: &spans)
@@ -105,4 +116,33 @@ func checkJSONRoundTrip(_ batch: LogBatch) {
     let copy = InputBuffer(json)
     OTLPJSONDecoder().decodeLogs(input: copy, frame: 0..<json.count, sourceOffset: 0, into: &again)
     precondition(again.count == batch.count && again.rejections.isEmpty, "JSON re-encoding changed the log records")
+}
+
+/// Data points accepted re-encode (copied, and with every point rewritten from its fields) to
+/// bytes that decode to the same points and metrics.
+func checkRoundTrip(_ batch: MetricBatch, decoder: OTLPProtobufDecoder, writer: WireWriter) {
+    var changed = batch
+    for row in 0..<changed.count { changed.markModified(row) }
+    for candidate in [batch, changed] {
+        writer.reset()
+        OTLPProtobufEncoder(framing: .none).encode(candidate, into: writer)
+        var again = MetricBatch()
+        let copy = InputBuffer(copying: writer.bytes)
+        decoder.decodeMetrics(input: copy, frame: 0..<copy.bytes.count, sourceOffset: 0, into: &again)
+        precondition(
+            again.count == batch.count && again.metrics.count == batch.metrics.count && again.rejections.isEmpty,
+            "metrics re-encoding changed the data points")
+    }
+}
+
+/// Data points accepted re-encode to JSON (by the metrics table) that decodes to the same points.
+func checkJSONRoundTrip(_ batch: MetricBatch) {
+    var json: [UInt8] = []
+    OTLPJSONEncoder().encode(batch, into: &json)
+    var again = MetricBatch()
+    let copy = InputBuffer(json)
+    OTLPJSONDecoder().decodeMetrics(input: copy, frame: 0..<json.count, sourceOffset: 0, into: &again)
+    precondition(
+        again.count == batch.count && again.rejections.isEmpty,
+        "JSON re-encoding changed the data points: \(again.rejections.errors)")
 }

@@ -16,6 +16,16 @@ let fixture = Array(
        "events":[{"name":"e","timeUnixNano":"2"}]}]}]}]}
     """#.utf8)
 
+let metricsFixture = Array(
+    #"""
+    {"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"cart"}}]},
+     "scopeMetrics":[{"scope":{"name":"s"},"metrics":[
+      {"name":"requests","unit":"1","sum":{"aggregationTemporality":2,"isMonotonic":true,"dataPoints":[
+       {"asInt":"3","timeUnixNano":"5","attributes":[{"key":"a","value":{"stringValue":"b"}}]},
+       {"asDouble":1.5,"attributes":[{"key":"n","value":{"intValue":"3"}}]}]}},
+      {"name":"latency","histogram":{"dataPoints":[{"count":"2","bucketCounts":["1","1"],"explicitBounds":[1]}]}}]}]}]}
+    """#.utf8)
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
@@ -33,7 +43,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
     }
 
-    for signal in [RuleSignal.traces, .logs] {
+    for signal in [RuleSignal.traces, .logs, .metrics] {
         let compiled = [
             RuleGroup.compile(statements: [text], conditions: [], signal: signal, context: nil, errorMode: .ignore),
             RuleGroup.compile(statements: [], conditions: [text], signal: signal, context: nil, errorMode: .ignore),
@@ -56,6 +66,28 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             precondition(
                 again.rejections.isEmpty && again.count == mask.keptCount, "transformed batch does not re-decode")
         }
+    }
+    let metricRules = [
+        RuleGroup.compile(statements: [text], conditions: [], signal: .metrics, context: nil, errorMode: .ignore),
+        RuleGroup.compile(statements: [], conditions: [text], signal: .metrics, context: nil, errorMode: .ignore),
+    ]
+    for case .success(let group) in metricRules {
+        var batch = MetricBatch()
+        let input = InputBuffer(metricsFixture)
+        OTLPJSONDecoder().decodeMetrics(input: input, frame: 0..<metricsFixture.count, sourceOffset: 0, into: &batch)
+        var mask = RowMask()
+        mask.reset(count: batch.count)
+        let dropped = FilterProgram(groups: [group]).apply(to: &batch, mask: &mask)
+        precondition(dropped.droppedRecords + mask.keptCount == batch.count, "filter lost a data point")
+        _ = TransformProgram(groups: [group]).apply(to: &batch, mask: mask)
+        let writer = WireWriter(initialCapacity: 256)
+        OTLPProtobufEncoder(framing: .none).encode(batch, keeping: mask, into: writer)
+        var again = MetricBatch()
+        let encoded = InputBuffer(copying: writer.bytes)
+        OTLPProtobufDecoder().decodeMetrics(
+            input: encoded, frame: 0..<encoded.bytes.count, sourceOffset: 0, into: &again)
+        precondition(
+            again.rejections.isEmpty && again.count == mask.keptCount, "transformed metrics do not re-decode")
     }
     return 0
 }

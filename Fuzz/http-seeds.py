@@ -16,6 +16,7 @@ bodies = [
 ]
 bodies += [("/v1/traces", "application/json", path) for path in sorted(root.glob("**/*trace*.json"))[:4]]
 bodies += [("/v1/logs", "application/json", path) for path in sorted(root.glob("**/*log*.json"))[:3]]
+bodies += [("/v1/metrics", "application/json", path) for path in sorted(root.glob("**/*metrics*.json"))[:2]]
 
 
 def request(path, content_type, body, extra=b""):

@@ -70,7 +70,8 @@ public enum TestDecode {
     }
 
     /// Encodes a metrics batch as a bare request, leaving out what `mask` drops.
-    public static func encode(_ batch: MetricBatch, keeping mask: RowMask? = nil, fromColumns: Bool = false) -> [UInt8] {
+    public static func encode(_ batch: MetricBatch, keeping mask: RowMask? = nil, fromColumns: Bool = false) -> [UInt8]
+    {
         let writer = WireWriter()
         OTLPProtobufEncoder(framing: .none, encodeFromColumns: fromColumns).encode(batch, keeping: mask, into: writer)
         return Array(writer.bytes)

@@ -32,16 +32,19 @@ func makeSidecar() -> Sidecar {
             error_mode: ignore
             trace_conditions: ['span.attributes["drop"] == true', 'span.name == "health"']
             log_conditions: ['log.severity_number < SEVERITY_NUMBER_INFO']
+            metric_conditions: ['datapoint.attributes["drop"] == true', 'metric.name == "health"']
           transform:
             error_mode: ignore
             trace_statements: ['set(span.attributes["seen"], true)', 'truncate_all(span.attributes, 16)']
             log_statements: ['set(log.severity_text, ToUpperCase(log.severity_text))']
+            metric_statements: ['set(datapoint.attributes["seen"], true)', 'set(metric.unit, "1")']
         exporters:
           file/out: {path: "\(directory)/out.otlp", format: proto}
         service:
           pipelines:
             traces: {receivers: [otlp], processors: [filter, transform], exporters: [file/out]}
             logs: {receivers: [otlp], processors: [filter, transform], exporters: [file/out]}
+            metrics: {receivers: [otlp], processors: [filter, transform], exporters: [file/out]}
         """
     let loaded = ConfigLoader.load(yaml: yaml, file: "fuzz-http.yaml")
     FuzzDriver.require(loaded.diagnostics.isEmpty, loaded.diagnostics.sorted.map(\.description).joined(separator: "\n"))
@@ -56,7 +59,8 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     if receiver == nil {
         let sidecar = makeSidecar()
         let routes = OTLPRoutes(
-            signals: [.traces, .logs], source: "otlp", maxBodyBytes: 1 << 16, sidecar: sidecar, authorization: nil)
+            signals: [.traces, .logs, .metrics], source: "otlp", maxBodyBytes: 1 << 16, sidecar: sidecar,
+            authorization: nil)
         receiver = (sidecar, routes)
         atexit { receiver = nil }
     }

@@ -77,8 +77,8 @@ struct JSONToProtobuf {
     /// One value of `field`, written with its tag.
     mutating func value(_ field: ProtoJSONField, _ state: inout JSONDecodeState, depth: Int) throws(DecodeError) {
         switch field.kind {
-        case .message(let schema):
-            try embedded(field, schema, &state, depth: depth)
+        case .message(let id):
+            try embedded(field, id.message, &state, depth: depth)
         case .keyValue:
             guard try fields.withinDepth(depth, &state) else { return }
             let start = scratch.count
@@ -171,8 +171,8 @@ struct JSONToProtobuf {
     mutating func scalar(_ field: ProtoJSONField, _ state: inout JSONDecodeState) throws(DecodeError) {
         switch field.kind {
         case .uint32: Varint.append(UInt64(try fields.readUInt32(&state, field: field.name)), to: &out)
-        case .enumeration(let names):
-            let number = try fields.readEnum(&state, names: names, field: field.name)
+        case .temporality:
+            let number = try fields.readEnum(&state, names: OTLPMetricsSchema.temporalityNames, field: field.name)
             Varint.append(UInt64(bitPattern: Int64(number)), to: &out)
         case .sint32:
             let start = state.reader.position
@@ -201,7 +201,7 @@ extension ProtoJSONField.Kind {
     var wireType: WireType {
         switch self {
         case .double, .fixed64, .sfixed64: .fixed64
-        case .uint32, .enumeration, .sint32, .bool, .uint64: .varint
+        case .uint32, .temporality, .sint32, .bool, .uint64: .varint
         default: .lengthDelimited
         }
     }

@@ -4,7 +4,11 @@
 /// and only a few fields rules read).
 struct ProtoJSONField: Sendable {
     /// What the field holds and how OTLP JSON writes it.
-    indirect enum Kind: Sendable {
+    ///
+    /// No case holds a pointer: a message is named by its `ProtoJSONMessage.ID`, so the
+    /// tables are plain values (an indirect or multi-payload enum would keep its boxes behind
+    /// tagged pointers, which LeakSanitizer cannot follow from a global).
+    enum Kind: Sendable {
         /// UTF-8 text.
         case string
         /// `bytes` as base64.
@@ -13,8 +17,9 @@ struct ProtoJSONField: Sendable {
         case hexID(count: Int)
         /// `uint32` (a varint), as a number.
         case uint32
-        /// An enum (a varint) as its number; its value names (index = number) are read too.
-        case enumeration([String])
+        /// `aggregation_temporality` (an enum, a varint) as its number; its value names are
+        /// read too.
+        case temporality
         /// `sint32` (a zigzag varint), as a number.
         case sint32
         /// `bool` (a varint).
@@ -30,7 +35,7 @@ struct ProtoJSONField: Sendable {
         /// An OTLP `KeyValue` (attributes), read and written by the attribute code.
         case keyValue
         /// An embedded message.
-        case message(ProtoJSONMessage)
+        case message(ProtoJSONMessage.ID)
     }
 
     /// The protobuf field number.
@@ -55,7 +60,7 @@ struct ProtoJSONField: Sendable {
     /// Whether a repeated scalar of this kind is written packed.
     var isPackable: Bool {
         switch kind {
-        case .double, .fixed64, .sfixed64, .uint64, .uint32, .sint32, .bool, .enumeration: true
+        case .double, .fixed64, .sfixed64, .uint64, .uint32, .sint32, .bool, .temporality: true
         default: false
         }
     }
@@ -63,6 +68,16 @@ struct ProtoJSONField: Sendable {
 
 /// A message's fields, and what a problem inside it loses.
 struct ProtoJSONMessage: Sendable {
+    /// Every message of the tables, by name.
+    enum ID: Int, Sendable, CaseIterable {
+        case entityRef, resource, scope, exemplar, numberDataPoint, histogramDataPoint, buckets
+        case exponentialHistogramDataPoint, valueAtQuantile, summaryDataPoint, gauge, sum, histogram
+        case exponentialHistogram, summary, metric, scopeMetrics, resourceMetrics, request
+
+        /// The message's table.
+        var message: ProtoJSONMessage { OTLPMetricsSchema.messages[rawValue] }
+    }
+
     /// What one bad value inside the message loses.
     enum Unit: Sendable {
         /// Nothing of its own: the problem is the enclosing unit's.
@@ -101,7 +116,7 @@ enum OTLPMetricsSchema {
         fields: [
             .init(1, "attributes", "attributes", .keyValue, repeated: true),
             .init(2, "droppedAttributesCount", "dropped_attributes_count", .uint32),
-            .init(3, "entityRefs", "entity_refs", .message(entityRef), repeated: true),
+            .init(3, "entityRefs", "entity_refs", .message(.entityRef), repeated: true),
         ], unit: .none)
 
     static let scope = ProtoJSONMessage(
@@ -128,7 +143,7 @@ enum OTLPMetricsSchema {
             .init(2, "startTimeUnixNano", "start_time_unix_nano", .fixed64),
             .init(3, "timeUnixNano", "time_unix_nano", .fixed64), .init(4, "asDouble", "as_double", .double),
             .init(6, "asInt", "as_int", .sfixed64),
-            .init(5, "exemplars", "exemplars", .message(exemplar), repeated: true),
+            .init(5, "exemplars", "exemplars", .message(.exemplar), repeated: true),
             .init(8, "flags", "flags", .uint32),
         ], unit: .point)
 
@@ -140,7 +155,7 @@ enum OTLPMetricsSchema {
             .init(3, "timeUnixNano", "time_unix_nano", .fixed64), .init(4, "count", "count", .fixed64),
             .init(5, "sum", "sum", .double), .init(6, "bucketCounts", "bucket_counts", .fixed64, repeated: true),
             .init(7, "explicitBounds", "explicit_bounds", .double, repeated: true),
-            .init(8, "exemplars", "exemplars", .message(exemplar), repeated: true),
+            .init(8, "exemplars", "exemplars", .message(.exemplar), repeated: true),
             .init(10, "flags", "flags", .uint32), .init(11, "min", "min", .double), .init(12, "max", "max", .double),
         ], unit: .point)
 
@@ -157,9 +172,9 @@ enum OTLPMetricsSchema {
             .init(2, "startTimeUnixNano", "start_time_unix_nano", .fixed64),
             .init(3, "timeUnixNano", "time_unix_nano", .fixed64), .init(4, "count", "count", .fixed64),
             .init(5, "sum", "sum", .double), .init(6, "scale", "scale", .sint32),
-            .init(7, "zeroCount", "zero_count", .fixed64), .init(8, "positive", "positive", .message(buckets)),
-            .init(9, "negative", "negative", .message(buckets)), .init(10, "flags", "flags", .uint32),
-            .init(11, "exemplars", "exemplars", .message(exemplar), repeated: true),
+            .init(7, "zeroCount", "zero_count", .fixed64), .init(8, "positive", "positive", .message(.buckets)),
+            .init(9, "negative", "negative", .message(.buckets)), .init(10, "flags", "flags", .uint32),
+            .init(11, "exemplars", "exemplars", .message(.exemplar), repeated: true),
             .init(12, "min", "min", .double), .init(13, "max", "max", .double),
             .init(14, "zeroThreshold", "zero_threshold", .double),
         ], unit: .point)
@@ -175,17 +190,16 @@ enum OTLPMetricsSchema {
             .init(2, "startTimeUnixNano", "start_time_unix_nano", .fixed64),
             .init(3, "timeUnixNano", "time_unix_nano", .fixed64), .init(4, "count", "count", .fixed64),
             .init(5, "sum", "sum", .double),
-            .init(6, "quantileValues", "quantile_values", .message(valueAtQuantile), repeated: true),
+            .init(6, "quantileValues", "quantile_values", .message(.valueAtQuantile), repeated: true),
             .init(8, "flags", "flags", .uint32),
         ], unit: .point)
 
-    static func data(_ name: StaticString, _ point: ProtoJSONMessage, temporality: Bool, monotonic: Bool = false)
+    static func data(_ name: StaticString, _ point: ProtoJSONMessage.ID, temporality: Bool, monotonic: Bool = false)
         -> ProtoJSONMessage
     {
         var fields: [ProtoJSONField] = [.init(1, "dataPoints", "data_points", .message(point), repeated: true)]
         if temporality {
-            fields.append(
-                .init(2, "aggregationTemporality", "aggregation_temporality", .enumeration(temporalityNames)))
+            fields.append(.init(2, "aggregationTemporality", "aggregation_temporality", .temporality))
         }
         if monotonic { fields.append(.init(3, "isMonotonic", "is_monotonic", .bool)) }
         return ProtoJSONMessage(name: name, fields: fields, unit: .none)
@@ -196,37 +210,45 @@ enum OTLPMetricsSchema {
         fields: [
             .init(1, "name", "name", .string), .init(2, "description", "description", .string),
             .init(3, "unit", "unit", .string),
-            .init(5, "gauge", "gauge", .message(data("Gauge", numberDataPoint, temporality: false))),
-            .init(7, "sum", "sum", .message(data("Sum", numberDataPoint, temporality: true, monotonic: true))),
-            .init(9, "histogram", "histogram", .message(data("Histogram", histogramDataPoint, temporality: true))),
-            .init(
-                10, "exponentialHistogram", "exponential_histogram",
-                .message(data("ExponentialHistogram", exponentialHistogramDataPoint, temporality: true))),
-            .init(11, "summary", "summary", .message(data("Summary", summaryDataPoint, temporality: false))),
+            .init(5, "gauge", "gauge", .message(.gauge)), .init(7, "sum", "sum", .message(.sum)),
+            .init(9, "histogram", "histogram", .message(.histogram)),
+            .init(10, "exponentialHistogram", "exponential_histogram", .message(.exponentialHistogram)),
+            .init(11, "summary", "summary", .message(.summary)),
             .init(12, "metadata", "metadata", .keyValue, repeated: true),
         ], unit: .container)
 
     static let scopeMetrics = ProtoJSONMessage(
         name: "ScopeMetrics",
         fields: [
-            .init(1, "scope", "scope", .message(scope)),
-            .init(2, "metrics", "metrics", .message(metric), repeated: true),
+            .init(1, "scope", "scope", .message(.scope)),
+            .init(2, "metrics", "metrics", .message(.metric), repeated: true),
             .init(3, "schemaUrl", "schema_url", .string),
         ], unit: .container)
 
     static let resourceMetrics = ProtoJSONMessage(
         name: "ResourceMetrics",
         fields: [
-            .init(1, "resource", "resource", .message(resource)),
-            .init(2, "scopeMetrics", "scope_metrics", .message(scopeMetrics), repeated: true),
+            .init(1, "resource", "resource", .message(.resource)),
+            .init(2, "scopeMetrics", "scope_metrics", .message(.scopeMetrics), repeated: true),
             .init(3, "schemaUrl", "schema_url", .string),
         ], unit: .container)
 
     /// `ExportMetricsServiceRequest` (and `MetricsData`, the same shape).
     static let request = ProtoJSONMessage(
         name: "ExportMetricsServiceRequest",
-        fields: [.init(1, "resourceMetrics", "resource_metrics", .message(resourceMetrics), repeated: true)],
+        fields: [.init(1, "resourceMetrics", "resource_metrics", .message(.resourceMetrics), repeated: true)],
         unit: .none)
+
+    /// Every message, in `ProtoJSONMessage.ID` order.
+    static let messages: [ProtoJSONMessage] = [
+        entityRef, resource, scope, exemplar, numberDataPoint, histogramDataPoint, buckets,
+        exponentialHistogramDataPoint, valueAtQuantile, summaryDataPoint,
+        data("Gauge", .numberDataPoint, temporality: false),
+        data("Sum", .numberDataPoint, temporality: true, monotonic: true),
+        data("Histogram", .histogramDataPoint, temporality: true),
+        data("ExponentialHistogram", .exponentialHistogramDataPoint, temporality: true),
+        data("Summary", .summaryDataPoint, temporality: false), metric, scopeMetrics, resourceMetrics, request,
+    ]
 
     /// The point message of each metric type.
     static func point(_ type: MetricType) -> ProtoJSONMessage? {

@@ -88,7 +88,7 @@ extension JSONTextWriter {
         _ field: ProtoJSONField, wireType: WireType, value: UInt64, _ content: UnsafeRawBufferPointer
     ) {
         switch field.kind {
-        case .message(let schema): protobufMessage(schema, content)
+        case .message(let id): protobufMessage(id.message, content)
         case .keyValue: rawKeyValue(content)
         case .string: string(content)
         case .bytes:
@@ -105,7 +105,7 @@ extension JSONTextWriter {
             }
             out.append(UInt8(ascii: "\""))
         case .uint32: bare(String(UInt32(truncatingIfNeeded: value)))
-        case .enumeration: bare(String(Int32(truncatingIfNeeded: value)))
+        case .temporality: bare(String(Int32(truncatingIfNeeded: value)))
         case .sint32:
             let raw = UInt32(truncatingIfNeeded: value)
             bare(String(Int32(bitPattern: (raw >> 1) ^ (0 &- (raw & 1)))))

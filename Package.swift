@@ -17,6 +17,8 @@ let package = Package(
         // Sidecar mode (OTLP/HTTP receiver, otlphttp exporter, /metrics) for embedders on SwiftNIO;
         // the fuzz package (Fuzz/) drives its request handler in process.
         .library(name: "TraplineServer", targets: ["TraplineServer"]),
+        // OTLP/gRPC for the server: `TraplineGRPC.install()` before starting a sidecar.
+        .library(name: "TraplineGRPC", targets: ["TraplineGRPC"]),
         // The C ABI (include/trapline.h) for collectors written in C or Go.
         .library(name: "TraplineC", type: .dynamic, targets: ["TraplineC"]),
     ],
@@ -64,16 +66,28 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCertificateReloading", package: "swift-nio-extras"),
+            ],
+            swiftSettings: sharedSettings
+        ),
+        // OTLP/gRPC: the receiver's services and the `otlp` exporter's transport, installed into
+        // the server at start. Apart so that what needs only OTLP/HTTP does not build grpc-swift.
+        .target(
+            name: "TraplineGRPC",
+            dependencies: [
+                "TraplineServer", "Trapline", "TraplineCore", "TraplineStages",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCertificateReloading", package: "swift-nio-extras"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
-                .product(name: "NIOCertificateReloading", package: "swift-nio-extras"),
             ],
             swiftSettings: sharedSettings
         ),
         .executableTarget(
             name: "trapline",
             dependencies: [
-                "Trapline", "TraplineCore", "TraplineStages", "TraplineServer",
+                "Trapline", "TraplineCore", "TraplineStages", "TraplineServer", "TraplineGRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: sharedSettings
@@ -114,7 +128,7 @@ let package = Package(
         .testTarget(
             name: "TraplineServerTests",
             dependencies: [
-                "TraplineServer", "Trapline", "TraplineCore", "TraplineStages", "TraplineTestSupport",
+                "TraplineServer", "TraplineGRPC", "Trapline", "TraplineCore", "TraplineStages", "TraplineTestSupport",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
             ],
             swiftSettings: sharedSettings

@@ -1,11 +1,11 @@
 import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
-@_spi(Plumbing) import Trapline
-import TraplineCore
+@_spi(Plumbing) package import Trapline
+package import TraplineCore
 
 /// What one attempt to hand a request to the next hop came to.
-enum ExportAttempt: Equatable {
+package enum ExportAttempt: Equatable {
     /// Taken; `rejected` records of it refused in a `partial_success`.
     case accepted(rejected: Int)
     /// Worth another try, after the wait the next hop asked for (if it did).
@@ -16,7 +16,7 @@ enum ExportAttempt: Equatable {
 
 /// How an exporter's requests reach the next hop; the queue, retries and accounting are the
 /// exporter's. Attempts run on the exporter's consumer threads.
-protocol ExportTransport: Sendable {
+package protocol ExportTransport: Sendable {
     /// A request made ready once for all its attempts (compressed, addressed).
     associatedtype Prepared
     /// Makes a request of a signal's protobuf body; nil when it cannot be addressed.
@@ -92,4 +92,12 @@ final class HTTPExportTransport: ExportTransport {
     }
 
     func close() { try? client?.syncShutdown() }
+}
+
+/// The transport of an `otlp` exporter in a process without the gRPC module: every request
+/// fails (and is counted as `export_failed`); the start says why.
+struct UnavailableTransport: ExportTransport {
+    func prepare(signal: Signal, body: [UInt8]) -> Never? { nil }
+    func attempt(_ request: Never) async -> ExportAttempt {}
+    func close() {}
 }

@@ -63,7 +63,10 @@ public final class ForwardingExporter: @unchecked Sendable {
         self.batch = batch
         switch config.transport {
         case .http: transport = HTTPExportTransport(config: config)
-        case .grpc(let endpoint): transport = GRPCExportTransport(endpoint: endpoint, config: config)
+        case .grpc(let endpoint):
+            transport =
+                GRPCSupportRegistry.current?.exportTransport(endpoint: endpoint, config: config)
+                ?? UnavailableTransport()
         }
     }
 

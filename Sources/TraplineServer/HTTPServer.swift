@@ -4,8 +4,8 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import Synchronization
-@_spi(Plumbing) import Trapline
-import TraplineCore
+@_spi(Plumbing) package import Trapline
+package import TraplineCore
 
 /// What the server does with a request once its body is in: the OTLP endpoints, `/metrics`
 /// and the health checks. Called off the event loop (decoding and stages take CPU).
@@ -27,14 +27,14 @@ protocol HTTPRoutes: Sendable {
 
 /// What a request holds while its body is read: slots in the exporters' queues. Released once,
 /// by whoever ends the request.
-final class Reservation: Sendable {
+package final class Reservation: Sendable {
     let exporters: [ForwardingExporter]
     private let released = Atomic<Bool>(false)
 
     init(exporters: [ForwardingExporter]) { self.exporters = exporters }
 
     /// Gives the slots back (a request that ended without forwarding).
-    func release() {
+    package func release() {
         guard !released.exchange(true, ordering: .relaxed) else { return }
         for exporter in exporters { exporter.release() }
     }

@@ -1,12 +1,12 @@
 import NIOCore
 import Synchronization
-@_spi(Plumbing) import Trapline
-import TraplineCore
+@_spi(Plumbing) package import Trapline
+package import TraplineCore
 import TraplineStages
 
 /// Why a request of a known signal was refused before its message was read. HTTP answers each
 /// with 503 and `Retry-After`; gRPC with `UNAVAILABLE` or `RESOURCE_EXHAUSTED` and `RetryInfo`.
-enum IngestRefusal: Error, Equatable {
+package enum IngestRefusal: Error, Equatable {
     case shuttingDown
     /// A `memory_limiter` of the signal's pipelines is above its soft limit.
     case highMemory(limiter: String)
@@ -15,7 +15,7 @@ enum IngestRefusal: Error, Equatable {
     /// An exporter's sending queue (with the slots already promised) is full.
     case queueFull
 
-    var message: String {
+    package var message: String {
         switch self {
         case .shuttingDown: "shutting down"
         case .highMemory(let limiter): "data refused due to high memory usage (\(limiter)); retry later"
@@ -26,7 +26,7 @@ enum IngestRefusal: Error, Equatable {
     }
 
     /// How long a client should wait before it sends again.
-    var retryAfterSeconds: Int { self == .shuttingDown ? 5 : 1 }
+    package var retryAfterSeconds: Int { self == .shuttingDown ? 5 : 1 }
 }
 
 /// What the HTTP and gRPC receivers share: one admission decision per request before its
@@ -36,7 +36,7 @@ extension Sidecar {
     /// above a memory limit, else a slot promised in every exporter of the signal.
     ///
     /// - Parameter metadata: the request's header or gRPC metadata values of a name.
-    func admit(signal: Signal, metadata: (String) -> [String]) -> Result<Reservation?, IngestRefusal> {
+    package func admit(signal: Signal, metadata: (String) -> [String]) -> Result<Reservation?, IngestRefusal> {
         if isStopping { return .failure(.shuttingDown) }
         // Memory first: above a memory_limiter's soft limit nothing more is taken in, as the
         // Collector's receivers refuse what its memory_limiter refuses.
@@ -67,7 +67,7 @@ extension Sidecar {
     /// - Parameters:
     ///   - body: the request as it came (protobuf or JSON), read in place.
     ///   - peer: the client's IP address (for `k8sattributes`' connection association).
-    func ingest(
+    package func ingest(
         _ body: InputBuffer, json: Bool, signal: Signal, source: String, peer: String?, reservation: Reservation?,
         metadata: (String) -> [String]
     ) -> RequestOutcome {
@@ -87,10 +87,10 @@ extension Sidecar {
 }
 
 /// `bearertokenauth` on the receivers.
-enum Authorization {
+package enum Authorization {
     /// Whether a request's `Authorization` value is the expected one, compared in time that
     /// does not depend on where they differ.
-    static func matches(_ given: String?, _ expected: String) -> Bool {
+    package static func matches(_ given: String?, _ expected: String) -> Bool {
         let given = Array((given ?? "").utf8)
         let expected = Array(expected.utf8)
         var difference = given.count ^ expected.count

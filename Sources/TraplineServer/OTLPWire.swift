@@ -1,10 +1,10 @@
-import TraplineCore
+package import TraplineCore
 
 /// The few OTLP/HTTP messages a receiver writes and an exporter reads: export responses with
 /// `partial_success`, and `google.rpc.Status` for refused requests, in protobuf or JSON.
-enum OTLPWire {
+package enum OTLPWire {
     /// The media types OTLP/HTTP defines.
-    enum MediaType: Equatable {
+    package enum MediaType: Equatable {
         case protobuf
         case json
 
@@ -24,7 +24,7 @@ enum OTLPWire {
     }
 
     /// `Export{Trace,Logs,Metrics}ServiceResponse`, with `partial_success` when records were rejected.
-    static func exportResponse(signal: Signal, rejected: Int, message: String?, as type: MediaType) -> [UInt8] {
+    package static func exportResponse(signal: Signal, rejected: Int, message: String?, as type: MediaType) -> [UInt8] {
         guard rejected > 0 || message != nil else { return type == .json ? Array("{}".utf8) : [] }
         let text = message ?? ""
         if type == .json {
@@ -47,7 +47,7 @@ enum OTLPWire {
 
     /// `google.rpc.Status` (code 3, INVALID_ARGUMENT, for a request that cannot be read; other
     /// codes for refusals).
-    static func status(code: Int, message: String, as type: MediaType) -> [UInt8] {
+    package static func status(code: Int, message: String, as type: MediaType) -> [UInt8] {
         if type == .json { return Array("{\"code\":\(code),\"message\":\(JSONQuoting.quoted(message))}".utf8) }
         var bytes: [UInt8] = []
         ProtoAppender.appendVarintField(1, UInt64(code), to: &bytes)
@@ -56,7 +56,7 @@ enum OTLPWire {
     }
 
     /// The records a downstream `partial_success` says it rejected (protobuf response).
-    static func rejectedCount(inResponse bytes: [UInt8]) -> Int {
+    package static func rejectedCount(inResponse bytes: [UInt8]) -> Int {
         bytes.withUnsafeBytes { bytes in
             do throws(DecodeError) {
                 var response = WireReader(frame: bytes)

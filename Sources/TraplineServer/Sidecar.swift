@@ -1,5 +1,4 @@
 public import Foundation
-import GRPCNIOTransportHTTP2Posix
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -21,7 +20,7 @@ public final class Sidecar: Sendable {
     private let authorizations: [String: (http: String?, grpc: String?)]
     private let metricsEndpoint: String?
     private let servers = Mutex<[String: HTTPServerBox]>([:])
-    private let grpcServers = Mutex<[GRPCReceiverServer]>([])
+    private let grpcServers = Mutex<[any GRPCListener]>([])
     /// The receivers' TLS (their certificate reloaders run until the stop).
     private let serverTLS = Mutex<[ServerTLS]>([])
     private let stopping = Atomic<Bool>(false)
@@ -79,7 +78,7 @@ public final class Sidecar: Sendable {
     }
 
     /// The pipeline requests run through now (a reload swaps it).
-    var pipeline: RequestPipeline { current.withLock { $0 } }
+    package var pipeline: RequestPipeline { current.withLock { $0 } }
 
     /// What a reload may not change: receivers and exporters (their listeners and open files).
     private static func shape(_ loaded: ConfigLoader.Result, _ outputs: PipelineConfig.Outputs) -> (
@@ -137,13 +136,12 @@ public final class Sidecar: Sendable {
             if let grpc = receiver.config.grpc {
                 let tls = try grpc.tls.map { try ServerTLS(settings: $0) }
                 if let tls { serverTLS.withLock { $0.append(tls) } }
-                let server = try GRPCReceiverServer(
-                    settings: grpc,
-                    service: OTLPGRPCService(
-                        sidecar: self, signals: receiver.signals, source: receiver.id,
-                        maxMessageBytes: grpc.maxReceiveMessageBytes,
-                        authorization: authorizations[receiver.id]?.grpc),
-                    security: try tls?.grpcSecurity() ?? .plaintext)
+                guard let support = GRPCSupportRegistry.current else { throw GRPCNotInstalled() }
+                let server = try support.startReceiver(
+                    GRPCReceiverRequest(
+                        settings: grpc, signals: receiver.signals, source: receiver.id,
+                        authorization: authorizations[receiver.id]?.grpc, tls: tls),
+                    sidecar: self)
                 grpcServers.withLock { $0.append(server) }
                 ports[receiver.id + " grpc"] = server.port
             }

@@ -1,16 +1,16 @@
-import GRPCNIOTransportHTTP2Posix
-import NIOCertificateReloading
+package import NIOCertificateReloading
 import NIOSSL
 import Synchronization
-@_spi(Plumbing) import Trapline
+@_spi(Plumbing) package import Trapline
 
 /// One receiver's TLS: a NIOSSL configuration for its HTTP listener and a transport security for
 /// its gRPC listener, from the same files. With `reload_interval` both read the certificate and
 /// key through one reloader, so a certificate rotated on disk is presented to the next
 /// handshake without a restart.
-final class ServerTLS: Sendable {
-    let settings: TLSServerSettings
-    private let reloader: TimedCertificateReloader?
+package final class ServerTLS: Sendable {
+    package let settings: TLSServerSettings
+    /// The reloader both listeners read through (`reload_interval`), if any.
+    package let reloader: TimedCertificateReloader?
     private let reloading = Mutex<Task<Void, any Error>?>(nil)
 
     /// Reads the files now (a bad file fails the start, not the first handshake).
@@ -50,41 +50,12 @@ final class ServerTLS: Sendable {
         return try NIOSSLContext(configuration: configuration)
     }
 
-    /// The transport security of a gRPC listener.
-    func grpcSecurity() throws -> HTTP2ServerTransport.Posix.TransportSecurity {
-        let clientCA = settings.clientCAFile
-        let configure = { (config: inout HTTP2ServerTransport.Posix.TransportSecurity.TLS) in
-            if let clientCA {
-                config.clientCertificateVerification = .noHostnameVerification
-                config.trustRoots = .certificates([.file(path: clientCA, format: .pem)])
-            }
-        }
-        if let reloader { return try .tls(certificateReloader: reloader, configure: configure) }
-        return .tls(
-            certificateChain: [.file(path: settings.certFile, format: .pem)],
-            privateKey: .file(path: settings.keyFile, format: .pem), configure: configure)
-    }
-
     /// Stops reloading.
     func stop() { reloading.withLock { $0?.cancel() } }
 }
 
 /// An exporter's TLS, for its gRPC transport and its HTTP client.
-enum ClientTLS {
-    /// Plaintext with `insecure`; else TLS against `ca_file` (or the system's roots), with the
-    /// client certificate when there is one.
-    static func grpcSecurity(_ tls: TLSClientSettings) -> HTTP2ClientTransport.Posix.TransportSecurity {
-        guard !tls.insecure else { return .plaintext }
-        return .tls { config in
-            if let caFile = tls.caFile { config.trustRoots = .certificates([.file(path: caFile, format: .pem)]) }
-            config.serverCertificateVerification = tls.insecureSkipVerify ? .noVerification : .fullVerification
-            if let certFile = tls.certFile, let keyFile = tls.keyFile {
-                config.certificateChain = [.file(path: certFile, format: .pem)]
-                config.privateKey = .file(path: keyFile, format: .pem)
-            }
-        }
-    }
-
+package enum ClientTLS {
     /// The NIOSSL configuration of an HTTPS client.
     static func configuration(_ tls: TLSClientSettings) throws -> TLSConfiguration {
         var configuration = TLSConfiguration.makeClientConfiguration()

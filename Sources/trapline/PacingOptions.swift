@@ -4,7 +4,7 @@ import Trapline
 /// `--rate` and `--speed`, shared by `replay` and `run`: how fast a capture goes to the
 /// exporters (a backend that must not be flooded, or a load test with the original timing).
 struct PacingOptions: ParsableArguments {
-    @Option(name: .long, help: "At most this many records (spans, log records) a second.")
+    @Option(name: .long, help: "At most this many records (spans, log records, data points) a second.")
     var rate: Double?
 
     @Option(

@@ -1,6 +1,7 @@
 public import ArgumentParser
 @_spi(Plumbing) import Trapline
 @_spi(Plumbing) import TraplineCore
+import TraplineGRPC
 @_spi(Plumbing) import TraplineServer
 import TraplineStages
 
@@ -37,7 +38,7 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, help: "Input layout: \(InputFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
     var inputFormat: InputFormat = .auto
 
-    @Option(name: .long, help: "Signal of protobuf input: traces or logs (default: told from the records).")
+    @Option(name: .long, help: "Signal of protobuf input: traces, logs or metrics (default: told from the records).")
     var signal: Signal?
 
     @Option(name: .long, help: "Pipeline file (Collector-style YAML); default: the built-in Pipelines/default.yaml.")
@@ -125,6 +126,7 @@ struct ReplayCommand: ParsableCommand {
     }
 
     func run() throws {
+        TraplineGRPC.install()
         var read = ReadOptions()
         read.inputFormat = inputFormat
         read.signal = signal

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 @_spi(Plumbing) import Trapline
 @_spi(Plumbing) import TraplineCore
+import TraplineGRPC
 @_spi(Plumbing) import TraplineServer
 import TraplineStages
 
@@ -44,6 +45,7 @@ struct RunCommand: ParsableCommand {
     var shutdownTimeout: Double = 30
 
     func run() throws {
+        TraplineGRPC.install()
         let loaded =
             config.map { ConfigLoader.load(path: $0) }
             ?? ConfigLoader.load(yaml: DefaultPipeline.yaml, file: DefaultPipeline.fileName)

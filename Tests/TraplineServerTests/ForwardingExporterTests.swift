@@ -4,6 +4,7 @@ import Testing
 @_spi(Plumbing) import Trapline
 import TraplineCore
 
+@testable import TraplineGRPC
 @_spi(Plumbing) @testable import TraplineServer
 
 /// The exporters' queue and transports in process: what a stop counts and what gRPC answers mean.
@@ -13,6 +14,7 @@ import TraplineCore
     /// transports; nothing listens on the port).
     @Test(arguments: ["http", "grpc"]) func sendsInProgressAtTheDeadlineAreCountedFailed(transport: String) async throws
     {
+        TraplineGRPC.install()
         var config = OTLPExporterConfig()
         config.endpoint = "http://127.0.0.1:1"
         if transport == "grpc" { config.transport = .grpc(endpoint: try #require(HostPort("127.0.0.1:1"))) }

@@ -6,6 +6,7 @@ import NIOPosix
 import Synchronization
 @_spi(Plumbing) import Trapline
 import TraplineCore
+@_spi(Plumbing) import TraplineServer
 import TraplineStages
 
 /// gRPC messages as bytes, in the three forms Trapline needs (no generated message type, no
@@ -212,7 +213,7 @@ enum GRPCStatusDetails {
 }
 
 /// One `otlp` receiver's `protocols.grpc` listener: a gRPC server on its own event loop.
-final class GRPCReceiverServer: Sendable {
+final class GRPCReceiverServer: GRPCListener {
     private let server: GRPCServer<HTTP2ServerTransport.Posix>
     private let serving: Mutex<Task<Void, any Error>?> = Mutex(nil)
     /// The port bound (useful with port 0).

@@ -6,6 +6,7 @@ import NIOPosix
 import Synchronization
 @_spi(Plumbing) import Trapline
 import TraplineCore
+@_spi(Plumbing) import TraplineServer
 
 /// OTLP/gRPC: the collector services' unary `Export` over one HTTP/2 connection to the next
 /// hop, TLS unless `tls.insecure`. The codes OTLP names retryable are retried (`CANCELLED`, `DEADLINE_EXCEEDED`,

@@ -1,0 +1,27 @@
+import GRPCNIOTransportHTTP2Posix
+@_spi(Plumbing) import Trapline
+import TraplineCore
+@_spi(Plumbing) import TraplineServer
+
+/// OTLP/gRPC for sidecar mode and the `otlp` exporter.
+public enum TraplineGRPC {
+    /// Makes OTLP/gRPC receivers and `otlp` exporters available to every sidecar and exporter
+    /// of the process started after it; calling it again changes nothing. Allocates once.
+    public static func install() { GRPCSupportRegistry.install(OTLPGRPCSupport()) }
+}
+
+/// The gRPC side the server module calls through `GRPCSupport`.
+struct OTLPGRPCSupport: GRPCSupport {
+    func startReceiver(_ receiver: GRPCReceiverRequest, sidecar: Sidecar) throws -> any GRPCListener {
+        try GRPCReceiverServer(
+            settings: receiver.settings,
+            service: OTLPGRPCService(
+                sidecar: sidecar, signals: receiver.signals, source: receiver.source,
+                maxMessageBytes: receiver.settings.maxReceiveMessageBytes, authorization: receiver.authorization),
+            security: try receiver.tls?.grpcSecurity() ?? .plaintext)
+    }
+
+    func exportTransport(endpoint: HostPort, config: OTLPExporterConfig) -> any ExportTransport {
+        GRPCExportTransport(endpoint: endpoint, config: config)
+    }
+}

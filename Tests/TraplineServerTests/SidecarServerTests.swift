@@ -24,12 +24,13 @@ import TraplineTestSupport
           filter:
             trace_conditions: ['attributes["http.request.method"] == "DELETE"']
         exporters:
+          file/null: {path: /dev/null, format: proto}
           prometheus:
             endpoint: 127.0.0.1:0
         service:
           pipelines:
-            traces: {receivers: [otlp], processors: [filter], exporters: [prometheus]}
-            logs: {receivers: [otlp], exporters: [prometheus]}
+            traces: {receivers: [otlp], processors: [filter], exporters: [file/null, prometheus]}
+            logs: {receivers: [otlp], exporters: [file/null, prometheus]}
         """
 
     /// A started sidecar and its ports; stopped when the test is done with it.

@@ -100,6 +100,24 @@ import Testing
         #expect(found[7].message == "exporter 'spanmetrics' is not defined")
     }
 
+    /// `prometheus` carries Trapline's own metrics: a pipeline that exports only there would
+    /// count its records forwarded and write them nowhere, so it is refused (as the Collector
+    /// refuses a prometheus exporter in a traces pipeline).
+    @Test func aPipelineExportingOnlyToPrometheusIsRefused() {
+        for signal in ["traces", "logs", "metrics"] {
+            let yaml = """
+                receivers: {stdin: }
+                exporters: {prometheus: {path: m.prom}}
+                service: {pipelines: {\(signal): {receivers: [stdin], exporters: [prometheus]}}}
+                """
+            let found = ConfigLoader.load(yaml: yaml, file: "p.yaml").diagnostics.sorted
+            #expect(
+                found.map(\.message) == [
+                    "pipeline '\(signal)' writes its records nowhere: 'prometheus' exports Trapline's own metrics"
+                ])
+        }
+    }
+
     @Test func duplicateIdsAreReported() {
         let yaml = """
             receivers:

@@ -167,6 +167,23 @@ extension ConfigDecoder {
                     "list at least one; a pipeline without \(key) \(key == "receivers" ? "reads nothing" : "writes nothing")"
             )
         }
+        // `prometheus` serves Trapline's own metrics, not the pipeline's records: a pipeline
+        // whose only exporters are `prometheus` would count its records forwarded and write
+        // them nowhere (the Collector refuses the same pipeline: prometheus takes no traces or
+        // logs, and Trapline's does not convert OTLP metrics).
+        // (Only when every listed exporter is defined: an undefined one was reported already.)
+        if !pipeline.exporters.isEmpty, listed["exporters"] == pipeline.exporters.count,
+            pipeline.exporters.allSatisfy({ id in
+                if case .prometheus? = config.exporter(id) { return true }
+                return false
+            })
+        {
+            let setting = settings.first { $0.key == "exporters" }
+            diagnostics.error(
+                "pipeline '\(definition.key)' writes its records nowhere: 'prometheus' exports Trapline's own metrics",
+                at: setting?.location ?? definition.location,
+                hint: "add an exporter that carries the records (file, stdout, otlphttp, otlp)")
+        }
         return pipeline
     }
 

@@ -119,32 +119,18 @@ extension MetricBatch: OTLPContainerBatch {
         }
     }
 
-    /// Decodes one data point into a row; on bad input records the rejection (one record),
-    /// keeps nothing of it and returns false.
+    /// Decodes one data point into a row (`decodeRow`, as every record); false when it was
+    /// rejected.
     @inlinable
     mutating func decodePoint(
         _ region: Range<Int>, type: MetricType, metricIndex: Int, scopeIndex: UInt32, depth: Int,
         using decoder: OTLPFieldDecoder
     ) -> Bool {
-        let start = mark
-        do throws(DecodeError) {
-            try decoder.checkDepth(depth, at: region.lowerBound)
-            var reader = decoder.reader(region)
-            var row = PointRow()
-            row.type = type
-            row.scopeIndex = scopeIndex
-            row.metricIndex = UInt32(truncatingIfNeeded: metricIndex)
-            try decodeFields(&reader, into: &row, depth: depth, using: decoder)
-            row.attributes = RowRange(start: start.attributes, end: attributes.count)
-            row.encoded = decoder.slice(region)
-            appendRow(row)
-            return true
-        } catch {
-            truncateRows(to: start.rows)
-            attributes.truncate(to: start.attributes)
-            rejections.append(error, records: 1)
-            return false
-        }
+        var row = PointRow()
+        row.type = type
+        row.scopeIndex = scopeIndex
+        row.metricIndex = UInt32(truncatingIfNeeded: metricIndex)
+        return decodeRow(region, depth: depth, startingWith: row, using: decoder)
     }
 
     /// Reads a data point's fields (the message `row.type` says) into `row`: times, value,

@@ -122,20 +122,33 @@ extension OTLPContainerBatch {
     /// Decodes one record; on bad input it records the rejection itself and adds no row.
     @inlinable
     mutating func decodeRecord(_ region: Range<Int>, depth: Int, scopeIndex: UInt32, using decoder: OTLPFieldDecoder) {
+        var row = Row()
+        row.scopeIndex = scopeIndex
+        decodeRow(region, depth: depth, startingWith: row, using: decoder)
+    }
+
+    /// Decodes the message in `region` into one row begun as `row` (what the caller knows
+    /// before reading it: its scope, and for a data point its metric); on bad input it records
+    /// the rejection (one record), keeps nothing of it and returns false.
+    @inlinable @discardableResult
+    mutating func decodeRow(_ region: Range<Int>, depth: Int, startingWith row: Row, using decoder: OTLPFieldDecoder)
+        -> Bool
+    {
         let start = mark
         do throws(DecodeError) {
             try decoder.checkDepth(depth, at: region.lowerBound)
             var reader = decoder.reader(region)
-            var row = Row()
-            row.scopeIndex = scopeIndex
+            var row = row
             try decodeFields(&reader, into: &row, depth: depth, using: decoder)
             row.attributes = RowRange(start: start.attributes, end: attributes.count)
             finishRecordTables(of: &row, since: start)
             row.encoded = decoder.slice(region)
             appendRow(row)
+            return true
         } catch {
             rollback(to: start)
             rejections.append(error, records: 1)
+            return false
         }
     }
 }

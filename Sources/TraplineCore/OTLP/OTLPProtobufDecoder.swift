@@ -27,12 +27,7 @@ public struct OTLPProtobufDecoder: Sendable {
     /// Copies no string or byte value (columns hold slices of `input`); allocates only when the batch's columns grow
     /// (reuse the batch: a warm batch allocates nothing).
     public func decodeTraces(input: InputBuffer, frame: Range<Int>, sourceOffset: Int, into batch: inout SpanBatch) {
-        precondition(frame.count < Int(ByteSlice.arenaFlag), "frames are capped at 2 GiB")
-        batch.reset(input: input, frame: frame, sourceOffset: sourceOffset)
-        withExtendedLifetime(input) {
-            let bytes = UnsafeRawBufferPointer(rebasing: input.bytes[frame])
-            OTLPFieldDecoder(frame: bytes, sourceOffset: sourceOffset, maxDepth: maxDepth).decodeRequest(into: &batch)
-        }
+        decode(input: input, frame: frame, sourceOffset: sourceOffset, into: &batch)
     }
 
     /// Decodes an `ExportLogsServiceRequest` (or `LogsData`) held in `input[frame]`.
@@ -41,12 +36,7 @@ public struct OTLPProtobufDecoder: Sendable {
     ///
     /// Copies no string or byte value; allocates only when the batch's columns grow.
     public func decodeLogs(input: InputBuffer, frame: Range<Int>, sourceOffset: Int, into batch: inout LogBatch) {
-        precondition(frame.count < Int(ByteSlice.arenaFlag), "frames are capped at 2 GiB")
-        batch.reset(input: input, frame: frame, sourceOffset: sourceOffset)
-        withExtendedLifetime(input) {
-            let bytes = UnsafeRawBufferPointer(rebasing: input.bytes[frame])
-            OTLPFieldDecoder(frame: bytes, sourceOffset: sourceOffset, maxDepth: maxDepth).decodeRequest(into: &batch)
-        }
+        decode(input: input, frame: frame, sourceOffset: sourceOffset, into: &batch)
     }
 
     /// Decodes an `ExportMetricsServiceRequest` (or `MetricsData`) held in `input[frame]`: one
@@ -56,6 +46,14 @@ public struct OTLPProtobufDecoder: Sendable {
     ///
     /// Copies no string or byte value; allocates only when the batch's columns grow.
     public func decodeMetrics(input: InputBuffer, frame: Range<Int>, sourceOffset: Int, into batch: inout MetricBatch) {
+        decode(input: input, frame: frame, sourceOffset: sourceOffset, into: &batch)
+    }
+
+    /// A request of any signal (specialized for each batch type, as the public entries call it).
+    @inline(__always)
+    private func decode<Batch: OTLPContainerBatch>(
+        input: InputBuffer, frame: Range<Int>, sourceOffset: Int, into batch: inout Batch
+    ) {
         precondition(frame.count < Int(ByteSlice.arenaFlag), "frames are capped at 2 GiB")
         batch.reset(input: input, frame: frame, sourceOffset: sourceOffset)
         withExtendedLifetime(input) {

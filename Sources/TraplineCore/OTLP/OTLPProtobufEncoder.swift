@@ -97,17 +97,7 @@ public struct OTLPProtobufEncoder: Sendable {
         let type = metrics.types[metric]
         if type != .empty {
             let dataMark = writer.count
-            for row in points.reversed() {
-                if let mask, !mask.kept[row] { continue }
-                let pointMark = writer.count
-                let encoded = batch.encodedRecords[row]
-                if copyThrough && !encoded.isEmpty {
-                    writer.writeBytes(bytes[encoded])
-                } else {
-                    batch.writeColumns(ofRow: row, bytes, into: writer)
-                }
-                writer.writeLengthDelimitedHeader(field: 1, since: pointMark)
-            }
+            writeRecords(batch, points, field: 1, mask: mask, copyThrough: copyThrough, bytes: bytes, writer: writer)
             let dataRaw = metrics.dataRaws[metric]
             if !dataRaw.isEmpty { writer.writeFields(of: bytes[dataRaw], except: 1...1) }
             writer.writeLengthDelimitedHeader(field: type.rawValue, since: dataMark)
@@ -133,20 +123,32 @@ public struct OTLPProtobufEncoder: Sendable {
                 resources: batch.resources, scopes: batch.scopes, attributes: batch.attributes, mask: mask,
                 bytes: bytes, writer: writer
             ) { _, scope in
-                for row in scope.rows.range.reversed() {
-                    if let mask, !mask.kept[row] { continue }
-                    let recordMark = writer.count
-                    let encoded = batch.encodedRecords[row]
-                    if copyThrough && !encoded.isEmpty {
-                        writer.writeBytes(bytes[encoded])
-                    } else {
-                        batch.writeColumns(ofRow: row, bytes, into: writer)
-                    }
-                    writer.writeLengthDelimitedHeader(field: 2, since: recordMark)
-                }
+                writeRecords(
+                    batch, scope.rows.range, field: 2, mask: mask, copyThrough: copyThrough, bytes: bytes,
+                    writer: writer)
             }
         }
         finishFrame(writer, since: mark)
+    }
+
+    /// Prepends the kept rows of `rows` as field `field` each, in their order: a row's original
+    /// bytes when it is unchanged and copying is allowed, else its columns.
+    @inline(__always)
+    private func writeRecords<Batch: OTLPContainerBatch>(
+        _ batch: Batch, _ rows: Range<Int>, field: UInt32, mask: RowMask?, copyThrough: Bool, bytes: BatchBytes,
+        writer: WireWriter
+    ) {
+        for row in rows.reversed() {
+            if let mask, !mask.kept[row] { continue }
+            let recordMark = writer.count
+            let encoded = batch.encodedRecords[row]
+            if copyThrough && !encoded.isEmpty {
+                writer.writeBytes(bytes[encoded])
+            } else {
+                batch.writeColumns(ofRow: row, bytes, into: writer)
+            }
+            writer.writeLengthDelimitedHeader(field: field, since: recordMark)
+        }
     }
 
     private func finishFrame(_ writer: WireWriter, since mark: Int) {

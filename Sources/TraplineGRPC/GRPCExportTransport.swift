@@ -91,6 +91,10 @@ final class GRPCExportTransport: ExportTransport {
         }
     }
 
+    /// Ends the connection, then its event loop. The loop is shut down only once the client's
+    /// connection task has ended: a loop shut down under a connect in progress (a next hop that
+    /// refuses, retried with backoff) leaves that connect's promise unfulfilled, which NIO
+    /// reports as a leak and debug builds stop on.
     func close() {
         client?.beginGracefulShutdown()
         let task = running.withLock { $0 }
@@ -99,7 +103,13 @@ final class GRPCExportTransport: ExportTransport {
             _ = try? await task?.value
             done.signal()
         }
-        if done.wait(timeout: .now() + 5) == .timedOut { task?.cancel() }
+        if done.wait(timeout: .now() + 5) == .timedOut {
+            // Calls still in flight hold the graceful shutdown open; cancelling ends them.
+            task?.cancel()
+            // A connection that does not end even when cancelled keeps its loop (one thread)
+            // rather than having the loop taken from under it.
+            guard done.wait(timeout: .now() + 30) == .success else { return }
+        }
         try? group.syncShutdownGracefully()
     }
 }

@@ -32,6 +32,8 @@ let package = Package(
         // OTLP/gRPC (receiver and `otlp` exporter) over HTTP/2 on SwiftNIO; messages stay raw bytes.
         .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        // The OTLP/gRPC receiver's HTTP/2 (and its connection management: keepalive, idle, age).
+        .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
         // Receivers' `tls.reload_interval` (TimedCertificateReloader).
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         // `swift package generate-documentation` (the DocC catalog in Sources/Trapline/Trapline.docc).
@@ -62,7 +64,8 @@ let package = Package(
         .target(
             name: "TraplineServer",
             dependencies: [
-                "Trapline", "TraplineCore", "TraplineStages", "CZstd", .product(name: "NIOCore", package: "swift-nio"),
+                "Trapline", "TraplineCore", "TraplineStages", "CZlib", "CZstd",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -81,6 +84,8 @@ let package = Package(
                 .product(name: "NIOCertificateReloading", package: "swift-nio-extras"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
             ],
             swiftSettings: sharedSettings
         ),
@@ -129,7 +134,8 @@ let package = Package(
             name: "TraplineServerTests",
             dependencies: [
                 "TraplineServer", "TraplineGRPC", "Trapline", "TraplineCore", "TraplineStages", "TraplineTestSupport",
-                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
             ],
             swiftSettings: sharedSettings
         ),

@@ -13,12 +13,13 @@ public enum TraplineGRPC {
 /// The gRPC side the server module calls through `GRPCSupport`.
 struct OTLPGRPCSupport: GRPCSupport {
     func startReceiver(_ receiver: GRPCReceiverRequest, sidecar: Sidecar) throws -> any GRPCListener {
-        try GRPCReceiverServer(
+        try OTLPGRPCServer(
             settings: receiver.settings,
             service: OTLPGRPCService(
                 sidecar: sidecar, signals: receiver.signals, source: receiver.source,
                 maxMessageBytes: receiver.settings.maxReceiveMessageBytes, authorization: receiver.authorization),
-            security: try receiver.tls?.grpcSecurity() ?? .plaintext)
+            // gRPC clients require HTTP/2 negotiated by ALPN on a TLS connection.
+            tls: try receiver.tls?.makeContext(applicationProtocols: ["h2"]))
     }
 
     func exportTransport(endpoint: HostPort, config: OTLPExporterConfig) -> any ExportTransport {

@@ -82,17 +82,32 @@ package enum OTLPWire {
     }
 }
 
-/// Inflates a gzip or zstd request body, refusing to grow past `limit` bytes while inflating.
-enum RequestInflater {
-    enum Failure: Error {
+/// Inflates a compressed request body (HTTP) or message (gRPC), refusing to grow past `limit`
+/// bytes while inflating.
+package enum RequestInflater {
+    /// The compressions requests come in: `Content-Encoding` gzip and zstd, and gRPC's
+    /// `grpc-encoding` gzip, zstd and deflate (zlib).
+    package enum Encoding: String, Sendable {
+        case gzip
+        case zstd
+        case deflate
+    }
+
+    package enum Failure: Error {
         case tooLarge
         /// Why the body cannot be inflated (truncated, a failed check, trailing bytes, bad data).
         case corrupt(DecodeError)
     }
 
-    static func inflate(_ bytes: UnsafeRawBufferPointer, zstd: Bool, limit: Int) throws(Failure) -> [UInt8] {
+    package static func inflate(_ bytes: UnsafeRawBufferPointer, _ encoding: Encoding, limit: Int) throws(Failure)
+        -> [UInt8]
+    {
         do throws(DecodeError) {
-            return zstd ? try Zstd.decompress(bytes, limit: limit) : try GzipBuffer.inflate(bytes, limit: limit)
+            switch encoding {
+            case .gzip: return try GzipBuffer.inflate(bytes, limit: limit)
+            case .zstd: return try Zstd.decompress(bytes, limit: limit)
+            case .deflate: return try Deflate.inflate(bytes, limit: limit)
+            }
         } catch {
             if error.reason == .decompressedTooLarge { throw .tooLarge }
             throw .corrupt(error)

@@ -319,7 +319,8 @@ struct OTLPRoutes: HTTPRoutes {
             }
             guard compressed else { return .success(ingest(InputBuffer(borrowing: bytes))) }
             do throws(RequestInflater.Failure) {
-                let inflated = try RequestInflater.inflate(bytes, zstd: encoding == "zstd", limit: maxBodyBytes)
+                let inflated = try RequestInflater.inflate(
+                    bytes, encoding == "zstd" ? .zstd : .gzip, limit: maxBodyBytes)
                 return .success(ingest(InputBuffer(inflated)))
             } catch {
                 return .failure(error)

@@ -1,11 +1,10 @@
 package import NIOCertificateReloading
-import NIOSSL
+package import NIOSSL
 import Synchronization
 @_spi(Plumbing) package import Trapline
 
-/// One receiver's TLS: a NIOSSL configuration for its HTTP listener and a transport security for
-/// its gRPC listener, from the same files. With `reload_interval` both read the certificate and
-/// key through one reloader, so a certificate rotated on disk is presented to the next
+/// One receiver's TLS: NIOSSL contexts for its HTTP and gRPC listeners, from the same files.
+/// With `reload_interval` both read the certificate and key through one reloader, so a certificate rotated on disk is presented to the next
 /// handshake without a restart.
 package final class ServerTLS: Sendable {
     package let settings: TLSServerSettings
@@ -30,8 +29,9 @@ package final class ServerTLS: Sendable {
         }
     }
 
-    /// A NIOSSL context for an HTTP listener.
-    func makeContext() throws -> NIOSSLContext {
+    /// A NIOSSL context for a listener; `applicationProtocols` are offered by ALPN (`h2` for
+    /// gRPC).
+    package func makeContext(applicationProtocols: [String] = []) throws -> NIOSSLContext {
         var configuration: TLSConfiguration
         if let reloader {
             configuration = try TLSConfiguration.makeServerConfiguration(certificateReloader: reloader)
@@ -41,6 +41,7 @@ package final class ServerTLS: Sendable {
                 privateKey: .privateKey(try NIOSSLPrivateKey(file: settings.keyFile, format: .pem)))
         }
         configuration.minimumTLSVersion = settings.minimumVersion == .v1_3 ? .tlsv13 : .tlsv12
+        configuration.applicationProtocols = applicationProtocols
         if let clientCA = settings.clientCAFile {
             // mTLS: a client must present a certificate chaining to the CA (clients have no host
             // name to check).

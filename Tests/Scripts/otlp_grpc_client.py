@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """OTLP/gRPC clients for the sidecar tests.
 
-  otlp_grpc_client.py sdk PORT SPANS LOGS DROPPED GZIP
+  otlp_grpc_client.py sdk PORT SPANS LOGS DROPPED COMPRESSION
       The Python SDK's OTLP/gRPC exporters send SPANS spans (DROPPED of them carry
-      test.drop=true) and LOGS log records; prints `exported traces=<ok> logs=<ok>`.
+      test.drop=true) and LOGS log records, compressed with COMPRESSION (gzip, deflate or none);
+      prints `exported traces=<ok> logs=<ok>`.
   otlp_grpc_client.py raw PORT CASE...
       grpcio sends hand-made requests and prints `<case> <status code name> <detail>` per case:
-      valid, partial (one span with a 3-byte trace id), malformed, oversized (5 MiB), metrics,
+      valid, partial (one span with a 3-byte trace id), malformed, oversized (5 MiB), bomb (the
+      same 5 MiB gzipped to a few kilobytes), metrics,
       twice (two messages streamed to the unary Export),
       retryinfo (prints the RetryInfo delay in the trailing status details, if any).
   otlp_grpc_client.py burst PORT N
@@ -49,10 +51,10 @@ def spans_request(count, bad_trace_id=False, padding=0):
         resource_spans=[ResourceSpans(resource=resource, scope_spans=[ScopeSpans(spans=spans)])]).SerializeToString()
 
 
-def call(channel, method, body, metadata=None):
+def call(channel, method, body, metadata=None, compression=None):
     rpc = channel.unary_unary(method, request_serializer=lambda b: b, response_deserializer=lambda b: b)
     try:
-        response, call_ = rpc.with_call(body, timeout=20, metadata=metadata)
+        response, call_ = rpc.with_call(body, timeout=20, metadata=metadata, compression=compression)
         return "OK", response, ()
     except grpc.RpcError as error:
         return error.code().name, error.details(), error.trailing_metadata() or ()
@@ -87,6 +89,9 @@ def raw(port, cases):
             code, detail, _ = call(channel, TRACES, b"\x0a\xff\xff\xff\x0f\x01")
         elif case == "oversized":
             code, detail, _ = call(channel, TRACES, spans_request(50, padding=100_000))
+        elif case == "bomb":
+            # Small on the wire (gzip), over the limit once inflated.
+            code, detail, _ = call(channel, TRACES, spans_request(50, padding=100_000), compression=grpc.Compression.Gzip)
         elif case == "twice":
             rpc = channel.stream_unary(TRACES, request_serializer=lambda b: b, response_deserializer=lambda b: b)
             try:
@@ -119,7 +124,7 @@ def burst(port, n):
         print(line, flush=True)
 
 
-def sdk(port, spans, logs, dropped, use_gzip):
+def sdk(port, spans, logs, dropped, compression_name):
     import logging
     from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
     from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
@@ -129,7 +134,8 @@ def sdk(port, spans, logs, dropped, use_gzip):
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExportResult
 
-    compression = grpc.Compression.Gzip if use_gzip else grpc.Compression.NoCompression
+    compression = {"gzip": grpc.Compression.Gzip, "deflate": grpc.Compression.Deflate,
+                   "none": grpc.Compression.NoCompression}[compression_name]
     resource = SDKResource.create({"service.name": "grpc-sdk-test"})
     span_exporter = OTLPSpanExporter(endpoint=f"127.0.0.1:{port}", insecure=True, compression=compression)
     tracer = TracerProvider(resource=resource).get_tracer("grpc-test")
@@ -198,7 +204,7 @@ if __name__ == "__main__":
         print(call(grpc.insecure_channel(f"127.0.0.1:{port}"), TRACES, spans_request(10), metadata)[0], flush=True)
         sys.exit(0)
     if mode == "sdk":
-        sdk(port, int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6] == "gzip")
+        sdk(port, int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6])
     elif mode == "raw":
         raw(port, sys.argv[3:])
     else:

@@ -96,12 +96,13 @@ import TraplineTestSupport
     }
 
     /// Acceptance (issue 25): the Python SDK's OTLP/gRPC exporters send spans and log records
-    /// (gzip and none); every record reaches the gRPC next hop through the `otlp` exporter but
-    /// the filtered ones, and /metrics keeps the accounting.
-    @Test(arguments: [true, false]) func sdkSendsTracesAndLogsOverGRPC(gzip: Bool) throws {
+    /// (each compression the SDK offers: gzip, deflate and none); every record reaches the gRPC
+    /// next hop through the `otlp` exporter but the filtered ones, and /metrics keeps the
+    /// accounting.
+    @Test(arguments: ["gzip", "deflate", "none"]) func sdkSendsTracesAndLogsOverGRPC(compression: String) throws {
         let running = try Self.start()
         defer { running.stop() }
-        let output = try Self.client(["sdk", String(running.grpcPort), "230", "12", "20", gzip ? "gzip" : "none"])
+        let output = try Self.client(["sdk", String(running.grpcPort), "230", "12", "20", compression])
         #expect(output.contains("exported traces=True logs=True"), "\(output)")
         #expect(Self.waitFor(running) { $0.spans == 210 && $0.logs == 12 }, "\(running.hop.counted)")
         let samples = try running.metrics()
@@ -113,7 +114,8 @@ import TraplineTestSupport
 
     /// Acceptance (issue 25): grpcio sends what an SDK would not: an undecodable request gets
     /// INVALID_ARGUMENT, one over `max_recv_msg_size_mib` RESOURCE_EXHAUSTED, two messages on the
-    /// unary Export INVALID_ARGUMENT (each counted as rejected), a span with a bad trace id a
+    /// unary Export INVALID_ARGUMENT, a gzip message that inflates past the limit
+    /// RESOURCE_EXHAUSTED (each counted as rejected), a span with a bad trace id a
     /// `partial_success`, and a signal with no pipeline UNIMPLEMENTED; the good records around
     /// them go on.
     @Test func malformedAndOversizedRequestsGetOTLPStatusCodes() throws {
@@ -121,10 +123,11 @@ import TraplineTestSupport
         defer { running.stop() }
         let output = try Self.client([
             "raw", String(running.grpcPort), "valid", "malformed", "oversized", "partial", "metrics", "valid", "twice",
+            "bomb",
         ])
         let lines = output.split(separator: "\n").map(String.init)
-        #expect(lines.count == 7, "\(output)")
-        guard lines.count == 7 else { return }
+        #expect(lines.count == 8, "\(output)")
+        guard lines.count == 8 else { return }
         #expect(lines[0] == "valid OK rejected=0")
         #expect(lines[1].hasPrefix("malformed INVALID_ARGUMENT length"), "\(lines[1])")
         #expect(lines[2].hasPrefix("oversized RESOURCE_EXHAUSTED grpc: received message larger than max"))
@@ -132,12 +135,14 @@ import TraplineTestSupport
         #expect(lines[4].hasPrefix("metrics UNIMPLEMENTED"))
         #expect(lines[5] == "valid OK rejected=0")
         #expect(lines[6].hasPrefix("twice INVALID_ARGUMENT Export takes one message"), "\(lines[6])")
-        // 10 + 10 valid, 9 of the partial request; the malformed, oversized and two-message
-        // requests count one each.
+        #expect(
+            lines[7].hasPrefix("bomb RESOURCE_EXHAUSTED grpc: received message after decompression larger than max"))
+        // 10 + 10 valid, 9 of the partial request; the malformed, oversized, two-message and
+        // bomb requests count one each.
         #expect(Self.waitFor(running) { $0.spans == 29 }, "\(running.hop.counted)")
         let samples = try running.metrics()
-        #expect(samples["trapline_records_received_total"] == 33)
-        #expect(PipelineCommandTests.sum(samples, "trapline_records_rejected_total") == 4)
+        #expect(samples["trapline_records_received_total"] == 34)
+        #expect(PipelineCommandTests.sum(samples, "trapline_records_rejected_total") == 5)
         #expect(SidecarCommandTests.accountingHolds(samples))
     }
 

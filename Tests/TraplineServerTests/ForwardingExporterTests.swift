@@ -1,5 +1,7 @@
 import Foundation
 import GRPCCore
+import NIOCore
+import NIOHTTP2
 import Testing
 @_spi(Plumbing) import Trapline
 import TraplineCore
@@ -61,10 +63,40 @@ import TraplineCore
         #expect(GRPCStatusDetails.retryDelaySeconds(in: [0xff, 0xff]) == nil)
     }
 
-    /// A gRPC peer description gives the client's address for `k8sattributes`.
-    @Test func peerAddressesAreReadFromGRPCPeers() {
-        #expect(OTLPGRPCService.address(of: "ipv4:10.1.2.3:5123") == "10.1.2.3")
-        #expect(OTLPGRPCService.address(of: "ipv6:[::1]:5123") == "::1")
-        #expect(OTLPGRPCService.address(of: "unix:/tmp/socket") == nil)
+    /// A call's path names its signal's `Export`; anything else is no OTLP method.
+    @Test func callPathsNameTheirSignal() {
+        #expect(OTLPGRPCService.signal(path: "/opentelemetry.proto.collector.trace.v1.TraceService/Export") == .traces)
+        #expect(OTLPGRPCService.signal(path: "/opentelemetry.proto.collector.logs.v1.LogsService/Export") == .logs)
+        #expect(
+            OTLPGRPCService.signal(path: "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export") == .metrics)
+        #expect(OTLPGRPCService.signal(path: "/opentelemetry.proto.collector.trace.v1.TraceService/Other") == nil)
+        #expect(OTLPGRPCService.signal(path: "opentelemetry.proto.collector.trace.v1.TraceService/Export") == nil)
+    }
+
+    /// `grpc-message` is percent-encoded as gRPC over HTTP/2 says (printable ASCII but `%`
+    /// kept), and a refusal's `RetryInfo` travels base64-encoded in `grpc-status-details-bin`.
+    @Test func statusTrailersAreEncodedAsGRPCSays() throws {
+        #expect(GRPCStatus.percentEncoded("bad value: 100% ✓\n") == "bad value: 100%25 %E2%9C%93%0A")
+        let trailers = GRPCStatus(refusal: .queueFull).trailers
+        #expect(trailers.first { $0.0 == "grpc-status" }?.1 == "8")
+        let details = try #require(trailers.first { $0.0 == "grpc-status-details-bin" }?.1)
+        let decoded = try #require(Data(base64Encoded: details))
+        #expect(
+            GRPCStatusDetails.retryDelaySeconds(in: Array(decoded)) == Double(IngestRefusal.queueFull.retryAfterSeconds)
+        )
+    }
+
+    /// `keepalive.server_parameters` (seconds, the Collector's names) become HTTP/2 connection
+    /// management, gRPC's defaults where one is not set.
+    @Test func keepaliveParametersBecomeConnectionManagement() {
+        let set = OTLPGRPCServer.connectionManagement([
+            "time": 30, "timeout": 5, "max_connection_idle": 11, "max_connection_age": 60,
+            "max_connection_age_grace": 0.5,
+        ])
+        #expect(set.keepalive?.pingInterval == .seconds(30) && set.keepalive?.ackTimeout == .seconds(5))
+        #expect(set.maxIdleTime == .seconds(11) && set.maxAge == .seconds(60) && set.maxGraceTime == .milliseconds(500))
+        let defaults = OTLPGRPCServer.connectionManagement([:])
+        #expect(defaults.keepalive?.pingInterval == .hours(2) && defaults.keepalive?.ackTimeout == .seconds(20))
+        #expect(defaults.maxIdleTime == nil && defaults.maxAge == nil)
     }
 }

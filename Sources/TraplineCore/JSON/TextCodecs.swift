@@ -1,5 +1,5 @@
 /// Hex, base64 and decimal conversions for OTLP JSON, over raw bytes and without Foundation.
-enum TextCodecs {
+package enum TextCodecs {
     /// The value of a hex digit (either case), or nil.
     static func hexValue(_ byte: UInt8) -> UInt8? {
         switch byte {
@@ -100,7 +100,7 @@ enum TextCodecs {
     }
 
     /// Appends standard base64 with padding.
-    static func appendBase64(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+    package static func appendBase64(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         var index = 0
         while index + 3 <= bytes.count {
             let word = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])

@@ -4,14 +4,15 @@
 # for 16 s per protocol with 16 connections, one request in flight on each: over HTTP/1.1 by wrk, then over
 # gRPC (HTTP/2) by h2load with the same message in a gRPC frame. Spans are counted by Trapline
 # itself (`trapline_records_received_total` before and after each phase, so a refused request
-# counts nothing). Reports spans/s, CPU seconds per million spans and peak RSS, gRPC beside HTTP,
+# counts nothing). Reports spans/s, CPU seconds per million spans (Trapline's, and the client's: on
+# these 2 cores what one client costs more is taken from Trapline) and peak RSS, gRPC beside HTTP,
 # and, as the peer in the same script, the same binary replaying 2,000 such requests from a file
 # through the same pipeline (the ratio is what the network receiver costs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/install-test-deps.sh
-command -v wrk >/dev/null && command -v h2load >/dev/null \
-    || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nghttp2-client >/dev/null; }
+command -v wrk >/dev/null && command -v h2load >/dev/null && [ -x /usr/bin/time ] \
+    || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nghttp2-client time >/dev/null; }
 swift build -c release --product trapline >/dev/null
 work=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -65,9 +66,10 @@ phase() {
     local name=$1; shift
     local spans_before cpu_before start end
     spans_before=$(received); cpu_before=$(cpu); start=$(date +%s%N)
-    "$@" > "$work/$name.txt"
+    /usr/bin/time -f '%U %S' -o "$work/$name.client" "$@" > "$work/$name.txt"
     end=$(date +%s%N)
-    echo "$name $(( $(received) - spans_before )) $(( $(cpu) - cpu_before )) $(( end - start ))" >> "$work/phases"
+    echo "$name $(( $(received) - spans_before )) $(( $(cpu) - cpu_before )) $(( end - start ))" \
+        "$(awk '{print $1 + $2}' "$work/$name.client")" >> "$work/phases"
 }
 # Interleaved, two rounds of 8 s each, so neither protocol gets the warmer or quieter half.
 for round in 1 2; do
@@ -85,17 +87,19 @@ python3 - "$work/phases" "$ticks" "$rss" "$start" "$end" <<'PY'
 import sys
 phases = {}
 for line in open(sys.argv[1]):
-    name, spans, ticks, nanos = line.split()
-    before = phases.get(name, (0, 0.0, 0.0))
-    phases[name] = (before[0] + int(spans), before[1] + int(ticks) / float(sys.argv[2]), before[2] + int(nanos) / 1e9)
+    name, spans, ticks, nanos, client = line.split()
+    before = phases.get(name, (0, 0.0, 0.0, 0.0))
+    phases[name] = (before[0] + int(spans), before[1] + int(ticks) / float(sys.argv[2]),
+                    before[2] + int(nanos) / 1e9, before[3] + float(client))
 rss = int(sys.argv[3])
 replay = 200000 / ((int(sys.argv[5]) - int(sys.argv[4])) / 1e9)
 rates = {}
 for name, label in (("http", "OTLP/HTTP (wrk, HTTP/1.1)"), ("grpc", "OTLP/gRPC (h2load, HTTP/2)")):
-    spans, cpu, seconds = phases[name]
+    spans, cpu, seconds, client = phases[name]
     rates[name] = spans / seconds
     print(f"{label} ingest: {rates[name]:,.0f} spans/s ({spans:,} spans in {seconds:.1f} s), "
-          f"{cpu / max(spans, 1) * 1e6:.2f} CPU seconds per million spans (the client on the same 2 cores)")
+          f"{cpu / max(spans, 1) * 1e6:.2f} CPU seconds per million spans; the client on the same 2 cores "
+          f"used {client / max(spans, 1) * 1e6:.2f}")
 print(f"gRPC/HTTP: {rates['grpc'] / rates['http']:.2f}x in spans/s, "
       f"{(phases['http'][1] / phases['http'][0]) / (phases['grpc'][1] / phases['grpc'][0]):.2f}x in CPU per span")
 print(f"peak RSS: {rss / 1024:.1f} MiB")

@@ -30,7 +30,7 @@ final class OTLPGRPCServer: GRPCListener {
         guard let address = HostPort(settings.endpoint) else { throw GRPCReceiverError.badEndpoint(settings.endpoint) }
         let calls = CallTracker()
         let management = Self.connectionManagement(settings.keepalive)
-        let (connection, stream) = Self.http2Configuration(settings)
+        let (connection, window) = Self.http2Configuration(settings)
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -39,18 +39,13 @@ final class OTLPGRPCServer: GRPCListener {
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
                     if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
-                    let manager = NIOHTTP2ServerConnectionManagementHandler(
-                        eventLoop: channel.eventLoop, configuration: management)
-                    _ = try pipeline.configureHTTP2Pipeline(
-                        mode: .server, connectionConfiguration: connection, streamConfiguration: stream,
-                        streamDelegate: manager.http2StreamDelegate
-                    ) { stream in
-                        stream.eventLoop.makeCompletedFuture {
-                            try stream.pipeline.syncOperations.addHandler(
-                                ExportCallHandler(service: service, calls: calls))
-                        }
-                    }
-                    try pipeline.addHandler(manager)
+                    // HTTP/2 frames of every stream come to the calls' handler (no per-stream
+                    // channels); the connection management sees them on the way.
+                    try pipeline.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection))
+                    try pipeline.addHandler(
+                        NIOHTTP2ServerConnectionManagementHandler(
+                            eventLoop: channel.eventLoop, configuration: management))
+                    try pipeline.addHandler(OTLPGRPCConnectionHandler(service: service, calls: calls, window: window))
                     calls.connectionOpened(channel)
                 }
             }
@@ -84,11 +79,10 @@ final class OTLPGRPCServer: GRPCListener {
     /// and a window of one default message (4 MiB) keep a request to a few frames and window
     /// updates rather than one per 16 KiB; `max_concurrent_streams` when set.
     static func http2Configuration(_ settings: OTLPGRPCSettings) -> (
-        NIOHTTP2Handler.ConnectionConfiguration, NIOHTTP2Handler.StreamConfiguration
+        connection: NIOHTTP2Handler.ConnectionConfiguration, window: Int
     ) {
         let window = min(max(settings.maxReceiveMessageBytes, 1 << 16), 4 << 20)
         var connection = NIOHTTP2Handler.ConnectionConfiguration()
-        connection.targetWindowSize = window
         var initial = HTTP2Settings([
             HTTP2Setting(parameter: .initialWindowSize, value: window),
             HTTP2Setting(parameter: .maxFrameSize, value: 1 << 20),
@@ -98,9 +92,7 @@ final class OTLPGRPCServer: GRPCListener {
             initial.append(HTTP2Setting(parameter: .maxConcurrentStreams, value: streams))
         }
         connection.initialSettings = initial
-        var stream = NIOHTTP2Handler.StreamConfiguration()
-        stream.targetWindowSize = window
-        return (connection, stream)
+        return (connection, window)
     }
 
     /// Stops taking connections and asks every open one to finish (GOAWAY): calls in progress
@@ -155,118 +147,162 @@ final class CallTracker: Sendable {
     }
 }
 
-/// One `Export` call, on its HTTP/2 stream: admitted on its headers (before any message byte is
-/// read), its one message gathered into one buffer and refused as soon as it is known to be
-/// too large or not alone, then decoded in place and answered on the event loop that read it.
-final class ExportCallHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTP2Frame.FramePayload
-    typealias OutboundOut = HTTP2Frame.FramePayload
+/// The `Export` calls of one HTTP/2 connection, each on its stream: admitted on its headers
+/// (before any message byte is read), its one message gathered into one buffer and refused as
+/// soon as it is known to be too large or not alone, then decoded in place and answered on the
+/// event loop that read it.
+///
+/// The calls are kept here by stream id rather than each in a channel of its own (NIOHTTP2's
+/// stream multiplexer): a call is a handful of frames, and a channel with its pipeline per
+/// stream cost more than handling the frames (`Benchmarks/ingest.sh`, Trapline's CPU per span
+/// over OTLP/HTTP's: 0.78–0.83 with a channel per stream, 0.86–0.90 without). So flow control is done here too: the
+/// connection's window is opened to `window` at the start, and a window (the connection's, a
+/// stream's) is given back once half of it has been read — whether the bytes were kept or
+/// dropped, so a refused call cannot stall the others.
+final class OTLPGRPCConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTP2Frame
+    typealias OutboundOut = HTTP2Frame
 
     private let service: OTLPGRPCService
     private let calls: CallTracker
+    /// The flow-control window each stream starts with (SETTINGS_INITIAL_WINDOW_SIZE) and the
+    /// connection is opened to.
+    private let window: Int
+    private var streams: [HTTP2StreamID: Call] = [:]
+    /// Bytes read on the connection since its window was last given back.
+    private var connectionUnacknowledged = 0
 
-    /// What the call has got to.
+    /// What a call has got to.
     private enum Phase {
-        /// No headers yet.
-        case waiting
         /// Admitted; the message is being read.
-        case reading(Call)
+        case reading
         /// Answered, or being answered: anything more the client sends is dropped.
         case answered
     }
 
-    /// An admitted call.
+    /// A call on one stream.
     private struct Call {
-        var signal: Signal
-        var headers: HPACKHeaders
-        var encoding: MessageEncoding
+        var phase = Phase.answered
+        var signal = Signal.traces
+        var headers = HPACKHeaders()
+        var encoding = MessageEncoding.identity
         var reservation: Reservation?
         /// The stream's bytes so far: gRPC's 5-byte prefix and the message.
         var body: ByteBuffer?
+        /// Bytes read on the stream since its window was last given back.
+        var unacknowledged = 0
     }
 
-    private var phase = Phase.waiting
-    /// Whether this call counts in the listener's calls in progress.
-    private var counted = false
-
-    init(service: OTLPGRPCService, calls: CallTracker) {
+    init(service: OTLPGRPCService, calls: CallTracker, window: Int) {
         self.service = service
         self.calls = calls
+        self.window = window
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        // HTTP/2 starts every connection's window at 65,535 bytes whatever the settings say.
+        if window > 65_535 {
+            let update = HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: window - 65_535))
+            context.writeAndFlush(wrapOutboundOut(update), promise: nil)
+        }
+        context.fireChannelActive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .headers(let frame):
-            switch phase {
-            case .waiting:
-                start(frame.headers, context: context)
-                if frame.endStream { finish(context: context) }
-            case .reading:
+        let frame = unwrapInboundIn(data)
+        let id = frame.streamID
+        switch frame.payload {
+        case .headers(let headers):
+            if streams[id] == nil {
+                calls.begin()
+                streams[id] = Call()
+                start(id, headers.headers, context: context)
+                if headers.endStream { finish(id, context: context) }
+            } else if headers.endStream {
                 // The client's trailers: the request is whole.
-                if frame.endStream { finish(context: context) }
-            case .answered: break
+                finish(id, context: context)
             }
-        case .data(let frame):
-            guard case .reading(var call) = phase, case .byteBuffer(var bytes) = frame.data else { return }
-            if call.body == nil, let length = bytes.getInteger(at: bytes.readerIndex + 1, as: UInt32.self),
-                bytes.readableBytes < 5 + Int(length), Int(length) <= service.maxMessageBytes
+        case .data(let data):
+            let length = data.data.readableBytes + (data.paddingBytes.map { $0 + 1 } ?? 0)
+            giveBackWindow(id, read: length, streamEnded: data.endStream, context: context)
+            guard streams[id]?.phase == .reading, case .byteBuffer(var bytes) = data.data else { return }
+            if streams[id]!.body == nil,
+                let declared = bytes.getInteger(at: bytes.readerIndex + 1, as: UInt32.self),
+                bytes.readableBytes < 5 + Int(declared), Int(declared) <= service.maxMessageBytes
             {
                 // A message over several frames is gathered into one buffer of its size, so it
                 // is copied once, not regrown.
-                var whole = context.channel.allocator.buffer(capacity: 5 + Int(length))
+                var whole = context.channel.allocator.buffer(capacity: 5 + Int(declared))
                 whole.writeBuffer(&bytes)
-                call.body = whole
-            } else if call.body == nil {
+                streams[id]!.body = whole
+            } else if streams[id]!.body == nil {
                 // The whole message in one frame (or too little to know): read where it lies.
-                call.body = bytes
+                streams[id]!.body = bytes
             } else {
-                call.body!.writeBuffer(&bytes)
+                streams[id]!.body!.writeBuffer(&bytes)
             }
-            phase = .reading(call)
-            if let refusal = Self.refusal(of: call.body!, maxBytes: service.maxMessageBytes) {
-                refuse(refusal, context: context)
-            } else if frame.endStream {
-                finish(context: context)
+            if let refusal = Self.refusal(of: streams[id]!.body!, maxBytes: service.maxMessageBytes) {
+                refuse(id, refusal, context: context)
+            } else if data.endStream {
+                finish(id, context: context)
             }
         default:
             break
         }
     }
 
-    /// Checks the headers of a new call and admits it, or answers it at once.
-    private func start(_ headers: HPACKHeaders, context: ChannelHandlerContext) {
-        if counted == false {
-            counted = true
-            calls.begin()
+    /// Gives back what was read on the connection and on stream `id` once it is half their
+    /// window. A stream that has ended needs none back, and one already answered gets none: its
+    /// client stops sending once the window is spent, while the connection's window keeps the
+    /// other calls going.
+    private func giveBackWindow(_ id: HTTP2StreamID, read: Int, streamEnded: Bool, context: ChannelHandlerContext) {
+        connectionUnacknowledged += read
+        if connectionUnacknowledged >= window / 2 {
+            let update = HTTP2Frame(
+                streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: connectionUnacknowledged))
+            context.writeAndFlush(wrapOutboundOut(update), promise: nil)
+            connectionUnacknowledged = 0
         }
+        guard !streamEnded, streams[id]?.phase == .reading else { return }
+        streams[id]!.unacknowledged += read
+        if streams[id]!.unacknowledged >= window / 2 {
+            let update = HTTP2Frame(
+                streamID: id, payload: .windowUpdate(windowSizeIncrement: streams[id]!.unacknowledged))
+            context.writeAndFlush(wrapOutboundOut(update), promise: nil)
+            streams[id]!.unacknowledged = 0
+        }
+    }
+
+    /// Checks the headers of a new call and admits it, or answers it at once.
+    private func start(_ id: HTTP2StreamID, _ headers: HPACKHeaders, context: ChannelHandlerContext) {
         guard headers.first(name: ":method") == "POST" else {
-            return answer(httpStatus: "405", context: context)
+            return answer(id, httpStatus: "405", context: context)
         }
         guard let contentType = headers.first(name: "content-type"), contentType.hasPrefix("application/grpc") else {
-            return answer(httpStatus: "415", context: context)
+            return answer(id, httpStatus: "415", context: context)
         }
         let path = headers.first(name: ":path") ?? ""
         guard let signal = OTLPGRPCService.signal(path: path), service.signals.contains(signal) else {
             // A signal no pipeline takes: UNIMPLEMENTED, as the Collector answers for a signal its
             // receiver has no pipeline of.
-            return answer(.unimplemented("Method not found: \(path.dropFirst())"), context: context)
+            return answer(id, .unimplemented("Method not found: \(path.dropFirst())"), context: context)
         }
         guard let encoding = MessageEncoding(headers.first(name: "grpc-encoding")) else {
             return answer(
-                .unimplemented("grpc-encoding '\(headers.first(name: "grpc-encoding") ?? "")' is not supported"),
+                id, .unimplemented("grpc-encoding '\(headers.first(name: "grpc-encoding") ?? "")' is not supported"),
                 extraHeaders: [("grpc-accept-encoding", MessageEncoding.accepted)], context: context)
         }
         let values = { (name: String) in headers[name] }
         if let authorization = service.authorization,
             !Authorization.matches(values("authorization").first, authorization)
         {
-            return answer(.unauthenticated("missing or wrong authorization"), context: context)
+            return answer(id, .unauthenticated("missing or wrong authorization"), context: context)
         }
         switch service.sidecar.admit(signal: signal, metadata: values) {
         case .success(let held):
-            phase = .reading(Call(signal: signal, headers: headers, encoding: encoding, reservation: held))
+            streams[id] = Call(phase: .reading, signal: signal, headers: headers, encoding: encoding, reservation: held)
         case .failure(let refusal):
-            answer(GRPCStatus(refusal: refusal), context: context)
+            answer(id, GRPCStatus(refusal: refusal), context: context)
         }
     }
 
@@ -285,21 +321,23 @@ final class ExportCallHandler: ChannelInboundHandler {
         case notUnary
     }
 
-    private func refuse(_ refusal: Refusal, context: ChannelHandlerContext) {
-        guard case .reading(let call) = phase else { return }
-        call.reservation?.release()
+    private func refuse(_ id: HTTP2StreamID, _ refusal: Refusal, context: ChannelHandlerContext) {
+        streams[id]?.reservation?.release()
+        streams[id]?.reservation = nil
+        streams[id]?.body = nil
         let pipeline = service.sidecar.pipeline
         switch refusal {
         case .tooLarge(let length):
             pipeline.recordRefused(.frameTooLarge, source: service.source, limit: service.maxMessageBytes)
             // grpc-go's wording, which clients and the Collector's users know.
             answer(
+                id,
                 .resourceExhausted("grpc: received message larger than max (\(length) vs. \(service.maxMessageBytes))"),
                 context: context)
         case .notUnary:
             // None of it is processed; counted like any request refused unread.
             pipeline.recordRefused(.notUnary, source: service.source)
-            answer(.invalidArgument("Export takes one message; this request has more"), context: context)
+            answer(id, .invalidArgument("Export takes one message; this request has more"), context: context)
         }
     }
 
@@ -308,9 +346,11 @@ final class ExportCallHandler: ChannelInboundHandler {
     /// back cost more than a typical request's decoding (measured: 1.66 against 1.48 CPU
     /// seconds per million spans); a connection waits for its own calls, and the loops are one
     /// per core, so a large request holds up only the connections sharing its loop.
-    private func finish(context: ChannelHandlerContext) {
-        guard case .reading(let call) = phase else { return }
-        phase = .answered
+    private func finish(_ id: HTTP2StreamID, context: ChannelHandlerContext) {
+        guard let call = streams[id], call.phase == .reading else { return }
+        streams[id]!.phase = .answered
+        streams[id]!.reservation = nil
+        streams[id]!.body = nil
         let body = call.body ?? ByteBuffer()
         guard let flag = body.getInteger(at: body.readerIndex, as: UInt8.self),
             let length = body.getInteger(at: body.readerIndex + 1, as: UInt32.self),
@@ -319,18 +359,19 @@ final class ExportCallHandler: ChannelInboundHandler {
             call.reservation?.release()
             let message =
                 body.readableBytes == 0 ? "the request has no message" : "the request ends inside its message"
-            return answer(.invalidArgument(message), context: context)
+            return answer(id, .invalidArgument(message), context: context)
         }
         guard flag == 0 || (flag == 1 && call.encoding != .identity) else {
             call.reservation?.release()
             return answer(
+                id,
                 .internalError(flag == 1 ? "a compressed message without grpc-encoding" : "bad message flag \(flag)"),
                 context: context)
         }
-        let peer = context.channel.parent?.remoteAddress?.ipAddress
+        let peer = context.channel.remoteAddress?.ipAddress
         let status = Self.export(call, flag: flag, body: body, service: service, peer: peer)
         call.reservation?.release()
-        answer(status, context: context)
+        answer(id, status, context: context)
     }
 
     /// Decodes and processes one message; the call's answer.
@@ -376,53 +417,59 @@ final class ExportCallHandler: ChannelInboundHandler {
     }
 
     /// Answers with an HTTP status alone (not a gRPC request at all).
-    private func answer(httpStatus: String, context: ChannelHandlerContext) {
-        phase = .answered
+    private func answer(_ id: HTTP2StreamID, httpStatus: String, context: ChannelHandlerContext) {
+        streams[id]?.phase = .answered
         let headers = HPACKHeaders([(":status", httpStatus)])
-        context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: headers, endStream: true))), promise: nil)
-        endCall()
+        let frame = HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers, endStream: true)))
+        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
     }
 
     /// Answers the call: the response message and `grpc-status: 0`, or a status alone
     /// (trailers-only) with its message and details.
     private func answer(
-        _ status: GRPCStatus, extraHeaders: [(String, String)] = [], context: ChannelHandlerContext
+        _ id: HTTP2StreamID, _ status: GRPCStatus, extraHeaders: [(String, String)] = [],
+        context: ChannelHandlerContext
     ) {
-        phase = .answered
+        streams[id]?.phase = .answered
         var headers = HPACKHeaders([(":status", "200"), ("content-type", "application/grpc")])
         headers.add(contentsOf: extraHeaders)
-        if let response = status.response {
-            context.write(wrapOutboundOut(.headers(.init(headers: headers))), promise: nil)
-            var message = context.channel.allocator.buffer(capacity: 5 + response.count)
-            message.writeInteger(UInt8(0))
-            message.writeInteger(UInt32(response.count))
-            message.writeBytes(response)
-            context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(message)))), promise: nil)
-            let trailers = HPACKHeaders([("grpc-status", "0")])
-            context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: trailers, endStream: true))), promise: nil)
-        } else {
+        guard let response = status.response else {
             headers.add(contentsOf: status.trailers)
-            context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: headers, endStream: true))), promise: nil)
+            let frame = HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers, endStream: true)))
+            context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+            return
         }
-        endCall()
+        context.write(
+            wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers)))), promise: nil)
+        var message = context.channel.allocator.buffer(capacity: 5 + response.count)
+        message.writeInteger(UInt8(0))
+        message.writeInteger(UInt32(response.count))
+        message.writeBytes(response)
+        context.write(
+            wrapOutboundOut(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(message))))), promise: nil)
+        let trailers = HPACKHeaders([("grpc-status", "0")])
+        let end = HTTP2Frame(streamID: id, payload: .headers(.init(headers: trailers, endStream: true)))
+        context.writeAndFlush(wrapOutboundOut(end), promise: nil)
     }
 
-    private func endCall() {
-        guard counted else { return }
-        counted = false
-        calls.end()
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // A stream closed (answered and ended by the client, or reset): the call is over; one
+        // still being read gives its slots back.
+        if let closed = event as? StreamClosedEvent, let call = streams.removeValue(forKey: closed.streamID) {
+            if call.phase == .reading { call.reservation?.release() }
+            calls.end()
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        // A stream reset or a connection gone mid-call: its slots go back.
-        if case .reading(let call) = phase { call.reservation?.release() }
-        phase = .answered
-        endCall()
+        // The connection gone mid-call: slots go back, the calls are over.
+        for call in streams.values {
+            if call.phase == .reading { call.reservation?.release() }
+            calls.end()
+        }
+        streams = [:]
         context.fireChannelInactive()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
     }
 }
 

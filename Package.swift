@@ -14,9 +14,12 @@ let package = Package(
     products: [
         .library(name: "Trapline", targets: ["Trapline", "TraplineStages", "TraplineRules", "TraplineCore"]),
         .executable(name: "trapline", targets: ["trapline"]),
-        // Sidecar mode (OTLP/HTTP receiver, otlphttp exporter, /metrics) for embedders on SwiftNIO;
+        // Sidecar mode (OTLP/HTTP receiver, exporters' queue, /metrics) for embedders on SwiftNIO;
         // the fuzz package (Fuzz/) drives its request handler in process.
         .library(name: "TraplineServer", targets: ["TraplineServer"]),
+        // TLS, the otlphttp exporter and the Kubernetes API watch for the server:
+        // `TraplineTLS.install()` before starting a sidecar.
+        .library(name: "TraplineTLS", targets: ["TraplineTLS"]),
         // OTLP/gRPC for the server: `TraplineGRPC.install()` before starting a sidecar.
         .library(name: "TraplineGRPC", targets: ["TraplineGRPC"]),
         // The C ABI (include/trapline.h) for collectors written in C or Go.
@@ -60,13 +63,25 @@ let package = Package(
         .target(
             name: "TraplineC", dependencies: ["Trapline", "TraplineCore", "TraplineStages"],
             swiftSettings: sharedSettings),
-        // Sidecar mode: the OTLP/HTTP receiver, /metrics and the otlphttp exporter.
+        // Sidecar mode: the OTLP/HTTP receiver, admission, /metrics and the exporters' queue.
         .target(
             name: "TraplineServer",
             dependencies: [
                 "Trapline", "TraplineCore", "TraplineStages", "CZlib", "CZstd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: sharedSettings
+        ),
+        // TLS (receivers' and exporters'), the otlphttp exporter's HTTP client and the Kubernetes
+        // API watch, installed into the server at start. Apart so that what needs only plaintext
+        // receivers (the http fuzz target, built with sanitizers) does not build BoringSSL,
+        // swift-crypto and AsyncHTTPClient.
+        .target(
+            name: "TraplineTLS",
+            dependencies: [
+                "TraplineServer", "Trapline", "TraplineCore", "TraplineStages",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCertificateReloading", package: "swift-nio-extras"),
@@ -78,10 +93,8 @@ let package = Package(
         .target(
             name: "TraplineGRPC",
             dependencies: [
-                "TraplineServer", "Trapline", "TraplineCore", "TraplineStages",
+                "TraplineServer", "TraplineTLS", "Trapline", "TraplineCore", "TraplineStages",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "NIOCertificateReloading", package: "swift-nio-extras"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
@@ -92,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "trapline",
             dependencies: [
-                "Trapline", "TraplineCore", "TraplineStages", "TraplineServer", "TraplineGRPC",
+                "Trapline", "TraplineCore", "TraplineStages", "TraplineServer", "TraplineTLS", "TraplineGRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: sharedSettings
@@ -133,7 +146,8 @@ let package = Package(
         .testTarget(
             name: "TraplineServerTests",
             dependencies: [
-                "TraplineServer", "TraplineGRPC", "Trapline", "TraplineCore", "TraplineStages", "TraplineTestSupport",
+                "TraplineServer", "TraplineTLS", "TraplineGRPC", "Trapline", "TraplineCore", "TraplineStages",
+                "TraplineTestSupport",
                 .product(name: "GRPCCore", package: "grpc-swift-2"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
             ],

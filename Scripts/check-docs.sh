@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-for target in Trapline TraplineStages TraplineRules TraplineCore TraplineServer TraplineGRPC; do
+for target in Trapline TraplineStages TraplineRules TraplineCore TraplineServer TraplineTLS TraplineGRPC; do
     swift package generate-documentation --target "$target" >"$log" 2>&1 || { cat "$log"; exit 1; }
     if grep -E "^warning:" "$log" | grep -vE "^warning: '[^']+': found [0-9]+ file\(s\) which are unhandled"; then
         echo "documentation warnings in $target" >&2

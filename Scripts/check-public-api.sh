@@ -12,7 +12,7 @@ flags=(-I .build/debug/Modules)
 for map in Sources/C*/module.modulemap; do flags+=(-Xcc "-fmodule-map-file=$map"); done
 for include in .build/checkouts/*/Sources/*/include; do [ -d "$include" ] && flags+=(-Xcc "-I$include"); done
 for map in .build/debug/C*.build/module.modulemap; do [ -f "$map" ] && flags+=(-Xcc "-fmodule-map-file=$map"); done
-for module in TraplineCore TraplineRules TraplineStages Trapline TraplineServer TraplineGRPC; do
+for module in TraplineCore TraplineRules TraplineStages Trapline TraplineServer TraplineTLS TraplineGRPC; do
     swift symbolgraph-extract -module-name "$module" -target "$(uname -m)-unknown-linux-gnu" "${flags[@]}" \
         -minimum-access-level public -skip-synthesized-members -output-dir "$out" >"$out/$module.log" 2>&1 || {
         cat "$out/$module.log"

@@ -7,6 +7,7 @@ import Synchronization
 @_spi(Plumbing) import Trapline
 import TraplineCore
 @_spi(Plumbing) import TraplineServer
+import TraplineTLS
 
 /// OTLP/gRPC: the collector services' unary `Export` over one HTTP/2 connection to the next
 /// hop, TLS unless `tls.insecure`. The codes OTLP names retryable are retried (`CANCELLED`, `DEADLINE_EXCEEDED`,

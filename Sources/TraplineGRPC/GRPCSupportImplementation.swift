@@ -19,7 +19,7 @@ struct OTLPGRPCSupport: GRPCSupport {
                 sidecar: sidecar, signals: receiver.signals, source: receiver.source,
                 maxMessageBytes: receiver.settings.maxReceiveMessageBytes, authorization: receiver.authorization),
             // gRPC clients require HTTP/2 negotiated by ALPN on a TLS connection.
-            tls: try receiver.tls?.makeContext(applicationProtocols: ["h2"]))
+            tls: try receiver.tls?.handlerFactory(applicationProtocols: ["h2"]))
     }
 
     func exportTransport(endpoint: HostPort, config: OTLPExporterConfig) -> any ExportTransport {

@@ -1,6 +1,6 @@
 import GRPCNIOTransportHTTP2Posix
 @_spi(Plumbing) import Trapline
-import TraplineServer
+import TraplineTLS
 
 extension ClientTLS {
     /// Plaintext with `insecure`; else TLS against `ca_file` (or the system's roots), with the

@@ -3,7 +3,6 @@ import NIOCore
 import NIOHPACK
 import NIOHTTP2
 import NIOPosix
-import NIOSSL
 import Synchronization
 @_spi(Plumbing) import Trapline
 import TraplineCore
@@ -26,7 +25,8 @@ final class OTLPGRPCServer: GRPCListener {
     /// Binds and starts serving.
     ///
     /// - Throws: the bind's error (address in use, not an address of this host).
-    init(settings: OTLPGRPCSettings, service: OTLPGRPCService, tls: NIOSSLContext?) throws {
+    /// - Parameter tls: makes each connection's TLS handler (offering `h2` by ALPN), if any.
+    init(settings: OTLPGRPCSettings, service: OTLPGRPCService, tls: (@Sendable () -> any ChannelHandler)?) throws {
         guard let address = HostPort(settings.endpoint) else { throw GRPCReceiverError.badEndpoint(settings.endpoint) }
         let calls = CallTracker()
         let management = Self.connectionManagement(settings.keepalive)
@@ -38,7 +38,7 @@ final class OTLPGRPCServer: GRPCListener {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
-                    if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
+                    if let tls { try pipeline.addHandler(tls()) }
                     // HTTP/2 frames of every stream come to the calls' handler (no per-stream
                     // channels); the connection management sees them on the way.
                     try pipeline.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection))

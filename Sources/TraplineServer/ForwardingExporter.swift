@@ -62,7 +62,8 @@ public final class ForwardingExporter: @unchecked Sendable {
         self.signals = signals
         self.batch = batch
         switch config.transport {
-        case .http: transport = HTTPExportTransport(config: config)
+        case .http:
+            transport = TLSSupportRegistry.current?.httpExportTransport(config: config) ?? UnavailableTransport()
         case .grpc(let endpoint):
             transport =
                 GRPCSupportRegistry.current?.exportTransport(endpoint: endpoint, config: config)
@@ -306,7 +307,7 @@ public final class ForwardingExporter: @unchecked Sendable {
     }
 
     /// `Retry-After`: seconds, or an HTTP date.
-    static func retryAfterSeconds(_ value: String) -> Double? {
+    package static func retryAfterSeconds(_ value: String) -> Double? {
         if let seconds = Double(value.trimmingCharacters(in: .whitespaces)), seconds >= 0 { return seconds }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")

@@ -22,7 +22,7 @@ package struct GRPCReceiverRequest: Sendable {
     /// The `authorization` metadata RPCs must carry, if any.
     package var authorization: String?
     /// The listener's TLS, if any.
-    package var tls: ServerTLS?
+    package var tls: (any ListenerTLS)?
 }
 
 /// A running gRPC listener, as the sidecar stops it.

@@ -2,7 +2,6 @@ import Dispatch
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import NIOSSL
 import Synchronization
 @_spi(Plumbing) package import Trapline
 package import TraplineCore
@@ -75,7 +74,7 @@ final class HTTPServer: Sendable {
     /// Binds; with `tls` every connection starts with a TLS handshake (HTTPS).
     init(
         host: String, port: Int, routes: any HTTPRoutes, readTimeout: Double, idleTimeout: Double,
-        tls: NIOSSLContext? = nil
+        tls: (@Sendable () -> any ChannelHandler)? = nil
     ) throws {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let bootstrap = ServerBootstrap(group: group)
@@ -83,9 +82,7 @@ final class HTTPServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    if let tls {
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
-                    }
+                    if let tls { try channel.pipeline.syncOperations.addHandler(tls()) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(
                         IdleStateHandler(readTimeout: .milliseconds(Int64(min(readTimeout, idleTimeout) * 1000))))

@@ -22,12 +22,12 @@ public final class Sidecar: Sendable {
     private let servers = Mutex<[String: HTTPServerBox]>([:])
     private let grpcServers = Mutex<[any GRPCListener]>([])
     /// The receivers' TLS (their certificate reloaders run until the stop).
-    private let serverTLS = Mutex<[ServerTLS]>([])
+    private let serverTLS = Mutex<[any ListenerTLS]>([])
     private let stopping = Atomic<Bool>(false)
 
     private struct HTTPServerBox: @unchecked Sendable { let server: HTTPServer }
 
-    private let watchers: [KubernetesPodWatcher]
+    private let watchers: [any MetricsExposition]
     /// The `memory_limiter` processors: while one is above its soft limit, requests of its
     /// pipelines' signals are refused with 503 before their bodies are read.
     let memoryMonitors: [MemoryMonitor]
@@ -41,7 +41,7 @@ public final class Sidecar: Sendable {
     ///     `/metrics`).
     /// - Throws: `IOFailure` when a file exporter cannot be opened.
     @_spi(Plumbing) public init(
-        loaded: ConfigLoader.Result, outputs: PipelineConfig.Outputs, watchers: [KubernetesPodWatcher] = []
+        loaded: ConfigLoader.Result, outputs: PipelineConfig.Outputs, watchers: [any MetricsExposition] = []
     ) throws(IOFailure) {
         self.watchers = watchers
         current = Mutex(try RequestPipeline(loaded: loaded, routes: outputs.routes))
@@ -134,7 +134,7 @@ public final class Sidecar: Sendable {
         var ports: [String: Int] = [:]
         for receiver in receivers {
             if let grpc = receiver.config.grpc {
-                let tls = try grpc.tls.map { try ServerTLS(settings: $0) }
+                let tls = try grpc.tls.map { try Self.listenerTLS($0) }
                 if let tls { serverTLS.withLock { $0.append(tls) } }
                 guard let support = GRPCSupportRegistry.current else { throw GRPCNotInstalled() }
                 let server = try support.startReceiver(
@@ -150,12 +150,12 @@ public final class Sidecar: Sendable {
                 signals: receiver.signals, source: receiver.id,
                 maxBodyBytes: receiver.config.maxRequestBodySize, sidecar: self,
                 authorization: authorizations[receiver.id]?.http)
-            let tls = try receiver.config.tls.map { try ServerTLS(settings: $0) }
+            let tls = try receiver.config.tls.map { try Self.listenerTLS($0) }
             if let tls { serverTLS.withLock { $0.append(tls) } }
             let server = try HTTPServer(
                 host: address.host, port: address.port, routes: routes,
                 readTimeout: receiver.config.readTimeoutSeconds, idleTimeout: receiver.config.idleTimeoutSeconds,
-                tls: try tls?.makeContext())
+                tls: try tls?.handlerFactory(applicationProtocols: []))
             servers.withLock { $0[receiver.id] = HTTPServerBox(server: server) }
             ports[receiver.id] = server.port
         }
@@ -209,6 +209,12 @@ public final class Sidecar: Sendable {
     }
 
     private var metricsServer: HTTPServer? { servers.withLock { $0["prometheus"]?.server } }
+
+    /// A receiver's TLS, from the installed TLS module.
+    private static func listenerTLS(_ settings: TLSServerSettings) throws -> any ListenerTLS {
+        guard let support = TLSSupportRegistry.current else { throw TLSNotInstalled() }
+        return try support.listenerTLS(settings)
+    }
 
     /// Requests being processed (read, not yet answered).
     let inFlight = Atomic<Int>(0)
@@ -353,4 +359,11 @@ struct OTLPRoutes: HTTPRoutes {
             status: status, headers: [("Content-Type", type.contentType)],
             body: OTLPWire.status(code: code, message: message, as: type))
     }
+}
+
+/// Something whose Prometheus series join the sidecar's `/metrics` (the Kubernetes API watches
+/// feeding `k8sattributes`).
+public protocol MetricsExposition: Sendable {
+    /// Its series in the Prometheus text format.
+    var exposition: String { get }
 }

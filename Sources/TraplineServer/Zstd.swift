@@ -3,7 +3,7 @@ import TraplineCore
 
 /// zstd for HTTP bodies (`Content-Encoding: zstd`), on the system libzstd: inflating refuses to
 /// grow past a limit while it inflates, as gzip does, so a zstd bomb is never held whole.
-enum Zstd {
+package enum Zstd {
     /// Decompresses every frame of `bytes`.
     ///
     /// - Throws: `.decompressedTooLarge` past `limit`; `.corruptZstd` for bytes that
@@ -37,7 +37,7 @@ enum Zstd {
     }
 
     /// Compresses `bytes` as one frame (level 3, zstd's default).
-    static func compress(_ bytes: [UInt8]) -> [UInt8] {
+    package static func compress(_ bytes: [UInt8]) -> [UInt8] {
         var output = [UInt8](repeating: 0, count: ZSTD_compressBound(bytes.count))
         let size = output.withUnsafeMutableBytes { out in
             bytes.withUnsafeBytes { ZSTD_compress(out.baseAddress, out.count, $0.baseAddress, $0.count, 3) }

@@ -4,6 +4,7 @@ public import ArgumentParser
 import TraplineGRPC
 @_spi(Plumbing) import TraplineServer
 import TraplineStages
+@_spi(Plumbing) import TraplineTLS
 
 #if canImport(Glibc)
     import Glibc
@@ -126,6 +127,7 @@ struct ReplayCommand: ParsableCommand {
     }
 
     func run() throws {
+        TraplineTLS.install()
         TraplineGRPC.install()
         var read = ReadOptions()
         read.inputFormat = inputFormat

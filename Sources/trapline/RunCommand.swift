@@ -5,6 +5,7 @@ import Foundation
 import TraplineGRPC
 @_spi(Plumbing) import TraplineServer
 import TraplineStages
+@_spi(Plumbing) import TraplineTLS
 
 #if canImport(Glibc)
     import Glibc
@@ -45,6 +46,7 @@ struct RunCommand: ParsableCommand {
     var shutdownTimeout: Double = 30
 
     func run() throws {
+        TraplineTLS.install()
         TraplineGRPC.install()
         let loaded =
             config.map { ConfigLoader.load(path: $0) }

@@ -5,6 +5,7 @@ import NIOHTTP2
 import Testing
 @_spi(Plumbing) import Trapline
 import TraplineCore
+import TraplineTLS
 
 @testable import TraplineGRPC
 @_spi(Plumbing) @testable import TraplineServer
@@ -16,6 +17,7 @@ import TraplineCore
     /// transports; nothing listens on the port).
     @Test(arguments: ["http", "grpc"]) func sendsInProgressAtTheDeadlineAreCountedFailed(transport: String) async throws
     {
+        TraplineTLS.install()
         TraplineGRPC.install()
         var config = OTLPExporterConfig()
         config.endpoint = "http://127.0.0.1:1"

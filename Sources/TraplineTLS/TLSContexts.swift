@@ -1,15 +1,17 @@
-package import NIOCertificateReloading
+import NIOCertificateReloading
+import NIOCore
 package import NIOSSL
 import Synchronization
 @_spi(Plumbing) package import Trapline
+@_spi(Plumbing) import TraplineServer
 
 /// One receiver's TLS: NIOSSL contexts for its HTTP and gRPC listeners, from the same files.
-/// With `reload_interval` both read the certificate and key through one reloader, so a certificate rotated on disk is presented to the next
-/// handshake without a restart.
-package final class ServerTLS: Sendable {
-    package let settings: TLSServerSettings
+/// With `reload_interval` both read the certificate and key through one reloader, so a
+/// certificate rotated on disk is presented to the next handshake without a restart.
+final class ServerTLS: ListenerTLS {
+    let settings: TLSServerSettings
     /// The reloader both listeners read through (`reload_interval`), if any.
-    package let reloader: TimedCertificateReloader?
+    let reloader: TimedCertificateReloader?
     private let reloading = Mutex<Task<Void, any Error>?>(nil)
 
     /// Reads the files now (a bad file fails the start, not the first handshake).
@@ -31,7 +33,7 @@ package final class ServerTLS: Sendable {
 
     /// A NIOSSL context for a listener; `applicationProtocols` are offered by ALPN (`h2` for
     /// gRPC).
-    package func makeContext(applicationProtocols: [String] = []) throws -> NIOSSLContext {
+    func makeContext(applicationProtocols: [String] = []) throws -> NIOSSLContext {
         var configuration: TLSConfiguration
         if let reloader {
             configuration = try TLSConfiguration.makeServerConfiguration(certificateReloader: reloader)
@@ -49,6 +51,11 @@ package final class ServerTLS: Sendable {
             configuration.trustRoots = .file(clientCA)
         }
         return try NIOSSLContext(configuration: configuration)
+    }
+
+    func handlerFactory(applicationProtocols: [String]) throws -> @Sendable () -> any ChannelHandler {
+        let context = try makeContext(applicationProtocols: applicationProtocols)
+        return { NIOSSLServerHandler(context: context) }
     }
 
     /// Stops reloading.

@@ -5,6 +5,7 @@ import NIOHTTP1
 import NIOSSL
 import Synchronization
 @_spi(Plumbing) public import Trapline
+public import TraplineServer
 import TraplineStages
 
 /// Keeps a `k8sattributes` stage's pod table in step with the Kubernetes API, as the Collector's
@@ -15,7 +16,7 @@ import TraplineStages
 /// The last good table stays through everything that can go wrong: the server closing the
 /// watch (watched again from the last resourceVersion), a 410 Gone (listed again), a line that
 /// is not JSON (skipped and counted), an unreachable server (retried after a pause).
-public final class KubernetesPodWatcher: Sendable {
+public final class KubernetesPodWatcher: MetricsExposition {
     /// Where the API server is and how to prove who we are.
     public struct Endpoint: Sendable {
         /// The API server's host.

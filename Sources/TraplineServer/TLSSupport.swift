@@ -1,0 +1,42 @@
+package import NIOCore
+import Synchronization
+@_spi(Plumbing) package import Trapline
+
+/// What sidecar mode needs of TLS and of an HTTP client, supplied by the `TraplineTLS` module:
+/// receivers' TLS and the `otlphttp` exporter's transport. Kept out of this module so that what
+/// needs only plaintext receivers (the http fuzz target, built with sanitizers in CI) does not
+/// build BoringSSL, swift-crypto and AsyncHTTPClient: `trapline` installs it at start
+/// (`TraplineTLS.install()`); without it a receiver with `tls` fails to start saying so, and an
+/// `otlphttp` exporter's sends fail.
+package protocol TLSSupport: Sendable {
+    /// A receiver's TLS from its settings: the certificate and key read now (a bad file fails the
+    /// start), reloaded on `reload_interval` until `stop`.
+    func listenerTLS(_ settings: TLSServerSettings) throws -> any ListenerTLS
+    /// The `otlphttp` exporter's transport.
+    func httpExportTransport(config: OTLPExporterConfig) -> any ExportTransport
+}
+
+/// One receiver's TLS, shared by its HTTP and gRPC listeners.
+package protocol ListenerTLS: Sendable {
+    /// What a listener adds first to each connection it accepts (the TLS server handler), its
+    /// TLS context made once; `applicationProtocols` are offered by ALPN (`h2` for gRPC).
+    func handlerFactory(applicationProtocols: [String]) throws -> @Sendable () -> any ChannelHandler
+    /// Stops reloading the certificate.
+    func stop()
+}
+
+/// Where `TraplineTLS` installs itself.
+package enum TLSSupportRegistry {
+    private static let installed = Mutex<(any TLSSupport)?>(nil)
+
+    /// Installs TLS and the HTTP client (idempotent).
+    package static func install(_ support: any TLSSupport) { installed.withLock { $0 = support } }
+
+    /// The installed TLS side, if any.
+    package static var current: (any TLSSupport)? { installed.withLock { $0 } }
+}
+
+/// A receiver with `tls` in a process without the TLS module.
+struct TLSNotInstalled: Error, CustomStringConvertible {
+    var description: String { "TLS is not available in this build (the TraplineTLS module is not installed)" }
+}

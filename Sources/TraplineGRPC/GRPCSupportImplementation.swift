@@ -7,7 +7,7 @@ import TraplineCore
 public enum TraplineGRPC {
     /// Makes OTLP/gRPC receivers and `otlp` exporters available to every sidecar and exporter
     /// of the process started after it; calling it again changes nothing. Allocates once.
-    public static func install() { GRPCSupportRegistry.install(OTLPGRPCSupport()) }
+    public static func install() { InstalledModules.install(OTLPGRPCSupport()) }
 }
 
 /// The gRPC side the server module calls through `GRPCSupport`.

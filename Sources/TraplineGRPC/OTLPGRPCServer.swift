@@ -378,32 +378,18 @@ final class OTLPGRPCConnectionHandler: ChannelInboundHandler {
     private static func export(
         _ call: Call, flag: UInt8, body: ByteBuffer, service: OTLPGRPCService, peer: String?
     ) -> GRPCStatus {
-        let sidecar = service.sidecar
-        let ingest = { (input: InputBuffer) in
-            sidecar.ingest(
-                input, json: false, signal: call.signal, source: service.source, peer: peer,
+        let processed = body.withUnsafeReadableBytes { bytes in
+            service.sidecar.ingest(
+                UnsafeRawBufferPointer(rebasing: bytes[5...]), compression: flag == 1 ? call.encoding.compression : nil,
+                limit: service.maxMessageBytes, json: false, signal: call.signal, source: service.source, peer: peer,
                 reservation: call.reservation, metadata: { call.headers[$0] })
-        }
-        let processed = body.withUnsafeReadableBytes { bytes -> Result<RequestOutcome, RequestInflater.Failure> in
-            let message = UnsafeRawBufferPointer(rebasing: bytes[5...])
-            guard flag == 1, let encoding = call.encoding.compression else {
-                return .success(ingest(InputBuffer(borrowing: message)))
-            }
-            do throws(RequestInflater.Failure) {
-                let inflated = try RequestInflater.inflate(message, encoding, limit: service.maxMessageBytes)
-                return .success(ingest(InputBuffer(inflated)))
-            } catch {
-                return .failure(error)
-            }
         }
         let outcome: RequestOutcome
         switch processed {
         case .success(let result): outcome = result
         case .failure(.tooLarge):
-            sidecar.pipeline.recordRefused(.decompressedTooLarge, source: service.source)
             return .resourceExhausted("grpc: received message after decompression larger than max")
         case .failure(.corrupt(let failure)):
-            sidecar.pipeline.recordRefused(failure.reason, source: service.source)
             return .invalidArgument("\(call.encoding.name) message cannot be read: \(failure)")
         }
         if outcome.isUndecodable {

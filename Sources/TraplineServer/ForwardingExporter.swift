@@ -63,10 +63,10 @@ public final class ForwardingExporter: @unchecked Sendable {
         self.batch = batch
         switch config.transport {
         case .http:
-            transport = TLSSupportRegistry.current?.httpExportTransport(config: config) ?? UnavailableTransport()
+            transport = InstalledModules.tls?.httpExportTransport(config: config) ?? UnavailableTransport()
         case .grpc(let endpoint):
             transport =
-                GRPCSupportRegistry.current?.exportTransport(endpoint: endpoint, config: config)
+                InstalledModules.grpc?.exportTransport(endpoint: endpoint, config: config)
                 ?? UnavailableTransport()
         }
     }

@@ -1,4 +1,3 @@
-import Synchronization
 @_spi(Plumbing) package import Trapline
 package import TraplineCore
 
@@ -35,20 +34,4 @@ package protocol GRPCListener: Sendable {
     func waitForRPCs(until deadline: ContinuousClock.Instant)
     /// Releases what is left.
     func shutDown()
-}
-
-/// Where `TraplineGRPC` installs itself.
-package enum GRPCSupportRegistry {
-    private static let installed = Mutex<(any GRPCSupport)?>(nil)
-
-    /// Installs the gRPC side (idempotent).
-    package static func install(_ support: any GRPCSupport) { installed.withLock { $0 = support } }
-
-    /// The installed gRPC side, if any.
-    package static var current: (any GRPCSupport)? { installed.withLock { $0 } }
-}
-
-/// A gRPC receiver or exporter configured in a process without the gRPC module.
-struct GRPCNotInstalled: Error, CustomStringConvertible {
-    var description: String { "OTLP/gRPC is not available in this build (the TraplineGRPC module is not installed)" }
 }

@@ -62,15 +62,31 @@ extension Sidecar {
     }
 
     /// Runs an admitted request's bytes through the pipeline and queues what goes on in the
-    /// slots promised at admission (accepted now means queued, never dropped).
+    /// slots promised at admission (accepted now means queued, never dropped). Compressed bytes
+    /// are inflated once first; bytes that cannot be are counted as refused (with their reason)
+    /// and come back as the failure, for the receiver to answer in its protocol.
     ///
     /// - Parameters:
-    ///   - body: the request as it came (protobuf or JSON), read in place.
+    ///   - bytes: the request as it came (protobuf or JSON), read in place when not compressed.
+    ///   - compression: how `bytes` are compressed, if they are.
+    ///   - limit: the most they may inflate to.
     ///   - peer: the client's IP address (for `k8sattributes`' connection association).
     package func ingest(
-        _ body: InputBuffer, json: Bool, signal: Signal, source: String, peer: String?, reservation: Reservation?,
-        metadata: (String) -> [String]
-    ) -> RequestOutcome {
+        _ bytes: UnsafeRawBufferPointer, compression: RequestInflater.Encoding?, limit: Int, json: Bool,
+        signal: Signal, source: String, peer: String?, reservation: Reservation?, metadata: (String) -> [String]
+    ) -> Result<RequestOutcome, RequestInflater.Failure> {
+        var body = InputBuffer(borrowing: bytes)
+        if let compression {
+            do throws(RequestInflater.Failure) {
+                body = InputBuffer(try RequestInflater.inflate(bytes, compression, limit: limit))
+            } catch {
+                switch error {
+                case .tooLarge: pipeline.recordRefused(.decompressedTooLarge, source: source)
+                case .corrupt(let failure): pipeline.recordRefused(failure.reason, source: source)
+                }
+                return .failure(error)
+            }
+        }
         inFlight.add(1, ordering: .relaxed)
         defer { inFlight.subtract(1, ordering: .relaxed) }
         let outcome = pipeline.process(body, json: json, signal: signal, source: source, clientAddress: peer)
@@ -82,7 +98,7 @@ extension Sidecar {
                     metadata: forwarder.batch?.metadata(metadata) ?? "")
             }
         }
-        return outcome
+        return .success(outcome)
     }
 }
 

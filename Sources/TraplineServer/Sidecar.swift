@@ -136,7 +136,9 @@ public final class Sidecar: Sendable {
             if let grpc = receiver.config.grpc {
                 let tls = try grpc.tls.map { try Self.listenerTLS($0) }
                 if let tls { serverTLS.withLock { $0.append(tls) } }
-                guard let support = GRPCSupportRegistry.current else { throw GRPCNotInstalled() }
+                guard let support = InstalledModules.grpc else {
+                    throw ModuleNotInstalled(feature: "OTLP/gRPC", module: "TraplineGRPC")
+                }
                 let server = try support.startReceiver(
                     GRPCReceiverRequest(
                         settings: grpc, signals: receiver.signals, source: receiver.id,
@@ -212,7 +214,9 @@ public final class Sidecar: Sendable {
 
     /// A receiver's TLS, from the installed TLS module.
     private static func listenerTLS(_ settings: TLSServerSettings) throws -> any ListenerTLS {
-        guard let support = TLSSupportRegistry.current else { throw TLSNotInstalled() }
+        guard let support = InstalledModules.tls else {
+            throw ModuleNotInstalled(feature: "TLS", module: "TraplineTLS")
+        }
         return try support.listenerTLS(settings)
     }
 
@@ -315,31 +319,20 @@ struct OTLPRoutes: HTTPRoutes {
             let type = OTLPWire.MediaType(contentType: head.headers["content-type"].first ?? "")
         else { return .text(.notFound, "not found") }
         let encoding = (head.headers["content-encoding"].first ?? "").lowercased()
-        let compressed = encoding == "gzip" || encoding == "zstd"
+        let compression: RequestInflater.Encoding? =
+            encoding == "gzip" ? .gzip : encoding == "zstd" ? .zstd : nil
         // The body is read where NIO put it: decoded in place, or inflated once.
-        let processed = body.withUnsafeReadableBytes { bytes -> Result<RequestOutcome, RequestInflater.Failure> in
-            let ingest = { (input: InputBuffer) in
-                sidecar.ingest(
-                    input, json: type == .json, signal: signal, source: source, peer: peer, reservation: reservation,
-                    metadata: { head.headers[$0] })
-            }
-            guard compressed else { return .success(ingest(InputBuffer(borrowing: bytes))) }
-            do throws(RequestInflater.Failure) {
-                let inflated = try RequestInflater.inflate(
-                    bytes, encoding == "zstd" ? .zstd : .gzip, limit: maxBodyBytes)
-                return .success(ingest(InputBuffer(inflated)))
-            } catch {
-                return .failure(error)
-            }
+        let processed = body.withUnsafeReadableBytes { bytes in
+            sidecar.ingest(
+                bytes, compression: compression, limit: maxBodyBytes, json: type == .json, signal: signal,
+                source: source, peer: peer, reservation: reservation, metadata: { head.headers[$0] })
         }
         let outcome: RequestOutcome
         switch processed {
         case .success(let result): outcome = result
         case .failure(.tooLarge):
-            pipeline.recordRefused(.decompressedTooLarge, source: source)
             return reply(.payloadTooLarge, code: 8, "decompressed body larger than max_request_body_size", type)
         case .failure(.corrupt(let failure)):
-            pipeline.recordRefused(failure.reason, source: source)
             return reply(.badRequest, code: 3, "\(encoding) body cannot be read: \(failure)", type)
         }
         if outcome.isUndecodable {

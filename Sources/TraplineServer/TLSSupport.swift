@@ -1,5 +1,4 @@
 package import NIOCore
-import Synchronization
 @_spi(Plumbing) package import Trapline
 
 /// What sidecar mode needs of TLS and of an HTTP client, supplied by the `TraplineTLS` module:
@@ -23,20 +22,4 @@ package protocol ListenerTLS: Sendable {
     func handlerFactory(applicationProtocols: [String]) throws -> @Sendable () -> any ChannelHandler
     /// Stops reloading the certificate.
     func stop()
-}
-
-/// Where `TraplineTLS` installs itself.
-package enum TLSSupportRegistry {
-    private static let installed = Mutex<(any TLSSupport)?>(nil)
-
-    /// Installs TLS and the HTTP client (idempotent).
-    package static func install(_ support: any TLSSupport) { installed.withLock { $0 = support } }
-
-    /// The installed TLS side, if any.
-    package static var current: (any TLSSupport)? { installed.withLock { $0 } }
-}
-
-/// A receiver with `tls` in a process without the TLS module.
-struct TLSNotInstalled: Error, CustomStringConvertible {
-    var description: String { "TLS is not available in this build (the TraplineTLS module is not installed)" }
 }

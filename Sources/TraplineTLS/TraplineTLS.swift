@@ -8,7 +8,7 @@
 public enum TraplineTLS {
     /// Makes receivers' TLS and `otlphttp` exporters available to every sidecar and exporter of
     /// the process started after it; calling it again changes nothing. Allocates once.
-    public static func install() { TLSSupportRegistry.install(NIOTLSSupport()) }
+    public static func install() { InstalledModules.install(NIOTLSSupport()) }
 }
 
 /// The TLS side the server module calls through `TLSSupport`.

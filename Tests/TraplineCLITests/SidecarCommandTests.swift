@@ -22,13 +22,19 @@ final class BackgroundProcess: @unchecked Sendable {
         process.standardOutput = output
         process.standardError = errors
         process.standardInput = FileHandle.nullDevice
+        // At the end of a pipe (an empty read) its watch is removed: Foundation calls the handler
+        // again and again at the end, and a pipe closed while libdispatch still watches its
+        // descriptor leaves a stale registration behind (the likely cause of a crash in
+        // libdispatch's event loop seen once in CI).
         output.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let text = String(decoding: handle.availableData, as: UTF8.self)
-            self?.update { $0.outputText += text }
+            let data = handle.availableData
+            guard !data.isEmpty else { return handle.readabilityHandler = nil }
+            self?.update { $0.outputText += String(decoding: data, as: UTF8.self) }
         }
         errors.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let text = String(decoding: handle.availableData, as: UTF8.self)
-            self?.update { $0.errorText += text }
+            let data = handle.availableData
+            guard !data.isEmpty else { return handle.readabilityHandler = nil }
+            self?.update { $0.errorText += String(decoding: data, as: UTF8.self) }
         }
         process.terminationHandler = { [weak self] _ in self?.update { _ in } }
         try process.run()
@@ -74,7 +80,11 @@ final class BackgroundProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
-    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        output.fileHandleForReading.readabilityHandler = nil
+        errors.fileHandleForReading.readabilityHandler = nil
+    }
 }
 
 /// `trapline run --config FILE` in sidecar mode, started and waited for until it printed its

@@ -46,6 +46,9 @@ build_package_target() {
 # module the first had just built, 137 s in CI): builds of several targets go one at a time.
 if [ "$1" = build ]; then
     shift
+    # Resolved before the first build: in a fresh clone the first build writes Package.resolved,
+    # and the next product's release build then recompiled every module again (99 s in CI).
+    swift package --package-path Fuzz resolve >&2
     for name in "$@"; do
         case "$name" in
             config) build_package_target FuzzConfig ;;

@@ -49,11 +49,7 @@ final class OTLPGRPCServer: GRPCListener {
                     calls.connectionOpened(channel)
                 }
             }
-        do {
-            channel = try bootstrap.bind(host: address.host, port: address.port).wait()
-        } catch {
-            throw error
-        }
+        channel = try bootstrap.bind(host: address.host, port: address.port).wait()
         self.calls = calls
         port = channel.localAddress?.port ?? address.port
     }

@@ -115,12 +115,10 @@ enum GRPCStatusDetails {
 
 enum GRPCReceiverError: Error, CustomStringConvertible {
     case badEndpoint(String)
-    case notBound
 
     var description: String {
         switch self {
         case .badEndpoint(let text): "'\(text)' is not host:port"
-        case .notBound: "the gRPC listener did not bind"
         }
     }
 }

@@ -5,11 +5,12 @@ public import TraplineCore
 public enum OracleAgreement {
     /// Reasons Trapline may reject a record for that libprotobuf-c accepts: checks it does not
     /// make. It keeps strings as C strings, has no id-length or depth rules, reads on past the
-    /// 10 bytes a varint may have and skips fields numbered 0 (upb rejects both as corrupt, as
-    /// Trapline does), and, like upb, reads a known field with the wrong wire type as an unknown
-    /// field, where Trapline (like the Collector's generated decoders) calls it damage.
+    /// 10 bytes a varint may have, skips fields numbered 0 and cuts a 5-byte tag to 32 bits (upb
+    /// rejects all three as corrupt, as Trapline does), and, like upb, reads a known field with
+    /// the wrong wire type as an unknown field, where Trapline (like the Collector's generated
+    /// decoders) calls it damage.
     public static let traplineOnlyReasons: Set<Rejection.Reason> = [
-        .invalidUTF8, .invalidIDLength, .nestingTooDeep, .varintTooLong, .fieldNumberZero, .wrongWireType,
+        .invalidUTF8, .invalidIDLength, .nestingTooDeep, .varintTooLong, .tagTooLong, .fieldNumberZero, .wrongWireType,
     ]
 
     /// Whether `bytes`, read as a protobuf message, hold a group (wire type 3 or 4) somewhere:

@@ -7,7 +7,7 @@ import TraplineCore
     @Test func everyCodeIsListedOnceWithASentence() {
         let names = Rejection.Reason.all.map(\.name)
         #expect(Set(names).count == names.count)
-        #expect(names.count == 38)
+        #expect(names.count == 39)
         for code in Rejection.Reason.all {
             let text = DecodeError(code, offset: 7, value: 1, limit: 2).description
             #expect(!text.isEmpty && text != code.name, "\(code) has no sentence")

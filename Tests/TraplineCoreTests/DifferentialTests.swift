@@ -121,13 +121,25 @@ import TraplineTestSupport
         compare(.logs, bytes, label: "bool-value-as-bytes as logs")
     }
 
-    /// A fuzz finding (`regressions/fuzz/differential/`): a varint of 31 bytes, where the wire
-    /// format allows 10. libprotobuf-c reads on through it; Trapline (like upb) rejects the record.
+    /// A fuzz finding (`regressions/fuzz/differential/`): a run of 31 continuation bytes, where
+    /// a varint has 10 at most. The tag read in its tail spells 35 bits in 5 bytes: libprotobuf-c
+    /// cuts it to 32 and reads on; Trapline (like upb) rejects the record.
     @Test func overlongVarintIsDamageOnlyTraplineReports() throws {
         let bytes = try Fixtures.bytes("regressions/fuzz/differential/overlong-varint.pb")
         #expect(compare(.traces, bytes, label: "overlong-varint") == .onlyTraplineRejected)
-        #expect(TestDecode.traces(bytes).rejections.errors.map(\.reason) == [.varintTooLong])
+        #expect(TestDecode.traces(bytes).rejections.errors.map(\.reason) == [.tagTooLong])
         compare(.logs, bytes, label: "overlong-varint as logs")
+    }
+
+    /// A fuzz finding (`regressions/fuzz/differential/`): a tag spelled in 6 bytes, where a tag
+    /// has at most 5. libprotobuf-c and upb reject it; Trapline read it as any varint and accepted.
+    @Test func sixByteTagIsDamage() throws {
+        let bytes = try Fixtures.bytes("regressions/fuzz/differential/six-byte-tag.pb")
+        #expect(compare(.traces, bytes, label: "six-byte-tag") == .bothRejected)
+        let errors = TestDecode.traces(bytes).rejections.errors
+        #expect(errors.map(\.reason) == [.tagTooLong])
+        #expect(errors.first?.offset == 0)
+        compare(.logs, bytes, label: "six-byte-tag as logs")
     }
 
     /// A fuzz finding (`regressions/fuzz/differential/`): a field numbered 0, which protobuf

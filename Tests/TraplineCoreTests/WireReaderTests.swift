@@ -28,6 +28,30 @@ import TraplineCore
         }
     }
 
+    /// A tag has 5 bytes at most and fits in 32 bits, as libprotobuf-c and upb require; the same
+    /// value spelled in more bytes, or 35 bits in five, is damage.
+    @Test(
+        arguments: [
+            ([0x8D, 0x80, 0x80, 0x80, 0x00], 1),
+            ([0x8D, 0x80, 0x80, 0x80, 0x80, 0x00], nil),
+            ([0x8D, 0x80, 0x80, 0x80, 0x0F], 0x1E00_0001),
+            ([0x8D, 0x80, 0x80, 0x80, 0x10], nil),
+        ] as [([UInt8], UInt32?)])
+    func tagIsAtMostFiveBytesAndThirtyTwoBits(bytes: [UInt8], number: UInt32?) throws {
+        bytes.withUnsafeBytes { buffer in
+            var reader = WireReader(frame: buffer, sourceOffset: 3)
+            if let number {
+                #expect((try? reader.readTag()) == FieldTag(number: number, wireType: .fixed32))
+            } else {
+                let error = #expect(throws: DecodeError.self) { try reader.readTag() }
+                #expect(error?.reason == .tagTooLong)
+                #expect(error?.offset == 3)
+                let words = bytes.count > 5 ? "field tag of \(bytes.count) bytes" : "field tag past 32 bits"
+                #expect(error?.description.contains(words) == true)
+            }
+        }
+    }
+
     @Test func truncatedVarintNamesItsOffset() throws {
         let bytes: [UInt8] = [0x80, 0x80]
         bytes.withUnsafeBytes { buffer in

@@ -54,6 +54,9 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         switch reason {
         case .truncatedVarint: text = "varint runs past the end of its message"
         case .varintTooLong: text = "varint longer than 10 bytes"
+        case .tagTooLong:
+            let length = value ?? 0
+            text = length > 5 ? "field tag of \(length) bytes, where a tag has 5 at most" : "field tag past 32 bits"
         case .truncatedFixed: text = "fixed-width value runs past the end of its message"
         case .lengthPastEnd: text = "length \(value ?? 0) runs past the end of its message (\(limit ?? 0) bytes left)"
         case .invalidWireType: text = "invalid wire type \(value ?? 0)"

@@ -32,6 +32,8 @@ extension Rejection {
         public static let truncatedVarint = Reason("truncated_varint")
         /// A varint longer than 10 bytes.
         public static let varintTooLong = Reason("varint_too_long")
+        /// A field tag longer than 5 bytes, or whose value does not fit in 32 bits.
+        public static let tagTooLong = Reason("tag_too_long")
         /// A fixed 32/64-bit value ran off the end of its message.
         public static let truncatedFixed = Reason("truncated_fixed")
         /// A length-delimited field claims more bytes than its enclosing message has left.
@@ -115,7 +117,8 @@ extension Rejection {
 
         /// Every code, so metric families can be declared once, before any input is seen.
         public static let all: [Reason] = [
-            .truncatedVarint, .varintTooLong, .truncatedFixed, .lengthPastEnd, .invalidWireType, .fieldNumberZero,
+            .truncatedVarint, .varintTooLong, .tagTooLong, .truncatedFixed, .lengthPastEnd, .invalidWireType,
+            .fieldNumberZero,
             .wrongWireType, .unbalancedGroup, .nestingTooDeep, .invalidUTF8, .invalidIDLength, .invalidParent,
             .truncatedFrame, .frameTooLarge, .inputShrank, .unknownSignal, .corruptGzip, .gzipTruncated,
             .gzipChecksumMismatch, .gzipTrailingGarbage, .corruptZstd, .notUnary, .decompressedTooLarge,

@@ -48,6 +48,10 @@ extension ReplayReport {
             }
             out.key("empty_directories")
             out.array(emptyDirectories) { out.string($0) }
+            if isGate {
+                out.key("skipped_rules")
+                out.array(skippedRules) { out.string($0) }
+            }
             out.key("json_lenient")
             out.object {
                 for (kind, count) in jsonLeniency.byKind { out.field(kind, count) }

@@ -21,6 +21,9 @@ public struct ReplayReport: Sendable {
     public var inputFailures: [IOFailure] = []
     /// Directories given as inputs that held no file.
     public var emptyDirectories: [String] = []
+    /// Build-log rules a gate could not decide for want of package sources, as one line each
+    /// (`source:line: advice`).
+    public var skippedRules: [String] = []
     /// Files read.
     public var filesRead = 0
     /// Frames decoded (protobuf requests, or runs of text lines).

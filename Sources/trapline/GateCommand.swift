@@ -15,7 +15,8 @@ struct GateCommand: ParsableCommand {
             and prints each trap as `file:line: class: evidence` with its remedy. Uses the built-in \
             go-crossbuild pack with action block; with --config, the traps processors of a pipeline file (their \
             inline log rules, built-in packs and actions, its quarantine and prometheus exporters). Package sources the log names are read from disk ($HOME and \
-            other variables expanded, relative paths from the current directory) to tell cgo packages apart. \
+            other variables expanded, relative paths from the current directory or --source-root) to tell cgo packages \
+            apart; a rule that needed sources it could not read says so on stderr. \
             Exit status: 0 clean, 3 a blocking trap fired, 65 an input could not be read.
             Example: go build ./... 2>&1 | trapline gate
             """
@@ -27,6 +28,13 @@ struct GateCommand: ParsableCommand {
     @Option(name: .long, help: "Write the JSON report (the same shape as replay's, with traps, trap_events and ter).")
     var reportFile: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The checkout the logs were built in, when it is not where they say (paths of the build machine are looked for under it).",
+            valueName: "DIR"))
+    var sourceRoot: String?
+
     @Flag(name: [.short, .long], help: "Print nothing on stdout (exit status and --report-file only).")
     var quiet = false
 
@@ -36,7 +44,9 @@ struct GateCommand: ParsableCommand {
     func run() throws {
         let inputs = logs.isEmpty ? ["-"] : logs
         let report =
-            try config.map { try Self.runConfigured($0, inputs: inputs) } ?? BuildLogGate().run(inputs: inputs).report
+            try config.map { try Self.runConfigured($0, inputs: inputs) }
+            ?? BuildLogGate(scanner: GoBuildLogScanner(sources: FileSystemGoSources(sourceRoot: sourceRoot)))
+            .run(inputs: inputs).report
         if !quiet {
             var output = ""
             for event in report.traps {
@@ -50,6 +60,8 @@ struct GateCommand: ParsableCommand {
         for directory in report.emptyDirectories {
             FileHandleOutput.standardError("trapline: \(directory): directory holds no file\n")
         }
+        // A rule that could not look is not a clean result: say which, and how to let it look.
+        for skipped in report.skippedRules { FileHandleOutput.standardError("trapline: gate: \(skipped)\n") }
         for rejection in report.rejections {
             FileHandleOutput.standardError(
                 "trapline: rejected \(rejection.source) at byte \(rejection.error.offset): \(rejection.error)\n")

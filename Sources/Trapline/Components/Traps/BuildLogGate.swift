@@ -68,7 +68,11 @@ public import TraplineStages
             }
             report.inputBytes += bytes.count
             let text = String(decoding: bytes, as: UTF8.self)
-            let traps = scanner.scan(text)
+            let analysis = scanner.analyze(text)
+            let traps = analysis.traps
+            for skipped in analysis.skipped {
+                report.skippedRules.append("\(input == "-" ? "<stdin>" : input):\(skipped.line): \(skipped.advice)")
+            }
             var blockedLines = Set<Int>()
             for trap in traps {
                 // The built-in pack blocks every class it knows.

@@ -10,15 +10,23 @@ public import TraplineStages
     public var environment: [String: String]
     /// Where relative paths start.
     public var workingDirectory: String
+    /// The checkout the log was built in, when it is somewhere else here (`gate --source-root`):
+    /// relative paths start there, and an absolute path of the build machine that does not exist
+    /// here is looked for under it by its trailing components, longest first
+    /// (`/home/runner/work/app/app/net/dns` as `ROOT/home/runner/…`, …, `ROOT/app/net/dns`,
+    /// `ROOT/net/dns`).
+    public var sourceRoot: String?
 
     /// Makes an inspector.
     ///
     /// - Parameters:
     ///   - environment: by default the process's environment.
     ///   - workingDirectory: by default the process's working directory.
-    public init(environment: [String: String]? = nil, workingDirectory: String? = nil) {
+    ///   - sourceRoot: the checkout the log was built in, when it is not where the log says.
+    public init(environment: [String: String]? = nil, workingDirectory: String? = nil, sourceRoot: String? = nil) {
         self.environment = environment ?? ProcessInfo.processInfo.environment
-        self.workingDirectory = workingDirectory ?? FileManager.default.currentDirectoryPath
+        self.workingDirectory = sourceRoot ?? workingDirectory ?? FileManager.default.currentDirectoryPath
+        self.sourceRoot = sourceRoot
     }
 
     public func packageUsesCgo(directory: String) -> Bool? {
@@ -79,6 +87,17 @@ public import TraplineStages
             }
         }
         result += rest
-        return result.hasPrefix("/") ? result : workingDirectory + "/" + result
+        guard result.hasPrefix("/") else { return workingDirectory + "/" + result }
+        guard let sourceRoot, !FileManager.default.fileExists(atPath: result) else { return result }
+        // Longest trailing part first: the most of the build machine's path that the checkout has.
+        let components = result.split(separator: "/")
+        for count in stride(from: components.count, through: 1, by: -1) {
+            let candidate = sourceRoot + "/" + components.suffix(count).joined(separator: "/")
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), isDirectory.boolValue {
+                return candidate
+            }
+        }
+        return result
     }
 }

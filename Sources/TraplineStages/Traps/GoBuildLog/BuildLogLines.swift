@@ -37,29 +37,130 @@ struct BuildLogLines {
     }
 
     private mutating func append(_ raw: Substring, number: Int) {
-        guard raw.hasPrefix("{\""), raw.has("\"Action\":") else {
-            lines.append(Line(number: number, text: raw))
+        // Colour codes (CI runners force them on) are not part of what the toolchain said.
+        let line = raw.utf8.contains(0x1B) ? Substring(Self.withoutEscapeSequences(raw)) : raw
+        guard line.trimmingSpaces().first == "{", let event = Self.jsonEvent(line) else {
+            lines.append(Line(number: number, text: line))
             return
         }
         // A -json event: only its Output is build output; events without one (build-fail, pass) carry none.
-        guard let output = Self.jsonStringField("Output", in: raw) else { return }
+        guard let output = event.output else { return }
         var pieces = output.split(separator: "\n", omittingEmptySubsequences: false)
         if pieces.last == "" { pieces.removeLast() }
         for piece in pieces { lines.append(Line(number: number, text: piece)) }
     }
 
+    /// `text` without ANSI escape sequences: CSI (`ESC [ … final byte`, colours and cursor moves),
+    /// OSC (`ESC ] … BEL` or `ESC \`, hyperlinks and titles) and two-byte escapes.
+    static func withoutEscapeSequences(_ text: Substring) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count)
+        var iterator = text.utf8.makeIterator()
+        while let byte = iterator.next() {
+            guard byte == 0x1B else {
+                bytes.append(byte)
+                continue
+            }
+            switch iterator.next() {
+            case UInt8(ascii: "["):
+                while let next = iterator.next(), !(0x40...0x7E).contains(next) {}
+            case UInt8(ascii: "]"):
+                var previous: UInt8 = 0
+                while let next = iterator.next(), next != 0x07, !(previous == 0x1B && next == UInt8(ascii: "\\")) {
+                    previous = next
+                }
+            default:
+                break
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// A `go build -json` / `go test -json` event: a JSON object with an `Action` member, read as
+    /// JSON (any spacing, any member order); its `Output` unescaped when it has one.
+    static func jsonEvent(_ line: Substring) -> (output: String?, action: String)? {
+        var reader = JSONObjectReader(line.unicodeScalars)
+        guard let members = reader.topLevelStrings(), let action = members["Action"] else { return nil }
+        return (members["Output"], action)
+    }
+
     /// The value of the top-level string field `name` of one JSON object on one line, unescaped; `nil` when
     /// absent or not a well-formed string.
     static func jsonStringField(_ name: String, in object: Substring) -> String? {
-        guard let keyRange = object.firstRange(of: "\"\(name)\":\"") else { return nil }
+        var reader = JSONObjectReader(object.unicodeScalars)
+        return reader.topLevelStrings()?[name]
+    }
+}
+
+/// Reads one JSON object and keeps its top-level string members; other values are checked for
+/// shape and skipped. Enough for the toolchain's `-json` events, with whatever spacing a tool
+/// that re-encodes them used.
+private struct JSONObjectReader {
+    private var scalars: Substring.UnicodeScalarView
+    private var index: Substring.UnicodeScalarView.Index
+
+    init(_ scalars: Substring.UnicodeScalarView) {
+        self.scalars = scalars
+        self.index = scalars.startIndex
+    }
+
+    /// The object's string members, or `nil` when the text is not one JSON object.
+    mutating func topLevelStrings() -> [String: String]? {
+        var members: [String: String] = [:]
+        skipSpace()
+        guard take("{") else { return nil }
+        skipSpace()
+        if take("}") { return atEnd() ? members : nil }
+        while true {
+            skipSpace()
+            guard let key = string() else { return nil }
+            skipSpace()
+            guard take(":") else { return nil }
+            skipSpace()
+            if peek == "\"" {
+                guard let value = string() else { return nil }
+                members[key] = value
+            } else {
+                guard skipValue() else { return nil }
+            }
+            skipSpace()
+            if take(",") { continue }
+            guard take("}") else { return nil }
+            return atEnd() ? members : nil
+        }
+    }
+
+    private var peek: Unicode.Scalar? { index < scalars.endIndex ? scalars[index] : nil }
+
+    private mutating func take(_ scalar: Unicode.Scalar) -> Bool {
+        guard peek == scalar else { return false }
+        index = scalars.index(after: index)
+        return true
+    }
+
+    private mutating func skipSpace() {
+        while let scalar = peek, scalar == " " || scalar == "\t" || scalar == "\r" || scalar == "\n" {
+            index = scalars.index(after: index)
+        }
+    }
+
+    private mutating func atEnd() -> Bool {
+        skipSpace()
+        return index == scalars.endIndex
+    }
+
+    /// A string, unescaped.
+    private mutating func string() -> String? {
+        guard take("\"") else { return nil }
         var result = ""
-        var iterator = object[keyRange.upperBound...].unicodeScalars.makeIterator()
-        while let scalar = iterator.next() {
+        while let scalar = peek {
+            index = scalars.index(after: index)
             switch scalar {
             case "\"":
                 return result
             case "\\":
-                guard let escaped = iterator.next() else { return nil }
+                guard let escaped = peek else { return nil }
+                index = scalars.index(after: index)
                 switch escaped {
                 case "n": result.unicodeScalars.append("\n")
                 case "t": result.unicodeScalars.append("\t")
@@ -69,9 +170,8 @@ struct BuildLogLines {
                 case "u":
                     var value: UInt32 = 0
                     for _ in 0..<4 {
-                        guard let digit = iterator.next(), let nibble = UInt32(String(digit), radix: 16) else {
-                            return nil
-                        }
+                        guard let digit = peek, let nibble = UInt32(String(digit), radix: 16) else { return nil }
+                        index = scalars.index(after: index)
                         value = value << 4 | nibble
                     }
                     // Lone surrogates (never in the toolchain's output) become U+FFFD.
@@ -83,5 +183,32 @@ struct BuildLogLines {
             }
         }
         return nil
+    }
+
+    /// Skips a number, literal, array or object (strings inside respected).
+    private mutating func skipValue() -> Bool {
+        guard let first = peek else { return false }
+        if first == "{" || first == "[" {
+            var depth = 0
+            while let scalar = peek {
+                if scalar == "\"" {
+                    guard string() != nil else { return false }
+                    continue
+                }
+                index = scalars.index(after: index)
+                if scalar == "{" || scalar == "[" { depth += 1 }
+                if scalar == "}" || scalar == "]" {
+                    depth -= 1
+                    if depth == 0 { return true }
+                }
+            }
+            return false
+        }
+        var length = 0
+        while let scalar = peek, scalar != ",", scalar != "}", scalar != " ", scalar != "\t" {
+            index = scalars.index(after: index)
+            length += 1
+        }
+        return length > 0
     }
 }

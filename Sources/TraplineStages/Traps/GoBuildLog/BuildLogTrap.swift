@@ -22,6 +22,31 @@ public struct BuildLogTrap: Hashable, Sendable {
     }
 }
 
+/// What a build-log scan found, and what it could not decide.
+public struct BuildLogAnalysis: Hashable, Sendable {
+    /// The traps, ordered by their first line.
+    public var traps: [BuildLogTrap]
+    /// Rules that needed a package's sources and could not read them, in log order.
+    public var skipped: [SkippedBuildLogRule]
+}
+
+/// A rule that could not decide because the package's sources were not readable: the log alone
+/// does not tell a cgo-only package from an arch-only one.
+public struct SkippedBuildLogRule: Hashable, Sendable {
+    /// The class the rule would have reported.
+    public var trapClass: TrapClass
+    /// The package directory as the log names it (joined to the log's working directory).
+    public var directory: String
+    /// The 1-based line that called for the sources.
+    public var line: Int
+
+    /// One sentence for people: what was skipped and how to give the rule its sources.
+    public var advice: String {
+        "\(trapClass) not checked for \(directory): its sources are not readable here; run the gate in the "
+            + "checkout that was built, or give it with --source-root DIR"
+    }
+}
+
 extension TrapClass {
     /// The remedy the `go-crossbuild` pack gives for its classes; empty for other classes.
     ///

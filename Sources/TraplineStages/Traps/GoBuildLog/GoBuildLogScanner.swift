@@ -53,7 +53,16 @@ public struct GoBuildLogScanner: Sendable {
     /// - Returns: one trap per distinct cause; a cause shown on several lines lists them all.
     ///
     /// Allocates the line index of the log and the traps found.
-    public func scan(_ log: String) -> [BuildLogTrap] {
+    public func scan(_ log: String) -> [BuildLogTrap] { analyze(log).traps }
+
+    /// The traps in `log` and the rules that could not decide for want of package sources.
+    ///
+    /// - Parameter log: the whole log as text (plain output, `go build -json` events, or both).
+    /// - Returns: the traps, as `scan` gives them, and one skipped rule per package whose sources
+    ///   were needed and not readable.
+    ///
+    /// Allocates the line index of the log, the traps and the skipped rules.
+    public func analyze(_ log: String) -> BuildLogAnalysis {
         let lines = BuildLogLines(log)
         let context = GoBuildContext(lines)
         var findings = Findings()
@@ -62,7 +71,8 @@ public struct GoBuildLogScanner: Sendable {
         scanReportedCgo(context, into: &findings)
         scanUndefinedSymbols(lines.lines, into: &findings)
         scanStaleRuns(lines.lines, into: &findings)
-        return findings.traps
+        scanToolchainCrashes(lines.lines, into: &findings)
+        return BuildLogAnalysis(traps: findings.traps, skipped: findings.skipped)
     }
 
     /// The numbers of the lines of `log` that are records: every non-empty line, as `TextLogDecoder` makes
@@ -73,9 +83,15 @@ public struct GoBuildLogScanner: Sendable {
         return lines
     }
 
+    /// The lines the rules read: escape sequences removed, `-json` events unwrapped. For tests.
+    @_spi(Plumbing) public static func lineTexts(_ log: String) -> [String] {
+        BuildLogLines(log).lines.map { String($0.text) }
+    }
+
     // MARK: Messages on one line (or one message over a few)
 
     private func scanMessages(_ lines: [BuildLogLines.Line], context: GoBuildContext, into findings: inout Findings) {
+        let listed = GoListCgoPackages(lines)
         let cgoExplicit = context.setting("CGO_ENABLED") != nil
         let cgoOff =
             !cgoExplicit
@@ -119,18 +135,27 @@ public struct GoBuildLogScanner: Sendable {
                 let directory = text.firstRange(of: "build constraints exclude all Go files in ")
             {
                 let path = String(text[directory.upperBound...])
-                if sources.packageUsesCgo(directory: join(context.workingDirectory, path)) == true {
+                // `package example.com/x: build constraints …`, or `imports example.com/x: …`.
+                let importPath = text[..<directory.lowerBound].split(separator: " ").last.map { $0.dropLast() }
+                let fromLog = listed.lists(importPath: importPath, directory: path)
+                switch fromLog ? true : sources.packageUsesCgo(directory: join(context.workingDirectory, path)) {
+                case true?:
                     findings.add(
                         .cgoImplicitlyDisabled, subject: String(text), lines: [line.number], evidence: String(text))
+                case false?: break
+                case nil: findings.skip(.cgoImplicitlyDisabled, directory: path, line: line.number)
                 }
             } else if cgoOff, text.has(": undefined: "), let undefined = text.firstRange(of: ": undefined: ") {
                 // `./main.go:6:22: undefined: sum`: a trap when the name lives in an import "C" file.
                 let name = String(text[undefined.upperBound...])
                 let file = text[..<undefined.lowerBound].split(separator: ":").first.map(String.init) ?? "."
                 let directory = join(context.workingDirectory, Self.directory(of: file))
-                if sources.cgoFileDeclares(name, directory: directory) == true {
+                switch sources.cgoFileDeclares(name, directory: directory) {
+                case true?:
                     findings.add(
                         .cgoImplicitlyDisabled, subject: String(text), lines: [line.number], evidence: String(text))
+                case false?: break
+                case nil: findings.skip(.cgoImplicitlyDisabled, directory: directory, line: line.number)
                 }
             } else if cgoOff, text.hasPrefix("go package net: using the Go DNS resolver") {
                 findings.add(
@@ -188,11 +213,15 @@ public struct GoBuildLogScanner: Sendable {
                     evidence: "go env: CGO_ENABLED=0 although CGO_ENABLED was never set")
             case .buildInfo:
                 // Harmless for a program without cgo code; a trap when its package falls back to !cgo files.
-                if sources.packageUsesCgo(directory: context.workingDirectory ?? ".") == true {
+                let directory = context.workingDirectory ?? "."
+                switch sources.packageUsesCgo(directory: directory) {
+                case true?:
                     findings.add(
                         .cgoImplicitlyDisabled, subject: "build info", lines: [value.line],
                         evidence:
                             "built with CGO_ENABLED=0 although the package has cgo files and CGO_ENABLED was never set")
+                case false?: break
+                case nil: findings.skip(.cgoImplicitlyDisabled, directory: directory, line: value.line)
                 }
             case .setting:
                 break
@@ -266,6 +295,89 @@ public struct GoBuildLogScanner: Sendable {
         }
     }
 
+    // MARK: The compiler, vet or linker crashing on a damaged cache entry
+
+    /// Frames of the code that reads export data and object files: a panic there is the reader
+    /// meeting bytes that are not what it wrote (a damaged or foreign cache entry).
+    static let readerFrames = [
+        "go/internal/gcimporter.", "cmd/compile/internal/importer.", "internal/pkgbits.", "cmd/internal/goobj.",
+        "cmd/link/internal/loader.", "golang.org/x/tools/internal/gcimporter.", "cmd/compile/internal/noder.",
+    ]
+
+    /// How the export-data reader fails on bytes it did not write (`internal/pkgbits` asserts).
+    static let readerFailures = [
+        "panic: assertion failed", "assertion failed", "panic: unexpected decoding error", "unexpected decoding error",
+    ]
+
+    /// What the linker says when a symbol's data contradicts itself: with object files it wrote
+    /// itself, only damaged input does that.
+    static let linkerInconsistencies = [": missing type", ": initialize bounds (", ": phase error: addr="]
+
+    /// A toolchain crash while reading a dependency (an internal compiler error without a source
+    /// position or with the export-data reader's own failure, a panic in the export-data or
+    /// object-file readers, the linker's self-contradictions)
+    /// is a damaged build-cache entry: the dependency's archive comes from the cache. A crash the
+    /// log shows again after `go clean -cache` (or a `-a` rebuild) is a real toolchain bug instead,
+    /// and one that goes away there is confirmed damage.
+    private func scanToolchainCrashes(_ lines: [BuildLogLines.Line], into findings: inout Findings) {
+        var crashes: [(line: BuildLogLines.Line, signature: Substring)] = []
+        var cleanedAt: Int?
+        var repeatedAfterClean = Set<Substring>()
+        var index = 0
+        while index < lines.count {
+            let line = lines[index]
+            let text = line.text.trimmingSpaces()
+            defer { index += 1 }
+            // The capture header names the whole command line, not when its parts ran.
+            if GoBuildContext.isCaptureHeader(text) { continue }
+            if text.has("go clean -cache") || (text.has("go build ") && text.has(" -a "))
+                || (text.has("go test ") && text.has(" -a "))
+            {
+                if cleanedAt == nil { cleanedAt = index }
+                continue
+            }
+            var signature: Substring?
+            if let marker = text.firstRange(of: "internal compiler error: ") {
+                // Without a position it failed reading a dependency; with one (Go 1.26+ gives the
+                // use site), only the export-data reader's own failures count.
+                let message = text[marker.upperBound...]
+                if text[..<marker.lowerBound].hasPrefix("<unknown line number>")
+                    || Self.readerFailures.contains(where: { message.hasPrefix($0) })
+                {
+                    signature = message
+                }
+            } else if text.hasPrefix("panic: "), !text.hasPrefix("panic: test timed out"),
+                !text.has("unsupported version")
+            {
+                // (`unsupported version`: export data newer than the tool reading it, not damage.)
+                // A panic of a toolchain program: look at its first frames.
+                var frame = index + 1
+                while frame < lines.count, frame - index < 40 {
+                    let frameText = lines[frame].text
+                    if frameText.hasPrefix("FAIL") || frameText.hasPrefix("# ") { break }
+                    if Self.readerFrames.contains(where: { frameText.hasPrefix($0) || frameText.has("\t" + $0) }) {
+                        signature = text
+                        break
+                    }
+                    frame += 1
+                }
+            } else if Self.linkerInconsistencies.contains(where: { text.has($0) }) {
+                signature = text
+            }
+            guard let signature else { continue }
+            if cleanedAt == nil {
+                crashes.append((line, signature))
+            } else if crashes.contains(where: { $0.signature == signature }) {
+                repeatedAfterClean.insert(signature)
+            }
+        }
+        for crash in crashes where !repeatedAfterClean.contains(crash.signature) {
+            findings.add(
+                .cachePollution, subject: "toolchain crash", lines: [crash.line.number],
+                evidence: String(crash.line.text.trimmingSpaces()))
+        }
+    }
+
     // MARK: Helpers
 
     private static func parenthesisDepth(_ text: Substring) -> Int {
@@ -290,6 +402,13 @@ public struct GoBuildLogScanner: Sendable {
 /// Traps found so far, one per class and cause; a cause seen again adds its lines.
 private struct Findings {
     private var byCause: [String: BuildLogTrap] = [:]
+    /// Rules that needed sources they could not read, once per class and directory.
+    private(set) var skipped: [SkippedBuildLogRule] = []
+
+    mutating func skip(_ trapClass: TrapClass, directory: String, line: Int) {
+        guard !skipped.contains(where: { $0.trapClass == trapClass && $0.directory == directory }) else { return }
+        skipped.append(SkippedBuildLogRule(trapClass: trapClass, directory: directory, line: line))
+    }
 
     mutating func add(_ trapClass: TrapClass, subject: String, lines: [Int], evidence: String) {
         guard let first = lines.min() else { return }

@@ -1,0 +1,3 @@
+module example.com/arch-only
+
+go 1.21

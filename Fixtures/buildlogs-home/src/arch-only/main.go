@@ -1,0 +1,9 @@
+package main
+
+import (
+	"fmt"
+
+	"example.com/arch-only/simd"
+)
+
+func main() { fmt.Println(simd.Width) }

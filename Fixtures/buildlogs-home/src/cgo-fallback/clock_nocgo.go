@@ -1,0 +1,9 @@
+//go:build !cgo
+
+package main
+
+import "time"
+
+func ticks() int64 { return time.Now().UnixNano() }
+
+const backend = "pure Go"

@@ -1,0 +1,3 @@
+module example.com/cgo-fallback
+
+go 1.21

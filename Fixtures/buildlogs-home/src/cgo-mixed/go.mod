@@ -1,0 +1,3 @@
+module example.com/cgo-mixed
+
+go 1.21

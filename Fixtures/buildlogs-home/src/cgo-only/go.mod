@@ -1,0 +1,3 @@
+module example.com/cgo-only
+
+go 1.21

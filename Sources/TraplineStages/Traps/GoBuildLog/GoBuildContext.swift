@@ -122,6 +122,8 @@ struct GoBuildContext {
 
     /// `+ cmd` / `++ cmd` (a `set -x` trace).
     static func traceCommand(_ text: Substring) -> Substring? {
+        // A byte check first: it is asked of every line, and `drop(while:)` walks Characters.
+        guard text.utf8.first == UInt8(ascii: "+") else { return nil }
         let body = text.drop(while: { $0 == "+" })
         guard body.count < text.count, body.hasPrefix(" ") else { return nil }
         return body.dropFirst()

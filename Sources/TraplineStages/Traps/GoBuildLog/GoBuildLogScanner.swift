@@ -326,8 +326,14 @@ public struct GoBuildLogScanner: Sendable {
         var index = 0
         while index < lines.count {
             let line = lines[index]
-            let text = line.text.trimmingSpaces()
             defer { index += 1 }
+            // Byte searches first: most lines are none of these, and trimming walks Characters.
+            let raw = line.text
+            guard
+                raw.has("error: ") || raw.has("panic: ") || raw.has(": missing type") || raw.has(" bounds (")
+                    || raw.has(": phase error: ") || raw.has("go clean -cache") || raw.has(" -a ")
+            else { continue }
+            let text = raw.trimmingSpaces()
             // The capture header names the whole command line, not when its parts ran.
             if GoBuildContext.isCaptureHeader(text) { continue }
             if text.has("go clean -cache") || (text.has("go build ") && text.has(" -a "))

@@ -13,7 +13,8 @@ struct GoListCgoPackages {
         var json = JSONState()
         for line in lines {
             let text = line.text
-            if let command = Self.command(text), command.has("go list") {
+            // Byte checks first: reading every line as a command or JSON walks Characters.
+            if text.has("go list"), let command = Self.command(text) {
                 template = Self.template(in: command)
                 continue
             }
@@ -23,7 +24,13 @@ struct GoListCgoPackages {
                 }
                 continue
             }
-            json.read(text.trimmingSpaces(), into: &packages)
+            let first = text.utf8.first { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }
+            if let first,
+                first == UInt8(ascii: "{") || first == UInt8(ascii: "}") || first == UInt8(ascii: "\"")
+                    || first == UInt8(ascii: "]")
+            {
+                json.read(text.trimmingSpaces(), into: &packages)
+            }
         }
     }
 

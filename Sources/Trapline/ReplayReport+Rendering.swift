@@ -124,6 +124,10 @@ extension ReplayReport {
                 out.field("blocked", event.blocked)
                 out.field("evidence", event.evidence)
                 out.field("remedy", event.remedy)
+                if !event.context.isEmpty {
+                    out.key("context")
+                    out.array(event.context) { out.string($0) }
+                }
             }
         }
         out.key("ter")

@@ -71,6 +71,8 @@ public struct ReplayReport: Sendable {
         public var evidence: String
         /// What to do about it.
         public var remedy: String
+        /// Lines of a text input around `line` (build-log traps: up to three).
+        public var context: [String] = []
     }
 
     /// Makes an empty report. Allocates nothing.

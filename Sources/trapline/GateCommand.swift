@@ -52,6 +52,7 @@ struct GateCommand: ParsableCommand {
             for event in report.traps {
                 let source = event.source == "-" ? "<stdin>" : event.source
                 output += "\(source):\(event.line): \(event.trapClass): \(event.evidence)\n"
+                for line in event.context { output += "    | \(line)\n" }
                 output += "    remedy: \(event.remedy)\n"
             }
             print(output, terminator: "")

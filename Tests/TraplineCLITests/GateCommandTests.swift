@@ -11,7 +11,10 @@ import TraplineTestSupport
         let result = try ProcessRunner.trapline(["gate", path])
         #expect(result.status == 3)
         let output = String(decoding: result.standardOutput, as: UTF8.self)
-        #expect(output.hasPrefix("\(path):9: asm_stub_missing: vec/add.go:4:6: missing function body\n    remedy: "))
+        // The line that proves it, the log around it, and the remedy.
+        #expect(output.hasPrefix("\(path):9: asm_stub_missing: vec/add.go:4:6: missing function body\n    | "))
+        #expect(output.contains("\n    | # example.com/asmstub/vec\n"))
+        #expect(output.contains("\n    remedy: "))
         #expect(result.standardError.contains("1 blocking trap"))
     }
 
@@ -71,7 +74,9 @@ import TraplineTestSupport
         #expect(records["received"] == lines)
         let events = try #require(json["trap_events"] as? [[String: Any]])
         #expect(events.map { $0["class"] as? String } == ["cache_pollution", "goarm_ignored"])
-        #expect(events.map { $0["line"] as? Int } == [19, 3])
+        // The goarm trap points at the assembler's line, not at the capture header's GOARM=8.
+        #expect(events.map { $0["line"] as? Int } == [19, 23])
+        #expect(events.allSatisfy { ($0["context"] as? [String])?.isEmpty == false })
         let ter = try #require(json["ter"] as? [String: Any])
         #expect(ter["identified"] as? Int == 2)
         #expect(ter["blocked"] as? Int == 2)

@@ -209,6 +209,21 @@ import Testing
         #expect(GoBuildLogScanner().scan(#"{"Action": "output", "Output": "no trap here\n"}"#).isEmpty)
     }
 
+    /// A trap points at what the build printed (here the build information's GOARM=8), not at
+    /// the capture header that set it, and carries the lines around it.
+    @Test func aTrapPointsAtTheBuildsOwnLineWithItsContext() throws {
+        let log = try String(
+            contentsOfFile: Fixtures.path("corpus/buildlogs/captured/goarm-invalid.arm.go1.24.log"), encoding: .utf8)
+        let trap = try #require(GoBuildLogScanner(defaultHost: ("linux", "amd64")).scan(log).first)
+        #expect(trap.line == 18)
+        #expect(trap.evidenceLines == [3, 18])
+        // The last line of the log: only the one before it is there.
+        #expect(trap.context == ["\tbuild\tGOOS=linux"])
+        let middle = try #require(
+            GoBuildLogScanner().scan("a\nb\nvec/add.go:4:6: missing function body\nc\nd\ne").first)
+        #expect(middle.context == ["b", "c", "d"])
+    }
+
     @Test func goListJSONShowingCgoFilesProvesACgoPackage() {
         let log = """
             + go list -json ./store

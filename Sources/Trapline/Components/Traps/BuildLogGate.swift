@@ -89,7 +89,7 @@ public import TraplineStages
         report.traps = events.map {
             ReplayReport.TrapEventRow(
                 source: $0.source, line: $0.trap.line, trapClass: $0.trap.trapClass, blocked: $0.blocked,
-                evidence: $0.trap.evidence, remedy: $0.trap.remedy)
+                evidence: $0.trap.evidence, remedy: $0.trap.remedy, context: $0.trap.context)
         }
         report.trapTally = tally
         report.settleTrapEscapeRate(densityPerSecond: nil)

@@ -2,7 +2,8 @@
 public struct BuildLogTrap: Hashable, Sendable {
     /// The trap's class.
     public var trapClass: TrapClass
-    /// The 1-based line of the log where the trap first shows.
+    /// The 1-based line of the log that proves the trap: the first the build printed, or a
+    /// capture-header line when nothing else shows it.
     public var line: Int
     /// Every line that shows this same trap (the first included), ascending. A message the toolchain
     /// spreads over several lines lists each of them.
@@ -11,14 +12,20 @@ public struct BuildLogTrap: Hashable, Sendable {
     public var evidence: String
     /// How to get rid of the trap.
     public var remedy: String
+    /// Up to three lines of the log around `line` (the one before it, the two after it), for
+    /// people reading the report.
+    public var context: [String]
 
     /// Makes a trap. Allocates nothing (keeps the strings).
-    public init(trapClass: TrapClass, line: Int, evidenceLines: [Int], evidence: String, remedy: String) {
+    public init(
+        trapClass: TrapClass, line: Int, evidenceLines: [Int], evidence: String, remedy: String, context: [String] = []
+    ) {
         self.trapClass = trapClass
         self.line = line
         self.evidenceLines = evidenceLines
         self.evidence = evidence
         self.remedy = remedy
+        self.context = context
     }
 }
 

@@ -65,14 +65,19 @@ public struct GoBuildLogScanner: Sendable {
     public func analyze(_ log: String) -> BuildLogAnalysis {
         let lines = BuildLogLines(log)
         let context = GoBuildContext(lines)
-        var findings = Findings()
+        // A capture header's `# env:` or `# command:` line is evidence only where nothing the
+        // build printed shows the same: a trap points at the build's own line when it has one.
+        var findings = Findings(
+            headerLines: Set(lines.lines.filter { GoBuildContext.isCaptureHeader($0.text) }.map(\.number)))
         scanMessages(lines.lines, context: context, into: &findings)
         scanGOARM(lines.lines, context: context, into: &findings)
         scanReportedCgo(context, into: &findings)
         scanUndefinedSymbols(lines.lines, into: &findings)
         scanStaleRuns(lines.lines, into: &findings)
         scanToolchainCrashes(lines.lines, into: &findings)
-        return BuildLogAnalysis(traps: findings.traps, skipped: findings.skipped)
+        var traps = findings.traps
+        for index in traps.indices { traps[index].context = Self.context(of: traps[index].line, in: lines.lines) }
+        return BuildLogAnalysis(traps: traps, skipped: findings.skipped)
     }
 
     /// The numbers of the lines of `log` that are records: every non-empty line, as `TextLogDecoder` makes
@@ -386,6 +391,14 @@ public struct GoBuildLogScanner: Sendable {
 
     // MARK: Helpers
 
+    /// Up to three lines around the evidence line for the report: the one before it and the two
+    /// after it, capture-header lines left out.
+    static func context(of number: Int, in lines: [BuildLogLines.Line]) -> [String] {
+        guard let index = lines.firstIndex(where: { $0.number == number }) else { return [] }
+        let around = [index - 1, index + 1, index + 2].filter { $0 >= 0 && $0 < lines.count }
+        return around.map { lines[$0] }.filter { !GoBuildContext.isCaptureHeader($0.text) }.map { String($0.text) }
+    }
+
     private static func parenthesisDepth(_ text: Substring) -> Int {
         text.reduce(0) { $0 + ($1 == "(" ? 1 : $1 == ")" ? -1 : 0) }
     }
@@ -407,6 +420,8 @@ public struct GoBuildLogScanner: Sendable {
 
 /// Traps found so far, one per class and cause; a cause seen again adds its lines.
 private struct Findings {
+    /// Lines of the log's capture header.
+    let headerLines: Set<Int>
     private var byCause: [String: BuildLogTrap] = [:]
     /// Rules that needed sources they could not read, once per class and directory.
     private(set) var skipped: [SkippedBuildLogRule] = []
@@ -416,12 +431,18 @@ private struct Findings {
         skipped.append(SkippedBuildLogRule(trapClass: trapClass, directory: directory, line: line))
     }
 
+    init(headerLines: Set<Int>) { self.headerLines = headerLines }
+
     mutating func add(_ trapClass: TrapClass, subject: String, lines: [Int], evidence: String) {
-        guard let first = lines.min() else { return }
+        guard let first = lines.filter({ !headerLines.contains($0) }).min() ?? lines.min() else { return }
         let key = trapClass.rawValue + "\u{0}" + subject
         if var known = byCause[key] {
             known.evidenceLines = Array(Set(known.evidenceLines + lines)).sorted()
-            if first < known.line { (known.line, known.evidence) = (first, evidence) }
+            let knownIsHeader = headerLines.contains(known.line)
+            let firstIsHeader = headerLines.contains(first)
+            if knownIsHeader != firstIsHeader ? knownIsHeader : first < known.line {
+                (known.line, known.evidence) = (first, evidence)
+            }
             byCause[key] = known
         } else {
             byCause[key] = BuildLogTrap(

@@ -432,6 +432,15 @@ def scenarios():
            "GOARM=8 for GOARCH=arm: Go 1.22 and older reject it, later ones build for 7", "all:\tbuild\tGOARM=8|header")
     yield ("goarm-valid.arm", "hello", None, {"GOOS": "linux", "GOARCH": "arm", "GOARM": "6"},
            "go build -o app . && go version -m app", "none", "a valid GOARM for GOARCH=arm", None)
+    # Two CI steps run in parallel, each line tagged with its step: the explicit CGO_ENABLED=0
+    # of one step must not hide that cgo was implicitly off in the other.
+    steps = (
+        "(bash -xc 'CGO_ENABLED=0 go build -o /dev/null .' 2>&1 | sed -u 's/^/[native] /') & "
+        "(bash -xc 'GOOS=linux GOARCH=arm64 go build -o /dev/null .' 2>&1 | sed -u 's/^/[arm64] /'); wait"
+    )
+    yield ("interleaved-steps.cgo-only", "cgo-only", None, {}, steps, "cgo_implicitly_disabled",
+           "two parallel CI steps, tagged [native] (CGO_ENABLED=0 on purpose) and [arm64] (never set)",
+           "^\\[arm64\\] .*build constraints exclude", "^\\[native\\] .*build constraints exclude")
     yield ("compile-error", "broken", None, {}, build, "none", "a real type error", None)
     yield ("vet-printf", "vetbad", None, {}, "go vet .", "none", "a real vet finding", None)
     yield ("test-fails", "flaky", None, {"FLAKY_SEED": "7"}, "go test -count=1 .", "none", "a test that fails", None)
@@ -439,7 +448,7 @@ def scenarios():
            "a clean build, test and vet", None)
 
 
-def capture(runner, name, program, region, extra, command, trap_class, what, evidence):
+def capture(runner, name, program, region, extra, command, trap_class, what, evidence, near=None):
     cwd = write_program(runner.home, program)
     cache = os.path.join(runner.home, "cache")
     point = None
@@ -490,7 +499,8 @@ def capture(runner, name, program, region, extra, command, trap_class, what, evi
                 labelled.append(number)
                 if not evidence.startswith("all:"):
                     break
-    return "\n".join(lines) + "\n", trap_class, labelled
+    near_lines = [n for n, line in enumerate(lines, start=1) if near and n > len(header) and re.search(near, line)]
+    return "\n".join(lines) + "\n", trap_class, labelled, near_lines
 
 
 def ranges(numbers):
@@ -524,10 +534,12 @@ def main():
                 if result is None:
                     print(f"{file}: no damage point made the command fail; not captured", file=sys.stderr)
                     continue
-                text, trap_class, labelled = result
+                text, trap_class, labelled, near_lines = result
                 with open(os.path.join(arguments.out, file), "w") as out:
                     out.write(text)
                 rows.append((file, ranges(labelled), trap_class, scenario[6]))
+                if near_lines:
+                    rows.append((file, ranges(near_lines), "none", "the same message where the step set it on purpose"))
                 print(f"{file}: {trap_class} {ranges(labelled)}", file=sys.stderr)
     if arguments.home_out:
         for program in SOURCES_FOR_TESTS:
@@ -536,13 +548,14 @@ def main():
     existing = {}
     if os.path.exists(labels):
         for row in open(labels).read().splitlines()[1:]:
-            existing[row.split("\t")[0]] = row
-    for row in rows:
-        existing[row[0]] = "\t".join(row)
+            existing.setdefault(row.split("\t")[0], []).append(row)
+    for file in {row[0] for row in rows}:
+        existing[file] = ["\t".join(row) for row in rows if row[0] == file]
     with open(labels, "w") as out:
         out.write("file\tlines\tclass\tnote\n")
         for file in sorted(existing):
-            out.write(existing[file] + "\n")
+            for row in existing[file]:
+                out.write(row + "\n")
 
 
 if __name__ == "__main__":

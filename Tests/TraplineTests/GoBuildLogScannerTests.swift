@@ -224,6 +224,40 @@ import Testing
         #expect(middle.context == ["b", "c", "d"])
     }
 
+    /// Parallel steps tagged line by line are read as logs of their own, so one step's explicit
+    /// CGO_ENABLED=0 does not hide another's implicit one; every tag form the gate knows.
+    @Test(arguments: [
+        ("[native] ", "[arm64] "), ("#7 0.412 ", "#9 0.415 "), ("native   | ", "arm64    | "),
+    ])
+    func interleavedStepsAreReadApart(native: String, arm64: String) {
+        let log = [
+            native + "+ CGO_ENABLED=0", native + "+ go build -o /dev/null .", arm64 + "+ GOOS=linux",
+            arm64 + "+ GOARCH=arm64", arm64 + "+ go build -o /dev/null .",
+            native + "package example.com/cgo-only: build constraints exclude all Go files in $HOME/src/cgo-only",
+            arm64 + "package example.com/cgo-only: build constraints exclude all Go files in $HOME/src/cgo-only",
+        ].joined(separator: "\n")
+        let sources = FileSystemGoSources(environment: ["HOME": Fixtures.path("buildlogs-home")], workingDirectory: "/")
+        let traps = GoBuildLogScanner(defaultHost: ("linux", "amd64"), sources: sources).scan(log)
+        #expect(traps.map(\.line) == [7])
+        #expect(traps.map(\.trapClass) == [.cgoImplicitlyDisabled])
+        // Read as one log, the native step's CGO_ENABLED=0 would count for both.
+        let untagged = log.split(separator: "\n").map { line in
+            line.replacingOccurrences(of: native, with: "").replacingOccurrences(of: arm64, with: "")
+        }.joined(separator: "\n")
+        #expect(GoBuildLogScanner(defaultHost: ("linux", "amd64"), sources: sources).scan(untagged).isEmpty)
+    }
+
+    @Test func aCIRunnersTimestampsAreNotPartOfTheLine() {
+        let log =
+            "2026-12-07T01:02:03.1234567Z # example.com/vec\n"
+            + "2026-12-07T01:02:03.1239999Z vec/add.go:4:6: missing function body\n2026-12-07 not a stamp"
+        #expect(GoBuildLogScanner().scan(log).map(\.evidence) == ["vec/add.go:4:6: missing function body"])
+        #expect(
+            BuildLogLinesProbe.texts(log) == [
+                "# example.com/vec", "vec/add.go:4:6: missing function body", "2026-12-07 not a stamp",
+            ])
+    }
+
     @Test func goListJSONShowingCgoFilesProvesACgoPackage() {
         let log = """
             + go list -json ./store

@@ -14,6 +14,9 @@ struct BuildLogLines {
         Self.forEachLine(of: text) { line, number in append(line, number: number) }
     }
 
+    /// Lines already split (one step of an interleaved log).
+    init(lines: [Line]) { self.lines = lines }
+
     /// Calls `body` with each line of `text` (without its terminator: LF, CRLF or lone CR, as the text
     /// decoder ends lines) and its 1-based number. Over UTF-8 code units: no grapheme breaking per byte.
     static func forEachLine(of text: String, _ body: (Substring, Int) -> Void) {
@@ -38,7 +41,8 @@ struct BuildLogLines {
 
     private mutating func append(_ raw: Substring, number: Int) {
         // Colour codes (CI runners force them on) are not part of what the toolchain said.
-        let line = raw.utf8.contains(0x1B) ? Substring(Self.withoutEscapeSequences(raw)) : raw
+        var line = raw.utf8.contains(0x1B) ? Substring(Self.withoutEscapeSequences(raw)) : raw
+        if let rest = Self.withoutTimestamp(line) { line = rest }
         guard line.trimmingSpaces().first == "{", let event = Self.jsonEvent(line) else {
             lines.append(Line(number: number, text: line))
             return
@@ -48,6 +52,30 @@ struct BuildLogLines {
         var pieces = output.split(separator: "\n", omittingEmptySubsequences: false)
         if pieces.last == "" { pieces.removeLast() }
         for piece in pieces { lines.append(Line(number: number, text: piece)) }
+    }
+
+    /// The line after a CI runner's timestamp (GitHub Actions' `2026-12-07T01:02:03.1234567Z `),
+    /// or `nil` when it has none.
+    static func withoutTimestamp(_ text: Substring) -> Substring? {
+        // Asked of every line: a line that does not start with a digit is out at once.
+        guard let first = text.utf8.first, (0x30...0x39).contains(first) else { return nil }
+        let bytes = Array(text.utf8.prefix(40))
+        func digits(_ range: Range<Int>) -> Bool {
+            range.allSatisfy { $0 < bytes.count && (0x30...0x39).contains(bytes[$0]) }
+        }
+        guard bytes.count >= 21, digits(0..<4), bytes[4] == 0x2D, digits(5..<7), bytes[7] == 0x2D, digits(8..<10),
+            bytes[10] == UInt8(ascii: "T"), digits(11..<13), bytes[13] == 0x3A, digits(14..<16), bytes[16] == 0x3A,
+            digits(17..<19)
+        else { return nil }
+        var end = 19
+        if end < bytes.count, bytes[end] == UInt8(ascii: ".") {
+            end += 1
+            while end < bytes.count, (0x30...0x39).contains(bytes[end]) { end += 1 }
+        }
+        guard end + 1 < bytes.count, bytes[end] == UInt8(ascii: "Z"), bytes[end + 1] == UInt8(ascii: " ") else {
+            return nil
+        }
+        return text.dropFirst(end + 2)
     }
 
     /// `text` without ANSI escape sequences: CSI (`ESC [ … final byte`, colours and cursor moves),

@@ -59,8 +59,9 @@ struct GoBuildContext {
             } else {
                 readReportedValue(text, line: line.number)
             }
-            if let first = text.split(separator: " ", maxSplits: 1).first, first.contains("="),
-                Self.isAssignment(first), text.has(" go ")
+            // Byte checks before the split: this is asked of every line.
+            if text.has(" go "), let space = text.utf8.firstIndex(of: UInt8(ascii: " ")),
+                case let first = text[..<space], first.utf8.contains(UInt8(ascii: "=")), Self.isAssignment(first)
             {
                 // A command echoed without a prompt: `GOOS=linux GOARCH=arm64 go build …`.
                 readCommand(text, at: index, in: lines, traced: false)
@@ -250,7 +251,9 @@ extension String {
 extension Substring {
     /// The rest after `prefix`, or `nil` when the text does not start with it.
     func dropPrefix(_ prefix: String) -> Substring? {
-        hasPrefix(prefix) ? dropFirst(prefix.count) : nil
+        // As bytes: asked of every line several times, and Character comparison is slow.
+        guard utf8.starts(with: prefix.utf8) else { return nil }
+        return self[utf8.index(startIndex, offsetBy: prefix.utf8.count)...]
     }
 
     /// Whether `needle` occurs, compared as UTF-8 bytes (the standard `contains` compares Characters, which

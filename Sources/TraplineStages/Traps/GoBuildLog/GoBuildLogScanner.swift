@@ -64,6 +64,20 @@ public struct GoBuildLogScanner: Sendable {
     /// Allocates the line index of the log, the traps and the skipped rules.
     public func analyze(_ log: String) -> BuildLogAnalysis {
         let lines = BuildLogLines(log)
+        // Parallel CI steps tagged line by line: each step is a log of its own.
+        guard let steps = InterleavedSteps.split(lines.lines) else { return analyze(lines) }
+        var analysis = BuildLogAnalysis(traps: [], skipped: [])
+        for step in steps {
+            let found = analyze(BuildLogLines(lines: step))
+            analysis.traps += found.traps
+            analysis.skipped += found.skipped
+        }
+        analysis.traps.sort { ($0.line, $0.trapClass) < ($1.line, $1.trapClass) }
+        analysis.skipped.sort { $0.line < $1.line }
+        return analysis
+    }
+
+    private func analyze(_ lines: BuildLogLines) -> BuildLogAnalysis {
         let context = GoBuildContext(lines)
         // A capture header's `# env:` or `# command:` line is evidence only where nothing the
         // build printed shows the same: a trap points at the build's own line when it has one.

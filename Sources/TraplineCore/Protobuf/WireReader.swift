@@ -67,15 +67,19 @@
     /// Reads a base-128 varint. The one-byte case is inline; longer ones go out of line.
     @inlinable
     package mutating func readVarint() throws(DecodeError) -> UInt64 {
-        if position < end {
-            // Safe: position < end <= frame.count.
-            let byte = base.load(fromByteOffset: position, as: UInt8.self)
-            if byte < 0x80 {
-                position &+= 1
-                return UInt64(byte)
-            }
-        }
+        if let value = takeOneByteVarint() { return value }
         return try _readVarintSlowPath()
+    }
+
+    /// The next byte as a whole varint when it is one (below 0x80), consumed; else nothing read.
+    @inlinable @inline(__always)
+    mutating func takeOneByteVarint() -> UInt64? {
+        guard position < end else { return nil }
+        // Safe: position < end <= frame.count.
+        let byte = base.load(fromByteOffset: position, as: UInt8.self)
+        guard byte < 0x80 else { return nil }
+        position &+= 1
+        return UInt64(byte)
     }
 
     @usableFromInline @inline(never)
@@ -115,14 +119,7 @@
     /// instructions a span in a replay, callgrind, depending on how the check was written).
     @inlinable
     mutating func readTagValue() throws(DecodeError) -> UInt64 {
-        if position < end {
-            // Safe: position < end <= frame.count.
-            let byte = base.load(fromByteOffset: position, as: UInt8.self)
-            if byte < 0x80 {
-                position &+= 1
-                return UInt64(byte)
-            }
-        }
+        if let value = takeOneByteVarint() { return value }
         return try _readLongTagSlowPath()
     }
 

@@ -43,7 +43,9 @@ struct BuildLogLines {
         // Colour codes (CI runners force them on) are not part of what the toolchain said.
         var line = raw.utf8.contains(0x1B) ? Substring(Self.withoutEscapeSequences(raw)) : raw
         if let rest = Self.withoutTimestamp(line) { line = rest }
-        guard line.trimmingSpaces().first == "{", let event = Self.jsonEvent(line) else {
+        // A byte check first (trimming walks Characters, and this is asked of every line).
+        let first = line.utf8.first { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }
+        guard first == UInt8(ascii: "{"), let event = Self.jsonEvent(line) else {
             lines.append(Line(number: number, text: line))
             return
         }

@@ -59,7 +59,16 @@ import TraplineTestSupport
     /// records the plain reference gives, whole and trickled.
     @Test(arguments: Fixtures.files(under: "regressions/fuzz/text", suffixes: [""]))
     func textSplitterFindingHolds(file: String) throws {
-        #expect(TextSplitCheck.problem(try Fixtures.bytes(file)) == nil)
+        let bytes = try Fixtures.bytes(file)
+        #expect(TextSplitCheck.problem(bytes) == nil)
+        #expect(BuildLogScanCheck.problem(Array(bytes.dropFirst(2))) == nil)
+    }
+
+    /// The text target's second check on every build log of the corpus (its seeds).
+    @Test func buildLogScanCheckHoldsOnTheCorpus() throws {
+        for file in Fixtures.files(under: "corpus/buildlogs", suffixes: [".log"]) {
+            #expect(BuildLogScanCheck.problem(try Fixtures.bytes(file)) == nil, "\(file)")
+        }
     }
 
     @Test func everyFuzzTargetWithFindingsIsReplayed() throws {

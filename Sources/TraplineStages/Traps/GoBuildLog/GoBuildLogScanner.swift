@@ -102,6 +102,14 @@ public struct GoBuildLogScanner: Sendable {
         return lines
     }
 
+    /// The number of lines of `log` as the scanner numbers them (LF, CRLF and lone CR end a line).
+    /// For tests.
+    @_spi(Plumbing) public static func lineCount(_ log: String) -> Int {
+        var count = 0
+        BuildLogLines.forEachLine(of: log) { _, number in count = number }
+        return count
+    }
+
     /// The lines the rules read: escape sequences removed, `-json` events unwrapped. For tests.
     @_spi(Plumbing) public static func lineTexts(_ log: String) -> [String] {
         BuildLogLines(log).lines.map { String($0.text) }

@@ -441,6 +441,18 @@ def scenarios():
     yield ("interleaved-steps.cgo-only", "cgo-only", None, {}, steps, "cgo_implicitly_disabled",
            "two parallel CI steps, tagged [native] (CGO_ENABLED=0 on purpose) and [arm64] (never set)",
            "^\\[arm64\\] .*build constraints exclude", "^\\[native\\] .*build constraints exclude")
+    riscv64 = {"GOOS": "linux", "GOARCH": "riscv64"}
+    wasm = {"GOOS": "wasip1", "GOARCH": "wasm"}
+    yield ("cgo-cross.cgo-only.riscv64", "cgo-only", None, riscv64, build, "cgo_implicitly_disabled",
+           "cross build of a cgo-only package for riscv64, CGO_ENABLED never set", "build constraints exclude")
+    yield ("asm-stub.cross.riscv64", "asm-stub", None, riscv64, build, "asm_stub_missing",
+           "a Go declaration whose assembly exists only for amd64, built for riscv64", "missing function body")
+    yield ("asm-stub.cross.wasm", "asm-stub", None, {"GOOS": "js", "GOARCH": "wasm"}, build, "asm_stub_missing",
+           "a Go declaration whose assembly exists only for amd64, built for js/wasm", "missing function body")
+    yield ("goarm-with-wasm", "hello", None, dict(wasm, GOARM="7"), "go build -o app.wasm . && go version -m app.wasm",
+           "goarm_ignored", "GOARM set for GOARCH=wasm, where it means nothing", "header")
+    yield ("wasm.clean", "hello", None, wasm, "go build -o app.wasm . && go version -m app.wasm", "none",
+           "a clean wasip1/wasm build", None)
     yield ("compile-error", "broken", None, {}, build, "none", "a real type error", None)
     yield ("vet-printf", "vetbad", None, {}, "go vet .", "none", "a real vet finding", None)
     yield ("test-fails", "flaky", None, {"FLAKY_SEED": "7"}, "go test -count=1 .", "none", "a test that fails", None)

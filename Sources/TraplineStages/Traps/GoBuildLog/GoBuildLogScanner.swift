@@ -388,7 +388,9 @@ public struct GoBuildLogScanner: Sendable {
                 while frame < lines.count, frame - index < 40 {
                     let frameText = lines[frame].text
                     if frameText.hasPrefix("FAIL") || frameText.hasPrefix("# ") { break }
-                    if Self.readerFrames.contains(where: { frameText.hasPrefix($0) || frameText.has("\t" + $0) }) {
+                    // Function lines start at column 0 (`cmd/internal/goobj.(*Reader).Data(…)`);
+                    // the file lines under them are paths with `/`, which these never match.
+                    if Self.readerFrames.contains(where: { frameText.hasPrefix($0) }) {
                         signature = text
                         break
                     }

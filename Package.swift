@@ -39,6 +39,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
         // Receivers' `tls.reload_interval` (TimedCertificateReloader).
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        // The traps' streaming baselines (a span's latency against its own recent p99).
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         // `swift package generate-documentation` (the DocC catalog in Sources/Trapline/Trapline.docc).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -50,7 +52,11 @@ let package = Package(
         .target(name: "TraplineCore", dependencies: ["CZlib"], swiftSettings: sharedSettings),
         .target(name: "TraplineRules", dependencies: ["TraplineCore"], swiftSettings: sharedSettings),
         .target(
-            name: "TraplineStages", dependencies: ["TraplineCore", "TraplineRules"], swiftSettings: sharedSettings),
+            name: "TraplineStages",
+            dependencies: [
+                "TraplineCore", "TraplineRules", .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: sharedSettings),
         .target(
             name: "Trapline",
             dependencies: [

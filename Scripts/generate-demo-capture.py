@@ -14,7 +14,8 @@ What is in it, so the default demo shows each stage doing its job:
 - Kubernetes probes (`GET /healthz`, `GET /readyz`) that the demo's filter drops;
 - database spans whose `db.statement` holds literal values, and `user.email` attributes, that
   the demo's transform masks and removes;
-- the runtime traps of Pipelines/traps/runtime.yaml on a few spans: slow server spans, TLS
+- the runtime traps of Pipelines/traps/runtime.yaml on a few spans: a server span far above its
+  own recent p99, TLS
   handshake failures, a WAF block of a signed-in user, a head sampler below 1%, and an exporter
   whose sends fail, beside near misses that must not fire.
 """
@@ -151,7 +152,8 @@ def traps(capture, scopes, minute):
     """The runtime traps, a few a minute at most, and near misses beside them."""
     at = lambda second: BASE + (minute * 60 + second) * SECOND  # noqa: E731
     if minute in (2, 7):
-        http_server(capture, scopes["payment"], "POST /api/v1/payments", at(12), 3.4)  # latency SLO
+        # 4x the payments' own p99: a latency trap once their baseline holds 100 spans (minute 7).
+        http_server(capture, scopes["payment"], "POST /api/v1/payments", at(12), 3.4)
         http_server(capture, scopes["payment"], "POST /api/v1/payments", at(13), 1.98)  # near miss
     if minute == 4:
         capture.span(scopes["payment"], "call bank", at(20), 0.03, kind=Span.SPAN_KIND_CLIENT,

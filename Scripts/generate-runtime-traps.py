@@ -8,6 +8,11 @@ Writes OUT_DIR/spans.otlp (ExportTraceServiceRequests, 4-byte big-endian length 
 the Collector's file exporter writes with `format: proto`) and OUT_DIR/expected.tsv (span id,
 class, whether the pack blocks it) for every injected trap, in input order.
 
+The pack's latency and probe rules keep baselines per service and span name, so the fixture has
+steady traffic for them: a catalog endpoint every 2 s and a synthetic probe every 15 s, one
+request per minute of it after the main generated request, with outliers against their own
+recent past injected.
+
 The spans of two real captures (otlp2parquet's trace.pb and opentelemetry-proto's trace.json,
 see Fixtures/corpus/otlp/SOURCES.md) are kept as they are but for their timestamps, which move
 into the fixture's event-time window: exactly 600 s, from the first span's start to the last
@@ -77,7 +82,12 @@ class Builder:
     def __init__(self, seed):
         self.rng = random.Random(seed)
         self.request = ExportTraceServiceRequest()
+        self.requests = [self.request]
         self.expected = []
+
+    def next_request(self):
+        self.request = ExportTraceServiceRequest()
+        self.requests.append(self.request)
 
     def scope(self, service):
         resource = self.request.resource_spans.add()
@@ -137,8 +147,9 @@ def generated(builder):
                  attributes=[("sent_spans", 100), ("send_failed_spans", 5)])  # 4.8% failed
     # Injected traps.
     at = lambda second: BASE + second * SECOND  # noqa: E731
-    builder.span(checkout, "POST /api/v1/payments", at(120), 2.5, trap=("latency_slo_breach", "false"))
-    builder.span(checkout, "GET /api/v1/orders", at(300), 7.25, trap=("latency_slo_breach", "false"))
+    # Slow, but their series have too few spans for a baseline, and the pack sets no objective.
+    builder.span(checkout, "POST /api/v1/payments", at(120), 2.5)
+    builder.span(checkout, "GET /api/v1/orders", at(300), 7.25)
     builder.span(gateway, "call bank", at(150), 0.03, kind=Span.SPAN_KIND_CLIENT,
                  status=(Status.STATUS_CODE_ERROR, "remote error: tls: handshake failure"),
                  trap=("tls_handshake_failure", "true"))
@@ -164,6 +175,36 @@ def generated(builder):
     builder.span(checkout, "GET /last", BASE + WINDOW - SECOND, 1.0)
 
 
+def steady(builder):
+    """A minute of traffic per request: the catalog every 2 s (20-80 ms, a p99 near 80 ms) and a
+    probe every 15 s; the latency outliers are 5x and more the catalog's p99 (far below any 2 s
+    objective), with a 2.5x near miss; three probes fail in a row, and the third takes the
+    recent success rate below 90%."""
+    rng = builder.rng
+    for minute in range(10):
+        builder.next_request()
+        catalog = builder.scope("catalog")
+        probes = builder.scope("storefront")
+        for step in range(30):
+            second = minute * 60 + step * 2 + 1
+            start = BASE + second * SECOND
+            if second == 421:
+                builder.span(catalog, "GET /api/v1/products", start, 0.6, trap=("latency_slo_breach", "false"))
+            elif second == 481:
+                builder.span(catalog, "GET /api/v1/products", start, 0.2)  # 2.5x the p99: a near miss
+            elif second == 541:
+                builder.span(catalog, "GET /api/v1/products", start, 0.9, trap=("latency_slo_breach", "false"))
+            else:
+                builder.span(catalog, "GET /api/v1/products", start, rng.uniform(0.02, 0.08))
+        for step in range(4):
+            second = minute * 60 + step * 15 + 5
+            failing = second in (455, 470, 485)
+            builder.span(probes, "GET /healthz", BASE + second * SECOND, 0.003,
+                         attributes=[("user_agent.synthetic.type", "test"),
+                                     ("http.response.status_code", 503 if failing else 200)],
+                         trap=("probe_success_below_floor", "false") if second == 485 else None)
+
+
 def main():
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)
@@ -172,7 +213,8 @@ def main():
         retime(capture, BASE + (10 + 60 * index) * SECOND)
     builder = Builder(seed=20261203)
     generated(builder)
-    requests = [captures[0], builder.request, captures[1]]
+    steady(builder)
+    requests = [captures[0], *builder.requests, captures[1]]
     with open(out / "spans.otlp", "wb") as stream:
         for request in requests:
             body = request.SerializeToString()
@@ -180,7 +222,7 @@ def main():
             stream.write(body)
     # Expected events in input order: the generated request's spans in the order written.
     order = {span.span_id.hex(): index
-             for index, span in enumerate(s for r in builder.request.resource_spans
+             for index, span in enumerate(s for request in builder.requests for r in request.resource_spans
                                           for sc in r.scope_spans for s in sc.spans)}
     rows = sorted(builder.expected, key=lambda row: order[row[0]])
     with open(out / "expected.tsv", "w") as stream:

@@ -497,6 +497,9 @@ struct WindowRun {
     private let slots: UnsafeMutableBufferPointer<FrameOutcome>
     private let cursor = FrameCursor()
     private let onPool: Bool
+    /// The frames' turns at the traps' baselines, when frames run on several threads and a
+    /// rule keeps one.
+    private let turns: FrameTurns?
 
     /// Starts `window` on the pool's workers (the last state is this thread's). Allocates the
     /// cursor.
@@ -510,13 +513,15 @@ struct WindowRun {
         self.states = states
         self.slots = slots
         onPool = pool != nil && window.count > 1
+        turns = onPool && states[0].chain.keepsBaselines ? FrameTurns(frames: window.count) : nil
         guard let pool, onPool else { return }
         nonisolated(unsafe) let workerStates = states
         nonisolated(unsafe) let workerSlots = slots
         let cursor = cursor
+        let turns = turns
         pool.begin { worker in
             while let index = cursor.next(below: window.count) {
-                workerStates[worker].process(window[index], path: paths[index], into: &workerSlots[index])
+                Self.process(window, paths, index, turns, &workerStates[worker], &workerSlots[index])
             }
         }
     }
@@ -524,9 +529,20 @@ struct WindowRun {
     /// Takes frames on this thread until none are left, then waits for the workers.
     func finish() {
         while let index = cursor.next(below: window.count) {
-            states[states.count - 1].process(window[index], path: paths[index], into: &slots[index])
+            Self.process(window, paths, index, turns, &states[states.count - 1], &slots[index])
         }
         if onPool { pool?.wait() }
+    }
+
+    /// Processes frame `index`, and passes its turn when it has one (every frame passes, the
+    /// ones that never reach a baseline too).
+    private static func process(
+        _ window: [FrameEvent], _ paths: Paths, _ index: Int, _ turns: FrameTurns?, _ state: inout FrameProcessor,
+        _ slot: inout FrameOutcome
+    ) {
+        state.forwarder.traps.baselineTurn = turns.map { FrameTurn(turns: $0, index: index) }
+        state.process(window[index], path: paths[index], into: &slot)
+        turns?.pass(index)
     }
 }
 
@@ -539,4 +555,44 @@ final class FrameCursor: Sendable {
         let index = taken.wrappingAdd(1, ordering: .relaxed).oldValue
         return index < count ? index : nil
     }
+}
+
+/// The order a window's frames reach the traps' baselines in: input order. A frame's turn comes
+/// once every frame before it has been processed. Frames are taken in order and a frame only
+/// waits for earlier ones, which other threads are already processing, so the wait always ends.
+///
+/// `@unchecked Sendable`: every access holds the condition's lock.
+final class FrameTurns: @unchecked Sendable {
+    private let condition = NSCondition()
+    /// The first frame not processed yet.
+    private var next = 0
+    private var processed: [Bool]
+
+    /// Turns for a window of `frames` frames.
+    init(frames: Int) { processed = Array(repeating: false, count: frames) }
+
+    /// Blocks until every frame before `index` is processed.
+    func wait(for index: Int) {
+        condition.lock()
+        while next < index { condition.wait() }
+        condition.unlock()
+    }
+
+    /// Marks frame `index` processed.
+    func pass(_ index: Int) {
+        condition.lock()
+        processed[index] = true
+        let before = next
+        while next < processed.count && processed[next] { next += 1 }
+        if next != before { condition.broadcast() }
+        condition.unlock()
+    }
+}
+
+/// One frame's turn (``TrapBaselineTurn``).
+struct FrameTurn: TrapBaselineTurn {
+    let turns: FrameTurns
+    let index: Int
+
+    func wait() { turns.wait(for: index) }
 }

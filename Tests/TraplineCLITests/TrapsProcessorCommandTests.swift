@@ -40,22 +40,22 @@ import TraplineTestSupport
     }
 
     /// Acceptance (issue 7): exactly the injected traps, in input order, and the TER computed by
-    /// hand: 6 blocked events / (600 s window × 72 expected per hour = 12 expected) = 0.5.
+    /// hand: 6 blocked events / (600 s window × 72 expected per hour = 12 expected) = 0.5. The
+    /// latency and probe traps come from the pack's baselines (issue 26): no objective configured.
     @Test func theRuntimePackReportsExactlyTheInjectedTrapsAndTheHandComputedTER() throws {
         let directory = try Fixtures.temporaryDirectory().path
         let report = try Self.replayRuntimeFixture(directory)
         let events = try #require(report["trap_events"] as? [[String: Any]])
         let found = events.map { event -> Injected in
-            let evidence = event["evidence"] as? String ?? ""
-            return Injected(
-                spanID: String(evidence.split(separator: " ").last ?? ""), trapClass: event["class"] as? String ?? "",
+            Injected(
+                spanID: Self.spanID(in: event["evidence"] as? String ?? ""), trapClass: event["class"] as? String ?? "",
                 blocked: event["blocked"] as? Bool ?? false)
         }
         #expect(found == (try Self.injected()))
         let ter = try #require(report["ter"] as? [String: Any])
         #expect(ter["value"] as? Double == 0.5)
         #expect(ter["blocked"] as? Int == 6)
-        #expect(ter["identified"] as? Int == 10)
+        #expect(ter["identified"] as? Int == 11)
         #expect(ter["window_seconds"] as? Double == 600)
         #expect(ter["density_per_second"] as? Double == 0.02)
         let byClass = Dictionary(
@@ -66,10 +66,51 @@ import TraplineTestSupport
         #expect(byClass["tls_handshake_failure"] == 0.25)
         #expect(byClass["export_success_below_floor"] == 1.0 / 12)
         #expect(byClass["latency_slo_breach"] == 0)
+        #expect(byClass["probe_success_below_floor"] == 0)
         let records = try #require(report["records"] as? [String: Int])
-        #expect(records["received"] == 207)
+        #expect(records["received"] == 547)
         #expect(records["blocked"] == 6)
-        #expect(records["forwarded"] == 201)
+        #expect(records["forwarded"] == 541)
+        // The baselines' evidence: the span against its own recent past.
+        let evidence = events.compactMap { $0["evidence"] as? String }
+        #expect(evidence.contains { $0.contains("took 600 ms, 7.53× the p99 of 79.7 ms over its last 15 min") })
+        #expect(
+            evidence.contains {
+                $0.contains("success 85.5% over the last 5 min (3 of 21 failed), below the floor of 90%")
+            })
+    }
+
+    /// The span id at the end of a span's evidence, or after its trace id in a baseline's.
+    static func spanID(in evidence: String) -> String {
+        // "span 'NAME' [of 'SERVICE'] trace TRACE span SPAN[: …]"
+        let words = (evidence.components(separatedBy: " trace ").last ?? "").split(separator: " ")
+        return words.count > 2 && words[1] == "span" ? String(words[2].prefix(16)) : ""
+    }
+
+    /// The pack's baselines see frames in input order whatever the number of workers: the
+    /// catalog's outliers come after the frames that give its p99, and the report and output
+    /// are the same with 1, 2 and 3 workers (without the turns, 2 workers judged against 198 or
+    /// 202 spans from run to run).
+    @Test func baselinesGiveTheSameAnswerWhateverTheWorkers() throws {
+        var reports: [String] = []
+        var outputs: [Data] = []
+        for workers in [1, 2, 3, 2, 3] {
+            let directory = try Fixtures.temporaryDirectory().path
+            let run = try ProcessRunner.run(
+                URL(fileURLWithPath: "/usr/bin/env"),
+                [
+                    "TRAPLINE_OUTPUT=\(directory)/out.otlp", "TRAPLINE_METRICS=\(directory)/trapline.prom",
+                    ProcessRunner.traplineBinary.path, "replay", "-q", "--workers", String(workers), "--config",
+                    Fixtures.root.appendingPathComponent("Pipelines/runtime-traps.yaml").path, "--report-file",
+                    directory + "/report.json", Fixtures.path("runtime-traps/spans.otlp"),
+                ])
+            #expect(run.status == 0, "\(run.standardError)")
+            let events = try #require(try Self.json(directory + "/report.json")["trap_events"] as? [[String: Any]])
+            reports.append(events.map { "\($0["class"] ?? "") \($0["evidence"] ?? "")" }.joined(separator: "\n"))
+            outputs.append(try Data(contentsOf: URL(fileURLWithPath: directory + "/out.otlp")))
+        }
+        #expect(Set(reports).count == 1, "\(reports)")
+        #expect(Set(outputs).count == 1)
     }
 
     /// Blocked spans leave the main output for the quarantine, marked; observed ones go on, marked.
@@ -89,13 +130,13 @@ import TraplineTestSupport
         #expect(quarantine.components(separatedBy: "\"spanId\"").count - 1 == 6)
         #expect(quarantine.components(separatedBy: "{\"key\":\"trap.class\"").count - 1 == 6)
         #expect(quarantine.contains("{\"key\":\"trap.action\",\"value\":{\"stringValue\":\"block\"}}"))
-        #expect(main.components(separatedBy: "{\"key\":\"trap.class\"").count - 1 == 4)
+        #expect(main.components(separatedBy: "{\"key\":\"trap.class\"").count - 1 == 5)
         #expect(main.contains("{\"key\":\"trap.class\",\"value\":{\"stringValue\":\"latency_slo_breach\"}}"))
     }
 
     /// Acceptance (issue 7): one PromQL expression recomputes TER across instances from the
     /// exported series. Two instances (the shipped pipeline, and one that blocks every runtime
-    /// trap) give 6 + 10 blocked over 12 + 12 expected; promtool evaluates the expression over
+    /// trap) give 6 + 11 blocked over 12 + 12 expected; promtool evaluates the expression over
     /// their scraped values.
     @Test func onePromQLExpressionRecomputesTERAcrossInstances() throws {
         let first = try Fixtures.temporaryDirectory().path
@@ -107,7 +148,7 @@ import TraplineTestSupport
         try shipped.replacingOccurrences(of: "- builtin: runtime", with: "- builtin: runtime\n        action: block")
             .write(toFile: blockAll, atomically: true, encoding: .utf8)
         let report = try Self.replayRuntimeFixture(second, config: blockAll)
-        #expect((report["ter"] as? [String: Any])?["value"] as? Double == 10.0 / 12)
+        #expect((report["ter"] as? [String: Any])?["value"] as? Double == 11.0 / 12)
 
         var series: [String] = []
         for (instance, directory) in [("a", first), ("b", second)] {
@@ -134,7 +175,7 @@ import TraplineTestSupport
                     eval_time: 1m
                     exp_samples:
                       - labels: '{}'
-                        value: \((6.0 + 10) / 24)
+                        value: \((6.0 + 11) / 24)
 
             """
         let file = first + "/ter.test.yaml"

@@ -41,8 +41,10 @@ import Testing
         #expect(
             pack.rules.map(\.trapClass) == [
                 "latency_slo_breach", "tls_handshake_failure", "waf_block_legitimate", "sampling_below_floor",
-                "export_success_below_floor",
+                "export_success_below_floor", "probe_success_below_floor",
             ])
+        // The latency, export and probe rules keep baselines; the fixed objective is an option.
+        #expect(pack.rules.map { $0.baseline != nil } == [true, false, false, false, true, true])
         // Every rule compiles: a pipeline using the pack loads without problems.
         let result = ConfigLoader.load(
             yaml: """

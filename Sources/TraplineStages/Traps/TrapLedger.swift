@@ -53,6 +53,11 @@ public struct TrapLedger: Sendable {
     public var earliest = UInt64.max
     /// The latest record time seen (nanoseconds since the epoch).
     public var latest: UInt64 = 0
+    /// The batch's turn at the trap rules' baselines when several threads process batches of
+    /// one input: a stage waits for it before judging, so batches reach the baselines in input
+    /// order whatever the number of workers. Nil: judge at once (one worker, or requests with no
+    /// order between them). `reset()` keeps it.
+    public var baselineTurn: (any TrapBaselineTurn)?
 
     /// An empty ledger. Allocates nothing.
     public init() {}
@@ -76,4 +81,11 @@ public struct TrapLedger: Sendable {
 
     /// Whether any event blocked its record (so there is quarantine output).
     public var blocksAny: Bool { !blockedRows.isEmpty }
+}
+
+/// A batch's place in the order its baselines must see batches in (``TrapLedger/baselineTurn``).
+public protocol TrapBaselineTurn: Sendable {
+    /// Returns once every batch before this one has been through the baselines. Allocates
+    /// nothing.
+    func wait()
 }

@@ -15,11 +15,14 @@ public struct TrapRule: Sendable {
     public var action: TrapAction
     /// What to do about the trap, for the report and the `trap.remedy` attribute.
     public var remedy: String
+    /// A streaming baseline over spans: when set, `condition` selects the spans it covers and
+    /// the baseline decides which are traps.
+    public var baseline: TrapBaseline?
 
     /// Makes a rule. Allocates nothing.
     public init(
         name: String, trapClass: TrapClass, signal: RuleSignal, condition: MatchProgram, action: TrapAction,
-        remedy: String
+        remedy: String, baseline: TrapBaseline? = nil
     ) {
         self.name = name
         self.trapClass = trapClass
@@ -27,6 +30,7 @@ public struct TrapRule: Sendable {
         self.condition = condition
         self.action = action
         self.remedy = remedy
+        self.baseline = baseline
     }
 }
 

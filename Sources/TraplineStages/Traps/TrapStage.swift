@@ -80,19 +80,27 @@ public struct TrapStage: Stage {
     ) {
         var stamps = TrapStamps()
         for rule in rules where rule.signal == signal {
-            let rows: [Int32]
+            var rows: [Int32]
+            var verdicts: [TrapBaseline.Verdict] = []
             do throws(RuleRuntimeError) {
                 rows = try batch.rows(matching: rule.condition, mask: mask, errors: &outcome)
+                if let baseline = rule.baseline {
+                    // Every span the rule covers goes into its baseline, claimed by an earlier rule or not.
+                    traps.baselineTurn?.wait()
+                    verdicts = try batch.judge(baseline, candidates: rows, mask: mask, errors: &outcome)
+                    rows = verdicts.map(\.row)
+                }
             } catch {
                 outcome.fail(error)
                 return
             }
             guard !rows.isEmpty else { continue }
             if claimed.isEmpty { claimed = Array(repeating: false, count: batch.count) }
-            for row in rows where !claimed[Int(row)] {
+            for (index, row) in rows.enumerated() where !claimed[Int(row)] {
                 claimed[Int(row)] = true
                 batch.stamp(rule, row: Int(row), &stamps)
-                let (evidence, line) = batch.evidence(row: Int(row))
+                let (evidence, line) =
+                    verdicts.isEmpty ? batch.evidence(row: Int(row)) : (verdicts[index].evidence, nil)
                 record(rule, row: row, evidence: evidence, line: line, &mask, &counts, &traps)
             }
         }
@@ -299,6 +307,11 @@ struct TrapStamps {
 }
 
 extension StageChain {
+    /// Whether a trap rule keeps a baseline (then batches of one input reach it in input order).
+    public var keepsBaselines: Bool {
+        stages.contains { stage in (stage as? TrapStage)?.rules.contains { $0.baseline != nil } == true }
+    }
+
     /// Every trap class the chain's trap stages can identify, sorted (for metric families
     /// declared once, from the configuration).
     public var trapClasses: [TrapClass] {
@@ -320,6 +333,9 @@ protocol TrapRuleBatch: TelemetryBatch {
     mutating func stamp(_ rule: TrapRule, row: Int, _ stamps: inout TrapStamps)
     /// What the report shows of the record, and its text line if it has one.
     func evidence(row: Int) -> (String, Int?)
+    /// The traps a rule's baseline finds among the rows its condition matched (spans only).
+    func judge(_ baseline: TrapBaseline, candidates: [Int32], mask: RowMask, errors: inout RuleOutcome)
+        throws(RuleRuntimeError) -> [TrapBaseline.Verdict]
 }
 
 extension SpanBatch: TrapRuleBatch {
@@ -338,6 +354,12 @@ extension SpanBatch: TrapRuleBatch {
         let name = withBytes { bytes in String(decoding: bytes[names[row]], as: UTF8.self) }
         return ("span '\(name)' trace \(traceIDs[row]) span \(spanIDs[row])", nil)
     }
+
+    func judge(_ baseline: TrapBaseline, candidates: [Int32], mask: RowMask, errors: inout RuleOutcome)
+        throws(RuleRuntimeError) -> [TrapBaseline.Verdict]
+    {
+        try baseline.judge(self, candidates: candidates, mask: mask, errors: &errors)
+    }
 }
 
 extension LogBatch: TrapRuleBatch {
@@ -353,4 +375,9 @@ extension LogBatch: TrapRuleBatch {
     }
 
     func evidence(row: Int) -> (String, Int?) { TrapStage.describe(row: row, of: self) }
+
+    /// Baselines are over spans: the configuration refuses one on a rule over logs.
+    func judge(_ baseline: TrapBaseline, candidates: [Int32], mask: RowMask, errors: inout RuleOutcome)
+        -> [TrapBaseline.Verdict]
+    { [] }
 }

@@ -14,17 +14,26 @@ extension BuiltinTrapPacks {
         # Copy a rule inline to change its threshold or action: rules run in order and a span is one
         # event of the first rule that matches it.
         rules:
-          # Performance: a server span far above its latency objective. The objective here is one
-          # for the whole fleet (2 s for a request a user waits on); set one per service and span name
-          # by copying the rule with `resource.attributes["service.name"] == "…" and name == "…"`.
-          - name: latency-slo
+          # Performance: a server span far above its own recent latency: more than 3 times the p99 of
+          # the server spans with its service and name over the last 15 minutes of event time (an
+          # HdrHistogram per service and span name, judged once 100 spans are in the window). Nothing to
+          # configure per service. For a fixed objective as well, copy the rule inline and add
+          # `objective: 2s` under `latency`: spans over it are traps whatever the baseline says, also
+          # before the baseline has its samples.
+          - name: latency-baseline
             class: latency_slo_breach
             signal: traces
-            when: 'kind == SPAN_KIND_SERVER and end_time - start_time > Duration("2s")'
+            when: 'kind == SPAN_KIND_SERVER'
+            baseline:
+              latency:
+                window: 15m
+                percentile: 99
+                factor: 3
+                min_samples: 100
             action: observe
             remedy: >-
               Find the slow child span in the trace (database, downstream call, lock); compare with the
-              service's latency histogram before raising the objective.
+              service's latency histogram for a lasting change.
 
           # Security: a TLS handshake that failed (expired or unknown certificate, protocol or cipher
           # mismatch). Spans record it as an error status or as `error.type`.
@@ -61,16 +70,47 @@ extension BuiltinTrapPacks {
               Raise the sampler's probability for this service, or add a tail-sampling policy that keeps
               error and slow traces whatever the head probability.
 
-          # Observability: a Collector exporter span (`exporter/<id>/traces`) that failed to send more
-          # than 5% of its spans.
+          # Observability: a Collector exporter span (`exporter/<id>/traces`) whose exporter's success
+          # rate (sent_spans against send_failed_spans) over the last 5 minutes fell below 95%, or more
+          # than one point below its rate over the hour before.
           - name: export-success-floor
             class: export_success_below_floor
             signal: traces
-            when: 'IsMatch(name, "^exporter/") and Double(attributes["send_failed_spans"]) > 0.05 * (Double(attributes["sent_spans"]) + Double(attributes["send_failed_spans"]))'
+            when: 'IsMatch(name, "^exporter/")'
+            baseline:
+              success:
+                counts:
+                  ok: sent_spans
+                  failed: send_failed_spans
+                window: 1h
+                recent: 5m
+                max_drop: 0.01
+                floor: 0.95
+                min_samples: 100
             action: block
             remedy: >-
               Check the next hop's health and the exporter's sending_queue and retry_on_failure settings;
               failed sends are lost telemetry.
+
+          # Observability: a failed synthetic probe (`user_agent.synthetic.type` "test", as uptime checks
+          # mark their requests) while the probes of its service and name succeed less over the last 5
+          # minutes than the hour before (a drop of more than 10 points), or less than 90%.
+          - name: probe-success-floor
+            class: probe_success_below_floor
+            signal: traces
+            when: 'attributes["user_agent.synthetic.type"] == "test"'
+            baseline:
+              success:
+                failed_when: 'status.code == STATUS_CODE_ERROR or attributes["http.response.status_code"] >= 500'
+                window: 1h
+                recent: 5m
+                max_drop: 0.1
+                floor: 0.9
+                min_samples: 20
+            action: observe
+            remedy: >-
+              Open the failed probe's trace for the failing hop; check the endpoint's recent deploys, its
+              dependencies' health and the probe's own network path before silencing it.
 
         """
 }

@@ -82,9 +82,10 @@ extension ConfigDecoder {
         }
     }
 
-    /// One inline rule: `name`, `class`, `signal`, `when`, `action`, `remedy`, `error_mode`.
+    /// One inline rule: `name`, `class`, `signal`, `when`, `baseline`, `action`, `remedy`, `error_mode`.
     mutating func trapRule(_ keys: [Entry], at location: ConfigLocation) -> TrapRuleConfig? {
-        rejectUnknownKeys(keys, known: ["name", "class", "signal", "when", "action", "remedy", "error_mode"])
+        rejectUnknownKeys(
+            keys, known: ["name", "class", "signal", "when", "baseline", "action", "remedy", "error_mode"])
         var rule = TrapRuleConfig(location: location)
         for key in keys {
             switch key.key {
@@ -105,8 +106,15 @@ extension ConfigDecoder {
             case "action": rule.action = choice(key.node, at: key.location, as: TrapAction.self) ?? .observe
             case "remedy": rule.remedy = string(key.node, at: key.location) ?? ""
             case "error_mode": rule.errorMode = choice(key.node, at: key.location, as: RuleErrorMode.self)
+            case "baseline":
+                rule.baseline = trapBaseline(key)
+                rule.baselineLocation = key.location
             default: break
             }
+        }
+        if let location = rule.baselineLocation, rule.signal != .traces {
+            diagnostics.error(
+                "a baseline is kept over spans", at: location, hint: "use it in a rule with 'signal: traces'")
         }
         if !keys.contains(where: { $0.key == "class" }) {
             diagnostics.error("a trap rule needs 'class'", at: location, hint: "name the trap class it identifies")

@@ -10,8 +10,13 @@ public import TraplineStages
     public var trapClass = ""
     /// `traces` (spans) or `logs` (log records).
     public var signal = Signal.traces
-    /// `when`: OTTL conditions, ORed; the context is inferred from the paths.
+    /// `when`: OTTL conditions, ORed; the context is inferred from the paths. With a baseline,
+    /// the spans the baseline covers.
     public var when: [RuleText] = []
+    /// `baseline`: a streaming baseline deciding which of the spans `when` selects are traps.
+    public var baseline: TrapBaselineConfig?
+    /// Where `baseline` is, for diagnostics.
+    var baselineLocation: ConfigLocation?
     /// What happens to identified records; default `observe` (nothing leaves the flow unless
     /// a rule says so).
     public var action = TrapAction.observe
@@ -91,10 +96,24 @@ extension TrapsProcessorConfig: ProcessorComponent {
             guard let groups = [group].compiled(for: signal, errorMode: errorMode, diagnostics: &diagnostics),
                 let condition = groups.first
             else { continue }
+            var baseline: TrapBaseline?
+            if let config = rule.baseline {
+                var failedWhen: MatchProgram?
+                if !config.failedWhen.isEmpty {
+                    var failed = RuleGroupConfig(errorMode: rule.errorMode)
+                    failed.conditions = config.failedWhen
+                    guard let groups = [failed].compiled(for: .traces, errorMode: errorMode, diagnostics: &diagnostics),
+                        let group = groups.first
+                    else { continue }
+                    failedWhen = MatchProgram(group: group)
+                }
+                baseline = TrapBaseline(settings: config.settings, failedWhen: failedWhen)
+            }
             compiled.append(
                 TrapRule(
                     name: rule.name, trapClass: TrapClass(rawValue: rule.trapClass), signal: signal,
-                    condition: MatchProgram(group: condition), action: rule.action, remedy: rule.remedy))
+                    condition: MatchProgram(group: condition), action: rule.action, remedy: rule.remedy,
+                    baseline: baseline))
         }
         let buildLogs = goCrossBuild.flatMap { action in
             context.signals.contains(.logs)

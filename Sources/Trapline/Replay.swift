@@ -225,7 +225,8 @@ public struct Replay {
     /// Follows the followed receivers' files until a stop: each poll's new records are one
     /// window, processed, written and (with network exporters) answered before the followers
     /// checkpoint where that window ended, so a restart sends again at most what was in flight.
-    /// As for files, the next window is read while the workers process this one.
+    /// As for files, the window before is delivered and the next one read while the workers
+    /// process this one.
     ///
     /// - Returns: whether the stop came while the last window's sends were unanswered or
     ///   batched (its positions are not checkpointed yet).
@@ -235,19 +236,51 @@ public struct Replay {
     ) -> Bool {
         let followers = options.followers
         let pollInterval = followers.map(\.pollIntervalSeconds).min() ?? 0.2
-        // Outcome slots for a whole window, grown as windows need.
-        var slots = UnsafeMutableBufferPointer<FrameOutcome>(start: nil, count: 0)
+        // Two sets of outcome slots, grown as windows need: while the workers fill one with
+        // window k, this thread delivers window k-1 from the other and reads window k+1, as a
+        // file replay overlaps them (delivering after the workers, as before, left a core idle
+        // for each window's merge and checkpoint).
+        var slotSets = [UnsafeMutableBufferPointer<FrameOutcome>](
+            repeating: UnsafeMutableBufferPointer(start: nil, count: 0), count: 2)
         defer {
-            slots.deinitialize()
-            slots.deallocate()
+            for slots in slotSets {
+                slots.deinitialize()
+                slots.deallocate()
+            }
         }
         // Where the delivered windows ended, not yet checkpointed (held in a batch, or sends
         // unanswered).
         var uncommitted: [[Checkpoint]]?
+        // The window processed but not delivered yet: its size, slot set and end positions.
+        var processed: (count: Int, set: Int, positions: [[Checkpoint]])?
+        // Merges and writes a processed window in input order, waits for the network exporters
+        // to answer, then checkpoints where it ended; false when a stop came while waiting.
+        func deliver(_ window: (count: Int, set: Int, positions: [[Checkpoint]]), stopping: Bool) -> Bool {
+            merge(
+                slotSets[window.set], count: window.count, into: &report, metrics: metrics, outputs: &outputs,
+                spanMetrics: &spanMetrics)
+            // Written: the outputs took each batch as it was merged (a `batch` processor may hold
+            // some back until full or due). Answered: wait for the network exporters (a stop cuts
+            // the wait short; the positions then wait too).
+            outputs.flushBatches(force: stopping)
+            uncommitted = window.positions
+            let done = answered(waiting: true)
+            if done && !outputs.hasPendingBatches {
+                for (follower, checkpoints) in zip(followers, window.positions) { follower.commit(checkpoints) }
+                uncommitted = nil
+            }
+            return done
+        }
         var current = pollFollowers()
+        var turn = 0
         while true {
             let stopping = options.read.stopRequested?() == true
             if current.events.isEmpty {
+                // Nothing new: the window processed last goes out at once (no added latency).
+                if let window = processed {
+                    processed = nil
+                    if !deliver(window, stopping: stopping) || stopping { return uncommitted != nil }
+                }
                 // Quiet: batches whose timeout passed go out, and once nothing is held back
                 // the positions they covered are checkpointed.
                 outputs.flushBatches(force: stopping)
@@ -262,33 +295,34 @@ public struct Replay {
                 continue
             }
             let window = current.events
-            let paths = current.paths
-            if slots.count < window.count {
-                slots.deinitialize()
-                slots.deallocate()
-                slots = .allocate(capacity: window.count)
-                _ = slots.initialize(from: repeatElement(FrameOutcome(), count: window.count))
+            let set = turn % 2
+            if slotSets[set].count < window.count {
+                slotSets[set].deinitialize()
+                slotSets[set].deallocate()
+                slotSets[set] = .allocate(capacity: window.count)
+                _ = slotSets[set].initialize(from: repeatElement(FrameOutcome(), count: window.count))
             }
-            let run = WindowRun(window, paths: .each(paths), pool: pool, states: states, slots: slots)
-            // Overlapped with the workers: read the next window (positions move on in the
-            // followers; this window's end is `current.positions`).
-            let next = stopping ? (events: [], paths: [], positions: current.positions) : pollFollowers()
+            let run = WindowRun(window, paths: .each(current.paths), pool: pool, states: states, slots: slotSets[set])
+            // Overlapped with the workers: deliver the window before, read the next (positions
+            // move on in the followers; this window's end is `current.positions`).
+            var stop = stopping
+            if let previous = processed {
+                processed = nil
+                if !deliver(previous, stopping: stopping) { stop = true }
+            }
+            let next = stop ? (events: [], paths: [], positions: current.positions) : pollFollowers()
             run.finish()
-            merge(
-                slots, count: window.count, into: &report, metrics: metrics, outputs: &outputs,
-                spanMetrics: &spanMetrics)
-            // Written: the outputs took each batch as it was merged (a `batch` processor may
-            // hold some back until full or due). Answered: wait for the network exporters (a
-            // stop cuts the wait short; the positions then wait too).
-            outputs.flushBatches(force: stopping)
-            uncommitted = current.positions
-            let done = answered(waiting: true)
-            if done && !outputs.hasPendingBatches {
-                for (follower, checkpoints) in zip(followers, current.positions) { follower.commit(checkpoints) }
-                uncommitted = nil
+            processed = (window.count, set, current.positions)
+            if stop {
+                // What was read is processed: it goes out before the stop.
+                if let last = processed {
+                    processed = nil
+                    _ = deliver(last, stopping: true)
+                }
+                return uncommitted != nil
             }
-            if stopping || !done { return uncommitted != nil }
             current = next
+            turn += 1
         }
     }
 

@@ -87,7 +87,7 @@ package enum FormatDetector {
         var first = true
         while lineStart < bytes.count {
             // The last line of a cut-off prefix may be cut too: its start still tells.
-            let newline = bytes[lineStart...].firstIndex(of: 0x0A)
+            let newline = bytes.indexOfByte(0x0A, startingAt: lineStart)
             let line = UnsafeRawBufferPointer(rebasing: bytes[lineStart..<(newline ?? bytes.count)])
             lineStart = (newline ?? bytes.count) + 1
             guard firstSignificantOffset(line) < line.count else { continue }

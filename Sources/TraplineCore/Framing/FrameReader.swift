@@ -609,11 +609,11 @@
     private mutating func nextJSONLine() throws(StreamError) -> FrameEvent? {
         while true {
             var bytes = window.available
-            var newline = bytes.firstIndex(of: 0x0A)
+            var newline = bytes.indexOfByte(0x0A)
             while newline == nil && !window.isAtStreamEnd && bytes.count <= options.maxFrameBytes {
                 try window.fill(atLeast: max(bytes.count * 2, 64 << 10), returningAtLineEnd: isLive)
                 bytes = window.available
-                newline = bytes.firstIndex(of: 0x0A)
+                newline = bytes.indexOfByte(0x0A)
             }
             if bytes.isEmpty { return endOfInput(nil) }
             let lineEnd = newline ?? bytes.count
@@ -627,7 +627,7 @@
                 while newline == nil && !window.isAtStreamEnd {
                     try window.fill(atLeast: 64 << 10)
                     let more = window.available
-                    newline = more.firstIndex(of: 0x0A)
+                    newline = more.indexOfByte(0x0A)
                     skipped = newline.map { $0 + 1 } ?? more.count
                     window.consume(skipped)
                 }

@@ -88,6 +88,33 @@ case "$target" in
         for file in Pipelines/*.yaml Fixtures/k8s/*.yaml Fixtures/corpus/otlp/collector-configs/*.yaml; do
             cp "$file" "$seeds/$(echo "$file" | tr '/' '_')"
         done
+        # The trap rules' baselines written inline (the shipped pipelines name the built-in pack).
+        cat > "$seeds/baselines.yaml" <<'YAML'
+receivers: {stdin: }
+processors:
+  traps:
+    rules:
+      - class: latency_slo_breach
+        when: 'kind == SPAN_KIND_SERVER'
+        baseline:
+          latency: {window: 15m, percentile: 99, factor: 3, min_samples: 100, objective: 2s, max_series: 10}
+      - class: probe_success_below_floor
+        when: 'attributes["user_agent.synthetic.type"] == "test"'
+        baseline:
+          success:
+            failed_when: 'status.code == STATUS_CODE_ERROR'
+            window: 1h
+            recent: 5m
+            max_drop: 0.1
+            floor: 0.9
+            min_samples: 20
+      - class: export_success_below_floor
+        when: 'IsMatch(name, "^exporter/")'
+        baseline:
+          success: {counts: {ok: sent_spans, failed: send_failed_spans}, max_drop: 0.01}
+exporters: {stdout: }
+service: {pipelines: {traces: {receivers: [stdin], processors: [traps], exporters: [stdout]}}}
+YAML
         ;;
     http)
         build_package_target FuzzHTTP

@@ -9,6 +9,11 @@
 /// One file a `FileFollower` reads: its open descriptor (kept across renames), its
 /// fingerprint and how far it was read.
 final class FollowedFile {
+    /// The buffers files are read into, reused once the records read into them are written
+    /// (a window's worth is 8 MiB: a new one each window cost page faults and zeroing). Two
+    /// windows are in flight at most, and a few pieces beside them.
+    static let readBuffers = InputBufferPool(capacity: 4)
+
     var path: String
     private(set) var descriptor: Int32
     private(set) var identity: FileIdentity
@@ -145,10 +150,10 @@ final class FollowedFile {
         let available =
             format == .otlpProto ? size - offset : min(size - offset, max(budget, settings.maxLogSize))
         // Read straight into the buffer the records are handed out in (no copy for UTF-8 lines).
-        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(available, 1), alignment: 16)
+        let storage = Self.readBuffers.take(byteCount: max(available, 1))
         let got = pread(descriptor, storage.baseAddress, available, off_t(offset))
         guard got > 0 else {
-            storage.deallocate()
+            Self.readBuffers.giveBack(storage)
             return nil
         }
         let raw = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(storage)[0..<got])
@@ -161,7 +166,7 @@ final class FollowedFile {
         if cut == 0 {
             // No record is complete: a line longer than max_log_size is split; anything else waits.
             guard raw.count >= settings.maxLogSize, format == .text || format == .otlpJSON else {
-                storage.deallocate()
+                Self.readBuffers.giveBack(storage)
                 return nil
             }
             cut = RecordBoundaries.splitPoint(raw, limit: settings.maxLogSize, encoding: settings.encoding)

@@ -108,19 +108,19 @@ enum RecordBoundaries {
             }
             records = found.filter { !$0.range.isEmpty }
             buffer = utf8.withUnsafeBytes { InputBuffer(copying: $0) }
-            storage.deallocate()
+            FollowedFile.readBuffers.giveBack(storage)
         } else if (settings.encoding == .utf8 || !isLines) && skipped == 0 {
             if isLines { lineBreaks = lineBreakCount(raw, format: format) }
-            buffer = InputBuffer(adopting: storage, count: cut)
+            buffer = InputBuffer(pooled: storage, count: cut, pool: FollowedFile.readBuffers)
         } else if settings.encoding == .utf8 || !isLines {
             if isLines { lineBreaks = lineBreakCount(raw, format: format) }
             buffer = InputBuffer(copying: raw)
-            storage.deallocate()
+            FollowedFile.readBuffers.giveBack(storage)
         } else {
             append(raw[...], encoding: settings.encoding, to: &utf8)
             lineBreaks = utf8.withUnsafeBytes { lineBreakCount($0, format: format) }
             buffer = utf8.withUnsafeBytes { InputBuffer(copying: $0) }
-            storage.deallocate()
+            FollowedFile.readBuffers.giveBack(storage)
         }
         let piece = FollowedPiece(
             path: path, buffer: buffer, sourceOffset: offset + skipped, firstLine: line,

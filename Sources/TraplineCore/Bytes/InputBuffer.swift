@@ -18,6 +18,8 @@ public final class InputBuffer: @unchecked Sendable {
         case mapped(length: Int)
         /// Memory someone else owns and keeps alive (a worker's reusable frame buffer).
         case borrowed
+        /// A pool's buffer, handed back when this goes.
+        case pooled(InputBufferPool, UnsafeMutableRawBufferPointer)
     }
 
     private let ownership: Ownership
@@ -54,6 +56,13 @@ public final class InputBuffer: @unchecked Sendable {
         ownership = .heap
     }
 
+    /// Takes `count` bytes at the start of `storage` (from `pool.take`), handed back to the
+    /// pool when this buffer goes. Allocates only the buffer object.
+    package init(pooled storage: UnsafeMutableRawBufferPointer, count: Int, pool: InputBufferPool) {
+        bytes = UnsafeRawBufferPointer(start: storage.baseAddress, count: min(count, storage.count))
+        ownership = .pooled(pool, storage)
+    }
+
     /// Wraps memory owned elsewhere, which must outlive every use of this buffer's bytes (a
     /// worker's reusable frame buffer: the worker's batch is reset before the buffer is reused).
     /// Allocates only the buffer object; copies nothing.
@@ -74,6 +83,8 @@ public final class InputBuffer: @unchecked Sendable {
             UnsafeMutableRawPointer(mutating: bytes.baseAddress)?.deallocate()
         case .borrowed:
             break
+        case .pooled(let pool, let storage):
+            pool.giveBack(storage)
         case .mapped(let length):
             if let base = bytes.baseAddress, length > 0 {
                 munmap(UnsafeMutableRawPointer(mutating: base), length)

@@ -19,7 +19,8 @@ trapline=.build/release/trapline
 work=$(mktemp -d)
 pid=""
 hop=""
-trap 'kill $pid $hop 2>/dev/null || true; rm -rf "$work"' EXIT
+watcher=""
+trap 'kill $pid $hop $watcher 2>/dev/null || true; rm -rf "$work"' EXIT
 python3 Scripts/generate-otlp.py --signal traces --requests 4000 --records-per-request 100 --seed 7 "$work/stream.otlp"
 $trapline replay -q --output-format otlp-json -o "$work/spans.jsonl" "$work/stream.otlp"
 python3 - "$work/app.log" <<'PY'
@@ -34,6 +35,28 @@ with open(sys.argv[1], "w") as out:
                   f"status={random.choice([200, 200, 200, 404, 500])} duration_ms={random.randint(1, 900)} seq={number}\n")
 PY
 now() { date +%s%N; }
+# watch_offset CHECKPOINT SIZE OUT: one process that reads the checkpoint file every 5 ms and
+# writes to OUT the time (ns) it first showed SIZE, then exits (a grep spawned every 10 ms took
+# CPU from the follower on these 2 cores, and from replay not at all). Started before the timing.
+watch_offset() {
+    python3 - "$1" "$2" "$3" <<'PY' &
+import re, sys, time
+path, size, out = sys.argv[1], sys.argv[2], sys.argv[3]
+pattern = re.compile(r'"offset":' + size + r'[,}]')
+while True:
+    try:
+        with open(path) as checkpoint:
+            if pattern.search(checkpoint.read()):
+                break
+    except OSError:
+        pass
+    time.sleep(0.005)
+with open(out, "w") as stream:
+    stream.write(str(time.time_ns()))
+PY
+    watcher=$!
+    sleep 0.2
+}
 
 # follow_case NAME INPUT RECORDS UNIT
 follow_case() {
@@ -85,12 +108,13 @@ YAML
         mkdir -p "$dir/logs" "$dir/storage"
         $trapline run -q --config "$dir/follow.yaml" 2>"$dir/stderr" &
         pid=$!
-        sleep 0.5
+        watch_offset "$dir/storage/receiver_filelog" "$size" "$dir/end"
+        sleep 0.3
         start=$(now)
         cat "$input" >> "$dir/logs/followed.log"
         local written=$(now)
-        until grep -q "\"offset\":$size[,}]" "$dir/storage/receiver_filelog" 2>/dev/null; do sleep 0.01; done
-        end=$(now)
+        wait $watcher
+        end=$(cat "$dir/end")
         local follow_ns=$((end - start))
         local lag_ns=$((end - written))
         kill -TERM $pid; wait $pid || true
@@ -98,11 +122,12 @@ YAML
         # Catching up: the same file already written when `run` starts (no writer competing for
         # the two cores), from the process start to the checkpoint at the end.
         rm -f "$dir/storage/"*
+        watch_offset "$dir/storage/receiver_filelog" "$size" "$dir/end"
         start=$(now)
         $trapline run -q --config "$dir/follow.yaml" 2>>"$dir/stderr" &
         pid=$!
-        until grep -q "\"offset\":$size[,}]" "$dir/storage/receiver_filelog" 2>/dev/null; do sleep 0.01; done
-        end=$(now)
+        wait $watcher
+        end=$(cat "$dir/end")
         local catchup_ns=$((end - start))
         kill -TERM $pid; wait $pid || true
         pid=""

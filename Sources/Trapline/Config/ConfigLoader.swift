@@ -54,7 +54,10 @@ public enum ConfigLoader {
         var renamed: [DuplicateKeys.Renamed] = []
         while true {
             do {
-                guard let node = try Yams.compose(yaml: text) else {
+                // The basic resolver: tags are not read here (scalars stay text for the decoder), and the
+                // default one compiles its regular expressions (ICU) at the first load, a tenth of
+                // the start-up of `trapline replay`.
+                guard let node = try Yams.compose(yaml: text, .basic) else {
                     decoder.diagnostics.error("the pipeline file is empty", at: decoder.rootLocation)
                     return Result(config: PipelineConfig(), diagnostics: decoder.diagnostics)
                 }

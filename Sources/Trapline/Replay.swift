@@ -210,15 +210,16 @@ public struct Replay {
             do throws(IOFailure) {
                 try metrics.write(
                     to: metricsFile,
-                    appending: (spanMetrics?.exposition ?? "") + options.memoryMonitors.map(\.exposition).joined()
+                    appending: (spanMetrics?.exposition ?? "") + options.stages.baselineExposition
+                        + options.memoryMonitors.map(\.exposition).joined()
                         + options.forwarders.map(\.exposition).joined())
             } catch {
                 report.outputFailure = report.outputFailure ?? error
             }
         }
         report.metricsText =
-            metrics.text + (spanMetrics?.exposition ?? "") + options.memoryMonitors.map(\.exposition).joined()
-            + options.forwarders.map(\.exposition).joined()
+            metrics.text + (spanMetrics?.exposition ?? "") + options.stages.baselineExposition
+            + options.memoryMonitors.map(\.exposition).joined() + options.forwarders.map(\.exposition).joined()
         return report
     }
 

@@ -196,9 +196,10 @@ public import TraplineStages
         return report
     }
 
-    /// Trapline's metrics now, with the spanmetrics series, in the Prometheus text format.
+    /// Trapline's metrics now, with the spanmetrics series and the trap baselines', in the
+    /// Prometheus text format.
     public var metricsText: String {
-        metrics.text + (outputs.state.withLock { $0.spanMetrics?.exposition } ?? "")
+        metrics.text + (outputs.state.withLock { $0.spanMetrics?.exposition } ?? "") + chain.baselineExposition
     }
 
     /// The first output failure, if an exporter could not write.

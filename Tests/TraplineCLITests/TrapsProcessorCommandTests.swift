@@ -78,6 +78,16 @@ import TraplineTestSupport
             evidence.contains {
                 $0.contains("success 85.5% over the last 5 min (3 of 21 failed), below the floor of 90%")
             })
+        // The baselines' size in the metrics: 17 server span series, one probe and one exporter series.
+        let metrics = try String(contentsOfFile: directory + "/trapline.prom", encoding: .utf8)
+        for (rule, series) in [("latency-baseline", 17), ("export-success-floor", 1), ("probe-success-floor", 1)] {
+            let labels = "{processor=\"traps/runtime\",rule=\"\(rule)\"}"
+            #expect(metrics.contains("trapline_trap_baseline_series\(labels) \(series)\n"), "\(rule)")
+            #expect(metrics.contains("trapline_trap_baseline_untracked_spans_total\(labels) 0\n"), "\(rule)")
+        }
+        let check = try ProcessRunner.run(
+            URL(fileURLWithPath: "/bin/sh"), ["-c", "promtool check metrics < '\(directory)/trapline.prom'"])
+        #expect(check.status == 0, "\(String(decoding: check.standardOutput, as: UTF8.self)) \(check.standardError)")
     }
 
     /// The span id at the end of a span's evidence, or after its trace id in a baseline's.

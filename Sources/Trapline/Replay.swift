@@ -212,14 +212,15 @@ public struct Replay {
                     to: metricsFile,
                     appending: (spanMetrics?.exposition ?? "") + options.stages.baselineExposition
                         + options.memoryMonitors.map(\.exposition).joined()
-                        + options.forwarders.map(\.exposition).joined())
+                        + PrometheusExpositionMerge.merge(options.forwarders.map(\.exposition)))
             } catch {
                 report.outputFailure = report.outputFailure ?? error
             }
         }
         report.metricsText =
             metrics.text + (spanMetrics?.exposition ?? "") + options.stages.baselineExposition
-            + options.memoryMonitors.map(\.exposition).joined() + options.forwarders.map(\.exposition).joined()
+            + options.memoryMonitors.map(\.exposition).joined()
+            + PrometheusExpositionMerge.merge(options.forwarders.map(\.exposition))
         return report
     }
 

@@ -23,6 +23,9 @@ public final class ForwardingExporter: @unchecked Sendable {
 
     /// The exporter id (`otlphttp[/name]` or `otlp[/name]`).
     public let id: String
+    /// The backend's address when it is one of a `loadbalancing` exporter's (labelled
+    /// `endpoint` in the metrics).
+    let endpoint: String?
     let config: OTLPExporterConfig
     /// The signals of the pipelines that list it.
     @_spi(Plumbing) public let signals: Set<Signal>
@@ -47,7 +50,7 @@ public final class ForwardingExporter: @unchecked Sendable {
 
     /// The `batch` processor of the pipelines that list it: queued requests of one signal are
     /// merged into one send.
-    let batch: BatchSettings?
+    public let batch: BatchSettings?
     /// Sends that merged several requests.
     private(set) var mergedSends = 0
     /// The `metadata_keys` value combinations seen, and requests refused for one too many.
@@ -55,9 +58,11 @@ public final class ForwardingExporter: @unchecked Sendable {
     private(set) var metadataRefusals = 0
 
     @_spi(Plumbing) public init(
-        id: String, config: OTLPExporterConfig, signals: Set<Signal>, batch: BatchSettings? = nil
+        id: String, config: OTLPExporterConfig, signals: Set<Signal>, batch: BatchSettings? = nil,
+        endpoint: String? = nil
     ) {
         self.id = id
+        self.endpoint = endpoint
         self.config = config
         self.signals = signals
         self.batch = batch
@@ -95,6 +100,33 @@ public final class ForwardingExporter: @unchecked Sendable {
     /// Gives back a promised slot the request did not use. Allocates nothing.
     public func release() {
         condition.withLock { reserved = max(0, reserved - 1) }
+    }
+
+    /// Whether the queue has room for `extra` more requests than it holds and has promised (a
+    /// load balancer's promises, kept by the balancer). Counts a refusal when not.
+    func hasRoom(beyond extra: Int) -> Bool {
+        condition.withLock {
+            guard queue.count + reserved + extra < config.queueSize, !stopping else {
+                refusedRequests += 1
+                return false
+            }
+            return true
+        }
+    }
+
+    /// Queues a request a load balancer promised room for (`hasRoom`); while stopping, its
+    /// records are counted as failed.
+    func push(signal: Signal, body: [UInt8], records: Int, metadata: String) {
+        condition.withLock {
+            guard records > 0 else { return }
+            guard !stopping else {
+                failedRecords += records
+                count(records, of: signal, in: &losses.failed)
+                return
+            }
+            queue.append(Item(signal: signal, body: body, records: records, metadata: metadata))
+            wakeAll()
+        }
     }
 
     /// Queues an export request in its promised slot (`reserve()` came first), with its batch
@@ -320,7 +352,7 @@ public final class ForwardingExporter: @unchecked Sendable {
     /// The exporter's series in the Prometheus text format (families declared per exporter id).
     public var exposition: String {
         condition.withLock {
-            let label = "exporter=\"\(id)\""
+            let label = "exporter=\"\(id)\"" + (endpoint.map { ",endpoint=\"\($0)\"" } ?? "")
             return """
                 # HELP trapline_exporter_sent_records_total Records the next hop accepted.
                 # TYPE trapline_exporter_sent_records_total counter
@@ -352,7 +384,7 @@ public final class ForwardingExporter: @unchecked Sendable {
     }
 }
 
-@_spi(Plumbing) extension ForwardingExporter: RequestForwarding {
+@_spi(Plumbing) extension ForwardingExporter: ExportQueue {
     /// Waits for a slot in the sending queue (never refuses: a replay reads no faster than the
     /// next hop takes), then queues the request. Keeps `body` (no copy); allocates the queue entry.
     public func send(signal: Signal, body: [UInt8], records: Int) {

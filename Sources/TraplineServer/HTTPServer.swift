@@ -27,10 +27,10 @@ protocol HTTPRoutes: Sendable {
 /// What a request holds while its body is read: slots in the exporters' queues. Released once,
 /// by whoever ends the request.
 package final class Reservation: Sendable {
-    let exporters: [ForwardingExporter]
+    let exporters: [any ExportQueue]
     private let released = Atomic<Bool>(false)
 
-    init(exporters: [ForwardingExporter]) { self.exporters = exporters }
+    init(exporters: [any ExportQueue]) { self.exporters = exporters }
 
     /// Gives the slots back (a request that ended without forwarding).
     package func release() {

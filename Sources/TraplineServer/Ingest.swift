@@ -46,7 +46,7 @@ extension Sidecar {
         }
         // Backpressure before the body is read or decoded: each exporter of the signal promises a
         // slot in its queue, or the request is refused.
-        var held: [ForwardingExporter] = []
+        var held: [any ExportQueue] = []
         for forwarder in forwarders where forwarder.signals.contains(signal) {
             if let batch = forwarder.batch, !forwarder.admits(metadata: batch.metadata(metadata)) {
                 for exporter in held { exporter.release() }

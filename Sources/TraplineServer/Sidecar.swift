@@ -13,7 +13,7 @@ import TraplineStages
 public final class Sidecar: Sendable {
     private let current: Mutex<RequestPipeline>
     private let started: (routes: [OutputRoute], forwarders: [String], metricsEndpoint: String?, receivers: [String])
-    let forwarders: [ForwardingExporter]
+    let forwarders: [any ExportQueue]
     private let receivers: [(id: String, config: OTLPReceiverConfig, signals: Set<Signal>)]
     /// The `Authorization` value each receiver's HTTP and gRPC listeners require
     /// (`bearertokenauth`), by receiver id.
@@ -47,7 +47,7 @@ public final class Sidecar: Sendable {
         current = Mutex(try RequestPipeline(loaded: loaded, routes: outputs.routes))
         started = Self.shape(loaded, outputs)
         forwarders = outputs.forwarders.map {
-            ForwardingExporter(id: $0.id, config: $0.config, signals: $0.signals, batch: $0.batch)
+            ExportQueues.make(id: $0.id, config: $0.config, signals: $0.signals, batch: $0.batch)
         }
         receivers = loaded.config.otlpReceivers
         authorizations = Dictionary(
@@ -179,7 +179,8 @@ public final class Sidecar: Sendable {
 
     /// The metrics text `/metrics` serves.
     var metricsText: String {
-        pipeline.metricsText + forwarders.map(\.exposition).joined() + watchers.map(\.exposition).joined()
+        pipeline.metricsText + PrometheusExpositionMerge.merge(forwarders.map(\.exposition))
+            + watchers.map(\.exposition).joined()
             + memoryMonitors.map(\.exposition).joined()
     }
 

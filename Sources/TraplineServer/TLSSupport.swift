@@ -13,6 +13,10 @@ package protocol TLSSupport: Sendable {
     func listenerTLS(_ settings: TLSServerSettings) throws -> any ListenerTLS
     /// The `otlphttp` exporter's transport.
     func httpExportTransport(config: OTLPExporterConfig) -> any ExportTransport
+    /// The `loadbalancing` exporter's `k8s` resolver: the ready addresses of a Service's
+    /// endpoints, followed with a watch of the Kubernetes API (in-cluster credentials).
+    func kubernetesResolver(service: String, namespace: String, ports: [Int], timeoutSeconds: Double)
+        -> any BackendResolver
 }
 
 /// One receiver's TLS, shared by its HTTP and gRPC listeners.

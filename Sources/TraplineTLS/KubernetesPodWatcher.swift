@@ -71,176 +71,62 @@ public final class KubernetesPodWatcher: MetricsExposition {
     }
 
     private let request: KubernetesSourceRequest
-    private let endpoint: Endpoint
-    private let counts = Mutex(Counts())
-    private let listed = Atomic<Bool>(false)
-    private let task = Mutex<Task<Void, Never>?>(nil)
+    /// The pods kept, by uid, reduced to what the processor extracts.
+    private let pods = Mutex<[String: (pod: PodTable.Pod, identifiers: PodTable.Identifiers)]>([:])
+    private let watch: Mutex<KubernetesListWatch?> = Mutex(nil)
 
     @_spi(Plumbing) public init(request: KubernetesSourceRequest, endpoint: Endpoint) {
         self.request = request
-        self.endpoint = endpoint
-    }
-
-    /// What the watch has done so far.
-    public var progress: Counts { counts.withLock { $0 } }
-
-    /// Starts listing and watching in the background. Allocates the watch task.
-    public func start() {
-        let work = Task.detached { [self] in await run() }
-        task.withLock { $0 = work }
-    }
-
-    /// Stops the watch. Allocates nothing.
-    public func stop() {
-        task.withLock { $0?.cancel() }
-    }
-
-    /// Waits until the first list has filled the table, or `timeout` seconds (the Collector's
-    /// `wait_for_metadata`); false on timeout. Allocates nothing.
-    public func waitForFirstList(timeout: Double) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while !listed.load(ordering: .relaxed) && Date() < deadline { usleep(20_000) }
-        return listed.load(ordering: .relaxed)
-    }
-
-    private var podsPath: String {
         var path = "/api/v1/pods"
         if let namespace = request.context.loader.config.filterNamespace {
             path = "/api/v1/namespaces/\(namespace)/pods"
         }
-        return path
+        let handlers = KubernetesListWatch.Handlers(
+            replace: { [weak self] items in self?.replace(items) },
+            apply: { [weak self] type, object in self?.apply(type, object) ?? false },
+            changed: { [weak self] in self?.publish() })
+        watch.withLock { $0 = KubernetesListWatch(endpoint: endpoint, path: path, handlers: handlers) }
     }
 
-    private func run() async {
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .file(endpoint.caFile)
-        let client = HTTPClient(
-            eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(tlsConfiguration: tls))
-        var pods: [String: (pod: PodTable.Pod, identifiers: PodTable.Identifiers)] = [:]
-        while !Task.isCancelled {
-            do {
-                var resourceVersion = try await list(client, into: &pods)
-                watching: while !Task.isCancelled {
-                    switch try await watch(client, from: resourceVersion, pods: &pods) {
-                    case .closed(let last): resourceVersion = last
-                    case .gone:
-                        counts.withLock { $0.relistsAfterGone += 1 }
-                        break watching
-                    }
-                }
-            } catch {
-                counts.withLock { $0.failures += 1 }
-                try? await Task.sleep(nanoseconds: 500_000_000)
+    private var listWatch: KubernetesListWatch { watch.withLock { $0! } }
+
+    /// What the watch has done so far.
+    public var progress: Counts { listWatch.progress }
+
+    /// Starts listing and watching in the background. Allocates the watch task.
+    public func start() { listWatch.start() }
+
+    /// Stops the watch. Allocates nothing.
+    public func stop() { listWatch.stop() }
+
+    /// Waits until the first list has filled the table, or `timeout` seconds (the Collector's
+    /// `wait_for_metadata`); false on timeout. Allocates nothing.
+    public func waitForFirstList(timeout: Double) -> Bool { listWatch.waitForFirstList(timeout: timeout) }
+
+    private func replace(_ items: [[String: Any]]) {
+        pods.withLock { pods in
+            pods.removeAll()
+            for item in items {
+                guard let uid = PodListLoader.string(item, "metadata", "uid") else { continue }
+                if let entry = request.context.entry(forPod: item) { pods[uid] = entry }
             }
         }
-        try? await client.shutdown()
+        publish()
     }
 
-    private func get(_ client: HTTPClient, _ pathAndQuery: String) async throws -> HTTPClientResponse {
-        var request = HTTPClientRequest(url: "https://\(endpoint.host):\(endpoint.port)\(pathAndQuery)")
-        request.headers.add(name: "Authorization", value: "Bearer \(endpoint.token)")
-        request.headers.add(name: "Accept", value: "application/json")
-        return try await client.execute(request, timeout: .hours(24))
+    private func apply(_ type: String, _ object: [String: Any]) -> Bool {
+        guard let uid = PodListLoader.string(object, "metadata", "uid") else { return false }
+        let entry = type == "DELETED" ? nil : request.context.entry(forPod: object)
+        pods.withLock { $0[uid] = entry }
+        return true
     }
 
-    struct APIError: Error { var status: Int }
-
-    /// Lists every pod; replaces the table; returns the list's resourceVersion.
-    private func list(
-        _ client: HTTPClient, into pods: inout [String: (pod: PodTable.Pod, identifiers: PodTable.Identifiers)]
-    ) async throws -> String {
-        let response = try await get(client, podsPath)
-        guard response.status == .ok else { throw APIError(status: Int(response.status.code)) }
-        let body = try await response.body.collect(upTo: 1 << 30)
-        guard let list = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any] else {
-            throw APIError(status: 0)
-        }
-        pods.removeAll()
-        for item in (list["items"] as? [[String: Any]]) ?? [] {
-            guard let uid = PodListLoader.string(item, "metadata", "uid") else { continue }
-            if let entry = request.context.entry(forPod: item) { pods[uid] = entry }
-        }
-        publish(pods)
-        counts.withLock { $0.lists += 1 }
-        listed.store(true, ordering: .relaxed)
-        return PodListLoader.string(list, "metadata", "resourceVersion") ?? ""
-    }
-
-    enum WatchEnd {
-        case closed(String)
-        case gone
-    }
-
-    /// Watches from `resourceVersion` until the server ends the stream.
-    private func watch(
-        _ client: HTTPClient, from resourceVersion: String,
-        pods: inout [String: (pod: PodTable.Pod, identifiers: PodTable.Identifiers)]
-    ) async throws -> WatchEnd {
-        let response = try await get(
-            client, podsPath + "?watch=1&allowWatchBookmarks=true&timeoutSeconds=300&resourceVersion=\(resourceVersion)"
-        )
-        if response.status == .gone { return .gone }
-        guard response.status == .ok else { throw APIError(status: Int(response.status.code)) }
-        counts.withLock { $0.watches += 1 }
-        var last = resourceVersion
-        var pending: [UInt8] = []
-        for try await chunk in response.body {
-            pending.append(contentsOf: chunk.readableBytesView)
-            var changed = false
-            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = Array(pending[..<newline])
-                pending.removeSubrange(...newline)
-                guard !line.allSatisfy({ $0 == 32 || $0 == 13 }) else { continue }
-                switch apply(line, to: &pods, lastVersion: &last) {
-                case .applied: changed = true
-                case .ignored: break
-                case .gone:
-                    if changed { publish(pods) }
-                    return .gone
-                }
-            }
-            if changed { publish(pods) }
-        }
-        return .closed(last)
-    }
-
-    enum Applied {
-        case applied
-        case ignored
-        case gone
-    }
-
-    /// One watch event line.
-    private func apply(
-        _ line: [UInt8], to pods: inout [String: (pod: PodTable.Pod, identifiers: PodTable.Identifiers)],
-        lastVersion: inout String
-    ) -> Applied {
-        guard let event = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
-            let type = event["type"] as? String, let object = event["object"] as? [String: Any]
-        else {
-            counts.withLock { $0.badEvents += 1 }
-            return .ignored
-        }
-        counts.withLock { $0.events += 1 }
-        if type == "ERROR" {
-            // A Status; 410: the resourceVersion is too old, list again.
-            return (object["code"] as? Int) == 410 ? .gone : .ignored
-        }
-        if let version = PodListLoader.string(object, "metadata", "resourceVersion") { lastVersion = version }
-        guard type != "BOOKMARK", let uid = PodListLoader.string(object, "metadata", "uid") else { return .ignored }
-        switch type {
-        case "ADDED", "MODIFIED": pods[uid] = request.context.entry(forPod: object)
-        case "DELETED": pods[uid] = nil
-        default: return .ignored
-        }
-        return .applied
-    }
-
-    private func publish(_ pods: [String: (pod: PodTable.Pod, identifiers: PodTable.Identifiers)]) {
+    private func publish() {
         // Sorted by uid: the same pods make the same table, whatever order events came in.
-        let table = PodListLoader.table(entries: pods.sorted { $0.key < $1.key }.map(\.value))
+        let entries = pods.withLock { pods in pods.sorted { $0.key < $1.key }.map(\.value) }
+        let table = PodListLoader.table(entries: entries)
         request.source.replace(table)
-        counts.withLock { $0.pods = table.count }
+        listWatch.setKept(table.count)
     }
 }
 

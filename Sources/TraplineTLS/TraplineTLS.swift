@@ -16,4 +16,11 @@ struct NIOTLSSupport: TLSSupport {
     func listenerTLS(_ settings: TLSServerSettings) throws -> any ListenerTLS { try ServerTLS(settings: settings) }
 
     func httpExportTransport(config: OTLPExporterConfig) -> any ExportTransport { HTTPExportTransport(config: config) }
+
+    func kubernetesResolver(service: String, namespace: String, ports: [Int], timeoutSeconds: Double)
+        -> any BackendResolver
+    {
+        KubernetesEndpointsResolver(
+            service: service, namespace: namespace, ports: ports, endpoint: KubernetesPodWatcher.Endpoint.inCluster())
+    }
 }

@@ -28,7 +28,7 @@ extension ReplayOptions {
         // `otlphttp` exporters: the records go on to the next hop too, each send acknowledged
         // (or counted as refused or failed) before the report is made.
         let forwarders = outputs.forwarders.map {
-            ForwardingExporter(id: $0.id, config: $0.config, signals: $0.signals, batch: $0.batch)
+            ExportQueues.make(id: $0.id, config: $0.config, signals: $0.signals, batch: $0.batch)
         }
         for forwarder in forwarders { forwarder.start() }
         options.forwarders = forwarders

@@ -17,6 +17,7 @@
         PrometheusExporterConfig.self,
         OTLPExporterConfig.self,
         OTLPGRPCExporter.self,
+        LoadBalancingExporter.self,
         SpanMetricsConnector.self,
         FileStorageConfig.self,
         BearerTokenAuthConfig.self,

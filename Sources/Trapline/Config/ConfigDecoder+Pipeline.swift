@@ -184,6 +184,18 @@ extension ConfigDecoder {
                 at: setting?.location ?? definition.location,
                 hint: "add an exporter that carries the records (file, stdout, otlphttp, otlp)")
         }
+        // A `loadbalancing` exporter routes by a key its signal has (no trace id on metrics).
+        for id in pipeline.exporters {
+            guard case .otlp(let exporter)? = config.exporter(id), let balancing = exporter.balancing,
+                !balancing.routingKey.signals.contains(signal)
+            else { continue }
+            let setting = settings.first { $0.key == "exporters" }
+            let fitting = OTLPRoutingKey.allCases.filter { $0.signals.contains(signal) }.map(\.rawValue)
+            diagnostics.error(
+                "exporter '\(id)' routes by \(balancing.routingKey.rawValue), which \(signal.rawValue) do not have",
+                at: setting?.location ?? definition.location,
+                hint: "for \(signal.rawValue) use routing_key \(fitting.joined(separator: ", "))")
+        }
         return pipeline
     }
 

@@ -42,6 +42,9 @@ public import TraplineCore
     public var tls = TLSClientSettings()
     /// Extra request headers (gRPC metadata for `otlp`).
     public var headers: [String: String] = [:]
+    /// A `loadbalancing` exporter: this configuration is the template of each backend's `otlp`
+    /// exporter, and the backends and routing come from here.
+    public var balancing: LoadBalancingSettings?
 
     public init() {}
 

@@ -273,7 +273,8 @@ public final class ForwardingExporter: @unchecked Sendable {
                 index += 1
                 continue
             }
-            guard batch.fits(next.records, in: merged.records) else { break }
+            guard batch.fits(next.records, in: merged.records, moreBytes: next.body.count, bytes: merged.body.count)
+            else { break }
             merged.body += next.body
             merged.records += next.records
             queue.remove(at: index)

@@ -17,6 +17,9 @@ public struct BatchSettings: Hashable, Sendable {
     /// The most distinct metadata value combinations batched at once (default 1000); a
     /// request bringing one more is refused with 503.
     public var metadataCardinalityLimit = 1000
+    /// The most bytes one merged send holds (0: no limit); not a Collector setting: the
+    /// `loadbalancing` exporter's backends merge their shares under it, below gRPC's 4 MiB.
+    package var sendBatchMaxBytes = 0
 
     /// The Collector's defaults. Allocates nothing.
     public init() {}
@@ -30,9 +33,23 @@ public struct BatchSettings: Hashable, Sendable {
     /// Whether a batch of `records` is full.
     package func isFull(_ records: Int) -> Bool { sendBatchSize > 0 && records >= sendBatchSize }
 
-    /// Whether `more` records still fit in a batch of `records`.
-    package func fits(_ more: Int, in records: Int) -> Bool {
-        sendBatchMaxSize == 0 || records == 0 || records + more <= sendBatchMaxSize
+    /// Whether `more` records (of `moreBytes`) still fit in a batch of `records` (of `bytes`).
+    package func fits(_ more: Int, in records: Int, moreBytes: Int = 0, bytes: Int = 0) -> Bool {
+        guard records > 0 else { return true }
+        return (sendBatchMaxSize == 0 || records + more <= sendBatchMaxSize)
+            && (sendBatchMaxBytes == 0 || bytes + moreBytes <= sendBatchMaxBytes)
+    }
+
+    /// What a `loadbalancing` exporter's backend does without a `batch` processor: a send
+    /// takes along whatever shares are queued for it (up to 1 MiB), and waits for none. A
+    /// request split three ways would otherwise become three sends of a third each, and the
+    /// per-send cost of gRPC made the split 0.55 times as fast as one direct export.
+    package static var coalescing: BatchSettings {
+        var settings = BatchSettings()
+        settings.sendBatchSize = 0
+        settings.timeoutSeconds = 0
+        settings.sendBatchMaxBytes = 1 << 20
+        return settings
     }
 }
 

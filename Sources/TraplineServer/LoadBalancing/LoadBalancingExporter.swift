@@ -107,7 +107,9 @@ public import TraplineCore
         var config = template
         config.balancing = nil
         config.transport = .grpc(endpoint: HostPort(endpoint) ?? HostPort("127.0.0.1:4317")!)
-        return ForwardingExporter(id: id, config: config, signals: signals, batch: batch, endpoint: endpoint)
+        // Without a batch processor, each backend still merges the shares queued for it.
+        return ForwardingExporter(
+            id: id, config: config, signals: signals, batch: batch ?? .coalescing, endpoint: endpoint)
     }
 
     // MARK: Receivers (sidecar)

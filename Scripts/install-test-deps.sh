@@ -4,7 +4,7 @@
 # text), logrotate (rotation under a followed file), and PyPI's opentelemetry-proto (the upb reference
 # decoder and the fixture generator's encoder), opentelemetry-sdk with its OTLP/HTTP and
 # OTLP/gRPC exporters (real clients for the sidecar tests) and grpcio (raw gRPC clients and the
-# loopback next hop).
+# loopback next hop); debootstrap, umoci, skopeo and runc for the deployment tests.
 set -euo pipefail
 missing=()
 [ -f /usr/include/protobuf-c/protobuf-c.h ] || missing+=(libprotobuf-c-dev)
@@ -18,6 +18,13 @@ command -v logrotate >/dev/null || command -v /usr/sbin/logrotate >/dev/null || 
 command -v zstd >/dev/null || missing+=(zstd)
 # openssl s_client reads the certificate a TLS listener presents (rotation test).
 command -v openssl >/dev/null || missing+=(openssl)
+# The deployment tests: a bare Debian for the packaged binary (debootstrap), the OCI image made and
+# run without a container engine (umoci, skopeo, runc), CA certificates to put in the image.
+command -v debootstrap >/dev/null || command -v /usr/sbin/debootstrap >/dev/null || missing+=(debootstrap)
+command -v umoci >/dev/null || missing+=(umoci)
+command -v skopeo >/dev/null || missing+=(skopeo)
+command -v runc >/dev/null || command -v /usr/sbin/runc >/dev/null || missing+=(runc)
+[ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
 if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh machine: installs what it needs, checks formatting, runs
-# swift test (Swift Testing), checks that the DocC documentation builds without warnings, then
+# The whole test suite on a fresh machine: installs what it needs, checks formatting, packages
+# the binary (Scripts/package.sh) for the deployment tests, runs swift test (Swift Testing), checks that the DocC documentation builds without warnings, then
 # builds and runs the embedding example (Examples/), which uses Trapline as a library the way
 # another collector would, and ends with a one-minute fuzz smoke of each of the six libFuzzer
 # targets, two at a time, one per core (Fuzz/run.sh; a finding fails the run and its input lands
@@ -11,6 +11,11 @@ bash Scripts/install-test-deps.sh
 swift format lint --strict --recursive Sources Tests Benchmarks/Sources Examples/EmbeddingExample/Sources Package.swift \
     Fuzz/Sources Fuzz/Package.swift Fuzz/*.swift
 swift build --build-tests
+# The release artifact from this build (the debug one, relinked with the Swift runtime static:
+# seconds, where a release build takes minutes), for the deployment tests: made before the suite
+# because packaging relinks the binary the other tests run.
+TRAPLINE_PACKAGE=$(bash Scripts/package.sh --configuration debug --output .build-package | tail -n 1)
+export TRAPLINE_PACKAGE
 swift test --skip-build
 bash Scripts/check-docs.sh
 swift build --package-path Examples/EmbeddingExample

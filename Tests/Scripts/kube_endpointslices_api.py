@@ -9,11 +9,16 @@ given certificate, bearer token checked, serving the EndpointSlices of one Servi
 
   kube_endpointslices_api.py --cert C --key K --token T --namespace NS --service NAME --log LOG
 
+With --ready A,B,C the slice lists those addresses, all ready, and the watch changes nothing
+until the file --drop-when names exists; then MODIFIED: --drop is no longer ready (the scale-out
+test takes a gateway away while the agent runs).
+
 Prints its port, then appends the path and query of each request to LOG.
 """
 import argparse
 import http.server
 import json
+import os
 import ssl
 import threading
 import time
@@ -23,20 +28,27 @@ parser = argparse.ArgumentParser()
 for name in ("--cert", "--key", "--token", "--namespace", "--service", "--log"):
     parser.add_argument(name, required=True)
 parser.add_argument("--delay", type=float, default=1.0)
+parser.add_argument("--ready")
+parser.add_argument("--drop-when")
+parser.add_argument("--drop")
 args = parser.parse_args()
 lock = threading.Lock()
 
 
-def endpoint_slice(version, second_ready, service=None):
+def endpoint_slice(version, changed):
+    if args.ready:
+        endpoints = [{"addresses": [address], "conditions": {"ready": not (changed and address == args.drop)}}
+                     for address in args.ready.split(",")]
+    else:
+        endpoints = [
+            {"addresses": ["127.0.0.1"], "conditions": {"ready": True}},
+            {"addresses": ["127.0.0.2"], "conditions": {"ready": changed}},
+        ]
     return {
         "kind": "EndpointSlice", "apiVersion": "discovery.k8s.io/v1", "addressType": "IPv4",
-        "metadata": {"name": (service or args.service) + "-abcde", "namespace": args.namespace,
-                     "resourceVersion": str(version),
-                     "labels": {"kubernetes.io/service-name": service or args.service}},
-        "endpoints": [
-            {"addresses": ["127.0.0.1"], "conditions": {"ready": True}},
-            {"addresses": ["127.0.0.2"], "conditions": {"ready": second_ready}},
-        ],
+        "metadata": {"name": args.service + "-abcde", "namespace": args.namespace,
+                     "resourceVersion": str(version), "labels": {"kubernetes.io/service-name": args.service}},
+        "endpoints": endpoints,
         "ports": [{"name": "otlp-grpc", "port": 4317, "protocol": "TCP"}],
     }
 
@@ -75,7 +87,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         try:
-            time.sleep(args.delay)
+            if args.drop_when:
+                while not os.path.exists(args.drop_when):
+                    time.sleep(0.1)
+                    self.chunk(b"\n")
+            else:
+                time.sleep(args.delay)
             self.chunk(json.dumps({"type": "MODIFIED", "object": endpoint_slice(11, True)}).encode() + b"\n")
             while True:
                 time.sleep(1)

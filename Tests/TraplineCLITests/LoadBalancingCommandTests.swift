@@ -181,27 +181,9 @@ import TraplineTestSupport
         let directory = try Fixtures.temporaryDirectory().path
         let gateways = try Self.startGateways(1, in: directory)
         defer { for gateway in gateways { _ = gateway.process.stop() } }
-        let account = directory + "/serviceaccount"
-        try FileManager.default.createDirectory(atPath: account, withIntermediateDirectories: true)
-        let certificate = try ProcessRunner.run(
-            URL(fileURLWithPath: "/usr/bin/openssl"),
-            [
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
-                "subjectAltName=IP:127.0.0.1", "-keyout", directory + "/key.pem", "-out", account + "/ca.crt",
-            ])
-        #expect(certificate.status == 0, "\(certificate.standardError)")
-        try "lb-token\n".write(toFile: account + "/token", atomically: true, encoding: .utf8)
         let log = directory + "/api.log"
-        let api = try BackgroundProcess(
-            "/usr/bin/env",
-            [
-                "python3", Fixtures.root.appendingPathComponent("Tests/Scripts/kube_endpointslices_api.py").path,
-                "--cert", account + "/ca.crt", "--key", directory + "/key.pem", "--token", "lb-token", "--namespace",
-                "observability", "--service", "gw", "--log", log, "--delay", "2",
-            ])
+        let (api, apiPort, account) = try Self.startEndpointSlicesAPI(in: directory, log: log, ["--delay", "2"])
         defer { _ = api.stop(SIGKILL) }
-        #expect(api.wait { output, _ in output.contains("\n") }, "\(api.standardError)")
-        let apiPort = api.standardOutput.split(separator: "\n").first.map(String.init) ?? ""
         try """
         receivers:
           otlp:
@@ -253,5 +235,32 @@ import TraplineTestSupport
         let path = "/apis/discovery.k8s.io/v1/namespaces/observability/endpointslices"
         #expect(requests.first == "\(path)?labelSelector=kubernetes.io%2Fservice-name%3Dgw", "\(requests)")
         #expect(requests.dropFirst().first?.hasSuffix("&resourceVersion=10") == true, "\(requests)")
+    }
+
+    /// A loopback Kubernetes API serving the EndpointSlices of Service `gw` in `observability`
+    /// (Tests/Scripts/kube_endpointslices_api.py), and a service account folder (token, CA) for
+    /// `TRAPLINE_SERVICEACCOUNT_DIR`; returns the server, its port and the folder.
+    static func startEndpointSlicesAPI(in directory: String, log: String, _ extra: [String]) throws -> (
+        BackgroundProcess, port: Int, account: String
+    ) {
+        let account = directory + "/serviceaccount"
+        try FileManager.default.createDirectory(atPath: account, withIntermediateDirectories: true)
+        let certificate = try ProcessRunner.run(
+            URL(fileURLWithPath: "/usr/bin/openssl"),
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
+                "subjectAltName=IP:127.0.0.1", "-keyout", directory + "/key.pem", "-out", account + "/ca.crt",
+            ])
+        #expect(certificate.status == 0, "\(certificate.standardError)")
+        try "lb-token\n".write(toFile: account + "/token", atomically: true, encoding: .utf8)
+        let api = try BackgroundProcess(
+            "/usr/bin/env",
+            [
+                "python3", Fixtures.root.appendingPathComponent("Tests/Scripts/kube_endpointslices_api.py").path,
+                "--cert", account + "/ca.crt", "--key", directory + "/key.pem", "--token", "lb-token", "--namespace",
+                "observability", "--service", "gw", "--log", log,
+            ] + extra)
+        #expect(api.wait { output, _ in output.contains("\n") }, "\(api.standardError)")
+        return (api, Int(api.standardOutput.split(separator: "\n").first ?? "") ?? 0, account)
     }
 }

@@ -75,6 +75,30 @@ import TraplineTestSupport
         }
     }
 
+    /// `dns` resolves again every `interval`: the exporter's resolutions keep counting, and the
+    /// ring holds the name's addresses.
+    @Test func dnsResolvesAgainOnItsInterval() throws {
+        var template = OTLPExporterConfig()
+        template.tls.insecure = true
+        var settings = LoadBalancingSettings()
+        settings.resolver = .dns(hostname: "localhost", port: 4317, intervalSeconds: 0.05, timeoutSeconds: 1)
+        let exporter = LoadBalancingExporter(
+            id: "loadbalancing", template: template, settings: settings, signals: [.traces], batch: nil)
+        exporter.start()
+        defer { exporter.drain(until: Date()) }
+        let resolved = #"trapline_loadbalancer_resolutions_total{exporter="loadbalancing",success="true"} "#
+        func resolutions() -> Int {
+            exporter.exposition.split(separator: "\n").first { $0.hasPrefix(resolved) }.flatMap {
+                Int($0.dropFirst(resolved.count))
+            } ?? 0
+        }
+        #expect(FileChanges.eventually(seconds: 10) { resolutions() >= 5 })
+        #expect(exporter.backends.contains("127.0.0.1:4317"), "\(exporter.backends)")
+        // The same answer each time: the ring was built once.
+        #expect(
+            exporter.exposition.contains(#"trapline_loadbalancer_backend_updates_total{exporter="loadbalancing"} 1"#))
+    }
+
     /// A new list rebuilds the ring and keeps the backends that stay (with their queues); the
     /// same list again changes nothing; a failed resolution keeps the list; the metrics say so.
     @Test func backendListUpdatesRebuildTheRingAndKeepStayingBackends() throws {

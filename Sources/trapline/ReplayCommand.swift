@@ -176,9 +176,22 @@ struct ReplayCommand: ParsableCommand {
 }
 
 enum FileHandleOutput {
-    static func standardError(_ text: String) {
+    static func standardError(_ text: String) { write(text, to: STDERR_FILENO) }
+
+    static func standardOutput(_ text: String) { write(text, to: STDOUT_FILENO) }
+
+    /// Writes all of `text` (a pipe may take less than all of it at once).
+    private static func write(_ text: String, to descriptor: Int32) {
         let bytes = Array(text.utf8)
-        _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                guard written > 0 else { return }
+                offset += written
+            }
+        }
     }
 }
 

@@ -9,7 +9,8 @@ struct TraplineCommand: ParsableCommand {
         abstract: "Process OpenTelemetry spans, logs and build logs: catch known failure patterns (traps).",
         version: "trapline \(TraplineVersion.current)",
         subcommands: [
-            ReplayCommand.self, RunCommand.self, ValidateCommand.self, GateCommand.self, ComponentsCommand.self,
+            ReplayCommand.self, RunCommand.self, ValidateCommand.self, GateCommand.self, EvalCommand.self,
+            ComponentsCommand.self,
         ]
     )
 

@@ -69,7 +69,9 @@ final class DNSResolver: BackendResolver {
     let port: Int
     let intervalSeconds: Double
     let timeoutSeconds: Double
-    private let task = Mutex<Task<Void, Never>?>(nil)
+    /// Signalled (with `stopped` set) to end the loop's wait.
+    private let wake = NSCondition()
+    private let stopped = Atomic<Bool>(false)
 
     init(hostname: String, port: Int, intervalSeconds: Double, timeoutSeconds: Double) {
         self.hostname = hostname
@@ -78,17 +80,25 @@ final class DNSResolver: BackendResolver {
         self.timeoutSeconds = timeoutSeconds
     }
 
+    /// Resolves on a thread of its own, not a task: getaddrinfo blocks, and a blocked task would
+    /// hold one of the few threads Swift concurrency has (in a busy process the resolutions
+    /// stopped altogether).
     func start(_ update: @escaping @Sendable (Result<[String], BackendResolverError>) -> Void) {
-        let work = Task.detached { [hostname, port, intervalSeconds, timeoutSeconds] in
-            while !Task.isCancelled {
+        Thread.detachNewThread { [self] in
+            while !stopped.load(ordering: .relaxed) {
                 update(Self.resolve(hostname, port: port, timeoutSeconds: timeoutSeconds))
-                try? await Task.sleep(nanoseconds: UInt64(intervalSeconds * 1e9))
+                wake.withLock {
+                    let until = Date().addingTimeInterval(intervalSeconds)
+                    while !stopped.load(ordering: .relaxed) && Date() < until { _ = wake.wait(until: until) }
+                }
             }
         }
-        task.withLock { $0 = work }
     }
 
-    func stop() { task.withLock { $0?.cancel() } }
+    func stop() {
+        stopped.store(true, ordering: .relaxed)
+        wake.withLock { wake.broadcast() }
+    }
 
     /// One resolution, on a thread of its own so that a resolver that does not answer costs
     /// `timeout` and no more (getaddrinfo has no timeout of its own).

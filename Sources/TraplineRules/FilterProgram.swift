@@ -61,7 +61,7 @@ public struct FilterProgram: Sendable {
                 outcome.fail(error)
                 return outcome
             }
-            outcome.add(tally)
+            outcome.add(tally, context: group.context)
             drop(items, in: group.context, &batch, &mask, eventOwners: eventOwners, &outcome)
         }
         return outcome
@@ -99,4 +99,10 @@ public struct FilterProgram: Sendable {
             for row in rows { outcome.droppedEvents += batch.removeEvents(ofRow: row, where: drop) }
         }
     }
+}
+
+extension FilterProgram {
+    /// Whether its run-time errors are logged: some group runs under `ignore` (`silent` logs
+    /// nothing, `propagate` refuses the batch instead).
+    public var logsErrors: Bool { groups.contains { $0.errorMode == .ignore } }
 }

@@ -45,7 +45,7 @@ public struct MatchProgram: Sendable {
         var tally = RuleTally()
         let condition = group.conditions.count == 1 ? group.conditions[0] : .or(group.conditions)
         try selector.select(condition, &items, in: batch, &tally)
-        outcome.add(tally)
+        outcome.add(tally, context: group.context)
         switch group.context {
         case .span, .log, .datapoint:
             return items

@@ -130,6 +130,9 @@ public struct RuleOutcome: Sendable {
     public var errors = 0
     /// The first run-time error, for the report.
     public var firstError: RuleRuntimeError?
+    /// The record (row) the first run-time error happened on, when it happened on a record or
+    /// a span event (whose span it names); nil for a resource, scope or metric.
+    public var firstErrorRow: Int?
     /// A rule failed under `propagate`: the caller refuses the batch.
     public var failed = false
 
@@ -137,9 +140,15 @@ public struct RuleOutcome: Sendable {
     public init() {}
 
     /// Adds the errors one group counted.
-    mutating func add(_ tally: RuleTally) {
+    mutating func add(_ tally: RuleTally, context: RuleContext) {
         errors += tally.errors
-        if firstError == nil { firstError = tally.firstError }
+        if firstError == nil, let error = tally.firstError {
+            firstError = error
+            switch context {
+            case .span, .spanevent, .log, .datapoint: firstErrorRow = tally.firstPosition.map(\.row)
+            case .resource, .scope, .metric: firstErrorRow = nil
+            }
+        }
     }
 
     /// A rule failed under `propagate`. Allocates nothing (only the first error is kept).

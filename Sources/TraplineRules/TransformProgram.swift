@@ -93,7 +93,7 @@ public struct TransformProgram: Sendable {
                                 let position = batch.position(
                                     of: Int(item), in: group.context, eventOwners: eventOwners)
                                 do { try evaluator.assign(path, .text(slice), &batch, position) } catch {
-                                    try RuleEvaluator<Batch>.absorb(error, group.errorMode, &tally)
+                                    try RuleEvaluator<Batch>.absorb(error, group.errorMode, &tally, at: position)
                                 }
                             }
                             continue
@@ -114,7 +114,7 @@ public struct TransformProgram: Sendable {
                                     let position = batch.position(
                                         of: Int(item), in: group.context, eventOwners: eventOwners)
                                     do { try evaluator.assign(path, .int(values[index]), &batch, position) } catch {
-                                        try RuleEvaluator<Batch>.absorb(error, group.errorMode, &tally)
+                                        try RuleEvaluator<Batch>.absorb(error, group.errorMode, &tally, at: position)
                                     }
                                 }
                                 continue
@@ -129,7 +129,7 @@ public struct TransformProgram: Sendable {
                 outcome.fail(error)
                 return outcome
             }
-            outcome.add(tally)
+            outcome.add(tally, context: group.context)
         }
         return outcome
     }
@@ -149,7 +149,7 @@ public struct TransformProgram: Sendable {
                     }
                     try evaluator.execute(statement.editor, &batch, position)
                 } catch {
-                    try RuleEvaluator<Batch>.absorb(error, group.errorMode, &tally)
+                    try RuleEvaluator<Batch>.absorb(error, group.errorMode, &tally, at: position)
                 }
             }
         }
@@ -201,4 +201,10 @@ extension Compiled {
         case .negate(let inner), .not(let inner): return inner.usesCache
         }
     }
+}
+
+extension TransformProgram {
+    /// Whether its run-time errors are logged: some group runs under `ignore` (`silent` logs
+    /// nothing, `propagate` refuses the batch instead).
+    public var logsErrors: Bool { groups.contains { $0.errorMode == .ignore } }
 }

@@ -25,6 +25,9 @@ public struct FilterStage: Stage {
         guard let traces else { return }
         let outcome = traces.apply(to: &batch, mask: &mask)
         RuleStageOutcome.record(outcome, mask: &mask, counts: &counts)
+        if outcome.errors > 0, traces.logsErrors {
+            RuleErrorLog.shared.report(stage: id, outcome: outcome, record: batch.recordName)
+        }
     }
 
     /// Does not allocate per record.
@@ -32,6 +35,9 @@ public struct FilterStage: Stage {
         guard let logs else { return }
         let outcome = logs.apply(to: &batch, mask: &mask)
         RuleStageOutcome.record(outcome, mask: &mask, counts: &counts)
+        if outcome.errors > 0, logs.logsErrors {
+            RuleErrorLog.shared.report(stage: id, outcome: outcome, record: batch.recordName)
+        }
     }
 
     /// Does not allocate per data point.
@@ -39,6 +45,9 @@ public struct FilterStage: Stage {
         guard let metrics else { return }
         let outcome = metrics.apply(to: &batch, mask: &mask)
         RuleStageOutcome.record(outcome, mask: &mask, counts: &counts)
+        if outcome.errors > 0, metrics.logsErrors {
+            RuleErrorLog.shared.report(stage: id, outcome: outcome, record: batch.recordName)
+        }
     }
 }
 
@@ -66,6 +75,9 @@ public struct TransformStage: Stage {
         guard let traces else { return }
         let outcome = traces.apply(to: &batch, mask: mask)
         RuleStageOutcome.record(outcome, mask: &mask, counts: &counts)
+        if outcome.errors > 0, traces.logsErrors {
+            RuleErrorLog.shared.report(stage: id, outcome: outcome, record: batch.recordName)
+        }
     }
 
     /// Does not allocate per record for literal-keyed edits (written values go to the batch's arena).
@@ -73,6 +85,9 @@ public struct TransformStage: Stage {
         guard let logs else { return }
         let outcome = logs.apply(to: &batch, mask: mask)
         RuleStageOutcome.record(outcome, mask: &mask, counts: &counts)
+        if outcome.errors > 0, logs.logsErrors {
+            RuleErrorLog.shared.report(stage: id, outcome: outcome, record: batch.recordName)
+        }
     }
 
     /// Does not allocate per data point for literal-keyed edits.
@@ -80,6 +95,9 @@ public struct TransformStage: Stage {
         guard let metrics else { return }
         let outcome = metrics.apply(to: &batch, mask: mask)
         RuleStageOutcome.record(outcome, mask: &mask, counts: &counts)
+        if outcome.errors > 0, metrics.logsErrors {
+            RuleErrorLog.shared.report(stage: id, outcome: outcome, record: batch.recordName)
+        }
     }
 }
 

@@ -92,4 +92,41 @@ import TraplineTestSupport
         #expect(lines.last?.hasSuffix(": matched") == true, "\(lines)")
         #expect(lines.first?.contains(": error: ") == true, "\(lines)")
     }
+
+    /// In a pipeline, a transform under `error_mode: ignore` logs the failing record's ids and
+    /// the error at most once a second (with how many errors the line stands for); `silent`
+    /// logs nothing. Every error is counted either way.
+    @Test(arguments: ["ignore", "silent"]) func ruleErrorsAreLoggedWithTheRecordAtARateLimit(mode: String) throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        try """
+        receivers: {stdin: null}
+        processors:
+          transform:
+            error_mode: \(mode)
+            trace_statements:
+              - 'set(attributes["short"], Substring(name, 0, 40))'
+        exporters: {stdout: null}
+        service: {pipelines: {traces: {receivers: [stdin], processors: [transform], exporters: [stdout]}}}
+        """.write(toFile: directory + "/transform.yaml", atomically: true, encoding: .utf8)
+        let replay = try ProcessRunner.trapline([
+            "replay", "--config", directory + "/transform.yaml", "--output-format", "none", "--metrics-file",
+            directory + "/metrics.prom", Self.capture,
+        ])
+        #expect(replay.status == 0, "\(replay.standardError)")
+        let logged = replay.standardError.split(separator: "\n").filter { $0.contains("rule error") }
+        let metrics = PipelineCommandTests.samples(
+            try String(contentsOfFile: directory + "/metrics.prom", encoding: .utf8))
+        let errors = metrics.filter { $0.key.hasPrefix("trapline_rule_errors_total") }.values.reduce(0, +)
+        #expect(errors > 100, "\(metrics)")
+        if mode == "silent" {
+            #expect(logged.isEmpty, "\(logged)")
+        } else {
+            // The replay takes well under a second: one line, for the first batch's errors.
+            #expect(logged.count == 1, "\(logged)")
+            let line = String(logged.first ?? "")
+            #expect(line.hasPrefix("trapline: transform: rule error on span "), "\(line)")
+            #expect(line.contains("(trace ") && line.contains("Substring range is outside the string"), "\(line)")
+            #expect(line.contains("error_mode ignore:"), "\(line)")
+        }
+    }
 }

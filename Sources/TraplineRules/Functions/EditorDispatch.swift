@@ -48,7 +48,7 @@ extension RuleEvaluator {
                 do {
                     try replacePattern(path, regex, replacement, &batch, position, prechecked: prechecked)
                 } catch {
-                    try Self.absorb(error, errorMode, &tally)
+                    try Self.absorb(error, errorMode, &tally, at: position)
                 }
             }
         case .set(let path, let value) where Self.setsRecordAttribute(path, context):
@@ -66,7 +66,7 @@ extension RuleEvaluator {
                     setAttribute(owner, key, newValue, &batch, position)
                     batch.markModified(owner, at: position)
                 } catch {
-                    try Self.absorb(error, errorMode, &tally)
+                    try Self.absorb(error, errorMode, &tally, at: position)
                 }
             }
         case .set(let path, let value):
@@ -76,23 +76,25 @@ extension RuleEvaluator {
                     let newValue = try evaluateNow(value, batch, position)
                     try assign(path, newValue, &batch, position)
                 } catch {
-                    try Self.absorb(error, errorMode, &tally)
+                    try Self.absorb(error, errorMode, &tally, at: position)
                 }
             }
         default:
             for item in items {
                 let position = batch.position(of: Int(item), in: context, eventOwners: eventOwners)
-                do { try execute(editor, &batch, position) } catch { try Self.absorb(error, errorMode, &tally) }
+                do { try execute(editor, &batch, position) } catch {
+                    try Self.absorb(error, errorMode, &tally, at: position)
+                }
             }
         }
     }
 
     /// Counts a failure under `ignore`/`silent`; rethrows it under `propagate`.
-    static func absorb(_ error: RuleRuntimeError, _ mode: RuleErrorMode, _ tally: inout RuleTally)
-        throws(RuleRuntimeError)
-    {
+    static func absorb(
+        _ error: RuleRuntimeError, _ mode: RuleErrorMode, _ tally: inout RuleTally, at position: RulePosition
+    ) throws(RuleRuntimeError) {
         if mode == .propagate { throw error }
-        tally.record(error)
+        tally.record(error, at: position)
     }
 
     /// Runs one editor on the item at `position`.

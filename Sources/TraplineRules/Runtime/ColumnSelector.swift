@@ -183,11 +183,12 @@ struct ColumnSelector<Batch: RuleBatch> {
         for read in items.indices {
             let item = items[read]
             let keep: Bool
+            let position = batch.position(of: Int(item), in: context, eventOwners: eventOwners)
             do {
-                keep = try test(batch.position(of: Int(item), in: context, eventOwners: eventOwners))
+                keep = try test(position)
             } catch {
                 if errorMode == .propagate { throw error }
-                tally.record(error)
+                tally.record(error, at: position)
                 keep = false
             }
             if keep {
@@ -250,10 +251,15 @@ extension BinaryOperator {
 struct RuleTally {
     var errors = 0
     var firstError: RuleRuntimeError?
+    /// Where the first error happened.
+    var firstPosition: RulePosition?
 
-    mutating func record(_ error: RuleRuntimeError) {
+    mutating func record(_ error: RuleRuntimeError, at position: RulePosition) {
         errors += 1
-        if firstError == nil { firstError = error }
+        if firstError == nil {
+            firstError = error
+            firstPosition = position
+        }
     }
 }
 

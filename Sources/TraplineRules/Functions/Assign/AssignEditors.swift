@@ -74,13 +74,13 @@ extension RuleEvaluator {
         var updates: [RecordAttributeUpdate] = []
         updates.reserveCapacity(items.count)
         for item in items {
+            let position = batch.position(of: Int(item), in: context, eventOwners: [])
             do {
-                let position = batch.position(of: Int(item), in: context, eventOwners: [])
                 let newValue = try evaluateNow(value, batch, position)
                 guard let stored = storedValue(newValue, &batch.storage) else { continue }
                 updates.append(RecordAttributeUpdate(row: item, value: stored))
             } catch {
-                try Self.absorb(error, errorMode, &tally)
+                try Self.absorb(error, errorMode, &tally, at: position)
             }
         }
         setRecordAttribute(key, &updates, &batch, context)

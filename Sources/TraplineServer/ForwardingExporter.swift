@@ -114,6 +114,17 @@ public final class ForwardingExporter: @unchecked Sendable {
         }
     }
 
+    /// Takes the requests still queued (not being sent) out, for a load balancer to route again
+    /// when this backend leaves its ring; they are not counted here. Allocates nothing.
+    func takeQueued() -> [(signal: Signal, body: [UInt8], records: Int, metadata: String)] {
+        condition.withLock {
+            let taken = queue.map { (signal: $0.signal, body: $0.body, records: $0.records, metadata: $0.metadata) }
+            queue.removeAll()
+            wakeAll()
+            return taken
+        }
+    }
+
     /// Queues a request a load balancer promised room for (`hasRoom`); while stopping, its
     /// records are counted as failed.
     func push(signal: Signal, body: [UInt8], records: Int, metadata: String) {

@@ -36,6 +36,7 @@ struct DeploymentCommandTests {
 
     @Test func theTarballHoldsTheStaticBinaryPipelinesLicensesAndUsage() throws {
         let directory = try Fixtures.temporaryDirectory().path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let unpacked = try Self.unpack(into: directory)
         for path in [
             "bin/trapline", "USAGE.txt", "Pipelines/default.yaml", "LICENSES/swift-runtime.txt",
@@ -60,6 +61,14 @@ struct DeploymentCommandTests {
             return
         }
         let directory = try Fixtures.temporaryDirectory().path
+        // The Debian copy and the package are a few hundred megabytes: gone after the test, /proc
+        // unmounted first (never delete through a mounted /proc).
+        defer {
+            let root = directory + "/debian"
+            if (try? Self.sh("umount '\(root)/proc' 2>/dev/null; ! mountpoint -q '\(root)/proc'"))?.status == 0 {
+                try? FileManager.default.removeItem(atPath: directory)
+            }
+        }
         let root = directory + "/debian"
         // debootstrap once per machine (about 25 s), then a copy of it per run.
         let made = try Self.sh(
@@ -89,7 +98,6 @@ struct DeploymentCommandTests {
             mount -t proc proc '\(root)/proc'
             """)
         #expect(copied.status == 0, "\(copied.standardError)")
-        defer { _ = try? Self.sh("umount '\(root)/proc'") }
         let replay = try Self.sh(
             "chroot '\(root)' /opt/trapline/bin/trapline replay /data/shop-traces.otlp -o /data/out.otlp"
         )
@@ -133,6 +141,7 @@ struct DeploymentCommandTests {
             return
         }
         let directory = try Fixtures.temporaryDirectory().path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let built = try Self.sh(
             """
             set -e

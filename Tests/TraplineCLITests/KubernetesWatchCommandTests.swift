@@ -9,26 +9,11 @@ import TraplineTestSupport
 @Suite(.tags(.slow)) struct KubernetesWatchCommandTests {
     @Test func listWatchSurvivesAClosedStreamGoneAndBadJSONKeepingTheTable() throws {
         let directory = try Fixtures.temporaryDirectory().path
-        let account = directory + "/serviceaccount"
-        try FileManager.default.createDirectory(atPath: account, withIntermediateDirectories: true)
-        let certificate = try ProcessRunner.run(
-            URL(fileURLWithPath: "/usr/bin/openssl"),
-            [
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
-                "subjectAltName=IP:127.0.0.1", "-keyout", directory + "/key.pem", "-out", account + "/ca.crt",
-            ])
-        #expect(certificate.status == 0, "\(certificate.standardError)")
-        try "test-token-42\n".write(toFile: account + "/token", atomically: true, encoding: .utf8)
+        let account = try InClusterTrapline.serviceAccount(in: directory, token: "test-token-42")
         let log = directory + "/api.log"
-        let api = try BackgroundProcess(
-            "/usr/bin/env",
-            [
-                "python3", Fixtures.root.appendingPathComponent("Tests/Scripts/kube_api_replay.py").path, "--cert",
-                account + "/ca.crt", "--key", directory + "/key.pem", "--token", "test-token-42", "--pods",
-                Fixtures.path("k8s/kubelet-pods.json"), "--log", log,
-            ])
-        #expect(api.wait { output, _ in output.contains("\n") }, "\(api.standardError)")
-        let apiPort = api.standardOutput.split(separator: "\n").first.map(String.init) ?? ""
+        let (api, apiPort) = try InClusterTrapline.startAPI(
+            "kube_api_replay.py", in: directory, account: account, token: "test-token-42",
+            ["--pods", Fixtures.path("k8s/kubelet-pods.json"), "--log", log])
         try """
         receivers:
           otlp:
@@ -50,20 +35,9 @@ import TraplineTestSupport
           pipelines:
             traces: {receivers: [otlp], processors: [k8sattributes], exporters: [file/out]}
         """.write(toFile: directory + "/sidecar.yaml", atomically: true, encoding: .utf8)
-        let trapline = try BackgroundProcess(
-            "/usr/bin/env",
-            [
-                "KUBERNETES_SERVICE_HOST=127.0.0.1", "KUBERNETES_SERVICE_PORT=\(apiPort)",
-                "TRAPLINE_SERVICEACCOUNT_DIR=\(account)", ProcessRunner.traplineBinary.path, "run", "--config",
-                directory + "/sidecar.yaml",
-            ])
-        #expect(trapline.wait { _, errors in errors.contains("listening:") }, "\(trapline.standardError)")
-        let text = trapline.standardError
-        let port = text.range(of: "otlp on port ").map { Int(text[$0.upperBound...].prefix { $0.isNumber }) ?? 0 } ?? 0
-        func metrics() -> [String: Double] {
-            guard let answer = try? SidecarCommandTests.request("http://127.0.0.1:\(port)/metrics") else { return [:] }
-            return PipelineCommandTests.samples(String(decoding: answer.2, as: UTF8.self))
-        }
+        let (trapline, port) = try InClusterTrapline.run(
+            config: directory + "/sidecar.yaml", apiPort: apiPort, account: account)
+        func metrics() -> [String: Double] { InClusterTrapline.metrics(port: port) }
         let label = "{processor=\"k8sattributes\"}"
         // The script ends with list 2 (items 1…21) less item 1, deleted on the third watch: 20 pods.
         let settled = FileChanges.eventually(seconds: 30) {

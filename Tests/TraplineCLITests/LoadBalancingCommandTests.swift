@@ -198,21 +198,10 @@ import TraplineTestSupport
           pipelines:
             traces: {receivers: [otlp], exporters: [loadbalancing]}
         """.write(toFile: directory + "/agent.yaml", atomically: true, encoding: .utf8)
-        let agent = try BackgroundProcess(
-            "/usr/bin/env",
-            [
-                "KUBERNETES_SERVICE_HOST=127.0.0.1", "KUBERNETES_SERVICE_PORT=\(apiPort)",
-                "TRAPLINE_SERVICEACCOUNT_DIR=\(account)", ProcessRunner.traplineBinary.path, "run", "--config",
-                directory + "/agent.yaml",
-            ])
+        let (agent, port) = try InClusterTrapline.run(
+            config: directory + "/agent.yaml", apiPort: apiPort, account: account)
         defer { _ = agent.stop() }
-        #expect(agent.wait { _, errors in errors.contains("listening:") }, "\(agent.standardError)")
-        let text = agent.standardError
-        let port = text.range(of: "otlp on port ").map { Int(text[$0.upperBound...].prefix { $0.isNumber }) ?? 0 } ?? 0
-        func metrics() -> [String: Double] {
-            guard let answer = try? SidecarCommandTests.request("http://127.0.0.1:\(port)/metrics") else { return [:] }
-            return PipelineCommandTests.samples(String(decoding: answer.2, as: UTF8.self))
-        }
+        func metrics() -> [String: Double] { InClusterTrapline.metrics(port: port) }
         let label = #"{exporter="loadbalancing"}"#
         // The list: one ready address on the one port.
         #expect(FileChanges.eventually(seconds: 10) { metrics()["trapline_loadbalancer_backends\(label)"] == 1 })
@@ -238,29 +227,14 @@ import TraplineTestSupport
     }
 
     /// A loopback Kubernetes API serving the EndpointSlices of Service `gw` in `observability`
-    /// (Tests/Scripts/kube_endpointslices_api.py), and a service account folder (token, CA) for
-    /// `TRAPLINE_SERVICEACCOUNT_DIR`; returns the server, its port and the folder.
+    /// (Tests/Scripts/kube_endpointslices_api.py) and the service account folder to reach it.
     static func startEndpointSlicesAPI(in directory: String, log: String, _ extra: [String]) throws -> (
         BackgroundProcess, port: Int, account: String
     ) {
-        let account = directory + "/serviceaccount"
-        try FileManager.default.createDirectory(atPath: account, withIntermediateDirectories: true)
-        let certificate = try ProcessRunner.run(
-            URL(fileURLWithPath: "/usr/bin/openssl"),
-            [
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
-                "subjectAltName=IP:127.0.0.1", "-keyout", directory + "/key.pem", "-out", account + "/ca.crt",
-            ])
-        #expect(certificate.status == 0, "\(certificate.standardError)")
-        try "lb-token\n".write(toFile: account + "/token", atomically: true, encoding: .utf8)
-        let api = try BackgroundProcess(
-            "/usr/bin/env",
-            [
-                "python3", Fixtures.root.appendingPathComponent("Tests/Scripts/kube_endpointslices_api.py").path,
-                "--cert", account + "/ca.crt", "--key", directory + "/key.pem", "--token", "lb-token", "--namespace",
-                "observability", "--service", "gw", "--log", log,
-            ] + extra)
-        #expect(api.wait { output, _ in output.contains("\n") }, "\(api.standardError)")
-        return (api, Int(api.standardOutput.split(separator: "\n").first ?? "") ?? 0, account)
+        let account = try InClusterTrapline.serviceAccount(in: directory, token: "lb-token")
+        let (api, port) = try InClusterTrapline.startAPI(
+            "kube_endpointslices_api.py", in: directory, account: account, token: "lb-token",
+            ["--namespace", "observability", "--service", "gw", "--log", log] + extra)
+        return (api, port, account)
     }
 }

@@ -91,22 +91,10 @@ import TraplineTestSupport
           pipelines:
             traces: {receivers: [otlp], exporters: [loadbalancing]}
         """.write(toFile: directory + "/agent.yaml", atomically: true, encoding: .utf8)
-        let agent = try BackgroundProcess(
-            "/usr/bin/env",
-            [
-                "KUBERNETES_SERVICE_HOST=127.0.0.1", "KUBERNETES_SERVICE_PORT=\(apiPort)",
-                "TRAPLINE_SERVICEACCOUNT_DIR=\(account)", ProcessRunner.traplineBinary.path, "run", "--config",
-                directory + "/agent.yaml",
-            ])
+        let (agent, agentPort) = try InClusterTrapline.run(
+            config: directory + "/agent.yaml", apiPort: apiPort, account: account)
         defer { _ = agent.stop() }
-        #expect(agent.wait { _, errors in errors.contains("listening:") }, "\(agent.standardError)")
-        let agentPort = DeploymentCommandTests.port("otlp", in: agent.standardError)
-        func agentMetrics() -> [String: Double] {
-            guard let answer = try? SidecarCommandTests.request("http://127.0.0.1:\(agentPort)/metrics") else {
-                return [:]
-            }
-            return PipelineCommandTests.samples(String(decoding: answer.2, as: UTF8.self))
-        }
+        func agentMetrics() -> [String: Double] { InClusterTrapline.metrics(port: agentPort) }
         func sent() -> Double {
             agentMetrics().filter { $0.key.hasPrefix("trapline_exporter_sent_records_total{") }.values.reduce(0, +)
         }

@@ -75,6 +75,41 @@ import TraplineTestSupport
         }
     }
 
+    /// A backend taken off the ring hands its queue to the backends that own those traces now:
+    /// scaling down loses nothing queued. (The exporter is not started, so nothing is sent.)
+    @Test func aRemovedBackendsQueueIsRoutedAgain() throws {
+        var template = OTLPExporterConfig()
+        template.tls.insecure = true
+        var settings = LoadBalancingSettings()
+        settings.resolver = .fixed([])
+        let exporter = LoadBalancingExporter(
+            id: "loadbalancing", template: template, settings: settings, signals: [.traces], batch: nil)
+        exporter.resolved(.success(["127.0.0.1:1", "127.0.0.1:2"]))
+        var generator = RequestGenerator(seed: 8)
+        var records = 0
+        for _ in 0..<30 {
+            let request = generator.traceRequest(maxResources: 2, maxSpans: 6)
+            let count = try Self.records(request, signal: .traces).count
+            records += count
+            exporter.send(signal: .traces, body: request, records: count)
+        }
+        func queued(_ endpoint: String) -> Int {
+            let prefix = #"trapline_exporter_queue_size{exporter="loadbalancing",endpoint="\#(endpoint)"} "#
+            return exporter.exposition.split(separator: "\n").first { $0.hasPrefix(prefix) }.flatMap {
+                Int($0.dropFirst(prefix.count))
+            } ?? -1
+        }
+        #expect(queued("127.0.0.1:2") > 0)
+        exporter.resolved(.success(["127.0.0.1:1"]))
+        #expect(queued("127.0.0.1:2") == 0)
+        // Every record is queued at the one backend left (nothing failed, nothing lost).
+        var queuedRecords = 0
+        let backend = try #require(exporter.backendsForTesting.first)
+        for item in backend.takeQueued() { queuedRecords += item.records }
+        #expect(queuedRecords == records)
+        exporter.drain(until: Date())
+    }
+
     /// `dns` resolves again every `interval`: the exporter's resolutions keep counting, and the
     /// ring holds the name's addresses.
     @Test func dnsResolvesAgainOnItsInterval() throws {

@@ -168,45 +168,45 @@ public struct RuleEvaluation: Sendable {
     }
 }
 
-/// The three batch types as evaluation uses them.
+/// The three batch types as evaluation uses them: the one call each that differs by type.
 protocol EvaluableBatch {
-    func json(_ mask: RowMask) -> [UInt8]
+    /// The kept rows as OTLP JSON.
+    func encodeJSON(_ mask: RowMask, into out: inout [UInt8])
     /// The kept rows a condition matches (a span event's match is its span's; a resource's or
-    /// scope's, every record under it), and the run-time errors.
-    mutating func matches(_ group: RuleGroup, _ mask: RowMask) -> (rows: Set<Int>, outcome: RuleOutcome)
+    /// scope's, every record under it).
+    mutating func matchingRows(_ group: RuleGroup, _ mask: RowMask, _ outcome: inout RuleOutcome)
+        throws(RuleRuntimeError) -> [Int]
     mutating func transform(_ program: TransformProgram, _ mask: RowMask) -> RuleOutcome
 }
 
 extension EvaluableBatch {
-    /// As a filter drops them: the rows it clears are the matches (metrics, which have no
-    /// span events).
-    mutating func filterMatches(
-        _ group: RuleGroup, _ mask: RowMask, _ filter: (inout Self, inout RowMask) -> RuleOutcome
-    )
-        -> (rows: Set<Int>, outcome: RuleOutcome)
-    {
-        var after = mask
-        let outcome = filter(&self, &after)
-        return (Set((0..<mask.kept.count).filter { mask.kept[$0] && !after.kept[$0] }), outcome)
-    }
-}
-
-extension SpanBatch: EvaluableBatch {
     func json(_ mask: RowMask) -> [UInt8] {
         var out: [UInt8] = []
-        OTLPJSONEncoder().encode(self, keeping: mask, into: &out)
+        encodeJSON(mask, into: &out)
         return out
     }
+
+    /// The matches and the run-time errors (under `propagate`, the one error, nothing matched).
     mutating func matches(_ group: RuleGroup, _ mask: RowMask) -> (rows: Set<Int>, outcome: RuleOutcome) {
         var outcome = RuleOutcome()
         do {
-            let rows = try MatchProgram(group: group).matchingRows(in: self, mask: mask, errors: &outcome)
-            return (Set(rows.map(Int.init)), outcome)
+            return (Set(try matchingRows(group, mask, &outcome)), outcome)
         } catch {
             outcome.fail(error)
             outcome.errors += 1
             return ([], outcome)
         }
+    }
+}
+
+extension SpanBatch: EvaluableBatch {
+    func encodeJSON(_ mask: RowMask, into out: inout [UInt8]) {
+        OTLPJSONEncoder().encode(self, keeping: mask, into: &out)
+    }
+    mutating func matchingRows(_ group: RuleGroup, _ mask: RowMask, _ outcome: inout RuleOutcome)
+        throws(RuleRuntimeError) -> [Int]
+    {
+        try MatchProgram(group: group).matchingRows(in: self, mask: mask, errors: &outcome).map(Int.init)
     }
     mutating func transform(_ program: TransformProgram, _ mask: RowMask) -> RuleOutcome {
         program.apply(to: &self, mask: mask)
@@ -214,21 +214,13 @@ extension SpanBatch: EvaluableBatch {
 }
 
 extension LogBatch: EvaluableBatch {
-    func json(_ mask: RowMask) -> [UInt8] {
-        var out: [UInt8] = []
+    func encodeJSON(_ mask: RowMask, into out: inout [UInt8]) {
         OTLPJSONEncoder().encode(self, keeping: mask, into: &out)
-        return out
     }
-    mutating func matches(_ group: RuleGroup, _ mask: RowMask) -> (rows: Set<Int>, outcome: RuleOutcome) {
-        var outcome = RuleOutcome()
-        do {
-            let rows = try MatchProgram(group: group).matchingRows(in: self, mask: mask, errors: &outcome)
-            return (Set(rows.map(Int.init)), outcome)
-        } catch {
-            outcome.fail(error)
-            outcome.errors += 1
-            return ([], outcome)
-        }
+    mutating func matchingRows(_ group: RuleGroup, _ mask: RowMask, _ outcome: inout RuleOutcome)
+        throws(RuleRuntimeError) -> [Int]
+    {
+        try MatchProgram(group: group).matchingRows(in: self, mask: mask, errors: &outcome).map(Int.init)
     }
     mutating func transform(_ program: TransformProgram, _ mask: RowMask) -> RuleOutcome {
         program.apply(to: &self, mask: mask)
@@ -236,13 +228,16 @@ extension LogBatch: EvaluableBatch {
 }
 
 extension MetricBatch: EvaluableBatch {
-    func json(_ mask: RowMask) -> [UInt8] {
-        var out: [UInt8] = []
+    func encodeJSON(_ mask: RowMask, into out: inout [UInt8]) {
         OTLPJSONEncoder().encode(self, keeping: mask, into: &out)
-        return out
     }
-    mutating func matches(_ group: RuleGroup, _ mask: RowMask) -> (rows: Set<Int>, outcome: RuleOutcome) {
-        filterMatches(group, mask) { batch, mask in FilterProgram(groups: [group]).apply(to: &batch, mask: &mask) }
+    /// As a filter drops them (metrics have no match program): the rows it clears.
+    mutating func matchingRows(_ group: RuleGroup, _ mask: RowMask, _ outcome: inout RuleOutcome)
+        throws(RuleRuntimeError) -> [Int]
+    {
+        var after = mask
+        outcome = FilterProgram(groups: [group]).apply(to: &self, mask: &after)
+        return (0..<mask.kept.count).filter { mask.kept[$0] && !after.kept[$0] }
     }
     mutating func transform(_ program: TransformProgram, _ mask: RowMask) -> RuleOutcome {
         program.apply(to: &self, mask: mask)

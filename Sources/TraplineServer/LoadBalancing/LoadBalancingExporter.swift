@@ -36,6 +36,8 @@ public import TraplineCore
         var reserved = 0
         var started = false
         var stopping = false
+        /// The resolver has answered once (with a list or a failure).
+        var answered = false
         var resolutions = 0
         var failedResolutions = 0
         var backendUpdates = 0
@@ -67,10 +69,14 @@ public import TraplineCore
     /// The backends on the ring now, in the resolver's order.
     public var backends: [String] { state.withLock { $0.ring.backends } }
 
+    /// The backends' exporters, in the ring's order (tests).
+    var backendsForTesting: [ForwardingExporter] { state.withLock { $0.backends } }
+
     /// A resolver's answer: a new list rebuilds the ring (the same list changes nothing).
     func resolved(_ result: Result<[String], BackendResolverError>) {
         var retiring: [ForwardingExporter] = []
         state.withLock { state in
+            state.answered = true
             guard case .success(let endpoints) = result else {
                 state.failedResolutions += 1
                 return
@@ -96,8 +102,14 @@ public import TraplineCore
             state.backends = backends
         }
         resolved.withLock { resolved.broadcast() }
-        // A removed backend sends what it holds (retrying as configured), then stops.
         for exporter in retiring {
+            // What it had queued goes to the backends that own it now; what it is sending, it
+            // finishes (retrying as configured), then it stops.
+            for item in exporter.takeQueued() {
+                route(signal: item.signal, body: item.body, records: item.records) { backend, share, count in
+                    backend.push(signal: item.signal, body: share, records: count, metadata: item.metadata)
+                }
+            }
             let deadline = Date().addingTimeInterval(max(template.timeoutSeconds, template.maxElapsedSeconds))
             Thread.detachNewThread { exporter.drain(until: deadline) }
         }
@@ -151,18 +163,17 @@ public import TraplineCore
     // MARK: Replay and run over files
 
     /// Splits the request and queues each share, waiting while a backend's queue is full (and,
-    /// at the start, up to the template's timeout for the resolver's first backends). Allocates
-    /// the shares.
+    /// before the resolver's first answer, up to 10 s for it). Allocates the shares.
     public func send(signal: Signal, body: [UInt8], records: Int) {
-        waitForBackends(until: Date().addingTimeInterval(max(template.timeoutSeconds, 5)))
+        waitForFirstAnswer(until: Date().addingTimeInterval(10))
         route(signal: signal, body: body, records: records) { backend, share, count in
             backend.send(signal: signal, body: share, records: count)
         }
     }
 
-    private func waitForBackends(until deadline: Date) {
+    private func waitForFirstAnswer(until deadline: Date) {
         resolved.withLock {
-            while state.withLock({ $0.backends.isEmpty && !$0.stopping }) && Date() < deadline {
+            while state.withLock({ !$0.answered && !$0.stopping }) && Date() < deadline {
                 _ = resolved.wait(until: min(deadline, Date().addingTimeInterval(0.05)))
             }
         }

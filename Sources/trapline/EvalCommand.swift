@@ -61,6 +61,10 @@ struct EvalCommand: ParsableCommand {
         options.stages = StageChain([stage])
         let report = Replay(options: options).run()
         let tally = stage.tally
+        // What the reader refused, with source, offset and reason (the replay summary's lines
+        // after its accounting line).
+        let problems = report.summary.split(separator: "\n").dropFirst()
+        if !problems.isEmpty { FileHandleOutput.standardError(problems.joined(separator: "\n") + "\n") }
         let verb = evaluation.kind == .condition ? "matched" : "changed"
         var summary =
             "trapline: eval: \(evaluation.kind.rawValue) valid for \(evaluation.signals.map(\.rawValue).sorted().joined(separator: ", ")); \(tally.records) records, \(tally.hits) \(verb)"

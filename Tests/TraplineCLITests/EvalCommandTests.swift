@@ -91,6 +91,13 @@ import TraplineTestSupport
         #expect(failed == 65, "\(summary) \(lines)")
         #expect(lines.last?.hasSuffix(": matched") == true, "\(lines)")
         #expect(lines.first?.contains(": error: ") == true, "\(lines)")
+        // A damaged input: the good records are evaluated, the bad bytes named with their offset.
+        var damaged = try Data(contentsOf: URL(fileURLWithPath: Self.capture))
+        damaged.count -= 100
+        let (cut, cutLines, cutSummary) = try Self.eval([#"name == "x""#, "-"], input: damaged)
+        #expect(cut == 65, "\(cutSummary)")
+        #expect(cutLines.count == 1900, "\(cutLines.count)")
+        #expect(cutSummary.contains("trapline: rejected - at byte 897115: frame of 48304 bytes runs past the end"), "\(cutSummary)")
     }
 
     /// In a pipeline, a transform under `error_mode: ignore` logs the failing record's ids and

@@ -22,22 +22,32 @@ final class BackgroundProcess: @unchecked Sendable {
         process.standardOutput = output
         process.standardError = errors
         process.standardInput = FileHandle.nullDevice
-        // At the end of a pipe (an empty read) its watch is removed: Foundation calls the handler
-        // again and again at the end, and a pipe closed while libdispatch still watches its
-        // descriptor leaves a stale registration behind (the likely cause of a crash in
-        // libdispatch's event loop seen once in CI).
-        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard !data.isEmpty else { return handle.readabilityHandler = nil }
-            self?.update { $0.outputText += String(decoding: data, as: UTF8.self) }
-        }
-        errors.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard !data.isEmpty else { return handle.readabilityHandler = nil }
-            self?.update { $0.errorText += String(decoding: data, as: UTF8.self) }
-        }
+        // Each pipe is read by a thread of its own with blocking reads until its end, not by a
+        // `readabilityHandler`: libdispatch's watch of a pipe that closed under it crashed the
+        // test process in its event loop (twice in CI, `_dispatch_event_loop_drain`).
+        Self.pump(output.fileHandleForReading) { [weak self] text in self?.update { $0.outputText += text } }
+        Self.pump(errors.fileHandleForReading) { [weak self] text in self?.update { $0.errorText += text } }
         process.terminationHandler = { [weak self] _ in self?.update { _ in } }
         try process.run()
+    }
+
+    /// Reads `handle` to its end on a new thread, handing each piece to `deliver`.
+    private static func pump(_ handle: FileHandle, _ deliver: @escaping @Sendable (String) -> Void) {
+        Thread.detachNewThread {
+            let descriptor = handle.fileDescriptor
+            var buffer = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+                if count > 0 {
+                    deliver(String(decoding: buffer[0..<count], as: UTF8.self))
+                } else if count < 0 && errno == EINTR {
+                    continue
+                } else {
+                    break
+                }
+            }
+            withExtendedLifetime(handle) {}
+        }
     }
 
     private func update(_ change: (BackgroundProcess) -> Void) {
@@ -82,8 +92,6 @@ final class BackgroundProcess: @unchecked Sendable {
 
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        output.fileHandleForReading.readabilityHandler = nil
-        errors.fileHandleForReading.readabilityHandler = nil
     }
 }
 

@@ -97,7 +97,9 @@ import TraplineTestSupport
         let (cut, cutLines, cutSummary) = try Self.eval([#"name == "x""#, "-"], input: damaged)
         #expect(cut == 65, "\(cutSummary)")
         #expect(cutLines.count == 1900, "\(cutLines.count)")
-        #expect(cutSummary.contains("trapline: rejected - at byte 897115: frame of 48304 bytes runs past the end"), "\(cutSummary)")
+        #expect(
+            cutSummary.contains("trapline: rejected - at byte 897115: frame of 48304 bytes runs past the end"),
+            "\(cutSummary)")
     }
 
     /// In a pipeline, a transform under `error_mode: ignore` logs the failing record's ids and

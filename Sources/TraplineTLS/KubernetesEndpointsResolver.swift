@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Synchronization
 @_spi(Plumbing) import TraplineServer
 
@@ -12,12 +13,18 @@ final class KubernetesEndpointsResolver: BackendResolver {
     private let ports: [Int]
     private let endpoint: KubernetesPodWatcher.Endpoint?
     private let namespace: String
+    /// `timeout`: how long a list of the slices may take before it counts as failed and is tried again.
+    private let timeoutSeconds: Double
     /// Ready addresses by EndpointSlice name.
     private let slices = Mutex<[String: [String]]>([:])
     private let watch = Mutex<KubernetesListWatch?>(nil)
 
-    init(service: String, namespace: String, ports: [Int], endpoint: KubernetesPodWatcher.Endpoint?) {
+    init(
+        service: String, namespace: String, ports: [Int], timeoutSeconds: Double,
+        endpoint: KubernetesPodWatcher.Endpoint?
+    ) {
         self.service = service
+        self.timeoutSeconds = timeoutSeconds
         self.namespace = namespace
         self.ports = ports
         self.endpoint = endpoint
@@ -55,7 +62,8 @@ final class KubernetesEndpointsResolver: BackendResolver {
             changed: publish)
         let watch = KubernetesListWatch(
             endpoint: endpoint, path: "/apis/discovery.k8s.io/v1/namespaces/\(namespace)/endpointslices",
-            query: "labelSelector=kubernetes.io%2Fservice-name%3D\(service)", handlers: handlers)
+            query: "labelSelector=kubernetes.io%2Fservice-name%3D\(service)",
+            listTimeout: .milliseconds(Int64(timeoutSeconds * 1000)), handlers: handlers)
         self.watch.withLock { $0 = watch }
         watch.start()
     }

@@ -31,12 +31,18 @@ final class KubernetesListWatch: Sendable {
     private let path: String
     private let query: String
     private let handlers: Handlers
+    /// How long a list may take (a watch is open-ended).
+    private let listTimeout: TimeAmount
     private let counts = Mutex(Counts())
     private let listed = Atomic<Bool>(false)
     private let task = Mutex<Task<Void, Never>?>(nil)
 
-    init(endpoint: KubernetesPodWatcher.Endpoint, path: String, query: String = "", handlers: Handlers) {
+    init(
+        endpoint: KubernetesPodWatcher.Endpoint, path: String, query: String = "", listTimeout: TimeAmount = .hours(24),
+        handlers: Handlers
+    ) {
         self.endpoint = endpoint
+        self.listTimeout = listTimeout
         self.path = path
         self.query = query
         self.handlers = handlers
@@ -85,20 +91,22 @@ final class KubernetesListWatch: Sendable {
         try? await client.shutdown()
     }
 
-    private func get(_ client: HTTPClient, _ extra: String) async throws -> HTTPClientResponse {
+    private func get(_ client: HTTPClient, _ extra: String, timeout: TimeAmount = .hours(24)) async throws
+        -> HTTPClientResponse
+    {
         let parameters = [query, extra].filter { !$0.isEmpty }.joined(separator: "&")
         var request = HTTPClientRequest(
             url: "https://\(endpoint.host):\(endpoint.port)\(path)" + (parameters.isEmpty ? "" : "?" + parameters))
         request.headers.add(name: "Authorization", value: "Bearer \(endpoint.token)")
         request.headers.add(name: "Accept", value: "application/json")
-        return try await client.execute(request, timeout: .hours(24))
+        return try await client.execute(request, timeout: timeout)
     }
 
     struct APIError: Error { var status: Int }
 
     /// Lists the collection, hands it over whole, and returns the list's resourceVersion.
     private func list(_ client: HTTPClient) async throws -> String {
-        let response = try await get(client, "")
+        let response = try await get(client, "", timeout: listTimeout)
         guard response.status == .ok else { throw APIError(status: Int(response.status.code)) }
         let body = try await response.body.collect(upTo: 1 << 30)
         guard let list = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any] else {

@@ -21,6 +21,7 @@ struct NIOTLSSupport: TLSSupport {
         -> any BackendResolver
     {
         KubernetesEndpointsResolver(
-            service: service, namespace: namespace, ports: ports, endpoint: KubernetesPodWatcher.Endpoint.inCluster())
+            service: service, namespace: namespace, ports: ports, timeoutSeconds: timeoutSeconds,
+            endpoint: KubernetesPodWatcher.Endpoint.inCluster())
     }
 }

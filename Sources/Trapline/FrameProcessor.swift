@@ -46,6 +46,8 @@ struct FrameOutcome: Sendable {
     /// Time spent decoding and encoding the frame, in nanoseconds.
     var decodeNanoseconds: UInt64 = 0
     var encodeNanoseconds: UInt64 = 0
+    /// The drop audit's lines for the frame, when an audit route wants them.
+    var audit = AuditLines()
 
     /// Empties the outcome for the next frame, keeping its buffers' storage (so output
     /// buffers stop allocating, and stop faulting in new pages, once warm).
@@ -74,6 +76,7 @@ struct FrameOutcome: Sendable {
         for index in stages.indices { stages[index] = StageCounts() }
         decodeNanoseconds = 0
         encodeNanoseconds = 0
+        audit.reset()
     }
 
     /// Adds forwarded records of `signal`.
@@ -172,6 +175,9 @@ struct FrameProcessor {
         if logs.clientAddress != clientAddress { logs.clientAddress = clientAddress }
         if metrics.clientAddress != clientAddress { metrics.clientAddress = clientAddress }
         outcome.reset(stageCount: chain.stages.count)
+        // Rejected input is audited once the frame is done: decode errors, refused signals, a
+        // file that shrank (a rule error's records have lines of their own, from the chain).
+        defer { if forwarder.audits { auditRejections(in: &outcome) } }
         switch event {
         case .rejected(let error, let records):
             outcome.records += BatchAccounting.counts(rejectedRecords: records)
@@ -192,6 +198,12 @@ struct FrameProcessor {
             // Decoding is the frame's time less what the stages and the encoders took.
             let stageTime = outcome.stages.reduce(0) { $0 + $1.nanoseconds }
             outcome.decodeNanoseconds = (Clock.nanoseconds() &- start) &- stageTime &- outcome.encodeNanoseconds
+        }
+    }
+
+    private func auditRejections(in outcome: inout FrameOutcome) {
+        for rejection in outcome.rejections where rejection.error.reason != .ruleError {
+            outcome.audit.append(DropAuditLine.rejection(rejection), key: 0, records: rejection.records)
         }
     }
 
@@ -284,6 +296,10 @@ struct BatchForwarder {
     var quarantineMask = RowMask()
     /// Per-batch stage counts, reused.
     var batchStageCounts: [StageCounts] = []
+    /// Whether each dropped record gets a drop audit line (an audit route is configured).
+    var audits: Bool { encodings.audit }
+    /// The records the stages dropped from the current batch, when auditing; reused.
+    var drops: [DroppedRecord] = []
 
     init(encodings: FrameEncodings, chain: StageChain, spanMetrics: SpanMetricsAggregator?, signals: Set<Signal>) {
         self.encodings = encodings
@@ -304,7 +320,16 @@ struct BatchForwarder {
                 into: &outcome)
         }
         resetStageCounts()
-        chain.run(&batch, mask: &mask, counts: &batchStageCounts, traps: &traps)
+        if audits {
+            chain.run(&batch, mask: &mask, counts: &batchStageCounts, traps: &traps, drops: &drops)
+            for dropped in drops {
+                let processor = chain.stages[Int(dropped.stage)].id
+                let (line, key) = DropAuditLine.record(dropped, in: batch, processor: processor, source: path)
+                outcome.audit.append(line, key: key, records: 1, signal: Batch.signal)
+            }
+        } else {
+            chain.run(&batch, mask: &mask, counts: &batchStageCounts, traps: &traps)
+        }
         recordRefused(offset: batch.storage.frameSourceOffset, path: path, into: &outcome)
         let counts = BatchAccounting.counts(for: batch, mask: mask, stages: batchStageCounts)
         addStageCounts(into: &outcome)
@@ -401,7 +426,7 @@ struct BatchForwarder {
 
 /// A batch the forwarder takes: the stages run over it (`StageBatch`), and it names the
 /// encoders' overload for its signal (one line each, so the forwarder is written once).
-protocol ForwardableBatch: StageBatch {
+protocol ForwardableBatch: AuditableBatch {
     /// Each record's own time (a span's start, a log record's time), 0 when unset.
     var recordTimes: [UInt64] { get }
     func encode(by encoder: OTLPProtobufEncoder, keeping mask: RowMask, into writer: WireWriter)

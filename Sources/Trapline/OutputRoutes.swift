@@ -35,11 +35,13 @@ struct OutputRoutes {
     /// - Parameter forwarding: protobuf is wanted whatever the routes, unframed: a forwarding
     ///   exporter sends it as the request body, and `deliver` frames it for file routes.
     static func encodings(for routes: [OutputRoute], forwarding: Bool = false) -> FrameEncodings {
-        FrameEncodings(
-            proto: forwarding || routes.contains { $0.format == .proto && !$0.isQuarantine },
-            json: routes.contains { $0.format == .json && !$0.isQuarantine },
-            quarantineProto: routes.contains { $0.format == .proto && $0.isQuarantine },
-            quarantineJSON: routes.contains { $0.format == .json && $0.isQuarantine },
+        let telemetry = routes.filter { $0.audit == nil }
+        return FrameEncodings(
+            proto: forwarding || telemetry.contains { $0.format == .proto && !$0.isQuarantine },
+            json: telemetry.contains { $0.format == .json && !$0.isQuarantine },
+            quarantineProto: telemetry.contains { $0.format == .proto && $0.isQuarantine },
+            quarantineJSON: telemetry.contains { $0.format == .json && $0.isQuarantine },
+            audit: routes.contains { $0.audit != nil },
             framing: forwarding ? .none : .bigEndianLengthPrefix)
     }
 
@@ -53,6 +55,10 @@ struct OutputRoutes {
         var lostBy: Int?
         for index in sinks.indices {
             let route = sinks[index].route
+            if let audit = route.audit {
+                if !outcome.audit.isEmpty { writeAudit(outcome.audit, to: index, audit) }
+                continue
+            }
             let signal = route.isQuarantine ? outcome.quarantineSignal : outcome.signal
             guard let signal, route.signals.contains(signal) else { continue }
             let bytes =
@@ -91,6 +97,7 @@ struct OutputRoutes {
             for signal in Signal.allCases { sinks[lostBy].lost[signal] += forwarded[signal] }
             var counted = outcome
             counted.moveForwardedToExportFailed(output: sinks[lostBy].outputName)
+            if let failed = counted.rejections.last { audit(failed) }
             return counted
         }
         for index in sinks.indices where sinks[index].failure == nil && !sinks[index].route.isQuarantine {
@@ -98,6 +105,62 @@ struct OutputRoutes {
             for signal in signals { sinks[index].taken[signal] += forwarded[signal] }
         }
         return outcome
+    }
+
+    /// Writes the audit lines a route takes (every rejection, the dropped records of its signals),
+    /// sampled and rate-limited as its settings say, counting what each step left out. A failed
+    /// audit route stops writing and counts the rest as not written; the records' accounting
+    /// does not depend on it.
+    private mutating func writeAudit(_ lines: AuditLines, to index: Int, _ settings: DropAuditSettings) {
+        var out: [UInt8] = []
+        var taken = 0
+        let signals = sinks[index].route.signals
+        for line in 0..<lines.count {
+            if let signal = lines.signals[line], !signals.contains(signal) { continue }
+            let records = lines.records[line]
+            guard settings.samples(lines.keys[line]) else {
+                sinks[index].auditTally.sampledOut += records
+                continue
+            }
+            guard sinks[index].auditBucket.take(limit: settings.maxPerSecond) else {
+                sinks[index].auditTally.rateLimited += records
+                continue
+            }
+            taken += records
+            out.append(contentsOf: lines.line(line))
+        }
+        guard taken > 0 else { return }
+        if sinks[index].failure == nil {
+            do throws(IOFailure) {
+                try sinks[index].sink.write(out)
+                sinks[index].auditTally.written += taken
+                return
+            } catch {
+                sinks[index].failure = error
+                firstFailure = firstFailure ?? error
+            }
+        }
+        sinks[index].auditTally.notWritten += taken
+    }
+
+    /// Audits a rejection made after the frames were processed (an output or a next hop that
+    /// did not take records): one line on every audit route.
+    mutating func audit(_ rejection: Rejection) {
+        guard sinks.contains(where: { $0.route.audit != nil }) else { return }
+        var lines = AuditLines()
+        lines.append(DropAuditLine.rejection(rejection), key: 0, records: rejection.records)
+        for index in sinks.indices {
+            if let settings = sinks[index].route.audit { writeAudit(lines, to: index, settings) }
+        }
+    }
+
+    /// `trapline_audit_records_total{exporter,result}`: what each audit route wrote and left out;
+    /// empty without audit routes.
+    var auditExposition: String { DropAuditMetrics.exposition(auditTallies) }
+
+    /// What the audit routes wrote and left out, by route.
+    var auditTallies: [(route: String, tally: AuditTally)] {
+        sinks.filter { $0.route.audit != nil }.map { ($0.route.name, $0.auditTally) }
     }
 
     /// Writes one route's merged requests of `signal`. A failure charges their records to the
@@ -141,9 +204,27 @@ struct OutputRoutes {
     /// what batches hold.
     ///
     /// - Returns: the first output failure of the run, if any.
-    mutating func finish() -> IOFailure? {
+    /// - Parameter keepingAudits: leaves the audit routes open, for the rejections the end of the
+    ///   run makes (`finishAudits` closes them).
+    mutating func finish(keepingAudits: Bool = false) -> IOFailure? {
         flushBatches(force: true)
-        for index in sinks.indices where sinks[index].failure == nil {
+        for index in sinks.indices
+        where sinks[index].failure == nil && !(keepingAudits && sinks[index].route.audit != nil) {
+            do throws(IOFailure) {
+                try sinks[index].sink.finish()
+            } catch {
+                sinks[index].failure = error
+                firstFailure = firstFailure ?? error
+            }
+        }
+        return firstFailure
+    }
+
+    /// Finishes the audit routes `finish(keepingAudits:)` left open.
+    ///
+    /// - Returns: the first output failure of the run, if any.
+    mutating func finishAudits() -> IOFailure? {
+        for index in sinks.indices where sinks[index].failure == nil && sinks[index].route.audit != nil {
             do throws(IOFailure) {
                 try sinks[index].sink.finish()
             } catch {
@@ -160,15 +241,19 @@ struct OutputRoutes {
     /// A sink written all or nothing (a regular file through a temporary) delivered none of
     /// what it took either; since every route of a signal takes the same records, the records it
     /// took are counted once per signal, however many such sinks failed.
-    func accountFailures(in report: inout ReplayReport) {
+    /// - Returns: the rejections it recorded (for the drop audit).
+    @discardableResult
+    func accountFailures(in report: inout ReplayReport) -> [Rejection] {
+        var recorded: [Rejection] = []
         report.outputFailure = report.outputFailure ?? firstFailure
         report.bytesWritten = bytesWritten
         var undelivered = SignalCounts()
-        for sink in sinks where sink.failure != nil && sink.sink.isAllOrNothing && !sink.route.isQuarantine {
+        for sink in sinks
+        where sink.failure != nil && sink.sink.isAllOrNothing && !sink.route.isQuarantine && sink.route.audit == nil {
             for signal in Signal.allCases { undelivered[signal] = max(undelivered[signal], sink.taken[signal]) }
         }
         var takenBack = undelivered
-        for sink in sinks where sink.failure != nil && !sink.route.isQuarantine {
+        for sink in sinks where sink.failure != nil && !sink.route.isQuarantine && sink.route.audit == nil {
             var lost = sink.lost
             if sink.sink.isAllOrNothing {
                 // The records it took count here, once: the first all-or-nothing sink that took them.
@@ -184,8 +269,16 @@ struct OutputRoutes {
             report.records.rejected += records
             report.subtractForwarded(lost)
             let error = DecodeError(.exportFailed, offset: sink.sink.bytesWritten)
-            report.record(Rejection(source: sink.outputName, error: error, records: records), cap: .max)
+            let rejection = Rejection(source: sink.outputName, error: error, records: records)
+            report.record(rejection, cap: .max)
+            recorded.append(rejection)
         }
+        return recorded
+    }
+
+    /// Puts what the audit routes wrote and left out into the report.
+    func accountAudits(in report: inout ReplayReport) {
+        report.auditTallies = auditTallies.map { ReplayReport.AuditRouteTally(route: $0.route, tally: $0.tally) }
     }
 }
 
@@ -207,6 +300,10 @@ struct RouteSink {
     var pending: [Signal: RequestBatch] = [:]
     /// Merged requests written.
     var batchesWritten = 0
+    /// An audit route's lines written and left out, in records.
+    var auditTally = AuditTally()
+    /// An audit route's rate limit.
+    var auditBucket = TokenBucket()
 
     /// The output as messages name it: its path, or `-` for standard output.
     var outputName: String {
@@ -227,6 +324,8 @@ struct FrameEncodings: Sendable {
     /// Protobuf, and JSON, of the records trap rules blocked (quarantine routes).
     var quarantineProto = false
     var quarantineJSON = false
+    /// The drop audit's lines (an audit route).
+    var audit = false
     /// How each protobuf request is delimited: a 4-byte length (replay: many requests to one
     /// file) or nothing (a sidecar request: its message is the next hop's request body).
     var framing = OTLPProtobufEncoder.Framing.bigEndianLengthPrefix

@@ -191,8 +191,8 @@ public struct Replay {
                 spanMetrics: &spanMetrics)
         }
         report.filesRead += options.followers.reduce(0) { $0 + $1.filesFollowed }
-        _ = outputs.finish()
-        outputs.accountFailures(in: &report)
+        _ = outputs.finish(keepingAudits: true)
+        for rejection in outputs.accountFailures(in: &report) { outputs.audit(rejection) }
         if followedUncommitted {
             // Stopped while sends were unanswered: their positions count only once answered.
             let deadline = ContinuousClock.now + .milliseconds(Int64(options.forwardingTimeoutSeconds * 1000))
@@ -200,7 +200,9 @@ public struct Replay {
                 for follower in options.followers { follower.commit(follower.positions) }
             }
         }
-        finishForwarding(into: &report)
+        for rejection in finishForwarding(into: &report) { outputs.audit(rejection) }
+        _ = outputs.finishAudits()
+        outputs.accountAudits(in: &report)
         report.stoppedBySignal = options.read.stopRequested?() == true
         if options.stages.stages.contains(where: { $0 is TrapStage }) {
             report.settleTrapEscapeRate(densityPerSecond: options.trapDensityPerSecond)
@@ -212,7 +214,8 @@ public struct Replay {
                     to: metricsFile,
                     appending: (spanMetrics?.exposition ?? "") + options.stages.baselineExposition
                         + options.memoryMonitors.map(\.exposition).joined()
-                        + PrometheusExpositionMerge.merge(options.forwarders.map(\.exposition)))
+                        + PrometheusExpositionMerge.merge(options.forwarders.map(\.exposition))
+                        + outputs.auditExposition)
             } catch {
                 report.outputFailure = report.outputFailure ?? error
             }
@@ -434,7 +437,9 @@ public struct Replay {
     /// Waits for the network exporters, then takes what they did not deliver out of the
     /// forwarded records: refused by the next hop (`rejected_downstream`) or failed after every
     /// retry (`export_failed`, and the exit status says an output failed).
-    private func finishForwarding(into report: inout ReplayReport) {
+    /// - Returns: the rejections it recorded (for the drop audit).
+    private func finishForwarding(into report: inout ReplayReport) -> [Rejection] {
+        var recorded: [Rejection] = []
         let deadline = ContinuousClock.now + .milliseconds(Int64(options.forwardingTimeoutSeconds * 1000))
         for forwarder in options.forwarders {
             let losses = forwarder.finish(until: deadline)
@@ -446,16 +451,17 @@ public struct Replay {
                 report.records.forwarded -= records
                 report.records.rejected += records
                 report.subtractForwarded(lost)
-                report.record(
-                    Rejection(
-                        source: forwarder.id, error: DecodeError(reason, offset: 0, value: records), records: records),
-                    cap: .max)
+                let rejection = Rejection(
+                    source: forwarder.id, error: DecodeError(reason, offset: 0, value: records), records: records)
+                report.record(rejection, cap: .max)
+                recorded.append(rejection)
                 if reason == .exportFailed {
                     report.outputFailure =
                         report.outputFailure ?? IOFailure(path: forwarder.id, operation: "export", errorNumber: EIO)
                 }
             }
         }
+        return recorded
     }
 
     private static func size(of path: String) -> Int {

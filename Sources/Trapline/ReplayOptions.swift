@@ -39,6 +39,9 @@ public struct OutputRoute: Hashable, Sendable {
     /// The `batch` processor of the pipelines that list the exporter: requests are merged
     /// before they are written.
     public var batch: BatchSettings?
+    /// Set for a drop audit route (an `audit` exporter, `--audit FILE`): it takes one JSON line
+    /// per record that did not go on, not the records.
+    public var audit: DropAuditSettings?
 
     /// Makes a route. Allocates nothing (keeps the arrays it is given).
     public init(

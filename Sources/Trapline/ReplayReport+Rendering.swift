@@ -93,6 +93,18 @@ extension ReplayReport {
                 if let outputFailure { out.field("error", outputFailure.description) }
             }
             if let trapEscapeRate { renderTraps(trapEscapeRate, into: out) }
+            if !auditTallies.isEmpty {
+                out.key("audit")
+                out.array(auditTallies) { audit in
+                    out.object {
+                        out.field("exporter", audit.route)
+                        out.field("written", audit.tally.written)
+                        out.field("sampled_out", audit.tally.sampledOut)
+                        out.field("rate_limited", audit.tally.rateLimited)
+                        out.field("not_written", audit.tally.notWritten)
+                    }
+                }
+            }
             out.field("stopped_by_signal", stoppedBySignal)
             out.field("exit_status", Int(exitStatus))
         }
@@ -197,6 +209,14 @@ extension ReplayReport {
                     + "lists skipped (null, not an object, or without metadata.name and metadata.uid)")
         }
         if let outputFailure { lines.append("trapline: output: \(outputFailure.description)") }
+        for audit in auditTallies {
+            var parts = ["\(audit.tally.written) written"]
+            if audit.tally.sampledOut > 0 { parts.append("\(audit.tally.sampledOut) sampled out") }
+            if audit.tally.rateLimited > 0 { parts.append("\(audit.tally.rateLimited) over the rate limit") }
+            if audit.tally.notWritten > 0 { parts.append("\(audit.tally.notWritten) not written (output failed)") }
+            lines.append(
+                "trapline: \(audit.route): audited \(audit.tally.total) records: " + parts.joined(separator: ", "))
+        }
         if stoppedBySignal {
             lines.append("trapline: stopped by SIGTERM/SIGINT: what was read was processed and written")
         }

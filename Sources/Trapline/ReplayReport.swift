@@ -88,6 +88,18 @@ public struct ReplayReport: Sendable {
         trapEscapeRate = trapTally.rate(configuredDensityPerSecond: densityPerSecond)
     }
 
+    /// What each drop audit route (an `audit` exporter, `--audit FILE`) did with the records it
+    /// was given.
+    public var auditTallies: [AuditRouteTally] = []
+
+    /// One audit route's tally.
+    public struct AuditRouteTally: Sendable, Hashable {
+        /// The route: the exporter id, or `audit` for `--audit FILE`.
+        public var route: String
+        /// What it wrote and left out.
+        public var tally: AuditTally
+    }
+
     /// Whether this is sidecar mode's report: its input is its receivers, not files.
     public var isSidecar = false
 

@@ -174,7 +174,10 @@ public import TraplineStages
             Rejection(source: source, error: DecodeError(reason, offset: 0, limit: limit), records: 1)
         ]
         metrics.record(outcome)
-        outputs.state.withLock { outcome.merge(into: &$0.report, cap: Self.maxReportedRejections) }
+        outputs.state.withLock { state in
+            outcome.merge(into: &state.report, cap: Self.maxReportedRejections)
+            for rejection in outcome.rejections { state.outputs.audit(rejection) }
+        }
     }
 
     /// Rejections and trap events the report lists one by one (all are counted).
@@ -187,6 +190,7 @@ public import TraplineStages
         var report = outputs.state.withLock { state in
             var report = state.report
             state.outputs.accountFailures(in: &report)
+            state.outputs.accountAudits(in: &report)
             return report
         }
         // The running tally counts every trap event, also those past the listing cap.
@@ -199,7 +203,10 @@ public import TraplineStages
     /// Trapline's metrics now, with the spanmetrics series and the trap baselines', in the
     /// Prometheus text format.
     public var metricsText: String {
-        metrics.text + (outputs.state.withLock { $0.spanMetrics?.exposition } ?? "") + chain.baselineExposition
+        let (spanMetrics, audits) = outputs.state.withLock {
+            ($0.spanMetrics?.exposition ?? "", $0.outputs.auditExposition)
+        }
+        return metrics.text + spanMetrics + chain.baselineExposition + audits
     }
 
     /// The first output failure, if an exporter could not write.

@@ -8,6 +8,9 @@ public import TraplineCore
 public struct FilterProgram: Sendable {
     /// Condition groups, resource context first.
     public let groups: [RuleGroup]
+    /// The groups as configured, in configuration order: a drop audit names the first
+    /// condition, in this order, that matches a dropped record.
+    let configured: [RuleGroup]
 
     /// Makes a program from compiled groups (their statements are ignored). Allocates the merged groups once.
     public init(groups: [RuleGroup]) {
@@ -17,13 +20,15 @@ public struct FilterProgram: Sendable {
         for group in groups.sorted(by: { $0.context.depth < $1.context.depth }) {
             if let last = merged.last, last.context == group.context, last.errorMode == group.errorMode {
                 merged[merged.count - 1] = RuleGroup(
-                    context: last.context, conditions: last.conditions + group.conditions, statements: [],
+                    context: last.context, conditions: last.conditions + group.conditions,
+                    conditionTexts: last.conditionTexts + group.conditionTexts, statements: [],
                     errorMode: last.errorMode)
             } else {
                 merged.append(group)
             }
         }
         self.groups = merged
+        configured = groups
     }
 
     /// Drops the spans (and span events) the conditions match.
@@ -105,4 +110,73 @@ extension FilterProgram {
     /// Whether its run-time errors are logged: some group runs under `ignore` (`silent` logs
     /// nothing, `propagate` refuses the batch instead).
     public var logsErrors: Bool { groups.contains { $0.errorMode == .ignore } }
+}
+
+/// Why a filter dropped a record, found again after the fact for a drop audit.
+public enum FilterDropReason: Sendable, Hashable {
+    /// The condition at `index` (counted over the signal's conditions in configuration order)
+    /// matches the record.
+    case condition(index: Int, text: String)
+    /// No condition matches, and one fails on the record: the batch was refused
+    /// (`error_mode: propagate`).
+    case error(String)
+    /// Nothing matches and nothing fails (a condition on the clock, say, that has changed).
+    case unknown
+}
+
+extension FilterProgram {
+    /// Which condition drops span `row`: each condition, in configuration order, evaluated
+    /// alone on the row (or on its resource or scope). For a drop audit: allocates per call.
+    ///
+    /// - Parameters:
+    ///   - row: a row of `batch` the filter dropped.
+    ///   - batch: the spans, as the filter saw them.
+    public func dropReason(ofRow row: Int, in batch: SpanBatch) -> FilterDropReason { explain(row, batch) }
+
+    /// Which condition drops log record `row` (as for spans). Allocates per call.
+    ///
+    /// - Parameters:
+    ///   - row: a row of `batch` the filter dropped.
+    ///   - batch: the log records, as the filter saw them.
+    public func dropReason(ofRow row: Int, in batch: LogBatch) -> FilterDropReason { explain(row, batch) }
+
+    /// Which condition drops data point `row` (as for spans; a `metric` condition is evaluated
+    /// on the point's metric). Allocates per call.
+    ///
+    /// - Parameters:
+    ///   - row: a row of `batch` the filter dropped.
+    ///   - batch: the data points, as the filter saw them.
+    public func dropReason(ofRow row: Int, in batch: MetricBatch) -> FilterDropReason { explain(row, batch) }
+
+    private func explain<Batch: RuleBatch>(_ row: Int, _ batch: Batch) -> FilterDropReason {
+        let evaluator = RuleEvaluator<Batch>(now: currentTime())
+        let scope = batch.scopeIndex(ofRow: row)
+        var index = 0
+        var firstError: RuleRuntimeError?
+        for group in configured {
+            defer { index += group.conditions.count }
+            let item: Int
+            switch group.context {
+            case .resource: item = Int(batch.scopes[scope].resourceIndex)
+            case .scope: item = scope
+            case .span, .log, .datapoint: item = row
+            case .metric: item = batch.metricIndex(ofPoint: row)
+            case .spanevent: continue  // drops events, never their span
+            }
+            let selector = ColumnSelector(
+                evaluator: evaluator, context: group.context, eventOwners: [], errorMode: .propagate)
+            for (offset, condition) in group.conditions.enumerated() {
+                var items = [Int32(item)]
+                var tally = RuleTally()
+                do throws(RuleRuntimeError) {
+                    try selector.select(condition, &items, in: batch, &tally)
+                } catch {
+                    firstError = firstError ?? error
+                    continue
+                }
+                if !items.isEmpty { return .condition(index: index + offset, text: group.conditionTexts[offset]) }
+            }
+        }
+        return firstError.map { .error($0.message) } ?? .unknown
+    }
 }

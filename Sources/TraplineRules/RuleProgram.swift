@@ -27,9 +27,22 @@ public struct RuleGroup: Sendable {
     public let context: RuleContext
     /// Global conditions, ORed; empty means every item.
     let conditions: [Compiled]
+    /// The text of each condition, as configured (for a drop audit's lines).
+    public let conditionTexts: [String]
     let statements: [(editor: Editor, condition: Compiled?)]
     /// What a run-time failure does.
     public let errorMode: RuleErrorMode
+
+    init(
+        context: RuleContext, conditions: [Compiled], conditionTexts: [String],
+        statements: [(editor: Editor, condition: Compiled?)], errorMode: RuleErrorMode
+    ) {
+        self.context = context
+        self.conditions = conditions
+        self.conditionTexts = conditionTexts
+        self.statements = statements
+        self.errorMode = errorMode
+    }
 
     /// Compiles a group. Without `context`, the group runs in the deepest context its paths
     /// name (the Collector's context inference).
@@ -110,7 +123,8 @@ public struct RuleGroup: Sendable {
         guard issues.isEmpty else { return .failure(RuleIssues(all: issues)) }
         return .success(
             RuleGroup(
-                context: context, conditions: compiledConditions, statements: compiledStatements, errorMode: errorMode))
+                context: context, conditions: compiledConditions, conditionTexts: conditions,
+                statements: compiledStatements, errorMode: errorMode))
     }
 }
 

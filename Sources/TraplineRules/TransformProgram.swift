@@ -21,7 +21,8 @@ public struct TransformProgram: Sendable {
                 last.conditions.isEmpty, group.conditions.isEmpty
             {
                 merged[merged.count - 1] = RuleGroup(
-                    context: last.context, conditions: [], statements: last.statements + group.statements,
+                    context: last.context, conditions: [], conditionTexts: [],
+                    statements: last.statements + group.statements,
                     errorMode: last.errorMode)
             } else {
                 merged.append(group)

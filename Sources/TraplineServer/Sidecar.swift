@@ -13,6 +13,8 @@ import TraplineStages
 public final class Sidecar: Sendable {
     private let current: Mutex<RequestPipeline>
     private let started: (routes: [OutputRoute], forwarders: [String], metricsEndpoint: String?, receivers: [String])
+    /// Routes the command line added to the file's (`--audit FILE`): a reload keeps them.
+    private let commandLineRoutes: [OutputRoute]
     let forwarders: [any ExportQueue]
     private let receivers: [(id: String, config: OTLPReceiverConfig, signals: Set<Signal>)]
     /// The `Authorization` value each receiver's HTTP and gRPC listeners require
@@ -46,6 +48,8 @@ public final class Sidecar: Sendable {
         self.watchers = watchers
         current = Mutex(try RequestPipeline(loaded: loaded, routes: outputs.routes))
         started = Self.shape(loaded, outputs)
+        let configured = loaded.config.outputs().routes
+        commandLineRoutes = outputs.routes.filter { !configured.contains($0) }
         forwarders = outputs.forwarders.map {
             ExportQueues.make(id: $0.id, config: $0.config, signals: $0.signals, batch: $0.batch)
         }
@@ -110,7 +114,9 @@ public final class Sidecar: Sendable {
             running.recordReload(succeeded: false)
             return loaded.diagnostics.sorted.map(\.description).joined(separator: "\n")
         }
-        let shape = Self.shape(loaded, loaded.config.outputs())
+        var outputs = loaded.config.outputs()
+        outputs.routes += commandLineRoutes
+        let shape = Self.shape(loaded, outputs)
         guard shape.routes == started.routes, shape.forwarders == started.forwarders,
             shape.metricsEndpoint == started.metricsEndpoint, shape.receivers == started.receivers
         else {

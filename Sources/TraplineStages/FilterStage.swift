@@ -51,6 +51,36 @@ public struct FilterStage: Stage {
     }
 }
 
+extension FilterStage {
+    /// The condition that dropped `row` (evaluated again, alone, on the row), or the rule error
+    /// that refused the batch. Allocates (a drop audit only).
+    ///
+    /// - Parameters:
+    ///   - row: a row the stage dropped.
+    ///   - batch: the batch as the stage left it.
+    ///   - counts: what the stage counted for this batch.
+    ///   - traps: unused.
+    public func dropCause<Batch: StageBatch>(
+        ofRow row: Int, in batch: Batch, counts: StageCounts, traps: TrapLedger
+    ) -> DropCause {
+        // A batch refused without a record filtered: every row is rejected, whatever matches.
+        if counts.rejected > 0 && counts.filtered == 0 { return DropCause(outcome: .rejected, reason: "rule_error") }
+        let reason: FilterDropReason
+        switch batch {
+        case let spans as SpanBatch: reason = traces?.dropReason(ofRow: row, in: spans) ?? .unknown
+        case let logs as LogBatch: reason = self.logs?.dropReason(ofRow: row, in: logs) ?? .unknown
+        case let points as MetricBatch: reason = metrics?.dropReason(ofRow: row, in: points) ?? .unknown
+        default: reason = .unknown
+        }
+        switch reason {
+        case .condition(let index, let text):
+            return DropCause(outcome: .filtered, ruleIndex: index, rule: text, reason: "condition matched")
+        case .error(let message): return DropCause(outcome: .rejected, reason: "rule_error: " + message)
+        case .unknown: return Self.countedCause(counts)
+        }
+    }
+}
+
 /// The `transform` processor: runs OTTL statements that change spans and log records (the
 /// Collector's `transformprocessor`).
 public struct TransformStage: Stage {

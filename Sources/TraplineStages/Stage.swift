@@ -82,6 +82,18 @@ public protocol Stage: Sendable {
     /// Processes a batch of log records, recording the trap events it identifies in `traps`.
     /// Trapline's stages do not allocate per record.
     func process(_ batch: inout LogBatch, mask: inout RowMask, counts: inout StageCounts, traps: inout TrapLedger)
+
+    /// Why the stage dropped `row` of `batch`: a drop audit asks once per dropped row, right after
+    /// the stage ran over the batch. The default names what the stage counted (``DropCause``);
+    /// may allocate (it is off the hot path).
+    ///
+    /// - Parameters:
+    ///   - row: a row the stage dropped from `batch`.
+    ///   - batch: the batch as the stage left it.
+    ///   - counts: what the stage counted for this batch.
+    ///   - traps: the batch's trap events so far (the stage's own among them).
+    func dropCause<Batch: StageBatch>(ofRow row: Int, in batch: Batch, counts: StageCounts, traps: TrapLedger)
+        -> DropCause
 }
 
 extension Stage {
@@ -163,6 +175,38 @@ public struct StageChain: Sendable {
         traps.reset()
         run(mask: &mask, counts: &counts) { stage, mask, stageCounts in
             Batch.process(&batch, by: stage, mask: &mask, counts: &stageCounts, traps: &traps)
+        }
+    }
+
+    /// Runs every stage over `batch` as `run(_:mask:counts:traps:)` does, and lists each record a
+    /// stage dropped with its cause (a drop audit). Keeps a copy of the mask per stage and asks
+    /// the stage about each row it dropped: allocates per dropped record, so only an audited run
+    /// takes this path.
+    ///
+    /// - Parameters:
+    ///   - batch: the batch, changed in place by stages that rewrite rows.
+    ///   - mask: reset to keep every row, then cleared for each row a stage drops.
+    ///   - counts: one entry per stage (resized if needed), added to.
+    ///   - traps: reset, then filled with the trap events the stages identify.
+    ///   - drops: emptied, then one entry per dropped record, in stage order then row order.
+    public func run<Batch: StageBatch>(
+        _ batch: inout Batch, mask: inout RowMask, counts: inout [StageCounts], traps: inout TrapLedger,
+        drops: inout [DroppedRecord]
+    ) {
+        mask.reset(count: batch.count)
+        traps.reset()
+        drops.removeAll(keepingCapacity: true)
+        var before: [Bool] = []
+        var stageIndex: Int32 = 0
+        run(mask: &mask, counts: &counts) { stage, mask, stageCounts in
+            before = mask.kept
+            Batch.process(&batch, by: stage, mask: &mask, counts: &stageCounts, traps: &traps)
+            defer { stageIndex += 1 }
+            guard stageCounts.filtered + stageCounts.blocked + stageCounts.rejected > 0 else { return }
+            for row in before.indices where before[row] && !mask.kept[row] {
+                let cause = stage.dropCause(ofRow: row, in: batch, counts: stageCounts, traps: traps)
+                drops.append(DroppedRecord(row: Int32(row), stage: stageIndex, cause: cause))
+            }
         }
     }
 

@@ -64,6 +64,13 @@ struct ReplayCommand: ParsableCommand {
     @Flag(name: [.short, .long], help: "Do not print the summary to stderr.")
     var quiet = false
 
+    @Option(
+        name: .long,
+        help:
+            "Write a JSON line for each record that does not go on (filtered, blocked, rejected) to this file (- for stderr)."
+    )
+    var audit: String?
+
     @Option(name: .long, help: "Progress on stderr: auto (only on a terminal), always or never.")
     var progress: ProgressMode = .auto
 
@@ -118,6 +125,7 @@ struct ReplayCommand: ParsableCommand {
             return route
         }
         if let metricsFile { outputs.metricsFile = metricsFile }
+        if let audit { outputs.routes.append(.auditRoute(name: "audit", path: audit)) }
         let binaryToTerminal = outputs.routes.contains { $0.destination == .standardOutput && $0.format == .proto }
         if binaryToTerminal && isatty(STDOUT_FILENO) != 0 {
             throw ValidationError(

@@ -37,6 +37,13 @@ struct RunCommand: ParsableCommand {
     @Flag(name: [.short, .long], help: "Do not print the summary to stderr.")
     var quiet = false
 
+    @Option(
+        name: .long,
+        help:
+            "Write a JSON line for each record that does not go on (filtered, blocked, rejected) to this file (- for stderr)."
+    )
+    var audit: String?
+
     @OptionGroup var pacingOptions: PacingOptions
 
     @Option(name: .long, help: "Frames processed at once, one per core by default.")
@@ -65,7 +72,8 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(78)
         }
         defer { for watcher in watchers { watcher.stop() } }
-        let outputs = loaded.config.outputs()
+        var outputs = loaded.config.outputs()
+        if let audit { outputs.routes.append(.auditRoute(name: "audit", path: audit)) }
         if !loaded.config.otlpReceivers.isEmpty {
             try runSidecar(loaded, outputs, watchers)
             return

@@ -120,3 +120,61 @@ import TraplineTestSupport
         #expect(observed > 0)
     }
 }
+
+/// The audited run of a chain (`run(…, drops:)`) decides exactly as the plain run, and names
+/// one cause per dropped row: the filter's condition in configuration order, the trap rule.
+@Suite struct AuditedChainTests {
+    @Test func theAuditedRunKeepsTheSameRowsAndNamesACauseForEachDroppedOne() throws {
+        let filter = FilterStage(
+            id: "filter",
+            traces: FilterProgram(groups: [
+                try StageComplianceTests.group(.traces, conditions: ["kind == 3"]),
+                try StageComplianceTests.group(
+                    .traces, conditions: [#"resource.attributes["service.name"] == "cart""#]),
+            ]),
+            logs: nil)
+        let traps = TrapStage(
+            id: "traps",
+            rules: [
+                TrapRule(
+                    name: "server errors", trapClass: TrapClass(rawValue: "server_error"), signal: .traces,
+                    condition: MatchProgram(
+                        group: try StageComplianceTests.group(.traces, conditions: ["status.code == 2"])),
+                    action: .block, remedy: "look at the server", conditionText: "status.code == 2")
+            ])
+        let chain = StageChain([filter, traps])
+        var causes: [String: Int] = [:]
+        for batch in try TelemetryBatches.shopSpans() {
+            var plain = batch
+            var plainMask = RowMask()
+            var plainCounts: [StageCounts] = []
+            var plainTraps = TrapLedger()
+            chain.run(&plain, mask: &plainMask, counts: &plainCounts, traps: &plainTraps)
+            var audited = batch
+            var mask = RowMask()
+            var counts: [StageCounts] = []
+            var ledger = TrapLedger()
+            var drops: [DroppedRecord] = []
+            chain.run(&audited, mask: &mask, counts: &counts, traps: &ledger, drops: &drops)
+            #expect(mask.kept == plainMask.kept)
+            #expect(counts.map(\.filtered) == plainCounts.map(\.filtered))
+            #expect(counts.map(\.blocked) == plainCounts.map(\.blocked))
+            #expect(drops.count == batch.count - mask.keptCount)
+            #expect(Set(drops.map(\.row)).count == drops.count)
+            #expect(drops.allSatisfy { !mask.kept[Int($0.row)] })
+            for dropped in drops {
+                let cause = dropped.cause
+                causes[
+                    "\(dropped.stage) \(cause.outcome.rawValue) \(cause.ruleIndex ?? -1) \(cause.rule ?? "")",
+                    default: 0] +=
+                    1
+            }
+        }
+        // Both filter conditions and the trap rule took spans, each named.
+        #expect(
+            Set(causes.keys) == [
+                "0 filtered 0 kind == 3", #"0 filtered 1 resource.attributes["service.name"] == "cart""#,
+                "1 blocked 0 server errors: status.code == 2",
+            ], "\(causes)")
+    }
+}

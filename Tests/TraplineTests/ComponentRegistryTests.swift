@@ -21,7 +21,7 @@ import TraplineTestSupport
                 checked += 1
             }
         }
-        #expect(checked == 23)
+        #expect(checked == 24)
         let wrongSection = ConfigLoader.load(yaml: "receivers:\n  filter:\n", file: "x.yaml").diagnostics.all
         let refusal = wrongSection.first { $0.message == "receiver type 'filter' is not supported" }
         #expect(refusal?.hint?.hasSuffix("supported: file, filelog, otlp, otlpjsonfile, stdin") == true)

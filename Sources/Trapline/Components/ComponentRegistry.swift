@@ -18,6 +18,7 @@
         OTLPExporterConfig.self,
         OTLPGRPCExporter.self,
         LoadBalancingExporter.self,
+        AuditExporterConfig.self,
         SpanMetricsConnector.self,
         FileStorageConfig.self,
         BearerTokenAuthConfig.self,

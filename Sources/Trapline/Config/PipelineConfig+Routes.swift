@@ -54,6 +54,9 @@ extension PipelineConfig {
                         outputs.forwarders.append((id.description, config, [pipeline.signal], batching(of: pipeline)))
                     }
                     continue
+                case .audit(let audit):
+                    route = .auditRoute(
+                        name: id.description, path: audit.path, settings: audit.settings, signals: [pipeline.signal])
                 }
                 if let index = outputs.routes.firstIndex(where: { $0.name == route.name }) {
                     outputs.routes[index].signals.insert(pipeline.signal)

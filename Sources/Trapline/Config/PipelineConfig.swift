@@ -42,6 +42,8 @@ public import TraplineStages
     case prometheus(PrometheusExporterConfig)
     /// `otlphttp`: forwards to the next hop (sidecar mode).
     case otlp(OTLPExporterConfig)
+    /// `audit`: a JSON line per record that did not go on.
+    case audit(AuditExporterConfig)
 }
 
 /// One `service.pipelines` entry: `traces[/name]` or `logs[/name]`.

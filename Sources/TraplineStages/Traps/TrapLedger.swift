@@ -28,12 +28,16 @@ public struct TrapLedger: Sendable {
         public var remedy: String
         /// The 1-based line of a text input the evidence is on, when the record came from one.
         public var line: Int?
+        /// The rule's index in its stage's rules; -1 for the `go-crossbuild` pack.
+        public var rule: Int32
 
         /// Makes an event. Allocates nothing.
         public init(
-            row: Int32, trapClass: TrapClass, blocked: Bool, evidence: String, remedy: String, line: Int? = nil
+            row: Int32, trapClass: TrapClass, blocked: Bool, evidence: String, remedy: String, line: Int? = nil,
+            rule: Int32 = -1
         ) {
             self.row = row
+            self.rule = rule
             self.trapClass = trapClass
             self.blocked = blocked
             self.evidence = evidence

@@ -11,6 +11,8 @@ public struct TrapRule: Sendable {
     public var signal: RuleSignal
     /// `when`: the records the rule identifies.
     public var condition: MatchProgram
+    /// The text of `when` (its conditions joined by `or`), for a drop audit.
+    public var conditionText: String
     /// What happens to them.
     public var action: TrapAction
     /// What to do about the trap, for the report and the `trap.remedy` attribute.
@@ -22,9 +24,10 @@ public struct TrapRule: Sendable {
     /// Makes a rule. Allocates nothing.
     public init(
         name: String, trapClass: TrapClass, signal: RuleSignal, condition: MatchProgram, action: TrapAction,
-        remedy: String, baseline: TrapBaseline? = nil
+        remedy: String, baseline: TrapBaseline? = nil, conditionText: String = ""
     ) {
         self.name = name
+        self.conditionText = conditionText
         self.trapClass = trapClass
         self.signal = signal
         self.condition = condition

@@ -79,7 +79,7 @@ public struct TrapStage: Stage {
         _ traps: inout TrapLedger, _ outcome: inout RuleOutcome, _ claimed: inout [Bool]
     ) {
         var stamps = TrapStamps()
-        for rule in rules where rule.signal == signal {
+        for (ruleIndex, rule) in rules.enumerated() where rule.signal == signal {
             var rows: [Int32]
             var verdicts: [TrapBaseline.Verdict] = []
             do throws(RuleRuntimeError) {
@@ -101,20 +101,20 @@ public struct TrapStage: Stage {
                 batch.stamp(rule, row: Int(row), &stamps)
                 let (evidence, line) =
                     verdicts.isEmpty ? batch.evidence(row: Int(row)) : (verdicts[index].evidence, nil)
-                record(rule, row: row, evidence: evidence, line: line, &mask, &counts, &traps)
+                record(rule, Int32(ruleIndex), row: row, evidence: evidence, line: line, &mask, &counts, &traps)
             }
         }
     }
 
     private func record(
-        _ rule: TrapRule, row: Int32, evidence: String, line: Int?, _ mask: inout RowMask,
+        _ rule: TrapRule, _ ruleIndex: Int32, row: Int32, evidence: String, line: Int?, _ mask: inout RowMask,
         _ counts: inout StageCounts, _ traps: inout TrapLedger
     ) {
         let blocked = rule.action == .block
         traps.events.append(
             TrapLedger.Event(
                 row: row, trapClass: rule.trapClass, blocked: blocked, evidence: evidence, remedy: rule.remedy,
-                line: line))
+                line: line, rule: ruleIndex))
         if blocked && mask.drop(Int(row)) {
             counts.blocked += 1
             traps.blockedRows.append(row)
@@ -139,6 +139,32 @@ public struct TrapStage: Stage {
         counts.rejected += counts.blocked
         counts.blocked = 0
         for row in mask.kept.indices where mask.drop(row) { counts.rejected += 1 }
+    }
+
+    /// The rule that blocked `row` (its index in `rules`, its name and condition), or the
+    /// `go-crossbuild` pack; a refused batch's rows are rejected. Allocates (a drop audit only).
+    ///
+    /// - Parameters:
+    ///   - row: a row the stage dropped.
+    ///   - batch: unused: the trap events name the row.
+    ///   - counts: what the stage counted for this batch.
+    ///   - traps: the batch's trap events, this stage's among them.
+    public func dropCause<Batch: StageBatch>(
+        ofRow row: Int, in batch: Batch, counts: StageCounts, traps: TrapLedger
+    ) -> DropCause {
+        guard counts.blocked > 0 else { return DropCause(outcome: .rejected, reason: "rule_error") }
+        // A row is blocked once, by the first rule that matched it; the pack blocks every record
+        // a trap's evidence is on, its first with an event.
+        let event = traps.events.last { $0.row == Int32(row) && $0.blocked }
+        guard let event, event.rule >= 0, Int(event.rule) < rules.count else {
+            let trapClass = event.map { " (\($0.trapClass.rawValue))" } ?? ""
+            return DropCause(outcome: .blocked, rule: "go-crossbuild", reason: "trap pack blocked" + trapClass)
+        }
+        let rule = rules[Int(event.rule)]
+        return DropCause(
+            outcome: .blocked, ruleIndex: Int(event.rule),
+            rule: rule.conditionText.isEmpty ? rule.name : rule.name + ": " + rule.conditionText,
+            reason: "trap rule blocked (\(event.trapClass.rawValue))")
     }
 
     /// The body of a log record and its text line (`log.file.line_number`), for the report.

@@ -75,7 +75,7 @@ extension TrapsProcessorConfig: ProcessorComponent {
             return
         }
         switch exporter {
-        case .prometheus, .otlp:
+        case .prometheus, .otlp, .audit:
             diagnostics.error(
                 "a quarantine exporter writes records to a file or stdout; '\(id)' does not", at: location)
         case .file, .stdout: break
@@ -113,7 +113,7 @@ extension TrapsProcessorConfig: ProcessorComponent {
                 TrapRule(
                     name: rule.name, trapClass: TrapClass(rawValue: rule.trapClass), signal: signal,
                     condition: MatchProgram(group: condition), action: rule.action, remedy: rule.remedy,
-                    baseline: baseline))
+                    baseline: baseline, conditionText: rule.when.map(\.text).joined(separator: " or ")))
         }
         let buildLogs = goCrossBuild.flatMap { action in
             context.signals.contains(.logs)

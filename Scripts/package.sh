@@ -46,6 +46,8 @@ strip -o "$stage/bin/trapline" "$binary"
 # The trailer last: strip rewrites the file and would drop it.
 printf '\nTRAPLINE_BUILD commit=%s\n' "$commit" >> "$stage/bin/trapline"
 cp -R Pipelines "$stage/Pipelines"
+# The pipelines' tests read fixtures of the repository: they stay there.
+rm -f "$stage"/Pipelines/*.test.yaml
 cp /opt/swift/usr/share/swift/LICENSE.txt "$stage/LICENSES/swift-runtime.txt" 2>/dev/null \
     || cp "$(dirname "$(readlink -f "$(command -v swift)")")/../share/swift/LICENSE.txt" "$stage/LICENSES/swift-runtime.txt"
 for checkout in .build/checkouts/*; do

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what it needs, checks formatting, packages
-# the binary (Scripts/package.sh) for the deployment tests, runs swift test (Swift Testing), checks that the DocC documentation builds without warnings, then
+# the binary (Scripts/package.sh) for the deployment tests, runs swift test (Swift Testing) and the
+# pipelines' own tests (trapline test Pipelines/*.test.yaml), checks that the DocC documentation
+# builds without warnings, then
 # builds and runs the embedding example (Examples/), which uses Trapline as a library the way
 # another collector would, and ends with a one-minute fuzz smoke of each of the six libFuzzer
 # targets, two at a time, one per core (Fuzz/run.sh; a finding fails the run and its input lands
@@ -17,6 +19,8 @@ swift build --build-tests
 TRAPLINE_PACKAGE=$(bash Scripts/package.sh --configuration debug --output .build-package | tail -n 1)
 export TRAPLINE_PACKAGE
 swift test --skip-build
+# The pipelines' own tests (`trapline test`), as a user runs them.
+.build/debug/trapline test --quiet Pipelines/*.test.yaml
 bash Scripts/check-docs.sh
 swift build --package-path Examples/EmbeddingExample
 example=$(Examples/EmbeddingExample/.build/debug/EmbeddingExample Fixtures/generated/shop-traces.otlp)

@@ -85,6 +85,10 @@ extension LogBatch {
 }
 
 extension MetricBatch {
-    /// `data point N` of its metric (allocates; for logs).
-    public func recordName(_ row: Int) -> String { "data point \(row)" }
+    /// `data point N of "metric"` (allocates; for logs).
+    public func recordName(_ row: Int) -> String {
+        guard row < count else { return "record \(row)" }
+        let name = withBytes { String(decoding: $0[metrics.names[metricIndex(ofRow: row)]], as: UTF8.self) }
+        return "data point \(row) of \"\(name)\""
+    }
 }

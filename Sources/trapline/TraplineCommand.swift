@@ -10,6 +10,7 @@ struct TraplineCommand: ParsableCommand {
         version: "trapline \(TraplineVersion.current)",
         subcommands: [
             ReplayCommand.self, RunCommand.self, ValidateCommand.self, GateCommand.self, EvalCommand.self,
+            TestCommand.self,
             ComponentsCommand.self,
         ]
     )

@@ -8,7 +8,7 @@ import TraplineTestSupport
     static var pipelineFiles: [String] {
         let directory = Fixtures.root.appendingPathComponent("Pipelines").path
         return ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
-            .filter { $0.hasSuffix(".yaml") }.sorted().map { "Pipelines/" + $0 }
+            .filter { $0.hasSuffix(".yaml") && !$0.hasSuffix(".test.yaml") }.sorted().map { "Pipelines/" + $0 }
     }
 
     /// Prometheus text as `name{labels}` → value.

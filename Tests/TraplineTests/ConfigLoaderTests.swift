@@ -9,7 +9,7 @@ import Testing
     static var pipelineFiles: [String] {
         let directory = Fixtures.root.appendingPathComponent("Pipelines").path
         return ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
-            .filter { $0.hasSuffix(".yaml") }.sorted().map { directory + "/" + $0 }
+            .filter { $0.hasSuffix(".yaml") && !$0.hasSuffix(".test.yaml") }.sorted().map { directory + "/" + $0 }
     }
 
     @Test func pipelineFilesExist() {

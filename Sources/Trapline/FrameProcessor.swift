@@ -134,7 +134,7 @@ struct FrameOutcome: Sendable {
 /// to frame so steady-state processing does not allocate per record.
 struct FrameProcessor {
     let observedTime: UInt64
-    let decoder = OTLPProtobufDecoder()
+    var decoder = OTLPProtobufDecoder()
     let textDecoder = TextLogDecoder()
     let jsonDecoder = OTLPJSONDecoder()
     var spans = SpanBatch()

@@ -68,6 +68,7 @@ public struct Replay {
                 observedTime: observedTime, chain: options.stages, spanMetrics: options.spanMetrics,
                 signals: options.signals)
         }
+        for index in processors.indices { processors[index].decoder.skipsSpanDetails = options.skimsSpanDetails }
         report.stages = options.stages.stages.map { ($0.id, StageCounts()) }
         if case .speed? = options.pacing {
             for index in processors.indices { processors[index].forwarder.notesEarliestTime = true }
@@ -95,6 +96,8 @@ public struct Replay {
         let pool = workers > 1 ? WorkerPool(workers: workers - 1) : nil
         defer { pool?.shutDown() }
         let start = Clock.nanoseconds()
+        let firstPass = wholeTraceFirstPass(files: expansion.files, workers: workers, windowFrames: windowFrames)
+        defer { firstPass?.release() }
         var progress = ReplayProgress(bytesTotal: expansion.files.reduce(0) { $0 + Self.size(of: $1) })
         for path in expansion.files {
             var reader: FrameReader
@@ -115,28 +118,44 @@ public struct Replay {
                 // nothing more ready, and is processed and written before the next read, which
                 // may wait for the writer. A writer far ahead (a capture piped in) fills whole
                 // windows, which the workers share as for files.
+                func process(_ window: [FrameEvent]) {
+                    let slots = slotSets[0]
+                    WindowRun(window, paths: .one(path), pool: pool, states: states, slots: slots).finish()
+                    merge(
+                        slots, count: window.count, into: &report, metrics: metrics, outputs: &outputs,
+                        spanMetrics: &spanMetrics)
+                }
+                // A whole-trace filter: each window has its first pass now and is decided after
+                // the filter's decision wait (`WholeTraceHold`).
+                var hold = firstPass.map { WholeTraceHold(decisions: $0.decisions) }
                 while true {
-                    // Batches held back go out at their timeout even while the writer is quiet.
-                    while outputs.hasPendingBatches && !reader.inputIsReady()
-                        && options.read.stopRequested?() != true
+                    // Batches held back go out at their timeout even while the writer is quiet,
+                    // and held windows at the end of their decision wait.
+                    while outputs.hasPendingBatches || hold?.isEmpty == false, !reader.inputIsReady(),
+                        options.read.stopRequested?() != true
                     {
                         Self.sleep(seconds: 0.01, wakingOn: nil)
                         outputs.flushBatches()
+                        for window in hold?.release(now: Clock.nanoseconds(), ending: false) ?? [] { process(window) }
                     }
                     waitForMemory()
                     let current = Self.readWindow(
                         &reader, frames: windowFrames, bytes: options.windowBytes, whileReady: true)
-                    let slots = slotSets[0]
-                    let window = current.window
-                    let run = WindowRun(window, paths: .one(path), pool: pool, states: states, slots: slots)
-                    run.finish()
-                    merge(
-                        slots, count: current.window.count, into: &report, metrics: metrics, outputs: &outputs,
-                        spanMetrics: &spanMetrics)
+                    let ending = current.window.isEmpty || current.readFailure != nil
+                    if var held = hold, let firstPass {
+                        let slots = firstPass.slots
+                        WindowRun(current.window, paths: .one(path), pool: pool, states: firstPass.states, slots: slots)
+                            .finish()
+                        held.hold(current.window, now: Clock.nanoseconds())
+                        for window in held.release(now: Clock.nanoseconds(), ending: ending) { process(window) }
+                        hold = held
+                    } else {
+                        process(current.window)
+                    }
                     if let readFailure = current.readFailure { report.inputFailures.append(readFailure) }
                     // A stop ends the input (reads return nothing), but what was read before it
                     // is drained first: complete frames go on, a cut one is `interrupted`.
-                    if current.window.isEmpty || current.readFailure != nil { break }
+                    if ending { break }
                 }
                 if options.read.stopRequested?() == true { break }
                 continue
@@ -203,6 +222,7 @@ public struct Replay {
         for rejection in finishForwarding(into: &report) { outputs.audit(rejection) }
         _ = outputs.finishAudits()
         outputs.accountAudits(in: &report)
+        report.wholeTraceTallies = options.stages.wholeTraceTallies
         report.stoppedBySignal = options.read.stopRequested?() == true
         if options.stages.stages.contains(where: { $0 is TrapStage }) {
             report.settleTrapEscapeRate(densityPerSecond: options.trapDensityPerSecond)
@@ -215,7 +235,7 @@ public struct Replay {
                     appending: (spanMetrics?.exposition ?? "") + options.stages.baselineExposition
                         + options.memoryMonitors.map(\.exposition).joined()
                         + PrometheusExpositionMerge.merge(options.forwarders.map(\.exposition))
-                        + outputs.auditExposition)
+                        + outputs.auditExposition + options.stages.wholeTraceExposition)
             } catch {
                 report.outputFailure = report.outputFailure ?? error
             }
@@ -421,6 +441,32 @@ public struct Replay {
             metrics.record(delivered)
             forward(delivered)
         }
+    }
+
+    /// A whole-trace filter's first pass: over the regular files now (a replay of them through
+    /// the stages before the filter and its collector, writing nothing), and the processors
+    /// that give live input its first pass as it arrives. Nil without a whole-trace filter.
+    private func wholeTraceFirstPass(files: [String], workers: Int, windowFrames: Int) -> WholeTraceFirstPass? {
+        guard let pass = options.stages.wholeTracePass else { return nil }
+        let regular = files.filter { path in
+            var info = stat()
+            return path != "-" && stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+        }
+        if !regular.isEmpty {
+            var first = ReplayOptions(
+                inputs: regular, read: options.read, outputFormat: .none, workers: workers,
+                windowBytes: options.windowBytes)
+            first.stages = pass.firstPass
+            first.skimsSpanDetails = pass.skimsSpans
+            first.signals = options.signals
+            first.observedTimeUnixNano = options.observedTimeUnixNano
+            _ = Replay(options: first).run()
+        }
+        // Live input (stdin, pipes) keeps each trace's decision from its first spans on.
+        if regular.count < files.count { pass.decisions.remembersDecisions() }
+        return WholeTraceFirstPass(
+            decisions: pass.decisions, chain: pass.firstPass, skimsSpans: pass.skimsSpans, workers: workers,
+            windowFrames: windowFrames, signals: options.signals)
     }
 
     /// Hands a merged frame's forwarded records to the network exporters of their signal (as
@@ -637,4 +683,36 @@ struct FrameTurn: TrapBaselineTurn {
     let index: Int
 
     func wait() { turns.wait(for: index) }
+}
+
+/// The processors and outcome slots that give live input a whole-trace filter's first pass.
+final class WholeTraceFirstPass {
+    let decisions: WholeTraceDecisions
+    let states: UnsafeMutableBufferPointer<FrameProcessor>
+    let slots: UnsafeMutableBufferPointer<FrameOutcome>
+
+    init(
+        decisions: WholeTraceDecisions, chain: StageChain, skimsSpans: Bool, workers: Int, windowFrames: Int,
+        signals: Set<Signal>
+    ) {
+        self.decisions = decisions
+        let processors = (0..<workers).map { _ in
+            var processor = FrameProcessor(
+                encodings: FrameEncodings(proto: false, json: false), observedTime: 0, chain: chain, signals: signals)
+            processor.decoder.skipsSpanDetails = skimsSpans
+            return processor
+        }
+        states = UnsafeMutableBufferPointer<FrameProcessor>.allocate(capacity: processors.count)
+        _ = states.initialize(from: processors)
+        slots = UnsafeMutableBufferPointer<FrameOutcome>.allocate(capacity: windowFrames)
+        _ = slots.initialize(from: repeatElement(FrameOutcome(), count: windowFrames))
+    }
+
+    func release() {
+        for index in states.indices { states[index].release() }
+        states.deinitialize()
+        states.deallocate()
+        slots.deinitialize()
+        slots.deallocate()
+    }
 }

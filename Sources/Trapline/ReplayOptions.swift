@@ -107,6 +107,9 @@ public struct ReplayOptions: Sendable {
     /// polled for new records until a stop is requested, each window delivered (written, and
     /// answered by the network exporters) before its positions are checkpointed.
     @_spi(Plumbing) public var followers: [FileFollower] = []
+    /// Spans' attributes, events and links are skipped while decoding (a whole-trace filter's
+    /// first pass that needs none of them).
+    var skimsSpanDetails = false
     /// Told what a follower could not do (a checkpoint not written), once each.
     public var onNotice: (@Sendable (String) -> Void)?
 

@@ -93,6 +93,17 @@ extension ReplayReport {
                 if let outputFailure { out.field("error", outputFailure.description) }
             }
             if let trapEscapeRate { renderTraps(trapEscapeRate, into: out) }
+            if !wholeTraceTallies.isEmpty {
+                out.key("whole_trace")
+                out.array(wholeTraceTallies) { tally in
+                    out.object {
+                        out.field("processor", tally.processor)
+                        out.field("matching_traces", tally.matchingTraces)
+                        out.field("late_spans", tally.lateSpans)
+                        out.field("released_early", tally.releasedEarly)
+                    }
+                }
+            }
             if !auditTallies.isEmpty {
                 out.key("audit")
                 out.array(auditTallies) { audit in
@@ -209,6 +220,17 @@ extension ReplayReport {
                     + "lists skipped (null, not an object, or without metadata.name and metadata.uid)")
         }
         if let outputFailure { lines.append("trapline: output: \(outputFailure.description)") }
+        for tally in wholeTraceTallies {
+            var line = "trapline: \(tally.processor): whole traces: \(tally.matchingTraces) matching"
+            if tally.lateSpans > 0 {
+                line +=
+                    ", \(tally.lateSpans) spans arrived after their trace was decided (a longer decision_wait takes them)"
+            }
+            if tally.releasedEarly > 0 {
+                line += ", \(tally.releasedEarly) windows decided early (max_held_mib was reached)"
+            }
+            lines.append(line)
+        }
         for audit in auditTallies {
             var parts = ["\(audit.tally.written) written"]
             if audit.tally.sampledOut > 0 { parts.append("\(audit.tally.sampledOut) sampled out") }

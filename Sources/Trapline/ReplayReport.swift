@@ -100,6 +100,21 @@ public struct ReplayReport: Sendable {
         public var tally: AuditTally
     }
 
+    /// What each whole-trace filter decided.
+    public var wholeTraceTallies: [WholeTraceTally] = []
+
+    /// One whole-trace filter's tally.
+    public struct WholeTraceTally: Sendable, Hashable {
+        /// The filter's id.
+        public var processor: String
+        /// Traces a span of which matched.
+        public var matchingTraces: Int
+        /// Spans that arrived after their trace was decided otherwise (they followed that decision).
+        public var lateSpans: Int
+        /// Windows of live input decided before their decision wait ended.
+        public var releasedEarly: Int
+    }
+
     /// Whether this is sidecar mode's report: its input is its receivers, not files.
     public var isSidecar = false
 

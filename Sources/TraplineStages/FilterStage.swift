@@ -11,18 +11,25 @@ public struct FilterStage: Stage {
     public let logs: FilterProgram?
     /// Conditions for metrics and data points; nil passes metrics through.
     public let metrics: FilterProgram?
+    /// Set for `whole_trace`: spans are kept or dropped by trace, with these decisions.
+    public let wholeTrace: WholeTraceDecisions?
 
     /// Makes the stage. Allocates nothing.
-    public init(id: String, traces: FilterProgram?, logs: FilterProgram?, metrics: FilterProgram? = nil) {
+    public init(
+        id: String, traces: FilterProgram?, logs: FilterProgram?, metrics: FilterProgram? = nil,
+        wholeTrace: WholeTraceDecisions? = nil
+    ) {
         self.id = id
         self.traces = traces
         self.logs = logs
         self.metrics = metrics
+        self.wholeTrace = wholeTrace
     }
 
-    /// Does not allocate per record.
+    /// Does not allocate per record (a whole-trace filter allocates per batch).
     public func process(_ batch: inout SpanBatch, mask: inout RowMask, counts: inout StageCounts) {
         guard let traces else { return }
+        if let wholeTrace { return processWholeTraces(&batch, traces, wholeTrace, &mask, &counts) }
         let outcome = traces.apply(to: &batch, mask: &mask)
         RuleStageOutcome.record(outcome, mask: &mask, counts: &counts)
         if outcome.errors > 0, traces.logsErrors {
@@ -52,6 +59,26 @@ public struct FilterStage: Stage {
 }
 
 extension FilterStage {
+    /// `whole_trace`: this batch's matches join the decisions (a first pass has found the rest),
+    /// then each span is kept or dropped as its trace is.
+    private func processWholeTraces(
+        _ batch: inout SpanBatch, _ program: FilterProgram, _ decisions: WholeTraceDecisions, _ mask: inout RowMask,
+        _ counts: inout StageCounts
+    ) {
+        let matched = WholeTraceMatch.rows(of: program, in: batch, mask: mask)
+        counts.ruleErrors += matched.outcome.errors
+        guard !matched.outcome.failed else {
+            for row in mask.kept.indices where mask.drop(row) { counts.rejected += 1 }
+            return
+        }
+        if matched.outcome.errors > 0, program.logsErrors {
+            RuleErrorLog.shared.report(stage: id, outcome: matched.outcome, record: batch.recordName)
+        }
+        decisions.markMatched(matched.rows, in: batch)
+        let keep = decisions.decide(batch, mask: mask, matchedRows: matched.flags)
+        for row in mask.kept.indices where !keep[row] && mask.drop(row) { counts.filtered += 1 }
+    }
+
     /// The condition that dropped `row` (evaluated again, alone, on the row), or the rule error
     /// that refused the batch. Allocates (a drop audit only).
     ///
@@ -65,6 +92,16 @@ extension FilterStage {
     ) -> DropCause {
         // A batch refused without a record filtered: every row is rejected, whatever matches.
         if counts.rejected > 0 && counts.filtered == 0 { return DropCause(outcome: .rejected, reason: "rule_error") }
+        if let wholeTrace, let spans = batch as? SpanBatch {
+            let own = traces?.dropReason(ofRow: row, in: spans)
+            let rule: (Int?, String?)
+            if case .condition(let index, let text)? = own { rule = (index, text) } else { rule = (nil, nil) }
+            let reason =
+                wholeTrace.mode == .drop
+                ? (rule.0 != nil ? "condition matched" : "a span of its trace matched")
+                : "no span of its trace matched"
+            return DropCause(outcome: .filtered, ruleIndex: rule.0, rule: rule.1, reason: "whole trace: " + reason)
+        }
         let reason: FilterDropReason
         switch batch {
         case let spans as SpanBatch: reason = traces?.dropReason(ofRow: row, in: spans) ?? .unknown

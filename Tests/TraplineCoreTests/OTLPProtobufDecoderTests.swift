@@ -39,6 +39,32 @@ struct SpanDamage: CustomTestStringConvertible, Sendable {
         #expect(bytes.withUnsafeBytes { SignalDetector.detect($0) } == signal)
     }
 
+    /// `skipsSpanDetails`: the spans' ids, names, times, kinds and status are the full decode's,
+    /// their attributes, events and links are left out; resources keep their attributes.
+    @Test func skippingSpanDetailsKeepsTheRestOfEachSpan() throws {
+        let bytes = try Fixtures.bytes("generated/shop-traces-single.pb")
+        let full = TestDecode.traces(bytes)
+        var skimmed = SpanBatch()
+        var decoder = OTLPProtobufDecoder()
+        decoder.skipsSpanDetails = true
+        decoder.decodeTraces(input: InputBuffer(bytes), frame: 0..<bytes.count, sourceOffset: 0, into: &skimmed)
+        #expect(skimmed.rejections.isEmpty)
+        #expect(skimmed.count == full.count)
+        #expect(skimmed.traceIDs == full.traceIDs)
+        #expect(skimmed.spanIDs == full.spanIDs)
+        #expect(skimmed.startTimes == full.startTimes && skimmed.endTimes == full.endTimes)
+        let names = { (batch: SpanBatch) in
+            batch.withBytes { bytes in batch.names.map { String(decoding: bytes[$0], as: UTF8.self) } }
+        }
+        #expect(names(skimmed) == names(full))
+        #expect(skimmed.statuses.map(\.code) == full.statuses.map(\.code))
+        #expect(full.spanAttributes.contains { !$0.range.isEmpty } && full.events.count > 0)
+        #expect(skimmed.spanAttributes.allSatisfy { $0.range.isEmpty })
+        #expect(skimmed.events.count == 0 && skimmed.links.count == 0)
+        #expect(skimmed.resources.count == full.resources.count)
+        #expect(skimmed.resources.map { $0.attributes.range.count } == full.resources.map { $0.attributes.range.count })
+    }
+
     @Test func ctracesZeroLengthIdsAreUnset() throws {
         let batch = TestDecode.traces(try Fixtures.bytes("corpus/otlp/ctraces/sample_trace.bin"))
         #expect(batch.traceIDs.contains(.zero))

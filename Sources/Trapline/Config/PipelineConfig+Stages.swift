@@ -61,7 +61,16 @@ extension PipelineConfig {
                 location: processorLocations[id] ?? ConfigLocation(path: "processors", file: "", line: 1, column: 1),
                 signals: signals, config: self)
             processor.settings.validate(context, diagnostics: &diagnostics)
-            if let stage = processor.settings.build(&context, diagnostics: &diagnostics) { stages.append(stage) }
+            if let stage = processor.settings.build(&context, diagnostics: &diagnostics) {
+                if (stage as? FilterStage)?.wholeTrace != nil,
+                    stages.contains(where: { ($0 as? FilterStage)?.wholeTrace != nil })
+                {
+                    diagnostics.error(
+                        "only one filter per file may have whole_trace in this version", at: context.location,
+                        hint: "put the conditions of both into one filter")
+                }
+                stages.append(stage)
+            }
             kubernetesSources += context.kubernetesSources
         }
         return StageChain(stages)

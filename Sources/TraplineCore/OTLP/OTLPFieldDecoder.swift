@@ -9,12 +9,15 @@ struct OTLPFieldDecoder {
     @usableFromInline let frame: UnsafeRawBufferPointer
     @usableFromInline let sourceOffset: Int
     @usableFromInline let maxDepth: Int
+    /// Spans' attributes, events and links are skipped (`OTLPProtobufDecoder.skipsSpanDetails`).
+    @usableFromInline let skipsSpanDetails: Bool
 
     @usableFromInline
-    init(frame: UnsafeRawBufferPointer, sourceOffset: Int, maxDepth: Int) {
+    init(frame: UnsafeRawBufferPointer, sourceOffset: Int, maxDepth: Int, skipsSpanDetails: Bool = false) {
         self.frame = frame
         self.sourceOffset = sourceOffset
         self.maxDepth = maxDepth
+        self.skipsSpanDetails = skipsSpanDetails
     }
 
     @inlinable

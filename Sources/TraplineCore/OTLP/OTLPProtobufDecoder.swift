@@ -6,6 +6,10 @@
 public struct OTLPProtobufDecoder: Sendable {
     /// The deepest message nesting accepted; the request itself is depth 0.
     public var maxDepth: Int
+    /// Spans' attributes, events and links are skipped over, not read or checked: for a pass that
+    /// needs only the spans' ids, names, times, kinds and status (a whole-trace filter's first
+    /// pass over a capture the second pass reads in full). Default false.
+    public var skipsSpanDetails = false
 
     /// Makes a decoder.
     ///
@@ -58,7 +62,9 @@ public struct OTLPProtobufDecoder: Sendable {
         batch.reset(input: input, frame: frame, sourceOffset: sourceOffset)
         withExtendedLifetime(input) {
             let bytes = UnsafeRawBufferPointer(rebasing: input.bytes[frame])
-            OTLPFieldDecoder(frame: bytes, sourceOffset: sourceOffset, maxDepth: maxDepth).decodeRequest(into: &batch)
+            OTLPFieldDecoder(
+                frame: bytes, sourceOffset: sourceOffset, maxDepth: maxDepth, skipsSpanDetails: skipsSpanDetails
+            ).decodeRequest(into: &batch)
         }
     }
 }

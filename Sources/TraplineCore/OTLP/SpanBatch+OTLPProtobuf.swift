@@ -55,6 +55,8 @@ extension SpanBatch: OTLPContainerBatch {
                 row.startTime = try decoder.fixed64(tag, at: tagStart, &reader, field: "Span.start_time_unix_nano")
             case 8:
                 row.endTime = try decoder.fixed64(tag, at: tagStart, &reader, field: "Span.end_time_unix_nano")
+            case 9 where decoder.skipsSpanDetails, 11 where decoder.skipsSpanDetails, 13 where decoder.skipsSpanDetails:
+                try reader.skipField(tag, depth: depth, maxDepth: decoder.maxDepth)
             case 9:
                 try decoder.attribute(
                     tag, at: tagStart, &reader, field: "Span.attributes", depth: depth + 1, into: &attributes)

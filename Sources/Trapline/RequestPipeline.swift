@@ -18,6 +18,9 @@ public import TraplineStages
     public var forwarded: [UInt8]
     /// Trap events the pipeline's `traps` stages identified.
     public var trapEvents: [TrapLedger.Event]
+    /// An exporter's storage could not keep the records (a full disk): the receiver answers
+    /// 503 / `UNAVAILABLE`, so the sender tries again, rather than acknowledge what may be lost.
+    public var notKept = false
 
     /// Whether nothing in the request could be read (answered 400, not `partial_success`).
     public var isUndecodable: Bool { decodedRecords == 0 && records.rejected > 0 }

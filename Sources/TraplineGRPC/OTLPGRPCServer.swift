@@ -391,6 +391,7 @@ final class OTLPGRPCConnectionHandler: ChannelInboundHandler {
         if outcome.isUndecodable {
             return .invalidArgument(outcome.firstError ?? "the request cannot be decoded")
         }
+        if outcome.notKept { return .unavailable("an exporter's storage could not keep the request; retry") }
         let rejected = outcome.records.rejected
         return .ok(
             OTLPWire.exportResponse(
@@ -499,6 +500,7 @@ struct GRPCStatus {
     static func resourceExhausted(_ message: String) -> GRPCStatus { GRPCStatus(code: 8, message: message) }
     static func unimplemented(_ message: String) -> GRPCStatus { GRPCStatus(code: 12, message: message) }
     static func internalError(_ message: String) -> GRPCStatus { GRPCStatus(code: 13, message: message) }
+    static func unavailable(_ message: String) -> GRPCStatus { GRPCStatus(code: 14, message: message) }
     static func unauthenticated(_ message: String) -> GRPCStatus { GRPCStatus(code: 16, message: message) }
 
     /// A refusal before the message is read: `UNAVAILABLE` while shutting down, else

@@ -18,8 +18,10 @@ public import TraplineCore
     /// Allocates the key's entry the first time.
     func admits(metadata: String) -> Bool
     /// Queues a request in the slot `reserve()` promised. Keeps or splits `body`; allocates
-    /// the queue entries.
-    func offer(signal: Signal, body: [UInt8], records: Int, metadata: String)
+    /// the queue entries. False when it could not be kept (a full disk under the exporter's
+    /// storage): its records are counted as failed, and the sender should be told to retry.
+    @discardableResult
+    func offer(signal: Signal, body: [UInt8], records: Int, metadata: String) -> Bool
     /// Sends what is queued until `deadline`, then stops; what is left is counted as failed.
     /// Allocates nothing.
     func drain(until deadline: Date)

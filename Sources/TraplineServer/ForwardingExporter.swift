@@ -19,6 +19,8 @@ public final class ForwardingExporter: @unchecked Sendable {
         var queued = ContinuousClock.now
         /// Its batch key (`metadata_keys` values); only requests with the same key merge.
         var metadata = ""
+        /// Its entries in the storage log (several when requests were merged); empty without one.
+        var sequences: [UInt64] = []
     }
 
     /// The exporter id (`otlphttp[/name]` or `otlp[/name]`).
@@ -38,6 +40,16 @@ public final class ForwardingExporter: @unchecked Sendable {
     /// Consumer tasks waiting for work, for a batch to fill or for a retry's backoff.
     private var waiters: [ConsumerWaiter] = []
     private let transport: any ExportTransport
+    /// The queue on disk (`sending_queue.storage`), if configured and opened.
+    private let storage: ExportStorage?
+    /// Why the storage could not be opened (the exporter must not start without it).
+    public let storageFailure: IOFailure?
+    /// Requests read back from the storage at start, queued by `start()`.
+    private var restored: [ExportStorage.Entry] = []
+    /// Records left in the storage at a stop (sent after the next start; not lost).
+    private(set) var storedAtStop = 0
+    /// Requests that could not be written to the storage (refused to their sender).
+    private(set) var storageWriteFailures = 0
 
     // Counters (under `condition`).
     private(set) var sentRecords = 0
@@ -74,11 +86,40 @@ public final class ForwardingExporter: @unchecked Sendable {
                 InstalledModules.grpc?.exportTransport(endpoint: endpoint, config: config)
                 ?? UnavailableTransport()
         }
+        guard let settings = config.storageSettings else {
+            storage = nil
+            storageFailure = nil
+            return
+        }
+        if settings.createDirectory {
+            try? FileManager.default.createDirectory(atPath: settings.directory, withIntermediateDirectories: true)
+        }
+        do throws(IOFailure) {
+            let (opened, entries) = try ExportStorage.open(
+                directory: settings.directory, exporter: id, maxBytes: config.maxStorageMiB << 20, fsync: settings.fsync
+            )
+            storage = opened
+            restored = entries
+            storageFailure = nil
+        } catch {
+            storage = nil
+            storageFailure = error
+        }
     }
 
     /// Starts the consumers: `num_consumers` tasks (no thread each; they wait without one).
     /// Allocates the tasks.
     public func start() {
+        condition.withLock {
+            // What the storage kept from the last run goes first, in the order it came.
+            queue.insert(
+                contentsOf: restored.map {
+                    Item(
+                        signal: $0.signal, body: $0.body, records: $0.records, metadata: $0.metadata,
+                        sequences: [$0.sequence])
+                }, at: 0)
+            restored = []
+        }
         for _ in 0..<config.consumers {
             Task { [self] in await consume() }
         }
@@ -88,7 +129,7 @@ public final class ForwardingExporter: @unchecked Sendable {
     /// already promised) is full, so the receiver refuses before reading the body. Allocates nothing.
     public func reserve() -> Bool {
         condition.withLock {
-            guard queue.count + reserved < config.queueSize, !stopping else {
+            guard queue.count + reserved < config.queueSize, !stopping, storage?.hasRoom() ?? true else {
                 refusedRequests += 1
                 return false
             }
@@ -142,13 +183,33 @@ public final class ForwardingExporter: @unchecked Sendable {
 
     /// Queues an export request in its promised slot (`reserve()` came first), with its batch
     /// key. Keeps `body` (no copy); allocates the queue entry.
-    public func offer(signal: Signal, body: [UInt8], records: Int, metadata: String = "") {
+    ///
+    /// - Returns: false when the storage could not keep it (the disk is full): its records are
+    ///   counted as failed and the receiver answers its sender that it should try again.
+    @discardableResult
+    public func offer(signal: Signal, body: [UInt8], records: Int, metadata: String = "") -> Bool {
+        // Written to the storage before it is queued: acknowledged means kept.
+        var sequences: [UInt64] = []
+        if let storage, records > 0 {
+            do throws(IOFailure) {
+                sequences = [try storage.append(signal: signal, records: records, metadata: metadata, body: body)]
+            } catch {
+                condition.withLock {
+                    reserved = max(0, reserved - 1)
+                    storageWriteFailures += 1
+                    failedRecords += records
+                    count(records, of: signal, in: &losses.failed)
+                }
+                return false
+            }
+        }
         condition.withLock {
             reserved = max(0, reserved - 1)
             guard records > 0 else { return }
-            queue.append(Item(signal: signal, body: body, records: records, metadata: metadata))
+            queue.append(Item(signal: signal, body: body, records: records, metadata: metadata, sequences: sequences))
             wakeAll()
         }
+        return true
     }
 
     /// Whether a request with this batch key may come in: false when it would be one
@@ -179,6 +240,11 @@ public final class ForwardingExporter: @unchecked Sendable {
             }
             stopping = true
             for item in queue {
+                // Kept on disk: sent after the next start, not lost.
+                if storage != nil {
+                    storedAtStop += item.records
+                    continue
+                }
                 failedRecords += item.records
                 count(item.records, of: item.signal, in: &losses.failed)
             }
@@ -211,6 +277,9 @@ public final class ForwardingExporter: @unchecked Sendable {
             case .send(let item):
                 let result = await send(item)
                 settle(item, result)
+                // Answered one way or the other: not sent again after a restart (a send a stop
+                // cut short stays in the storage).
+                if case .stopped = result {} else { storage?.settle(item.sequences) }
             }
         }
     }
@@ -259,6 +328,13 @@ public final class ForwardingExporter: @unchecked Sendable {
             case .failed:
                 failedRecords += item.records
                 count(item.records, of: item.signal, in: &losses.failed)
+            case .stopped:
+                if storage != nil {
+                    storedAtStop += item.records
+                } else {
+                    failedRecords += item.records
+                    count(item.records, of: item.signal, in: &losses.failed)
+                }
             }
             wakeAll()
         }
@@ -288,6 +364,7 @@ public final class ForwardingExporter: @unchecked Sendable {
             else { break }
             merged.body += next.body
             merged.records += next.records
+            merged.sequences += next.sequences
             queue.remove(at: index)
             parts += 1
             if batch.isFull(merged.records) { break }
@@ -304,6 +381,8 @@ public final class ForwardingExporter: @unchecked Sendable {
         case sent(rejected: Int)
         case rejected
         case failed
+        /// A stop ended the retries: failed, unless the storage keeps it for the next start.
+        case stopped
     }
 
     /// Sends one request with retries.
@@ -342,12 +421,36 @@ public final class ForwardingExporter: @unchecked Sendable {
                     waiters.append(waiter)
                     return nil
                 }
-                if stopped == true { return .failed }
+                if stopped == true { return .stopped }
                 if stopped == false { break }
                 await waiter.wait(until: wakeAt)
             }
             interval = min(interval * 1.5, config.maxIntervalSeconds)
         }
+    }
+
+    /// The storage's series (under `condition`); empty without storage.
+    private func storageExposition(_ label: String) -> String {
+        guard let storage else { return "" }
+        let (requests, bytes) = storage.unsettled
+        return """
+            # HELP trapline_exporter_storage_requests Requests kept in the exporter's storage and not answered yet.
+            # TYPE trapline_exporter_storage_requests gauge
+            trapline_exporter_storage_requests{\(label)} \(requests)
+            # HELP trapline_exporter_storage_bytes Bytes of the requests kept in the exporter's storage and not answered yet.
+            # TYPE trapline_exporter_storage_bytes gauge
+            trapline_exporter_storage_bytes{\(label)} \(bytes)
+            # HELP trapline_exporter_storage_restored_records_total Records read back from the storage at start.
+            # TYPE trapline_exporter_storage_restored_records_total counter
+            trapline_exporter_storage_restored_records_total{\(label)} \(storage.replayedRecords)
+            # HELP trapline_exporter_storage_write_failures_total Requests the storage could not keep (refused to their sender).
+            # TYPE trapline_exporter_storage_write_failures_total counter
+            trapline_exporter_storage_write_failures_total{\(label)} \(storageWriteFailures)
+            # HELP trapline_exporter_stored_at_stop_records Records left in the storage when the exporter stopped.
+            # TYPE trapline_exporter_stored_at_stop_records gauge
+            trapline_exporter_stored_at_stop_records{\(label)} \(storedAtStop)
+
+            """
     }
 
     /// `Retry-After`: seconds, or an HTTP date.
@@ -391,7 +494,7 @@ public final class ForwardingExporter: @unchecked Sendable {
                 # TYPE trapline_exporter_metadata_refused_total counter
                 trapline_exporter_metadata_refused_total{\(label)} \(metadataRefusals)
 
-                """
+                """ + storageExposition(label)
         }
     }
 }
@@ -400,12 +503,13 @@ public final class ForwardingExporter: @unchecked Sendable {
     /// Waits for a slot in the sending queue (never refuses: a replay reads no faster than the
     /// next hop takes), then queues the request. Keeps `body` (no copy); allocates the queue entry.
     public func send(signal: Signal, body: [UInt8], records: Int) {
-        condition.withLock {
+        let admitted = condition.withLock {
             while queue.count + reserved >= config.queueSize && !stopping { condition.wait() }
-            guard records > 0, !stopping else { return }
-            queue.append(Item(signal: signal, body: body, records: records))
-            wakeAll()
+            guard records > 0, !stopping else { return false }
+            reserved += 1
+            return true
         }
+        if admitted { offer(signal: signal, body: body, records: records) }
     }
 
     /// Waits until nothing is queued or being sent, or `deadline` passes. Allocates nothing.

@@ -89,13 +89,14 @@ extension Sidecar {
         }
         inFlight.add(1, ordering: .relaxed)
         defer { inFlight.subtract(1, ordering: .relaxed) }
-        let outcome = pipeline.process(body, json: json, signal: signal, source: source, clientAddress: peer)
+        var outcome = pipeline.process(body, json: json, signal: signal, source: source, clientAddress: peer)
         if let reservation, !outcome.isUndecodable, !outcome.forwarded.isEmpty {
             reservation.consume()
             for forwarder in reservation.exporters {
-                forwarder.offer(
+                let kept = forwarder.offer(
                     signal: signal, body: outcome.forwarded, records: outcome.records.forwarded,
                     metadata: forwarder.batch?.metadata(metadata) ?? "")
+                if !kept { outcome.notKept = true }
             }
         }
         return .success(outcome)

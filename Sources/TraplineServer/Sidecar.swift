@@ -53,6 +53,10 @@ public final class Sidecar: Sendable {
         forwarders = outputs.forwarders.map {
             ExportQueues.make(id: $0.id, config: $0.config, signals: $0.signals, batch: $0.batch)
         }
+        // An exporter whose storage cannot be opened must not take requests it could not keep.
+        if let failure = forwarders.lazy.compactMap({ ($0 as? ForwardingExporter)?.storageFailure }).first {
+            throw failure
+        }
         receivers = loaded.config.otlpReceivers
         authorizations = Dictionary(
             loaded.config.otlpReceivers.map { receiver in
@@ -344,6 +348,9 @@ struct OTLPRoutes: HTTPRoutes {
         }
         if outcome.isUndecodable {
             return reply(.badRequest, code: 3, outcome.firstError ?? "the request cannot be decoded", type)
+        }
+        if outcome.notKept {
+            return reply(.serviceUnavailable, code: 14, "an exporter's storage could not keep the request; retry", type)
         }
         let rejected = outcome.records.rejected
         let message = rejected > 0 ? outcome.firstError : nil

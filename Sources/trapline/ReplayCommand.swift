@@ -163,6 +163,10 @@ struct ReplayCommand: ParsableCommand {
         let outputs = try routedOutputs(of: loaded.config)
         let options = ReplayOptions.running(
             loaded, outputs: outputs, inputs: inputs, read: read, workers: workers, pacing: pacingOptions.pacing)
+        if let failure = options.forwarders.lazy.compactMap({ ($0 as? ForwardingExporter)?.storageFailure }).first {
+            FileHandleOutput.standardError("trapline: an exporter's storage cannot be opened: \(failure)\n")
+            throw ExitCode(74)
+        }
         defer { for monitor in options.memoryMonitors { monitor.stop() } }
         var replay = Replay(options: options)
         let showProgress = progress == .always || (progress == .auto && !quiet && isatty(STDERR_FILENO) != 0)

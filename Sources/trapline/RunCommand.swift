@@ -102,6 +102,10 @@ struct RunCommand: ParsableCommand {
         var options = ReplayOptions.running(
             loaded, outputs: outputs, inputs: inputs, read: read, workers: max(1, workers),
             pacing: pacingOptions.pacing)
+        if let failure = options.forwarders.lazy.compactMap({ ($0 as? ForwardingExporter)?.storageFailure }).first {
+            FileHandleOutput.standardError("trapline: an exporter's storage cannot be opened: \(failure)\n")
+            throw ExitCode(74)
+        }
         defer { for monitor in options.memoryMonitors { monitor.stop() } }
         options.writesOutputsAsTheyGo = true
         options.followers = followers

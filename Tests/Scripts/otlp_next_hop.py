@@ -15,7 +15,8 @@ over TLS with CERT and KEY, and with CLIENT_CA requires client certificates sign
 --require-token answers 401 (gRPC: UNAUTHENTICATED) unless `Authorization: Bearer TOKEN` came.
 --bodies appends a line per accepted log record: the time it arrived (seconds since the epoch)
 and its body. --save appends each accepted metrics request to FILE, 4-byte big-endian
-length-prefixed (to compare what arrived with what was sent).
+length-prefixed (to compare what arrived with what was sent). --port listens on that port (HTTP)
+instead of one the system picks (a next hop that comes back where it was).
 """
 import argparse
 import gzip
@@ -40,6 +41,7 @@ parser.add_argument("--reject-all", action="store_true")
 parser.add_argument("--flaky", type=int, default=0)
 parser.add_argument("--bodies")
 parser.add_argument("--save")
+parser.add_argument("--port", type=int, default=0)
 args = parser.parse_args()
 
 lock = threading.Lock()
@@ -200,7 +202,7 @@ if args.grpc:
     print(grpc_port, flush=True)
     grpc_server.wait_for_termination()
 else:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     if args.tls:
         import ssl
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

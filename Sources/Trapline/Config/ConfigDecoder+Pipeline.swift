@@ -242,5 +242,16 @@ extension ConfigDecoder {
                     hint: "add it to service.extensions")
             }
         }
+        for (storage, location) in storageReferences {
+            if !config.storageExtensions.contains(where: { $0.id == storage }) {
+                diagnostics.error(
+                    "sending_queue.storage '\(storage)' is not a defined extension", at: location,
+                    hint: "define it under 'extensions' as file_storage with a directory")
+            } else if !config.enabledExtensions.contains(storage) {
+                diagnostics.error(
+                    "sending_queue.storage '\(storage)' is not listed in service.extensions", at: location,
+                    hint: "add it to service.extensions")
+            }
+        }
     }
 }

@@ -113,6 +113,8 @@ struct ConfigDecoder {
     var declaredProcessorIDs: [ComponentID] = []
     /// Every `auth.authenticator` met, checked once the extensions are known.
     var authenticatorReferences: [(ComponentID, ConfigLocation)] = []
+    /// Every exporter's `sending_queue.storage` met, checked once the extensions are known.
+    var storageReferences: [(ComponentID, ConfigLocation)] = []
 
     var rootLocation: ConfigLocation { ConfigLocation(path: "", file: file, line: 1, column: 1) }
 

@@ -48,6 +48,7 @@ extension PipelineConfig {
                     if let auth = authenticator(config.authenticator) {
                         config.headers["authorization"] = auth.headerValue()
                     }
+                    if let storage = config.storage { config.storageSettings = self.storage(storage) }
                     if let index = outputs.forwarders.firstIndex(where: { $0.id == id.description }) {
                         outputs.forwarders[index].signals.insert(pipeline.signal)
                     } else {

@@ -153,11 +153,13 @@ public import TraplineCore
 
     /// Splits the request and queues each share at its backend, in the slot promised.
     /// Allocates the shares.
-    public func offer(signal: Signal, body: [UInt8], records: Int, metadata: String) {
+    @discardableResult
+    public func offer(signal: Signal, body: [UInt8], records: Int, metadata: String) -> Bool {
         route(signal: signal, body: body, records: records) { backend, share, count in
             backend.push(signal: signal, body: share, records: count, metadata: metadata)
         }
         state.withLock { $0.reserved = max(0, $0.reserved - 1) }
+        return true  // the backends' queues are in memory: always kept
     }
 
     // MARK: Replay and run over files

@@ -102,6 +102,11 @@ extension ConfigDecoder {
         if config.compression == .zstd {
             diagnostics.error("the otlp backends compress with gzip or none", at: component.location)
         }
+        if config.storage != nil {
+            diagnostics.error(
+                "the loadbalancing exporter keeps its backends' queues in memory in this version",
+                at: component.location, hint: "remove protocol.otlp.sending_queue.storage")
+        }
         balancing.resolver = resolver
         config.balancing = balancing
         // The template's transport: each backend replaces the endpoint with its own.

@@ -36,6 +36,14 @@ public import TraplineCore
     public var queueSize = 1000
     /// `sending_queue.num_consumers`: requests sent at once; default 10.
     public var consumers = 10
+    /// `sending_queue.storage`: the `file_storage` extension whose directory keeps the queue on
+    /// disk (a write-ahead log replayed at start); nil keeps it in memory.
+    public var storage: ComponentID?
+    /// That extension's settings, filled in when the pipeline's exporters are gathered.
+    public var storageSettings: FileStorageConfig?
+    /// `sending_queue.max_storage_mib`: the most MiB of unsent requests the log keeps (default
+    /// 256); past it the receiver answers 503.
+    public var maxStorageMiB = 256
     /// `auth.authenticator`: the `bearertokenauth` extension whose token each request carries.
     public var authenticator: ComponentID?
     /// `tls`: the server's CA, a client certificate (mTLS), verification.
@@ -148,13 +156,30 @@ extension ConfigDecoder {
                         continue
                     }
                     if key.key == "queue_size" { config.queueSize = value } else { config.consumers = value }
+                case "storage":
+                    if let text = string(key.node, at: key.location) {
+                        if let id = ComponentID(parsing: text) {
+                            config.storage = id
+                            storageReferences.append((id, key.location))
+                        } else {
+                            diagnostics.error("expected an extension id (file_storage[/name])", at: key.location)
+                        }
+                    }
+                case "max_storage_mib":
+                    guard let text = key.node.scalar, let value = Int(text), value > 0 else {
+                        diagnostics.error("expected a positive number", at: key.location)
+                        continue
+                    }
+                    config.maxStorageMiB = value
                 case "enabled":
                     if key.node.scalar == "false" {
                         diagnostics.error(
                             "the sending queue cannot be turned off", at: key.location,
                             hint: "it is what lets the receiver answer 503 instead of dropping")
                     }
-                default: rejectUnknownKeys([key], known: ["enabled", "queue_size", "num_consumers"])
+                default:
+                    rejectUnknownKeys(
+                        [key], known: ["enabled", "queue_size", "num_consumers", "storage", "max_storage_mib"])
                 }
             }
         default: break

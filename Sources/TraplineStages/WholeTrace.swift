@@ -88,10 +88,16 @@ public final class WholeTraceDecisions: Sendable {
         let remembering = remembersReleases.load(ordering: .relaxed)
         return state.withLock { state in
             var keep = [Bool](repeating: false, count: batch.count)
+            // Spans of a trace usually come together: the last trace's answer is kept.
+            var last = (id: TraceID.zero, matched: false)
             for row in 0..<batch.count where mask.kept[row] {
                 let id = batch.traceIDs[row]
                 let own = matchedRows[row]
-                let matched = own || (!id.isZero && state.matched.contains(id))
+                var matched = own
+                if !own && !id.isZero {
+                    if id != last.id { last = (id, state.matched.contains(id)) }
+                    matched = last.matched
+                }
                 var decision = mode == .drop ? !matched : matched
                 if remembering && !id.isZero {
                     if let earlier = state.released[id] {

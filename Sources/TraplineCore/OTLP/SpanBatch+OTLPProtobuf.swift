@@ -34,56 +34,75 @@ extension SpanBatch: OTLPContainerBatch {
     mutating func decodeFields(
         _ reader: inout WireReader, into row: inout SpanRow, depth: Int, using decoder: OTLPFieldDecoder
     ) throws(DecodeError) {
-        while let (tag, tagStart) = try reader.nextField() {
-            switch tag.number {
-            case 1:
-                row.traceID = try decoder.traceID(
-                    tag, at: tagStart, &reader, field: "Span.trace_id", mark: .traceID, in: &row.zeroIDs)
-            case 2:
-                row.spanID = try decoder.spanID(
-                    tag, at: tagStart, &reader, field: "Span.span_id", mark: .spanID, in: &row.zeroIDs)
-            case 3:
-                row.traceState = try decoder.string(tag, at: tagStart, &reader, field: "Span.trace_state")
-            case 4:
-                row.parentSpanID = try decoder.spanID(
-                    tag, at: tagStart, &reader, field: "Span.parent_span_id", mark: .parentSpanID, in: &row.zeroIDs)
-            case 5:
-                row.name = try decoder.string(tag, at: tagStart, &reader, field: "Span.name")
-            case 6:
-                row.kind = try decoder.int32(tag, at: tagStart, &reader, field: "Span.kind")
-            case 7:
-                row.startTime = try decoder.fixed64(tag, at: tagStart, &reader, field: "Span.start_time_unix_nano")
-            case 8:
-                row.endTime = try decoder.fixed64(tag, at: tagStart, &reader, field: "Span.end_time_unix_nano")
-            case 9 where decoder.skipsSpanDetails, 11 where decoder.skipsSpanDetails, 13 where decoder.skipsSpanDetails:
-                try reader.skipField(tag, depth: depth, maxDepth: decoder.maxDepth)
-            case 9:
-                try decoder.attribute(
-                    tag, at: tagStart, &reader, field: "Span.attributes", depth: depth + 1, into: &attributes)
-            case 10:
-                row.dropped.attributes = try decoder.uint32(
-                    tag, at: tagStart, &reader, field: "Span.dropped_attributes_count")
-            case 11:
-                try decodeEvent(
-                    try decoder.message(tag, at: tagStart, &reader, field: "Span.events"), depth: depth + 1,
-                    using: decoder)
-            case 12:
-                row.dropped.events = try decoder.uint32(tag, at: tagStart, &reader, field: "Span.dropped_events_count")
-            case 13:
-                try decodeLink(
-                    try decoder.message(tag, at: tagStart, &reader, field: "Span.links"), depth: depth + 1,
-                    using: decoder)
-            case 14:
-                row.dropped.links = try decoder.uint32(tag, at: tagStart, &reader, field: "Span.dropped_links_count")
-            case 15:
-                try decodeStatus(
-                    try decoder.message(tag, at: tagStart, &reader, field: "Span.status"), depth: depth + 1,
-                    into: &row.status, using: decoder)
-            case 16:
-                row.flags = try decoder.fixed32(tag, at: tagStart, &reader, field: "Span.flags")
-            default:
-                try reader.skipField(tag, depth: depth, maxDepth: decoder.maxDepth)
+        // A whole-trace first pass skips the span's attributes, events and links
+        // (`OTLPProtobufDecoder.skipsSpanDetails`): its own loop, checked once a span, so the full
+        // decode's loop carries no check per field.
+        if _slowPath(decoder.skipsSpanDetails) {
+            while let (tag, tagStart) = try reader.nextField() {
+                switch tag.number {
+                case 9, 11, 13: try reader.skipField(tag, depth: depth, maxDepth: decoder.maxDepth)
+                default: try decodeField(tag, at: tagStart, &reader, into: &row, depth: depth, using: decoder)
+                }
             }
+            return
+        }
+        while let (tag, tagStart) = try reader.nextField() {
+            try decodeField(tag, at: tagStart, &reader, into: &row, depth: depth, using: decoder)
+        }
+    }
+
+    /// Reads one field of a `Span`.
+    @inlinable @inline(__always)
+    mutating func decodeField(
+        _ tag: FieldTag, at tagStart: Int, _ reader: inout WireReader, into row: inout SpanRow, depth: Int,
+        using decoder: OTLPFieldDecoder
+    ) throws(DecodeError) {
+        switch tag.number {
+        case 1:
+            row.traceID = try decoder.traceID(
+                tag, at: tagStart, &reader, field: "Span.trace_id", mark: .traceID, in: &row.zeroIDs)
+        case 2:
+            row.spanID = try decoder.spanID(
+                tag, at: tagStart, &reader, field: "Span.span_id", mark: .spanID, in: &row.zeroIDs)
+        case 3:
+            row.traceState = try decoder.string(tag, at: tagStart, &reader, field: "Span.trace_state")
+        case 4:
+            row.parentSpanID = try decoder.spanID(
+                tag, at: tagStart, &reader, field: "Span.parent_span_id", mark: .parentSpanID, in: &row.zeroIDs)
+        case 5:
+            row.name = try decoder.string(tag, at: tagStart, &reader, field: "Span.name")
+        case 6:
+            row.kind = try decoder.int32(tag, at: tagStart, &reader, field: "Span.kind")
+        case 7:
+            row.startTime = try decoder.fixed64(tag, at: tagStart, &reader, field: "Span.start_time_unix_nano")
+        case 8:
+            row.endTime = try decoder.fixed64(tag, at: tagStart, &reader, field: "Span.end_time_unix_nano")
+        case 9:
+            try decoder.attribute(
+                tag, at: tagStart, &reader, field: "Span.attributes", depth: depth + 1, into: &attributes)
+        case 10:
+            row.dropped.attributes = try decoder.uint32(
+                tag, at: tagStart, &reader, field: "Span.dropped_attributes_count")
+        case 11:
+            try decodeEvent(
+                try decoder.message(tag, at: tagStart, &reader, field: "Span.events"), depth: depth + 1,
+                using: decoder)
+        case 12:
+            row.dropped.events = try decoder.uint32(tag, at: tagStart, &reader, field: "Span.dropped_events_count")
+        case 13:
+            try decodeLink(
+                try decoder.message(tag, at: tagStart, &reader, field: "Span.links"), depth: depth + 1,
+                using: decoder)
+        case 14:
+            row.dropped.links = try decoder.uint32(tag, at: tagStart, &reader, field: "Span.dropped_links_count")
+        case 15:
+            try decodeStatus(
+                try decoder.message(tag, at: tagStart, &reader, field: "Span.status"), depth: depth + 1,
+                into: &row.status, using: decoder)
+        case 16:
+            row.flags = try decoder.fixed32(tag, at: tagStart, &reader, field: "Span.flags")
+        default:
+            try reader.skipField(tag, depth: depth, maxDepth: decoder.maxDepth)
         }
     }
 

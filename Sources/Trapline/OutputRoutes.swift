@@ -208,23 +208,17 @@ struct OutputRoutes {
     ///   run makes (`finishAudits` closes them).
     mutating func finish(keepingAudits: Bool = false) -> IOFailure? {
         flushBatches(force: true)
-        for index in sinks.indices
-        where sinks[index].failure == nil && !(keepingAudits && sinks[index].route.audit != nil) {
-            do throws(IOFailure) {
-                try sinks[index].sink.finish()
-            } catch {
-                sinks[index].failure = error
-                firstFailure = firstFailure ?? error
-            }
-        }
-        return firstFailure
+        return finishSinks { !(keepingAudits && $0.audit != nil) }
     }
 
     /// Finishes the audit routes `finish(keepingAudits:)` left open.
     ///
     /// - Returns: the first output failure of the run, if any.
-    mutating func finishAudits() -> IOFailure? {
-        for index in sinks.indices where sinks[index].failure == nil && sinks[index].route.audit != nil {
+    mutating func finishAudits() -> IOFailure? { finishSinks { $0.audit != nil } }
+
+    /// Finishes the sinks, not failed, of the routes `chosen` picks.
+    private mutating func finishSinks(_ chosen: (OutputRoute) -> Bool) -> IOFailure? {
+        for index in sinks.indices where sinks[index].failure == nil && chosen(sinks[index].route) {
             do throws(IOFailure) {
                 try sinks[index].sink.finish()
             } catch {

@@ -181,35 +181,36 @@ final class ExpectationStage: Stage {
     private var conditions: [PipelineTest.OutputCondition] { expect.every + expect.some + expect.none }
 
     func process(_ batch: inout SpanBatch, mask: inout RowMask, counts: inout StageCounts) {
-        for condition in conditions {
-            guard let program = condition.programs[.traces] else { continue }
-            var copy = batch
-            var matches = RowMask()
-            matches.reset(count: batch.count)
-            let outcome = program.apply(to: &copy, mask: &matches)
-            record(condition, rows: batch.count, matches: matches, outcome: outcome, name: batch.recordName)
+        evaluate(batch, .traces, name: batch.recordName) { program, copy, matches in
+            program.apply(to: &copy, mask: &matches)
         }
     }
 
     func process(_ batch: inout LogBatch, mask: inout RowMask, counts: inout StageCounts) {
-        for condition in conditions {
-            guard let program = condition.programs[.logs] else { continue }
-            var copy = batch
-            var matches = RowMask()
-            matches.reset(count: batch.count)
-            let outcome = program.apply(to: &copy, mask: &matches)
-            record(condition, rows: batch.count, matches: matches, outcome: outcome, name: batch.recordName)
+        evaluate(batch, .logs, name: batch.recordName) { program, copy, matches in
+            program.apply(to: &copy, mask: &matches)
         }
     }
 
     func process(_ batch: inout MetricBatch, mask: inout RowMask, counts: inout StageCounts) {
+        evaluate(batch, .metrics, name: batch.recordName) { program, copy, matches in
+            program.apply(to: &copy, mask: &matches)
+        }
+    }
+
+    /// Runs each condition valid for `signal` over a copy of the batch (`apply` is the filter
+    /// program's entry for the batch's type) and records what it matched.
+    private func evaluate<Batch: TelemetryBatch>(
+        _ batch: Batch, _ signal: Signal, name: (Int) -> String,
+        apply: (FilterProgram, inout Batch, inout RowMask) -> RuleOutcome
+    ) {
         for condition in conditions {
-            guard let program = condition.programs[.metrics] else { continue }
+            guard let program = condition.programs[signal] else { continue }
             var copy = batch
             var matches = RowMask()
             matches.reset(count: batch.count)
-            let outcome = program.apply(to: &copy, mask: &matches)
-            record(condition, rows: batch.count, matches: matches, outcome: outcome, name: batch.recordName)
+            let outcome = apply(program, &copy, &matches)
+            record(condition, rows: batch.count, matches: matches, outcome: outcome, name: name)
         }
     }
 

@@ -51,7 +51,7 @@ import TraplineTestSupport
     /// started again for the next 150. When the next hop comes back, every acknowledged record
     /// arrives (what the killed process had kept is read back from the log), none twice but
     /// those a send the kill interrupted.
-    @Test func acknowledgedRecordsSurviveAKillAndAMinuteOfOutage() throws {
+    @Test func acknowledgedRecordsSurviveAKillAndAMinuteOfOutage() async throws {
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         // A port for the next hop, free while it is down.
@@ -75,13 +75,14 @@ import TraplineTestSupport
         #expect(metrics["trapline_exporter_storage_requests{exporter=\"otlphttp\"}"] == 300)
 
         // The rest of the minute down, then the next hop comes back where it was.
-        Thread.sleep(forTimeInterval: max(0, 60 - Date().timeIntervalSince(outageStart)))
+        // Waited for without holding a thread, so the rest of the suite runs meanwhile.
+        try await Task.sleep(for: .seconds(max(0, 60 - Date().timeIntervalSince(outageStart))))
         let hop = try NextHop(directory: directory.path, arguments: ["--port", "\(hopPort)"], bodies: true)
         defer { hop.stop() }
         let acknowledged = Set(before.acked + after.acked)
         let deadline = Date().addingTimeInterval(60)
         while Set(hop.sequenceNumbers).isSuperset(of: acknowledged) == false && Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.2)
+            try await Task.sleep(for: .milliseconds(200))
         }
         let delivered = hop.sequenceNumbers
         #expect(acknowledged.subtracting(delivered).isEmpty, "missing: \(acknowledged.subtracting(delivered).sorted())")
@@ -95,7 +96,7 @@ import TraplineTestSupport
             drained =
                 PipelineCommandTests.samples(String(decoding: text, as: UTF8.self))[
                     "trapline_exporter_storage_requests{exporter=\"otlphttp\"}"] == 0
-            if !drained { Thread.sleep(forTimeInterval: 0.1) }
+            if !drained { try await Task.sleep(for: .milliseconds(100)) }
         }
         #expect(drained)
         #expect(second.stop() == 0)
@@ -103,7 +104,7 @@ import TraplineTestSupport
 
     /// A storage that is full answers 503 with Retry-After (the sender keeps its records), and
     /// counts the refusals; nothing acknowledged is dropped.
-    @Test func aFullStorageAnswers503() throws {
+    @Test func aFullStorageAnswers503() async throws {
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let probe = try NextHop(directory: directory.path)
@@ -121,7 +122,9 @@ import TraplineTestSupport
         let hop = try NextHop(directory: directory.path, arguments: ["--port", "\(hopPort)"], bodies: true)
         defer { hop.stop() }
         let deadline = Date().addingTimeInterval(30)
-        while Set(hop.sequenceNumbers) != Set(sent.acked) && Date() < deadline { Thread.sleep(forTimeInterval: 0.2) }
+        while Set(hop.sequenceNumbers) != Set(sent.acked) && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+        }
         #expect(Set(hop.sequenceNumbers) == Set(sent.acked))
     }
 

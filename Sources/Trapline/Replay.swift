@@ -112,7 +112,10 @@ public struct Replay {
             }
             report.filesRead += 1
             defer { reader.close() }
-            if reader.isLive {
+            // A whole-trace filter's first pass read the regular files already; any other input
+            // (stdin, even from a file, and pipes) has it window by window, held for the decision
+            // wait, as live input is.
+            if reader.isLive || firstPass.map({ !$0.scanned.contains(path) }) == true {
                 // A pipe or stdin a writer may trickle into: a window ends at the first frame
                 // (the complete lines or requests that have arrived) after which the writer has
                 // nothing more ready, and is processed and written before the next read, which
@@ -131,7 +134,8 @@ public struct Replay {
                 while true {
                     // Batches held back go out at their timeout even while the writer is quiet,
                     // and held windows at the end of their decision wait.
-                    while outputs.hasPendingBatches || hold?.isEmpty == false, !reader.inputIsReady(),
+                    // (Input that is not live, stdin from a file, is always ready.)
+                    while outputs.hasPendingBatches || hold?.isEmpty == false, reader.isLive, !reader.inputIsReady(),
                         options.read.stopRequested?() != true
                     {
                         Self.sleep(seconds: 0.01, wakingOn: nil)
@@ -140,7 +144,7 @@ public struct Replay {
                     }
                     waitForMemory()
                     let current = Self.readWindow(
-                        &reader, frames: windowFrames, bytes: options.windowBytes, whileReady: true)
+                        &reader, frames: windowFrames, bytes: options.windowBytes, whileReady: reader.isLive)
                     let ending = current.window.isEmpty || current.readFailure != nil
                     if var held = hold, let firstPass {
                         let slots = firstPass.slots
@@ -465,8 +469,8 @@ public struct Replay {
         // Live input (stdin, pipes) keeps each trace's decision from its first spans on.
         if regular.count < files.count { pass.decisions.remembersDecisions() }
         return WholeTraceFirstPass(
-            decisions: pass.decisions, chain: pass.firstPass, skimsSpans: pass.skimsSpans, workers: workers,
-            windowFrames: windowFrames, signals: options.signals)
+            decisions: pass.decisions, chain: pass.firstPass, skimsSpans: pass.skimsSpans, scanned: Set(regular),
+            workers: workers, windowFrames: windowFrames, signals: options.signals)
     }
 
     /// Hands a merged frame's forwarded records to the network exporters of their signal (as
@@ -688,14 +692,17 @@ struct FrameTurn: TrapBaselineTurn {
 /// The processors and outcome slots that give live input a whole-trace filter's first pass.
 final class WholeTraceFirstPass {
     let decisions: WholeTraceDecisions
+    /// The regular files the first pass read before the replay.
+    let scanned: Set<String>
     let states: UnsafeMutableBufferPointer<FrameProcessor>
     let slots: UnsafeMutableBufferPointer<FrameOutcome>
 
     init(
-        decisions: WholeTraceDecisions, chain: StageChain, skimsSpans: Bool, workers: Int, windowFrames: Int,
-        signals: Set<Signal>
+        decisions: WholeTraceDecisions, chain: StageChain, skimsSpans: Bool, scanned: Set<String>, workers: Int,
+        windowFrames: Int, signals: Set<Signal>
     ) {
         self.decisions = decisions
+        self.scanned = scanned
         let processors = (0..<workers).map { _ in
             var processor = FrameProcessor(
                 encodings: FrameEncodings(proto: false, json: false), observedTime: 0, chain: chain, signals: signals)

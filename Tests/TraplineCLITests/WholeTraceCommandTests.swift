@@ -98,6 +98,11 @@ import TraplineTestSupport
         #expect(streamed.status == 0, "\(streamed.standardError)")
         #expect(Set(try Self.spans(streamed.standardOutput).keys) == replayed)
         #expect(!streamed.standardError.contains("arrived after"), "\(streamed.standardError)")
+        // Stdin from the file itself (not live, read once): held and decided the same way.
+        let redirected = try ProcessRunner.bash(
+            "'\(ProcessRunner.traplineBinary.path)' run --config '\(config)' < '\(capture)'")
+        #expect(redirected.status == 0, "\(redirected.standardError)")
+        #expect(Set(try Self.spans(redirected.standardOutput).keys) == replayed)
         let metrics = try String(contentsOfFile: config + ".prom", encoding: .utf8)
         #expect(
             metrics.contains("trapline_whole_trace_matching_traces{processor=\"filter/errors\"} \(errorTraces.count)"))

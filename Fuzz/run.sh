@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds a libFuzzer target (with AddressSanitizer) and fuzzes it.
-#   Fuzz/run.sh [SECONDS] [TARGET]   (default 60 s of decode: the CI smoke; use 1800 for a real run)
+#   Fuzz/run.sh [SECONDS] [TARGET]   (default 60 s of decode; the CI smoke runs 30 s of each; use 1800 for a real run)
 #   Fuzz/run.sh build TARGET...      (builds package targets one after another, fuzzes nothing)
 # Targets compiled here with swiftc, from the sources they need:
 #   decode:       detection, framing, gzip, both decoders, text, re-encoding (Fuzz/DecodeFuzzTarget.swift)

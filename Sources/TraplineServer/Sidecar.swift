@@ -55,6 +55,8 @@ public final class Sidecar: Sendable {
         }
         // An exporter whose storage cannot be opened must not take requests it could not keep.
         if let failure = forwarders.lazy.compactMap({ ($0 as? ForwardingExporter)?.storageFailure }).first {
+            // Their transports are closed before they go (an HTTP client must be shut down).
+            for forwarder in forwarders { forwarder.drain(until: Date()) }
             throw failure
         }
         receivers = loaded.config.otlpReceivers

@@ -104,6 +104,7 @@ struct RunCommand: ParsableCommand {
             pacing: pacingOptions.pacing)
         if let failure = options.forwarders.lazy.compactMap({ ($0 as? ForwardingExporter)?.storageFailure }).first {
             FileHandleOutput.standardError("trapline: an exporter's storage cannot be opened: \(failure)\n")
+            for forwarder in options.forwarders { _ = forwarder.finish(until: .now) }
             throw ExitCode(74)
         }
         defer { for monitor in options.memoryMonitors { monitor.stop() } }

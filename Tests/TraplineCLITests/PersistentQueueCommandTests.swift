@@ -155,4 +155,26 @@ import TraplineTestSupport
         #expect(errors.contains("bad.yaml:5:") && errors.contains("expected a positive number"))
         #expect(errors.contains("the loadbalancing exporter keeps its backends' queues in memory"))
     }
+
+    /// A storage directory that does not exist is a `validate` error, as at startup; a log that
+    /// cannot be opened stops the start with exit 74 and the reason.
+    @Test func aStorageThatCannotBeUsedStopsTheStart() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let missing = try Self.config(directory: directory.path, hopPort: 9)
+        var text = try String(contentsOfFile: missing, encoding: .utf8)
+        text = text.replacingOccurrences(of: ", create_directory: true", with: "")
+        try text.write(toFile: missing, atomically: true, encoding: .utf8)
+        let validated = try ProcessRunner.trapline(["validate", "--config", missing])
+        #expect(validated.status == 78)
+        #expect(validated.standardError.contains("storage' does not exist"), "\(validated.standardError)")
+        // The log's path taken by a directory: it cannot be opened.
+        try FileManager.default.createDirectory(
+            atPath: directory.path + "/storage/exporter_otlphttp.wal", withIntermediateDirectories: true)
+        let started = try ProcessRunner.trapline(["run", "--config", missing])
+        #expect(started.status == 74)
+        #expect(
+            started.standardError.contains("exporter_otlphttp.wal: open failed: Is a directory"),
+            "\(started.standardError)")
+    }
 }

@@ -20,6 +20,16 @@ extension PipelineConfig {
         let listedReceivers = Set(pipelines.flatMap(\.receivers))
         let listedExporters = Set(pipelines.flatMap(\.exporters))
         let serves = listedReceivers.contains { if case .otlp? = receiver($0) { true } else { false } }
+        // Storage directories, whoever uses them (followed files, exporters' queues, sidecar or not).
+        for (id, config) in storageExtensions where enabledExtensions.contains(id) && !config.createDirectory {
+            var info = stat()
+            if stat(config.directory, &info) != 0 || info.st_mode & S_IFMT != S_IFDIR {
+                diagnostics.error(
+                    "extensions.\(id): directory '\(config.directory)' does not exist",
+                    at: location(extensionLocations, id),
+                    hint: "make it, or set create_directory: true")
+            }
+        }
         if serves {
             for (id, config) in receivers where listedReceivers.contains(id) {
                 guard case .otlp = config else {
@@ -36,15 +46,6 @@ extension PipelineConfig {
             diagnostics.error(
                 "receiver '\(stdin.id)' reads stdin, which cannot run beside a followed file receiver in this version",
                 at: location(receiverLocations, stdin.id), hint: "run it in a pipeline file of its own")
-        }
-        for (id, config) in storageExtensions where enabledExtensions.contains(id) && !config.createDirectory {
-            var info = stat()
-            if stat(config.directory, &info) != 0 || info.st_mode & S_IFMT != S_IFDIR {
-                diagnostics.error(
-                    "extensions.\(id): directory '\(config.directory)' does not exist",
-                    at: location(extensionLocations, id),
-                    hint: "make it, or set create_directory: true")
-            }
         }
         for (id, config) in exporters where listedExporters.contains(id) {
             switch config {

@@ -9,6 +9,14 @@ let package = Package(
     dependencies: [.package(name: "Trapline", path: "..")],
     targets: [
         .target(name: "MallocCounter"),
+        // The peers of peers.sh, called in-process too: the C tag skim and simdjson On-Demand
+        // (Debian libsimdjson-dev; haswell, as peers.sh builds it, for the same On-Demand kernel).
+        .target(name: "CPeers"),
+        .target(
+            name: "CSimdjsonPeer",
+            cxxSettings: [.unsafeFlags(["-march=haswell", "-std=c++17"])],
+            linkerSettings: [.linkedLibrary("simdjson")]
+        ),
         // include/trapline.h, to call libTraplineC through the C ABI as a C program does.
         .systemLibrary(name: "CTraplineABI"),
         .target(
@@ -20,7 +28,7 @@ let package = Package(
             name: "TraplineBenchmarks",
             dependencies: [
                 .product(name: "Trapline", package: "Trapline"), .product(name: "TraplineC", package: "Trapline"),
-                "CTraplineABI", "MallocCounter", "COTLPOracle",
+                "CTraplineABI", "MallocCounter", "COTLPOracle", "CPeers", "CSimdjsonPeer",
             ],
             swiftSettings: [.swiftLanguageMode(.v6), .unsafeFlags(["-Ounchecked"], .when(configuration: .debug))]
         ),

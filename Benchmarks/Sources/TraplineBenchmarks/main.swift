@@ -3,6 +3,8 @@
 // Usage: TraplineBenchmarks STREAM [--thresholds FILE]
 // STREAM is a 4-byte big-endian length-prefixed OTLP trace stream (Benchmarks/run.sh makes one).
 import COTLPOracle
+import CPeers
+import CSimdjsonPeer
 import CTraplineABI
 import Dispatch
 import Foundation
@@ -170,6 +172,17 @@ let byteScan = measure("byte scan (xor of 8-byte words)", spans: spanCount, byte
 }
 let protobufC = measure("libprotobuf-c unpack + free", spans: spanCount, bytes: payloadBytes, protobufCPass)
 
+/// The C tag skim (Sources/CPeers): every tag read, every nested message walked, nothing built.
+@MainActor func tagSkimPass() {
+    var total = 0
+    for frame in frames {
+        total += peer_tag_skim_traces(
+            (raw.baseAddress! + frame.lowerBound).assumingMemoryBound(to: UInt8.self), frame.count)
+    }
+    precondition(total == spanCount)
+}
+let tagSkim = measure("C tag skim", spans: spanCount, bytes: payloadBytes, tagSkimPass)
+
 @MainActor func decodePass() {
     for frame in frames {
         decoder.decodeTraces(input: input, frame: frame, sourceOffset: frame.lowerBound, into: &batch)
@@ -177,6 +190,7 @@ let protobufC = measure("libprotobuf-c unpack + free", spans: spanCount, bytes: 
 }
 let decodeOnly = measure("trapline decode", spans: spanCount, bytes: payloadBytes, decodePass)
 let protobufCRatio = pairedRatio(reference: protobufCPass, subject: decodePass)
+let tagSkimRatio = pairedRatio(reference: tagSkimPass, subject: decodePass)
 
 // Metrics (issue 25): data points decoded into rows, in bytes/s beside span decode.
 var metricBuilder = MetricRequestBuilder()
@@ -275,6 +289,18 @@ let jsonByteScan = measure("byte scan of the JSON", spans: spanCount, bytes: jso
 }
 let jsonDecode = measure("trapline JSON decode", spans: spanCount, bytes: jsonBytes, jsonDecodePass)
 let jsonRatio = pairedRatio(reference: decodePass, subject: jsonDecodePass)
+// simdjson On-Demand over the same JSON lines, from a copy with the padding it reads past the end.
+let paddedJSON = UnsafeMutableBufferPointer<CChar>.allocate(capacity: jsonBytes + peer_simdjson_padding())
+paddedJSON.initialize(repeating: 0)
+jsonLines.withUnsafeBytes { bytes in
+    UnsafeMutableRawBufferPointer(paddedJSON).copyMemory(from: bytes)
+}
+@MainActor func simdjsonPass() {
+    let spans = peer_simdjson_traces(paddedJSON.baseAddress, jsonBytes, paddedJSON.count)
+    precondition(spans == spanCount, "simdjson read \(spans) spans")
+}
+let simdjson = measure("simdjson On-Demand (every value)", spans: spanCount, bytes: jsonBytes, simdjsonPass)
+let simdjsonRatio = pairedRatio(reference: simdjsonPass, subject: jsonDecodePass)
 var jsonOutput: [UInt8] = []
 jsonOutput.reserveCapacity(jsonBytes)
 let jsonEncode = measure("trapline protobuf decode + JSON encode", spans: spanCount, bytes: payloadBytes) {
@@ -640,14 +666,16 @@ print(
     "input: \(frames.count) requests, \(spanCount) spans, \(payloadBytes) bytes protobuf, \(jsonBytes) bytes JSON (one core)"
 )
 for measurement in [
-    byteScan, protobufC, decodeOnly, metricsDecode, copyThrough, columnEncode, walk, jsonByteScan, jsonDecode,
-    jsonEncode,
+    byteScan, protobufC, tagSkim, decodeOnly, metricsDecode, copyThrough, columnEncode, walk, jsonByteScan,
+    simdjson, jsonDecode, jsonEncode,
     filterTransform, filterTransformEncode, k8sEnrich, trapDetection, swiftAPI, cABI,
 ] {
     print(line(measurement))
 }
 let ratios: [(String, Double)] = [
     ("decode vs libprotobuf-c (paired)", protobufCRatio),
+    ("decode vs C tag skim (paired)", tagSkimRatio),
+    ("JSON decode vs simdjson On-Demand (paired)", simdjsonRatio),
     ("copy-through vs libprotobuf-c", protobufC.seconds / copyThrough.seconds),
     ("walk-every-attribute vs libprotobuf-c", protobufC.seconds / walk.seconds),
     ("decode vs byte scan (share of the limit)", byteScan.seconds / decodeOnly.seconds),
@@ -667,6 +695,11 @@ print(
     "rules: filter dropped \(String(format: "%.1f", Double(ruleTotals[0].filtered) / rounds)) of \(spanCount) spans per pass, transform saw \(String(format: "%.0f", Double(ruleTotals[1].received) / rounds)), rule errors \(ruleTotals[1].ruleErrors)"
 )
 print("decode: \(String(format: "%.0f", decodeOnly.seconds / Double(spanCount) * 1e9)) ns/span")
+// The encoder alone: what decode + encode took beyond decode, against the JSON it wrote.
+let encodeSeconds = jsonEncode.seconds - decodeOnly.seconds
+print(
+    "JSON encode alone: \(String(format: "%.0f", encodeSeconds / Double(spanCount) * 1e9)) ns/span, \(String(format: "%.0f", Double(jsonOutput.count) / encodeSeconds / 1e6)) MB/s of JSON written"
+)
 print(
     "k8s_attributes: \(loadedTable.count) pods, \(k8sLookups) resources looked up, \(String(format: "%.1f", Double(k8sNanoseconds) / Double(spanCount))) ns/span in the stage (\(String(format: "%.0f", Double(k8sNanoseconds) / Double(max(1, k8sLookups)))) ns per resource), \(String(format: "%.0f", bytesPerPod)) heap bytes per pod (4 attributes kept)"
 )

@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""Whole-process comparison of the release `trapline` with its peers on the same bytes (issue 27).
+
+  peers.py --trapline PATH --peers DIR --work DIR [--requests 2000] [--rounds 9] [--thresholds FILE]
+
+Benchmarks/peers.sh builds what this needs and calls it. Every command runs as a process of its
+own, as a user runs it: the rounds interleave the commands (a slow spell of the machine hits all
+of them), and the median of each is reported with its wall and CPU seconds and peak RSS. Then
+callgrind counts each command's instructions on a 10- and a 60-request file; the difference,
+divided by the spans between them, is the instructions a span with start-up taken out. Those
+counts do not drift between runs, so the thresholds are put on their ratios.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def generate(work, requests, spans_per_request):
+    prefix = os.path.join(work, f"traces-{requests}x{spans_per_request}")
+    if not os.path.exists(prefix + ".jsonl"):
+        subprocess.run([sys.executable, os.path.join(HERE, "generate-traces.py"), "--requests", str(requests),
+                        "--spans-per-request", str(spans_per_request), prefix], check=True, stdout=subprocess.DEVNULL)
+    return prefix
+
+
+def commands(trapline, peers, prefix, json_out):
+    """name -> (argv, input file); the input is the last argument of each."""
+    replay = [trapline, "replay", "-q", "--progress", "never"]
+    proto, lines = prefix + ".otlp", prefix + ".jsonl"
+    return {
+        "trapline protobuf decode, 1 worker": replay + ["--workers", "1", "--output-format", "none", proto],
+        "trapline protobuf decode, 2 workers": replay + ["--workers", "2", "--output-format", "none", proto],
+        "trapline protobuf copy-through": replay + ["--workers", "1", "-o", "/dev/null", proto],
+        "trapline protobuf in, JSON out": replay + ["--workers", "1", "--output-format", "otlp-json", "-o", json_out,
+                                                    proto],
+        "trapline JSON lines decode": replay + ["--workers", "1", "--output-format", "none", lines],
+        "libprotobuf-c unpack + free": [os.path.join(peers, "protobuf-peer"), "unpack-free", proto],
+        "libprotobuf-c unpack + pack": [os.path.join(peers, "protobuf-peer"), "unpack-pack", proto],
+        "C tag skim": [os.path.join(peers, "protobuf-peer"), "skim", proto],
+        "simdjson On-Demand": [os.path.join(peers, "simdjson-peer"), lines],
+    }
+
+
+def run_once(argv):
+    """Wall seconds, CPU seconds and peak RSS (MiB) of one process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    errors = process.stderr.read().decode(errors="replace")
+    process.stderr.close()
+    if process.returncode != 0:
+        sys.exit(f"{' '.join(argv)} exited {process.returncode}: {errors.strip()}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def instructions(argv):
+    """Instructions callgrind counts for the whole process (every thread)."""
+    result = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + argv,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if result.returncode != 0:
+        sys.exit(f"callgrind of {' '.join(argv)} exited {result.returncode}: {result.stderr[-2000:]}")
+    found = re.search(r"Collected\s*:\s*(\d+)", result.stderr)
+    if not found:
+        sys.exit(f"callgrind printed no instruction count for {' '.join(argv)}")
+    return int(found.group(1))
+
+
+def median(values):
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--trapline", required=True, help="release trapline, debug info stripped (for valgrind)")
+    parser.add_argument("--peers", required=True, help="folder with protobuf-peer and simdjson-peer")
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--spans-per-request", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--thresholds")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+
+    big = generate(args.work, args.requests, args.spans_per_request)
+    small = generate(args.work, 10, args.spans_per_request)
+    medium = generate(args.work, 60, args.spans_per_request)
+    spans = args.requests * args.spans_per_request
+    proto_bytes = os.path.getsize(big + ".otlp")
+    json_bytes = os.path.getsize(big + ".jsonl")
+    json_out = os.path.join(args.work, "out.jsonl")
+    runs = commands(args.trapline, args.peers, big, json_out)
+    print(f"input: {spans:,} spans in {args.requests:,} requests; protobuf {proto_bytes / spans:.0f} bytes a span "
+          f"({proto_bytes / 1e6:.0f} MB), JSON lines {json_bytes / spans:.0f} bytes a span ({json_bytes / 1e6:.0f} MB)")
+
+    figures = {name: {"wall": [], "cpu": [], "rss": []} for name in runs}
+    for name, argv in runs.items():  # warm-up: page cache, and the JSON output's size
+        run_once(argv)
+    json_written = os.path.getsize(json_out)
+    for _ in range(args.rounds):
+        for name, argv in runs.items():
+            wall, cpu, rss = run_once(argv)
+            figures[name]["wall"].append(wall)
+            figures[name]["cpu"].append(cpu)
+            figures[name]["rss"].append(rss)
+
+    small_spans = 10 * args.spans_per_request
+    medium_spans = 60 * args.spans_per_request
+    small_runs = commands(args.trapline, args.peers, small, os.path.join(args.work, "small.jsonl"))
+    medium_runs = commands(args.trapline, args.peers, medium, os.path.join(args.work, "medium.jsonl"))
+    per_span = {}
+    for name in runs:
+        per_span[name] = (instructions(medium_runs[name]) - instructions(small_runs[name])) / (medium_spans - small_spans)
+
+    result = {}
+    print(f"\n{args.rounds} interleaved rounds, medians; callgrind instructions a span from 60 - 10 requests\n")
+    print(f"| {'command':38} | {'wall s':>7} | {'M spans/s':>9} | {'MB/s in':>8} | {'CPU s':>6} | "
+          f"{'CPU s/M spans':>13} | {'RSS MiB':>7} | {'instr/span':>10} |")
+    print(f"|{'-' * 40}|{'-' * 9}|{'-' * 11}|{'-' * 10}|{'-' * 8}|{'-' * 15}|{'-' * 9}|{'-' * 12}|")
+    for name, argv in runs.items():
+        wall, cpu, rss = (median(figures[name][key]) for key in ("wall", "cpu", "rss"))
+        input_bytes = json_bytes if argv[-1].endswith(".jsonl") else proto_bytes
+        result[name] = {"wall_seconds": wall, "cpu_seconds": cpu, "peak_rss_mib": rss,
+                        "spans_per_second": spans / wall, "instructions_per_span": per_span[name]}
+        print(f"| {name:38} | {wall:7.3f} | {spans / wall / 1e6:9.2f} | {input_bytes / wall / 1e6:8.0f} | {cpu:6.3f} | "
+              f"{cpu / spans * 1e6:13.3f} | {rss:7.1f} | {per_span[name]:10,.0f} |")
+
+    def wall(name):
+        return result[name]["wall_seconds"]
+
+    def instr(name):
+        return result[name]["instructions_per_span"]
+
+    decode, skim, protobuf_c = "trapline protobuf decode, 1 worker", "C tag skim", "libprotobuf-c unpack + free"
+    json_decode, simdjson = "trapline JSON lines decode", "simdjson On-Demand"
+    encode, copy = "trapline protobuf in, JSON out", "trapline protobuf copy-through"
+    two = "trapline protobuf decode, 2 workers"
+    ratios = {
+        "protobuf_decode_vs_tag_skim_instructions": instr(skim) / instr(decode),
+        "protobuf_decode_vs_tag_skim_time": wall(skim) / wall(decode),
+        "protobuf_decode_vs_protobuf_c_time": wall(protobuf_c) / wall(decode),
+        "protobuf_decode_vs_protobuf_c_instructions": instr(protobuf_c) / instr(decode),
+        "json_decode_vs_simdjson_instructions": instr(simdjson) / instr(json_decode),
+        "json_decode_vs_simdjson_time": wall(simdjson) / wall(json_decode),
+        "json_decode_vs_protobuf_decode_spans": wall(decode) / wall(json_decode),
+        "json_encode_megabytes_per_second": json_written / wall(encode) / 1e6,
+        "json_out_vs_copy_through_time": wall(copy) / wall(encode),
+        "json_out_vs_copy_through_instructions": instr(copy) / instr(encode),
+        "two_workers_cpu_vs_one": result[two]["cpu_seconds"] / result[decode]["cpu_seconds"],
+        "two_workers_speedup": wall(decode) / wall(two),
+        "two_workers_instructions_vs_one": instr(two) / instr(decode),
+    }
+    goals = {
+        "protobuf_decode_vs_tag_skim_instructions": (">=", 0.65),
+        "protobuf_decode_vs_protobuf_c_time": (">=", 5.0),
+        "json_decode_vs_simdjson_instructions": (">=", 0.6),
+        "json_decode_vs_protobuf_decode_spans": (">=", 0.5),
+        "json_encode_megabytes_per_second": (">=", 1000),
+        "json_out_vs_copy_through_time": (">=", 0.5),
+        "two_workers_cpu_vs_one": ("<=", 1.05),
+    }
+    print(f"\nJSON written by `protobuf in, JSON out`: {json_written / spans:.0f} bytes a span\n")
+    for name, value in ratios.items():
+        goal = goals.get(name)
+        met = "" if goal is None else (
+            f"  (goal {goal[0]} {goal[1]}: {'met' if (value >= goal[1] if goal[0] == '>=' else value <= goal[1]) else 'not met'})")
+        print(f"{name:44} {value:8.2f}{met}")
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump({"commands": result, "ratios": ratios}, out, indent=2)
+
+    if args.thresholds:
+        with open(args.thresholds) as source:
+            thresholds = json.load(source)
+        failed = False
+        for key, floor in thresholds.items():
+            name = key.removeprefix("min_").removeprefix("max_")
+            value = ratios[name]
+            if (key.startswith("min_") and value < floor) or (key.startswith("max_") and value > floor):
+                print(f"THRESHOLD: {name} is {value:.3f}, the threshold {key} is {floor}")
+                failed = True
+        print("thresholds: FAILED" if failed else "thresholds: ok")
+        sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

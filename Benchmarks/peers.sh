@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The release `trapline` against its peers, whole processes on the same bytes (issue 27): 2,000
+# requests of 100 spans with the shape of production traces (Benchmarks/generate-traces.py, about
+# 560 bytes a span), framed as the Collector's file exporter writes, and the same requests as
+# OTLP JSON lines. Peers, built here from Benchmarks/Peers and Benchmarks/Sources: libprotobuf-c
+# (unpack + free, unpack + pack), a C tag skim that walks every nested message and builds
+# nothing, and simdjson On-Demand (Debian libsimdjson-dev) touching every value of every span.
+# Prints wall and CPU seconds, peak RSS and callgrind instructions a span (60 minus 10 requests)
+# for each, the ratios the issue sets goals for, and checks Thresholds/peers.json (instruction
+# ratios and the 2-worker CPU, which do not drift like the clock).
+#   PEERS_REQUESTS (2000) and PEERS_ROUNDS (9) change the size and the rounds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash Scripts/install-test-deps.sh
+missing=()
+[ -f /usr/include/simdjson.h ] || missing+=(libsimdjson-dev)
+command -v valgrind >/dev/null || missing+=(valgrind)
+command -v c++ >/dev/null || missing+=(g++)
+if [ ${#missing[@]} -gt 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+swift build -c release --product trapline >/dev/null
+work=${PEERS_WORK:-$(mktemp -d)}
+[ -n "${PEERS_WORK:-}" ] || trap 'rm -rf "$work"' EXIT
+# valgrind cannot read the debug information of the release build; it needs none.
+strip --strip-debug -o "$work/trapline" .build/release/trapline
+oracle=Sources/COTLPOracle
+cc -O2 -o "$work/protobuf-peer" -IBenchmarks/Sources/CPeers/include -I$oracle/include -I$oracle/generated \
+    Benchmarks/Peers/protobuf-peer.c Benchmarks/Sources/CPeers/tag_skim.c $oracle/otlp_oracle.c \
+    $(find $oracle/generated -name '*.c') -lprotobuf-c
+# haswell (AVX2): simdjson's On-Demand is compiled for the target named at build time, and valgrind
+# does not run AVX-512.
+c++ -O2 -march=haswell -std=c++17 -o "$work/simdjson-peer" -IBenchmarks/Sources/CSimdjsonPeer/include \
+    Benchmarks/Peers/simdjson-peer.cpp Benchmarks/Sources/CSimdjsonPeer/simdjson_peer.cpp -lsimdjson
+python3 Benchmarks/peers.py --trapline "$work/trapline" --peers "$work" --work "$work" \
+    --requests "${PEERS_REQUESTS:-2000}" --rounds "${PEERS_ROUNDS:-9}" --thresholds Benchmarks/Thresholds/peers.json

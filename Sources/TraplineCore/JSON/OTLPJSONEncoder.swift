@@ -31,11 +31,10 @@ public struct OTLPJSONEncoder: Sendable {
         let writer = WireWriter(initialCapacity: 4096)
         OTLPProtobufEncoder(framing: .none).encode(batch, keeping: mask, into: writer)
         batch.withBytes { bytes in
-            var json = JSONTextWriter(out: out, bytes: bytes)
-            out = []
+            var json = JSONTextWriter(bytes: bytes, capacity: writer.bytes.count * 3)
             json.protobufMessage(OTLPMetricsSchema.request, writer.bytes)
             json.raw("\n")
-            out = json.out
+            json.out.move(appendingTo: &out)
         }
     }
 
@@ -44,8 +43,8 @@ public struct OTLPJSONEncoder: Sendable {
     {
         let names = Batch.containerNames
         batch.withBytes { bytes in
-            var writer = JSONTextWriter(out: out, bytes: bytes)
-            out = []
+            // About 1.1 KB of JSON a span (less a log record); the buffer grows past it if needed.
+            var writer = JSONTextWriter(bytes: bytes, capacity: 4096 + batch.count * 1280)
             writer.raw("{")
             writer.key(names.resourceEntriesKey)
             writer.raw("[")
@@ -54,7 +53,7 @@ public struct OTLPJSONEncoder: Sendable {
                 scopesKey: names.scopeEntriesKey, recordsKey: names.recordsKey
             ) { writer, row in batch.writeJSON(ofRow: row, into: &writer) }
             writer.raw("]}\n")
-            out = writer.out
+            writer.out.move(appendingTo: &out)
         }
     }
 }
@@ -62,31 +61,37 @@ public struct OTLPJSONEncoder: Sendable {
 /// JSON text building over a batch's bytes.
 @usableFromInline
 struct JSONTextWriter {
-    var out: [UInt8]
+    /// What was written; the caller moves it out when done (it owns a buffer).
+    var out: JSONOutput
     let bytes: BatchBytes
     /// Whether the next member or element needs a comma before it.
     private var needsComma = false
 
-    init(out: [UInt8], bytes: BatchBytes) {
-        self.out = out
+    /// A writer over `bytes` whose output starts with room for `capacity` bytes.
+    init(bytes: BatchBytes, capacity: Int) {
+        self.out = JSONOutput(capacity: capacity)
         self.bytes = bytes
     }
 
     mutating func raw(_ text: StaticString) {
-        out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        out.append(text)
         needsComma = false
     }
 
+    @inline(__always)
     mutating func separator() {
         if needsComma { out.append(UInt8(ascii: ",")) }
         needsComma = true
     }
 
     mutating func key(_ name: StaticString) {
-        separator()
-        out.append(UInt8(ascii: "\""))
-        out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-        out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        let count = name.utf8CodeUnitCount
+        out.reserve(count &+ 4)
+        if needsComma { out.appendReserved(UInt8(ascii: ",")) }
+        out.appendReserved(UInt8(ascii: "\""))
+        out.appendReservedShort(name.utf8Start, count: count)
+        out.appendReserved(UInt8(ascii: "\""))
+        out.appendReserved(UInt8(ascii: ":"))
         needsComma = false
     }
 
@@ -101,32 +106,105 @@ struct JSONTextWriter {
         needsComma = true
     }
 
-    static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
-    /// A JSON string of raw UTF-8 bytes, escaping what JSON requires.
+    /// A JSON string of raw UTF-8 bytes, escaping what JSON requires. Eight bytes at a time: a
+    /// word holding no quote, backslash or control byte is stored as it is (most strings hold
+    /// none, and go through in one pass with no per-byte work).
     mutating func string(_ text: UnsafeRawBufferPointer) {
         separator()
-        out.append(UInt8(ascii: "\""))
-        var runStart = 0
-        for index in 0..<text.count {
-            let byte = text[index]
-            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[runStart..<index]))
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            default:
-                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30])
-                out.append(Self.hexDigits[Int(byte >> 4)])
-                out.append(Self.hexDigits[Int(byte & 0xF)])
-            }
-            runStart = index + 1
+        quoted(text)
+    }
+
+    /// `text` in quotes, escaped, with no separator before it.
+    private mutating func quoted(_ text: UnsafeRawBufferPointer) {
+        let count = text.count
+        // The quotes, and 8 bytes of slack for the word stores.
+        out.reserve(count &+ 10)
+        out.appendReserved(UInt8(ascii: "\""))
+        guard let base = text.baseAddress else {
+            out.appendReserved(UInt8(ascii: "\""))
+            return
         }
-        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[runStart...]))
+        var index = 0
+        while index &+ 8 <= count {
+            let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+            if Self.needsEscape(word) {
+                escapeSlow(base, from: index, to: index &+ 8, thenReserve: count &- index &+ 2)
+            } else {
+                out.appendReserved(word: word, keeping: 8)
+            }
+            index &+= 8
+        }
+        let tail = count &- index
+        if tail > 0 {
+            // The last bytes in one check and one store: the word ending at the string's end when
+            // the string has 8 bytes, else the short string's bytes padded with a harmless 'A'.
+            let word: UInt64
+            if count >= 8 {
+                word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self))
+            } else if count >= 4 {
+                let first = UInt64(UInt32(littleEndian: base.loadUnaligned(as: UInt32.self)))
+                let last = UInt64(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: count &- 4, as: UInt32.self)))
+                word = first | last << 32
+            } else {
+                let first = UInt64(base.load(as: UInt8.self))
+                let middle = UInt64(base.load(fromByteOffset: count >> 1, as: UInt8.self))
+                let last = UInt64(base.load(fromByteOffset: count &- 1, as: UInt8.self))
+                word = first | middle << 8 | last << 16 | 0x4141_4141_4100_0000
+            }
+            if Self.needsEscape(word) {
+                escapeSlow(base, from: index, to: count, thenReserve: 1)
+            } else if count >= 8 {
+                out.appendReserved(word: word, endingPast: tail)
+            } else {
+                out.appendReservedShort(base, count: count)
+            }
+        }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// Whether any byte of `word` is a quote, a backslash or below 0x20 (the bytes JSON escapes).
+    /// Exact as a yes or no: the borrows that could set a bit past a match only follow a match.
+    @inline(__always)
+    static func needsEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quotes = word ^ (ones &* 0x22)
+        let backslashes = word ^ (ones &* 0x5C)
+        let control = (word &- ones &* 0x20) & ~word
+        let quote = (quotes &- ones) & ~quotes
+        let backslash = (backslashes &- ones) & ~backslashes
+        return (control | quote | backslash) & highs != 0
+    }
+
+    /// Bytes `start..<end` of `base`, escaped one by one (a word that needs it, and the tail);
+    /// then room for `extra` bytes, as escapes took some of what `string` reserved.
+    private mutating func escapeSlow(_ base: UnsafeRawPointer, from start: Int, to end: Int, thenReserve extra: Int) {
+        for index in start..<end {
+            let byte = base.load(fromByteOffset: index, as: UInt8.self)
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else {
+                out.append(byte)
+                continue
+            }
+            out.append(UInt8(ascii: "\\"))
+            switch byte {
+            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\""))
+            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\"))
+            case 0x0A: out.append(UInt8(ascii: "n"))
+            case 0x0D: out.append(UInt8(ascii: "r"))
+            case 0x09: out.append(UInt8(ascii: "t"))
+            default:
+                out.append("u00")
+                out.append(Self.hexDigit(byte >> 4))
+                out.append(Self.hexDigit(byte & 0xF))
+            }
+        }
+        out.reserve(extra)
+    }
+
+    /// The lowercase hex digit of a nibble.
+    @inline(__always)
+    static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? nibble &+ 0x30 : nibble &+ 0x57
     }
 
     mutating func stringField(_ name: StaticString, _ slice: ByteSlice) {
@@ -136,12 +214,21 @@ struct JSONTextWriter {
     }
 
     /// A 64-bit integer as a decimal string, as OTLP JSON requires.
-    mutating func quotedInteger(_ name: StaticString, _ digits: String, omitZero: Bool = true) {
-        if omitZero && digits == "0" { return }
+    mutating func quotedInteger(_ name: StaticString, _ value: UInt64, omitZero: Bool = true) {
+        if omitZero && value == 0 { return }
         key(name)
         separator()
         out.append(UInt8(ascii: "\""))
-        out.append(contentsOf: digits.utf8)
+        out.appendDecimal(value)
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// A signed 64-bit integer as a decimal string (`intValue`).
+    mutating func quotedInteger(_ name: StaticString, _ value: Int64) {
+        key(name)
+        separator()
+        out.append(UInt8(ascii: "\""))
+        out.appendDecimal(value)
         out.append(UInt8(ascii: "\""))
     }
 
@@ -149,7 +236,7 @@ struct JSONTextWriter {
         guard value != 0 else { return }
         key(name)
         separator()
-        out.append(contentsOf: String(value).utf8)
+        out.appendDecimal(value)
     }
 
     /// An id; a zero id is unset (not written) unless it arrived all zero (`present`).
@@ -158,8 +245,8 @@ struct JSONTextWriter {
         key(name)
         separator()
         out.append(UInt8(ascii: "\""))
-        TextCodecs.appendHex(id.high, to: &out)
-        TextCodecs.appendHex(id.low, to: &out)
+        out.appendHex(id.high)
+        out.appendHex(id.low)
         out.append(UInt8(ascii: "\""))
     }
 
@@ -168,7 +255,7 @@ struct JSONTextWriter {
         key(name)
         separator()
         out.append(UInt8(ascii: "\""))
-        TextCodecs.appendHex(id.value, to: &out)
+        out.appendHex(id.value)
         out.append(UInt8(ascii: "\""))
     }
 
@@ -185,8 +272,8 @@ struct JSONTextWriter {
         case .bool:
             key("boolValue")
             separator()
-            out.append(contentsOf: (value.bool ? "true" : "false").utf8)
-        case .int: quotedInteger("intValue", String(value.int), omitZero: false)
+            out.append(value.bool ? "true" : "false")
+        case .int: quotedInteger("intValue", value.int)
         case .double: double(value.double)
         case .bytes:
             key("bytesValue")
@@ -199,7 +286,7 @@ struct JSONTextWriter {
         case .stringIndex:
             key("stringValueStrindex")
             separator()
-            out.append(contentsOf: String(value.int).utf8)
+            out.appendDecimal(value.int)
         }
         close(UInt8(ascii: "}"))
     }
@@ -208,11 +295,11 @@ struct JSONTextWriter {
         key("doubleValue")
         separator()
         if value.isNaN {
-            out.append(contentsOf: "\"NaN\"".utf8)
+            out.append("\"NaN\"")
         } else if value.isInfinite {
-            out.append(contentsOf: (value < 0 ? "\"-Infinity\"" : "\"Infinity\"").utf8)
+            out.append(value < 0 ? "\"-Infinity\"" : "\"Infinity\"")
         } else {
-            out.append(contentsOf: value.description.utf8)
+            out.append(value.description)
         }
     }
 
@@ -265,8 +352,8 @@ struct JSONTextWriter {
         case 2:
             key("boolValue")
             separator()
-            out.append(contentsOf: (number != 0 ? "true" : "false").utf8)
-        case 3: quotedInteger("intValue", String(Int64(bitPattern: number)), omitZero: false)
+            out.append(number != 0 ? "true" : "false")
+        case 3: quotedInteger("intValue", Int64(bitPattern: number))
         case 4: double(Double(bitPattern: number))
         case 5, 6:
             if runLength == 1 {
@@ -283,7 +370,7 @@ struct JSONTextWriter {
         default:
             key("stringValueStrindex")
             separator()
-            out.append(contentsOf: String(Int32(truncatingIfNeeded: number)).utf8)
+            out.appendDecimal(Int64(Int32(truncatingIfNeeded: number)))
         }
         close(UInt8(ascii: "}"))
     }
@@ -389,6 +476,16 @@ struct JSONTextWriter {
             let value = table.values[index]
             if value.kind == .rawKeyValue {
                 rawKeyValue(bytes[value.slice])
+                continue
+            }
+            if value.kind == .string {
+                // Most attributes: the fixed parts of the general path below in three literals.
+                separator()
+                out.append("{\"key\":")
+                quoted(bytes[table.keys[index]])
+                out.append(",\"value\":{\"stringValue\":")
+                quoted(bytes[value.slice])
+                out.append("}}")
                 continue
             }
             open(UInt8(ascii: "{"))
@@ -521,8 +618,8 @@ struct JSONTextWriter {
         number("flags", Int64(batch.flags[row]))
         stringField("name", batch.names[row])
         number("kind", Int64(batch.kinds[row]))
-        quotedInteger("startTimeUnixNano", String(batch.startTimes[row]))
-        quotedInteger("endTimeUnixNano", String(batch.endTimes[row]))
+        quotedInteger("startTimeUnixNano", batch.startTimes[row])
+        quotedInteger("endTimeUnixNano", batch.endTimes[row])
         attributes("attributes", batch.attributes, batch.spanAttributes[row])
         let dropped = batch.droppedCounts[row]
         number("droppedAttributesCount", Int64(dropped.attributes))
@@ -532,7 +629,7 @@ struct JSONTextWriter {
             open(UInt8(ascii: "["))
             for event in eventRange.range {
                 open(UInt8(ascii: "{"))
-                quotedInteger("timeUnixNano", String(batch.events.times[event]))
+                quotedInteger("timeUnixNano", batch.events.times[event])
                 stringField("name", batch.events.names[event])
                 attributes("attributes", batch.events.attributeTable, batch.events.attributes[event])
                 number("droppedAttributesCount", Int64(batch.events.droppedAttributesCounts[event]))
@@ -572,8 +669,8 @@ struct JSONTextWriter {
 
     mutating func logRecord(_ batch: LogBatch, _ row: Int) {
         open(UInt8(ascii: "{"))
-        quotedInteger("timeUnixNano", String(batch.times[row]))
-        quotedInteger("observedTimeUnixNano", String(batch.observedTimes[row]))
+        quotedInteger("timeUnixNano", batch.times[row])
+        quotedInteger("observedTimeUnixNano", batch.observedTimes[row])
         number("severityNumber", Int64(batch.severityNumbers[row]))
         stringField("severityText", batch.severityTexts[row])
         let body = batch.bodies[row]

@@ -100,8 +100,8 @@ extension JSONTextWriter {
             separator()
             out.append(UInt8(ascii: "\""))
             for byte in content {
-                out.append(Self.hexDigits[Int(byte >> 4)])
-                out.append(Self.hexDigits[Int(byte & 0xF)])
+                out.append(Self.hexDigit(byte >> 4))
+                out.append(Self.hexDigit(byte & 0xF))
             }
             out.append(UInt8(ascii: "\""))
         case .uint32: bare(String(UInt32(truncatingIfNeeded: value)))
@@ -110,8 +110,16 @@ extension JSONTextWriter {
             let raw = UInt32(truncatingIfNeeded: value)
             bare(String(Int32(bitPattern: (raw >> 1) ^ (0 &- (raw & 1)))))
         case .bool: bare(value != 0 ? "true" : "false")
-        case .uint64, .fixed64: quoted(String(value))
-        case .sfixed64: quoted(String(Int64(bitPattern: value)))
+        case .uint64, .fixed64:
+            separator()
+            out.append(UInt8(ascii: "\""))
+            out.appendDecimal(value)
+            out.append(UInt8(ascii: "\""))
+        case .sfixed64:
+            separator()
+            out.append(UInt8(ascii: "\""))
+            out.appendDecimal(Int64(bitPattern: value))
+            out.append(UInt8(ascii: "\""))
         case .double:
             let number = Double(bitPattern: value)
             if number.isNaN {
@@ -126,13 +134,13 @@ extension JSONTextWriter {
 
     private mutating func bare(_ text: String) {
         separator()
-        out.append(contentsOf: text.utf8)
+        out.append(text)
     }
 
     private mutating func quoted(_ text: String) {
         separator()
         out.append(UInt8(ascii: "\""))
-        out.append(contentsOf: text.utf8)
+        out.append(text)
         out.append(UInt8(ascii: "\""))
     }
 

@@ -1,3 +1,10 @@
+/// Where `TextCodecs` can write: `[UInt8]`, and the JSON encoder's output buffer.
+package protocol ByteAppending {
+    mutating func append(_ byte: UInt8)
+}
+
+extension Array: ByteAppending where Element == UInt8 {}
+
 /// Hex, base64 and decimal conversions for OTLP JSON, over raw bytes and without Foundation.
 package enum TextCodecs {
     /// The value of a hex digit (either case), or nil.
@@ -25,18 +32,6 @@ package enum TextCodecs {
             }
             // Any 0xFF entry sets the high bits; valid digits never do.
             return invalid & 0xF0 == 0 ? value : nil
-        }
-    }
-
-    static let lowerHexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
-    /// Appends `value` as 16 lowercase hex digits.
-    static func appendHex(_ value: UInt64, to out: inout [UInt8]) {
-        var shift: UInt64 = 60
-        while true {
-            out.append(lowerHexDigits[Int((value >> shift) & 0xF)])
-            if shift == 0 { break }
-            shift -= 4
         }
     }
 
@@ -100,7 +95,7 @@ package enum TextCodecs {
     }
 
     /// Appends standard base64 with padding.
-    package static func appendBase64(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+    package static func appendBase64<Sink: ByteAppending>(_ bytes: UnsafeRawBufferPointer, to out: inout Sink) {
         var index = 0
         while index + 3 <= bytes.count {
             let word = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])

@@ -262,6 +262,171 @@ import TraplineTestSupport
         #expect(Oracle.dump(.traces, TestDecode.encode(jsonRoundTrip(batch))) == expected)
     }
 
+    /// Attributes read by the decoder's short path (key, then a value holding one string, int,
+    /// bool or double, one-byte lengths) and every layout next to it that must take the general
+    /// path: longer lengths, other fields, fields out of order, 10-byte and overlong varints, a
+    /// double of the wrong size, multi-byte and broken UTF-8. Each alone in a span, against
+    /// libprotobuf-c, and re-encoded; broken ones are rejected at the byte the general path names.
+    @Test func keyValuesOnAndBesideTheShortPathAgree() {
+        let long = String(repeating: "k", count: 130)
+        let layouts: [(String, (inout ProtoBuilder) -> Void)] = [
+            (
+                "string",
+                {
+                    $0.stringField(1, "http.route"); $0.messageField(2) { $0.stringField(1, "/api/v1/orders") }
+                }
+            ),
+            (
+                "empty key and string",
+                {
+                    $0.stringField(1, ""); $0.messageField(2) { $0.stringField(1, "") }
+                }
+            ),
+            (
+                "int",
+                {
+                    $0.stringField(1, "port"); $0.messageField(2) { $0.varintField(3, 8080) }
+                }
+            ),
+            (
+                "negative int",
+                {
+                    $0.stringField(1, "n"); $0.messageField(2) { $0.varintField(3, UInt64(bitPattern: -5)) }
+                }
+            ),
+            (
+                "bool 2",
+                {
+                    $0.stringField(1, "b"); $0.messageField(2) { $0.varintField(2, 2) }
+                }
+            ),
+            (
+                "double",
+                {
+                    $0.stringField(1, "d"); $0.messageField(2) { $0.fixed64Field(4, (2.5).bitPattern) }
+                }
+            ),
+            (
+                "long key",
+                {
+                    $0.stringField(1, long); $0.messageField(2) { $0.stringField(1, "v") }
+                }
+            ),
+            (
+                "long value",
+                {
+                    $0.stringField(1, "k"); $0.messageField(2) { $0.stringField(1, long) }
+                }
+            ),
+            (
+                "long key and value of 17 to 32 bytes",
+                {
+                    $0.stringField(1, "messaging.destination.name")
+                    $0.messageField(2) { $0.stringField(1, "payments.completed.v2") }
+                }
+            ),
+            (
+                "utf-8",
+                {
+                    $0.stringField(1, "clé 🚀"); $0.messageField(2) { $0.stringField(1, "naïve ✓ über") }
+                }
+            ),
+            (
+                "value first",
+                {
+                    $0.messageField(2) { $0.stringField(1, "v") }; $0.stringField(1, "k")
+                }
+            ),
+            (
+                "key_strindex",
+                {
+                    $0.stringField(1, "k"); $0.messageField(2) { $0.stringField(1, "v") }; $0.varintField(3, 4)
+                }
+            ),
+            (
+                "value with another field",
+                {
+                    $0.stringField(1, "k");
+                    $0.messageField(2) {
+                        $0.stringField(1, "v"); $0.varintField(3, 1)
+                    }
+                }
+            ),
+            (
+                "array",
+                {
+                    $0.stringField(1, "a");
+                    $0.messageField(2) { $0.messageField(5) { $0.messageField(1) { $0.stringField(1, "x") } } }
+                }
+            ),
+            (
+                "bytes",
+                {
+                    $0.stringField(1, "b"); $0.messageField(2) { $0.bytesField(7, [0, 255]) }
+                }
+            ),
+            (
+                "empty value",
+                {
+                    $0.stringField(1, "k"); $0.messageField(2) { _ in }
+                }
+            ),
+            ("no value", { $0.stringField(1, "k") }),
+        ]
+        for (name, keyValue) in layouts {
+            var request = ProtoBuilder()
+            request.messageField(1) { resourceSpans in
+                resourceSpans.messageField(2) { scopeSpans in
+                    scopeSpans.messageField(2) { span in
+                        span.bytesField(1, Array(1...16))
+                        span.bytesField(2, Array(1...8))
+                        span.stringField(5, "s")
+                        span.messageField(9, keyValue)
+                    }
+                }
+            }
+            let bytes = request.bytes
+            #expect(compare(.traces, bytes, label: name) == .bothAccepted)
+            let batch = TestDecode.traces(bytes)
+            #expect(batch.rejections.isEmpty, "\(name)")
+            let expected = Oracle.dump(.traces, bytes)
+            #expect(Oracle.dump(.traces, TestDecode.encode(batch, fromColumns: true)) == expected, "\(name)")
+            // The JSON decoder does not read `keyStrindex` back (noted in the issue; profiles use it).
+            if name != "key_strindex" {
+                #expect(Oracle.dump(.traces, TestDecode.encode(jsonRoundTrip(batch))) == expected, "\(name)")
+            }
+        }
+        // Broken: each byte names the place the general path names.
+        let broken: [(String, [UInt8], Rejection.Reason)] = [
+            ("bad UTF-8 in the key", [0x0A, 0x02, 0x61, 0xFF, 0x12, 0x03, 0x0A, 0x01, 0x76], .invalidUTF8),
+            ("bad UTF-8 in the value", [0x0A, 0x01, 0x6B, 0x12, 0x04, 0x0A, 0x02, 0xC3, 0x28], .invalidUTF8),
+            (
+                "overlong int", [0x0A, 0x01, 0x6B, 0x12, 0x0C, 0x18] + Array(repeating: 0xFF, count: 10) + [0x01],
+                .varintTooLong
+            ),
+            ("double cut short", [0x0A, 0x01, 0x6B, 0x12, 0x05, 0x21, 0, 0, 0, 0], .truncatedFixed),
+        ]
+        for (name, keyValue, reason) in broken {
+            var request = ProtoBuilder()
+            request.messageField(1) { resourceSpans in
+                resourceSpans.messageField(2) { scopeSpans in
+                    scopeSpans.messageField(2) { span in
+                        span.bytesField(1, Array(1...16))
+                        span.bytesField(2, Array(1...8))
+                        span.bytesField(9, keyValue)
+                    }
+                }
+            }
+            let errors = TestDecode.traces(request.bytes).rejections.errors
+            #expect(errors.map(\.reason) == [reason], "\(name): \(errors)")
+            // The error points into the attribute's bytes, the last ones of the request.
+            let keyValueStart = request.bytes.count - keyValue.count
+            #expect(
+                errors.first.map { $0.offset >= keyValueStart && $0.offset < request.bytes.count } == true,
+                "\(name): \(errors)")
+        }
+    }
+
     /// Attribute values and log bodies met twice merge as protobuf says: an `AnyValue` that sets
     /// nothing keeps the earlier value, a later case replaces it, and arrays or lists that follow
     /// their own kind join, whether in two `value`s or inside one. Attributes keep their bytes

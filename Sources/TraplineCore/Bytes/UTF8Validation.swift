@@ -26,6 +26,28 @@
         return nil
     }
 
+    /// Whether the `count` bytes at `base` are ASCII and at most 32: a few overlapping loads and no
+    /// loop, for inlining where most strings are short keys and values (`false` says only that
+    /// `isValid` must decide).
+    @inlinable @inline(__always)
+    package static func isShortASCII(_ base: UnsafeRawPointer, count: Int) -> Bool {
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        // Safe: every load is of bytes inside 0..<count.
+        @inline(__always) func word(_ at: Int) -> UInt64 { base.loadUnaligned(fromByteOffset: at, as: UInt64.self) }
+        if count >= 8 {
+            if count <= 16 { return (word(0) | word(count &- 8)) & highBits == 0 }
+            guard count <= 32 else { return false }
+            return (word(0) | word(8) | word(count &- 16) | word(count &- 8)) & highBits == 0
+        }
+        if count >= 4 {
+            let first = base.loadUnaligned(as: UInt32.self)
+            return (first | base.loadUnaligned(fromByteOffset: count &- 4, as: UInt32.self)) & 0x8080_8080 == 0
+        }
+        guard count > 0 else { return true }
+        let first = base.load(as: UInt8.self) | base.load(fromByteOffset: count >> 1, as: UInt8.self)
+        return (first | base.load(fromByteOffset: count &- 1, as: UInt8.self)) & 0x80 == 0
+    }
+
     /// Whether all of `bytes` is valid UTF-8.
     @inlinable
     package static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {

@@ -124,8 +124,16 @@ struct JSONReader {
         while true {
             // Safe: position + 8 <= end before each load.
             while position &+ 8 <= end {
-                let word = base.loadUnaligned(fromByteOffset: position, as: UInt64.self)
-                if Self.mayEndOrEscape(word) { break }
+                let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: position, as: UInt64.self))
+                let found = Self.endOrEscapeBits(word)
+                if found != 0 {
+                    // The lowest flagged byte is the first quote, backslash or control byte (a
+                    // false flag can only follow a true one): the bytes before it are text.
+                    let skipped = found.trailingZeroBitCount >> 3
+                    highBits |= word & ((1 &<< UInt64(skipped &* 8)) &- 1)
+                    position &+= skipped
+                    break
+                }
                 highBits |= word
                 position &+= 8
             }
@@ -147,17 +155,19 @@ struct JSONReader {
         }
     }
 
-    /// Whether any byte of `word` is a quote, a backslash or below 0x20 (SWAR: a byte is zero
-    /// after XOR with the pattern, or below 0x20, exactly when its test bit is set).
+    /// The test bits (0x80 of each byte, the first byte lowest) of the bytes of `word` that are
+    /// a quote, a backslash or below 0x20. The lowest set bit is always a true one; bits above
+    /// it may be set by a borrow. (SWAR: a byte is zero after XOR with the pattern, or below
+    /// 0x20, when its test bit is set.)
     @inline(__always)
-    static func mayEndOrEscape(_ word: UInt64) -> Bool {
+    static func endOrEscapeBits(_ word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         let quote = word ^ (ones &* 0x22)
         let backslash = word ^ (ones &* 0x5C)
         let found =
             ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)
-        return found & highs != 0
+        return found & highs
     }
 
     /// Reads a number token's range (grammar checked).
@@ -207,17 +217,24 @@ struct JSONReader {
         let expected = UnsafeRawPointer(literal.utf8Start)
         var index = 0
         // Safe: position + count <= end, and index + 8 <= count inside the loop.
-        while index + 8 <= count {
-            if base.loadUnaligned(fromByteOffset: position + index, as: UInt64.self)
-                != expected.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            {
-                return false
-            }
-            index += 8
+        @inline(__always) func same<Word: FixedWidthInteger>(_ offset: Int, _: Word.Type) -> Bool {
+            base.loadUnaligned(fromByteOffset: position &+ offset, as: Word.self)
+                == expected.loadUnaligned(fromByteOffset: offset, as: Word.self)
         }
-        while index < count {
-            if byte(at: position + index) != expected.load(fromByteOffset: index, as: UInt8.self) { return false }
-            index += 1
+        // Whole words, then the last bytes as one word ending at the literal's end (overlapping
+        // what was compared), or two overlapping halves for literals under 8 bytes: no byte loop.
+        if count >= 8 {
+            while index &+ 8 <= count {
+                if !same(index, UInt64.self) { return false }
+                index &+= 8
+            }
+            if index < count && !same(count &- 8, UInt64.self) { return false }
+        } else if count >= 4 {
+            if !same(0, UInt32.self) || !same(count &- 4, UInt32.self) { return false }
+        } else if count >= 2 {
+            if !same(0, UInt16.self) || !same(count &- 2, UInt16.self) { return false }
+        } else if count == 1 {
+            if !same(0, UInt8.self) { return false }
         }
         position &+= count
         return true

@@ -211,30 +211,47 @@ struct JSONReader {
         return matchLiteral("null")
     }
 
+    @inline(__always)
     mutating func matchLiteral(_ literal: StaticString) -> Bool {
         let count = literal.utf8CodeUnitCount
         guard end - position >= count else { return false }
         let expected = UnsafeRawPointer(literal.utf8Start)
         var index = 0
         // Safe: position + count <= end, and index + 8 <= count inside the loop.
-        @inline(__always) func same<Word: FixedWidthInteger>(_ offset: Int, _: Word.Type) -> Bool {
-            base.loadUnaligned(fromByteOffset: position &+ offset, as: Word.self)
-                == expected.loadUnaligned(fromByteOffset: offset, as: Word.self)
-        }
         // Whole words, then the last bytes as one word ending at the literal's end (overlapping
         // what was compared), or two overlapping halves for literals under 8 bytes: no byte loop.
+        // Written out per width, not as a generic helper: debug builds (the tests) do not
+        // specialize generics, and this runs for every member.
+        let here = base + position
         if count >= 8 {
             while index &+ 8 <= count {
-                if !same(index, UInt64.self) { return false }
+                if here.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                    != expected.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                {
+                    return false
+                }
                 index &+= 8
             }
-            if index < count && !same(count &- 8, UInt64.self) { return false }
+            if index < count
+                && here.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
+                    != expected.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
+            {
+                return false
+            }
         } else if count >= 4 {
-            if !same(0, UInt32.self) || !same(count &- 4, UInt32.self) { return false }
+            let first = here.loadUnaligned(as: UInt32.self) ^ expected.loadUnaligned(as: UInt32.self)
+            let last =
+                here.loadUnaligned(fromByteOffset: count &- 4, as: UInt32.self)
+                ^ expected.loadUnaligned(fromByteOffset: count &- 4, as: UInt32.self)
+            if first | last != 0 { return false }
         } else if count >= 2 {
-            if !same(0, UInt16.self) || !same(count &- 2, UInt16.self) { return false }
-        } else if count == 1 {
-            if !same(0, UInt8.self) { return false }
+            let first = here.loadUnaligned(as: UInt16.self) ^ expected.loadUnaligned(as: UInt16.self)
+            let last =
+                here.loadUnaligned(fromByteOffset: count &- 2, as: UInt16.self)
+                ^ expected.loadUnaligned(fromByteOffset: count &- 2, as: UInt16.self)
+            if first | last != 0 { return false }
+        } else if count == 1 && here.load(as: UInt8.self) != expected.load(as: UInt8.self) {
+            return false
         }
         position &+= count
         return true

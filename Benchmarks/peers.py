@@ -47,6 +47,12 @@ def commands(trapline, peers, prefix, json_out):
     }
 
 
+def baseline_commands(trapline, peers, prefix, json_out):
+    """The trapline commands of `commands` for another binary, named as baseline."""
+    return {f"baseline {name.removeprefix('trapline ')}": argv
+            for name, argv in commands(trapline, peers, prefix, json_out).items() if name.startswith("trapline ")}
+
+
 def run_once(argv):
     """Wall seconds, CPU seconds and peak RSS (MiB) of one process."""
     start = time.perf_counter()
@@ -86,6 +92,8 @@ def main():
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--spans-per-request", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--baseline", help="another trapline (an earlier build): its commands run in the same "
+                        "rounds, marked 'baseline', for before-and-after figures from one run")
     parser.add_argument("--thresholds")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
@@ -98,6 +106,8 @@ def main():
     json_bytes = os.path.getsize(big + ".jsonl")
     json_out = os.path.join(args.work, "out.jsonl")
     runs = commands(args.trapline, args.peers, big, json_out)
+    if args.baseline:
+        runs.update(baseline_commands(args.baseline, args.peers, big, json_out))
     print(f"input: {spans:,} spans in {args.requests:,} requests; protobuf {proto_bytes / spans:.0f} bytes a span "
           f"({proto_bytes / 1e6:.0f} MB), JSON lines {json_bytes / spans:.0f} bytes a span ({json_bytes / 1e6:.0f} MB)")
 
@@ -119,6 +129,10 @@ def main():
     medium_spans = 60 * args.spans_per_request
     small_runs = commands(args.trapline, args.peers, small, os.path.join(args.work, "small.jsonl"))
     medium_runs = commands(args.trapline, args.peers, medium, os.path.join(args.work, "medium.jsonl"))
+    if args.baseline:
+        small_runs.update(baseline_commands(args.baseline, args.peers, small, os.path.join(args.work, "small.jsonl")))
+        medium_runs.update(
+            baseline_commands(args.baseline, args.peers, medium, os.path.join(args.work, "medium.jsonl")))
     per_span = {}
     for name in runs:
         per_span[name] = (instructions(medium_runs[name]) - instructions(small_runs[name])) / (medium_spans - small_spans)
@@ -142,25 +156,30 @@ def main():
     def instr(name):
         return result[name]["instructions_per_span"]
 
-    decode, skim, protobuf_c = "trapline protobuf decode, 1 worker", "C tag skim", "libprotobuf-c unpack + free"
-    json_decode, simdjson = "trapline JSON lines decode", "simdjson On-Demand"
-    encode, copy = "trapline protobuf in, JSON out", "trapline protobuf copy-through"
-    two = "trapline protobuf decode, 2 workers"
-    ratios = {
-        "protobuf_decode_vs_tag_skim_instructions": instr(skim) / instr(decode),
-        "protobuf_decode_vs_tag_skim_time": wall(skim) / wall(decode),
-        "protobuf_decode_vs_protobuf_c_time": wall(protobuf_c) / wall(decode),
-        "protobuf_decode_vs_protobuf_c_instructions": instr(protobuf_c) / instr(decode),
-        "json_decode_vs_simdjson_instructions": instr(simdjson) / instr(json_decode),
-        "json_decode_vs_simdjson_time": wall(simdjson) / wall(json_decode),
-        "json_decode_vs_protobuf_decode_spans": wall(decode) / wall(json_decode),
-        "json_encode_megabytes_per_second": json_written / wall(encode) / 1e6,
-        "json_out_vs_copy_through_time": wall(copy) / wall(encode),
-        "json_out_vs_copy_through_instructions": instr(copy) / instr(encode),
-        "two_workers_cpu_vs_one": result[two]["cpu_seconds"] / result[decode]["cpu_seconds"],
-        "two_workers_speedup": wall(decode) / wall(two),
-        "two_workers_instructions_vs_one": instr(two) / instr(decode),
-    }
+    def ratios_of(build):
+        """The goal ratios for `build`, "trapline" (this build) or "baseline"."""
+        decode, skim, protobuf_c = f"{build} protobuf decode, 1 worker", "C tag skim", "libprotobuf-c unpack + free"
+        json_decode, simdjson = f"{build} JSON lines decode", "simdjson On-Demand"
+        encode, copy = f"{build} protobuf in, JSON out", f"{build} protobuf copy-through"
+        two = f"{build} protobuf decode, 2 workers"
+        return {
+            "protobuf_decode_vs_tag_skim_instructions": instr(skim) / instr(decode),
+            "protobuf_decode_vs_tag_skim_time": wall(skim) / wall(decode),
+            "protobuf_decode_vs_protobuf_c_time": wall(protobuf_c) / wall(decode),
+            "protobuf_decode_vs_protobuf_c_instructions": instr(protobuf_c) / instr(decode),
+            "json_decode_vs_simdjson_instructions": instr(simdjson) / instr(json_decode),
+            "json_decode_vs_simdjson_time": wall(simdjson) / wall(json_decode),
+            "json_decode_vs_protobuf_decode_spans": wall(decode) / wall(json_decode),
+            "json_encode_megabytes_per_second": json_written / wall(encode) / 1e6,
+            "json_out_vs_copy_through_time": wall(copy) / wall(encode),
+            "json_out_vs_copy_through_instructions": instr(copy) / instr(encode),
+            "two_workers_cpu_vs_one": result[two]["cpu_seconds"] / result[decode]["cpu_seconds"],
+            "two_workers_speedup": wall(decode) / wall(two),
+            "two_workers_instructions_vs_one": instr(two) / instr(decode),
+        }
+
+    ratios = ratios_of("trapline")
+    baseline_ratios = ratios_of("baseline") if args.baseline else None
     goals = {
         "protobuf_decode_vs_tag_skim_instructions": (">=", 0.65),
         "protobuf_decode_vs_protobuf_c_time": (">=", 5.0),
@@ -175,10 +194,11 @@ def main():
         goal = goals.get(name)
         met = "" if goal is None else (
             f"  (goal {goal[0]} {goal[1]}: {'met' if (value >= goal[1] if goal[0] == '>=' else value <= goal[1]) else 'not met'})")
-        print(f"{name:44} {value:8.2f}{met}")
+        before = "" if baseline_ratios is None else f"  (baseline {baseline_ratios[name]:.2f})"
+        print(f"{name:44} {value:8.2f}{met}{before}")
     if args.json:
         with open(args.json, "w") as out:
-            json.dump({"commands": result, "ratios": ratios}, out, indent=2)
+            json.dump({"commands": result, "ratios": ratios, "baseline_ratios": baseline_ratios}, out, indent=2)
 
     if args.thresholds:
         with open(args.thresholds) as source:

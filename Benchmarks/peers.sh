@@ -8,7 +8,8 @@
 # Prints wall and CPU seconds, peak RSS and callgrind instructions a span (60 minus 10 requests)
 # for each, the ratios the issue sets goals for, and checks Thresholds/peers.json (instruction
 # ratios and the 2-worker CPU, which do not drift like the clock).
-#   PEERS_REQUESTS (2000) and PEERS_ROUNDS (9) change the size and the rounds.
+#   PEERS_REQUESTS (2000) and PEERS_ROUNDS (9) change the size and the rounds; PEERS_BASELINE=PATH
+#   (an earlier release build of trapline) runs its commands in the same rounds, for before and after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/install-test-deps.sh
@@ -22,9 +23,15 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 swift build -c release --product trapline >/dev/null
 work=${PEERS_WORK:-$(mktemp -d)}
+mkdir -p "$work"
 [ -n "${PEERS_WORK:-}" ] || trap 'rm -rf "$work"' EXIT
 # valgrind cannot read the debug information of the release build; it needs none.
 strip --strip-debug -o "$work/trapline" .build/release/trapline
+baseline=()
+if [ -n "${PEERS_BASELINE:-}" ]; then
+    strip --strip-debug -o "$work/baseline-trapline" "$PEERS_BASELINE"
+    baseline=(--baseline "$work/baseline-trapline")
+fi
 oracle=Sources/COTLPOracle
 cc -O2 -o "$work/protobuf-peer" -IBenchmarks/Sources/CPeers/include -I$oracle/include -I$oracle/generated \
     Benchmarks/Peers/protobuf-peer.c Benchmarks/Sources/CPeers/tag_skim.c $oracle/otlp_oracle.c \
@@ -34,4 +41,5 @@ cc -O2 -o "$work/protobuf-peer" -IBenchmarks/Sources/CPeers/include -I$oracle/in
 c++ -O2 -march=haswell -std=c++17 -o "$work/simdjson-peer" -IBenchmarks/Sources/CSimdjsonPeer/include \
     Benchmarks/Peers/simdjson-peer.cpp Benchmarks/Sources/CSimdjsonPeer/simdjson_peer.cpp -lsimdjson
 python3 Benchmarks/peers.py --trapline "$work/trapline" --peers "$work" --work "$work" \
-    --requests "${PEERS_REQUESTS:-2000}" --rounds "${PEERS_ROUNDS:-9}" --thresholds Benchmarks/Thresholds/peers.json
+    --requests "${PEERS_REQUESTS:-2000}" --rounds "${PEERS_ROUNDS:-9}" --thresholds Benchmarks/Thresholds/peers.json \
+    "${baseline[@]}"

@@ -373,19 +373,22 @@ import TraplineTestSupport
             ),
             ("no value", { $0.stringField(1, "k") }),
         ]
-        for (name, keyValue) in layouts {
+        // One span with ids, its attribute written by `attribute`.
+        func request(_ attribute: (inout ProtoBuilder) -> Void) -> [UInt8] {
             var request = ProtoBuilder()
             request.messageField(1) { resourceSpans in
                 resourceSpans.messageField(2) { scopeSpans in
                     scopeSpans.messageField(2) { span in
                         span.bytesField(1, Array(1...16))
                         span.bytesField(2, Array(1...8))
-                        span.stringField(5, "s")
-                        span.messageField(9, keyValue)
+                        attribute(&span)
                     }
                 }
             }
-            let bytes = request.bytes
+            return request.bytes
+        }
+        for (name, keyValue) in layouts {
+            let bytes = request { $0.messageField(9, keyValue) }
             #expect(compare(.traces, bytes, label: name) == .bothAccepted)
             let batch = TestDecode.traces(bytes)
             #expect(batch.rejections.isEmpty, "\(name)")
@@ -407,22 +410,13 @@ import TraplineTestSupport
             ("double cut short", [0x0A, 0x01, 0x6B, 0x12, 0x05, 0x21, 0, 0, 0, 0], .truncatedFixed),
         ]
         for (name, keyValue, reason) in broken {
-            var request = ProtoBuilder()
-            request.messageField(1) { resourceSpans in
-                resourceSpans.messageField(2) { scopeSpans in
-                    scopeSpans.messageField(2) { span in
-                        span.bytesField(1, Array(1...16))
-                        span.bytesField(2, Array(1...8))
-                        span.bytesField(9, keyValue)
-                    }
-                }
-            }
-            let errors = TestDecode.traces(request.bytes).rejections.errors
+            let bytes = request { $0.bytesField(9, keyValue) }
+            let errors = TestDecode.traces(bytes).rejections.errors
             #expect(errors.map(\.reason) == [reason], "\(name): \(errors)")
             // The error points into the attribute's bytes, the last ones of the request.
-            let keyValueStart = request.bytes.count - keyValue.count
+            let keyValueStart = bytes.count - keyValue.count
             #expect(
-                errors.first.map { $0.offset >= keyValueStart && $0.offset < request.bytes.count } == true,
+                errors.first.map { $0.offset >= keyValueStart && $0.offset < bytes.count } == true,
                 "\(name): \(errors)")
         }
     }

@@ -162,18 +162,11 @@ struct JSONTextWriter {
         out.append(UInt8(ascii: "\""))
     }
 
-    /// Whether any byte of `word` is a quote, a backslash or below 0x20 (the bytes JSON escapes).
-    /// Exact as a yes or no: the borrows that could set a bit past a match only follow a match.
+    /// Whether any byte of `word` is a quote, a backslash or below 0x20: the bytes JSON escapes,
+    /// which are the bytes the reader stops a string at.
     @inline(__always)
     static func needsEscape(_ word: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        let quotes = word ^ (ones &* 0x22)
-        let backslashes = word ^ (ones &* 0x5C)
-        let control = (word &- ones &* 0x20) & ~word
-        let quote = (quotes &- ones) & ~quotes
-        let backslash = (backslashes &- ones) & ~backslashes
-        return (control | quote | backslash) & highs != 0
+        JSONReader.endOrEscapeBits(word) != 0
     }
 
     /// Bytes `start..<end` of `base`, escaped one by one (a word that needs it, and the tail);

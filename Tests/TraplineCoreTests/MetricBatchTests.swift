@@ -147,3 +147,24 @@ import TraplineTestSupport
         }
     }
 }
+
+/// A fuzz finding (`regressions/fuzz/decode/`): a metric some of whose points are rejected was
+/// copied through whole, so its output still held the rejected points (read back: 4 points where
+/// 2 had gone on). It is now written from the points kept.
+@Suite struct MetricLosingPointsTests {
+    @Test func aMetricThatLostPointsIsWrittenWithoutThem() throws {
+        let bytes = try Fixtures.bytes("regressions/fuzz/decode/metric-losing-points.pb")
+        let decoder = OTLPProtobufDecoder()
+        var batch = MetricBatch()
+        decoder.decodeMetrics(input: InputBuffer(bytes), frame: 0..<bytes.count, sourceOffset: 0, into: &batch)
+        #expect(batch.count == 2)
+        #expect(!batch.rejections.isEmpty)
+        let writer = WireWriter(initialCapacity: 1024)
+        OTLPProtobufEncoder(framing: .none).encode(batch, into: writer)
+        var again = MetricBatch()
+        let copy = InputBuffer(copying: writer.bytes)
+        decoder.decodeMetrics(input: copy, frame: 0..<copy.bytes.count, sourceOffset: 0, into: &again)
+        #expect(again.count == batch.count)
+        #expect(again.rejections.isEmpty)
+    }
+}

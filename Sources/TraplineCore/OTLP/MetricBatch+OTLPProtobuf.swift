@@ -73,6 +73,9 @@ extension MetricBatch: OTLPContainerBatch {
             }
             metrics.points[metricIndex] = RowRange(start: start.rows, end: count)
             metrics.raws[metricIndex] = decoder.slice(region)
+            // A metric that lost points is written from its kept points, not copied: its bytes
+            // still hold the rejected ones (a fuzz finding: output read back had more points).
+            if pointsRejected > 0 { metrics.isModified[metricIndex] = true }
         } catch {
             rollback(to: start)
             let points = Self.countPoints(in: region, using: decoder)

@@ -7,7 +7,8 @@
 # `cat` writes a copy of the input (the writer's load, which following while appending meets
 # too). Two inputs:
 # 400,000 spans as OTLP JSON lines (4,000 requests, 390 MB), and 2,000,000 text log lines.
-# Each case runs FOLLOW_ROUNDS (default 5) interleaved rounds and reports medians.
+# Each case runs FOLLOW_ROUNDS (default 5) interleaved rounds and reports medians;
+# FOLLOW_BASELINE=PATH runs an earlier build in the same rounds.
 # Then the latency from write to next hop: a steady writer (Tests/Scripts/steady_writer.py)
 # appends timestamped lines while `trapline run` follows them into a loopback OTLP/HTTP next hop
 # (Tests/Scripts/otlp_next_hop.py, which notes when each record arrived): p50, p99 and max.
@@ -81,13 +82,15 @@ service:
   extensions: [file_storage]
   pipelines: {$5: {receivers: [filelog], exporters: [file]}}
 YAML
-    local size start end round
+    local size start end round build trapline
     size=$(stat -c %s "$input")
-    : > "$dir/rounds"
+    for build in "${builds[@]}"; do : > "$dir/rounds-${build//\//_}"; done
     # Interleaved rounds (replay, follow while appending, follow of the written file), medians
     # reported: one run takes under a second here, where a single round drifted from 0.44x to
     # 0.84x between sessions.
     for round in $(seq "$rounds"); do
+      for build in "${builds[@]}"; do
+        trapline=$build
         start=$(now)
         $trapline replay -q --config "$dir/replay.yaml" "$input"
         end=$(now)
@@ -131,11 +134,15 @@ YAML
         local catchup_ns=$((end - start))
         kill -TERM $pid; wait $pid || true
         pid=""
-        echo "$replay_ns $follow_ns $catchup_ns $loaded_ns $lag_ns" >> "$dir/rounds"
+        echo "$replay_ns $follow_ns $catchup_ns $loaded_ns $lag_ns" >> "$dir/rounds-${build//\//_}"
+      done
     done
-    python3 - "$name" "$records" "$unit" "$dir/rounds" <<'PY'
+    for build in "${builds[@]}"; do
+    python3 - "$name" "$records" "$unit" "$dir/rounds-${build//\//_}" "$([ "$build" = "${builds[0]}" ] || echo "baseline $build")" <<'PY'
 import statistics, sys
 name, records, unit = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+if sys.argv[5]:
+    name += f" ({sys.argv[5]}, same rounds)"
 rounds = [[int(value) / 1e9 for value in line.split()] for line in open(sys.argv[4])]
 replay, follow, catchup, loaded, lag = (statistics.median(column) for column in zip(*rounds))
 appending = sorted(l / f for _, f, _, l, _ in rounds)
@@ -148,8 +155,13 @@ print(f"{name}, median of {len(rounds)} rounds: replay {records / replay:,.0f} {
       f"(how far behind the writer following ends); follow of the file already written {records / catchup:,.0f} {unit}/s "
       f"({catchup:.2f} s from process start), {replay / catchup:.2f}x replay (rounds {written[0]:.2f}-{written[-1]:.2f})")
 PY
+    done
 }
 rounds=${FOLLOW_ROUNDS:-5}
+# FOLLOW_BASELINE=PATH: an earlier build's trapline runs the same cases in the same rounds
+# (before-and-after figures from one run; the latency part runs this build only).
+builds=("$trapline")
+[ -n "${FOLLOW_BASELINE:-}" ] && builds+=("$FOLLOW_BASELINE")
 follow_case "spans (OTLP JSON lines)" "$work/spans.jsonl" 400000 spans traces
 follow_case "text log lines" "$work/app.log" 2000000 lines logs
 

@@ -138,7 +138,7 @@ public struct Replay {
                     while outputs.hasPendingBatches || hold?.isEmpty == false, reader.isLive, !reader.inputIsReady(),
                         options.read.stopRequested?() != true
                     {
-                        Self.sleep(seconds: 0.01, wakingOn: nil)
+                        Self.sleep(seconds: 0.01, wakingOn: [])
                         outputs.flushBatches()
                         for window in hold?.release(now: Clock.nanoseconds(), ending: false) ?? [] { process(window) }
                     }
@@ -265,6 +265,7 @@ public struct Replay {
     ) -> Bool {
         let followers = options.followers
         let pollInterval = followers.map(\.pollIntervalSeconds).min() ?? 0.2
+        let changeDescriptors = followers.map(\.changeDescriptor)
         // Two sets of outcome slots, grown as windows need: while the workers fill one with
         // window k, this thread delivers window k-1 from the other and reads window k+1, as a
         // file replay overlaps them (delivering after the workers, as before, left a core idle
@@ -319,7 +320,13 @@ public struct Replay {
                 }
                 if stopping { return uncommitted != nil }
                 let wait = outputs.hasPendingBatches ? min(pollInterval, 0.02) : pollInterval
-                Self.sleep(seconds: wait, wakingOn: options.read.stopDescriptor)
+                let woke = Self.sleep(seconds: wait, wakingOn: [options.read.stopDescriptor] + changeDescriptors)
+                if woke != nil && woke != options.read.stopDescriptor {
+                    // A followed directory changed: read a moment later, so a writer's burst of
+                    // lines is one window rather than a window (and a send) a line.
+                    Self.sleep(
+                        seconds: min(pollInterval, Self.changeSettleSeconds), wakingOn: [options.read.stopDescriptor])
+                }
                 current = pollFollowers()
                 continue
             }
@@ -357,6 +364,11 @@ public struct Replay {
 
     /// The most bytes of followed files one window takes.
     static let followWindowBytes = 8 << 20
+
+    /// How long after a followed directory changed its files are read: long enough to gather a
+    /// writer's burst (a line every 0.5 ms is a window of about ten), short beside the
+    /// `poll_interval` it replaces.
+    static let changeSettleSeconds = 0.005
 
     /// One window of the followed files' new records, their paths, and where each follower's
     /// files were read to (the checkpoints once the window is delivered).
@@ -400,15 +412,20 @@ public struct Replay {
             monitor.countRefusal()
             options.onNotice?("\(monitor.id): memory above the soft limit; reading waits")
             while monitor.isRefusing && options.read.stopRequested?() != true {
-                Self.sleep(seconds: 0.05, wakingOn: options.read.stopDescriptor)
+                Self.sleep(seconds: 0.05, wakingOn: [options.read.stopDescriptor])
             }
         }
     }
 
-    /// Waits `seconds`, or until `descriptor` (the stop pipe) becomes readable.
-    private static func sleep(seconds: Double, wakingOn descriptor: Int32?) {
-        var ready = pollfd(fd: descriptor ?? -1, events: Int16(POLLIN), revents: 0)
-        _ = poll(&ready, 1, Int32(seconds * 1000))
+    /// Waits `seconds`, or until one of `descriptors` (the stop pipe, followed directories'
+    /// watches; nil ones are not waited on) becomes readable.
+    ///
+    /// - Returns: the first descriptor found readable; nil when the time ran out.
+    @discardableResult
+    private static func sleep(seconds: Double, wakingOn descriptors: [Int32?]) -> Int32? {
+        var ready = descriptors.map { pollfd(fd: $0 ?? -1, events: Int16(POLLIN), revents: 0) }
+        guard poll(&ready, nfds_t(ready.count), Int32(seconds * 1000)) > 0 else { return nil }
+        return ready.first { $0.revents != 0 }?.fd
     }
 
     /// Reads up to `frames` events or about `bytes` of frames, whichever comes first; with

@@ -16,7 +16,9 @@ import TraplineTestSupport
 
     /// A pipeline following `directory/app.log*` into the next hop, with checkpoints in
     /// `directory/storage`.
-    static func pipeline(directory: String, port: Int, pattern: String = "app.log*") throws -> String {
+    static func pipeline(
+        directory: String, port: Int, pattern: String = "app.log*", pollInterval: String = "100ms"
+    ) throws -> String {
         try FileManager.default.createDirectory(atPath: directory + "/storage", withIntermediateDirectories: true)
         let path = directory + "/follow.yaml"
         try """
@@ -24,7 +26,7 @@ import TraplineTestSupport
           filelog:
             include: ["\(directory)/\(pattern)"]
             start_at: beginning
-            poll_interval: 100ms
+            poll_interval: \(pollInterval)
             storage: file_storage
         extensions:
           file_storage:
@@ -79,6 +81,35 @@ import TraplineTestSupport
         print("follow latency: p50 \(latencies[latencies.count / 2]) s, max \(latencies.last ?? 0) s")
         #expect(trapline.stop() == 0, "\(trapline.standardError)")
         #expect(hop.sequenceNumbers == Array(0..<30))
+    }
+
+    /// The kernel's change notification wakes the follower: with a `poll_interval` of a minute,
+    /// a file created in a directory made after the start (as a pod's log directory is) and the
+    /// lines appended to it still reach the next hop within a second.
+    @Test func writesWakeTheFollowerBeforeItsPollInterval() throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        let hop = try NextHop(directory: directory, bodies: true)
+        defer { hop.stop() }
+        let config = try Self.pipeline(
+            directory: directory, port: hop.port, pattern: "pods/*/app.log*", pollInterval: "60s")
+        let trapline = try Self.follow(config)
+        defer { _ = trapline.stop(SIGKILL) }
+        // Started, its first scan (at the start) done, before the directory exists; were it
+        // later, the scan would find the directory and the writes would still have to wake it.
+        Thread.sleep(forTimeInterval: 1)
+        try FileManager.default.createDirectory(
+            atPath: directory + "/pods/web-1", withIntermediateDirectories: true)
+        Thread.sleep(forTimeInterval: 0.2)
+        let writer = try Self.writer(directory: directory + "/pods/web-1", count: 10, interval: 0.1)
+        #expect(writer.wait { output, _ in output.contains("done") })
+        #expect(FileChanges.eventually(seconds: 5) { hop.bodies.count >= 10 }, "\(hop.bodies.count)")
+        let latencies = hop.bodies.compactMap { received -> Double? in
+            received.body.split(separator: " ").last.flatMap { Double($0) }.map { received.arrived - $0 }
+        }
+        #expect(
+            latencies.count == 10 && latencies.allSatisfy { $0 < 1.0 }, "seconds from write to next hop: \(latencies)")
+        #expect(trapline.stop() == 0, "\(trapline.standardError)")
+        #expect(hop.sequenceNumbers == Array(0..<10))
     }
 
     /// `logrotate` (Debian) rotating under a steady writer, by `create` (the writer reopens on

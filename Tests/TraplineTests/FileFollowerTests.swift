@@ -245,4 +245,45 @@ import TraplineTestSupport
         }
         #expect(FileManager.default.fileExists(atPath: directory + "/receiver_filelog"))
     }
+
+    /// The change descriptor becomes readable when a file in a watched directory is created or
+    /// written, including a directory made after the follower started, and a poll reads it
+    /// empty again (a wait for the next poll ends on a write, not at `poll_interval`).
+    @Test func writesMakeTheChangeDescriptorReadable() throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        let harness = Harness(directory: directory, pattern: "pods/*/app.log") { $0.pollIntervalSeconds = 60 }
+        let descriptor = try #require(harness.follower.changeDescriptor)
+        // Waits up to a second for readable; not readable is told after 100 ms.
+        func isReadable(milliseconds: Int32 = 1000) -> Bool {
+            var ready = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            return poll(&ready, 1, milliseconds) == 1
+        }
+        #expect(harness.poll().isEmpty)
+        #expect(!isReadable(milliseconds: 100))
+        try FileManager.default.createDirectory(atPath: directory + "/pods/web-1", withIntermediateDirectories: true)
+        #expect(isReadable())
+        #expect(harness.poll().isEmpty)  // a scan for the new directory, which is watched from now
+        harness.append("a\n", to: "pods/web-1/app.log")
+        #expect(isReadable())
+        #expect(harness.poll() == ["a"])
+        #expect(!isReadable(milliseconds: 100))
+        harness.append("b\n", to: "pods/web-1/app.log")
+        #expect(isReadable())
+        #expect(harness.poll() == ["b"])
+    }
+
+    /// The directories watched for a glob: its fixed part (or the nearest ancestor made so
+    /// far) and each directory its wildcard components match.
+    @Test func watchedDirectoriesFollowTheGlob() throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        #expect(DirectoryWatch.directories(for: directory + "/logs/*.log") == [directory])
+        try FileManager.default.createDirectory(atPath: directory + "/logs/a/x", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: directory + "/logs/b", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: directory + "/logs/file", contents: Data())
+        #expect(DirectoryWatch.directories(for: directory + "/logs/*.log") == [directory + "/logs"])
+        #expect(
+            DirectoryWatch.directories(for: directory + "/logs/*/*/app.log")
+                == [directory + "/logs", directory + "/logs/a", directory + "/logs/b", directory + "/logs/a/x"])
+        #expect(DirectoryWatch.directories(for: "/*.log") == ["/"])
+    }
 }

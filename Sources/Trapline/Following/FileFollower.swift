@@ -40,6 +40,8 @@ import Foundation
     private var copies: [FileIdentity: (of: ObjectIdentifier, size: Int)] = [:]
     private var isFirstScan = true
     private var lastScan: ContinuousClock.Instant?
+    /// The kernel's word that the followed directories changed, when it gives one.
+    private let watch = DirectoryWatch()
     /// Problems met (a checkpoint file that could not be read or written, a file that could
     /// not be opened), each said once by the caller.
     public private(set) var problems: [String] = []
@@ -75,15 +77,23 @@ import Foundation
     /// The longest record; longer lines are split into several.
     public var maxLogSize: Int { settings.maxLogSize }
 
-    /// The shortest wait before a poll may find something new.
+    /// The longest wait before a poll may find something new.
     public var pollIntervalSeconds: Double { settings.pollIntervalSeconds }
 
+    /// A descriptor that becomes readable when a followed directory changes (a file written,
+    /// a name created or removed): a wait for the next poll may end there. Nil without inotify.
+    public var changeDescriptor: Int32? { watch?.descriptor }
+
     /// The complete records the files gained, up to about `budget` bytes: matches the globs
-    /// again when `poll_interval` has passed since the last match, then reads each file from
-    /// where it was. Allocates the pieces (one buffer each).
+    /// again when `poll_interval` has passed since the last match or names changed in a
+    /// watched directory, then reads each file from where it was. Allocates the pieces (one
+    /// buffer each).
     public func poll(budget: Int) -> [FollowedPiece] {
         let now = ContinuousClock.now
-        if lastScan.map({ now - $0 >= .milliseconds(Int64(settings.pollIntervalSeconds * 1000)) }) ?? true {
+        let namesChanged = watch?.drain() ?? false
+        if namesChanged
+            || lastScan.map({ now - $0 >= .milliseconds(Int64(settings.pollIntervalSeconds * 1000)) }) ?? true
+        {
             scan(now: now)
             lastScan = now
         }
@@ -187,6 +197,12 @@ import Foundation
             claimed.insert(ObjectIdentifier(file))
         }
         copies = copies.filter { seenIdentities.contains($0.key) }
+        if let watch {
+            // Where new matches would appear, and where the followed files are written.
+            for pattern in receiver.include {
+                for directory in DirectoryWatch.directories(for: pattern) { watch.watch(directory: directory) }
+            }
+        }
         for file in files where !claimed.contains(ObjectIdentifier(file)) && !file.isLost {
             file.isLost = true
             file.lastGrowth = now
@@ -216,6 +232,9 @@ import Foundation
     public var continuesLine: Bool
     /// The file's layout.
     public var format: InputFormat
+    /// Whether the file's JSON is JSON lines, told once from its first piece; nil for other
+    /// layouts.
+    public var jsonLines: Bool?
     /// With `multiline`: each record's bytes in `buffer` and its first line; nil when the
     /// records are the lines (or frames) `FrameReader` cuts.
     public var records: [(range: Range<Int>, line: Int)]?
@@ -234,7 +253,7 @@ import Foundation
         }
         var reader = FrameReader(
             name: path, piece: buffer, format: format, sourceOffset: sourceOffset, firstLine: firstLine,
-            continuesLine: continuesLine, options: options)
+            continuesLine: continuesLine, jsonLines: jsonLines, options: options)
         var events: [FrameEvent] = []
         // A piece is in memory: reading it cannot fail.
         while let event = try? reader.next() { events.append(event) }

@@ -27,6 +27,9 @@ final class FollowedFile {
     private var continuesLine = false
     /// The layout, once told from the first bytes.
     private var format: InputFormat?
+    /// For JSON: whether it is JSON lines, told from the first piece (each piece's reader
+    /// would scan its first 64 KiB to tell it again).
+    private var jsonLines: Bool?
     /// The size at the last read, and when it last changed.
     private var lastSize = 0
     var lastGrowth: ContinuousClock.Instant
@@ -179,7 +182,16 @@ final class FollowedFile {
         line += piece.lineBreaks
         continuesLine = splitsLine
         isDrained = offset == size
-        return piece.piece
+        var handedOut = piece.piece
+        if handedOut.format == .otlpJSON && handedOut.records == nil {
+            if jsonLines == nil {
+                jsonLines = FrameReader.isJSONLines(
+                    UnsafeRawBufferPointer(
+                        rebasing: handedOut.buffer.bytes.prefix(FormatDetector.preferredPrefixLength)))
+            }
+            handedOut.jsonLines = jsonLines
+        }
+        return handedOut
     }
 
     /// The layout: `input_format` when given, else told from the file's first bytes.

@@ -270,16 +270,20 @@
     ///
     /// - Parameters:
     ///   - continuesLine: the piece starts in the middle of a line split for its length.
+    ///   - jsonLines: whether JSON in the piece is JSON lines, when the caller knows (a
+    ///     followed file, told once from its first piece with `isJSONLines`); nil: told from
+    ///     the piece's first 64 KiB, a scan each piece would repeat.
     ///
     /// Allocates the window.
     public init(
         name: String, piece: InputBuffer, format: InputFormat, sourceOffset: Int, firstLine: Int,
-        continuesLine: Bool = false, options: ReadOptions = ReadOptions()
+        continuesLine: Bool = false, jsonLines: Bool? = nil, options: ReadOptions = ReadOptions()
     ) {
         self.path = name
         self.options = options
         nextLine = firstLine
         self.continuesLine = continuesLine
+        self.jsonLines = jsonLines
         if piece.bytes.count >= 2 && piece.bytes[0] == 0x1F && piece.bytes[1] == 0x8B {
             window = ByteWindow(
                 stream: GzipStream(MappedStream(piece), maxDecompressedBytes: options.maxDecompressedBytes))
@@ -588,14 +592,15 @@
             try window.fill(atLeast: FormatDetector.preferredPrefixLength, returningAtLineEnd: isLive)
             let bytes = window.available
             if bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { window.consume(3) }
-            jsonLines = Self.looksLikeJSONLines(
+            jsonLines = Self.isJSONLines(
                 UnsafeRawBufferPointer(rebasing: window.available.prefix(FormatDetector.preferredPrefixLength)))
         }
         return jsonLines == true ? try nextJSONLine() : try nextJSONDocument()
     }
 
-    /// JSON lines when the first document ends on the line it starts on.
-    private static func looksLikeJSONLines(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    /// Whether JSON input starting with `bytes` (its first 64 KiB) is JSON lines: when its
+    /// first document ends on the line it starts on, or the first line is not JSON at all.
+    public static func isJSONLines(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var start = 0
         while start < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[start]) { start += 1 }
         // A first line that is not JSON at all (detection saw JSON lines after it): lines.

@@ -118,12 +118,23 @@ def main():
     # Timed, the JSON goes to /dev/null as the copy-through's protobuf does: a 220 MB file on
     # these disks adds waits for writeback that are the disk's, not the encoder's.
     runs = {name: [os.devnull if part == json_out else part for part in argv] for name, argv in runs.items()}
+    # Trapline's own report says how much of each replay its replaying thread spent alone
+    # (reading windows, merging, writing): the serial fraction, read from every timed round.
+    serial = {name: [] for name in runs}
+    report_path = os.path.join(args.work, "report.json")
     for _ in range(args.rounds):
         for name, argv in runs.items():
-            wall, cpu, rss = run_once(argv)
+            is_replay = len(argv) > 1 and argv[1] == "replay"
+            timed = argv[:2] + ["--report-file", report_path] + argv[2:] if is_replay else argv
+            wall, cpu, rss = run_once(timed)
             figures[name]["wall"].append(wall)
             figures[name]["cpu"].append(cpu)
             figures[name]["rss"].append(rss)
+            if is_replay:
+                with open(report_path) as report:
+                    part = json.load(report).get("serial")
+                if part:
+                    serial[name].append(part["fraction"])
 
     small_spans = 10 * args.spans_per_request
     medium_spans = 60 * args.spans_per_request
@@ -189,6 +200,12 @@ def main():
         "json_out_vs_copy_through_time": (">=", 0.5),
         "two_workers_cpu_vs_one": ("<=", 1.05),
     }
+    print("\nserial part of each replay (its replaying thread alone: reading windows, merging, writing), "
+          "median fraction of the replay's wall time:")
+    for name, fractions in serial.items():
+        if fractions:
+            print(f"  {name:44} {median(fractions):6.3f}  (rounds {min(fractions):.3f}-{max(fractions):.3f})")
+            result[name]["serial_fraction"] = median(fractions)
     print(f"\nJSON written by `protobuf in, JSON out`: {json_written / spans:.0f} bytes a span\n")
     for name, value in ratios.items():
         goal = goals.get(name)

@@ -164,6 +164,9 @@ public struct Replay {
                 if options.read.stopRequested?() == true { break }
                 continue
             }
+            // The serial part: what this thread does alone (read, merge, write) while the
+            // workers process, timed from here to the flush after each window's run.
+            var serialStart = Clock.nanoseconds()
             var current = Self.readWindow(&reader, frames: windowFrames, bytes: options.windowBytes)
             var previous: (count: Int, slots: Int)?
             var turn = 0
@@ -183,8 +186,10 @@ public struct Replay {
                 if !ended { waitForMemory() }
                 let next =
                     ended ? ([], nil) : Self.readWindow(&reader, frames: windowFrames, bytes: options.windowBytes)
+                report.serialNanoseconds += Clock.nanoseconds() &- serialStart
                 // Merged and read: take frames too until none are left, then wait.
                 run.finish()
+                serialStart = Clock.nanoseconds()
                 if let readFailure = current.readFailure { report.inputFailures.append(readFailure) }
                 if ended {
                     merge(
@@ -199,7 +204,10 @@ public struct Replay {
                     progress.seconds = Double(Clock.nanoseconds() &- start) / 1e9
                     onProgress(progress)
                 }
-                if ended { break }
+                if ended {
+                    report.serialNanoseconds += Clock.nanoseconds() &- serialStart
+                    break
+                }
                 previous = (window.count, turn % 2)
                 current = next
                 turn += 1
@@ -207,6 +215,7 @@ public struct Replay {
             progress.filesDoneBytes += Self.size(of: path)
             if options.read.stopRequested?() == true { break }
         }
+        if report.serialNanoseconds > 0 { report.fileReplayNanoseconds = Clock.nanoseconds() &- start }
         var followedUncommitted = false
         if !options.followers.isEmpty && options.read.stopRequested?() != true {
             followedUncommitted = follow(

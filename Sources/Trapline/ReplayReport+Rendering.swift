@@ -56,6 +56,17 @@ extension ReplayReport {
             out.object {
                 for (kind, count) in jsonLeniency.byKind { out.field(kind, count) }
             }
+            if fileReplayNanoseconds > 0 {
+                out.key("serial")
+                out.object {
+                    out.key("seconds")
+                    out.raw(String(Double(serialNanoseconds) / 1e9))
+                    out.key("of_seconds")
+                    out.raw(String(Double(fileReplayNanoseconds) / 1e9))
+                    out.key("fraction")
+                    out.raw(String(Double(serialNanoseconds) / Double(fileReplayNanoseconds)))
+                }
+            }
             out.key("stages")
             out.array(stageRows) { row in
                 out.object {

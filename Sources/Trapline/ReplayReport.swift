@@ -38,6 +38,13 @@ public struct ReplayReport: Sendable {
     public var decodeNanoseconds: UInt64 = 0
     /// Time spent encoding output, in nanoseconds (summed over workers).
     public var encodeNanoseconds: UInt64 = 0
+    /// Wall time of replaying the regular files window by window (live input and following
+    /// not included), in nanoseconds.
+    public var fileReplayNanoseconds: UInt64 = 0
+    /// Of `fileReplayNanoseconds`, the replaying thread's time alone: reading windows, merging
+    /// outcomes into the report and writing the output while the workers process (the serial
+    /// part that more workers cannot shorten), in nanoseconds.
+    public var serialNanoseconds: UInt64 = 0
     /// What each stage of the chain did, in chain order.
     public var stages: [(id: String, counts: StageCounts)] = []
     /// OTLP JSON input read leniently, by kind.

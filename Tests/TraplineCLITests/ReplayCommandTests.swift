@@ -143,4 +143,30 @@ import Testing
         #expect(rejection["offset"] as? Int == stream.count - 5)
         #expect(rejection["source"] as? String == path)
     }
+
+    /// The report says how much of a file replay the replaying thread spent alone (reading,
+    /// merging, writing): a part of the wall time, with one worker and with two; live input
+    /// (stdin) is not timed so.
+    @Test(arguments: [1, 2]) func theReportMeasuresTheSerialPart(workers: Int) throws {
+        let directory = try Fixtures.temporaryDirectory()
+        let report = directory.appendingPathComponent("report.json").path
+        let input = Fixtures.path("generated/shop-traces.otlp")
+        let run = try ProcessRunner.trapline([
+            "replay", "-q", "--workers", "\(workers)", "-o", "/dev/null", "--report-file", report, input,
+        ])
+        #expect(run.status == 0, "\(run.standardError)")
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
+        let serial = try #require(object["serial"] as? [String: Double])
+        let seconds = try #require(serial["seconds"]), total = try #require(serial["of_seconds"])
+        #expect(seconds > 0 && seconds < total, "\(serial)")
+        #expect(abs((serial["fraction"] ?? 0) - seconds / total) < 1e-9)
+
+        let live = try ProcessRunner.trapline(
+            ["replay", "-q", "--output-format", "none", "--report-file", report, "-"], input: Data("a line\n".utf8))
+        #expect(live.status == 0, "\(live.standardError)")
+        let liveObject = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
+        #expect(liveObject["serial"] == nil)
+    }
 }

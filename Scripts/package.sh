@@ -5,19 +5,23 @@
 # `trapline --version` reads; and a tarball with it, the example pipelines, the licenses of
 # what is linked in, and a usage text.
 #
-#   Scripts/package.sh [--configuration release|debug] [--output DIR]
+#   Scripts/package.sh [--configuration release|debug] [--output DIR] [--scratch-path DIR]
 #
 # Prints the tarball's path. `debug` relinks the debug build (what the tests use: seconds, not
-# the minutes of a release build).
+# the minutes of a release build). `--scratch-path` builds elsewhere than `.build` (the
+# benchmarks measure the shipped binary without turning the dynamic release build static).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 configuration=release
 output=.build-package
+scratch=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --configuration) configuration=$2; shift 2 ;;
         --output) output=$2; shift 2 ;;
-        *) echo "usage: Scripts/package.sh [--configuration release|debug] [--output DIR]" >&2; exit 64 ;;
+        --scratch-path) scratch=(--scratch-path "$2"); shift 2 ;;
+        *) echo "usage: Scripts/package.sh [--configuration release|debug] [--output DIR] [--scratch-path DIR]" >&2
+           exit 64 ;;
     esac
 done
 if ! dpkg -s libprotobuf-c-dev protobuf-c-compiler libzstd-dev zlib1g-dev >/dev/null 2>&1; then
@@ -33,8 +37,8 @@ for library in Foundation FoundationInternationalization FoundationEssentials Co
     swift_Concurrency swiftCore; do
     link+=(-Xlinker "-l$library")
 done
-swift build -c "$configuration" --static-swift-stdlib --product trapline "${link[@]}" >&2
-binary=$(swift build -c "$configuration" --show-bin-path)/trapline
+swift build -c "$configuration" "${scratch[@]}" --static-swift-stdlib --product trapline "${link[@]}" >&2
+binary=$(swift build -c "$configuration" "${scratch[@]}" --show-bin-path)/trapline
 version=$("$binary" --version | awk '{print $2}')
 commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then commit="$commit-dirty"; fi

@@ -167,6 +167,8 @@ final class OTLPGRPCConnectionHandler: ChannelInboundHandler {
     private var streams: [HTTP2StreamID: Call] = [:]
     /// Bytes read on the connection since its window was last given back.
     private var connectionUnacknowledged = 0
+    /// The client's address, told once for the connection's calls (k8sattributes' association).
+    private var peer: String?
 
     /// What a call has got to.
     private enum Phase {
@@ -196,6 +198,7 @@ final class OTLPGRPCConnectionHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
+        peer = context.channel.remoteAddress?.ipAddress
         // HTTP/2 starts every connection's window at 65,535 bytes whatever the settings say.
         if window > 65_535 {
             let update = HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: window - 65_535))
@@ -364,7 +367,6 @@ final class OTLPGRPCConnectionHandler: ChannelInboundHandler {
                 .internalError(flag == 1 ? "a compressed message without grpc-encoding" : "bad message flag \(flag)"),
                 context: context)
         }
-        let peer = context.channel.remoteAddress?.ipAddress
         let status = Self.export(call, flag: flag, body: body, service: service, peer: peer)
         call.reservation?.release()
         answer(id, status, context: context)

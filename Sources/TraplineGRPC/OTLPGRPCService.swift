@@ -37,9 +37,12 @@ struct OTLPGRPCService: Sendable {
         (.metrics, "opentelemetry.proto.collector.metrics.v1.MetricsService"),
     ]
 
-    /// The signal whose `Export` method a request path (`/service/method`) names, if any.
+    /// Each signal's `Export` method as a request names it (`/service/method`).
+    static let exportPaths: [(path: String, signal: Signal)] = services.map { ("/" + $0.1 + "/Export", $0.0) }
+
+    /// The signal whose `Export` method a request path names, if any.
     static func signal(path: String) -> Signal? {
-        services.first { "/" + $0.1 + "/Export" == path }?.0
+        exportPaths.first { $0.path == path }?.signal
     }
 }
 

@@ -182,6 +182,47 @@ struct JSONDamage: CustomTestStringConvertible, Sendable {
             ])
     }
 
+    /// Arrays of strings: the compact canonical shape takes the fast path, which writes the
+    /// same `ArrayValue` bytes as the general path writes for the same arrays spaced out; a
+    /// shape it does not take (another kind inside, an escape, nesting) goes the general way.
+    @Test func stringArraysDecodeAlikeOnBothPaths() throws {
+        let arrays = [
+            #"[{"stringValue":"a"},{"stringValue":"b\u0041"}]"#,  // an escape: general path
+            #"[{"stringValue":"GET"},{"stringValue":"POST"},{"stringValue":"ünï"}]"#,
+            "[]",
+            #"[{"stringValue":"one"}]"#,
+            #"[{"stringValue":"x"},{"intValue":"7"}]"#,  // another kind: general path
+            #"[{"stringValue":""# + String(repeating: "long ", count: 40) + #""}]"#,  // lengths over 127
+            #"[{"arrayValue":{"values":[{"stringValue":"nested"}]}}]"#,
+        ]
+        func attributes(spaced: Bool) -> String {
+            arrays.enumerated().map { index, array in
+                spaced
+                    ? #"{ "key": "k\#(index)", "value": { "arrayValue": { "values": \#(array) } } }"#
+                    : #"{"key":"k\#(index)","value":{"arrayValue":{"values":\#(array)}}}"#
+            }.joined(separator: ",")
+        }
+        func decoded(spaced: Bool) -> [String] {
+            let (batch, _) = Self.decodeTraces(
+                Self.request([Self.span("x", #","attributes":["# + attributes(spaced: spaced) + "]")]))
+            #expect(batch.rejections.isEmpty)
+            return batch.withBytes { bytes in
+                (0..<batch.attributes.count).map { index -> String in
+                    let value = batch.attributes.values[index]
+                    let content = value.kind == .array ? bytes[value.slice].map { String($0, radix: 16) } : []
+                    return bytes.string(batch.attributes.keys[index]) + " \(value.kind) "
+                        + content.joined(separator: ".")
+                }
+            }
+        }
+        let compact = decoded(spaced: false)
+        #expect(compact.count == arrays.count + 1)
+        #expect(compact == decoded(spaced: true))
+        // `["GET","POST"]`: values { string_value: "GET" } …
+        #expect(compact[2].hasSuffix(" array a.5.a.3.47.45.54.a.6.a.4.50.4f.53.54.a.7.a.5.c3.bc.6e.c3.af"))
+        #expect(compact[3].hasSuffix(" array "))
+    }
+
     @Test func escapedStringsAreUnescapedIntoTheArena() throws {
         let (batch, _) = Self.decodeTraces(Self.request([Self.span(#"a\n\"\u00e9\ud83d\ude80\/"#)]))
         #expect(batch.rejections.isEmpty)

@@ -586,8 +586,12 @@ struct JSONFieldDecoder {
         try state.reader.beginArray()
         var first = true
         let fastPathAllowed = depth + 2 <= maxDepth
+        // An array value nests three levels more (ArrayValue, its values, an AnyValue).
+        let arraysAllowed = depth + 5 <= maxDepth
         while try state.reader.nextElement(&first) {
-            if fastPathAllowed, let (key, value) = readKeyValueFast(&state.reader) {
+            if fastPathAllowed,
+                let (key, value) = readKeyValueFast(&state.reader, arena: &arena, arrays: arraysAllowed)
+            {
                 table.append(key: key, value: value)
                 continue
             }
@@ -597,12 +601,13 @@ struct JSONFieldDecoder {
     }
 
     /// Reads the attribute shape nearly every OTLP JSON writer produces, compact and in
-    /// canonical order — `{"key":"K","value":{"stringValue":"V"}}`, or `intValue` or
-    /// `boolValue` — with fixed byte patterns instead of the general object walk. Returns nil
-    /// with the reader untouched when the bytes differ in any way (white space, other order,
-    /// escapes, other kinds), and the general path reads them.
+    /// canonical order — `{"key":"K","value":{"stringValue":"V"}}`, or `intValue`,
+    /// `boolValue`, or (with `arrays`) an `arrayValue` of strings — with fixed byte patterns
+    /// instead of the general object walk. Returns nil with the reader and the arena untouched
+    /// when the bytes differ in any way (white space, other order, escapes, other kinds), and the
+    /// general path reads them.
     @inline(__always)
-    func readKeyValueFast(_ reader: inout JSONReader) -> (ByteSlice, AnyValueRef)? {
+    func readKeyValueFast(_ reader: inout JSONReader, arena: inout [UInt8], arrays: Bool) -> (ByteSlice, AnyValueRef)? {
         var probe = reader
         guard probe.matchLiteral(#"{"key":""#), let key = try? probe.readStringContent(), !key.hasEscapes,
             key.isASCII || UTF8Validation.isValid(UnsafeRawBufferPointer(rebasing: frame[key.range])),
@@ -627,12 +632,42 @@ struct JSONFieldDecoder {
             } else {
                 return nil
             }
+        } else if arrays, probe.matchLiteral(#"arrayValue":{"values":["#) {
+            let start = arena.count
+            guard appendStringArrayFast(&probe, arena: &arena), probe.matchLiteral("}}}") else {
+                arena.removeSubrange(start...)
+                return nil
+            }
+            reader = probe
+            return (slice(key.range), .slice(.array, .arena(start: start, count: arena.count - start)))
         } else {
             return nil
         }
         guard probe.matchLiteral("}}") else { return nil }
         reader = probe
         return (slice(key.range), value)
+    }
+
+    /// The elements of a compact array of strings, `{"stringValue":"V"},…]`, written to the
+    /// arena as `ArrayValue` content (each a `values` field holding an `AnyValue` with its
+    /// `string_value`), the bytes the general path writes; false at anything else.
+    private func appendStringArrayFast(_ probe: inout JSONReader, arena: inout [UInt8]) -> Bool {
+        if probe.matchLiteral("]") { return true }
+        repeat {
+            guard probe.matchLiteral(#"{"stringValue":""#), let text = try? probe.readStringContent(),
+                !text.hasEscapes,
+                text.isASCII || UTF8Validation.isValid(UnsafeRawBufferPointer(rebasing: frame[text.range])),
+                probe.matchLiteral("}")
+            else { return false }
+            let count = text.range.count
+            let inner = 1 + Varint.length(of: UInt64(count)) + count
+            arena.append(0x0A)
+            Varint.append(UInt64(inner), to: &arena)
+            arena.append(0x0A)
+            Varint.append(UInt64(count), to: &arena)
+            arena.append(contentsOf: UnsafeRawBufferPointer(rebasing: frame[text.range]))
+        } while probe.matchLiteral(",")
+        return probe.matchLiteral("]")
     }
 
     // MARK: Resource and scope

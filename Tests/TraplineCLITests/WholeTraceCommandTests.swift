@@ -76,7 +76,10 @@ import TraplineTestSupport
         #expect(errorTraces.count > 50)
         let expected = Set(input.keys.filter { errorTraces.contains(String($0.prefix(32))) == (mode == "keep") })
 
-        let config = try Self.config(directory.path, mode: mode, wait: "3s", readsAttributes: readsAttributes)
+        // The stream takes about a second; the wait is twice the 3 s that a loaded machine (the
+        // whole suite on two cores) once outlasted, slowing the writer and the reader both. Each
+        // stream holds its last traces for the wait, so it costs the test twice that.
+        let config = try Self.config(directory.path, mode: mode, wait: "6s", readsAttributes: readsAttributes)
         let audit = directory.path + "/audit.jsonl"
         let replay = try ProcessRunner.trapline([
             "replay", "--config", config, "--output-format", "otlp-json", "--audit", audit, capture,

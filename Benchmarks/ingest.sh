@@ -7,7 +7,9 @@
 # counts nothing). Reports spans/s, CPU seconds per million spans (Trapline's, and the client's: on
 # these 2 cores what one client costs more is taken from Trapline) and peak RSS, gRPC beside HTTP,
 # and, as the peer in the same script, the same binary replaying 2,000 such requests from a file
-# through the same pipeline (the ratio is what the network receiver costs).
+# through the same pipeline (the ratio is what the network receiver costs). Trapline's CPU is
+# split into user and system time, and callgrind counts its instructions a request over each
+# protocol (same client, start-up subtracted), a figure that does not drift.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/install-test-deps.sh
@@ -60,16 +62,17 @@ pid=$!
 for _ in $(seq 100); do grep -q . "$work/stderr" 2>/dev/null && break; curl -s "127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+system_cpu() { awk '{print $15}' "/proc/$pid/stat"; }
 received() { curl -s "127.0.0.1:$port/metrics" | awk '$1 == "trapline_records_received_total" {print $2}'; }
 # phase NAME COMMAND...: spans Trapline received and CPU ticks it used while COMMAND ran.
 phase() {
     local name=$1; shift
-    local spans_before cpu_before start end
-    spans_before=$(received); cpu_before=$(cpu); start=$(date +%s%N)
+    local spans_before cpu_before system_before start end
+    spans_before=$(received); cpu_before=$(cpu); system_before=$(system_cpu); start=$(date +%s%N)
     /usr/bin/time -f '%U %S' -o "$work/$name.client" "$@" > "$work/$name.txt"
     end=$(date +%s%N)
     echo "$name $(( $(received) - spans_before )) $(( $(cpu) - cpu_before )) $(( end - start ))" \
-        "$(awk '{print $1 + $2}' "$work/$name.client")" >> "$work/phases"
+        "$(awk '{print $1 + $2}' "$work/$name.client") $(( $(system_cpu) - system_before ))" >> "$work/phases"
 }
 # Interleaved, two rounds of 8 s each, so neither protocol gets the warmer or quieter half.
 for round in 1 2; do
@@ -87,21 +90,56 @@ python3 - "$work/phases" "$ticks" "$rss" "$start" "$end" <<'PY'
 import sys
 phases = {}
 for line in open(sys.argv[1]):
-    name, spans, ticks, nanos, client = line.split()
-    before = phases.get(name, (0, 0.0, 0.0, 0.0))
+    name, spans, ticks, nanos, client, system_ticks = line.split()
+    before = phases.get(name, (0, 0.0, 0.0, 0.0, 0.0))
     phases[name] = (before[0] + int(spans), before[1] + int(ticks) / float(sys.argv[2]),
-                    before[2] + int(nanos) / 1e9, before[3] + float(client))
+                    before[2] + int(nanos) / 1e9, before[3] + float(client),
+                    before[4] + int(system_ticks) / float(sys.argv[2]))
 rss = int(sys.argv[3])
 replay = 200000 / ((int(sys.argv[5]) - int(sys.argv[4])) / 1e9)
 rates = {}
 for name, label in (("http", "OTLP/HTTP (wrk, HTTP/1.1)"), ("grpc", "OTLP/gRPC (h2load, HTTP/2)")):
-    spans, cpu, seconds, client = phases[name]
+    spans, cpu, seconds, client, system = phases[name]
     rates[name] = spans / seconds
     print(f"{label} ingest: {rates[name]:,.0f} spans/s ({spans:,} spans in {seconds:.1f} s), "
-          f"{cpu / max(spans, 1) * 1e6:.2f} CPU seconds per million spans; the client on the same 2 cores "
+          f"{cpu / max(spans, 1) * 1e6:.2f} CPU seconds per million spans ({(cpu - system) / max(spans, 1) * 1e6:.2f} "
+          f"user, {system / max(spans, 1) * 1e6:.2f} system); the client on the same 2 cores "
           f"used {client / max(spans, 1) * 1e6:.2f}")
 print(f"gRPC/HTTP: {rates['grpc'] / rates['http']:.2f}x in spans/s, "
       f"{(phases['http'][1] / phases['http'][0]) / (phases['grpc'][1] / phases['grpc'][0]):.2f}x in CPU per span")
 print(f"peak RSS: {rss / 1024:.1f} MiB")
 print(f"peer: replay of 200,000 spans from a file: {replay:,.0f} spans/s; HTTP ingest/replay {rates['http'] / replay:.2f}x")
 PY
+# Instructions a request, which do not drift as CPU seconds do: `trapline run` under callgrind
+# serving no request, then INGEST_CALLGRIND_REQUESTS (300) of the same requests over each
+# protocol from one client (h2load, in HTTP/1.1 mode for OTLP/HTTP), start-up subtracted. Only
+# user space is counted: the kernel's part (reads, the writes that wake the client) is in the
+# system CPU above.
+command -v valgrind >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null; }
+strip --strip-debug -o "$work/trapline" .build/release/trapline
+calls=${INGEST_CALLGRIND_REQUESTS:-300}
+# instructions PROTOCOL COUNT: callgrind's total for `run` serving COUNT requests of PROTOCOL.
+instructions() {
+    valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.$1.$2" "$work/trapline" run -q \
+        --config "$work/sidecar.yaml" > /dev/null 2> "$work/callgrind.$1.$2.err" &
+    pid=$!
+    for _ in $(seq 600); do curl -s "127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+    if [ "$2" -gt 0 ] && [ "$1" = grpc ]; then
+        h2load -t1 -c4 -m1 -n "$2" -d "$work/request.grpc" -H 'content-type: application/grpc' -H 'te: trailers' \
+            "http://127.0.0.1:$grpc_port/opentelemetry.proto.collector.trace.v1.TraceService/Export" > /dev/null
+    elif [ "$2" -gt 0 ]; then
+        h2load --h1 -t1 -c4 -m1 -n "$2" -d "$work/request.pb" -H 'content-type: application/x-protobuf' \
+            "http://127.0.0.1:$port/v1/traces" > /dev/null
+    fi
+    kill -TERM $pid; wait $pid || true
+    awk '/^summary:/ {print $2}' "$work/callgrind.$1.$2"
+}
+idle=$(instructions idle 0)
+http=$(instructions http "$calls")
+grpc=$(instructions grpc "$calls")
+python3 -c "
+idle, http, grpc, calls, spans = $idle, $http, $grpc, $calls, $per_request
+h, g = (http - idle) / calls, (grpc - idle) / calls
+print(f'instructions a request of {spans} spans (callgrind, {calls} requests, start-up subtracted): '
+      f'OTLP/HTTP {h:,.0f}, OTLP/gRPC {g:,.0f}; gRPC/HTTP {h / g:.2f}x')
+"

@@ -96,6 +96,12 @@ final class GRPCExportTransport: ExportTransport {
     /// connection task has ended: a loop shut down under a connect in progress (a next hop that
     /// refuses, retried with backoff) leaves that connect's promise unfulfilled, which NIO
     /// reports as a leak and debug builds stop on.
+    ///
+    /// Waits at most 5 s: the connection task and the wait for it run on the concurrency pool,
+    /// which a busy process (two cores, every pool thread blocked) may not give them for long;
+    /// waiting 30 s more for a cancelled connection held a replay's end, and the test suite, for
+    /// half a minute to two. Past that the loop goes when the connection has ended, in the
+    /// background.
     func close() {
         client?.beginGracefulShutdown()
         let task = running.withLock { $0 }
@@ -104,12 +110,15 @@ final class GRPCExportTransport: ExportTransport {
             _ = try? await task?.value
             done.signal()
         }
-        if done.wait(timeout: .now() + 5) == .timedOut {
+        guard done.wait(timeout: .now() + 5) == .success else {
             // Calls still in flight hold the graceful shutdown open; cancelling ends them.
             task?.cancel()
-            // A connection that does not end even when cancelled keeps its loop (one thread)
-            // rather than having the loop taken from under it.
-            guard done.wait(timeout: .now() + 30) == .success else { return }
+            let group = group
+            Task {
+                _ = try? await task?.value
+                try? await group.shutdownGracefully()
+            }
+            return
         }
         try? group.syncShutdownGracefully()
     }

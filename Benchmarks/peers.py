@@ -8,7 +8,8 @@ own, as a user runs it: the rounds interleave the commands (a slow spell of the 
 of them), and the median of each is reported with its wall and CPU seconds and peak RSS. Then
 callgrind counts each command's instructions on a 10- and a 60-request file; the difference,
 divided by the spans between them, is the instructions a span with start-up taken out. Those
-counts do not drift between runs, so the thresholds are put on their ratios.
+counts do not drift between runs, so the thresholds are put on their ratios. Start-up is its own
+figure: `trapline replay` of an empty file, timed over five runs a round and counted by callgrind.
 """
 import argparse
 import json
@@ -136,6 +137,20 @@ def main():
                 if part:
                     serial[name].append(part["fraction"])
 
+    # Start-up: `trapline replay` of an empty file as a whole process (exec, loading, parsing the
+    # command line and the default pipeline, the report), many short runs interleaved with the
+    # baseline's; and its instructions, which do not drift.
+    empty = os.path.join(args.work, "empty.otlp")
+    open(empty, "wb").close()
+    starts = {"trapline": [args.trapline, "replay", "-q", "--progress", "never", empty]}
+    if args.baseline:
+        starts["baseline"] = [args.baseline, "replay", "-q", "--progress", "never", empty]
+    start_walls = {build: [] for build in starts}
+    for _ in range(5 * args.rounds):
+        for build, argv in starts.items():
+            start_walls[build].append(run_once(argv)[0])
+    start_instructions = {build: instructions(argv) for build, argv in starts.items()}
+
     small_spans = 10 * args.spans_per_request
     medium_spans = 60 * args.spans_per_request
     small_runs = commands(args.trapline, args.peers, small, os.path.join(args.work, "small.jsonl"))
@@ -187,6 +202,8 @@ def main():
             "two_workers_cpu_vs_one": result[two]["cpu_seconds"] / result[decode]["cpu_seconds"],
             "two_workers_speedup": wall(decode) / wall(two),
             "two_workers_instructions_vs_one": instr(two) / instr(decode),
+            "startup_milliseconds": median(start_walls[build]) * 1000,
+            "startup_million_instructions": start_instructions[build] / 1e6,
         }
 
     ratios = ratios_of("trapline")
@@ -199,6 +216,7 @@ def main():
         "json_encode_megabytes_per_second": (">=", 1000),
         "json_out_vs_copy_through_time": (">=", 0.5),
         "two_workers_cpu_vs_one": ("<=", 1.05),
+        "startup_milliseconds": ("<=", 10),
     }
     print("\nserial part of each replay (its replaying thread alone: reading windows, merging, writing), "
           "median fraction of the replay's wall time:")
@@ -206,7 +224,9 @@ def main():
         if fractions:
             print(f"  {name:44} {median(fractions):6.3f}  (rounds {min(fractions):.3f}-{max(fractions):.3f})")
             result[name]["serial_fraction"] = median(fractions)
-    print(f"\nJSON written by `protobuf in, JSON out`: {json_written / spans:.0f} bytes a span\n")
+    print(f"\nJSON written by `protobuf in, JSON out`: {json_written / spans:.0f} bytes a span")
+    print(f"start-up: `trapline replay` of an empty file, median of {5 * args.rounds} runs "
+          f"(rounds {min(start_walls['trapline']) * 1000:.1f}-{max(start_walls['trapline']) * 1000:.1f} ms)\n")
     for name, value in ratios.items():
         goal = goals.get(name)
         met = "" if goal is None else (

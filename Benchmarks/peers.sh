@@ -6,8 +6,9 @@
 # (unpack + free, unpack + pack), a C tag skim that walks every nested message and builds
 # nothing, and simdjson On-Demand (Debian libsimdjson-dev) touching every value of every span.
 # Prints wall and CPU seconds, peak RSS and callgrind instructions a span (60 minus 10 requests)
-# for each, the ratios the issue sets goals for, and checks Thresholds/peers.json (instruction
-# ratios and the 2-worker CPU, which do not drift like the clock).
+# for each, the ratios the issue sets goals for, the start-up of `trapline replay` on an empty
+# file, and checks Thresholds/peers.json (instruction ratios and counts, which do not drift like
+# the clock).
 #   PEERS_REQUESTS (2000) and PEERS_ROUNDS (9) change the size and the rounds; PEERS_BASELINE=PATH
 #   (an earlier release build of trapline) runs its commands in the same rounds, for before and after;
 #   PEERS_DYNAMIC=1 measures the dynamic release build instead of the packaged (static) one.
@@ -26,9 +27,9 @@ work=${PEERS_WORK:-$(mktemp -d)}
 mkdir -p "$work"
 [ -n "${PEERS_WORK:-}" ] || trap 'rm -rf "$work"' EXIT
 # The binary users run: the release artifact of Scripts/package.sh (runtime and Foundation
-# linked in, stripped; built in .build-static so the dynamic release build stays as it is). It
-# starts in 8-13 ms where the dynamic build takes 12-20, and calls the runtime directly rather
-# than through the PLT. PEERS_DYNAMIC=1 measures the dynamic `.build/release/trapline` instead
+# linked in, stripped, at a fixed address; built in .build-static so the dynamic release build
+# stays as it is). It starts in 8-9 ms where the dynamic build takes 12-20, and calls the runtime
+# directly rather than through the PLT. PEERS_DYNAMIC=1 measures the dynamic `.build/release/trapline` instead
 # (valgrind cannot read the debug information of the release build; it needs none).
 if [ -n "${PEERS_DYNAMIC:-}" ]; then
     swift build -c release --product trapline >/dev/null

@@ -54,10 +54,7 @@ public enum ConfigLoader {
         var renamed: [DuplicateKeys.Renamed] = []
         while true {
             do {
-                // The basic resolver: tags are not read here (scalars stay text for the decoder), and the
-                // default one compiles its regular expressions (ICU) at the first load, a tenth of
-                // the start-up of `trapline replay`.
-                guard let node = try Yams.compose(yaml: text, .basic) else {
+                guard let node = try YAMLComposer.compose(text) else {
                     decoder.diagnostics.error("the pipeline file is empty", at: decoder.rootLocation)
                     return Result(config: PipelineConfig(), diagnostics: decoder.diagnostics)
                 }

@@ -48,7 +48,7 @@ import Yams
         }
         let root: ConfigNode
         do {
-            guard let node = try Yams.compose(yaml: text, .basic) else {
+            guard let node = try YAMLComposer.compose(text) else {
                 decoder.diagnostics.error("the test file is empty", at: decoder.rootLocation)
                 return .failure(PipelineTestFileError(diagnostics: decoder.diagnostics))
             }

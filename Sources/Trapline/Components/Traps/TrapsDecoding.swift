@@ -140,7 +140,7 @@ extension ConfigDecoder {
         rules: [TrapRuleConfig], diagnostics: ConfigDiagnostics
     ) {
         var decoder = ConfigDecoder(file: file, environment: [:])
-        guard let node = try? Yams.compose(yaml: yaml, .basic) else {
+        guard let node = try? YAMLComposer.compose(yaml) else {
             decoder.diagnostics.error("not a valid rule pack", at: decoder.rootLocation)
             return ([], decoder.diagnostics)
         }

@@ -134,13 +134,13 @@ extension JSONTextWriter {
 
     private mutating func bare(_ text: String) {
         separator()
-        out.append(text)
+        out.appendText(text)
     }
 
     private mutating func quoted(_ text: String) {
         separator()
         out.append(UInt8(ascii: "\""))
-        out.append(text)
+        out.appendText(text)
         out.append(UInt8(ascii: "\""))
     }
 

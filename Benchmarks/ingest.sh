@@ -2,7 +2,9 @@
 # OTLP ingest in sidecar mode: one 100-span protobuf request (made by Scripts/generate-otlp.py)
 # sent over and over to `trapline run` (otlp receiver -> filter -> stdout exporter to /dev/null)
 # for 16 s per protocol with 16 connections, one request in flight on each: over HTTP/1.1 by wrk, then over
-# gRPC (HTTP/2) by h2load with the same message in a gRPC frame. Spans are counted by Trapline
+# gRPC (HTTP/2) by h2load with the same message in a gRPC frame, and over HTTP/1.1 by h2load too (wrk
+# is the lighter client, and on these 2 cores the client's CPU is taken from Trapline's, so the
+# ratio from one client is the server's alone; both are printed). Spans are counted by Trapline
 # itself (`trapline_records_received_total` before and after each phase, so a refused request
 # counts nothing). Reports spans/s, CPU seconds per million spans (Trapline's, and the client's: on
 # these 2 cores what one client costs more is taken from Trapline) and peak RSS, gRPC beside HTTP,
@@ -74,12 +76,14 @@ phase() {
     echo "$name $(( $(received) - spans_before )) $(( $(cpu) - cpu_before )) $(( end - start ))" \
         "$(awk '{print $1 + $2}' "$work/$name.client") $(( $(system_cpu) - system_before ))" >> "$work/phases"
 }
-# Interleaved, two rounds of 8 s each, so neither protocol gets the warmer or quieter half.
+# Interleaved, two rounds of 8 s each, so no phase gets the warmer or quieter half.
 for round in 1 2; do
     phase http wrk -t2 -c16 -d8s -s "$work/post.lua" "http://127.0.0.1:$port/v1/traces"
     phase grpc h2load -t2 -c16 -m1 -D 8 -d "$work/request.grpc" \
         -H 'content-type: application/grpc' -H 'te: trailers' \
         "http://127.0.0.1:$grpc_port/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+    phase http-h2load h2load --h1 -t2 -c16 -m1 -D 8 -d "$work/request.pb" -H 'content-type: application/x-protobuf' \
+        "http://127.0.0.1:$port/v1/traces"
 done
 rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
 kill -TERM $pid; wait $pid || true
@@ -98,15 +102,20 @@ for line in open(sys.argv[1]):
 rss = int(sys.argv[3])
 replay = 200000 / ((int(sys.argv[5]) - int(sys.argv[4])) / 1e9)
 rates = {}
-for name, label in (("http", "OTLP/HTTP (wrk, HTTP/1.1)"), ("grpc", "OTLP/gRPC (h2load, HTTP/2)")):
+for name, label in (("http", "OTLP/HTTP (wrk, HTTP/1.1)"), ("grpc", "OTLP/gRPC (h2load, HTTP/2)"),
+                    ("http-h2load", "OTLP/HTTP (h2load, HTTP/1.1)")):
     spans, cpu, seconds, client, system = phases[name]
     rates[name] = spans / seconds
     print(f"{label} ingest: {rates[name]:,.0f} spans/s ({spans:,} spans in {seconds:.1f} s), "
           f"{cpu / max(spans, 1) * 1e6:.2f} CPU seconds per million spans ({(cpu - system) / max(spans, 1) * 1e6:.2f} "
           f"user, {system / max(spans, 1) * 1e6:.2f} system); the client on the same 2 cores "
           f"used {client / max(spans, 1) * 1e6:.2f}")
-print(f"gRPC/HTTP: {rates['grpc'] / rates['http']:.2f}x in spans/s, "
-      f"{(phases['http'][1] / phases['http'][0]) / (phases['grpc'][1] / phases['grpc'][0]):.2f}x in CPU per span")
+def cpu_per_span(name):
+    return phases[name][1] / phases[name][0]
+print(f"gRPC/HTTP against wrk: {rates['grpc'] / rates['http']:.2f}x in spans/s, "
+      f"{cpu_per_span('http') / cpu_per_span('grpc'):.2f}x in CPU per span")
+print(f"gRPC/HTTP, both from h2load: {rates['grpc'] / rates['http-h2load']:.2f}x in spans/s, "
+      f"{cpu_per_span('http-h2load') / cpu_per_span('grpc'):.2f}x in CPU per span")
 print(f"peak RSS: {rss / 1024:.1f} MiB")
 print(f"peer: replay of 200,000 spans from a file: {replay:,.0f} spans/s; HTTP ingest/replay {rates['http'] / replay:.2f}x")
 PY

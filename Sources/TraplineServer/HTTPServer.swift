@@ -130,6 +130,10 @@ final class RequestHandler: ChannelInboundHandler {
     private var started = NIODeadline.now()
     private var lastActivity = NIODeadline.now()
     private var busy = false
+    /// The client's address (k8sattributes' association), asked of the socket once for the
+    /// connection: the channel asks the kernel each time (getpeername), a system call a request.
+    private var peer: String?
+    private var peerKnown = false
     /// Where a whole request is answered: off the event loop, since decoding and stages take
     /// CPU (the fuzz target answers in place, on an embedded channel).
     private let offload: @Sendable (@escaping @Sendable () -> Void) -> Void
@@ -198,7 +202,11 @@ final class RequestHandler: ChannelInboundHandler {
             let routes = routes
             let held = reservation
             reservation = nil
-            let peer = context.remoteAddress?.ipAddress
+            if !peerKnown {
+                peer = context.remoteAddress?.ipAddress
+                peerKnown = true
+            }
+            let peer = peer
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let eventLoop = context.eventLoop
             offload {

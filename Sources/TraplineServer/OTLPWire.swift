@@ -9,11 +9,14 @@ package enum OTLPWire {
         case json
 
         /// Parses a `Content-Type` value: type and subtype case-insensitively, parameters ignored.
+        /// Read on every request, so on a `Substring` throughout: the reversed views this trimmed
+        /// with ran as unspecialised generic code, a run-time type lookup a request.
         init?(contentType: String) {
-            let essence = contentType.split(separator: ";", maxSplits: 1).first.map(String.init) ?? ""
-            let trimmed = essence.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }
-                .reversed()
-            switch String(trimmed).lowercased() {
+            var essence = Substring(contentType)
+            if let semicolon = essence.firstIndex(of: ";") { essence = essence[..<semicolon] }
+            essence = essence.drop { $0 == " " || $0 == "\t" }
+            while let last = essence.last, last == " " || last == "\t" { essence.removeLast() }
+            switch essence.lowercased() {
             case "application/x-protobuf", "application/protobuf": self = .protobuf
             case "application/json": self = .json
             default: return nil

@@ -148,6 +148,20 @@ import TraplineTestSupport
         #expect(sidecar.report.records.filtered > 0)
     }
 
+    /// Content types as clients send them: any case, parameters after `;`, blanks around the
+    /// essence; anything else is not an OTLP media type.
+    @Test func contentTypesAreReadAsOTLPDefinesThem() {
+        #expect(OTLPWire.MediaType(contentType: "application/x-protobuf") == .protobuf)
+        #expect(OTLPWire.MediaType(contentType: "application/protobuf") == .protobuf)
+        #expect(OTLPWire.MediaType(contentType: "Application/JSON; charset=utf-8") == .json)
+        #expect(OTLPWire.MediaType(contentType: " \tapplication/json \t;charset=utf-8") == .json)
+        #expect(OTLPWire.MediaType(contentType: "application/json\t") == .json)
+        #expect(OTLPWire.MediaType(contentType: "application/jsonl") == nil)
+        #expect(OTLPWire.MediaType(contentType: "text/plain; application/json") == nil)
+        #expect(OTLPWire.MediaType(contentType: "") == nil)
+        #expect(OTLPWire.MediaType(contentType: " ; ") == nil)
+    }
+
     /// The response messages are written with Core's protobuf appender and read back with its
     /// wire reader, byte for byte as protobuf lays them out.
     @Test func exportResponsesAndStatusesAreProtobuf() {

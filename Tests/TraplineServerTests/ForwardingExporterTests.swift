@@ -2,6 +2,7 @@ import Foundation
 import GRPCCore
 import NIOCore
 import NIOHTTP2
+import NIOPosix
 import Testing
 @_spi(Plumbing) import Trapline
 import TraplineCore
@@ -42,6 +43,38 @@ import TraplineTLS
         // The drain used its time (a deadline under a second once ended it at once); how long the
         // sends in progress then take to notice the stop depends on the load, so no upper bound.
         #expect(ContinuousClock.now - started >= .milliseconds(450))
+    }
+
+    /// Closing the gRPC transport while a call hangs (the next hop took the connection and never
+    /// answered, not even HTTP/2's settings) returns within its 5 s bound rather than after the
+    /// call's 60 s timeout; the call ends once closed.
+    @Test func closingWhileACallHangsIsBounded() async throws {
+        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelOption(.autoRead, value: false)
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { silent.close(promise: nil) }
+        let port = try #require(silent.localAddress?.port)
+        var config = OTLPExporterConfig()
+        config.timeoutSeconds = 60
+        config.compression = .none
+        let transport = GRPCExportTransport(
+            endpoint: try #require(HostPort("127.0.0.1:\(port)")), config: config)
+        let request = try #require(transport.prepare(signal: .traces, body: [0x0a, 0x00]))
+        let call = Task { await transport.attempt(request) }
+        try await Task.sleep(for: .milliseconds(300))
+        let started = ContinuousClock.now
+        // On a thread of its own, as an exporter's stop calls it: `close` blocks.
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread {
+                transport.close()
+                continuation.resume()
+            }.start()
+        }
+        let took = ContinuousClock.now - started
+        #expect(took < .seconds(7), "close took \(took)")
+        let result = await call.value
+        #expect(result != .accepted(rejected: 0), "\(result)")
+        #expect(ContinuousClock.now - started < .seconds(20))
     }
 
     /// OTLP's retry table for gRPC codes, with the `RetryInfo` delay a server sends.

@@ -1,7 +1,7 @@
 import CZlib
 import Foundation
 import Synchronization
-@_spi(Plumbing) public import TraplineCore
+@_spi(Plumbing) import TraplineCore
 
 #if canImport(Glibc)
     import Glibc

@@ -1,4 +1,4 @@
-@_spi(Plumbing) package import Trapline
+@_spi(Plumbing) import Trapline
 package import TraplineCore
 
 /// What one attempt to hand a request to the next hop came to.

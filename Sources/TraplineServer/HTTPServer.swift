@@ -3,8 +3,8 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Synchronization
-@_spi(Plumbing) package import Trapline
-package import TraplineCore
+@_spi(Plumbing) import Trapline
+import TraplineCore
 
 /// What the server does with a request once its body is in: the OTLP endpoints, `/metrics`
 /// and the health checks. Called off the event loop (decoding and stages take CPU).

@@ -1,4 +1,4 @@
-public import TraplineCore
+import TraplineCore
 
 /// Why a stage did not let a record go on, for a drop audit: found after the stage ran, only
 /// for the rows it dropped, so the stages' own runs stay as they are.

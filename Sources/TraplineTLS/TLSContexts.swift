@@ -1,8 +1,8 @@
 import NIOCertificateReloading
 import NIOCore
-package import NIOSSL
+import NIOSSL
 import Synchronization
-@_spi(Plumbing) package import Trapline
+@_spi(Plumbing) import Trapline
 @_spi(Plumbing) import TraplineServer
 
 /// One receiver's TLS: NIOSSL contexts for its HTTP and gRPC listeners, from the same files.

@@ -1,4 +1,4 @@
-public import ArgumentParser
+import ArgumentParser
 @_spi(Plumbing) import Trapline
 @_spi(Plumbing) import TraplineCore
 import TraplineGRPC

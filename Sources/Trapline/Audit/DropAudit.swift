@@ -1,5 +1,5 @@
 @_spi(Plumbing) public import TraplineCore
-public import TraplineStages
+import TraplineStages
 
 /// How much of the drop audit an `audit` exporter (or `--audit FILE`) writes.
 public struct DropAuditSettings: Hashable, Sendable {

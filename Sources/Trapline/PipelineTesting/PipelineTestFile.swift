@@ -1,6 +1,6 @@
 import Foundation
 public import TraplineCore
-public import TraplineRules
+import TraplineRules
 import Yams
 
 /// A pipeline test file (`trapline test`): the pipeline under test and its tests, each with

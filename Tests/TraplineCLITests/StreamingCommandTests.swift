@@ -258,6 +258,29 @@ import TraplineTestSupport
         #expect(process.terminationStatus == 0)
     }
 
+    /// The end of stdin sends what a batch holds at once, not at the batch's timeout: a writer
+    /// that closes its pipe (`cmd | trapline run`) is not kept waiting for a quiet period.
+    @Test func theEndOfStdinFlushesBatchesAtOnce() throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try """
+        receivers: {stdin: null}
+        processors: {batch: {timeout: 30s, send_batch_size: 1000}}
+        exporters: {file: {path: \(directory)/out.jsonl}}
+        service: {pipelines: {logs: {receivers: [stdin], processors: [batch], exporters: [file]}}}
+
+        """.write(toFile: directory + "/run.yaml", atomically: true, encoding: .utf8)
+        let (process, input) = try Self.run(config: directory + "/run.yaml")
+        let start = ContinuousClock.now
+        input.fileHandleForWriting.write(Data("one\ntwo\n".utf8))
+        try input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(ContinuousClock.now - start < .seconds(20))
+        let written = (try? String(contentsOfFile: directory + "/out.jsonl", encoding: .utf8)) ?? ""
+        #expect(written.contains("one") && written.contains("two"), "\(written)")
+    }
+
     /// A 1 GiB capture replayed into a next hop that answers 503 to every 7th request arrives
     /// whole: every span acknowledged once, none counted lost (merged by a batch processor into
     /// requests of 2,000 spans on the way).

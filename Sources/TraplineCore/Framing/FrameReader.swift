@@ -238,12 +238,15 @@
         }
     }
 
-    /// On a live input, whether more bytes are waiting to be read right now (a writer ahead of
-    /// the reader): then reading on will not wait for the writer. Allocates nothing.
+    /// On a live input, whether reading on will not wait for the writer: bytes are waiting (a
+    /// writer ahead of the reader), or the writer is gone (the end of the input, or an error, is
+    /// there to be read). A pipe whose writer closed polls as hung up, not readable: taken for
+    /// "not ready", the end of stdin waited out every held whole-trace window's decision wait
+    /// and every batch's timeout before it was read. Allocates nothing.
     public func inputIsReady() -> Bool {
         guard liveDescriptor >= 0 else { return false }
         var ready = pollfd(fd: liveDescriptor, events: Int16(POLLIN), revents: 0)
-        return poll(&ready, 1, 0) > 0 && ready.revents & Int16(POLLIN) != 0
+        return poll(&ready, 1, 0) > 0 && ready.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0
     }
 
     /// Reads from an already open stream (a socket, a test's chunked stream …).

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
-
 /// Field-level OTLP JSON decoding shared by spans and logs: keys, strings, numbers, ids,
 /// enums, `AnyValue`s, attributes, resources and scopes.
 ///
@@ -54,7 +48,7 @@ struct JSONFieldDecoder {
             return scratch.elementsEqual(UnsafeBufferPointer(start: name.utf8Start, count: count))
         }
         guard key.range.count == count else { return false }
-        return memcmp(frame.baseAddress! + key.range.lowerBound, name.utf8Start, count) == 0
+        return JSONKeyTable.same(UnsafeRawBufferPointer(rebasing: frame[key.range]), name.utf8Start)
     }
 
     // MARK: Scalars

@@ -63,8 +63,11 @@ struct JSONKeyTable: @unchecked Sendable {
         return nil
     }
 
+    /// Whether `key` equals the same number of bytes at `expected`. (A word loop and a byte loop:
+    /// comparing the tail as overlapping words took more instructions here, since this is then
+    /// no longer inlined into the per-member lookups.)
     @inline(__always)
-    private static func same(_ key: UnsafeRawBufferPointer, _ expected: UnsafeRawPointer) -> Bool {
+    static func same(_ key: UnsafeRawBufferPointer, _ expected: UnsafeRawPointer) -> Bool {
         var index = 0
         let count = key.count
         // Safe: index + 8 <= count, and the expected key has the same length.

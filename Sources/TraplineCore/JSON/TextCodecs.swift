@@ -17,27 +17,88 @@ package enum TextCodecs {
         }
     }
 
-    /// Hex digit values by byte; 0xFF for bytes that are not hex digits.
-    static let hexTable: [UInt8] = (0...255).map { hexValue(UInt8($0)) ?? 0xFF }
-
     /// Parses 16 hex digits from `bytes` at `start` into a big-endian word.
     static func hexWord(_ bytes: UnsafeRawBufferPointer, _ start: Int) -> UInt64? {
-        hexTable.withUnsafeBufferPointer { table in
-            var value: UInt64 = 0
-            var invalid: UInt8 = 0
-            for index in start..<(start + 16) {
-                let digit = table[Int(bytes[index])]
-                invalid |= digit
-                value = value << 4 | UInt64(digit & 0xF)
-            }
-            // Any 0xFF entry sets the high bits; valid digits never do.
-            return invalid & 0xF0 == 0 ? value : nil
-        }
+        precondition(start >= 0 && start + 16 <= bytes.count)
+        // Safe: start + 16 <= count (checked above).
+        guard let high = hexDigits8(bytes.loadUnaligned(fromByteOffset: start, as: UInt64.self)),
+            let low = hexDigits8(bytes.loadUnaligned(fromByteOffset: start + 8, as: UInt64.self))
+        else { return nil }
+        return high << 32 | low
+    }
+
+    /// The value of eight hex digits (either case), the first in the lowest byte of `raw` as
+    /// memory holds them, or nil if any byte is not a hex digit. All eight at once in one word
+    /// (SWAR): a byte's high bit after adding `0x80 - lo` says it is at least `lo`, and the
+    /// addition cannot carry into the next byte while every byte is below 0x80, which is checked
+    /// first. (Sixteen digits as one `SIMD16` took more instructions: LLVM split the vector.)
+    @inline(__always)
+    static func hexDigits8(_ raw: UInt64) -> UInt64? {
+        let word = UInt64(littleEndian: raw)
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs = ones &* 0x80
+        guard word & highs == 0 else { return nil }
+        let digit = (word &+ ones &* (0x80 - 0x30)) & ~(word &+ ones &* (0x80 - 0x3A))
+        let folded = word | ones &* 0x20  // 'A'...'F' to 'a'...'f'
+        let letter = (folded &+ ones &* (0x80 - 0x61)) & ~(folded &+ ones &* (0x80 - 0x67)) & highs
+        guard (digit | letter) & highs == highs else { return nil }
+        // Digits are their low nibble; letters their low nibble plus 9.
+        let nibbles = (word & (ones &* 0x0F)) &+ (letter >> 7) &* 9
+        // The first digit is the most significant: reverse the bytes, then pack pairs of nibbles,
+        // pairs of bytes and pairs of halves.
+        var packed = nibbles.byteSwapped
+        packed = (packed | packed >> 4) & 0x00FF_00FF_00FF_00FF
+        packed = (packed | packed >> 8) & 0x0000_FFFF_0000_FFFF
+        return (packed | packed >> 16) & 0xFFFF_FFFF
     }
 
     /// Parses an unsigned decimal integer; nil when not all digits or past UInt64.
     static func parseUnsigned(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
-        guard !bytes.isEmpty, bytes.count <= 20 else { return nil }
+        let count = bytes.count
+        guard count > 0, count <= 20 else { return nil }
+        // Nineteen digits cannot pass UInt64.max (twenty digits): no overflow checks below that.
+        guard count < 20 else { return parseUnsignedChecked(bytes) }
+        var value: UInt64 = 0
+        var index = 0
+        // The digits before the last multiple of eight one by one, then eight at a time.
+        while index < count & 7 {
+            let digit = bytes[index] &- 0x30
+            guard digit < 10 else { return nil }
+            value = value &* 10 &+ UInt64(digit)
+            index &+= 1
+        }
+        while index < count {
+            // Safe: count - index is a multiple of eight, so index + 8 <= count.
+            guard let eight = decimalDigits8(bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)) else {
+                return nil
+            }
+            value = value &* 100_000_000 &+ eight
+            index &+= 8
+        }
+        return value
+    }
+
+    /// The value of eight decimal digits, the first in the lowest byte of `raw` as memory holds
+    /// them, or nil if any byte is not a digit. All eight at once in one word (SWAR): the range
+    /// check adds a bias per byte that cannot carry into the next byte while every byte is below
+    /// 0x80, which is checked with it.
+    @inline(__always)
+    static func decimalDigits8(_ raw: UInt64) -> UInt64? {
+        let word = UInt64(littleEndian: raw)
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs = ones &* 0x80
+        let inRange = (word &+ ones &* (0x80 - 0x30)) & ~(word &+ ones &* (0x80 - 0x3A))
+        guard word & highs == 0, inRange & highs == highs else { return nil }
+        // Each byte its digit; then pairs, fours and eights of digits combined by multiplying
+        // the more significant (lower) part by 10, 100 and 10,000.
+        var digits = word &- ones &* 0x30
+        digits = (digits &* 10 &+ digits >> 8) & 0x00FF_00FF_00FF_00FF
+        digits = (digits &* 100 &+ digits >> 16) & 0x0000_FFFF_0000_FFFF
+        return (digits &* 10_000 &+ digits >> 32) & 0xFFFF_FFFF
+    }
+
+    /// `parseUnsigned` one digit at a time with overflow checks (twenty digits).
+    private static func parseUnsignedChecked(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
         var value: UInt64 = 0
         for byte in bytes {
             guard byte >= 0x30 && byte <= 0x39 else { return nil }

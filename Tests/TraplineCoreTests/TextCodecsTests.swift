@@ -122,10 +122,55 @@ import Testing
         }
     }
 
+    /// Object members read the same whether written compactly (the one-load path for short
+    /// keys) or with white space (the general path): keys of every length around the sixteen
+    /// bytes one load covers, escaped and non-ASCII keys, and the errors.
+    @Test func membersReadTheSameCompactOrSpaced() throws {
+        let keys = (0...20).map { String(repeating: "k", count: $0) } + [#"a\"b"#, "ünï", "x\\y"]
+        let compact = "{" + keys.enumerated().map { #""\#($1)":\#($0)"# }.joined(separator: ",") + "}"
+        let spaced = "{ " + keys.enumerated().map { #""\#($1)" : \#($0)"# }.joined(separator: " ,\n ") + " }"
+        for text in [compact, spaced, compact + String(repeating: " ", count: 20)] {
+            let members = try Self.members(Array(text.utf8))
+            #expect(members.map(\.key) == keys, "\(text)")
+            #expect(members.map(\.escaped) == keys.map { $0.contains("\\") })
+            #expect(members.map(\.ascii) == keys.map { $0.utf8.allSatisfy { $0 < 0x80 } })
+        }
+        #expect(try Self.members(Array("{}".utf8)).isEmpty)
+        for bad in [#"{"a""#, #"{"a"1}"#, "{\"a\u{1F}b\":1}", #"{"a":1"b":2}"#, #"{,"a":1}"#, #"{"a":1,}"#] {
+            #expect(throws: DecodeError.self, "\(bad)") { try Self.members(Array(bad.utf8)) }
+        }
+    }
+
+    static func members(_ frame: [UInt8]) throws -> [(key: String, escaped: Bool, ascii: Bool)] {
+        try frame.withUnsafeBytes { bytes in
+            var reader = JSONReader(frame: bytes, sourceOffset: 0)
+            try reader.beginObject()
+            var first = true
+            var members: [(key: String, escaped: Bool, ascii: Bool)] = []
+            while let key = try reader.nextMember(&first) {
+                members.append((String(decoding: bytes[key.range], as: UTF8.self), key.hasEscapes, key.isASCII))
+                try reader.skipValue(depth: 0, maxDepth: 8)
+            }
+            return members
+        }
+    }
+
+    /// The token `readString` reads from `frame`; `readShortStringContent` (the attribute fast
+    /// path's reader) must read the same token, or fail too.
     static func read(_ frame: [UInt8]) throws -> JSONString {
         try frame.withUnsafeBytes { bytes in
             var reader = JSONReader(frame: bytes, sourceOffset: 0)
-            return try reader.readString()
+            var short = reader
+            short.position = 1
+            let shortToken = try? short.readShortStringContent()
+            do {
+                let token = try reader.readString()
+                #expect(shortToken == token && short.position == reader.position)
+                return token
+            } catch {
+                #expect(shortToken == nil)
+                throw error
+            }
         }
     }
 }

@@ -141,6 +141,30 @@ import Testing
         }
     }
 
+    /// Array elements the same compact or spaced; stray and missing commas are errors.
+    @Test func elementsReadTheSameCompactOrSpaced() throws {
+        for text in ["[1,22,333]", "[ 1 , 22,\n333 ]", "[1 ,22 , 333]"] {
+            #expect(try Self.elements(Array(text.utf8)) == ["1", "22", "333"], "\(text)")
+        }
+        #expect(try Self.elements(Array("[]".utf8)).isEmpty)
+        for bad in ["[1,]", "[,1]", "[1 2]", "[1,,2]", "[1", "[1,"] {
+            #expect(throws: DecodeError.self, "\(bad)") { try Self.elements(Array(bad.utf8)) }
+        }
+    }
+
+    static func elements(_ frame: [UInt8]) throws -> [String] {
+        try frame.withUnsafeBytes { bytes in
+            var reader = JSONReader(frame: bytes, sourceOffset: 0)
+            try reader.beginArray()
+            var first = true
+            var elements: [String] = []
+            while try reader.nextElement(&first) {
+                elements.append(String(decoding: bytes[try reader.readNumber()], as: UTF8.self))
+            }
+            return elements
+        }
+    }
+
     static func members(_ frame: [UInt8]) throws -> [(key: String, escaped: Bool, ascii: Bool)] {
         try frame.withUnsafeBytes { bytes in
             var reader = JSONReader(frame: bytes, sourceOffset: 0)

@@ -119,6 +119,11 @@ struct JSONReader {
     /// Whether another element follows (its `,` consumed); false after the closing `]`.
     @inline(__always)
     mutating func nextElement(_ first: inout Bool) throws(DecodeError) -> Bool {
+        // Compact arrays: a comma right here (the element then reads its own white space).
+        if !first && position < end && byte(at: position) == UInt8(ascii: ",") {
+            position &+= 1
+            return true
+        }
         skipWhitespace()
         guard position < end else { throw syntaxError(at: position) }
         if byte(at: position) == UInt8(ascii: "]") {

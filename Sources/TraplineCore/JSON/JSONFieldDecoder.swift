@@ -603,18 +603,18 @@ struct JSONFieldDecoder {
     @inline(__always)
     func readKeyValueFast(_ reader: inout JSONReader, arena: inout [UInt8], arrays: Bool) -> (ByteSlice, AnyValueRef)? {
         var probe = reader
-        guard probe.matchLiteral(#"{"key":""#), let key = try? probe.readShortStringContent(), !key.hasEscapes,
+        guard probe.matchLiteral(#"{"key":""#), let key = try? probe.readStringContent(), !key.hasEscapes,
             key.isASCII || UTF8Validation.isValid(UnsafeRawBufferPointer(rebasing: frame[key.range])),
             probe.matchLiteral(#","value":{""#)
         else { return nil }
         var value: AnyValueRef
         if probe.matchLiteral(#"stringValue":""#) {
-            guard let text = try? probe.readShortStringContent(), !text.hasEscapes,
+            guard let text = try? probe.readStringContent(), !text.hasEscapes,
                 text.isASCII || UTF8Validation.isValid(UnsafeRawBufferPointer(rebasing: frame[text.range]))
             else { return nil }
             value = .slice(.string, slice(text.range))
         } else if probe.matchLiteral(#"intValue":""#) {
-            guard let digits = try? probe.readShortStringContent(),
+            guard let digits = try? probe.readStringContent(),
                 let number = TextCodecs.parseSigned(UnsafeRawBufferPointer(rebasing: frame[digits.range]))
             else { return nil }
             value = AnyValueRef(kind: .int, payload: UInt64(bitPattern: number))
@@ -648,7 +648,7 @@ struct JSONFieldDecoder {
     private func appendStringArrayFast(_ probe: inout JSONReader, arena: inout [UInt8]) -> Bool {
         if probe.matchLiteral("]") { return true }
         repeat {
-            guard probe.matchLiteral(#"{"stringValue":""#), let text = try? probe.readShortStringContent(),
+            guard probe.matchLiteral(#"{"stringValue":""#), let text = try? probe.readStringContent(),
                 !text.hasEscapes,
                 text.isASCII || UTF8Validation.isValid(UnsafeRawBufferPointer(rebasing: frame[text.range])),
                 probe.matchLiteral("}")

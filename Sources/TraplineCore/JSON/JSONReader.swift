@@ -90,20 +90,31 @@ struct JSONReader {
     }
 
     /// The next member's key when it is written compactly (`"key":` right after the `{` or
-    /// the `,` here), ASCII, unescaped and shorter than sixteen bytes, as almost every OTLP key
-    /// is: one vector load finds its end. Nil, with nothing consumed, for anything else, which
-    /// the general path then reads (and checks).
+    /// the `,` here), ASCII, unescaped and shorter than thirty-two bytes, as every OTLP field
+    /// name is: one or two vector loads find its end. Nil, with nothing consumed, for anything
+    /// else, which the general path then reads (and checks).
     @inline(__always)
     mutating func nextCompactKey(_ first: inout Bool) -> JSONString? {
         let quote = first ? position : position &+ 1
-        // Safe: the key's sixteen bytes and the byte after them are before `end`.
+        // Safe: the key's first sixteen bytes and the byte after them are before `end`.
         guard quote &+ 18 <= end, byte(at: quote) == UInt8(ascii: "\""),
             first || byte(at: position) == UInt8(ascii: ",")
         else { return nil }
         let start = quote &+ 1
-        guard
-            let (length, highBits) = Self.plainPrefix(base.loadUnaligned(fromByteOffset: start, as: SIMD16<UInt8>.self))
-        else { return nil }
+        let head = base.loadUnaligned(fromByteOffset: start, as: SIMD16<UInt8>.self)
+        var length: Int
+        var highBits: UInt64
+        if let (headLength, headBits) = Self.plainPrefix(head) {
+            (length, highBits) = (headLength, headBits)
+        } else {
+            // Safe: the next sixteen bytes and the byte after them are before `end`.
+            guard quote &+ 34 <= end,
+                let (tailLength, tailBits) = Self.plainPrefix(
+                    base.loadUnaligned(fromByteOffset: start &+ 16, as: SIMD16<UInt8>.self))
+            else { return nil }
+            let lanes = unsafeBitCast(head, to: (UInt64, UInt64).self)
+            (length, highBits) = (16 &+ tailLength, lanes.0 | lanes.1 | tailBits)
+        }
         guard highBits & 0x8080_8080_8080_8080 == 0, byte(at: start &+ length) == UInt8(ascii: "\""),
             byte(at: start &+ length &+ 1) == UInt8(ascii: ":")
         else { return nil }
@@ -149,8 +160,36 @@ struct JSONReader {
     @inline(__always)
     mutating func readStringContent() throws(DecodeError) -> JSONString {
         let start = position
-        var escaped = false
         var highBits: UInt64 = 0
+        // The first sixteen bytes peeled off: a string ending in them without escapes (most
+        // keys and many values) is done with one load.
+        // Safe: position + 16 <= end.
+        if position &+ 16 <= end {
+            let block = base.loadUnaligned(fromByteOffset: position, as: SIMD16<UInt8>.self)
+            if let (length, plainBits) = Self.plainPrefix(block) {
+                position &+= length
+                highBits = plainBits
+                if byte(at: position) == UInt8(ascii: "\"") {
+                    position &+= 1
+                    return JSONString(
+                        range: start..<(position &- 1), hasEscapes: false,
+                        isASCII: highBits & 0x8080_8080_8080_8080 == 0)
+                }
+            } else {
+                let lanes = unsafeBitCast(block, to: (UInt64, UInt64).self)
+                highBits = lanes.0 | lanes.1
+                position &+= 16
+            }
+        }
+        return try finishString(from: start, highBits: highBits)
+    }
+
+    /// The rest of a string from `position` on, its content starting at `start`; `highBits`
+    /// holds the bytes read so far ORed together.
+    @inline(__always)
+    mutating func finishString(from start: Int, highBits: UInt64) throws(DecodeError) -> JSONString {
+        var escaped = false
+        var highBits = highBits
         while true {
             skipPlainText(&highBits)
             guard position < end else { throw syntaxError(at: start - 1) }
@@ -169,25 +208,6 @@ struct JSONReader {
             highBits |= UInt64(current)
             position &+= 1
         }
-    }
-
-    /// `readStringContent` for strings that are mostly short (attribute keys and values): one
-    /// load ends a string within sixteen bytes without escapes. (Ids and times, always longer,
-    /// read faster without this first try.)
-    @inline(__always)
-    mutating func readShortStringContent() throws(DecodeError) -> JSONString {
-        let start = position
-        // Safe: position + 16 <= end.
-        if position &+ 16 <= end,
-            let (length, plainBits) = Self.plainPrefix(
-                base.loadUnaligned(fromByteOffset: position, as: SIMD16<UInt8>.self)),
-            byte(at: position &+ length) == UInt8(ascii: "\"")
-        {
-            position &+= length &+ 1
-            return JSONString(
-                range: start..<(start &+ length), hasEscapes: false, isASCII: plainBits & 0x8080_8080_8080_8080 == 0)
-        }
-        return try readStringContent()
     }
 
     /// Moves `position` to the next quote, backslash or control byte, or to where fewer than

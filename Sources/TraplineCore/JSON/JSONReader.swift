@@ -345,7 +345,7 @@ struct JSONReader {
     @inline(__always)
     mutating func matchLiteral(_ literal: StaticString) -> Bool {
         let count = literal.utf8CodeUnitCount
-        guard end - position >= count else { return false }
+        guard end &- position >= count else { return false }
         let expected = UnsafeRawPointer(literal.utf8Start)
         var index = 0
         // Safe: position + count <= end, and index + 8 <= count inside the loop.

@@ -122,6 +122,25 @@ import Testing
         }
     }
 
+    /// The encoder's check for bytes to escape flags a string exactly when it holds a quote, a
+    /// backslash or a control byte, wherever it is (sixteen-byte blocks, words, the last word),
+    /// and never for UTF-8 beyond ASCII.
+    @Test func escapeChecksFlagExactlyTheBytesJSONEscapes() {
+        for length in 1...40 {
+            let plain = Array(repeating: UInt8(ascii: "a"), count: length)
+            #expect(plain.withUnsafeBytes { JSONTextWriter.escapeBits($0.baseAddress!, count: length) } == 0)
+            for position in 0..<length {
+                for byte: UInt8 in [0x22, 0x5C, 0x00, 0x1F, 0x0A, 0xC3, 0x7F, 0x20, 0x21, 0x5B] {
+                    var text = plain
+                    text[position] = byte
+                    let flagged =
+                        text.withUnsafeBytes { JSONTextWriter.escapeBits($0.baseAddress!, count: length) } != 0
+                    #expect(flagged == (byte < 0x20 || byte == 0x22 || byte == 0x5C), "\(length) \(position) \(byte)")
+                }
+            }
+        }
+    }
+
     /// Object members read the same whether written compactly (the one-load path for short
     /// keys) or with white space (the general path): keys of every length around the sixteen
     /// and thirty-two bytes one and two loads cover, escaped and non-ASCII keys, and the errors.

@@ -1,5 +1,5 @@
 /// A string token: the bytes between the quotes, and whether they hold escapes.
-struct JSONString: Equatable {
+struct JSONString {
     /// Frame offsets of the content (without the quotes).
     var range: Range<Int>
     /// Whether the content has backslash escapes (then it must be unescaped before use).

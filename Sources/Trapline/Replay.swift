@@ -167,6 +167,7 @@ public struct Replay {
             // The serial part: what this thread does alone (read, merge, write) while the
             // workers process, timed from here to the flush after each window's run.
             var serialStart = Clock.nanoseconds()
+            var currentStart = reader.position
             var current = Self.readWindow(&reader, frames: windowFrames, bytes: options.windowBytes)
             var previous: (count: Int, slots: Int)?
             var turn = 0
@@ -183,7 +184,10 @@ public struct Replay {
                 }
                 let stopped = options.read.stopRequested?() == true
                 let ended = window.isEmpty || current.readFailure != nil || stopped
+                // The windows before this one are written: a mapped file's pages behind it can go.
+                reader.releaseInput(before: currentStart)
                 if !ended { waitForMemory() }
+                let nextStart = reader.position
                 let next =
                     ended ? ([], nil) : Self.readWindow(&reader, frames: windowFrames, bytes: options.windowBytes)
                 report.serialNanoseconds += Clock.nanoseconds() &- serialStart
@@ -210,6 +214,7 @@ public struct Replay {
                 }
                 previous = (window.count, turn % 2)
                 current = next
+                currentStart = nextStart
                 turn += 1
             }
             progress.filesDoneBytes += Self.size(of: path)

@@ -52,6 +52,28 @@ import Testing
         #expect(fromFile.standardOutput.count > 900_000)
     }
 
+    /// A mapped JSON lines file read by windows whose pages go back to the kernel behind the
+    /// writing (every 4 MiB) gives the same output as the same bytes streamed from stdin.
+    @Test func aLargeMappedFileGivesWhatStdinGives() throws {
+        let json = try ProcessRunner.trapline([
+            "replay", "-q", "--output-format", "otlp-json", "--output", "-",
+            Fixtures.path("generated/shop-traces.otlp"),
+        ])
+        #expect(json.status == 0)
+        var lines = Data()
+        while lines.count < 14 << 20 { lines.append(json.standardOutput) }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("trapline-large-\(UUID()).jsonl").path
+        try lines.write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let fromFile = try ProcessRunner.trapline(["replay", "-q", "--workers", "1", "--output", "-", path])
+        let fromStdin = try ProcessRunner.trapline(
+            ["replay", "-q", "--workers", "1", "--output", "-", "-"], input: lines)
+        #expect(fromFile.status == 0, "\(fromFile.standardError)")
+        #expect(fromStdin.status == 0, "\(fromStdin.standardError)")
+        #expect(fromFile.standardOutput.count > 5 << 20)
+        #expect(fromFile.standardOutput == fromStdin.standardOutput)
+    }
+
     @Test func textLogsFromStdinBecomeLogRecords() throws {
         let text = Data(
             "go: downloading example.com/mod v1.0.0\r\n# runtime/cgo\ncgo: C compiler \"gcc\" not found\n".utf8)

@@ -135,6 +135,55 @@ import Testing
         #expect(events.last == .rejected(code: "decompressed_too_large", offset: 10_000, records: 1))
     }
 
+    /// What a replay does behind the frames it has written: a mapped file's pages go back to
+    /// the kernel (the mapping's resident set drops to nothing) and every frame handed out
+    /// before still reads its own bytes (mapped again from the file).
+    @Test func releasedInputLeavesMemoryAndStaysReadable() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("trapline-release-\(UUID()).log").path
+        var text = ""
+        for number in 0..<240_000 { text += "2026-12-08T01:00:00Z INFO request \(number) took \(number % 977) ms\n" }
+        let file = Array(text.utf8)
+        try Data(file).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var reader = try FrameReader(path: path)
+        var frames: [Frame] = []
+        while let event = try reader.next() {
+            if case .frame(let frame) = event { frames.append(frame) }
+        }
+        #expect(frames.map(\.range.count).reduce(0, +) == file.count)
+        // Framing read every byte, so every page of the mapping is resident.
+        #expect(Self.residentKiB(ofMapping: path) >= file.count / 1024 - 64)
+        reader.releaseInput(before: 1 << 20)
+        let afterFirstMiB = Self.residentKiB(ofMapping: path)
+        #expect(afterFirstMiB >= file.count / 1024 - 1024 - 64, "less than the releasing step is kept")
+        reader.releaseInput(before: reader.position)
+        #expect(Self.residentKiB(ofMapping: path) <= 4, "only the last part of a page stays")
+        let intact = frames.allSatisfy { frame in
+            frame.input.bytes[frame.range].elementsEqual(
+                file[frame.sourceOffset..<(frame.sourceOffset + frame.range.count)])
+        }
+        #expect(intact)
+    }
+
+    /// The resident kilobytes of this process's mappings of `path` (`/proc/self/smaps`).
+    static func residentKiB(ofMapping path: String) -> Int {
+        // Read to the end: `/proc` files have no size, and a sized read stops after one page.
+        guard let handle = FileHandle(forReadingAtPath: "/proc/self/smaps") else { return -1 }
+        defer { try? handle.close() }
+        let smaps = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+        var inMapping = false
+        var total = 0
+        for line in smaps.split(separator: "\n") {
+            let first = line.prefix { $0 != " " }
+            if first.contains("-") && first.allSatisfy({ $0.isHexDigit || $0 == "-" }) {
+                inMapping = line.hasSuffix(path)
+            } else if inMapping && line.hasPrefix("Rss:") {
+                total += Int(line.split(separator: " ")[1]) ?? 0
+            }
+        }
+        return total
+    }
+
     @Test func readsFilesAndStdinLikePipes() throws {
         let path = Fixtures.path("generated/shop-logs.varint.otlp")
         let mapped = try FramingVerifier.events(try FrameReader(path: path))

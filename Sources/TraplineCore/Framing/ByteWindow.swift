@@ -22,6 +22,8 @@ final class ByteWindow {
     private var end = 0
     /// Source offset of `storage[0]` (streams drop bytes once consumed).
     private var baseOffset = 0
+    /// How far a mapping's pages have been given back (`releaseMapped`), from its start.
+    private var releasedUpTo = 0
     /// Whether the stream has reported its end.
     private(set) var isAtStreamEnd: Bool
     /// Bad input that ended the stream early (corrupt gzip, the decompression cap). The bytes
@@ -154,6 +156,21 @@ final class ByteWindow {
     func consume(_ count: Int) {
         start += min(count, end - start)
     }
+
+    /// Gives a mapped file's pages before source offset `sourceOffset` back to the kernel, in
+    /// steps of at least `releaseStep` bytes (one `madvise` per step); nothing for a stream,
+    /// whose buffer is reused anyway. Bytes handed out before stay readable (see
+    /// `InputBuffer.releaseResidentPages`).
+    func releaseMapped(before sourceOffset: Int) {
+        guard case .mapped(let buffer) = backing else { return }
+        let end = min(sourceOffset - baseOffset, start)
+        guard end - releasedUpTo >= Self.releaseStep else { return }
+        buffer.releaseResidentPages(releasedUpTo..<end)
+        releasedUpTo = end
+    }
+
+    /// Enough bytes that the `madvise` calls cost nothing beside reading them.
+    static let releaseStep = 4 << 20
 
     /// Reads from the underlying stream past what is buffered (used once the buffered bytes
     /// were handed to a decompressor).

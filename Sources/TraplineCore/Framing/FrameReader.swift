@@ -301,6 +301,15 @@
     /// progress displays.
     public var position: Int { window.offset }
 
+    /// Tells the reader that the frames before source offset `sourceOffset` are done with
+    /// (decoded, written): a memory-mapped file's pages before it go back to the kernel, so the
+    /// resident memory of reading a large file stays bounded by what is in flight. Frames
+    /// handed out earlier stay valid (their bytes are read from the file again if touched).
+    /// Does nothing for streamed input, whose buffer is reused anyway.
+    public mutating func releaseInput(before sourceOffset: Int) {
+        window.releaseMapped(before: sourceOffset)
+    }
+
     /// Closes the input.
     public mutating func close() {
         if descriptor >= 0 {

@@ -165,6 +165,35 @@ import Testing
         #expect(intact)
     }
 
+    /// A gzip file is inflated from its mapping, and the compressed pages behind the inflater go
+    /// back to the kernel as it reads: at the end little of the mapping is resident, and the
+    /// lines come out whole.
+    @Test func aMappedGzipFileLeavesMemoryBehindTheInflater() throws {
+        var text: [UInt8] = []
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        let hex = Array("0123456789abcdef".utf8)
+        for _ in 0..<300_000 {
+            // Random hex compresses about 2:1, so the file is large compressed too.
+            for _ in 0..<64 {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                text.append(hex[Int(state >> 60)])
+            }
+            text.append(0x0A)
+        }
+        let compressed = try GzipStreamTests.gzip(text)
+        #expect(compressed.count > 8 << 20)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("trapline-release-\(UUID()).gz").path
+        try Data(compressed).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var reader = try FrameReader(path: path)
+        var inflated = 0
+        while let event = try reader.next() {
+            if case .frame(let frame) = event { inflated += frame.range.count }
+        }
+        #expect(inflated == text.count)
+        #expect(Self.residentKiB(ofMapping: path) <= 5 << 10, "at most one releasing step and a read stay")
+    }
+
     /// The resident kilobytes of this process's mappings of `path` (`/proc/self/smaps`).
     static func residentKiB(ofMapping path: String) -> Int {
         // Read to the end: `/proc` files have no size, and a sized read stops after one page.

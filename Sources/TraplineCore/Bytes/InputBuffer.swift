@@ -85,13 +85,18 @@ public final class InputBuffer: @unchecked Sendable {
     /// A replay calls this behind the frames it has written, so reading a file of any size keeps
     /// a bounded resident set instead of the whole mapping (a 222 MB JSON lines file showed
     /// 232 MiB of RSS without it).
-    package func releaseResidentPages(_ range: Range<Int>) {
-        guard case .mapped = ownership, let base = bytes.baseAddress else { return }
+    ///
+    /// - Returns: where the pages given back end (a page boundary; the start of `range` when
+    ///   none were), so the next range can start there and leave no page behind.
+    @discardableResult
+    package func releaseResidentPages(_ range: Range<Int>) -> Int {
+        guard case .mapped = ownership, let base = bytes.baseAddress else { return range.lowerBound }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = (max(range.lowerBound, 0) + page - 1) / page * page
+        let start = max(range.lowerBound, 0) / page * page
         let end = min(range.upperBound, bytes.count) / page * page
-        guard end > start else { return }
+        guard end > start else { return range.lowerBound }
         madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+        return end
     }
 
     deinit {

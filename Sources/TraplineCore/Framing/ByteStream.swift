@@ -91,10 +91,14 @@ public struct IOFailure: Error, Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// A mapped buffer read as a stream (for gzip files, inflated from their mapping).
+/// A mapped buffer read as a stream (for gzip files, inflated from their mapping). Bytes read
+/// are copied out and never looked at again, so a mapped file's pages behind the reader go back
+/// to the kernel as it goes (a gzip capture of any size keeps a bounded resident set).
 struct MappedStream: ByteStream {
     let buffer: InputBuffer
     var position = 0
+    /// How far the mapping's pages have been given back.
+    private var released = 0
 
     init(_ buffer: InputBuffer) { self.buffer = buffer }
 
@@ -103,6 +107,9 @@ struct MappedStream: ByteStream {
         if count > 0 {
             target.baseAddress!.copyMemory(from: buffer.bytes.baseAddress! + position, byteCount: count)
             position += count
+        }
+        if position - released >= ByteWindow.releaseStep {
+            released = buffer.releaseResidentPages(released..<position)
         }
         return count
     }

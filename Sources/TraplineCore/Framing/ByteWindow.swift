@@ -165,8 +165,7 @@ final class ByteWindow {
         guard case .mapped(let buffer) = backing else { return }
         let end = min(sourceOffset - baseOffset, start)
         guard end - releasedUpTo >= Self.releaseStep else { return }
-        buffer.releaseResidentPages(releasedUpTo..<end)
-        releasedUpTo = end
+        releasedUpTo = buffer.releaseResidentPages(releasedUpTo..<end)
     }
 
     /// Enough bytes that the `madvise` calls cost nothing beside reading them.

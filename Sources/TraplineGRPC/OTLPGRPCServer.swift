@@ -42,6 +42,7 @@ final class OTLPGRPCServer: GRPCListener {
                     // HTTP/2 frames of every stream come to the calls' handler (no per-stream
                     // channels); the connection management sees them on the way.
                     try pipeline.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection))
+                    try pipeline.addHandler(FlowControlEventFilter())
                     try pipeline.addHandler(
                         NIOHTTP2ServerConnectionManagementHandler(
                             eventLoop: channel.eventLoop, configuration: management))
@@ -111,6 +112,23 @@ final class OTLPGRPCServer: GRPCListener {
 
     /// Closes what is still open; the event loops are NIO's shared ones.
     func shutDown() { calls.closeConnections() }
+}
+
+/// Stops the flow-control events NIOHTTP2 raises at every DATA frame and window change
+/// (`NIOHTTP2WindowUpdatedEvent`, `NIOHTTP2BulkStreamWindowChangeEvent`) right after the HTTP/2
+/// handler. They tell per-stream channels how much they may send; this server has none (its
+/// answers go through the HTTP/2 handler, which keeps the windows itself), and every handler
+/// after this one paid dynamic casts to look past each: about 30 such events a 100-span request,
+/// 31,000 of its 842,000 instructions (callgrind, `Benchmarks/ingest.sh`'s requests).
+final class FlowControlEventFilter: ChannelInboundHandler {
+    typealias InboundIn = HTTP2Frame
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // A metatype comparison, not a cast: this runs for every event.
+        let type = Swift.type(of: event)
+        if type == NIOHTTP2WindowUpdatedEvent.self || type == NIOHTTP2BulkStreamWindowChangeEvent.self { return }
+        context.fireUserInboundEventTriggered(event)
+    }
 }
 
 /// The calls in progress and the open connections of one listener, for a stop.
@@ -223,9 +241,12 @@ final class OTLPGRPCConnectionHandler: ChannelInboundHandler {
             }
         case .data(let data):
             let length = data.data.readableBytes + (data.paddingBytes.map { $0 + 1 } ?? 0)
-            giveBackWindow(id, read: length, streamEnded: data.endStream, context: context)
-            guard streams[id]?.phase == .reading, case .byteBuffer(var bytes) = data.data else { return }
-            if streams[id]!.body == nil,
+            giveBackConnectionWindow(read: length, context: context)
+            // One lookup a frame: the call is reached by its index until the frame is taken.
+            guard let call = streams.index(forKey: id) else { return }
+            giveBackStreamWindow(id, call, read: length, streamEnded: data.endStream, context: context)
+            guard streams.values[call].phase == .reading, case .byteBuffer(var bytes) = data.data else { return }
+            if streams.values[call].body == nil,
                 let declared = bytes.getInteger(at: bytes.readerIndex + 1, as: UInt32.self),
                 bytes.readableBytes < 5 + Int(declared), Int(declared) <= service.maxMessageBytes
             {
@@ -233,14 +254,14 @@ final class OTLPGRPCConnectionHandler: ChannelInboundHandler {
                 // is copied once, not regrown.
                 var whole = context.channel.allocator.buffer(capacity: 5 + Int(declared))
                 whole.writeBuffer(&bytes)
-                streams[id]!.body = whole
-            } else if streams[id]!.body == nil {
+                streams.values[call].body = whole
+            } else if streams.values[call].body == nil {
                 // The whole message in one frame (or too little to know): read where it lies.
-                streams[id]!.body = bytes
+                streams.values[call].body = bytes
             } else {
-                streams[id]!.body!.writeBuffer(&bytes)
+                streams.values[call].body!.writeBuffer(&bytes)
             }
-            if let refusal = Self.refusal(of: streams[id]!.body!, maxBytes: service.maxMessageBytes) {
+            if let refusal = Self.refusal(of: streams.values[call].body!, maxBytes: service.maxMessageBytes) {
                 refuse(id, refusal, context: context)
             } else if data.endStream {
                 finish(id, context: context)
@@ -250,11 +271,9 @@ final class OTLPGRPCConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    /// Gives back what was read on the connection and on stream `id` once it is half their
-    /// window. A stream that has ended needs none back, and one already answered gets none: its
-    /// client stops sending once the window is spent, while the connection's window keeps the
-    /// other calls going.
-    private func giveBackWindow(_ id: HTTP2StreamID, read: Int, streamEnded: Bool, context: ChannelHandlerContext) {
+    /// Gives back what was read on the connection once it is half its window: for every DATA
+    /// frame, of a call or not, so a refused call cannot stall the others.
+    private func giveBackConnectionWindow(read: Int, context: ChannelHandlerContext) {
         connectionUnacknowledged += read
         if connectionUnacknowledged >= window / 2 {
             let update = HTTP2Frame(
@@ -262,13 +281,23 @@ final class OTLPGRPCConnectionHandler: ChannelInboundHandler {
             context.writeAndFlush(wrapOutboundOut(update), promise: nil)
             connectionUnacknowledged = 0
         }
-        guard !streamEnded, streams[id]?.phase == .reading else { return }
-        streams[id]!.unacknowledged += read
-        if streams[id]!.unacknowledged >= window / 2 {
-            let update = HTTP2Frame(
-                streamID: id, payload: .windowUpdate(windowSizeIncrement: streams[id]!.unacknowledged))
+    }
+
+    /// Gives back what was read on stream `id` (the call at `index`) once it is half its
+    /// window. A stream that has ended needs none back, and one already answered gets none: its
+    /// client stops sending once the window is spent, while the connection's window keeps the
+    /// other calls going.
+    private func giveBackStreamWindow(
+        _ id: HTTP2StreamID, _ index: Dictionary<HTTP2StreamID, Call>.Index, read: Int, streamEnded: Bool,
+        context: ChannelHandlerContext
+    ) {
+        guard !streamEnded, streams.values[index].phase == .reading else { return }
+        streams.values[index].unacknowledged += read
+        let unacknowledged = streams.values[index].unacknowledged
+        if unacknowledged >= window / 2 {
+            let update = HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: unacknowledged))
             context.writeAndFlush(wrapOutboundOut(update), promise: nil)
-            streams[id]!.unacknowledged = 0
+            streams.values[index].unacknowledged = 0
         }
     }
 
@@ -440,7 +469,9 @@ final class OTLPGRPCConnectionHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         // A stream closed (answered and ended by the client, or reset): the call is over; one
         // still being read gives its slots back.
-        if let closed = event as? StreamClosedEvent, let call = streams.removeValue(forKey: closed.streamID) {
+        if type(of: event) == StreamClosedEvent.self, let closed = event as? StreamClosedEvent,
+            let call = streams.removeValue(forKey: closed.streamID)
+        {
             if call.phase == .reading { call.reservation?.release() }
             calls.end()
         }

@@ -10,7 +10,7 @@
 # 400,000 spans as OTLP JSON lines (4,000 requests, 390 MB), and 2,000,000 text log lines.
 # Each case runs FOLLOW_ROUNDS (default 5) interleaved rounds and reports medians;
 # FOLLOW_BASELINE=PATH runs an earlier build in the same rounds.
-# Then the latency from write to next hop: a steady writer (Tests/Scripts/steady_writer.py)
+# Then the latency from write to next hop, alone and under load: a steady writer (Tests/Scripts/steady_writer.py)
 # appends timestamped lines while `trapline run` follows them into a loopback OTLP/HTTP next hop
 # (Tests/Scripts/otlp_next_hop.py, which notes when each record arrived): p50, p99 and max.
 set -euo pipefail
@@ -182,36 +182,68 @@ builds=("$trapline")
 follow_case "spans (OTLP JSON lines)" "$work/spans.jsonl" 400000 spans traces
 follow_case "text log lines" "$work/app.log" 2000000 lines logs
 
-# Latency from write to next hop under a steady writer.
-mkdir -p "$work/latency/logs"
-python3 Tests/Scripts/otlp_next_hop.py --count "$work/latency/count" --bodies "$work/latency/bodies" > "$work/latency/port" &
+# Latency from write to next hop: a steady writer's timestamped lines followed into a loopback
+# OTLP/HTTP next hop, first alone, then under the load above: the same process follows, in a
+# second pipeline, a file that `cat` appends the 400,000 spans to four times (to /dev/null), and
+# the latency counts the lines written while cat was appending.
+python3 Tests/Scripts/otlp_next_hop.py --count "$work/latency-count" --bodies "$work/latency-bodies" > "$work/latency-port" &
 hop=$!
-for _ in $(seq 100); do [ -s "$work/latency/port" ] && break; sleep 0.05; done
-cat > "$work/latency/follow.yaml" <<YAML
+for _ in $(seq 100); do [ -s "$work/latency-port" ] && break; sleep 0.05; done
+hop_port=$(head -1 "$work/latency-port")
+# latency_case NAME LINES LOAD_COPIES
+latency_case() {
+    local dir="$work/latency-$1" lines=$2 copies=$3
+    mkdir -p "$dir/logs" "$dir/spans"
+    : > "$work/latency-bodies"
+    cat > "$dir/follow.yaml" <<YAML
 receivers:
-  filelog: {include: ["$work/latency/logs/*.log"], start_at: beginning, poll_interval: 50ms}
-exporters: {otlphttp: {endpoint: "http://127.0.0.1:$(head -1 "$work/latency/port")", compression: none}}
-service: {pipelines: {logs: {receivers: [filelog], exporters: [otlphttp]}}}
+  filelog/latency: {include: ["$dir/logs/*.log"], start_at: beginning, poll_interval: 50ms}
+  filelog/load: {include: ["$dir/spans/*.log"], start_at: beginning, poll_interval: 50ms}
+exporters:
+  otlphttp: {endpoint: "http://127.0.0.1:$hop_port", compression: none}
+  file: {path: /dev/null, format: proto}
+service:
+  pipelines:
+    logs: {receivers: [filelog/latency], exporters: [otlphttp]}
+    traces: {receivers: [filelog/load], exporters: [file]}
 YAML
-$trapline run -q --config "$work/latency/follow.yaml" &
-pid=$!
-lines=10000
-python3 Tests/Scripts/steady_writer.py --path "$work/latency/logs/app.log" --count $lines --interval 0.0005 >/dev/null
-for _ in $(seq 300); do [ "$(wc -l < "$work/latency/bodies" 2>/dev/null || echo 0)" -ge $lines ] && break; sleep 0.1; done
-kill -TERM $pid; wait $pid || true
-pid=""
-python3 - "$work/latency/bodies" $lines <<'PY'
+    $trapline run -q --config "$dir/follow.yaml" &
+    pid=$!
+    sleep 0.5
+    python3 Tests/Scripts/steady_writer.py --path "$dir/logs/app.log" --count "$lines" --interval 0.0005 >/dev/null &
+    local writer=$!
+    local load_start=0 load_end=0
+    if [ "$copies" -gt 0 ]; then
+        sleep 0.5
+        load_start=$(date +%s.%N)
+        for _ in $(seq "$copies"); do cat "$work/spans.jsonl" >> "$dir/spans/load.log"; done
+        load_end=$(date +%s.%N)
+    fi
+    wait $writer
+    for _ in $(seq 300); do [ "$(wc -l < "$work/latency-bodies" 2>/dev/null || echo 0)" -ge "$lines" ] && break; sleep 0.1; done
+    kill -TERM $pid; wait $pid || true
+    pid=""
+    python3 - "$work/latency-bodies" "$lines" "$load_start" "$load_end" "$copies" <<'PY'
 import sys
-latencies, first, last = [], None, None
+lines, start, end, copies = int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+latencies, first, last, arrived_count = [], None, None, 0
 for line in open(sys.argv[1]):
     arrived, body = line.split(" ", 1)
     written = float(body.rsplit(" ", 1)[1])
+    arrived_count += 1
+    if copies and not start <= written <= end:
+        continue
     first = written if first is None else min(first, written)
     last = written if last is None else max(last, written)
     latencies.append(float(arrived) - written)
 latencies.sort()
 pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
 rate = len(latencies) / (last - first) if last > first else 0
-print(f"latency write -> next hop ({len(latencies)} of {sys.argv[2]} lines, {rate:,.0f} lines/s, poll_interval 50ms): "
+what = (f"while cat appended {copies} x 400,000 spans ({end - start:.2f} s) to a file the same process follows, "
+        f"{len(latencies)} lines written then" if copies else f"alone, {len(latencies)} lines")
+print(f"latency write -> next hop {what} ({arrived_count} of {lines} lines arrived, {rate:,.0f} lines/s, poll_interval 50ms): "
       f"p50 {pick(0.5):.1f} ms, p99 {pick(0.99):.1f} ms, max {latencies[-1] * 1000:.1f} ms")
 PY
+}
+latency_case alone 10000 0
+latency_case loaded 6000 4

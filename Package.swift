@@ -155,6 +155,7 @@ let package = Package(
                 "TraplineServer", "TraplineTLS", "TraplineGRPC", "Trapline", "TraplineCore", "TraplineStages",
                 "TraplineTestSupport",
                 .product(name: "GRPCCore", package: "grpc-swift-2"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
             ],
             swiftSettings: sharedSettings

@@ -1,6 +1,7 @@
 import Foundation
 import GRPCCore
 import NIOCore
+import NIOEmbedded
 import NIOHTTP2
 import NIOPosix
 import Testing
@@ -132,5 +133,38 @@ import TraplineTLS
         let defaults = OTLPGRPCServer.connectionManagement([:])
         #expect(defaults.keepalive?.pingInterval == .hours(2) && defaults.keepalive?.ackTimeout == .seconds(20))
         #expect(defaults.maxIdleTime == nil && defaults.maxAge == nil)
+    }
+
+    /// The gRPC receiver's connections stop NIOHTTP2's flow-control events right after its
+    /// handler (nothing after it uses them) and pass every other event on, in order.
+    @Test func flowControlEventsStopAfterTheHTTP2Handler() throws {
+        let channel = EmbeddedChannel()
+        let seen = EventRecorder()
+        try channel.pipeline.syncOperations.addHandler(FlowControlEventFilter())
+        try channel.pipeline.syncOperations.addHandler(seen)
+        let stream = HTTP2StreamID(1)
+        channel.pipeline.fireUserInboundEventTriggered(
+            NIOHTTP2StreamCreatedEvent(
+                streamID: stream, localInitialWindowSize: 65_535, remoteInitialWindowSize: 65_535))
+        channel.pipeline.fireUserInboundEventTriggered(
+            NIOHTTP2WindowUpdatedEvent(streamID: stream, inboundWindowSize: 10, outboundWindowSize: 10))
+        channel.pipeline.fireUserInboundEventTriggered(NIOHTTP2BulkStreamWindowChangeEvent(delta: 5))
+        channel.pipeline.fireUserInboundEventTriggered(StreamClosedEvent(streamID: stream, reason: nil))
+        channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        #expect(
+            seen.events == [
+                "NIOHTTP2StreamCreatedEvent", "StreamClosedEvent", "ChannelShouldQuiesceEvent",
+            ])
+        _ = try channel.finish()
+    }
+}
+
+/// Notes the type of each event that reaches it.
+private final class EventRecorder: ChannelInboundHandler {
+    typealias InboundIn = Never
+    var events: [String] = []
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        events.append(String(describing: type(of: event)))
     }
 }

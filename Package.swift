@@ -49,7 +49,10 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // The system libzstd (Debian libzstd-dev): `zstd` content encoding in sidecar mode.
         .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
-        .target(name: "TraplineCore", dependencies: ["CZlib"], swiftSettings: sharedSettings),
+        // A SIGBUS handler that keeps a memory-mapped input whose file shrinks from killing the
+        // process (C: a signal handler may only do async-signal-safe work).
+        .target(name: "CMappingGuard"),
+        .target(name: "TraplineCore", dependencies: ["CZlib", "CMappingGuard"], swiftSettings: sharedSettings),
         .target(name: "TraplineRules", dependencies: ["TraplineCore"], swiftSettings: sharedSettings),
         .target(
             name: "TraplineStages",

@@ -78,9 +78,13 @@ case "$target" in
         else
             seed_fixtures "" ! -name '*.md'
         fi
+        # TraplineCore's C part (the mapped files' SIGBUS guard), built beside it.
+        clang -O1 -g -fsanitize=address -I Sources/CMappingGuard/include -c Sources/CMappingGuard/mapping_guard.c \
+            -o "$work/mapping_guard.o"
         # shellcheck disable=SC2086
         swiftc -sanitize=fuzzer,address -parse-as-library -O -g -package-name Trapline \
-            -module-name TraplineFuzz -I Sources/CZlib -lz $sources "$entry" -o "$work/trapline-fuzz"
+            -module-name TraplineFuzz -I Sources/CZlib -I Sources/CMappingGuard/include -lz $sources \
+            "$work/mapping_guard.o" "$entry" -o "$work/trapline-fuzz"
         program="$work/trapline-fuzz"
         ;;
     config)

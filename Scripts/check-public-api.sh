@@ -8,8 +8,10 @@ cd "$(dirname "$0")/.."
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 flags=(-I .build/debug/Modules)
-# The system libraries' module maps (zlib, libzstd).
-for map in Sources/C*/module.modulemap; do flags+=(-Xcc "-fmodule-map-file=$map"); done
+# The system libraries' module maps (zlib, libzstd), and the C targets' own (CMappingGuard).
+for map in Sources/C*/module.modulemap Sources/C*/include/module.modulemap; do
+    [ -f "$map" ] && flags+=(-Xcc "-fmodule-map-file=$map")
+done
 for include in .build/checkouts/*/Sources/*/include; do [ -d "$include" ] && flags+=(-Xcc "-I$include"); done
 for map in .build/debug/C*.build/module.modulemap; do [ -f "$map" ] && flags+=(-Xcc "-fmodule-map-file=$map"); done
 for module in TraplineCore TraplineRules TraplineStages Trapline TraplineServer TraplineTLS TraplineGRPC; do

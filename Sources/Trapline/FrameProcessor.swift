@@ -195,6 +195,15 @@ struct FrameProcessor {
             outcome.inputBytes = frame.range.count
             let start = Clock.nanoseconds()
             process(frame, path: path, forcedSignal: forcedSignal, into: &outcome)
+            if frame.input.lostBytes(before: frame.range.upperBound) {
+                // Its mapped file shrank while the frame was read: some of what was decoded
+                // were zeros standing in for bytes the file no longer has. Nothing of it goes on.
+                outcome.reset(stageCount: chain.stages.count)
+                let error = DecodeError(.inputShrank, offset: frame.sourceOffset, value: frame.range.count)
+                outcome.records += BatchAccounting.counts(rejectedRecords: 1)
+                outcome.rejections.append(Rejection(source: path, error: error, records: 1))
+                return
+            }
             // Decoding is the frame's time less what the stages and the encoders took.
             let stageTime = outcome.stages.reduce(0) { $0 + $1.nanoseconds }
             outcome.decodeNanoseconds = (Clock.nanoseconds() &- start) &- stageTime &- outcome.encodeNanoseconds

@@ -224,6 +224,52 @@ import TraplineTestSupport
         }
     }
 
+    /// The same cut made to JSON lines, which are read from a memory mapping (protobuf streams
+    /// are read with `pread`): reading the mapping past the file's new end used to raise SIGBUS
+    /// and end the process with no report. Now the lines before the cut are kept and each line
+    /// read from the gone bytes is rejected as `input_shrank`.
+    @Test func aJSONLinesFileTruncatedWhileReplayedEndsInARejectionNotACrash() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        let lines = directory.appendingPathComponent("shop.jsonl")
+        let (convert, converted) = try Self.replay(
+            ["-q", "--output-format", "otlp-json", "-o", lines.path, Self.shop], in: directory)
+        #expect(convert.status == 0, "\(convert.standardError)")
+        let one = try Data(contentsOf: lines)
+        let spansPerCopy = try #require(converted["forwarded"])
+        let input = directory.appendingPathComponent("shrinking.jsonl")
+        _ = FileManager.default.createFile(atPath: input.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: input)
+        for _ in 0..<((64 << 20) / one.count + 1) { handle.write(one) }
+        try handle.close()
+        let report = directory.appendingPathComponent("report.json").path
+        let run = try ProcessRunner.bash(
+            """
+            { '\(ProcessRunner.traplineBinary.path)' replay -q --report-file '\(report)' --output - '\(input.path)' \
+                | { head -c 1000 > /dev/null; touch '\(directory.path)/held'; \
+                    until [ -e '\(directory.path)/released' ]; do sleep 0.05; done; cat > /dev/null; }
+              echo "${PIPESTATUS[0]}" > '\(directory.path)/status'; } &
+            until [ -e '\(directory.path)/held' ]; do sleep 0.05; done
+            truncate -s 5000003 '\(input.path)'
+            touch '\(directory.path)/released'
+            wait
+            cat '\(directory.path)/status'
+            """)
+        // 65: some input rejected (134 or 135 was the SIGBUS).
+        #expect(String(decoding: run.standardOutput, as: UTF8.self) == "65\n", "\(run.standardError)")
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
+        let records = try #require(object["records"] as? [String: Int])
+        #expect(ReportJSON.isBalanced(records))
+        // The lines read before the cut are kept (5 MB holds two copies of the shop and more);
+        // each line read from where the file's bytes were gone is one rejection that says so.
+        #expect(one.count * 2 < 5_000_003 && records["forwarded"]! >= 2 * spansPerCopy, "\(records)")
+        let rejections = try #require(object["rejections"] as? [[String: Any]])
+        #expect(records["rejected"]! >= 1 && rejections.count == records["rejected"], "\(records)")
+        for rejection in rejections {
+            #expect(rejection["reason"] as? String == "input_shrank", "\(rejection)")
+        }
+    }
+
     /// Output into a read-only directory: a clear error, exit 74, and nothing left behind (the
     /// output is written to a temporary beside it and renamed only when complete).
     @Test func outputToAReadOnlyDirectoryFailsCleanly() throws {

@@ -165,6 +165,54 @@ import Testing
         #expect(intact)
     }
 
+    /// A mapped file cut short while it is read (`truncate` by another process): reading the
+    /// pages past its new end raises no SIGBUS (the process would die with every record read so
+    /// far), the reader ends where the file's bytes now end, and every frame that reaches past
+    /// that end says so, while the frames before it keep the file's bytes. Released pages too
+    /// (mapped again on reading) stay guarded.
+    @Test func aMappedFileCutShortWhileReadEndsWhereItsBytesEnd() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("trapline-cut-\(UUID()).log").path
+        var text = ""
+        for number in 0..<120_000 {
+            text += "2026-12-08T04:00:00Z WARN request \(number) retried \(number % 7) times\n"
+        }
+        let file = Array(text.utf8)
+        try Data(file).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var reader = try FrameReader(path: path)
+        var before: [Frame] = []
+        while before.map(\.range.count).reduce(0, +) < 1 << 20, let event = try reader.next() {
+            if case .frame(let frame) = event { before.append(frame) }
+        }
+        reader.releaseInput(before: reader.position)
+        // Mid-line and mid-page: the page holding the new end reads as zeros after it, no fault.
+        let cut = 3_000_003
+        #expect(truncate(path, off_t(cut)) == 0)
+        var after: [Frame] = []
+        while let event = try reader.next() {
+            if case .frame(let frame) = event { after.append(frame) }
+        }
+        let input = try #require(before.first?.input)
+        // Reading on touched the pages past the end: the loss is known, and where it starts.
+        #expect(input.intactCount == cut)
+        #expect(input.lostBytes(before: cut + 1) && !input.lostBytes(before: cut))
+        // Frames within the file's bytes hold them, wherever they were read (released pages are
+        // mapped again); a frame reaching past its end knows it read zeros in their place.
+        var intactEnd = 0
+        for frame in before + after {
+            let end = frame.sourceOffset + frame.range.count
+            if frame.input.lostBytes(before: frame.range.upperBound) {
+                #expect(end > cut)
+            } else {
+                #expect(end <= cut)
+                #expect(frame.input.bytes[frame.range].elementsEqual(file[frame.sourceOffset..<end]))
+                intactEnd = max(intactEnd, end)
+            }
+        }
+        // Nothing before the cut is lost: the intact frames reach it (the cut line's start).
+        #expect(intactEnd >= cut - 64)
+    }
+
     /// A gzip file is inflated from its mapping, and the compressed pages behind the inflater go
     /// back to the kernel as it reads: at the end little of the mapping is resident, and the
     /// lines come out whole.

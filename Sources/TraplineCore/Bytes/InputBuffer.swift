@@ -1,3 +1,5 @@
+import CMappingGuard
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -15,7 +17,9 @@ public final class InputBuffer: @unchecked Sendable {
 
     private enum Ownership {
         case heap
-        case mapped(length: Int)
+        /// A file mapping, its file's descriptor (kept open to tell the file's size should it
+        /// shrink) and its SIGBUS guard's slot (-1: unguarded).
+        case mapped(length: Int, descriptor: Int32, guardSlot: Int32)
         /// Memory someone else owns and keeps alive (a worker's reusable frame buffer).
         case borrowed
         /// A pool's buffer, handed back when this goes.
@@ -71,10 +75,37 @@ public final class InputBuffer: @unchecked Sendable {
         ownership = .borrowed
     }
 
-    /// Takes ownership of a read-only mapping made with `mmap`.
-    init(adoptingMapping base: UnsafeRawPointer, length: Int) {
+    /// Takes ownership of a read-only mapping made with `mmap` of the file open as `descriptor`
+    /// (closed when this buffer goes), and guards it: should the file shrink while it is read,
+    /// the bytes past its new end read as zeros instead of raising SIGBUS, and `intactCount`
+    /// says where the file's bytes end.
+    init(adoptingMapping base: UnsafeRawPointer, length: Int, descriptor: Int32) {
         bytes = UnsafeRawBufferPointer(start: base, count: length)
-        ownership = .mapped(length: length)
+        let slot = trapline_mapping_guard_add(base, length)
+        ownership = .mapped(length: length, descriptor: descriptor, guardSlot: Int32(slot))
+    }
+
+    /// How many of the leading bytes are the file's: all of them, unless the mapped file shrank
+    /// while it was read, in which case the bytes from here on are not what the file held (they
+    /// read as zeros) and whatever was read of them must be rejected. A relaxed atomic load
+    /// while the file is whole; a `fstat` once it has shrunk.
+    package var intactCount: Int {
+        guard case .mapped(_, let descriptor, let slot) = ownership, slot >= 0 else { return bytes.count }
+        let lostFrom = trapline_mapping_guard_lost_from(slot)
+        guard lostFrom >= 0 else { return bytes.count }
+        // The fault that noted the loss was on a page past the file's new end; the page holding
+        // that end reads as zeros after it without one. The file's size says where its bytes end.
+        var info = stat()
+        let size = fstat(descriptor, &info) == 0 ? Int(info.st_size) : 0
+        return min(Int(lostFrom), size, bytes.count)
+    }
+
+    /// Whether bytes before `end` were lost (see `intactCount`): a frame reaching past
+    /// `intactCount` was read, at least in part, from zeros and not from its file.
+    package func lostBytes(before end: Int) -> Bool {
+        guard case .mapped(_, _, let slot) = ownership, slot >= 0 else { return false }
+        guard trapline_mapping_guard_lost_from(slot) >= 0 else { return false }
+        return end > intactCount
     }
 
     /// Lets the kernel take back the resident pages of a mapped file's bytes in `range` (whole
@@ -107,10 +138,13 @@ public final class InputBuffer: @unchecked Sendable {
             break
         case .pooled(let pool, let storage):
             pool.giveBack(storage)
-        case .mapped(let length):
+        case .mapped(let length, let descriptor, let slot):
+            // Unguarded first: the address range may be mapped again for something else.
+            trapline_mapping_guard_remove(slot)
             if let base = bytes.baseAddress, length > 0 {
                 munmap(UnsafeMutableRawPointer(mutating: base), length)
             }
+            close(descriptor)
         }
     }
 }

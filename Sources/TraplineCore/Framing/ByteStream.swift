@@ -103,7 +103,9 @@ struct MappedStream: ByteStream {
     init(_ buffer: InputBuffer) { self.buffer = buffer }
 
     mutating func read(into target: UnsafeMutableRawBufferPointer) throws(StreamError) -> Int {
-        let count = min(target.count, buffer.bytes.count - position)
+        // A file that shrank while mapped ends where its bytes end: the inflater then reports a
+        // cut-off stream instead of inflating zeros.
+        let count = min(target.count, max(0, buffer.intactCount - position))
         if count > 0 {
             target.baseAddress!.copyMemory(from: buffer.bytes.baseAddress! + position, byteCount: count)
             position += count

@@ -64,7 +64,10 @@ final class ByteWindow {
     /// The unread bytes read so far. Valid until the next `fill` or `consume`.
     var available: UnsafeRawBufferPointer {
         switch backing {
-        case .mapped(let buffer): return UnsafeRawBufferPointer(rebasing: buffer.bytes[start..<end])
+        case .mapped(let buffer):
+            // A file that shrank while mapped ends where its bytes end (the rest reads as zeros).
+            let intact = max(start, min(end, buffer.intactCount))
+            return UnsafeRawBufferPointer(rebasing: buffer.bytes[start..<intact])
         case .streamed: return UnsafeRawBufferPointer(start: storage! + start, count: end - start)
         }
     }

@@ -220,8 +220,8 @@
                 throw failure
             }
             madvise(base, length, MADV_SEQUENTIAL)
-            Glibc.close(descriptor)
-            let mapped = InputBuffer(adoptingMapping: UnsafeRawPointer(base), length: length)
+            // The buffer keeps the descriptor (to tell the file's size should it shrink).
+            let mapped = InputBuffer(adoptingMapping: UnsafeRawPointer(base), length: length, descriptor: descriptor)
             if length >= 2 && mapped.bytes[0] == 0x1F && mapped.bytes[1] == 0x8B {
                 window = ByteWindow(
                     stream: GzipStream(MappedStream(mapped), maxDecompressedBytes: options.maxDecompressedBytes))

@@ -195,7 +195,7 @@ struct FrameProcessor {
             outcome.inputBytes = frame.range.count
             let start = Clock.nanoseconds()
             process(frame, path: path, forcedSignal: forcedSignal, into: &outcome)
-            if frame.input.lostBytes(before: frame.range.upperBound) {
+            if Self.wasReadFromLostBytes(frame) {
                 // Its mapped file shrank while the frame was read: some of what was decoded
                 // were zeros standing in for bytes the file no longer has. Nothing of it goes on.
                 outcome.reset(stageCount: chain.stages.count)
@@ -208,6 +208,21 @@ struct FrameProcessor {
             let stageTime = outcome.stages.reduce(0) { $0 + $1.nanoseconds }
             outcome.decodeNanoseconds = (Clock.nanoseconds() &- start) &- stageTime &- outcome.encodeNanoseconds
         }
+    }
+
+    /// Whether `frame` was read, at least in part, from zeros standing in for bytes its mapped
+    /// file no longer has (it shrank while being read): the frame reaches past where the file's
+    /// bytes end, or ends there in the middle of its line (a text frame's last line without its
+    /// line feed, a JSON line whose line feed is gone). A protobuf frame ending there is whole.
+    static func wasReadFromLostBytes(_ frame: Frame) -> Bool {
+        let input = frame.input
+        guard input.hasLostBytes else { return false }
+        let end = frame.range.upperBound
+        let intact = input.intactCount
+        if end > intact { return true }
+        guard end == intact, end > frame.range.lowerBound else { return false }
+        if case .protobuf = frame.payload { return false }
+        return input.bytes[end - 1] != 0x0A
     }
 
     private func auditRejections(in outcome: inout FrameOutcome) {

@@ -100,12 +100,11 @@ public final class InputBuffer: @unchecked Sendable {
         return min(Int(lostFrom), size, bytes.count)
     }
 
-    /// Whether bytes before `end` were lost (see `intactCount`): a frame reaching past
-    /// `intactCount` was read, at least in part, from zeros and not from its file.
-    package func lostBytes(before end: Int) -> Bool {
+    /// Whether the mapped file shrank while it was read, so bytes from `intactCount` on are not
+    /// the file's (see `intactCount`). A relaxed atomic load; false for memory Trapline owns.
+    package var hasLostBytes: Bool {
         guard case .mapped(_, _, let slot) = ownership, slot >= 0 else { return false }
-        guard trapline_mapping_guard_lost_from(slot) >= 0 else { return false }
-        return end > intactCount
+        return trapline_mapping_guard_lost_from(slot) >= 0
     }
 
     /// Lets the kernel take back the resident pages of a mapped file's bytes in `range` (whole

@@ -58,6 +58,13 @@ final class ByteWindow {
         return false
     }
 
+    /// Whether the window is over a mapped file that shrank while it was read: its bytes end
+    /// before the mapping does, maybe in the middle of a record.
+    var lostItsEnd: Bool {
+        if case .mapped(let buffer) = backing { return buffer.hasLostBytes }
+        return false
+    }
+
     /// Source offset of the first unread byte.
     var offset: Int { baseOffset + start }
 

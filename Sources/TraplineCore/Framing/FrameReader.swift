@@ -569,10 +569,16 @@
         guard !bytes.isEmpty else { return endOfInput(nil) }
         var cut: Int
         var splitsLine = false
-        if bytes.count <= chunk && window.isAtStreamEnd {
+        // A file cut short while read may end in the middle of a line: the lines before it go
+        // on alone, so the cut line's rejection (`input_shrank`) takes none of them along.
+        let endsInCutLine = bytes.last != 0x0A && window.lostItsEnd
+        if bytes.count <= chunk && window.isAtStreamEnd && !endsInCutLine {
             cut = bytes.count
         } else if let lastBreak = Self.lastLineBreak(bytes, before: min(bytes.count, chunk + 1)) {
             cut = lastBreak + 1
+        } else if bytes.count <= chunk && window.isAtStreamEnd {
+            // Only the cut line is left: a frame of its own, which a replay rejects.
+            cut = bytes.count
         } else {
             // No line end within the limit: split the line, at a UTF-8 boundary when there is one.
             cut = min(bytes.count, chunk)

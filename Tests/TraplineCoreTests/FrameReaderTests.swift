@@ -263,6 +263,36 @@ import Testing
         return total
     }
 
+    /// `deferFileFrames` (frames handed out as file regions, each read with `pread` by whoever
+    /// decodes it, for an embedder that would rather not map its files) gives the frames a
+    /// mapped read gives, byte for byte, for both framings.
+    @Test func deferredFramesHoldWhatMappedFramesHold() throws {
+        for name in ["generated/shop-traces.otlp", "generated/shop-logs.varint.otlp"] {
+            let path = Fixtures.path(name)
+            var mapped = try FrameReader(path: path)
+            var options = ReadOptions()
+            options.deferFileFrames = true
+            var deferred = try FrameReader(path: path, options: options)
+            var buffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+            defer { if buffer.count > 0 { buffer.deallocate() } }
+            var frames = 0
+            while let event = try mapped.next() {
+                guard case .frame(let expected) = event, case .frame(let region)? = try deferred.next() else {
+                    Issue.record("\(name): not a frame from both readers")
+                    break
+                }
+                #expect(region.fileRegion != nil && region.range.isEmpty, "\(name): read before it was loaded")
+                let loaded = try #require(region.load(into: &buffer))
+                #expect(loaded.sourceOffset == expected.sourceOffset)
+                #expect(loaded.input.bytes[loaded.range].elementsEqual(expected.input.bytes[expected.range]))
+                frames += 1
+            }
+            #expect(try deferred.next() == nil)
+            #expect(frames >= 10, "\(name)")
+            deferred.close()
+        }
+    }
+
     @Test func readsFilesAndStdinLikePipes() throws {
         let path = Fixtures.path("generated/shop-logs.varint.otlp")
         let mapped = try FramingVerifier.events(try FrameReader(path: path))

@@ -58,11 +58,17 @@ final class ByteWindow {
         return false
     }
 
-    /// Whether the window is over a mapped file that shrank while it was read: its bytes end
-    /// before the mapping does, maybe in the middle of a record.
-    var lostItsEnd: Bool {
-        if case .mapped(let buffer) = backing { return buffer.hasLostBytes }
-        return false
+    /// Whether the window is over a mapped file found to have shrunk while it was read: its
+    /// bytes end before the mapping does, maybe in the middle of a record. Noted by `fill` (and
+    /// `noteLostBytes`) only, so what a reader sees between two fills stays the same whenever
+    /// another thread's fault reveals the loss.
+    private(set) var lostItsEnd = false
+
+    /// For a mapped file that shrank while read: the bytes end where the file's bytes end now.
+    func noteLostBytes() {
+        guard case .mapped(let buffer) = backing, buffer.hasLostBytes else { return }
+        end = max(start, min(end, buffer.intactCount))
+        lostItsEnd = true
     }
 
     /// Source offset of the first unread byte.
@@ -71,10 +77,7 @@ final class ByteWindow {
     /// The unread bytes read so far. Valid until the next `fill` or `consume`.
     var available: UnsafeRawBufferPointer {
         switch backing {
-        case .mapped(let buffer):
-            // A file that shrank while mapped ends where its bytes end (the rest reads as zeros).
-            let intact = max(start, min(end, buffer.intactCount))
-            return UnsafeRawBufferPointer(rebasing: buffer.bytes[start..<intact])
+        case .mapped(let buffer): return UnsafeRawBufferPointer(rebasing: buffer.bytes[start..<end])
         case .streamed: return UnsafeRawBufferPointer(start: storage! + start, count: end - start)
         }
     }
@@ -87,7 +90,10 @@ final class ByteWindow {
     /// - Returns: whether `count` bytes are available.
     @discardableResult
     func fill(atLeast count: Int, returningAtLineEnd: Bool = false) throws(StreamError) -> Bool {
-        guard case .streamed(var stream) = backing else { return end - start >= count }
+        guard case .streamed(var stream) = backing else {
+            noteLostBytes()
+            return end - start >= count
+        }
         if returningAtLineEnd && end - start < count && available.contains(0x0A) { return false }
         defer { backing = .streamed(stream) }
         while end - start < count && !isAtStreamEnd {

@@ -354,6 +354,11 @@
     private mutating func endOfInput(_ cutOff: DecodeError?) -> FrameEvent? {
         finish()
         if let failure = window.streamFailure { return .rejected(failure, records: 1) }
+        if var cutOff, window.lostItsEnd {
+            // Cut off by the file shrinking while it was read, not by how it was written.
+            cutOff.reason = .inputShrank
+            return .rejected(cutOff, records: 1)
+        }
         return cutOff.map { .rejected(interruptedIfStopped($0), records: 1) }
     }
 
@@ -631,6 +636,7 @@
 
     private mutating func nextJSONLine() throws(StreamError) -> FrameEvent? {
         while true {
+            window.noteLostBytes()
             var bytes = window.available
             var newline = bytes.indexOfByte(0x0A)
             while newline == nil && !window.isAtStreamEnd && bytes.count <= options.maxFrameBytes {

@@ -102,12 +102,17 @@ public struct Replay {
         for path in expansion.files {
             var reader: FrameReader
             do throws(IOFailure) {
-                // Regular files are mapped, protobuf streams too: reading their frames with
-                // `pread` into each worker's buffer (`deferFileFrames`) copied every byte once
-                // more in the kernel, 9-22% of a 1-worker replay's time and 4-8% of 2 workers'
-                // (`Benchmarks/peers.sh`'s 200,000 spans). A file cut short while mapped is
-                // guarded (`InputBuffer.intactCount`).
-                reader = try FrameReader(path: path, options: options.read)
+                // Several workers read their own frames of plain protobuf streams with `pread`
+                // (`deferFileFrames`): the kernel's copies run in parallel, and the replaying
+                // thread, which every worker waits on, only reads length prefixes. Mapped, it
+                // faulted the file's pages in as it framed them: its serial part of the replay
+                // went from 0.15 to 0.33 with 2 workers and the time did not improve (0.058 s,
+                // 0.057 s; `Benchmarks/peers.sh`'s 200,000 spans). One worker does everything on
+                // the replaying thread anyway, and there the mapping saves the copy: 0.105 s ->
+                // 0.088 s. A file cut short while mapped is guarded (`InputBuffer.intactCount`).
+                var read = options.read
+                read.deferFileFrames = workers > 1
+                reader = try FrameReader(path: path, options: read)
             } catch {
                 report.inputFailures.append(error)
                 continue

@@ -263,6 +263,48 @@ import Testing
         return total
     }
 
+    /// A mapped protobuf stream cut short in the middle of a frame while it is read (a replay
+    /// with one worker maps it): the frames before the cut are whole, and the frame it cuts is
+    /// either handed out knowing it reaches past the file's bytes (a replay rejects it as read
+    /// from lost bytes) or rejected as `input_shrank`, never as a stream written cut off.
+    @Test func aMappedProtobufStreamCutShortAccountsForTheCutFrame() throws {
+        let shop = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Fixtures.path("generated/shop-traces.otlp"))))
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("trapline-cut-\(UUID()).otlp").path
+        let file = (0..<((8 << 20) / shop.count + 1)).flatMap { _ in shop }
+        try Data(file).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var reader = try FrameReader(path: path)
+        var frames: [Frame] = []
+        while frames.count < 5, let event = try reader.next() {
+            if case .frame(let frame) = event { frames.append(frame) }
+        }
+        // Mid-frame: 3 MB and a few bytes.
+        let cut = 3_000_007
+        #expect(truncate(path, off_t(cut)) == 0)
+        var rejections: [DecodeError] = []
+        while let event = try reader.next() {
+            switch event {
+            case .frame(let frame): frames.append(frame)
+            case .rejected(let error, _): rejections.append(error)
+            }
+        }
+        #expect(rejections.allSatisfy { $0.reason == .inputShrank }, "\(rejections)")
+        var kept = 0
+        var cutFrames = 0
+        for frame in frames {
+            let end = frame.sourceOffset + frame.range.count
+            if end <= cut {
+                kept += 1
+                #expect(frame.input.bytes[frame.range].elementsEqual(file[frame.sourceOffset..<end]))
+            } else {
+                cutFrames += 1
+                #expect(frame.input.hasLostBytes && frame.range.upperBound > frame.input.intactCount)
+            }
+        }
+        #expect(cutFrames + rejections.count >= 1, "the cut frame is accounted for")
+        #expect(kept >= cut / 120_000, "the frames before the cut (under 120 kB each) are all there")
+    }
+
     /// `deferFileFrames` (frames handed out as file regions, each read with `pread` by whoever
     /// decodes it, for an embedder that would rather not map its files) gives the frames a
     /// mapped read gives, byte for byte, for both framings.

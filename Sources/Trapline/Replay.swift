@@ -106,10 +106,11 @@ public struct Replay {
                 // (`deferFileFrames`): the kernel's copies run in parallel, and the replaying
                 // thread, which every worker waits on, only reads length prefixes. Mapped, it
                 // faulted the file's pages in as it framed them: its serial part of the replay
-                // went from 0.15 to 0.33 with 2 workers and the time did not improve (0.058 s,
-                // 0.057 s; `Benchmarks/peers.sh`'s 200,000 spans). One worker does everything on
-                // the replaying thread anyway, and there the mapping saves the copy: 0.105 s ->
-                // 0.088 s. A file cut short while mapped is guarded (`InputBuffer.intactCount`).
+                // went from 0.15 to 0.33 with 2 workers, and the time did not improve (0.058 s
+                // and 0.057 s for `Benchmarks/peers.sh`'s 200,000 spans). One worker does
+                // everything on the replaying thread anyway, and there the mapping saves the
+                // kernel's copy (0.105 s -> 0.088 s in that run; 7% less over 21 alternating
+                // runs). A file cut short while mapped is guarded (`InputBuffer.intactCount`).
                 var read = options.read
                 read.deferFileFrames = workers > 1
                 reader = try FrameReader(path: path, options: read)

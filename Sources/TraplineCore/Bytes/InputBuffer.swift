@@ -87,8 +87,8 @@ public final class InputBuffer: @unchecked Sendable {
 
     /// How many of the leading bytes are the file's: all of them, unless the mapped file shrank
     /// while it was read, in which case the bytes from here on are not what the file held (they
-    /// read as zeros) and whatever was read of them must be rejected. A relaxed atomic load
-    /// while the file is whole; a `fstat` once it has shrunk.
+    /// read as zeros) and whatever was read of them must be rejected. An atomic load while the
+    /// file is whole; a `fstat` once it has shrunk.
     package var intactCount: Int {
         guard case .mapped(_, let descriptor, let slot) = ownership, slot >= 0 else { return bytes.count }
         let lostFrom = trapline_mapping_guard_lost_from(slot)
@@ -101,7 +101,7 @@ public final class InputBuffer: @unchecked Sendable {
     }
 
     /// Whether the mapped file shrank while it was read, so bytes from `intactCount` on are not
-    /// the file's (see `intactCount`). A relaxed atomic load; false for memory Trapline owns.
+    /// the file's (see `intactCount`). An atomic load; false for memory Trapline owns.
     package var hasLostBytes: Bool {
         guard case .mapped(_, _, let slot) = ownership, slot >= 0 else { return false }
         return trapline_mapping_guard_lost_from(slot) >= 0
